@@ -1,0 +1,50 @@
+from marshmallow import fields, validate
+
+from api.accounts.rules import Role
+from api.schemas import Schema, text
+
+
+class SignInSchema(Schema):
+    email = fields.Email(required=True)
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
+
+
+class RefreshSchema(Schema):
+    refresh_token = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=200))
+
+
+class TokenPairSchema(Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True, metadata={"description": "Single use: each refresh returns a new one"})
+    token_type = fields.String(required=True)
+    expires_in = fields.Integer(required=True, metadata={"description": "Seconds the access token is valid"})
+
+
+class UserSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    email = fields.Email(required=True)
+    display_name = text(120)
+    role = fields.Enum(Role, by_value=True, required=True)
+    programme_id = fields.UUID(allow_none=True, load_default=None)
+    max_caseload = fields.Integer(
+        allow_none=True,
+        load_default=None,
+        validate=validate.Range(min=0, max=200),
+        metadata={"description": "Mentors only: how many children they can be key worker for"},
+    )
+    is_active = fields.Boolean(dump_only=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+
+
+class UserCreateSchema(UserSchema):
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=256))
+
+
+class UserUpdateSchema(Schema):
+    display_name = text(120, required=False)
+    max_caseload = fields.Integer(validate=validate.Range(min=0, max=200))
+    is_active = fields.Boolean(metadata={"description": "Deactivating also revokes every sign-in"})
+
+
+class UserListQuerySchema(Schema):
+    role = fields.Enum(Role, by_value=True)

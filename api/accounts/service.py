@@ -1,0 +1,261 @@
+"""Sign-in, token refresh and revocation, and user management."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from api.accounts import errors
+from api.accounts.models import AppUser, AuthSession, RefreshToken
+from api.accounts.rules import Actor, Role, password_problem, programme_required
+from api.errors import PermissionDenied
+from api.programmes.queries import get_programme_or_none
+
+_password_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a wrong email costs the same time as a wrong password.
+_DUMMY_HASH = _password_hasher.hash("not-a-real-password-but-the-same-cost")
+ACCESS_TOKEN_ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    secret_key: str
+    access_token_minutes: int
+    refresh_token_days: int
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "Bearer"
+
+
+def hash_password(password: str) -> str:
+    return _password_hasher.hash(password)
+
+
+def _token_digest(token: str) -> str:
+    # Refresh tokens carry 256 bits of randomness, so a fast hash is enough to make a stolen table useless.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _issue_tokens(
+    db_session: Session, *, auth_session: AuthSession, user: AppUser, settings: TokenSettings, now: datetime
+) -> TokenPair:
+    refresh_token = secrets.token_urlsafe(32)
+    db_session.add(
+        RefreshToken(auth_session_id=auth_session.id, token_hash=_token_digest(refresh_token), issued_at=now)
+    )
+    expires_at = now + timedelta(minutes=settings.access_token_minutes)
+    claims = {
+        "sub": str(user.id),
+        "sid": str(auth_session.id),
+        "role": user.role.value,
+        "iat": int(now.timestamp()),
+        "exp": int(expires_at.timestamp()),
+    }
+    access_token = jwt.encode(claims, settings.secret_key, algorithm=ACCESS_TOKEN_ALGORITHM)
+    return TokenPair(access_token, refresh_token, expires_in=settings.access_token_minutes * 60)
+
+
+def sign_in(db_session: Session, *, email: str, password: str, settings: TokenSettings, now: datetime) -> TokenPair:
+    user = db_session.scalar(select(AppUser).where(AppUser.email == email.strip().lower()))
+    try:
+        _password_hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        raise errors.InvalidCredentials() from None
+    if user is None or not user.is_active:
+        raise errors.InvalidCredentials()
+    if _password_hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    auth_session = AuthSession(
+        user_id=user.id, created_at=now, expires_at=now + timedelta(days=settings.refresh_token_days)
+    )
+    db_session.add(auth_session)
+    db_session.flush()
+    tokens = _issue_tokens(db_session, auth_session=auth_session, user=user, settings=settings, now=now)
+    db_session.commit()
+    return tokens
+
+
+def refresh(db_session: Session, *, refresh_token: str, settings: TokenSettings, now: datetime) -> TokenPair:
+    stored = db_session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == _token_digest(refresh_token)).with_for_update()
+    )
+    if stored is None:
+        raise errors.RefreshTokenInvalid()
+    auth_session = db_session.get(AuthSession, stored.auth_session_id)
+    assert auth_session is not None
+    if stored.used_at is not None:
+        # A rotated-out token came back: someone holds a copy. Cut the whole sign-in off.
+        auth_session.revoked_at = auth_session.revoked_at or now
+        auth_session.revoked_reason = auth_session.revoked_reason or "refresh_token_reused"
+        db_session.commit()
+        raise errors.RefreshTokenInvalid()
+    if auth_session.revoked_at is not None or auth_session.expires_at <= now or not auth_session.user.is_active:
+        raise errors.RefreshTokenInvalid()
+    stored.used_at = now
+    tokens = _issue_tokens(db_session, auth_session=auth_session, user=auth_session.user, settings=settings, now=now)
+    db_session.commit()
+    return tokens
+
+
+def authenticate(db_session: Session, *, access_token: str, settings: TokenSettings, now: datetime) -> Actor:
+    """Check the token's signature and expiry, then that its sign-in is still live (revocation is immediate)."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            access_token,
+            settings.secret_key,
+            algorithms=[ACCESS_TOKEN_ALGORITHM],
+            options={"require": ["sub", "sid", "exp"], "verify_iat": False},
+            leeway=0,
+        )
+        auth_session_id = uuid.UUID(claims["sid"])
+    except (jwt.PyJWTError, ValueError):
+        raise errors.AccessTokenInvalid() from None
+    if claims["exp"] <= now.timestamp():
+        raise errors.AccessTokenInvalid()
+    auth_session = db_session.get(AuthSession, auth_session_id)
+    if auth_session is None or auth_session.revoked_at is not None or not auth_session.user.is_active:
+        raise errors.AccessTokenInvalid()
+    user = auth_session.user
+    return Actor(user_id=user.id, role=user.role, programme_id=user.programme_id, auth_session_id=auth_session.id)
+
+
+def sign_out(db_session: Session, *, actor: Actor, now: datetime) -> None:
+    db_session.execute(
+        update(AuthSession)
+        .where(AuthSession.id == actor.auth_session_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason="signed_out")
+    )
+    db_session.commit()
+
+
+def revoke_sign_ins(db_session: Session, *, actor: Actor, user_id: uuid.UUID, now: datetime) -> int:
+    """Cut off every device a user is signed in on (a lost phone). Coordinators may do it for their mentors."""
+    user = _get_manageable_user(db_session, actor=actor, user_id=user_id)
+    result = db_session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=f"revoked_by_{actor.role.value}")
+    )
+    db_session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def create_user(
+    db_session: Session,
+    *,
+    email: str,
+    display_name: str,
+    role: Role,
+    password: str,
+    programme_id: uuid.UUID | None,
+    max_caseload: int | None,
+    now: datetime,
+) -> AppUser:
+    problem = password_problem(password)
+    if problem:
+        raise errors.WeakPassword(problem, errors={"password": [problem]})
+    if programme_required(role):
+        if programme_id is None or get_programme_or_none(db_session, programme_id) is None:
+            raise errors.ProgrammeRequiredForRole(errors={"programme_id": ["Choose an existing programme."]})
+    else:
+        programme_id = None
+    if role is not Role.MENTOR and max_caseload is not None:
+        raise errors.CaseloadOnlyForMentors(errors={"max_caseload": ["Only mentors have a caseload."]})
+    if role is Role.MENTOR and max_caseload is None:
+        raise errors.MaxCaseloadRequired(errors={"max_caseload": ["A mentor needs a maximum caseload."]})
+    email = email.strip().lower()
+    if db_session.scalar(select(AppUser.id).where(AppUser.email == email)) is not None:
+        raise errors.EmailAlreadyRegistered()
+    user = AppUser(
+        email=email,
+        display_name=display_name.strip(),
+        role=role,
+        programme_id=programme_id,
+        max_caseload=max_caseload,
+        password_hash=hash_password(password),
+        created_at=now,
+    )
+    db_session.add(user)
+    db_session.commit()
+    return user
+
+
+def update_user(
+    db_session: Session, *, actor: Actor, user_id: uuid.UUID, changes: dict[str, Any], now: datetime
+) -> AppUser:
+    user = _get_manageable_user(db_session, actor=actor, user_id=user_id)
+    if "max_caseload" in changes and user.role is not Role.MENTOR:
+        raise errors.CaseloadOnlyForMentors(errors={"max_caseload": ["Only mentors have a caseload."]})
+    for field in ("display_name", "max_caseload", "is_active"):
+        if field in changes:
+            setattr(user, field, changes[field])
+    if changes.get("is_active") is False:
+        db_session.execute(
+            update(AuthSession)
+            .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason="user_deactivated")
+        )
+    db_session.commit()
+    return user
+
+
+def _get_manageable_user(db_session: Session, *, actor: Actor, user_id: uuid.UUID) -> AppUser:
+    user = db_session.get(AppUser, user_id)
+    if user is None:
+        raise errors.UserNotFound()
+    if actor.role is Role.ADMIN:
+        return user
+    # A coordinator manages the mentors of their own programme, and no one else.
+    if actor.role is Role.COORDINATOR and user.role is Role.MENTOR and user.programme_id == actor.programme_id:
+        return user
+    raise errors.UserNotFound()
+
+
+def get_own_account(db_session: Session, *, actor: Actor) -> AppUser:
+    user = db_session.get(AppUser, actor.user_id)
+    assert user is not None
+    return user
+
+
+def create_user_as(
+    db_session: Session,
+    *,
+    actor: Actor,
+    email: str,
+    display_name: str,
+    role: Role,
+    password: str,
+    programme_id: uuid.UUID | None,
+    max_caseload: int | None,
+    now: datetime,
+) -> AppUser:
+    """Admins create anyone; a coordinator creates mentors for their own programme only."""
+    if actor.role is Role.COORDINATOR and (role is not Role.MENTOR or programme_id not in (None, actor.programme_id)):
+        raise PermissionDenied("Coordinators can add mentors to their own programme only.")
+    if actor.role is Role.COORDINATOR:
+        programme_id = actor.programme_id
+    return create_user(
+        db_session,
+        email=email,
+        display_name=display_name,
+        role=role,
+        password=password,
+        programme_id=programme_id,
+        max_caseload=max_caseload,
+        now=now,
+    )

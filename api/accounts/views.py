@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from api.accounts import queries, service
+from api.accounts.schemas import (
+    RefreshSchema,
+    SignInSchema,
+    TokenPairSchema,
+    UserCreateSchema,
+    UserListQuerySchema,
+    UserSchema,
+    UserUpdateSchema,
+)
+from api.auth import ALL_ROLES, STAFF, current_actor, requires, token_settings
+from api.schemas import RevokedSchema
+from api.web import clock, db_session
+
+blp = Blueprint("accounts", __name__, description="Signing in, tokens and user accounts")
+
+PUBLIC: list[dict[str, Any]] = []
+
+
+@blp.route("/auth/sign-in", methods=["POST"])
+@blp.doc(security=PUBLIC)
+@blp.arguments(SignInSchema)
+@blp.response(200, TokenPairSchema)
+def sign_in(body: dict[str, Any]) -> Any:
+    """Sign in with email and password: a short-lived access token and a refresh token"""
+    return service.sign_in(
+        db_session(),
+        email=body["email"],
+        password=body["password"],
+        settings=token_settings(),
+        now=clock().now(),
+    )
+
+
+@blp.route("/auth/refresh", methods=["POST"])
+@blp.doc(security=PUBLIC)
+@blp.arguments(RefreshSchema)
+@blp.response(200, TokenPairSchema)
+def refresh(body: dict[str, Any]) -> Any:
+    """Swap a refresh token for a new pair (the old refresh token stops working)"""
+    return service.refresh(
+        db_session(), refresh_token=body["refresh_token"], settings=token_settings(), now=clock().now()
+    )
+
+
+@blp.route("/auth/sign-out", methods=["POST"])
+@requires(*ALL_ROLES)
+@blp.response(204)
+def sign_out() -> None:
+    """Sign out this device: its access and refresh tokens stop working at once"""
+    service.sign_out(db_session(), actor=current_actor(), now=clock().now())
+
+
+@blp.route("/auth/me", methods=["GET"])
+@requires(*ALL_ROLES)
+@blp.response(200, UserSchema)
+def me() -> Any:
+    """The signed-in user's own account"""
+    return service.get_own_account(db_session(), actor=current_actor())
+
+
+@blp.route("/users", methods=["GET"])
+@requires(*STAFF)
+@blp.arguments(UserListQuerySchema, location="query")
+@blp.response(200, UserSchema(many=True))
+def list_users(args: dict[str, Any]) -> Any:
+    """List users (coordinators see their own programme's)"""
+    return queries.list_users(db_session(), actor=current_actor(), role=args.get("role"))
+
+
+@blp.route("/users", methods=["POST"])
+@requires(*STAFF)
+@blp.arguments(UserCreateSchema)
+@blp.response(201, UserSchema)
+def create_user(body: dict[str, Any]) -> Any:
+    """Create a user (coordinators may create mentors for their own programme)"""
+    return service.create_user_as(db_session(), actor=current_actor(), now=clock().now(), **body)
+
+
+@blp.route("/users/<uuid:user_id>", methods=["PATCH"])
+@requires(*STAFF)
+@blp.arguments(UserUpdateSchema)
+@blp.response(200, UserSchema)
+def update_user(body: dict[str, Any], user_id: uuid.UUID) -> Any:
+    """Change a user's name, caseload limit or whether they can sign in"""
+    return service.update_user(db_session(), actor=current_actor(), user_id=user_id, changes=body, now=clock().now())
+
+
+@blp.route("/users/<uuid:user_id>/revoke-sign-ins", methods=["POST"])
+@requires(*STAFF)
+@blp.response(200, RevokedSchema)
+def revoke_sign_ins(user_id: uuid.UUID) -> Any:
+    """Cut off every device the user is signed in on (for a lost or stolen phone)"""
+    revoked = service.revoke_sign_ins(db_session(), actor=current_actor(), user_id=user_id, now=clock().now())
+    return {"revoked": revoked}

@@ -1,0 +1,97 @@
+"""The application factory: configuration, database, API, blueprints, error handlers, CLI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from api import cli
+from api.accounts.views import blp as accounts_blp
+from api.audit.views import blp as audit_blp
+from api.caseloads.views import blp as caseloads_blp
+from api.children.views import blp as children_blp
+from api.clock import SystemClock
+from api.config import DefaultConfig
+from api.db import Database
+from api.enrolments.views import blp as enrolments_blp
+from api.health.views import blp as health_blp
+from api.programmes.views import blp as programmes_blp
+from api.referrals.views import blp as referrals_blp
+from api.web import Api, init_database, register_error_handlers
+
+BLUEPRINTS = [
+    health_blp,
+    accounts_blp,
+    programmes_blp,
+    enrolments_blp,
+    children_blp,
+    referrals_blp,
+    caseloads_blp,
+    audit_blp,
+]
+
+# HS256 keys shorter than the hash output weaken the signature (RFC 7518, section 3.2).
+MIN_SECRET_KEY_LENGTH = 32
+API_DESCRIPTION_FILE = os.path.join(os.path.dirname(__file__), "..", "openapi", "description.md")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(DefaultConfig)
+    app.config.from_prefixed_env("REACHABLE")
+    if config:
+        app.config.update(config)
+    _finish_config(app)
+
+    app.extensions["reachable.clock"] = app.config.get("CLOCK") or SystemClock()
+    init_database(app, Database(app.config["DATABASE_URL"]))
+
+    api = Api(app, spec_kwargs={"info": {"description": _read_description()}})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    register_error_handlers(app)
+    app.after_request(_security_headers)
+
+    if app.config["PROXY_COUNT"]:
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count)  # type: ignore[method-assign]
+    cli.register(app)
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    if not app.config["DATABASE_URL"]:
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "reachable.sqlite3")
+    if len(app.config.get("SECRET_KEY") or "") < MIN_SECRET_KEY_LENGTH:
+        raise RuntimeError(
+            f"REACHABLE_SECRET_KEY must be set to at least {MIN_SECRET_KEY_LENGTH} random characters: it signs "
+            "access tokens (python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+        )
+    # Every operation needs a bearer token unless its view says otherwise.
+    app.config.setdefault("API_SPEC_OPTIONS", {})
+    app.config["API_SPEC_OPTIONS"] = {"security": [{"bearerAuth": []}], **app.config["API_SPEC_OPTIONS"]}
+
+
+def _read_description() -> str:
+    try:
+        with open(API_DESCRIPTION_FILE, encoding="utf-8") as description:
+            return description.read()
+    except FileNotFoundError:
+        return ""
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if response.mimetype == "application/json" and not request.path.endswith("openapi.json"):
+        # Answers can hold children's data: no cache may keep them.
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+    return response

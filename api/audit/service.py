@@ -1,0 +1,64 @@
+"""Recording access to child-level data. Callers add the event to their own transaction, so a read or write
+and its audit row commit together or not at all."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from api.accounts.rules import Actor
+from api.audit.models import AuditEvent
+
+
+def record(
+    db_session: Session,
+    *,
+    actor: Actor | None,
+    action: str,
+    record_type: str,
+    record_id: uuid.UUID | None,
+    child_id: uuid.UUID | None,
+    now: datetime,
+) -> None:
+    db_session.add(
+        AuditEvent(
+            occurred_at=now,
+            actor_user_id=actor.user_id if actor else None,
+            actor_role=actor.role if actor else None,
+            action=action,
+            record_type=record_type,
+            record_id=record_id,
+            child_id=child_id,
+        )
+    )
+
+
+def record_many(
+    db_session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    record_type: str,
+    records: Iterable[tuple[uuid.UUID, uuid.UUID]],
+    now: datetime,
+) -> None:
+    """One row per child record a list returned: (record id, child id) pairs."""
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "occurred_at": now,
+            "actor_user_id": actor.user_id,
+            "actor_role": actor.role,
+            "action": action,
+            "record_type": record_type,
+            "record_id": record_id,
+            "child_id": child_id,
+        }
+        for record_id, child_id in records
+    ]
+    if rows:
+        db_session.execute(insert(AuditEvent), rows)

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from api.accounts.rules import Role
+from api.audit import queries
+from api.audit.schemas import AuditEventSchema, AuditQuerySchema
+from api.auth import requires
+from api.web import db_session
+
+blp = Blueprint("audit", __name__, description="Who read or wrote children's records (admins only)")
+
+
+@blp.route("/audit-events", methods=["GET"])
+@requires(Role.ADMIN)
+@blp.arguments(AuditQuerySchema, location="query")
+@blp.response(200, AuditEventSchema(many=True))
+@blp.paginate()
+def list_audit_events(args: dict[str, Any], pagination_parameters: Any) -> Any:
+    """Audit events, newest first, by child, by user, by action or by time"""
+    events, total = queries.list_audit_events(
+        db_session(),
+        child_id=args.get("child_id"),
+        actor_user_id=args.get("actor_user_id"),
+        action=args.get("action"),
+        since=args.get("since"),
+        until=args.get("until"),
+        offset=pagination_parameters.first_item,
+        limit=pagination_parameters.page_size,
+    )
+    pagination_parameters.item_count = total
+    return events

@@ -1,0 +1,124 @@
+"""Reading children, always through the caller's visibility: the rule that decides what anyone may see."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, false, func, select, true
+from sqlalchemy.orm import Session
+
+from api.accounts.models import AppUser
+from api.accounts.rules import Actor, Role
+from api.caseloads.models import Allocation
+from api.children.models import Child, ContactConsent, PhoneNumber
+from api.children.rules import ContactChannel
+from api.enrolments.models import Enrolment
+from api.enrolments.rules import OPEN, EnrolmentStatus
+from api.programmes.models import Cohort
+
+
+def visible_to(actor: Actor) -> ColumnElement[bool]:
+    """Which children an actor may see: admins all; coordinators their programme's; mentors only the
+    children currently allocated to them; commissioners none (they get aggregates elsewhere)."""
+    if actor.role is Role.ADMIN:
+        return true()
+    if actor.role is Role.COORDINATOR:
+        return Child.programme_id == actor.programme_id
+    if actor.role is Role.MENTOR:
+        allocated = (
+            select(Enrolment.child_id)
+            .join(Allocation, Allocation.enrolment_id == Enrolment.id)
+            .where(
+                Allocation.mentor_id == actor.user_id,
+                Allocation.ended_at.is_(None),
+                Enrolment.status.in_(OPEN),
+            )
+        )
+        return Child.id.in_(allocated)
+    return false()
+
+
+def get_visible_child(db_session: Session, *, actor: Actor, child_id: uuid.UUID) -> Child | None:
+    return db_session.scalar(select(Child).where(Child.id == child_id, visible_to(actor)))
+
+
+@dataclass(frozen=True)
+class ChildSummary:
+    """A child with their open enrolment (if any), its cohort's name and their current key worker."""
+
+    child: Child
+    enrolment: Enrolment | None
+    cohort_name: str | None
+    mentor: AppUser | None
+
+    def __getattr__(self, name: str) -> Any:
+        # Everything else is the child's own field, so one schema dumps both.
+        return getattr(self.child, name)
+
+
+def _summary_query() -> Select[Child, Enrolment | None, str | None, AppUser | None]:
+    return (
+        select(Child, Enrolment, Cohort.name, AppUser)
+        .outerjoin(Enrolment, (Enrolment.child_id == Child.id) & Enrolment.status.in_(OPEN))
+        .outerjoin(Cohort, Cohort.id == Enrolment.cohort_id)
+        .outerjoin(Allocation, (Allocation.enrolment_id == Enrolment.id) & Allocation.ended_at.is_(None))
+        .outerjoin(AppUser, AppUser.id == Allocation.mentor_id)
+    )
+
+
+def list_children(
+    db_session: Session,
+    *,
+    actor: Actor,
+    cohort_id: uuid.UUID | None,
+    status: EnrolmentStatus | None,
+    not_enrolled: bool,
+    district: str | None,
+    mentor_id: uuid.UUID | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[ChildSummary], int]:
+    query = _summary_query().where(visible_to(actor))
+    if cohort_id is not None:
+        query = query.where(Enrolment.cohort_id == cohort_id)
+    if status is not None:
+        query = query.where(Enrolment.status == status)
+    if not_enrolled:
+        query = query.where(Enrolment.id.is_(None))
+    if district is not None:
+        query = query.where(Child.district == district)
+    if mentor_id is not None:
+        query = query.where(Allocation.mentor_id == mentor_id)
+    total = int(db_session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    rows = db_session.execute(query.order_by(Child.reference).offset(offset).limit(limit)).all()
+    return [ChildSummary(*row) for row in rows], total
+
+
+def get_child_summary(db_session: Session, *, child_id: uuid.UUID) -> ChildSummary:
+    row = db_session.execute(_summary_query().where(Child.id == child_id)).one()
+    return ChildSummary(*row)
+
+
+def current_phone_numbers(db_session: Session, *, child_id: uuid.UUID) -> Sequence[PhoneNumber]:
+    return db_session.scalars(
+        select(PhoneNumber)
+        .where(PhoneNumber.child_id == child_id, PhoneNumber.removed_at.is_(None))
+        .order_by(PhoneNumber.created_at)
+    ).all()
+
+
+def consents_in_force(db_session: Session, *, child_id: uuid.UUID) -> dict[ContactChannel, ContactConsent]:
+    """The latest decision per channel."""
+    history = db_session.scalars(
+        select(ContactConsent)
+        .where(ContactConsent.child_id == child_id)
+        .order_by(ContactConsent.recorded_at, ContactConsent.id)
+    ).all()
+    return {consent.channel: consent for consent in history}
+
+
+def reference_taken(db_session: Session, reference: str) -> bool:
+    return db_session.scalar(select(Child.id).where(Child.reference == reference)) is not None

@@ -1,0 +1,102 @@
+"""Children, their phone numbers and their consent to be contacted.
+
+- Everywhere except where a name is needed, a child is shown by a pseudonymous reference (YP-7F3K2Q).
+- Numbers must be valid E.164 *mobiles*: a UK landline can receive SMS as a voice call read aloud in the
+  household (DOMAIN.md, SMS safeguarding). We record whose phone each number is.
+- Consent is per channel and kept as history: the latest record for a channel is the one in force.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+# Crockford-style alphabet without I, L, O, U, 0 and 1: easy to read aloud, hard to mistype.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+REFERENCE_LENGTH = 6
+
+
+class PhoneOwner(StrEnum):
+    CHILD = "child"
+    PARENT = "parent"
+    CARER = "carer"
+
+
+class ContactChannel(StrEnum):
+    SMS_TO_CHILD = "sms_to_child"
+    SMS_TO_CARER = "sms_to_carer"
+
+
+class ConsentGivenBy(StrEnum):
+    CHILD = "child"
+    PARENT = "parent"
+    CARER = "carer"
+
+
+@dataclass(frozen=True)
+class NewPhoneNumber:
+    number: str
+    belongs_to: PhoneOwner
+
+
+def new_child_reference() -> str:
+    return "YP-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+@dataclass(frozen=True)
+class MobileNumberProblem:
+    reason: str
+    message: str
+
+
+# Ofcom reserves 07700 900000 to 900999 for drama: never allocated, so libphonenumber calls them invalid.
+# Demo data and tests use them (no real child's number may appear there); production refuses them.
+DRAMA_MOBILE_PREFIX = "+447700900"
+
+
+def normalise_mobile_number(
+    raw: str, *, accept_drama_numbers: bool = False, default_region: str = "GB"
+) -> str | MobileNumberProblem:
+    """Return the E.164 form of a valid mobile number, or the problem with it."""
+    try:
+        parsed = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException:
+        return MobileNumberProblem("malformed_phone_number", "This is not a phone number.")
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if accept_drama_numbers and e164.startswith(DRAMA_MOBILE_PREFIX) and len(e164) == len(DRAMA_MOBILE_PREFIX) + 3:
+        return e164
+    if not phonenumbers.is_valid_number(parsed):
+        return MobileNumberProblem("invalid_phone_number", "This is not a valid phone number.")
+    if phonenumbers.number_type(parsed) not in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        return MobileNumberProblem(
+            "not_a_mobile_number",
+            "Only mobile numbers can receive SMS safely; a landline reads messages aloud.",
+        )
+    return e164
+
+
+def channel_reaches(channel: ContactChannel, owner: PhoneOwner) -> bool:
+    if channel is ContactChannel.SMS_TO_CHILD:
+        return owner is PhoneOwner.CHILD
+    return owner in (PhoneOwner.PARENT, PhoneOwner.CARER)
+
+
+# Services run to 25 (DOMAIN.md); a date of birth outside 5 to 25 years old is almost certainly a typo.
+YOUNGEST_AGE, OLDEST_AGE = 5, 25
+
+
+def age_on(date_of_birth: date, on: date) -> int:
+    return on.year - date_of_birth.year - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
+
+
+def date_of_birth_problem(date_of_birth: date, *, today: date) -> str | None:
+    if date_of_birth > today:
+        return "A date of birth cannot be in the future."
+    if not YOUNGEST_AGE <= age_on(date_of_birth, today) <= OLDEST_AGE:
+        return f"The child must be between {YOUNGEST_AGE} and {OLDEST_AGE} years old."
+    return None

@@ -1,0 +1,114 @@
+from typing import Any
+
+from marshmallow import fields, post_load, validate
+
+from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
+from api.enrolments.rules import EnrolmentStatus
+from api.schemas import Schema, text
+
+
+class NewPhoneNumberSchema(Schema):
+    number = fields.String(
+        required=True,
+        validate=validate.Length(min=3, max=32),
+        metadata={"description": "A mobile number; UK numbers may be written nationally (07700 900123)"},
+    )
+    belongs_to = fields.Enum(PhoneOwner, by_value=True, required=True, metadata={"description": "Whose phone it is"})
+
+    @post_load
+    def make_command(self, data: dict[str, Any], **_: Any) -> NewPhoneNumber:
+        return NewPhoneNumber(**data)
+
+
+class PhoneNumberSchema(Schema):
+    id = fields.UUID()
+    number = fields.String(attribute="e164", metadata={"description": "E.164"})
+    belongs_to = fields.Enum(PhoneOwner, by_value=True)
+    created_at = fields.AwareDateTime()
+
+
+class ConsentSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    channel = fields.Enum(ContactChannel, by_value=True, required=True)
+    granted = fields.Boolean(required=True)
+    given_by = fields.Enum(
+        ConsentGivenBy, by_value=True, required=True, metadata={"description": "Who agreed or refused"}
+    )
+    recorded_by_user_id = fields.UUID(dump_only=True)
+    recorded_at = fields.AwareDateTime(dump_only=True)
+
+
+class ChildEnrolmentSchema(Schema):
+    id = fields.UUID()
+    cohort_id = fields.UUID()
+    status = fields.Enum(EnrolmentStatus, by_value=True)
+    offer_expires_at = fields.AwareDateTime(allow_none=True)
+    started_at = fields.AwareDateTime(allow_none=True)
+    planned_end_on = fields.Date(allow_none=True)
+
+
+class KeyWorkerSchema(Schema):
+    id = fields.UUID()
+    display_name = fields.String()
+
+
+class ChildListItemSchema(Schema):
+    id = fields.UUID()
+    reference = fields.String(metadata={"description": "Pseudonymous reference, e.g. YP-7F3K2Q"})
+    first_name = fields.String()
+    last_name = fields.String()
+    district = fields.String()
+    cohort_name = fields.String(allow_none=True)
+    enrolment = fields.Nested(ChildEnrolmentSchema, allow_none=True)
+    key_worker = fields.Nested(KeyWorkerSchema, allow_none=True, attribute="mentor")
+
+
+class ChildSchema(ChildListItemSchema):
+    programme_id = fields.UUID()
+    date_of_birth = fields.Date()
+    school = fields.String(allow_none=True)
+    waitlist_position = fields.Integer(allow_none=True)
+    phone_numbers = fields.List(fields.Nested(PhoneNumberSchema))
+    consents = fields.List(fields.Nested(ConsentSchema), metadata={"description": "The decision in force per channel"})
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class ChildCreateSchema(Schema):
+    programme_id = fields.UUID(load_default=None, metadata={"description": "Defaults to your own programme"})
+    first_name = text(80)
+    last_name = text(80)
+    date_of_birth = fields.Date(required=True)
+    district = text(80)
+    school = text(200, required=False, allow_none=True, load_default=None)
+    phone_numbers = fields.List(fields.Nested(NewPhoneNumberSchema), load_default=list, validate=validate.Length(max=5))
+
+
+class ChildUpdateSchema(Schema):
+    first_name = text(80, required=False)
+    last_name = text(80, required=False)
+    date_of_birth = fields.Date()
+    district = text(80, required=False)
+    school = fields.String(allow_none=True, validate=validate.Length(max=200))
+
+
+class ChildListQuerySchema(Schema):
+    cohort_id = fields.UUID()
+    status = fields.String(
+        validate=validate.OneOf(
+            [
+                *(
+                    status.value
+                    for status in (
+                        EnrolmentStatus.WAITLISTED,
+                        EnrolmentStatus.OFFERED,
+                        EnrolmentStatus.ACTIVE,
+                    )
+                ),
+                "not_enrolled",
+            ]
+        ),
+        metadata={"description": "Open enrolment status, or not_enrolled"},
+    )
+    district = fields.String(validate=validate.Length(max=80))
+    mentor_id = fields.UUID()

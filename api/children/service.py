@@ -1,0 +1,292 @@
+"""Recording children, their phone numbers and their consent to contact. Every read and write is audited."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from api.accounts.rules import Actor
+from api.audit import service as audit
+from api.children import errors, queries, rules
+from api.children.models import Child, ContactConsent, PhoneNumber
+from api.children.rules import ConsentGivenBy, ContactChannel, MobileNumberProblem, NewPhoneNumber
+from api.enrolments.queries import waitlist_position
+from api.enrolments.rules import EnrolmentStatus
+from api.programmes.errors import ProgrammeNotFound
+from api.programmes.models import Programme
+
+
+@dataclass(frozen=True)
+class ChildRecord:
+    summary: queries.ChildSummary
+    waitlist_position: int | None
+    phone_numbers: Sequence[PhoneNumber]
+    consents: Sequence[ContactConsent]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.summary, name)
+
+
+def _audit(db_session: Session, actor: Actor, action: str, child: Child, now: datetime, record: Any = None) -> None:
+    audit.record(
+        db_session,
+        actor=actor,
+        action=action,
+        record_type=type(record).__name__.lower() if record is not None else "child",
+        record_id=record.id if record is not None else child.id,
+        child_id=child.id,
+        now=now,
+    )
+
+
+def _record(db_session: Session, child: Child) -> ChildRecord:
+    summary = queries.get_child_summary(db_session, child_id=child.id)
+    position = waitlist_position(db_session, enrolment=summary.enrolment) if summary.enrolment else None
+    return ChildRecord(
+        summary=summary,
+        waitlist_position=position,
+        phone_numbers=queries.current_phone_numbers(db_session, child_id=child.id),
+        consents=list(queries.consents_in_force(db_session, child_id=child.id).values()),
+    )
+
+
+def _visible_child(db_session: Session, *, actor: Actor, child_id: uuid.UUID) -> Child:
+    child = queries.get_visible_child(db_session, actor=actor, child_id=child_id)
+    if child is None:
+        # Same answer for "does not exist" and "not yours", so ids cannot be probed.
+        raise errors.ChildNotFound()
+    return child
+
+
+def _check_district(programme: Programme, district: str) -> None:
+    if district not in programme.districts:
+        raise errors.UnknownDistrict(errors={"district": [f"Choose one of: {', '.join(programme.districts)}."]})
+
+
+def _check_date_of_birth(date_of_birth: date, *, programme: Programme, now: datetime) -> None:
+    problem = rules.date_of_birth_problem(date_of_birth, today=now.astimezone(ZoneInfo(programme.time_zone)).date())
+    if problem:
+        raise errors.ImplausibleDateOfBirth(problem, errors={"date_of_birth": [problem]})
+
+
+def _normalise(number: str, *, accept_drama_numbers: bool, field_path: tuple[str | int, ...] = ()) -> str:
+    result = rules.normalise_mobile_number(number, accept_drama_numbers=accept_drama_numbers)
+    if isinstance(result, MobileNumberProblem):
+        # Field errors nest the way marshmallow reports them: {"phone_numbers": {0: {"number": [...]}}}.
+        field_errors: dict[str | int, object] = {"number": [result.message]}
+        for key in reversed(field_path):
+            field_errors = {key: field_errors}
+        raise errors.PHONE_NUMBER_ERRORS[result.reason](result.message, errors=field_errors)
+    return result
+
+
+def create_child(
+    db_session: Session,
+    *,
+    actor: Actor,
+    programme_id: uuid.UUID | None,
+    first_name: str,
+    last_name: str,
+    date_of_birth: date,
+    district: str,
+    school: str | None,
+    phone_numbers: Sequence[NewPhoneNumber],
+    accept_drama_numbers: bool,
+    now: datetime,
+) -> ChildRecord:
+    programme_id = programme_id or actor.programme_id
+    if programme_id is None:
+        raise ProgrammeNotFound(errors={"programme_id": ["Choose the child's programme."]})
+    if not actor.sees_programme(programme_id):
+        raise errors.ProgrammeNotYours()
+    programme = db_session.get(Programme, programme_id)
+    if programme is None:
+        raise ProgrammeNotFound()
+    district = district.strip()
+    _check_district(programme, district)
+    _check_date_of_birth(date_of_birth, programme=programme, now=now)
+    normalised = [
+        (
+            _normalise(phone.number, accept_drama_numbers=accept_drama_numbers, field_path=("phone_numbers", index)),
+            phone.belongs_to,
+        )
+        for index, phone in enumerate(phone_numbers)
+    ]
+    if len({number for number, _ in normalised}) != len(normalised):
+        raise errors.PhoneNumberAlreadyRecorded(errors={"phone_numbers": ["A number is listed twice."]})
+    reference = rules.new_child_reference()
+    while queries.reference_taken(db_session, reference):
+        reference = rules.new_child_reference()
+    child = Child(
+        reference=reference,
+        programme_id=programme.id,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        date_of_birth=date_of_birth,
+        district=district,
+        school=school.strip() if school else None,
+        created_at=now,
+        updated_at=now,
+    )
+    db_session.add(child)
+    db_session.flush()
+    for number, owner in normalised:
+        db_session.add(
+            PhoneNumber(
+                child_id=child.id,
+                e164=number,
+                belongs_to=owner,
+                created_at=now,
+                created_by_user_id=actor.user_id,
+            )
+        )
+    _audit(db_session, actor, "child.create", child, now)
+    db_session.commit()
+    return _record(db_session, child)
+
+
+def get_child(db_session: Session, *, actor: Actor, child_id: uuid.UUID, now: datetime) -> ChildRecord:
+    child = _visible_child(db_session, actor=actor, child_id=child_id)
+    _audit(db_session, actor, "child.read", child, now)
+    record = _record(db_session, child)
+    db_session.commit()
+    return record
+
+
+def update_child(
+    db_session: Session, *, actor: Actor, child_id: uuid.UUID, changes: dict[str, Any], now: datetime
+) -> ChildRecord:
+    child = _visible_child(db_session, actor=actor, child_id=child_id)
+    programme = db_session.get(Programme, child.programme_id)
+    assert programme is not None
+    if "district" in changes:
+        changes["district"] = changes["district"].strip()
+        _check_district(programme, changes["district"])
+    if "date_of_birth" in changes:
+        _check_date_of_birth(changes["date_of_birth"], programme=programme, now=now)
+    for field in ("first_name", "last_name", "school"):
+        if isinstance(changes.get(field), str):
+            changes[field] = changes[field].strip() or None
+    for field in ("first_name", "last_name", "date_of_birth", "district", "school"):
+        if field in changes:
+            setattr(child, field, changes[field])
+    child.updated_at = now
+    _audit(db_session, actor, "child.update", child, now)
+    db_session.commit()
+    return _record(db_session, child)
+
+
+def list_children(
+    db_session: Session,
+    *,
+    actor: Actor,
+    cohort_id: uuid.UUID | None,
+    status: EnrolmentStatus | None,
+    not_enrolled: bool,
+    district: str | None,
+    mentor_id: uuid.UUID | None,
+    offset: int,
+    limit: int,
+    now: datetime,
+) -> tuple[list[queries.ChildSummary], int]:
+    summaries, total = queries.list_children(
+        db_session,
+        actor=actor,
+        cohort_id=cohort_id,
+        status=status,
+        not_enrolled=not_enrolled,
+        district=district,
+        mentor_id=mentor_id,
+        offset=offset,
+        limit=limit,
+    )
+    audit.record_many(
+        db_session,
+        actor=actor,
+        action="child.list",
+        record_type="child",
+        records=[(summary.child.id, summary.child.id) for summary in summaries],
+        now=now,
+    )
+    db_session.commit()
+    return summaries, total
+
+
+def add_phone_number(
+    db_session: Session,
+    *,
+    actor: Actor,
+    child_id: uuid.UUID,
+    phone: NewPhoneNumber,
+    accept_drama_numbers: bool,
+    now: datetime,
+) -> PhoneNumber:
+    child = _visible_child(db_session, actor=actor, child_id=child_id)
+    number = _normalise(phone.number, accept_drama_numbers=accept_drama_numbers)
+    if any(existing.e164 == number for existing in queries.current_phone_numbers(db_session, child_id=child.id)):
+        raise errors.PhoneNumberAlreadyRecorded(errors={"number": [errors.PhoneNumberAlreadyRecorded.default_message]})
+    phone_number = PhoneNumber(
+        child_id=child.id,
+        e164=number,
+        belongs_to=phone.belongs_to,
+        created_at=now,
+        created_by_user_id=actor.user_id,
+    )
+    db_session.add(phone_number)
+    db_session.flush()
+    _audit(db_session, actor, "phone_number.create", child, now, phone_number)
+    db_session.commit()
+    return phone_number
+
+
+def remove_phone_number(
+    db_session: Session, *, actor: Actor, child_id: uuid.UUID, phone_number_id: uuid.UUID, now: datetime
+) -> None:
+    child = _visible_child(db_session, actor=actor, child_id=child_id)
+    phone_number = db_session.get(PhoneNumber, phone_number_id)
+    if phone_number is None or phone_number.child_id != child.id or phone_number.removed_at is not None:
+        raise errors.PhoneNumberNotFound()
+    phone_number.removed_at = now
+    _audit(db_session, actor, "phone_number.remove", child, now, phone_number)
+    db_session.commit()
+
+
+def record_consent(
+    db_session: Session,
+    *,
+    actor: Actor,
+    child_id: uuid.UUID,
+    channel: ContactChannel,
+    granted: bool,
+    given_by: ConsentGivenBy,
+    now: datetime,
+) -> ContactConsent:
+    """Record a decision about one channel. Granting needs a number the channel can reach; withdrawing never
+    does (a withdrawal must always be recordable)."""
+    child = _visible_child(db_session, actor=actor, child_id=child_id)
+    if granted and not any(
+        rules.channel_reaches(channel, phone.belongs_to)
+        for phone in queries.current_phone_numbers(db_session, child_id=child.id)
+    ):
+        raise errors.ConsentChannelWithoutNumber(
+            errors={"channel": [errors.ConsentChannelWithoutNumber.default_message]}
+        )
+    consent = ContactConsent(
+        child_id=child.id,
+        channel=channel,
+        granted=granted,
+        given_by=given_by,
+        recorded_by_user_id=actor.user_id,
+        recorded_at=now,
+    )
+    db_session.add(consent)
+    db_session.flush()
+    _audit(db_session, actor, "contact_consent.create", child, now, consent)
+    db_session.commit()
+    return consent

@@ -1,0 +1,87 @@
+"""Command-line tasks: `flask --app wsgi db upgrade`, `... users create-admin`, `... demo load`."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import Flask, current_app
+
+from api import migrate
+from api.accounts import service as accounts_service
+from api.accounts.rules import Role
+from api.web import clock, database
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(db_group)
+    app.cli.add_command(users_group)
+    app.cli.add_command(demo_group)
+
+
+@click.group("db", help="Database schema (Alembic migrations are the only way it is created).")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database up to REVISION (default: the newest)."""
+    click.echo(f"Migrating {database().engine.url.render_as_string(hide_password=True)} to {revision} ...")
+    migrate.upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo("Done.")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION ("base" removes every table)."""
+    migrate.downgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo("Done.")
+
+
+@click.group("users", help="User accounts.")
+def users_group() -> None:
+    pass
+
+
+@users_group.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--name", "display_name", default="Administrator", show_default=True)
+def create_admin(email: str, display_name: str) -> None:
+    """Create the first admin. The password is asked for (or read from REACHABLE_ADMIN_PASSWORD)."""
+    password = os.environ.get("REACHABLE_ADMIN_PASSWORD") or click.prompt(
+        "Password (12 characters or more)", hide_input=True, confirmation_prompt=True
+    )
+    with database().session() as db_session:
+        user = accounts_service.create_user(
+            db_session,
+            email=email,
+            display_name=display_name,
+            role=Role.ADMIN,
+            password=password,
+            programme_id=None,
+            max_caseload=None,
+            now=clock().now(),
+        )
+    click.echo(f"Created admin {user.email}.")
+
+
+@click.group("demo", help="Invented demonstration data.")
+def demo_group() -> None:
+    pass
+
+
+@demo_group.command("load")
+def demo_load() -> None:
+    """Load the invented demo programme, users and children (does nothing if already loaded)."""
+    from api.demo import DEMO_PASSWORD, DEMO_USERS, load_demo_data
+
+    with database().session() as db_session:
+        loaded = load_demo_data(db_session, now=clock().now(), progress=click.echo)
+    if not loaded:
+        click.echo("Demo data is already loaded.")
+    click.echo(f"\nDemo sign-ins (password for all: {DEMO_PASSWORD}):")
+    for email, _, role, _ in DEMO_USERS:
+        click.echo(f"  {role.value:<13} {email}")

@@ -1,0 +1,35 @@
+"""Configuration: safe defaults here, overridden from REACHABLE_* environment variables.
+
+`flask.Config.from_prefixed_env` parses values as JSON where it can, so REACHABLE_ACCESS_TOKEN_MINUTES=5
+arrives as an int. Secrets only ever come from the environment.
+"""
+
+from __future__ import annotations
+
+
+class DefaultConfig:
+    # Required outside tests: signs access tokens. Never committed; `make run` generates a local one.
+    SECRET_KEY: str | None = None
+    # Empty means the embedded SQLite file instance/reachable.sqlite3.
+    DATABASE_URL: str = ""
+    ACCESS_TOKEN_MINUTES: int = 15
+    REFRESH_TOKEN_DAYS: int = 30
+    # Flask's own limit on request bodies: nothing this API accepts comes near it.
+    MAX_CONTENT_LENGTH: int = 1 * 1024 * 1024
+    # Behind a reverse proxy, set to the number of proxies so client addresses and URLs are rebuilt correctly.
+    PROXY_COUNT: int = 0
+
+    API_TITLE = "Reachable"
+    API_VERSION = "0.1.0"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    OPENAPI_REDOC_PATH = "/redoc"
+    OPENAPI_REDOC_URL = "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js"
+    JSON_SORT_KEYS = False
+    # Accept Ofcom's fictional 07700 900xxx mobiles (demo data and tests only; unroutable in production).
+    ACCEPT_DRAMA_NUMBERS: bool = False
+    # Commissioners see counts from 1 to this minus one as "<5" (DOMAIN.md, privacy).
+    SMALL_NUMBER_THRESHOLD: int = 5

@@ -1,0 +1,243 @@
+"""Invented demonstration data, loaded through the services so every rule applies to it too.
+
+Nothing here is real: names are made up, phone numbers are in Ofcom's drama range (07700 900xxx).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.accounts import service as accounts_service
+from api.accounts.models import AppUser
+from api.accounts.rules import Actor, Role
+from api.caseloads import service as caseloads_service
+from api.caseloads.errors import MentorCaseloadFull
+from api.children import service as children_service
+from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
+from api.enrolments import service as enrolments_service
+from api.enrolments.rules import EndReason, EnrolmentStatus
+from api.programmes import service as programmes_service
+from api.programmes.models import Programme
+from api.referrals import service as referrals_service
+from api.referrals.rules import Priority, ReferralSource
+
+DEMO_PROGRAMME = "North Kent and Medway mentoring programme"
+DEMO_PASSWORD = "demo-password-not-secret"
+# fmt: off
+KENT_AND_MEDWAY_DISTRICTS = [
+    "Ashford", "Canterbury", "Dartford", "Dover", "Folkestone and Hythe", "Gravesham", "Maidstone",
+    "Medway", "Sevenoaks", "Swale", "Thanet", "Tonbridge and Malling", "Tunbridge Wells",
+]
+# (email, display name, role, max caseload)
+DEMO_USERS = [
+    ("admin@reachable.example", "Demo Admin", Role.ADMIN, None),
+    ("coordinator@reachable.example", "Sam Okafor (coordinator)", Role.COORDINATOR, None),
+    ("mentor@reachable.example", "Jordan Reyes (mentor)", Role.MENTOR, 14),
+    ("mentor2@reachable.example", "Priya Lal (mentor)", Role.MENTOR, 14),
+    ("mentor3@reachable.example", "Alex Byrne (mentor)", Role.MENTOR, 14),
+    ("mentor4@reachable.example", "Morgan Hale (mentor)", Role.MENTOR, 14),
+    ("commissioner@reachable.example", "Chris Dunn (commissioner)", Role.COMMISSIONER, None),
+]
+FIRST_NAMES = [
+    "Aiden", "Bella", "Caleb", "Demi", "Ellis", "Freya", "Gabe", "Hana", "Isaac", "Jade", "Kai", "Lena",
+    "Mason", "Nia", "Oscar", "Poppy", "Reuben", "Sienna", "Tyler", "Una", "Vince", "Willow", "Zane", "Amara",
+]
+LAST_NAMES = [
+    "Ashdown", "Brierley", "Calloway", "Denholm", "Everard", "Fairbrook", "Gatling", "Holloway", "Inchley",
+    "Jessop", "Kestrel", "Larkham", "Mercer", "Northcott", "Oakley", "Pennant", "Quarry", "Ravensworth",
+]
+# fmt: on
+REASONS = [
+    "Concerns about association with older peers and late nights.",
+    "Found carrying a knife near school; first contact with police.",
+    "Repeated missing episodes; possible criminal exploitation.",
+    "Exclusion risk; disengaging from education.",
+]
+
+
+def load_demo_data(db_session: Session, *, now: datetime, progress: Callable[[str], None] = print) -> bool:
+    """Returns False (and changes nothing) if the demo programme already exists."""
+    if db_session.scalar(select(Programme.id).where(Programme.name == DEMO_PROGRAMME)):
+        return False
+    rng = random.Random(20261123)
+    progress("Creating the demo programme and cohorts ...")
+    programme = programmes_service.create_programme(
+        db_session,
+        name=DEMO_PROGRAMME,
+        time_zone="Europe/London",
+        offer_lapse_hours=72,
+        districts=KENT_AND_MEDWAY_DISTRICTS,
+        now=now,
+    )
+    protect = programmes_service.add_cohort(
+        db_session,
+        programme_id=programme.id,
+        name="Protect",
+        places=60,
+        max_sessions_per_week=3,
+        planned_weeks=52,
+        now=now,
+    )
+    prevent = programmes_service.add_cohort(
+        db_session,
+        programme_id=programme.id,
+        name="Prevent",
+        places=30,
+        max_sessions_per_week=1,
+        planned_weeks=26,
+        now=now,
+    )
+
+    progress("Creating demo users ...")
+    users = {}
+    for email, name, role, max_caseload in DEMO_USERS:
+        users[email] = accounts_service.create_user(
+            db_session,
+            email=email,
+            display_name=name,
+            role=role,
+            password=DEMO_PASSWORD,
+            programme_id=None if role is Role.ADMIN else programme.id,
+            max_caseload=max_caseload,
+            now=now,
+        )
+    coordinator = _actor(users["coordinator@reachable.example"])
+    mentors = [user for user in users.values() if user.role is Role.MENTOR]
+
+    # Protect: 48 of 60 places used. Prevent: full, with 6 waiting. A few referrals still undecided.
+    plan = [(protect, 48), (prevent, 36)]
+    number = 0
+    progress("Referring and enrolling 84 invented children ...")
+    for cohort, count in plan:
+        for _ in range(count):
+            child = _make_child(db_session, coordinator=coordinator, number=number, rng=rng, now=now)
+            number += 1
+            referral = referrals_service.create_referral(
+                db_session,
+                actor=coordinator,
+                child_id=child.summary.child.id,
+                cohort_id=cohort.id,
+                source=rng.choice(list(ReferralSource)),
+                source_name="Demo referrer",
+                reason=rng.choice(REASONS),
+                priority=rng.choice([Priority.NORMAL] * 4 + [Priority.HIGH, Priority.URGENT]),
+                referred_on=(now - timedelta(days=rng.randint(20, 200))).date(),
+                now=now,
+            )
+            enrolment = referrals_service.accept_referral(
+                db_session, actor=coordinator, referral_id=referral.id, now=now
+            )
+            if enrolment.status is EnrolmentStatus.ACTIVE:
+                _allocate(
+                    db_session,
+                    coordinator=coordinator,
+                    enrolment_id=enrolment.id,
+                    mentors=mentors,
+                    rng=rng,
+                    now=now,
+                )
+    for _ in range(4):
+        child = _make_child(db_session, coordinator=coordinator, number=number, rng=rng, now=now)
+        number += 1
+        referrals_service.create_referral(
+            db_session,
+            actor=coordinator,
+            child_id=child.summary.child.id,
+            cohort_id=rng.choice([protect, prevent]).id,
+            source=ReferralSource.SCHOOL,
+            source_name="Demo secondary school",
+            reason=rng.choice(REASONS),
+            priority=Priority.NORMAL,
+            referred_on=None,
+            now=now,
+        )
+
+    progress("Ending one Prevent enrolment, so its place is offered to the first child waiting ...")
+    first_prevent = enrolments_service.list_enrolments(
+        db_session,
+        actor=coordinator,
+        cohort_id=prevent.id,
+        child_id=None,
+        status=EnrolmentStatus.ACTIVE,
+        offset=0,
+        limit=1,
+        now=now,
+    )[0][0]
+    enrolments_service.end_enrolment(
+        db_session,
+        actor=coordinator,
+        enrolment_id=first_prevent.id,
+        reason=EndReason.COMPLETED,
+        note="Completed the programme (demo).",
+        now=now,
+    )
+    progress("Demo data loaded.")
+    return True
+
+
+def _actor(user: AppUser) -> Actor:
+    return Actor(user_id=user.id, role=user.role, programme_id=user.programme_id)
+
+
+def _make_child(
+    db_session: Session, *, coordinator: Actor, number: int, rng: random.Random, now: datetime
+) -> children_service.ChildRecord:
+    age_days = rng.randint(11 * 365 + 30, 17 * 365)
+    record = children_service.create_child(
+        db_session,
+        actor=coordinator,
+        programme_id=None,
+        first_name=rng.choice(FIRST_NAMES),
+        last_name=rng.choice(LAST_NAMES),
+        date_of_birth=date.fromordinal(now.date().toordinal() - age_days),
+        district=rng.choice(KENT_AND_MEDWAY_DISTRICTS),
+        school=f"Demo Academy {number % 9 + 1}",
+        phone_numbers=[
+            NewPhoneNumber(f"+447700900{(2 * number) % 1000:03d}", PhoneOwner.CHILD),
+            NewPhoneNumber(f"+447700900{(2 * number + 1) % 1000:03d}", PhoneOwner.CARER),
+        ],
+        accept_drama_numbers=True,
+        now=now,
+    )
+    child_id = record.summary.child.id
+    for channel in ContactChannel:
+        children_service.record_consent(
+            db_session,
+            actor=coordinator,
+            child_id=child_id,
+            channel=channel,
+            granted=True,
+            given_by=ConsentGivenBy.CARER,
+            now=now,
+        )
+    return record
+
+
+def _allocate(
+    db_session: Session,
+    *,
+    coordinator: Actor,
+    enrolment_id: uuid.UUID,
+    mentors: list[AppUser],
+    rng: random.Random,
+    now: datetime,
+) -> None:
+    for mentor in rng.sample(mentors, len(mentors)):
+        try:
+            caseloads_service.allocate_mentor(
+                db_session,
+                actor=coordinator,
+                enrolment_id=enrolment_id,
+                mentor_id=mentor.id,
+                now=now,
+            )
+            return
+        except MentorCaseloadFull:
+            db_session.rollback()
+    # Everyone is full: the child waits for a key worker, which the demo shows too.

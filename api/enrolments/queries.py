@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import Session
+
+from api.children.models import Child
+from api.enrolments.models import Enrolment
+from api.enrolments.rules import HOLDS_PLACE, OPEN, EnrolmentStatus
+from api.programmes.models import Cohort
+from api.referrals.rules import PRIORITY_RANK
+
+_priority_rank = case({priority.value: rank for priority, rank in PRIORITY_RANK.items()}, value=Enrolment.priority)
+# The waitlist order (api/enrolments/rules.py): priority, then referral date, then arrival.
+WAITLIST_ORDER = (_priority_rank, Enrolment.referred_on, Enrolment.created_at, Enrolment.id)
+
+
+def count_places_taken(db_session: Session, *, cohort_id: uuid.UUID) -> int:
+    query = select(func.count()).where(Enrolment.cohort_id == cohort_id, Enrolment.status.in_(HOLDS_PLACE))
+    return int(db_session.scalar(query) or 0)
+
+
+def count_by_status(db_session: Session, *, cohort_id: uuid.UUID) -> dict[EnrolmentStatus, int]:
+    rows = db_session.execute(
+        select(Enrolment.status, func.count())
+        .where(Enrolment.cohort_id == cohort_id, Enrolment.status.in_(HOLDS_PLACE | {EnrolmentStatus.WAITLISTED}))
+        .group_by(Enrolment.status)
+    ).all()
+    counts = dict.fromkeys(EnrolmentStatus, 0)
+    counts.update({status: count for status, count in rows})
+    return counts
+
+
+def waitlist_heads(db_session: Session, *, cohort_id: uuid.UUID, limit: int) -> Sequence[Enrolment]:
+    return db_session.scalars(
+        select(Enrolment)
+        .where(Enrolment.cohort_id == cohort_id, Enrolment.status == EnrolmentStatus.WAITLISTED)
+        .order_by(*WAITLIST_ORDER)
+        .limit(limit)
+    ).all()
+
+
+def expired_offers(db_session: Session, *, cohort_id: uuid.UUID, now: datetime) -> Sequence[Enrolment]:
+    return db_session.scalars(
+        select(Enrolment).where(
+            Enrolment.cohort_id == cohort_id,
+            Enrolment.status == EnrolmentStatus.OFFERED,
+            Enrolment.offer_expires_at <= now,
+        )
+    ).all()
+
+
+def cohorts_with_expired_offers(db_session: Session, *, now: datetime) -> Sequence[uuid.UUID]:
+    return db_session.scalars(
+        select(Enrolment.cohort_id)
+        .where(Enrolment.status == EnrolmentStatus.OFFERED, Enrolment.offer_expires_at <= now)
+        .distinct()
+    ).all()
+
+
+def _waitlist_positions(cohort_id: uuid.UUID) -> Select[uuid.UUID, int]:
+    return select(Enrolment.id, func.row_number().over(order_by=WAITLIST_ORDER).label("position")).where(
+        Enrolment.cohort_id == cohort_id, Enrolment.status == EnrolmentStatus.WAITLISTED
+    )
+
+
+def waitlist_position(db_session: Session, *, enrolment: Enrolment) -> int | None:
+    if enrolment.status is not EnrolmentStatus.WAITLISTED:
+        return None
+    positions = _waitlist_positions(enrolment.cohort_id).subquery()
+    return db_session.scalar(select(positions.c.position).where(positions.c.id == enrolment.id))
+
+
+@dataclass(frozen=True)
+class WaitlistEntry:
+    enrolment: Enrolment
+    position: int | None
+    child_reference: str
+
+
+def list_waitlist(db_session: Session, *, cohort_id: uuid.UUID) -> list[WaitlistEntry]:
+    """Children offered a place first (they hold one), then everyone waiting, in waitlist order."""
+    positions = _waitlist_positions(cohort_id).subquery()
+    rows = db_session.execute(
+        select(Enrolment, positions.c.position, Child.reference)
+        .join(Child, Child.id == Enrolment.child_id)
+        .outerjoin(positions, positions.c.id == Enrolment.id)
+        .where(
+            Enrolment.cohort_id == cohort_id,
+            Enrolment.status.in_([EnrolmentStatus.OFFERED, EnrolmentStatus.WAITLISTED]),
+        )
+        .order_by(Enrolment.status.asc(), *WAITLIST_ORDER)  # 'offered' sorts before 'waitlisted'
+    ).all()
+    return [WaitlistEntry(enrolment, position, reference) for enrolment, position, reference in rows]
+
+
+def open_enrolment_for_child(db_session: Session, *, child_id: uuid.UUID) -> Enrolment | None:
+    return db_session.scalar(select(Enrolment).where(Enrolment.child_id == child_id, Enrolment.status.in_(OPEN)))
+
+
+def get_enrolment_in_programme(
+    db_session: Session, *, enrolment_id: uuid.UUID, programme_id: uuid.UUID | None, for_update: bool = False
+) -> Enrolment | None:
+    """An enrolment, if it belongs to the programme (None: any programme, for admins). With for_update, the
+    row stays locked to the end of the transaction (see select_cohort_for_update)."""
+    query = select(Enrolment).join(Cohort, Cohort.id == Enrolment.cohort_id).where(Enrolment.id == enrolment_id)
+    if programme_id is not None:
+        query = query.where(Cohort.programme_id == programme_id)
+    if for_update:
+        query = query.with_for_update(of=Enrolment).execution_options(populate_existing=True)
+    return db_session.scalar(query)
+
+
+def list_enrolments(
+    db_session: Session,
+    *,
+    programme_id: uuid.UUID | None,
+    cohort_id: uuid.UUID | None,
+    child_id: uuid.UUID | None,
+    status: EnrolmentStatus | None,
+    offset: int,
+    limit: int,
+) -> tuple[Sequence[Enrolment], int]:
+    query = select(Enrolment).join(Cohort, Cohort.id == Enrolment.cohort_id)
+    if programme_id is not None:
+        query = query.where(Cohort.programme_id == programme_id)
+    if cohort_id is not None:
+        query = query.where(Enrolment.cohort_id == cohort_id)
+    if child_id is not None:
+        query = query.where(Enrolment.child_id == child_id)
+    if status is not None:
+        query = query.where(Enrolment.status == status)
+    total = int(db_session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    page = db_session.scalars(
+        query.order_by(Enrolment.created_at.desc(), Enrolment.id).offset(offset).limit(limit)
+    ).all()
+    return page, total

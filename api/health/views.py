@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from api.health import service
+from api.health.schemas import HealthSchema, ReadinessSchema
+from api.web import database
+
+blp = Blueprint("health", __name__, description="Liveness and readiness probes")
+
+
+@blp.route("/healthz", methods=["GET"])
+@blp.doc(security=[])
+@blp.response(200, HealthSchema)
+def healthz() -> Any:
+    """The process is up"""
+    return {"status": "ok"}
+
+
+@blp.route("/readyz", methods=["GET"])
+@blp.doc(security=[])
+@blp.response(200, ReadinessSchema)
+@blp.alt_response(503, schema=ReadinessSchema, description="Not ready: the database is down or not migrated")
+def readyz() -> Any:
+    """The database is reachable and migrated to the newest revision"""
+    readiness = service.check_readiness(database().engine, database_url=database().url)
+    return readiness, (200 if readiness.ready else 503)

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db import Base, new_id
+
+
+class Programme(Base):
+    __tablename__ = "programme"
+    __table_args__ = (CheckConstraint("offer_lapse_hours > 0", name="offer_lapse_hours_positive"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    # How long a coordinator has to confirm a place offered from the waitlist before it passes on.
+    offer_lapse_hours: Mapped[int]
+    # The districts children are recorded against, so reports group on one spelling of each.
+    districts: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
+class Cohort(Base):
+    """A group of children in a programme with a fixed number of places at any one time."""
+
+    __tablename__ = "cohort"
+    __table_args__ = (
+        UniqueConstraint("programme_id", "name", name="uq_cohort_programme_id_name"),
+        CheckConstraint("places >= 0", name="places_not_negative"),
+        CheckConstraint("max_sessions_per_week > 0", name="max_sessions_per_week_positive"),
+        CheckConstraint("planned_weeks > 0", name="planned_weeks_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    programme_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programme.id"))
+    name: Mapped[str] = mapped_column(String(80))
+    places: Mapped[int]
+    max_sessions_per_week: Mapped[int]
+    planned_weeks: Mapped[int]
+    created_at: Mapped[datetime]

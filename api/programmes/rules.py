@@ -1,0 +1,22 @@
+"""Programmes and cohorts.
+
+Places, intensity and duration are configuration, not constants: the seed project funds 60 Protect and 30
+Prevent places "at any one time", but other programmes differ (DOMAIN.md). A cohort's places can be cut
+only to what is already taken, so a change of contract never silently pushes a cohort over capacity.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, available_timezones
+
+
+def is_known_time_zone(name: str) -> bool:
+    return name in available_timezones()
+
+
+def time_zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def places_cut_below_taken(*, new_places: int, taken: int) -> bool:
+    return new_places < taken

@@ -1,0 +1,158 @@
+"""Setting up programmes and cohorts (admins), and reading them (anyone in the programme)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.accounts.rules import Actor
+from api.children.models import Child
+from api.enrolments import service as enrolments_service
+from api.enrolments.queries import count_places_taken
+from api.programmes import errors, queries, rules
+from api.programmes.models import Cohort, Programme
+
+
+def get_programme(db_session: Session, *, actor: Actor, programme_id: uuid.UUID) -> Programme:
+    programme = queries.get_programme_or_none(db_session, programme_id)
+    if programme is None or not actor.sees_programme(programme.id):
+        raise errors.ProgrammeNotFound()
+    return programme
+
+
+def list_programmes(db_session: Session, *, actor: Actor) -> Sequence[Programme]:
+    return queries.list_programmes(db_session, actor=actor)
+
+
+def list_cohorts(db_session: Session, *, actor: Actor, programme_id: uuid.UUID) -> Sequence[Cohort]:
+    get_programme(db_session, actor=actor, programme_id=programme_id)
+    return queries.list_cohorts(db_session, programme_id=programme_id)
+
+
+def get_cohort(db_session: Session, *, actor: Actor, cohort_id: uuid.UUID) -> Cohort:
+    cohort = queries.get_cohort_or_none(db_session, cohort_id)
+    if cohort is None or not actor.sees_programme(cohort.programme_id):
+        raise errors.CohortNotFound()
+    return cohort
+
+
+def create_programme(
+    db_session: Session,
+    *,
+    name: str,
+    time_zone: str,
+    offer_lapse_hours: int,
+    districts: list[str],
+    now: datetime,
+) -> Programme:
+    if not rules.is_known_time_zone(time_zone):
+        raise errors.UnknownTimeZone(errors={"time_zone": [errors.UnknownTimeZone.default_message]})
+    name = name.strip()
+    if db_session.scalar(select(Programme.id).where(Programme.name == name)) is not None:
+        raise errors.ProgrammeNameTaken()
+    programme = Programme(
+        name=name,
+        time_zone=time_zone,
+        offer_lapse_hours=offer_lapse_hours,
+        districts=_clean_districts(districts),
+        created_at=now,
+    )
+    db_session.add(programme)
+    db_session.commit()
+    return programme
+
+
+def update_programme(db_session: Session, *, programme_id: uuid.UUID, changes: dict[str, Any]) -> Programme:
+    programme = queries.get_programme_or_none(db_session, programme_id)
+    if programme is None:
+        raise errors.ProgrammeNotFound()
+    if "name" in changes:
+        name = changes["name"].strip()
+        clash = select(Programme.id).where(Programme.name == name, Programme.id != programme.id)
+        if db_session.scalar(clash) is not None:
+            raise errors.ProgrammeNameTaken()
+        programme.name = name
+    if "offer_lapse_hours" in changes:
+        programme.offer_lapse_hours = changes["offer_lapse_hours"]
+    if "districts" in changes:
+        districts = _clean_districts(changes["districts"])
+        in_use = db_session.scalars(
+            select(Child.district)
+            .where(Child.programme_id == programme.id, Child.district.not_in(districts))
+            .distinct()
+        ).all()
+        if in_use:
+            raise errors.DistrictInUse(errors={"districts": [f"Still in use: {', '.join(sorted(in_use))}."]})
+        programme.districts = districts
+    db_session.commit()
+    return programme
+
+
+def add_cohort(
+    db_session: Session,
+    *,
+    programme_id: uuid.UUID,
+    name: str,
+    places: int,
+    max_sessions_per_week: int,
+    planned_weeks: int,
+    now: datetime,
+) -> Cohort:
+    if queries.get_programme_or_none(db_session, programme_id) is None:
+        raise errors.ProgrammeNotFound()
+    name = name.strip()
+    _refuse_cohort_name_clash(db_session, programme_id=programme_id, name=name)
+    cohort = Cohort(
+        programme_id=programme_id,
+        name=name,
+        places=places,
+        max_sessions_per_week=max_sessions_per_week,
+        planned_weeks=planned_weeks,
+        created_at=now,
+    )
+    db_session.add(cohort)
+    db_session.commit()
+    return cohort
+
+
+def update_cohort(
+    db_session: Session, *, actor: Actor, cohort_id: uuid.UUID, changes: dict[str, Any], now: datetime
+) -> Cohort:
+    cohort = queries.select_cohort_for_update(db_session, cohort_id)
+    if cohort is None:
+        raise errors.CohortNotFound()
+    if "name" in changes:
+        name = changes["name"].strip()
+        _refuse_cohort_name_clash(db_session, programme_id=cohort.programme_id, name=name, cohort_id=cohort.id)
+        cohort.name = name
+    for field in ("max_sessions_per_week", "planned_weeks"):
+        if field in changes:
+            setattr(cohort, field, changes[field])
+    if "places" in changes:
+        taken = count_places_taken(db_session, cohort_id=cohort.id)
+        if rules.places_cut_below_taken(new_places=changes["places"], taken=taken):
+            raise errors.PlacesBelowTaken(places_taken=taken)
+        cohort.places = changes["places"]
+        # New places go straight to the children waiting for them.
+        enrolments_service.offer_free_places(db_session, actor=actor, cohort=cohort, now=now)
+    db_session.commit()
+    return cohort
+
+
+def _refuse_cohort_name_clash(
+    db_session: Session, *, programme_id: uuid.UUID, name: str, cohort_id: uuid.UUID | None = None
+) -> None:
+    query = select(func.count()).where(Cohort.programme_id == programme_id, Cohort.name == name)
+    if cohort_id is not None:
+        query = query.where(Cohort.id != cohort_id)
+    if db_session.scalar(query):
+        raise errors.CohortNameTaken()
+
+
+def _clean_districts(districts: list[str]) -> list[str]:
+    return sorted({district.strip() for district in districts if district.strip()})
