@@ -1,0 +1,70 @@
+# Two commands set everything up on a fresh machine:
+#   make run   - virtual environment, install, migrate the embedded SQLite database, demo data, serve
+#   make test  - install, then lint, type-check, layering contracts and the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+# Reinstall whenever pyproject.toml changes.
+INSTALLED := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 5000
+DEV_SECRET_FILE := instance/dev-secret-key
+
+.PHONY: run test install lint format openapi migrate demo scheduler clean
+
+$(INSTALLED): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing Reachable and its test tools into $(VENV) ..."
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[test]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(INSTALLED)
+
+$(DEV_SECRET_FILE):
+	@mkdir -p instance
+	@$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
+	@chmod 600 $@
+
+# Local development only: a generated secret key, Ofcom's drama numbers allowed for the demo children.
+DEV_ENV = REACHABLE_SECRET_KEY="$${REACHABLE_SECRET_KEY:-$$(cat $(DEV_SECRET_FILE))}" \
+	REACHABLE_ACCEPT_DRAMA_NUMBERS="$${REACHABLE_ACCEPT_DRAMA_NUMBERS:-true}"
+
+migrate: install $(DEV_SECRET_FILE)
+	@$(DEV_ENV) $(FLASK) db upgrade
+
+demo: migrate
+	@$(DEV_ENV) $(FLASK) demo load
+
+run: demo
+	@echo ""
+	@echo "Reachable is starting on http://$(HOST):$(PORT)"
+	@echo "  Interactive API docs: http://$(HOST):$(PORT)/docs"
+	@echo "  Sign in: POST /auth/sign-in with one of the demo emails above and the demo password,"
+	@echo "           then 'Authorize' in the docs with the access_token. Ctrl-C stops the server."
+	@echo ""
+	@$(DEV_ENV) $(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install
+	@echo "== ruff (lint and format)"
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@echo "== mypy"
+	@$(BIN)/mypy
+	@echo "== import-linter (layering contracts)"
+	@$(BIN)/lint-imports
+	@echo "== pytest (SQLite and PostgreSQL)"
+	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+format: install
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+# Regenerate the committed OpenAPI document after changing the API (a test fails while it is stale).
+openapi: install
+	@REACHABLE_SECRET_KEY=openapi-generation-only-not-a-real-secret-key $(FLASK) openapi write --format=json openapi/openapi.json
+	@echo "Wrote openapi/openapi.json"
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,170 @@
+"""Builders for test data: make_x(db_session, **overrides), going through the services where a rule applies."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from api.accounts import service as accounts_service
+from api.accounts.models import AppUser
+from api.accounts.rules import Actor, Role
+from api.caseloads import service as caseloads_service
+from api.children import service as children_service
+from api.children.models import Child
+from api.children.rules import NewPhoneNumber, PhoneOwner
+from api.enrolments.models import Enrolment
+from api.programmes.models import Cohort, Programme
+from api.referrals import service as referrals_service
+from api.referrals.models import Referral
+from api.referrals.rules import Priority, ReferralSource
+from tests.conftest import DEFAULT_NOW, SECRET_KEY
+
+_counter = itertools.count(1)
+PASSWORD = "correct horse battery staple"
+# Hashing is deliberately slow; hash the shared test password once.
+_PASSWORD_HASH = accounts_service.hash_password(PASSWORD)
+TOKEN_SETTINGS = accounts_service.TokenSettings(SECRET_KEY, access_token_minutes=15, refresh_token_days=30)
+DISTRICTS = ["Dartford", "Medway", "Swale", "Thanet"]
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{next(_counter)}"
+
+
+def make_programme(db_session: Session, **overrides: Any) -> Programme:
+    values: dict[str, Any] = {
+        "name": unique("Programme"),
+        "time_zone": "Europe/London",
+        "offer_lapse_hours": 72,
+        "districts": DISTRICTS,
+        "created_at": DEFAULT_NOW,
+    }
+    programme = Programme(**(values | overrides))
+    db_session.add(programme)
+    db_session.commit()
+    return programme
+
+
+def make_cohort(db_session: Session, *, programme: Programme | None = None, **overrides: Any) -> Cohort:
+    programme = programme or make_programme(db_session)
+    values: dict[str, Any] = {
+        "programme_id": programme.id,
+        "name": unique("Cohort"),
+        "places": 3,
+        "max_sessions_per_week": 3,
+        "planned_weeks": 52,
+        "created_at": DEFAULT_NOW,
+    }
+    cohort = Cohort(**(values | overrides))
+    db_session.add(cohort)
+    db_session.commit()
+    return cohort
+
+
+def make_user(
+    db_session: Session, role: Role = Role.COORDINATOR, *, programme: Programme | None = None, **overrides: Any
+) -> AppUser:
+    if role is not Role.ADMIN and programme is None:
+        programme = make_programme(db_session)
+    values: dict[str, Any] = {
+        "email": f"{unique(role.value)}@example.org",
+        "display_name": unique(role.value.title()),
+        "role": role,
+        "programme_id": programme.id if programme else None,
+        "max_caseload": 10 if role is Role.MENTOR else None,
+        "password_hash": _PASSWORD_HASH,
+        "created_at": DEFAULT_NOW,
+    }
+    user = AppUser(**(values | overrides))
+    db_session.add(user)
+    db_session.commit()
+    return user
+
+
+def actor_for(user: AppUser) -> Actor:
+    return Actor(user_id=user.id, role=user.role, programme_id=user.programme_id)
+
+
+def auth_headers(db_session: Session, user: AppUser, *, now: datetime = DEFAULT_NOW) -> dict[str, str]:
+    tokens = accounts_service.start_auth_session(db_session, user=user, settings=TOKEN_SETTINGS, now=now)
+    return {"Authorization": f"Bearer {tokens.access_token}"}
+
+
+def make_child(
+    db_session: Session,
+    *,
+    programme: Programme,
+    by: AppUser | None = None,
+    now: datetime = DEFAULT_NOW,
+    **overrides: Any,
+) -> Child:
+    coordinator = by or make_user(db_session, Role.COORDINATOR, programme=programme)
+    number = next(_counter) % 1000
+    values: dict[str, Any] = {
+        "programme_id": programme.id,
+        "first_name": unique("Child"),
+        "last_name": "Testchild",
+        "date_of_birth": date(2012, 5, 17),
+        "district": programme.districts[0],
+        "school": None,
+        "phone_numbers": [NewPhoneNumber(f"+447700900{number:03d}", PhoneOwner.CHILD)],
+    }
+    record = children_service.create_child(
+        db_session, actor=actor_for(coordinator), accept_drama_numbers=True, now=now, **(values | overrides)
+    )
+    return record.summary.child
+
+
+def make_referral(
+    db_session: Session,
+    *,
+    cohort: Cohort,
+    child: Child | None = None,
+    by: AppUser | None = None,
+    now: datetime = DEFAULT_NOW,
+    **overrides: Any,
+) -> Referral:
+    programme = db_session.get(Programme, cohort.programme_id)
+    assert programme is not None
+    coordinator = by or make_user(db_session, Role.COORDINATOR, programme=programme)
+    child = child or make_child(db_session, programme=programme, by=coordinator, now=now)
+    values: dict[str, Any] = {
+        "source": ReferralSource.POLICE,
+        "source_name": "Test constabulary",
+        "reason": "Test referral reason.",
+        "priority": Priority.NORMAL,
+        "referred_on": None,
+    }
+    return referrals_service.create_referral(
+        db_session,
+        actor=actor_for(coordinator),
+        child_id=child.id,
+        cohort_id=cohort.id,
+        now=now,
+        **(values | overrides),
+    )
+
+
+def admit_child(
+    db_session: Session, *, cohort: Cohort, by: AppUser | None = None, now: datetime = DEFAULT_NOW, **overrides: Any
+) -> Enrolment:
+    """Refer a new child to the cohort and accept them: active if a place is free, else waitlisted."""
+    programme = db_session.get(Programme, cohort.programme_id)
+    assert programme is not None
+    coordinator = by or make_user(db_session, Role.COORDINATOR, programme=programme)
+    referral = make_referral(db_session, cohort=cohort, by=coordinator, now=now, **overrides)
+    result = referrals_service.accept_referral(
+        db_session, actor=actor_for(coordinator), referral_id=referral.id, now=now
+    )
+    return result.enrolment
+
+
+def allocate(
+    db_session: Session, *, enrolment: Enrolment, mentor: AppUser, by: AppUser, now: datetime = DEFAULT_NOW
+) -> None:
+    caseloads_service.allocate_mentor(
+        db_session, actor=actor_for(by), enrolment_id=enrolment.id, mentor_id=mentor.id, now=now
+    )

@@ -1,0 +1,164 @@
+"""Fixtures shared by every test.
+
+Every database test runs twice: on SQLite (the embedded default) and on PostgreSQL (production and CI).
+The schema is always built by Alembic, never create_all. Each test runs inside a transaction that is
+rolled back afterwards; the services' own commits only release savepoints inside it.
+
+PostgreSQL comes from REACHABLE_TEST_POSTGRES_URL (default: the local server as user postgres). If it
+cannot be reached the PostgreSQL half is skipped with a loud reason, unless REACHABLE_TEST_REQUIRE_POSTGRES=1
+(as in CI), which makes that a failure instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from api import migrate
+from api.app import create_app
+from api.clock import FixedClock
+from api.db import make_engine
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "REACHABLE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_POSTGRES = os.environ.get("REACHABLE_TEST_REQUIRE_POSTGRES") == "1"
+SECRET_KEY = "test-secret-key-" + "x" * 32
+# A Monday afternoon in GMT, so tests start from a plain week.
+DEFAULT_NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+
+
+def postgres_unavailable_reason() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as error:  # any failure to connect means the same thing here
+        return f"PostgreSQL at {make_url(POSTGRES_ADMIN_URL).render_as_string()} is unreachable: {error}"
+    return None
+
+
+def create_postgres_database() -> str:
+    """A database of this test run's own, so runs (and xdist workers) never share state."""
+    name = f"reachable_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    name = make_url(url).database
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty database migrated to head, one per backend for the whole session."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'reachable.sqlite3'}"
+        migrate.upgrade(url)
+        yield url
+        return
+    reason = postgres_unavailable_reason()
+    if reason:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"{reason} (REACHABLE_TEST_REQUIRE_POSTGRES=1)", pytrace=False)
+        pytest.skip(f"SKIPPING ALL POSTGRESQL TESTS: {reason}")
+    url = create_postgres_database()
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def backend(database_url: str) -> str:
+    return "sqlite" if database_url.startswith("sqlite") else "postgresql"
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture()
+def connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture()
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    # Services commit; here a commit only releases a savepoint inside the test's transaction.
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+@pytest.fixture()
+def db_session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as db_session:
+        yield db_session
+
+
+@pytest.fixture()
+def clock() -> FixedClock:
+    return FixedClock(DEFAULT_NOW)
+
+
+def test_config(database_url: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": SECRET_KEY,
+        "DATABASE_URL": database_url,
+        "ACCEPT_DRAMA_NUMBERS": True,
+        **overrides,
+    }
+
+
+@pytest.fixture(scope="session")
+def session_app(database_url: str) -> Iterator[Flask]:
+    app = create_app(test_config(database_url))
+    yield app
+    app.extensions["reachable.db"].dispose()
+
+
+@pytest.fixture()
+def app(session_app: Flask, session_factory: sessionmaker[Session], clock: FixedClock) -> Iterator[Flask]:
+    """The app, with its requests joined to the test's transaction and its time fixed."""
+    database = session_app.extensions["reachable.db"]
+    original_factory, original_clock = database.session_factory, session_app.extensions["reachable.clock"]
+    database.session_factory = session_factory
+    session_app.extensions["reachable.clock"] = clock
+    yield session_app
+    database.session_factory, session_app.extensions["reachable.clock"] = original_factory, original_clock
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
