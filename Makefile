@@ -46,6 +46,10 @@ run: demo
 	@echo ""
 	@$(DEV_ENV) $(FLASK) run --host $(HOST) --port $(PORT)
 
+# The scheduler (offer lapses now; SMS reminders later) runs as its own process, never inside web workers.
+scheduler: migrate
+	@$(DEV_ENV) $(BIN)/python -m scheduling
+
 test: install
 	@echo "== ruff (lint and format)"
 	@$(BIN)/ruff check .

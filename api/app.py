@@ -15,7 +15,7 @@ from api.audit.views import blp as audit_blp
 from api.caseloads.views import blp as caseloads_blp
 from api.children.views import blp as children_blp
 from api.clock import SystemClock
-from api.config import DefaultConfig
+from api.config import DefaultConfig, database_url_from_environment
 from api.db import Database
 from api.enrolments.views import blp as enrolments_blp
 from api.health.views import blp as health_blp
@@ -66,8 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _finish_config(app: Flask) -> None:
     if not app.config["DATABASE_URL"]:
-        os.makedirs(app.instance_path, exist_ok=True)
-        app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "reachable.sqlite3")
+        app.config["DATABASE_URL"] = database_url_from_environment()
     if len(app.config.get("SECRET_KEY") or "") < MIN_SECRET_KEY_LENGTH:
         raise RuntimeError(
             f"REACHABLE_SECRET_KEY must be set to at least {MIN_SECRET_KEY_LENGTH} random characters: it signs "

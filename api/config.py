@@ -6,6 +6,20 @@ arrives as an int. Secrets only ever come from the environment.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+
+def database_url_from_environment() -> str:
+    """REACHABLE_DATABASE_URL, or the embedded SQLite file. Shared by the web app and the scheduler."""
+    url = os.environ.get("REACHABLE_DATABASE_URL", "")
+    if url:
+        return url
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    return f"sqlite:///{INSTANCE_DIR / 'reachable.sqlite3'}"
+
 
 class DefaultConfig:
     # Required outside tests: signs access tokens. Never committed; `make run` generates a local one.

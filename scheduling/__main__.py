@@ -1,0 +1,3 @@
+from scheduling.runner import main
+
+main()
