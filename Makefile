@@ -10,6 +10,8 @@ INSTALLED := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 DEV_SECRET_FILE := instance/dev-secret-key
+# Parallel by default; each worker migrates a PostgreSQL database of its own.
+PYTEST_ARGS ?= -n auto
 
 .PHONY: run test install lint format openapi migrate demo scheduler clean
 

@@ -18,7 +18,8 @@ def text(max_length: int, *, required: bool = True, allow_none: bool = False, **
     return fields.String(
         required=required,
         allow_none=allow_none,
-        validate=[validate.Length(max=max_length), validate.Regexp(r"\S", error="Must not be blank.")],
+        # Regexp matches at the start of the string, so allow leading white space before the first character.
+        validate=[validate.Length(max=max_length), validate.Regexp(r"\s*\S", error="Must not be blank.")],
         **kwargs,  # type: ignore[arg-type]
     )
 

@@ -9,7 +9,7 @@ import marshmallow as ma
 from flask import Flask, current_app, g
 from flask_smorest import Api as SmorestApi
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from api.clock import Clock
 from api.db import Database
@@ -71,6 +71,9 @@ class Api(SmorestApi):
             # webargs nests errors by location ("json", "query"); the location is obvious to the caller.
             payload["errors"] = _flatten_locations(payload["errors"])
             payload["message"] = "Some fields are missing or not valid."
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            # RFC 9110 requires Allow on a 405; flask-smorest's handler drops werkzeug's own headers.
+            headers = {**(headers or {}), "Allow": ", ".join(error.valid_methods)}
         return payload, code, headers
 
 

@@ -105,9 +105,10 @@ def list_mentor_caseloads(db_session: Session, *, actor: Actor) -> list[queries.
 
 
 def end_current_allocation(
-    db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, reason: AllocationEndReason, now: datetime
+    db_session: Session, *, actor: Actor | None, enrolment_id: uuid.UUID, reason: AllocationEndReason, now: datetime
 ) -> Allocation | None:
-    """Part of a caller's transaction (ending or moving an enrolment); does not commit."""
+    """Part of a caller's transaction (ending, moving, withdrawing or lapsing an enrolment); does not commit.
+    actor is None when the scheduler lapses an offer."""
     current = queries.current_allocation(db_session, enrolment_id=enrolment_id)
     if current is not None:
         _end(current, actor=actor, reason=reason, now=now)
@@ -148,7 +149,7 @@ def enrolment_programme_id(db_session: Session, enrolment: Enrolment) -> uuid.UU
     return programme_id
 
 
-def _end(allocation: Allocation, *, actor: Actor, reason: AllocationEndReason, now: datetime) -> None:
+def _end(allocation: Allocation, *, actor: Actor | None, reason: AllocationEndReason, now: datetime) -> None:
     allocation.ended_at = now
-    allocation.ended_by_user_id = actor.user_id
+    allocation.ended_by_user_id = actor.user_id if actor is not None else None
     allocation.end_reason = reason

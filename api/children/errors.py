@@ -41,6 +41,11 @@ class ConsentChannelWithoutNumber(InvalidValue):
     default_message = "Record a phone number this channel can reach before recording consent to use it."
 
 
+class ProgrammeRequired(InvalidValue):
+    reason = "programme_required"
+    default_message = "Choose the child's programme."
+
+
 class ProgrammeNotYours(PermissionDenied):
     reason = "programme_not_yours"
     default_message = "You can only add children to your own programme."

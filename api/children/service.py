@@ -38,7 +38,8 @@ def _audit(db_session: Session, actor: Actor, action: str, child: Child, now: da
         db_session,
         actor=actor,
         action=action,
-        record_type=type(record).__name__.lower() if record is not None else "child",
+        # The table name, like every other audit row ("phone_number", not the class name "phonenumber").
+        record_type=record.__tablename__ if record is not None else "child",
         record_id=record.id if record is not None else child.id,
         child_id=child.id,
         now=now,
@@ -101,8 +102,8 @@ def create_child(
     now: datetime,
 ) -> ChildRecord:
     programme_id = programme_id or actor.programme_id
-    if programme_id is None:
-        raise ProgrammeNotFound(errors={"programme_id": ["Choose the child's programme."]})
+    if programme_id is None:  # an admin belongs to no programme, so must name one
+        raise errors.ProgrammeRequired(errors={"programme_id": [errors.ProgrammeRequired.default_message]})
     if not actor.sees_programme(programme_id):
         raise errors.ProgrammeNotYours()
     programme = db_session.get(Programme, programme_id)

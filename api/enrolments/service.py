@@ -80,13 +80,17 @@ def offer_free_places(db_session: Session, *, actor: Actor | None, cohort: Cohor
     return offered
 
 
-def _lapse_expired_offers(
+def lapse_expired_offers_in_cohort(
     db_session: Session, *, actor: Actor | None, cohort: Cohort, now: datetime
 ) -> list[Enrolment]:
     lapsed = list(queries.expired_offers(db_session, cohort_id=cohort.id, now=now))
     for enrolment in lapsed:
         enrolment.status = EnrolmentStatus.OFFER_LAPSED
         enrolment.status_note = "The offer was not confirmed in time."
+        # A key worker may be allocated while the offer is open; the child no longer counts on their caseload.
+        caseloads_service.end_current_allocation(
+            db_session, actor=actor, enrolment_id=enrolment.id, reason=AllocationEndReason.ENROLMENT_ENDED, now=now
+        )
         _audit(db_session, actor, "enrolment.offer_lapse", enrolment, now)
     if lapsed:
         offer_free_places(db_session, actor=actor, cohort=cohort, now=now)
@@ -99,7 +103,7 @@ def lapse_expired_offers(db_session: Session, *, now: datetime) -> int:
     for cohort_id in queries.cohorts_with_expired_offers(db_session, now=now):
         db_session.rollback()  # end the read transaction before taking the lock
         cohort, _ = _lock_cohort(db_session, cohort_id)
-        lapsed += len(_lapse_expired_offers(db_session, actor=None, cohort=cohort, now=now))
+        lapsed += len(lapse_expired_offers_in_cohort(db_session, actor=None, cohort=cohort, now=now))
         db_session.commit()
     db_session.rollback()
     return lapsed
@@ -108,7 +112,7 @@ def lapse_expired_offers(db_session: Session, *, now: datetime) -> int:
 def admit(db_session: Session, *, actor: Actor, referral: Referral, now: datetime) -> Enrolment:
     """Enrol the referred child if the cohort has a free place, else waitlist them. Caller commits."""
     cohort, programme = _lock_cohort(db_session, referral.cohort_id)
-    _lapse_expired_offers(db_session, actor=actor, cohort=cohort, now=now)
+    lapse_expired_offers_in_cohort(db_session, actor=actor, cohort=cohort, now=now)
     if queries.open_enrolment_for_child(db_session, child_id=referral.child_id) is not None:
         raise errors.ChildAlreadyEnrolled()
     taken = queries.count_places_taken(db_session, cohort_id=cohort.id)
@@ -203,9 +207,11 @@ def confirm_offer(
     enrolment = _get_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
     cohort, programme = _lock_cohort(db_session, enrolment.cohort_id)
     db_session.refresh(enrolment)
-    lapsed = _lapse_expired_offers(db_session, actor=actor, cohort=cohort, now=now)
+    lapsed = lapse_expired_offers_in_cohort(db_session, actor=actor, cohort=cohort, now=now)
     if enrolment in lapsed:
         db_session.commit()  # the lapse and the next offer stand even though this request fails
+        raise errors.OfferLapsed()
+    if enrolment.status is EnrolmentStatus.OFFER_LAPSED:  # the scheduler lapsed it first: the same answer
         raise errors.OfferLapsed()
     if enrolment.status is not EnrolmentStatus.OFFERED:
         raise errors.NoOfferToConfirm()
@@ -228,6 +234,10 @@ def withdraw_from_waitlist(
     enrolment.status = EnrolmentStatus.WITHDRAWN
     enrolment.status_note = note
     enrolment.last_changed_by_user_id = actor.user_id
+    # A child who declines an offer may already have a key worker; free that place on the caseload too.
+    caseloads_service.end_current_allocation(
+        db_session, actor=actor, enrolment_id=enrolment.id, reason=AllocationEndReason.ENROLMENT_ENDED, now=now
+    )
     _audit(db_session, actor, "enrolment.withdraw", enrolment, now)
     offer_free_places(db_session, actor=actor, cohort=cohort, now=now)
     db_session.commit()
@@ -273,7 +283,7 @@ def end_enrolment(
         now=now,
     )
     _audit(db_session, actor, "enrolment.end", enrolment, now)
-    _lapse_expired_offers(db_session, actor=actor, cohort=cohort, now=now)
+    lapse_expired_offers_in_cohort(db_session, actor=actor, cohort=cohort, now=now)
     offer_free_places(db_session, actor=actor, cohort=cohort, now=now)
     db_session.commit()
     return _with_position(db_session, enrolment)
@@ -304,7 +314,7 @@ def move_enrolment(
     db_session.refresh(enrolment)
     if not rules.can_end(enrolment.status):
         raise errors.EnrolmentNotActive()
-    _lapse_expired_offers(db_session, actor=actor, cohort=target, now=now)
+    lapse_expired_offers_in_cohort(db_session, actor=actor, cohort=target, now=now)
     taken = queries.count_places_taken(db_session, cohort_id=target.id)
     if rules.free_places(places=target.places, taken=taken) == 0:
         raise errors.CohortFull(places=target.places, places_taken=taken)
@@ -329,7 +339,7 @@ def move_enrolment(
     )
     _audit(db_session, actor, "enrolment.move_out", enrolment, now)
     _audit(db_session, actor, "enrolment.move_in", moved, now)
-    _lapse_expired_offers(db_session, actor=actor, cohort=source, now=now)
+    lapse_expired_offers_in_cohort(db_session, actor=actor, cohort=source, now=now)
     offer_free_places(db_session, actor=actor, cohort=source, now=now)
     db_session.commit()
     return _with_position(db_session, moved)

@@ -134,6 +134,7 @@ def update_cohort(
         if field in changes:
             setattr(cohort, field, changes[field])
     if "places" in changes:
+        enrolments_service.lapse_expired_offers_in_cohort(db_session, actor=actor, cohort=cohort, now=now)
         taken = count_places_taken(db_session, cohort_id=cohort.id)
         if rules.places_cut_below_taken(new_places=changes["places"], taken=taken):
             raise errors.PlacesBelowTaken(places_taken=taken)

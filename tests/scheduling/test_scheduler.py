@@ -29,14 +29,15 @@ def test_the_scheduler_registers_every_job_in_the_table(database_url, clock):
 def test_the_lapse_job_passes_an_unconfirmed_offer_to_the_next_child(db_session, session_factory, clock):
     cohort = make_cohort(db_session, places=1)
     coordinator = make_user(db_session, Role.COORDINATOR, programme_id=cohort.programme_id)
-    first = admit_child(db_session, cohort=cohort, by=coordinator)
-    second = admit_child(db_session, cohort=cohort, by=coordinator)
-    third = admit_child(db_session, cohort=cohort, by=coordinator)
+    # A minute apart, as admissions always are (the cohort lock serialises them): arrival order decides ties.
+    first = admit_child(db_session, cohort=cohort, by=coordinator, now=DEFAULT_NOW)
+    second = admit_child(db_session, cohort=cohort, by=coordinator, now=DEFAULT_NOW + timedelta(minutes=1))
+    third = admit_child(db_session, cohort=cohort, by=coordinator, now=DEFAULT_NOW + timedelta(minutes=2))
     end_enrolment(
         db_session, actor=actor_for(coordinator), enrolment_id=first.id, reason=EndReason.COMPLETED, note=None,
-        now=DEFAULT_NOW,
+        now=DEFAULT_NOW + timedelta(minutes=3),
     )  # fmt: skip
-    clock.advance(hours=72, seconds=1)
+    clock.advance(hours=72, minutes=3, seconds=1)
 
     assert lapse_expired_offers(session_factory, clock) == 1
 
