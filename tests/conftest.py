@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,25 +69,32 @@ def drop_postgres_database(url: str) -> None:
     admin.dispose()
 
 
+@contextmanager
+def throwaway_database(backend: str, directory: Path, *, migrated: bool = True) -> Iterator[str]:
+    """A new, empty database of the backend, migrated to head unless asked not to, removed afterwards."""
+    if backend == "sqlite":
+        url = f"sqlite:///{directory / f'reachable-{uuid.uuid4().hex[:8]}.sqlite3'}"
+    else:
+        reason = postgres_unavailable_reason()
+        if reason:
+            if REQUIRE_POSTGRES:
+                pytest.fail(f"{reason} (REACHABLE_TEST_REQUIRE_POSTGRES=1)", pytrace=False)
+            pytest.skip(f"SKIPPING ALL POSTGRESQL TESTS: {reason}")
+        url = create_postgres_database()
+    try:
+        if migrated:
+            migrate.upgrade(url)
+        yield url
+    finally:
+        if backend == "postgresql":
+            drop_postgres_database(url)
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An empty database migrated to head, one per backend for the whole session."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'reachable.sqlite3'}"
-        migrate.upgrade(url)
+    with throwaway_database(request.param, tmp_path_factory.mktemp(request.param)) as url:
         yield url
-        return
-    reason = postgres_unavailable_reason()
-    if reason:
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"{reason} (REACHABLE_TEST_REQUIRE_POSTGRES=1)", pytrace=False)
-        pytest.skip(f"SKIPPING ALL POSTGRESQL TESTS: {reason}")
-    url = create_postgres_database()
-    try:
-        migrate.upgrade(url)
-        yield url
-    finally:
-        drop_postgres_database(url)
 
 
 @pytest.fixture(scope="session")

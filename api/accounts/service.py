@@ -206,7 +206,9 @@ def update_user(
     user = _get_manageable_user(db_session, actor=actor, user_id=user_id)
     if "max_caseload" in changes and user.role is not Role.MENTOR:
         raise errors.CaseloadOnlyForMentors(errors={"max_caseload": ["Only mentors have a caseload."]})
-    for field in ("display_name", "max_caseload", "is_active"):
+    if "display_name" in changes:
+        user.display_name = changes["display_name"].strip()
+    for field in ("max_caseload", "is_active"):
         if field in changes:
             setattr(user, field, changes[field])
     if changes.get("is_active") is False:

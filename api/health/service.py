@@ -18,7 +18,7 @@ class Readiness:
 def check_readiness(engine: Engine, *, database_url: str) -> Readiness:
     """Ready means the database answers and its schema is at the newest migration."""
     try:
-        with engine.connect() as connection:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("SELECT 1"))
             current = migrate.current_revision(connection)
     except SQLAlchemyError:

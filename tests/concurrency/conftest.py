@@ -13,44 +13,23 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from api import migrate
 from api.app import create_app
 from api.clock import FixedClock
 from api.db import Database
-from tests.conftest import (
-    DEFAULT_NOW,
-    REQUIRE_POSTGRES,
-    create_postgres_database,
-    drop_postgres_database,
-    postgres_unavailable_reason,
-    test_config,
-)
+from tests.conftest import DEFAULT_NOW, test_config, throwaway_database
 
 
 @pytest.fixture()
-def committed_database_url(backend: str, tmp_path: Any) -> Iterator[str]:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'concurrency.sqlite3'}"
-        migrate.upgrade(url)
+def committed_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    with throwaway_database(backend, tmp_path) as url:
         yield url
-        return
-    reason = postgres_unavailable_reason()
-    if reason:
-        if REQUIRE_POSTGRES:
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-    url = create_postgres_database()
-    try:
-        migrate.upgrade(url)
-        yield url
-    finally:
-        drop_postgres_database(url)
 
 
 @pytest.fixture()
