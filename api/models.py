@@ -1,24 +1,34 @@
 """Imports every domain's models so Base.metadata is complete (for Alembic and relationship resolution)."""
 
 from api.accounts.models import AppUser, AuthSession, RefreshToken
+from api.alerts.models import Alert
 from api.audit.models import AuditEvent
 from api.caseloads.models import Allocation
 from api.children.models import Child, ContactConsent, PhoneNumber
 from api.db import Base
 from api.enrolments.models import Enrolment
+from api.idempotency.models import IdempotencyRecord
+from api.missing.models import MissingEpisode
 from api.programmes.models import Cohort, Programme
 from api.referrals.models import Referral
+from api.sessions.models import MentoringSession
+from api.sync.models import ChangeEvent
 
 __all__ = [
+    "Alert",
     "Allocation",
     "AppUser",
     "AuditEvent",
     "AuthSession",
     "Base",
+    "ChangeEvent",
     "Child",
     "Cohort",
     "ContactConsent",
     "Enrolment",
+    "IdempotencyRecord",
+    "MentoringSession",
+    "MissingEpisode",
     "PhoneNumber",
     "Programme",
     "Referral",

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db import Base, new_id
+from api.enums import enum_column_type
+from api.sessions.rules import LocationCategory, SessionKind, SessionStatus
+
+
+class MentoringSession(Base):
+    """A planned or delivered meeting. (Named so it is never confused with a database session.)"""
+
+    __tablename__ = "mentoring_session"
+
+    # Phones may generate the id offline; a retried create with the same id is recognised.
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    programme_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programme.id"))
+    mentor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    kind: Mapped[SessionKind] = mapped_column(enum_column_type(SessionKind, "session_kind"))
+    location_category: Mapped[LocationCategory] = mapped_column(
+        enum_column_type(LocationCategory, "session_location_category")
+    )
+    status: Mapped[SessionStatus] = mapped_column(enum_column_type(SessionStatus, "session_status"))
+    planned_start_at: Mapped[datetime]
+    planned_end_at: Mapped[datetime]
+    # The ISO week of planned_start_at in the programme's time zone ("2026-W48"): the weekly cap's key,
+    # stored because ISO weeks in a local time zone cannot be computed portably in SQL.
+    local_week: Mapped[str] = mapped_column(String(8))
+    actual_duration_minutes: Mapped[int | None]
+    activities: Mapped[list[str] | None] = mapped_column(JSON)
+    # Sensitive: only the mentor, coordinators and admins see notes, and every read is audited.
+    notes: Mapped[str | None] = mapped_column(Text)
+    pattern_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("session_pattern.id"))
+    rescheduled_to_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("mentoring_session.id"))
+    # Changes whenever the session does: the ETag, so a stale edit from a phone is refused, not applied.
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime]
+    created_by_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    updated_at: Mapped[datetime]
+    updated_by_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+
+
+Index("ix_mentoring_session_pattern_id", MentoringSession.pattern_id)
+Index("ix_mentoring_session_mentor_id_planned_start_at", MentoringSession.mentor_id, MentoringSession.planned_start_at)
+
+
+class SessionAttendee(Base):
+    """One enrolled child at one session: one row for a one-to-one session, several for a group."""
+
+    __tablename__ = "session_attendee"
+    __table_args__ = (
+        UniqueConstraint("session_id", "enrolment_id", name="uq_session_attendee_session_id_enrolment_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mentoring_session.id", ondelete="CASCADE"))
+    enrolment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrolment.id"))
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("child.id"))
+    # Copied from the session so the weekly cap is one indexed count per child and week.
+    local_week: Mapped[str] = mapped_column(String(8))
+
+
+Index("ix_session_attendee_child_id_local_week", SessionAttendee.child_id, SessionAttendee.local_week)
+Index("ix_session_attendee_session_id", SessionAttendee.session_id)
+
+
+class WeeklyCapOverride(Base):
+    """A coordinator's decision that one child may have more sessions in one exceptional week."""
+
+    __tablename__ = "weekly_cap_override"
+    __table_args__ = (
+        UniqueConstraint("enrolment_id", "local_week", name="uq_weekly_cap_override_enrolment_id_local_week"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    enrolment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enrolment.id"))
+    local_week: Mapped[str] = mapped_column(String(8))
+    max_sessions: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)
+    created_by_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime]
