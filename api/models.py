@@ -8,10 +8,11 @@ from api.children.models import Child, ContactConsent, PhoneNumber
 from api.db import Base
 from api.enrolments.models import Enrolment
 from api.idempotency.models import IdempotencyRecord
-from api.missing.models import MissingEpisode
+from api.missing.models import MissingEpisode, ReturnConversation
 from api.programmes.models import Cohort, Programme
 from api.referrals.models import Referral
-from api.sessions.models import MentoringSession
+from api.schedules.models import SessionPattern
+from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
 from api.sync.models import ChangeEvent
 
 __all__ = [
@@ -33,4 +34,8 @@ __all__ = [
     "Programme",
     "Referral",
     "RefreshToken",
+    "ReturnConversation",
+    "SessionAttendee",
+    "SessionPattern",
+    "WeeklyCapOverride",
 ]
