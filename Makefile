@@ -60,8 +60,10 @@ test: install
 	@$(BIN)/mypy
 	@echo "== import-linter (layering contracts)"
 	@$(BIN)/lint-imports
-	@echo "== pytest (SQLite and PostgreSQL)"
-	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@echo "== pytest (SQLite and PostgreSQL), in parallel"
+	@$(BIN)/python -m pytest $(PYTEST_ARGS) -m "not serial"
+	@echo "== pytest: tests that need the database server to themselves"
+	@$(BIN)/python -m pytest -m serial
 
 format: install
 	@$(BIN)/ruff format .

@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import cli
 from api.accounts.views import blp as accounts_blp
+from api.alerts.views import blp as alerts_blp
 from api.audit.views import blp as audit_blp
 from api.caseloads.views import blp as caseloads_blp
 from api.children.views import blp as children_blp
@@ -19,8 +20,12 @@ from api.config import DefaultConfig, database_url_from_environment
 from api.db import Database
 from api.enrolments.views import blp as enrolments_blp
 from api.health.views import blp as health_blp
+from api.missing.views import blp as missing_blp
 from api.programmes.views import blp as programmes_blp
 from api.referrals.views import blp as referrals_blp
+from api.schedules.views import blp as schedules_blp
+from api.sessions.views import blp as sessions_blp
+from api.sync.views import blp as sync_blp
 from api.web import Api, init_database, register_error_handlers
 
 BLUEPRINTS = [
@@ -32,6 +37,11 @@ BLUEPRINTS = [
     referrals_blp,
     caseloads_blp,
     audit_blp,
+    sessions_blp,
+    schedules_blp,
+    alerts_blp,
+    sync_blp,
+    missing_blp,
 ]
 
 # HS256 keys shorter than the hash output weaken the signature (RFC 7518, section 3.2).

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +26,10 @@ from api.programmes import service as programmes_service
 from api.programmes.models import Programme
 from api.referrals import service as referrals_service
 from api.referrals.rules import Priority, ReferralSource
+from api.schedules import service as schedules_service
+from api.schedules.rules import Slot
+from api.sessions import service as sessions_service
+from api.sessions.rules import LocationCategory, SessionKind, SessionLog, SessionStatus
 
 DEMO_PROGRAMME = "North Kent and Medway mentoring programme"
 DEMO_PASSWORD = "demo-password-not-secret"
@@ -52,6 +56,10 @@ LAST_NAMES = [
     "Ashdown", "Brierley", "Calloway", "Denholm", "Everard", "Fairbrook", "Gatling", "Holloway", "Inchley",
     "Jessop", "Kestrel", "Larkham", "Mercer", "Northcott", "Oakley", "Pennant", "Quarry", "Ravensworth",
 ]
+SESSION_ACTIVITIES = [
+    "Talking and listening", "Sport or exercise", "Education support", "Employment or training",
+    "Creative activity", "Life skills", "Safety planning", "Family work", "Other",
+]
 # fmt: on
 REASONS = [
     "Concerns about association with older peers and late nights.",
@@ -73,6 +81,7 @@ def load_demo_data(db_session: Session, *, now: datetime, progress: Callable[[st
         time_zone="Europe/London",
         offer_lapse_hours=72,
         districts=KENT_AND_MEDWAY_DISTRICTS,
+        session_activities=SESSION_ACTIVITIES,
         now=now,
     )
     protect = programmes_service.add_cohort(
@@ -158,6 +167,9 @@ def load_demo_data(db_session: Session, *, now: datetime, progress: Callable[[st
             now=now,
         )
 
+    progress("Giving the demo mentor's caseload weekly patterns and a week of logged sessions ...")
+    _plan_and_log_sessions(db_session, mentor=users["mentor@reachable.example"], now=now)
+
     progress("Ending one Prevent enrolment, so its place is offered to the first child waiting ...")
     first_prevent = enrolments_service.list_enrolments(
         db_session,
@@ -241,3 +253,50 @@ def _allocate(
         except MentorCaseloadFull:
             db_session.rollback()
     # Everyone is full: the child waits for a key worker, which the demo shows too.
+
+
+def _plan_and_log_sessions(db_session: Session, *, mentor: AppUser, now: datetime) -> None:
+    """Patterns for the first few children of the demo mentor, and two sessions each logged last week."""
+    actor = _actor(mentor)
+    children, _ = children_service.list_children(
+        db_session,
+        actor=actor,
+        cohort_id=None,
+        status=EnrolmentStatus.ACTIVE,
+        not_enrolled=False,
+        district=None,
+        mentor_id=None,
+        offset=0,
+        limit=4,
+        now=now,
+    )
+    for index, summary in enumerate(children):
+        assert summary.enrolment is not None
+        evening = time(17 + index % 3, 30)
+        schedules_service.set_pattern(
+            db_session,
+            actor=actor,
+            enrolment_id=summary.enrolment.id,
+            slots=[Slot(2 + index % 3, evening), Slot(6, time(11, 0))],
+            duration_minutes=90,
+            kind=SessionKind.ONE_TO_ONE,
+            location_category=LocationCategory.COMMUNITY_VENUE,
+            starts_on=None,
+            now=now,
+        )
+        for days_ago, activities in ((6, ["Talking and listening"]), (3, ["Sport or exercise", "Safety planning"])):
+            start = now - timedelta(days=days_ago)
+            sessions_service.create_session(
+                db_session,
+                actor=actor,
+                session_id=None,
+                enrolment_ids=[summary.enrolment.id],
+                mentor_id=None,
+                kind=SessionKind.ONE_TO_ONE,
+                location_category=LocationCategory.OUTDOORS,
+                planned_start_at=start,
+                planned_end_at=start + timedelta(minutes=75),
+                status=SessionStatus.COMPLETED,
+                log=SessionLog(actual_duration_minutes=75, activities=activities, notes="Invented demo notes."),
+                now=now,
+            )

@@ -48,3 +48,9 @@ class InvalidValue(DomainError):
 
     reason = "invalid_value"
     default_message = "Some values are not valid."
+
+
+class PreconditionFailed(DomainError):
+    """The client edited a version of the record that is no longer current."""
+
+    reason = "precondition_failed"

@@ -6,8 +6,9 @@ import logging
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from flask_smorest import Api as SmorestApi
+from flask_smorest import abort
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -20,6 +21,7 @@ from api.errors import (
     InvalidValue,
     NotFound,
     PermissionDenied,
+    PreconditionFailed,
 )
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ STATUS_FOR_ERROR: list[tuple[type[DomainError], int]] = [
     (PermissionDenied, 403),
     (InvalidValue, 422),
     (Conflict, 409),
+    (PreconditionFailed, 412),
 ]
 
 REASON_FOR_STATUS = {
@@ -40,6 +43,8 @@ REASON_FOR_STATUS = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    412: "precondition_failed",
+    428: "precondition_required",
     413: "request_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
@@ -138,6 +143,20 @@ def db_session() -> Session:
         g.db_session = database().session()
     session: Session = g.db_session
     return session
+
+
+def expected_version() -> int:
+    """The version an edit was based on, from If-Match (the ETag the client read). Required on edits."""
+    raw = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
+    if not raw:
+        abort(428, message="Send If-Match with the ETag you last read.", reason="if_match_required")
+    if not raw.isdigit():
+        abort(412, message="If-Match does not name a version of this record.", reason="stale_version")
+    return int(raw)
+
+
+def etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}
 
 
 def clock() -> Clock:

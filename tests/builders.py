@@ -28,6 +28,7 @@ PASSWORD = "correct horse battery staple"
 _PASSWORD_HASH = accounts_service.hash_password(PASSWORD)
 TOKEN_SETTINGS = accounts_service.TokenSettings(SECRET_KEY, access_token_minutes=15, refresh_token_days=30)
 DISTRICTS = ["Dartford", "Medway", "Swale", "Thanet"]
+ACTIVITIES = ["Talking and listening", "Sport or exercise", "Education support"]
 
 
 def unique(prefix: str) -> str:
@@ -40,6 +41,7 @@ def make_programme(db_session: Session, **overrides: Any) -> Programme:
         "time_zone": "Europe/London",
         "offer_lapse_hours": 72,
         "districts": DISTRICTS,
+        "session_activities": ACTIVITIES,
         "created_at": DEFAULT_NOW,
     }
     programme = Programme(**(values | overrides))

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api import migrate
 from api.app import create_app
 from api.clock import FixedClock
-from api.db import make_engine
+from api.db import Database, make_engine
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "REACHABLE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -170,3 +170,30 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture()
+def committed_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A database of this test's own whose transactions really commit (for concurrency and sync tests)."""
+    with throwaway_database(backend, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture()
+def committed_db_session(committed_database_url: str) -> Iterator[Session]:
+    database = Database(committed_database_url)
+    with database.session() as db_session:
+        yield db_session
+    database.dispose()
+
+
+@pytest.fixture()
+def committed_app(committed_database_url: str, clock: FixedClock) -> Iterator[Flask]:
+    app = create_app(test_config(committed_database_url, CLOCK=clock))
+    yield app
+    app.extensions["reachable.db"].dispose()
+
+
+@pytest.fixture()
+def committed_client(committed_app: Flask) -> FlaskClient:
+    return committed_app.test_client()

@@ -20,6 +20,8 @@ from api.enrolments.models import Enrolment
 from api.enrolments.queries import get_enrolment_in_programme
 from api.enrolments.rules import HOLDS_PLACE
 from api.programmes.models import Cohort
+from api.sync.rules import ChangeOp, EntityType
+from api.sync.service import record_change
 
 
 def _staff_programme(actor: Actor) -> uuid.UUID | None:
@@ -60,13 +62,14 @@ def allocate_mentor(
     if not rules.has_room(caseload=caseload, max_caseload=mentor.max_caseload):
         raise errors.MentorCaseloadFull(caseload=caseload, max_caseload=mentor.max_caseload)
     if current is not None:
-        _end(current, actor=actor, reason=AllocationEndReason.REALLOCATED, now=now)
+        _end(db_session, current, actor=actor, reason=AllocationEndReason.REALLOCATED, now=now)
         db_session.flush()
     allocation = Allocation(
         enrolment_id=enrolment.id, mentor_id=mentor.id, started_at=now, started_by_user_id=actor.user_id
     )
     db_session.add(allocation)
     db_session.flush()
+    _record_access(db_session, allocation, ChangeOp.ACCESS_GRANTED, now=now)
     audit.record(
         db_session,
         actor=actor,
@@ -111,7 +114,7 @@ def end_current_allocation(
     actor is None when the scheduler lapses an offer."""
     current = queries.current_allocation(db_session, enrolment_id=enrolment_id)
     if current is not None:
-        _end(current, actor=actor, reason=reason, now=now)
+        _end(db_session, current, actor=actor, reason=reason, now=now)
         db_session.flush()
     return current
 
@@ -133,14 +136,15 @@ def carry_allocation(
         now=now,
     )
     if previous is not None:
-        db_session.add(
-            Allocation(
-                enrolment_id=to_enrolment_id,
-                mentor_id=previous.mentor_id,
-                started_at=now,
-                started_by_user_id=actor.user_id,
-            )
+        allocation = Allocation(
+            enrolment_id=to_enrolment_id,
+            mentor_id=previous.mentor_id,
+            started_at=now,
+            started_by_user_id=actor.user_id,
         )
+        db_session.add(allocation)
+        db_session.flush()
+        _record_access(db_session, allocation, ChangeOp.ACCESS_GRANTED, now=now)
 
 
 def enrolment_programme_id(db_session: Session, enrolment: Enrolment) -> uuid.UUID:
@@ -149,7 +153,25 @@ def enrolment_programme_id(db_session: Session, enrolment: Enrolment) -> uuid.UU
     return programme_id
 
 
-def _end(allocation: Allocation, *, actor: Actor | None, reason: AllocationEndReason, now: datetime) -> None:
+def _end(
+    db_session: Session, allocation: Allocation, *, actor: Actor | None, reason: AllocationEndReason, now: datetime
+) -> None:
     allocation.ended_at = now
     allocation.ended_by_user_id = actor.user_id if actor is not None else None
     allocation.end_reason = reason
+    _record_access(db_session, allocation, ChangeOp.ACCESS_REVOKED, now=now)
+
+
+def _record_access(db_session: Session, allocation: Allocation, op: ChangeOp, *, now: datetime) -> None:
+    """Tell the mentor's phone it gained or lost a child (sync), in this transaction."""
+    child_id = db_session.scalar(select(Enrolment.child_id).where(Enrolment.id == allocation.enrolment_id))
+    assert child_id is not None
+    record_change(
+        db_session,
+        entity_type=EntityType.CHILD,
+        entity_id=child_id,
+        child_id=child_id,
+        op=op,
+        mentor_id=allocation.mentor_id,
+        now=now,
+    )

@@ -20,6 +20,8 @@ from api.enrolments.queries import waitlist_position
 from api.enrolments.rules import EnrolmentStatus
 from api.programmes.errors import ProgrammeNotFound
 from api.programmes.models import Programme
+from api.sync.rules import EntityType
+from api.sync.service import record_change
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,9 @@ class ChildRecord:
 
 
 def _audit(db_session: Session, actor: Actor, action: str, child: Child, now: datetime, record: Any = None) -> None:
+    if not action.endswith((".read", ".list")):
+        # Every change to a child's record reaches the phones of the mentors who see the child.
+        record_change(db_session, entity_type=EntityType.CHILD, entity_id=child.id, child_id=child.id, now=now)
     audit.record(
         db_session,
         actor=actor,
@@ -46,7 +51,7 @@ def _audit(db_session: Session, actor: Actor, action: str, child: Child, now: da
     )
 
 
-def _record(db_session: Session, child: Child) -> ChildRecord:
+def child_record(db_session: Session, child: Child) -> ChildRecord:
     summary = queries.get_child_summary(db_session, child_id=child.id)
     position = waitlist_position(db_session, enrolment=summary.enrolment) if summary.enrolment else None
     return ChildRecord(
@@ -149,13 +154,13 @@ def create_child(
         )
     _audit(db_session, actor, "child.create", child, now)
     db_session.commit()
-    return _record(db_session, child)
+    return child_record(db_session, child)
 
 
 def get_child(db_session: Session, *, actor: Actor, child_id: uuid.UUID, now: datetime) -> ChildRecord:
     child = _visible_child(db_session, actor=actor, child_id=child_id)
     _audit(db_session, actor, "child.read", child, now)
-    record = _record(db_session, child)
+    record = child_record(db_session, child)
     db_session.commit()
     return record
 
@@ -180,7 +185,7 @@ def update_child(
     child.updated_at = now
     _audit(db_session, actor, "child.update", child, now)
     db_session.commit()
-    return _record(db_session, child)
+    return child_record(db_session, child)
 
 
 def list_children(

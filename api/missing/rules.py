@@ -41,9 +41,54 @@ def held_within_72_hours(*, returned_at: datetime, completed_at: datetime | None
     return completed_at is not None and completed_at <= conversation_due_at(returned_at)
 
 
-def episode_problem(*, reported_at: datetime, returned_at: datetime | None, now: datetime) -> str | None:
+def episode_problems(*, reported_at: datetime, returned_at: datetime | None, now: datetime) -> dict[str, str]:
+    """What is wrong with an episode's times, by field; empty when nothing is. A child can come back the
+    moment they are reported (a report made on their return), never before."""
+    problems: dict[str, str] = {}
     if reported_at > now:
-        return "A missing episode cannot be reported in the future."
-    if returned_at is not None and returned_at > now:
-        return "A return cannot be in the future."
-    return None
+        problems["reported_at"] = "A missing episode cannot be reported in the future."
+    if returned_at is not None:
+        if returned_at > now:
+            problems["returned_at"] = "A return cannot be in the future."
+        elif returned_at < reported_at:
+            problems["returned_at"] = "A child cannot return before they were reported missing."
+    return problems
+
+
+def episode_problem(*, reported_at: datetime, returned_at: datetime | None, now: datetime) -> str | None:
+    return next(iter(episode_problems(reported_at=reported_at, returned_at=returned_at, now=now).values()), None)
+
+
+def conversation_problems(
+    *,
+    outcome: ConversationOutcome,
+    returned_at: datetime,
+    offered_at: datetime,
+    completed_at: datetime | None,
+    declined_reason: str | None,
+    now: datetime,
+) -> dict[str, str]:
+    """What is wrong with a return conversation as recorded, by field; empty when nothing is.
+
+    It is offered after the return, completed after the offer, and a completion time or a reason for
+    declining belongs only to that outcome (so the record cannot say two things at once)."""
+    problems: dict[str, str] = {}
+    if offered_at > now:
+        problems["offered_at"] = "A conversation cannot be offered in the future."
+    elif offered_at < returned_at:
+        problems["offered_at"] = "A return conversation is offered after the child's return."
+    if outcome is ConversationOutcome.COMPLETED:
+        if completed_at is None:
+            problems["completed_at"] = "Say when a completed conversation was held."
+        elif completed_at > now:
+            problems["completed_at"] = "A conversation cannot be completed in the future."
+        elif completed_at < offered_at:
+            problems["completed_at"] = "A conversation is completed after it is offered."
+    elif completed_at is not None:
+        problems["completed_at"] = "Only a completed conversation has a completion time."
+    if outcome is ConversationOutcome.DECLINED:
+        if not (declined_reason or "").strip():
+            problems["declined_reason"] = "Say why the child declined."
+    elif declined_reason is not None:
+        problems["declined_reason"] = "Only a declined conversation has a reason for declining."
+    return problems

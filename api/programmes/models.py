@@ -20,6 +20,8 @@ class Programme(Base):
     offer_lapse_hours: Mapped[int]
     # The districts children are recorded against, so reports group on one spelling of each.
     districts: Mapped[list[str]] = mapped_column(JSON)
+    # What a mentor can tick when logging a session; the programme decides the list.
+    session_activities: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime]
 
 

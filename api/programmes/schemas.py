@@ -17,6 +17,9 @@ class ProgrammeSchema(Schema):
         metadata={"description": "How long a coordinator has to confirm a place offered from the waitlist"},
     )
     districts = fields.List(text(80), required=True, validate=validate.Length(min=1, max=100))
+    session_activities = fields.List(
+        text(60), load_default=list, validate=validate.Length(max=50), metadata={"description": "Loggable activities"}
+    )
     created_at = fields.AwareDateTime(dump_only=True)
 
 
@@ -24,6 +27,7 @@ class ProgrammeUpdateSchema(Schema):
     name = text(200, required=False)
     offer_lapse_hours = fields.Integer(validate=validate.Range(min=1, max=24 * 28))
     districts = fields.List(text(80), validate=validate.Length(min=1, max=100))
+    session_activities = fields.List(text(60), validate=validate.Length(max=50))
 
 
 class CohortSchema(Schema):

@@ -48,6 +48,7 @@ def create_programme(
     time_zone: str,
     offer_lapse_hours: int,
     districts: list[str],
+    session_activities: list[str],
     now: datetime,
 ) -> Programme:
     if not rules.is_known_time_zone(time_zone):
@@ -60,6 +61,7 @@ def create_programme(
         time_zone=time_zone,
         offer_lapse_hours=offer_lapse_hours,
         districts=_clean_districts(districts),
+        session_activities=_clean_list(session_activities),
         created_at=now,
     )
     db_session.add(programme)
@@ -79,6 +81,9 @@ def update_programme(db_session: Session, *, programme_id: uuid.UUID, changes: d
         programme.name = name
     if "offer_lapse_hours" in changes:
         programme.offer_lapse_hours = changes["offer_lapse_hours"]
+    if "session_activities" in changes:
+        # Sessions already logged keep the activities they were logged with.
+        programme.session_activities = _clean_list(changes["session_activities"])
     if "districts" in changes:
         districts = _clean_districts(changes["districts"])
         in_use = db_session.scalars(
@@ -157,3 +162,8 @@ def _refuse_cohort_name_clash(
 
 def _clean_districts(districts: list[str]) -> list[str]:
     return sorted({district.strip() for district in districts if district.strip()})
+
+
+def _clean_list(values: list[str]) -> list[str]:
+    """Trimmed, without repeats, in the order given."""
+    return list(dict.fromkeys(value.strip() for value in values if value.strip()))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column
@@ -24,7 +25,7 @@ class SessionPattern(Base):
     child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("child.id"))
     mentor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
     # [{"weekday": 2, "start": "18:00"}, ...]; ISO weekdays, Monday = 1.
-    slots: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    slots: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     duration_minutes: Mapped[int]
     kind: Mapped[SessionKind] = mapped_column(enum_column_type(SessionKind, "pattern_session_kind"))
     location_category: Mapped[LocationCategory] = mapped_column(

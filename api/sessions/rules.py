@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -60,6 +61,17 @@ def is_evening(start: datetime, time_zone: str) -> bool:
 
 def is_weekend(start: datetime, time_zone: str) -> bool:
     return start.astimezone(ZoneInfo(time_zone)).isoweekday() >= 6
+
+
+@dataclass(frozen=True)
+class SessionLog:
+    """What a mentor records about a session that happened, and any safeguarding concern it raised."""
+
+    actual_duration_minutes: int | None = None
+    activities: list[str] | None = None
+    notes: str | None = None
+    safeguarding_concern: str | None = None
+    concern_child_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,10 @@ page only ever contains changes from transactions older than the oldest transact
 (the snapshot's xmin). Every such transaction has finished, so nothing can later appear before the cursor;
 a slow transaction that commits late is simply served on a later call. Changes are ordered by
 (transaction id, change id). On SQLite writers are serialised (BEGIN IMMEDIATE), so commit order is id order.
+
+The price: xmin is server-wide, so a write transaction left open anywhere on the PostgreSQL server delays
+every phone's sync until it ends (it delays, it never loses). Production should set
+idle_in_transaction_session_timeout so an abandoned transaction cannot hold sync back for long.
 """
 
 from __future__ import annotations

@@ -13,31 +13,14 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from api.app import create_app
 from api.clock import FixedClock
-from api.db import Database
-from tests.conftest import DEFAULT_NOW, test_config, throwaway_database
-
-
-@pytest.fixture()
-def committed_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    with throwaway_database(backend, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture()
-def committed_db_session(committed_database_url: str) -> Iterator[Session]:
-    database = Database(committed_database_url)
-    with database.session() as db_session:
-        yield db_session
-    database.dispose()
+from tests.conftest import DEFAULT_NOW, test_config
 
 
 @dataclass

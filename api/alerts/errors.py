@@ -1,0 +1,11 @@
+from api.errors import Conflict, NotFound
+
+
+class AlertNotFound(NotFound):
+    reason = "alert_not_found"
+    default_message = "No such alert in your programme."
+
+
+class AlertAlreadyAcknowledged(Conflict):
+    reason = "alert_already_acknowledged"
+    default_message = "This alert has already been acknowledged."

@@ -1,0 +1,276 @@
+"""Setting, changing and ending a recurring session pattern, and generating its sessions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from api.accounts.rules import Actor, Role
+from api.audit import service as audit
+from api.enrolments.errors import EnrolmentNotFound
+from api.programmes.models import Programme
+from api.schedules import errors, rules
+from api.schedules.models import SessionPattern
+from api.schedules.rules import Slot
+from api.sessions import queries as session_queries
+from api.sessions.errors import StaleVersion
+from api.sessions.models import MentoringSession, SessionAttendee
+from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_week
+from api.sessions.service import Place, key_worker_id, lock_places
+from api.sync.rules import ChangeOp, EntityType
+from api.sync.service import record_change
+
+
+@dataclass(frozen=True)
+class PatternResult:
+    pattern: SessionPattern
+    sessions_planned: int
+    weeks_skipped_at_cap: list[str]
+    sessions_removed: int = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.pattern, name)
+
+
+def set_pattern(
+    db_session: Session,
+    *,
+    actor: Actor,
+    enrolment_id: uuid.UUID,
+    slots: list[Slot],
+    duration_minutes: int,
+    kind: SessionKind,
+    location_category: LocationCategory,
+    starts_on: date | None,
+    now: datetime,
+) -> PatternResult:
+    place = lock_places(db_session, actor=actor, enrolment_ids=[enrolment_id])[0]
+    programme = db_session.get(Programme, place.cohort.programme_id)
+    assert programme is not None and place.enrolment.planned_end_on is not None
+    _check_slots(slots, place)
+    today = now.astimezone(ZoneInfo(programme.time_zone)).date()
+    pattern = SessionPattern(
+        enrolment_id=place.enrolment.id,
+        child_id=place.enrolment.child_id,
+        mentor_id=_mentor(db_session, actor, place),
+        slots=rules.slots_to_json(slots),
+        duration_minutes=duration_minutes,
+        kind=kind,
+        location_category=location_category,
+        starts_on=max(starts_on or today, today),
+        ends_on=place.enrolment.planned_end_on,
+        created_at=now,
+        updated_at=now,
+    )
+    db_session.add(pattern)
+    db_session.flush()
+    planned, skipped = _generate(db_session, actor=actor, pattern=pattern, place=place, programme=programme, now=now)
+    _record(db_session, actor, "pattern.create", pattern, now)
+    db_session.commit()
+    return PatternResult(pattern, planned, skipped)
+
+
+def change_pattern(
+    db_session: Session,
+    *,
+    actor: Actor,
+    pattern_id: uuid.UUID,
+    expected_version: int,
+    slots: list[Slot],
+    duration_minutes: int,
+    kind: SessionKind,
+    location_category: LocationCategory,
+    now: datetime,
+) -> PatternResult:
+    """Replace the pattern's future, untouched sessions with ones from the new slots."""
+    pattern, place, programme = _lock_pattern(db_session, actor=actor, pattern_id=pattern_id, version=expected_version)
+    _check_slots(slots, place)
+    removed = _remove_untouched_future_sessions(db_session, pattern=pattern, now=now)
+    pattern.slots = rules.slots_to_json(slots)
+    pattern.duration_minutes, pattern.kind, pattern.location_category = duration_minutes, kind, location_category
+    today = now.astimezone(ZoneInfo(programme.time_zone)).date()
+    pattern.starts_on = max(pattern.starts_on, today)
+    pattern.version += 1
+    pattern.updated_at = now
+    planned, skipped = _generate(db_session, actor=actor, pattern=pattern, place=place, programme=programme, now=now)
+    _record(db_session, actor, "pattern.change", pattern, now)
+    db_session.commit()
+    return PatternResult(pattern, planned, skipped, removed)
+
+
+def end_pattern(
+    db_session: Session, *, actor: Actor, pattern_id: uuid.UUID, expected_version: int, now: datetime
+) -> PatternResult:
+    pattern, _, _ = _lock_pattern(db_session, actor=actor, pattern_id=pattern_id, version=expected_version)
+    removed = _remove_untouched_future_sessions(db_session, pattern=pattern, now=now)
+    pattern.ended_at = now
+    pattern.version += 1
+    pattern.updated_at = now
+    _record(db_session, actor, "pattern.end", pattern, now)
+    db_session.commit()
+    return PatternResult(pattern, 0, [], removed)
+
+
+def list_patterns(
+    db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, now: datetime
+) -> Sequence[SessionPattern]:
+    place = lock_places(db_session, actor=actor, enrolment_ids=[enrolment_id], lock=False)[0]
+    patterns = db_session.scalars(
+        select(SessionPattern)
+        .where(SessionPattern.enrolment_id == place.enrolment.id)
+        .order_by(SessionPattern.created_at)
+    ).all()
+    for pattern in patterns:
+        audit.record(
+            db_session,
+            actor=actor,
+            action="pattern.read",
+            record_type="session_pattern",
+            record_id=pattern.id,
+            child_id=pattern.child_id,
+            now=now,
+        )
+    db_session.commit()
+    return patterns
+
+
+def _lock_pattern(
+    db_session: Session, *, actor: Actor, pattern_id: uuid.UUID, version: int
+) -> tuple[SessionPattern, Place, Programme]:
+    pattern = db_session.get(SessionPattern, pattern_id)
+    if pattern is None:
+        raise errors.PatternNotFound()
+    try:
+        place = lock_places(db_session, actor=actor, enrolment_ids=[pattern.enrolment_id])[0]
+    except EnrolmentNotFound:
+        raise errors.PatternNotFound() from None
+    db_session.refresh(pattern)
+    if pattern.version != version:
+        raise StaleVersion(current_version=pattern.version)
+    if pattern.ended_at is not None:
+        raise errors.PatternEnded()
+    programme = db_session.get(Programme, place.cohort.programme_id)
+    assert programme is not None
+    return pattern, place, programme
+
+
+def _check_slots(slots: list[Slot], place: Place) -> None:
+    if len(set(slots)) != len(slots):
+        raise errors.InvalidPattern(errors={"slots": ["A slot is listed twice."]})
+    if rules.exceeds_weekly_cap(slots, max_sessions_per_week=place.cohort.max_sessions_per_week):
+        raise errors.PatternExceedsWeeklyCap(max_sessions=place.cohort.max_sessions_per_week, slots=len(slots))
+
+
+def _mentor(db_session: Session, actor: Actor, place: Place) -> uuid.UUID:
+    """Pattern sessions are led by the child's key worker."""
+    if actor.role is Role.MENTOR:
+        return actor.user_id
+    mentor_id = key_worker_id(db_session, place.enrolment.id)
+    if mentor_id is None:
+        raise errors.InvalidPattern("Allocate a key worker before setting a pattern.")
+    return mentor_id
+
+
+def _generate(
+    db_session: Session, *, actor: Actor, pattern: SessionPattern, place: Place, programme: Programme, now: datetime
+) -> tuple[int, list[str]]:
+    """Plan the pattern's sessions from its start to its end, skipping past times and weeks at the cap."""
+    slots = [
+        Slot(int(slot["weekday"]), datetime.strptime(str(slot["start"]), "%H:%M").time()) for slot in pattern.slots
+    ]
+    wanted = [
+        (start, end)
+        for start, end in rules.occurrences(
+            slots,
+            starts_on=pattern.starts_on,
+            ends_on=pattern.ends_on,
+            time_zone=programme.time_zone,
+            duration_minutes=pattern.duration_minutes,
+        )
+        if start > now
+    ]
+    weeks = {local_week(start, programme.time_zone) for start, _ in wanted}
+    in_week = session_queries.counts_by_week(db_session, child_id=place.enrolment.child_id, weeks=weeks)
+    overrides = session_queries.cap_overrides(db_session, enrolment_id=place.enrolment.id)
+    skipped: list[str] = []
+    planned = 0
+    for start, end in wanted:
+        week = local_week(start, programme.time_zone)
+        if in_week.get(week, 0) >= overrides.get(week, place.cohort.max_sessions_per_week):
+            skipped.append(week)
+            continue
+        in_week[week] = in_week.get(week, 0) + 1
+        session = MentoringSession(
+            programme_id=programme.id,
+            mentor_id=pattern.mentor_id,
+            kind=pattern.kind,
+            location_category=pattern.location_category,
+            status=SessionStatus.PLANNED,
+            planned_start_at=start,
+            planned_end_at=end,
+            local_week=week,
+            pattern_id=pattern.id,
+            created_at=now,
+            created_by_user_id=actor.user_id,
+            updated_at=now,
+            updated_by_user_id=actor.user_id,
+        )
+        db_session.add(session)
+        db_session.flush()
+        db_session.add(
+            SessionAttendee(
+                session_id=session.id,
+                enrolment_id=place.enrolment.id,
+                child_id=place.enrolment.child_id,
+                local_week=week,
+            )
+        )
+        record_change(
+            db_session, entity_type=EntityType.SESSION, entity_id=session.id, child_id=pattern.child_id, now=now
+        )
+        planned += 1
+    return planned, sorted(set(skipped))
+
+
+def _remove_untouched_future_sessions(db_session: Session, *, pattern: SessionPattern, now: datetime) -> int:
+    untouched = db_session.scalars(
+        select(MentoringSession.id).where(
+            MentoringSession.pattern_id == pattern.id,
+            MentoringSession.status == SessionStatus.PLANNED,
+            MentoringSession.version == 1,
+            MentoringSession.planned_start_at > now,
+        )
+    ).all()
+    if untouched:
+        db_session.execute(delete(SessionAttendee).where(SessionAttendee.session_id.in_(untouched)))
+        db_session.execute(delete(MentoringSession).where(MentoringSession.id.in_(untouched)))
+        for session_id in untouched:
+            record_change(
+                db_session,
+                entity_type=EntityType.SESSION,
+                entity_id=session_id,
+                child_id=pattern.child_id,
+                op=ChangeOp.DELETE,
+                now=now,
+            )
+    return len(untouched)
+
+
+def _record(db_session: Session, actor: Actor, action: str, pattern: SessionPattern, now: datetime) -> None:
+    record_change(db_session, entity_type=EntityType.PATTERN, entity_id=pattern.id, child_id=pattern.child_id, now=now)
+    audit.record(
+        db_session,
+        actor=actor,
+        action=action,
+        record_type="session_pattern",
+        record_id=pattern.id,
+        child_id=pattern.child_id,
+        now=now,
+    )

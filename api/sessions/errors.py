@@ -1,0 +1,35 @@
+from api.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
+
+
+class SessionNotFound(NotFound):
+    reason = "session_not_found"
+    default_message = "No such session in your caseload."
+
+
+class WeeklySessionCapReached(Conflict):
+    reason = "weekly_session_cap_reached"
+    default_message = "This child already has the most sessions their cohort allows in that week."
+
+
+class SessionAlreadyExists(Conflict):
+    reason = "session_already_exists"
+    default_message = "A session with this id already exists."
+
+
+class SessionStatusFinal(Conflict):
+    reason = "session_status_final"
+    default_message = "This session has already happened, been cancelled or been rescheduled."
+
+
+class StaleVersion(PreconditionFailed):
+    reason = "stale_version"
+    default_message = "This record changed since you read it: fetch it again and reapply your edit."
+
+
+class InvalidSession(InvalidValue):
+    reason = "invalid_session"
+
+
+class EnrolmentNotActiveForSession(Conflict):
+    reason = "enrolment_not_active"
+    default_message = "Sessions can be planned only for children with an active enrolment."
