@@ -23,7 +23,7 @@ from api.sessions import queries as session_queries
 from api.sessions.errors import StaleVersion
 from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_week
-from api.sessions.service import Place, key_worker_id, lock_places
+from api.sessions.service import Place, add_session, key_worker_id, lock_places
 from api.sync.rules import ChangeOp, EntityType
 from api.sync.service import record_change
 
@@ -207,30 +207,20 @@ def _generate(
             skipped.append(week)
             continue
         in_week[week] = in_week.get(week, 0) + 1
-        session = MentoringSession(
-            programme_id=programme.id,
+        session = add_session(
+            db_session,
+            actor=actor,
+            places=[place],
+            session_id=None,
             mentor_id=pattern.mentor_id,
             kind=pattern.kind,
             location_category=pattern.location_category,
             status=SessionStatus.PLANNED,
             planned_start_at=start,
             planned_end_at=end,
-            local_week=week,
+            time_zone=programme.time_zone,
             pattern_id=pattern.id,
-            created_at=now,
-            created_by_user_id=actor.user_id,
-            updated_at=now,
-            updated_by_user_id=actor.user_id,
-        )
-        db_session.add(session)
-        db_session.flush()
-        db_session.add(
-            SessionAttendee(
-                session_id=session.id,
-                enrolment_id=place.enrolment.id,
-                child_id=place.enrolment.child_id,
-                local_week=week,
-            )
+            now=now,
         )
         record_change(
             db_session, entity_type=EntityType.SESSION, entity_id=session.id, child_id=pattern.child_id, now=now

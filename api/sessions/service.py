@@ -228,6 +228,59 @@ def _raise_concern(
     )
 
 
+def add_session(
+    db_session: Session,
+    *,
+    actor: Actor,
+    places: list[Place],
+    session_id: uuid.UUID | None,
+    mentor_id: uuid.UUID,
+    kind: SessionKind,
+    location_category: LocationCategory,
+    status: SessionStatus,
+    planned_start_at: datetime,
+    planned_end_at: datetime,
+    time_zone: str,
+    pattern_id: uuid.UUID | None = None,
+    log: SessionLog | None = None,
+    now: datetime,
+) -> MentoringSession:
+    """Add a session and its attendee rows. Part of the caller's transaction: the caller checked the cap."""
+    log = log or SessionLog()
+    local_week = rules.local_week(planned_start_at, time_zone)
+    session = MentoringSession(
+        id=session_id or uuid.uuid4(),
+        programme_id=places[0].cohort.programme_id,
+        mentor_id=mentor_id,
+        kind=kind,
+        location_category=location_category,
+        status=status,
+        planned_start_at=planned_start_at,
+        planned_end_at=planned_end_at,
+        local_week=local_week,
+        actual_duration_minutes=log.actual_duration_minutes,
+        activities=log.activities,
+        notes=log.notes,
+        pattern_id=pattern_id,
+        created_at=now,
+        created_by_user_id=actor.user_id,
+        updated_at=now,
+        updated_by_user_id=actor.user_id,
+    )
+    db_session.add(session)
+    db_session.flush()
+    for place in places:
+        db_session.add(
+            SessionAttendee(
+                session_id=session.id,
+                enrolment_id=place.enrolment.id,
+                child_id=place.enrolment.child_id,
+                local_week=local_week,
+            )
+        )
+    return session
+
+
 def create_session(
     db_session: Session,
     *,
@@ -259,35 +312,21 @@ def create_session(
     _check_log(programme, status, log, child_ids)
     local_week = rules.local_week(planned_start_at, programme.time_zone)
     check_weekly_caps(db_session, places=places, local_week=local_week)
-    session = MentoringSession(
-        id=session_id or uuid.uuid4(),
-        programme_id=programme.id,
+    session = add_session(
+        db_session,
+        actor=actor,
+        places=places,
+        session_id=session_id,
         mentor_id=_session_mentor(db_session, actor=actor, mentor_id=mentor_id, places=places),
         kind=kind,
         location_category=location_category,
         status=status,
         planned_start_at=planned_start_at,
         planned_end_at=planned_end_at,
-        local_week=local_week,
-        actual_duration_minutes=log.actual_duration_minutes,
-        activities=log.activities,
-        notes=log.notes,
-        created_at=now,
-        created_by_user_id=actor.user_id,
-        updated_at=now,
-        updated_by_user_id=actor.user_id,
+        time_zone=programme.time_zone,
+        log=log,
+        now=now,
     )
-    db_session.add(session)
-    db_session.flush()
-    for place in places:
-        db_session.add(
-            SessionAttendee(
-                session_id=session.id,
-                enrolment_id=place.enrolment.id,
-                child_id=place.enrolment.child_id,
-                local_week=local_week,
-            )
-        )
     _raise_concern(db_session, actor=actor, session=session, log=log, child_ids=child_ids, now=now)
     _record(db_session, session, child_ids, actor, "session.create", now)
     db_session.commit()
@@ -420,33 +459,20 @@ def reschedule_session(
     assert programme is not None
     local_week = rules.local_week(planned_start_at, programme.time_zone)
     check_weekly_caps(db_session, places=places, local_week=local_week, excluding=old.id)
-    new = MentoringSession(
-        id=new_session_id or uuid.uuid4(),
-        programme_id=old.programme_id,
+    new = add_session(
+        db_session,
+        actor=actor,
+        places=places,
+        session_id=new_session_id,
         mentor_id=old.mentor_id,
         kind=old.kind,
         location_category=old.location_category,
         status=SessionStatus.PLANNED,
         planned_start_at=planned_start_at,
         planned_end_at=planned_end_at,
-        local_week=local_week,
-        pattern_id=None,
-        created_at=now,
-        created_by_user_id=actor.user_id,
-        updated_at=now,
-        updated_by_user_id=actor.user_id,
+        time_zone=programme.time_zone,
+        now=now,
     )
-    db_session.add(new)
-    db_session.flush()
-    for place in places:
-        db_session.add(
-            SessionAttendee(
-                session_id=new.id,
-                enrolment_id=place.enrolment.id,
-                child_id=place.enrolment.child_id,
-                local_week=local_week,
-            )
-        )
     old.status = SessionStatus.RESCHEDULED
     old.rescheduled_to_id = new.id
     old.version += 1
