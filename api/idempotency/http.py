@@ -10,7 +10,7 @@ from flask import Response, jsonify, request
 
 from api.auth import current_actor
 from api.idempotency import service
-from api.web import clock, db_session
+from api.web import clock, db_session, etag
 
 F = TypeVar("F", bound=Callable[..., Any])
 HEADER = "Idempotency-Key"
@@ -35,6 +35,9 @@ def idempotent(view: F) -> F:
             replay: Response = jsonify(outcome.body)
             replay.status_code = outcome.status
             replay.headers["Idempotent-Replayed"] = "true"
+            if isinstance(outcome.body, dict) and isinstance(outcome.body.get("version"), int):
+                # Every versioned record's ETag is its version, so the replay carries the same ETag.
+                replay.headers.update(etag(outcome.body["version"]))
             return replay
         try:
             response: Response = view(*args, **kwargs)

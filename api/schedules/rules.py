@@ -8,7 +8,8 @@
 - A pattern with more slots a week than the cohort's weekly cap is refused. A week that other sessions
   already fill is skipped for that occurrence and reported, not overfilled.
 - Changing or ending a pattern touches only its future, untouched sessions: planned, never edited
-  (version 1) and not yet started. Anything logged, moved or edited stays as it is.
+  (version 1) and not yet started. Anything logged, moved or edited stays as it is, and its occurrence is
+  not planned again beside it.
 """
 
 from __future__ import annotations

@@ -181,7 +181,13 @@ def _mentor(db_session: Session, actor: Actor, place: Place) -> uuid.UUID:
 def _generate(
     db_session: Session, *, actor: Actor, pattern: SessionPattern, place: Place, programme: Programme, now: datetime
 ) -> tuple[int, list[str]]:
-    """Plan the pattern's sessions from its start to its end, skipping past times and weeks at the cap."""
+    """Plan the pattern's sessions from its start to its end, skipping past times and weeks at the cap.
+
+    An occurrence the pattern already has a session for (one kept by a change: logged, cancelled, moved or
+    edited) is not planned again, so a change never doubles a session or brings back a cancelled one."""
+    kept = set(
+        db_session.scalars(select(MentoringSession.planned_start_at).where(MentoringSession.pattern_id == pattern.id))
+    )
     slots = [
         Slot(int(slot["weekday"]), datetime.strptime(str(slot["start"]), "%H:%M").time()) for slot in pattern.slots
     ]
@@ -194,7 +200,7 @@ def _generate(
             time_zone=programme.time_zone,
             duration_minutes=pattern.duration_minutes,
         )
-        if start > now
+        if start > now and start not in kept
     ]
     weeks = {local_week(start, programme.time_zone) for start, _ in wanted}
     in_week = session_queries.counts_by_week(db_session, child_id=place.enrolment.child_id, weeks=weeks)

@@ -1,4 +1,4 @@
-from api.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
+from api.errors import Conflict, InvalidValue, NotFound, PermissionDenied, PreconditionFailed
 
 
 class SessionNotFound(NotFound):
@@ -33,3 +33,8 @@ class InvalidSession(InvalidValue):
 class EnrolmentNotActiveForSession(Conflict):
     reason = "enrolment_not_active"
     default_message = "Sessions can be planned only for children with an active enrolment."
+
+
+class NotTheSessionsMentor(PermissionDenied):
+    reason = "not_the_sessions_mentor"
+    default_message = "Only the mentor who leads this session (or a coordinator) can change it."

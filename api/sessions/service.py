@@ -385,6 +385,17 @@ def list_sessions(
     return views, total
 
 
+def _get_session_to_change(db_session: Session, *, actor: Actor, session_id: uuid.UUID) -> MentoringSession:
+    """Lock a session for an edit. A mentor who sees a group session only through their own child may read
+    it (without its notes) but not change it: the session belongs to the mentor who leads it."""
+    session = queries.get_visible_session(db_session, actor=actor, session_id=session_id, for_update=True)
+    if session is None:
+        raise errors.SessionNotFound()
+    if actor.role is Role.MENTOR and session.mentor_id != actor.user_id:
+        raise errors.NotTheSessionsMentor()
+    return session
+
+
 def update_session(
     db_session: Session,
     *,
@@ -396,13 +407,12 @@ def update_session(
     now: datetime,
 ) -> SessionView:
     """Log what happened, cancel, or correct a planned session. A stale version is refused (412)."""
-    session = queries.get_visible_session(db_session, actor=actor, session_id=session_id, for_update=True)
-    if session is None:
-        raise errors.SessionNotFound()
+    session = _get_session_to_change(db_session, actor=actor, session_id=session_id)
     if session.version != expected_version:
         raise errors.StaleVersion(current_version=session.version)
     new_status = changes.get("status", session.status)
-    if not rules.can_change_to(session.status, new_status):
+    # A rescheduled session lives on as its replacement: nothing about it may change any more.
+    if session.status is SessionStatus.RESCHEDULED or not rules.can_change_to(session.status, new_status):
         raise errors.SessionStatusFinal()
     if new_status is SessionStatus.RESCHEDULED:
         raise errors.InvalidSession(errors={"status": ["Use the reschedule operation to move a session."]})
@@ -441,9 +451,7 @@ def reschedule_session(
     now: datetime,
 ) -> SessionView:
     """Move a planned session: it is marked rescheduled and a new planned session takes its place."""
-    old = queries.get_visible_session(db_session, actor=actor, session_id=session_id, for_update=True)
-    if old is None:
-        raise errors.SessionNotFound()
+    old = _get_session_to_change(db_session, actor=actor, session_id=session_id)
     if old.version != expected_version:
         raise errors.StaleVersion(current_version=old.version)
     if old.status is not SessionStatus.PLANNED:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ from api.accounts.rules import Actor
 from api.alerts.models import Alert
 from api.audit import service as audit
 from api.children.models import Child
-from api.children.queries import visible_to
+from api.children.queries import get_visible_child, visible_to
 from api.children.service import child_record
 from api.schedules.models import SessionPattern
 from api.sessions.models import MentoringSession
@@ -135,12 +135,16 @@ def _everything_about(db_session: Session, actor: Actor, child_id: uuid.UUID) ->
 
 
 def _once_each(changes: list[Change]) -> list[Change]:
-    """A record named twice in one page (a grant's snapshot and its own change) is sent once, at its last place."""
+    """A record named twice in one page (a grant's snapshot and its own change) is sent once, at its last place.
+    A child granted in this page stays a grant even when an edit of the child comes after it."""
+    granted = {change.id for change in changes if change.op is ChangeOp.ACCESS_GRANTED}
     latest = {
         (change.type, change.id, change.op is ChangeOp.ACCESS_REVOKED): index for index, change in enumerate(changes)
     }
     return [
-        change
+        replace(change, op=ChangeOp.ACCESS_GRANTED)
+        if change.type is EntityType.CHILD and change.op is ChangeOp.UPSERT and change.id in granted
+        else change
         for index, change in enumerate(changes)
         if latest[(change.type, change.id, change.op is ChangeOp.ACCESS_REVOKED)] == index
     ]
@@ -160,7 +164,9 @@ def read_changes(db_session: Session, *, actor: Actor, cursor: Cursor, limit: in
     for event in last.values():
         entity_type = EntityType(event.entity_type)
         if event.op is ChangeOp.ACCESS_GRANTED:
-            changes.extend(_everything_about(db_session, actor, event.child_id))
+            # A grant since undone (reallocated, enrolment ended) sends nothing: the child is no longer theirs.
+            if get_visible_child(db_session, actor=actor, child_id=event.child_id) is not None:
+                changes.extend(_everything_about(db_session, actor, event.child_id))
         elif event.op is ChangeOp.ACCESS_REVOKED:
             changes.append(Change(entity_type, ChangeOp.ACCESS_REVOKED, event.entity_id, event.child_id))
         else:

@@ -11,7 +11,8 @@ from api.sync.rules import ChangeOp, EntityType
 class SyncQuerySchema(Schema):
     cursor = fields.String(
         load_default=None,
-        validate=validate.Regexp(r"^(-?\d{1,20}\.\d{1,20})?$", error="Use the cursor from the previous page."),
+        # 18 digits each, so both parts fit the 64-bit columns they are compared with (20 would be a 500).
+        validate=validate.Regexp(r"^(-?\d{1,18}\.\d{1,18})?$", error="Use the cursor from the previous page."),
         metadata={"description": "From the previous answer; leave out for everything"},
     )
     limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=500))
