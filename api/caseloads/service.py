@@ -163,7 +163,8 @@ def _end(
 
 
 def _record_access(db_session: Session, allocation: Allocation, op: ChangeOp, *, now: datetime) -> None:
-    """Tell the mentor's phone it gained or lost a child (sync), in this transaction."""
+    """Tell the mentor's phone it gained or lost a child, and everyone else who syncs the child that its key
+    worker changed, in this transaction."""
     child_id = db_session.scalar(select(Enrolment.child_id).where(Enrolment.id == allocation.enrolment_id))
     assert child_id is not None
     record_change(
@@ -175,3 +176,4 @@ def _record_access(db_session: Session, allocation: Allocation, op: ChangeOp, *,
         mentor_id=allocation.mentor_id,
         now=now,
     )
+    record_change(db_session, entity_type=EntityType.CHILD, entity_id=child_id, child_id=child_id, now=now)

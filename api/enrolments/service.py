@@ -29,6 +29,8 @@ from api.programmes.models import Cohort, Programme
 from api.programmes.queries import get_cohort_or_none, list_cohorts, select_cohort_for_update
 from api.referrals.models import Referral
 from api.referrals.rules import Priority
+from api.sync.rules import EntityType
+from api.sync.service import record_change
 
 
 def _staff_programme(actor: Actor) -> uuid.UUID | None:
@@ -45,6 +47,11 @@ def _lock_cohort(db_session: Session, cohort_id: uuid.UUID) -> tuple[Cohort, Pro
 
 
 def _audit(db_session: Session, actor: Actor | None, action: str, enrolment: Enrolment, now: datetime) -> None:
+    if not action.endswith((".read", ".list", ".list_waitlist")):
+        # The child's record shows its enrolment: the phones and coordinators' copies must hear of the change.
+        record_change(
+            db_session, entity_type=EntityType.CHILD, entity_id=enrolment.child_id, child_id=enrolment.child_id, now=now
+        )
     audit.record(
         db_session,
         actor=actor,

@@ -188,9 +188,7 @@ def _generate(
     kept = set(
         db_session.scalars(select(MentoringSession.planned_start_at).where(MentoringSession.pattern_id == pattern.id))
     )
-    slots = [
-        Slot(int(slot["weekday"]), datetime.strptime(str(slot["start"]), "%H:%M").time()) for slot in pattern.slots
-    ]
+    slots = rules.slots_from_json(pattern.slots)
     wanted = [
         (start, end)
         for start, end in rules.occurrences(

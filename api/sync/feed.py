@@ -135,18 +135,18 @@ def _everything_about(db_session: Session, actor: Actor, child_id: uuid.UUID) ->
 
 
 def _once_each(changes: list[Change]) -> list[Change]:
-    """A record named twice in one page (a grant's snapshot and its own change) is sent once, at its last place.
-    A child granted in this page stays a grant even when an edit of the child comes after it."""
+    """Each record once per page, where it first appears (so a child comes before its sessions), with its final
+    op (records are loaded in their current state, so every mention carries the same data). A child granted in
+    this page stays a grant even when an edit of the child follows it."""
     granted = {change.id for change in changes if change.op is ChangeOp.ACCESS_GRANTED}
-    latest = {
-        (change.type, change.id, change.op is ChangeOp.ACCESS_REVOKED): index for index, change in enumerate(changes)
-    }
+    final: dict[tuple[EntityType, uuid.UUID, bool], Change] = {}
+    for change in changes:
+        final[(change.type, change.id, change.op is ChangeOp.ACCESS_REVOKED)] = change  # keeps first position
     return [
         replace(change, op=ChangeOp.ACCESS_GRANTED)
         if change.type is EntityType.CHILD and change.op is ChangeOp.UPSERT and change.id in granted
         else change
-        for index, change in enumerate(changes)
-        if latest[(change.type, change.id, change.op is ChangeOp.ACCESS_REVOKED)] == index
+        for change in final.values()
     ]
 
 

@@ -82,7 +82,7 @@ def test_a_change_that_commits_after_a_later_one_is_still_delivered(
     assert [change["id"] for change in after_both["changes"]] == [str(first.child_id), str(second.child_id)]
 
 
-def test_sync_pages_through_everything_exactly_once(committed_db_session, committed_client):
+def test_sync_pages_through_every_child_granted_once(committed_db_session, committed_client):
     cohort = make_cohort(committed_db_session, places=10)
     coordinator = make_user(committed_db_session, Role.COORDINATOR, programme_id=cohort.programme_id)
     mentor = make_user(committed_db_session, Role.MENTOR, programme_id=cohort.programme_id)
@@ -95,11 +95,13 @@ def test_sync_pages_through_everything_exactly_once(committed_db_session, commit
 
     seen, cursor, pages = [], "", 0
     deadline = time.monotonic() + PATIENCE_SECONDS
-    while len(seen) < len(children) and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
         page = committed_client.get(f"/sync?limit=3&cursor={cursor}", headers=headers).json
         seen += [change["id"] for change in page["changes"] if change["op"] == "access_granted"]
         cursor, pages = page["cursor"], pages + 1
-        if not page["has_more"] and len(seen) < len(children):
+        if not page["has_more"]:
+            if len(seen) >= len(children):
+                break
             time.sleep(0.2)  # another transaction on the server is holding delivery back: wait, never skip
 
     assert sorted(seen) == sorted(children)
