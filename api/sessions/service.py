@@ -338,16 +338,14 @@ def get_session(db_session: Session, *, actor: Actor, session_id: uuid.UUID, now
     if session is None:
         raise errors.SessionNotFound()
     view = view_session(db_session, session, actor=actor)
-    for attendee in view.attendees:
-        audit.record(
-            db_session,
-            actor=actor,
-            action="session.read",
-            record_type="mentoring_session",
-            record_id=session.id,
-            child_id=attendee.child_id,
-            now=now,
-        )
+    audit.record_many(
+        db_session,
+        actor=actor,
+        action="session.read",
+        record_type="mentoring_session",
+        records=[(session.id, attendee.child_id) for attendee in view.attendees],
+        now=now,
+    )
     db_session.commit()
     return view
 
