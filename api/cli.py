@@ -76,6 +76,7 @@ def demo_group() -> None:
 @demo_group.command("load")
 def demo_load() -> None:
     """Load the invented demo programme, users and children (does nothing if already loaded)."""
+    # Imported here: the demo builds through every service, and no other command needs them loaded.
     from api.demo import DEMO_PASSWORD, DEMO_USERS, load_demo_data
 
     with database().session() as db_session:

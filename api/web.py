@@ -11,6 +11,7 @@ from flask_smorest import Api as SmorestApi
 from flask_smorest import abort
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.http import HTTP_STATUS_CODES
 
 from api.clock import Clock
 from api.db import Database
@@ -112,8 +113,6 @@ def handle_domain_error(error: DomainError) -> Any:
 
 
 def _status_name(status: int) -> str:
-    from werkzeug.http import HTTP_STATUS_CODES
-
     return HTTP_STATUS_CODES.get(status, "Error")
 
 
