@@ -29,6 +29,7 @@ from api.programmes.models import Cohort, Programme
 from api.programmes.queries import get_cohort_or_none, list_cohorts, select_cohort_for_update
 from api.referrals.models import Referral
 from api.referrals.rules import Priority
+from api.schedules import service as schedules_service
 from api.sync.rules import EntityType
 from api.sync.service import record_change
 
@@ -281,7 +282,7 @@ def end_enrolment(
     db_session.refresh(enrolment)
     if not rules.can_end(enrolment.status):
         raise errors.EnrolmentNotActive()
-    _close(enrolment, actor=actor, reason=reason, note=note, now=now)
+    _close(db_session, enrolment, actor=actor, reason=reason, note=note, now=now)
     caseloads_service.end_current_allocation(
         db_session,
         actor=actor,
@@ -325,7 +326,7 @@ def move_enrolment(
     taken = queries.count_places_taken(db_session, cohort_id=target.id)
     if rules.free_places(places=target.places, taken=taken) == 0:
         raise errors.CohortFull(places=target.places, places_taken=taken)
-    _close(enrolment, actor=actor, reason=EndReason.MOVED_COHORT, note=note, now=now)
+    _close(db_session, enrolment, actor=actor, reason=EndReason.MOVED_COHORT, note=note, now=now)
     db_session.flush()
     moved = Enrolment(
         child_id=enrolment.child_id,
@@ -404,12 +405,17 @@ def list_enrolments(
     return results, total
 
 
-def _close(enrolment: Enrolment, *, actor: Actor, reason: EndReason, note: str | None, now: datetime) -> None:
+def _close(
+    db_session: Session, enrolment: Enrolment, *, actor: Actor, reason: EndReason, note: str | None, now: datetime
+) -> None:
     enrolment.status = EnrolmentStatus.ENDED
     enrolment.ended_at = now
     enrolment.end_reason = reason
     enrolment.end_note = note
     enrolment.last_changed_by_user_id = actor.user_id
+    # Its patterns end too (a moved child's new cohort may allow a different number of sessions a week, so
+    # the mentor sets a new pattern); sessions already logged, edited or past stay as they are.
+    schedules_service.end_patterns_of_enrolment(db_session, actor=actor, enrolment_id=enrolment.id, now=now)
 
 
 def _get_for_staff(db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID) -> Enrolment:

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from api.accounts.rules import Actor, Role
 from api.audit import service as audit
+from api.children.queries import get_visible_child
 from api.enrolments.errors import EnrolmentNotFound
+from api.enrolments.models import Enrolment
 from api.programmes.models import Programme
 from api.schedules import errors, rules
 from api.schedules.models import SessionPattern
@@ -118,25 +120,40 @@ def end_pattern(
     return PatternResult(pattern, 0, [], removed)
 
 
+def end_patterns_of_enrolment(db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, now: datetime) -> int:
+    """An enrolment that ends (or moves cohort) takes its patterns with it: their future, untouched sessions
+    go. Part of the caller's transaction; returns how many sessions were removed."""
+    removed = 0
+    patterns = db_session.scalars(
+        select(SessionPattern).where(SessionPattern.enrolment_id == enrolment_id, SessionPattern.ended_at.is_(None))
+    ).all()
+    for pattern in patterns:
+        removed += _remove_untouched_future_sessions(db_session, pattern=pattern, now=now)
+        pattern.ended_at = now
+        pattern.version += 1
+        pattern.updated_at = now
+        _record(db_session, actor, "pattern.end", pattern, now)
+    return removed
+
+
 def list_patterns(
     db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, now: datetime
 ) -> Sequence[SessionPattern]:
-    place = lock_places(db_session, actor=actor, enrolment_ids=[enrolment_id], lock=False)[0]
+    """An enrolment's patterns, ended ones included, for whoever may see the child."""
+    enrolment = db_session.get(Enrolment, enrolment_id)
+    if enrolment is None or get_visible_child(db_session, actor=actor, child_id=enrolment.child_id) is None:
+        raise EnrolmentNotFound()
     patterns = db_session.scalars(
-        select(SessionPattern)
-        .where(SessionPattern.enrolment_id == place.enrolment.id)
-        .order_by(SessionPattern.created_at)
+        select(SessionPattern).where(SessionPattern.enrolment_id == enrolment.id).order_by(SessionPattern.created_at)
     ).all()
-    for pattern in patterns:
-        audit.record(
-            db_session,
-            actor=actor,
-            action="pattern.read",
-            record_type="session_pattern",
-            record_id=pattern.id,
-            child_id=pattern.child_id,
-            now=now,
-        )
+    audit.record_many(
+        db_session,
+        actor=actor,
+        action="pattern.read",
+        record_type="session_pattern",
+        records=[(pattern.id, pattern.child_id) for pattern in patterns],
+        now=now,
+    )
     db_session.commit()
     return patterns
 

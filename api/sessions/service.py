@@ -82,17 +82,16 @@ def view_session(db_session: Session, session: MentoringSession, *, actor: Actor
     )
 
 
-def lock_places(db_session: Session, *, actor: Actor, enrolment_ids: list[uuid.UUID], lock: bool = True) -> list[Place]:
+def lock_places(db_session: Session, *, actor: Actor, enrolment_ids: list[uuid.UUID]) -> list[Place]:
     """Lock the enrolments (in id order), check the caller may plan for each, and that each is active."""
-    query = (
+    rows = db_session.execute(
         select(Enrolment, Cohort)
         .join(Cohort, Cohort.id == Enrolment.cohort_id)
         .where(Enrolment.id.in_(enrolment_ids))
         .order_by(Enrolment.id)
-    )
-    if lock:
-        query = query.with_for_update(of=Enrolment).execution_options(populate_existing=True)
-    rows = db_session.execute(query).all()
+        .with_for_update(of=Enrolment)
+        .execution_options(populate_existing=True)
+    ).all()
     places = [Place(enrolment, cohort) for enrolment, cohort in rows]
     if len(places) != len(set(enrolment_ids)) or not all(_may_plan_for(db_session, actor, place) for place in places):
         raise EnrolmentNotFound()

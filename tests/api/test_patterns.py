@@ -1120,3 +1120,26 @@ def test_the_pattern_date_fields_are_local_dates(client, team):
 
     assert date.fromisoformat(body["starts_on"]) == date(2026, 11, 23)
     assert date.fromisoformat(body["ends_on"]) == date(2027, 1, 18)
+
+
+@pytest.mark.parametrize("how", ["end", "move"])
+def test_ending_or_moving_an_enrolment_ends_its_patterns_and_their_future_untouched_sessions(client, team, how):
+    enrolment = team.child()
+    pattern = client.post(
+        f"/enrolments/{enrolment.id}/patterns", headers=team.headers(), json=pattern_body((2, "18:00"))
+    ).json
+    assert pattern["sessions_planned"] > 0
+    coordinator = team.headers(team.coordinator)
+    if how == "end":
+        answer = client.post(f"/enrolments/{enrolment.id}/end", headers=coordinator, json={"reason": "completed"})
+    else:
+        other = make_cohort(team.db_session, programme=team.programme, places=5, max_sessions_per_week=1)
+        answer = client.post(f"/enrolments/{enrolment.id}/move", headers=coordinator, json={"cohort_id": str(other.id)})
+    assert answer.status_code in (200, 201)
+
+    patterns = client.get(f"/enrolments/{enrolment.id}/patterns", headers=coordinator)
+    sessions = client.get(f"/sessions?child_id={enrolment.child_id}&page_size=100", headers=coordinator).json
+
+    assert patterns.status_code == 200
+    assert [(p["id"], p["ended_at"]) for p in patterns.json] == [(pattern["id"], team.clock.now().isoformat())]
+    assert sessions == []
