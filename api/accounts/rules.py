@@ -44,5 +44,10 @@ class Actor:
     # The sign-in the request came through, so signing out ends exactly that one.
     auth_session_id: uuid.UUID | None = None
 
+    @property
+    def programme_scope(self) -> uuid.UUID | None:
+        """The programme whose records this actor works on; None for an admin, who works on all."""
+        return None if self.role is Role.ADMIN else self.programme_id
+
     def sees_programme(self, programme_id: uuid.UUID) -> bool:
         return self.role is Role.ADMIN or self.programme_id == programme_id

@@ -24,16 +24,12 @@ from api.sync.rules import ChangeOp, EntityType
 from api.sync.service import record_change
 
 
-def _staff_programme(actor: Actor) -> uuid.UUID | None:
-    return None if actor.role is Role.ADMIN else actor.programme_id
-
-
 def allocate_mentor(
     db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, mentor_id: uuid.UUID, now: datetime
 ) -> Allocation:
     """Allocate a key worker, or reallocate: the previous allocation ends and stays in the history."""
     enrolment = get_enrolment_in_programme(
-        db_session, enrolment_id=enrolment_id, programme_id=_staff_programme(actor), for_update=True
+        db_session, enrolment_id=enrolment_id, programme_id=actor.programme_scope, for_update=True
     )
     if enrolment is None:
         raise EnrolmentNotFound()
@@ -86,7 +82,7 @@ def allocate_mentor(
 def list_allocations(
     db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, now: datetime
 ) -> Sequence[Allocation]:
-    enrolment = get_enrolment_in_programme(db_session, enrolment_id=enrolment_id, programme_id=_staff_programme(actor))
+    enrolment = get_enrolment_in_programme(db_session, enrolment_id=enrolment_id, programme_id=actor.programme_scope)
     if enrolment is None:
         raise EnrolmentNotFound()
     allocations = queries.list_allocations(db_session, enrolment_id=enrolment.id)
@@ -104,7 +100,7 @@ def list_allocations(
 
 
 def list_mentor_caseloads(db_session: Session, *, actor: Actor) -> list[queries.MentorCaseload]:
-    return queries.list_mentor_caseloads(db_session, programme_id=_staff_programme(actor))
+    return queries.list_mentor_caseloads(db_session, programme_id=actor.programme_scope)
 
 
 def end_current_allocation(

@@ -62,7 +62,7 @@ def child_record(db_session: Session, child: Child) -> ChildRecord:
     )
 
 
-def _visible_child(db_session: Session, *, actor: Actor, child_id: uuid.UUID) -> Child:
+def visible_child(db_session: Session, *, actor: Actor, child_id: uuid.UUID) -> Child:
     child = queries.get_visible_child(db_session, actor=actor, child_id=child_id)
     if child is None:
         # Same answer for "does not exist" and "not yours", so ids cannot be probed.
@@ -158,7 +158,7 @@ def create_child(
 
 
 def get_child(db_session: Session, *, actor: Actor, child_id: uuid.UUID, now: datetime) -> ChildRecord:
-    child = _visible_child(db_session, actor=actor, child_id=child_id)
+    child = visible_child(db_session, actor=actor, child_id=child_id)
     _audit(db_session, actor, "child.read", child, now)
     record = child_record(db_session, child)
     db_session.commit()
@@ -168,7 +168,7 @@ def get_child(db_session: Session, *, actor: Actor, child_id: uuid.UUID, now: da
 def update_child(
     db_session: Session, *, actor: Actor, child_id: uuid.UUID, changes: dict[str, Any], now: datetime
 ) -> ChildRecord:
-    child = _visible_child(db_session, actor=actor, child_id=child_id)
+    child = visible_child(db_session, actor=actor, child_id=child_id)
     programme = db_session.get(Programme, child.programme_id)
     assert programme is not None
     if "district" in changes:
@@ -233,7 +233,7 @@ def add_phone_number(
     accept_drama_numbers: bool,
     now: datetime,
 ) -> PhoneNumber:
-    child = _visible_child(db_session, actor=actor, child_id=child_id)
+    child = visible_child(db_session, actor=actor, child_id=child_id)
     number = _normalise(phone.number, accept_drama_numbers=accept_drama_numbers)
     if any(existing.e164 == number for existing in queries.current_phone_numbers(db_session, child_id=child.id)):
         raise errors.PhoneNumberAlreadyRecorded(errors={"number": [errors.PhoneNumberAlreadyRecorded.default_message]})
@@ -254,7 +254,7 @@ def add_phone_number(
 def remove_phone_number(
     db_session: Session, *, actor: Actor, child_id: uuid.UUID, phone_number_id: uuid.UUID, now: datetime
 ) -> None:
-    child = _visible_child(db_session, actor=actor, child_id=child_id)
+    child = visible_child(db_session, actor=actor, child_id=child_id)
     phone_number = db_session.get(PhoneNumber, phone_number_id)
     if phone_number is None or phone_number.child_id != child.id or phone_number.removed_at is not None:
         raise errors.PhoneNumberNotFound()
@@ -275,7 +275,7 @@ def record_consent(
 ) -> ContactConsent:
     """Record a decision about one channel. Granting needs a number the channel can reach; withdrawing never
     does (a withdrawal must always be recordable)."""
-    child = _visible_child(db_session, actor=actor, child_id=child_id)
+    child = visible_child(db_session, actor=actor, child_id=child_id)
     if granted and not any(
         rules.channel_reaches(channel, phone.belongs_to)
         for phone in queries.current_phone_numbers(db_session, child_id=child.id)

@@ -34,10 +34,6 @@ from api.sync.rules import EntityType
 from api.sync.service import record_change
 
 
-def _staff_programme(actor: Actor) -> uuid.UUID | None:
-    return None if actor.role is Role.ADMIN else actor.programme_id
-
-
 def _lock_cohort(db_session: Session, cohort_id: uuid.UUID) -> tuple[Cohort, Programme]:
     cohort = select_cohort_for_update(db_session, cohort_id)
     if cohort is None:
@@ -385,7 +381,7 @@ def list_enrolments(
 ) -> tuple[Sequence[EnrolmentWithPosition], int]:
     enrolments, total = queries.list_enrolments(
         db_session,
-        programme_id=_staff_programme(actor),
+        programme_id=actor.programme_scope,
         cohort_id=cohort_id,
         child_id=child_id,
         status=status,
@@ -420,7 +416,7 @@ def _close(
 
 def _get_for_staff(db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID) -> Enrolment:
     enrolment = queries.get_enrolment_in_programme(
-        db_session, enrolment_id=enrolment_id, programme_id=_staff_programme(actor)
+        db_session, enrolment_id=enrolment_id, programme_id=actor.programme_scope
     )
     if enrolment is None:
         raise errors.EnrolmentNotFound()

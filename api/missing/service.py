@@ -14,15 +14,12 @@ from sqlalchemy.orm import Session
 
 from api.accounts.rules import Actor, Role
 from api.audit import service as audit
-from api.children.errors import ChildNotFound
-from api.children.models import Child
-from api.children.queries import get_visible_child
+from api.children.service import visible_child
 from api.disclosure import is_suppressed, suppress
 from api.missing import errors, queries, rules
 from api.missing.models import MissingEpisode, ReturnConversation
 from api.missing.rules import ConversationOutcome, MissingSource
-from api.programmes.errors import ProgrammeNotFound
-from api.programmes.models import Programme
+from api.programmes.service import get_programme
 from api.sync import service as sync
 from api.sync.rules import EntityType
 
@@ -104,14 +101,6 @@ def _changed(db_session: Session, episode: MissingEpisode, now: datetime) -> Non
     )
 
 
-def _visible_child(db_session: Session, *, actor: Actor, child_id: uuid.UUID) -> Child:
-    child = get_visible_child(db_session, actor=actor, child_id=child_id)
-    if child is None:
-        # Same answer for "does not exist" and "not yours", so ids cannot be probed.
-        raise ChildNotFound()
-    return child
-
-
 def _visible_episode(
     db_session: Session, *, actor: Actor, episode_id: uuid.UUID, for_update: bool = False
 ) -> MissingEpisode:
@@ -119,13 +108,6 @@ def _visible_episode(
     if episode is None:
         raise errors.MissingEpisodeNotFound()
     return episode
-
-
-def _programme_for(db_session: Session, *, actor: Actor, programme_id: uuid.UUID) -> Programme:
-    programme = db_session.get(Programme, programme_id)
-    if programme is None or not actor.sees_programme(programme_id):
-        raise ProgrammeNotFound()
-    return programme
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -149,7 +131,7 @@ def record_missing_episode(
     source: MissingSource,
     now: datetime,
 ) -> EpisodeRecord:
-    child = _visible_child(db_session, actor=actor, child_id=child_id)
+    child = visible_child(db_session, actor=actor, child_id=child_id)
     reported_at, returned_at = reported_at.astimezone(UTC), _utc(returned_at)
     _check_times(reported_at=reported_at, returned_at=returned_at, now=now)
     episode = MissingEpisode(
@@ -181,7 +163,7 @@ def get_missing_episode(db_session: Session, *, actor: Actor, episode_id: uuid.U
 def list_missing_episodes(
     db_session: Session, *, actor: Actor, child_id: uuid.UUID, offset: int, limit: int, now: datetime
 ) -> tuple[list[EpisodeRecord], int]:
-    child = _visible_child(db_session, actor=actor, child_id=child_id)
+    child = visible_child(db_session, actor=actor, child_id=child_id)
     rows, total = queries.list_child_episodes(db_session, child_id=child.id, offset=offset, limit=limit)
     audit.record_many(
         db_session,
@@ -288,7 +270,7 @@ def list_outstanding_conversations(
     now: datetime,
 ) -> tuple[list[OutstandingConversation], int]:
     """Children back from missing whose return conversation is not completed, the longest-waiting first."""
-    programme = _programme_for(db_session, actor=actor, programme_id=programme_id)
+    programme = get_programme(db_session, actor=actor, programme_id=programme_id)
     rows, total = queries.list_outstanding_conversations(
         db_session, programme_id=programme.id, overdue=overdue, now=now, offset=offset, limit=limit
     )
@@ -330,7 +312,7 @@ def summarise_return_conversations(
     """Returns on the days since..until (inclusive, programme time) and how many had their conversation
     completed within 72 hours. A return less than 72 hours old counts against the rate until its
     conversation is completed, as it does in the national figure."""
-    programme = _programme_for(db_session, actor=actor, programme_id=programme_id)
+    programme = get_programme(db_session, actor=actor, programme_id=programme_id)
     zone = ZoneInfo(programme.time_zone)
     times = queries.list_return_times(
         db_session,

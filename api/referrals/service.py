@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from api.accounts.rules import Actor, Role
+from api.accounts.rules import Actor
 from api.audit import service as audit
 from api.children.errors import ChildNotFound
 from api.children.models import Child
@@ -21,10 +21,6 @@ from api.programmes.models import Cohort, Programme
 from api.referrals import errors, queries, rules
 from api.referrals.models import Referral
 from api.referrals.rules import Priority, ReferralSource, ReferralStatus
-
-
-def _staff_programme(actor: Actor) -> uuid.UUID | None:
-    return None if actor.role is Role.ADMIN else actor.programme_id
 
 
 def _audit(db_session: Session, actor: Actor, action: str, referral: Referral, now: datetime) -> None:
@@ -107,7 +103,7 @@ def list_referrals(
 ) -> tuple[Sequence[Referral], int]:
     referrals, total = queries.list_referrals(
         db_session,
-        programme_id=_staff_programme(actor),
+        programme_id=actor.programme_scope,
         status=status,
         cohort_id=cohort_id,
         child_id=child_id,
@@ -159,7 +155,7 @@ def decline_referral(
 
 def _get(db_session: Session, *, actor: Actor, referral_id: uuid.UUID, for_update: bool = False) -> Referral:
     referral = queries.get_referral_in_programme(
-        db_session, referral_id=referral_id, programme_id=_staff_programme(actor), for_update=for_update
+        db_session, referral_id=referral_id, programme_id=actor.programme_scope, for_update=for_update
     )
     if referral is None:
         raise errors.ReferralNotFound()

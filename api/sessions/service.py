@@ -23,8 +23,7 @@ from api.alerts.models import Alert
 from api.alerts.rules import AlertKind
 from api.audit import service as audit
 from api.caseloads.models import Allocation
-from api.children.errors import ChildNotFound
-from api.children.queries import get_visible_child
+from api.children.service import visible_child
 from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
@@ -552,9 +551,7 @@ class DeliverySummary:
 
 def summarise_delivery(db_session: Session, *, actor: Actor, child_id: uuid.UUID, now: datetime) -> DeliverySummary:
     """Planned against delivered, missed and cancelled, evening and weekend share, and sessions per week."""
-    child = get_visible_child(db_session, actor=actor, child_id=child_id)
-    if child is None:
-        raise ChildNotFound()
+    child = visible_child(db_session, actor=actor, child_id=child_id)
     programme = db_session.get(Programme, child.programme_id)
     assert programme is not None
     sessions = queries.sessions_of_child(db_session, child_id=child.id)
