@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import uuid
@@ -22,8 +23,15 @@ from api.errors import PermissionDenied
 from api.programmes.queries import get_programme_or_none
 
 _password_hasher = PasswordHasher()
-# Verified against when the email is unknown, so a wrong email costs the same time as a wrong password.
-_DUMMY_HASH = _password_hasher.hash("not-a-real-password-but-the-same-cost")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so a wrong email costs the same time as a wrong password.
+    Made on first need: hashing is deliberately slow, and the scheduler and CLI never sign anyone in."""
+    return _password_hasher.hash("not-a-real-password-but-the-same-cost")
+
+
 ACCESS_TOKEN_ALGORITHM = "HS256"
 
 
@@ -73,7 +81,7 @@ def _issue_tokens(
 def sign_in(db_session: Session, *, email: str, password: str, settings: TokenSettings, now: datetime) -> TokenPair:
     user = db_session.scalar(select(AppUser).where(AppUser.email == email.strip().lower()))
     try:
-        _password_hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _password_hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         raise errors.InvalidCredentials() from None
     if user is None or not user.is_active:
