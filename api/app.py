@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import cli
@@ -27,6 +30,9 @@ from api.schedules.views import blp as schedules_blp
 from api.sessions.views import blp as sessions_blp
 from api.sync.views import blp as sync_blp
 from api.web import Api, init_database, register_error_handlers
+from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
+from api.wellbeing.page import blp as checkin_page_blp
+from api.wellbeing.views import blp as wellbeing_blp
 
 BLUEPRINTS = [
     health_blp,
@@ -42,6 +48,7 @@ BLUEPRINTS = [
     alerts_blp,
     sync_blp,
     missing_blp,
+    wellbeing_blp,
 ]
 
 # HS256 keys shorter than the hash output weaken the signature (RFC 7518, section 3.2).
@@ -58,6 +65,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _finish_config(app)
 
     app.extensions["reachable.clock"] = app.config.get("CLOCK") or SystemClock()
+    wording = app.config["LICENSED_WORDING_FILE"]
+    app.extensions["reachable.instruments"] = load_instruments(
+        SHIPPED_INSTRUMENTS, licensed_wording_file=Path(wording) if wording else None
+    )
     init_database(app, Database(app.config["DATABASE_URL"]))
 
     api = Api(app, spec_kwargs={"info": {"description": _read_description()}})
@@ -65,6 +76,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
+    # The child's check-in page is HTML, not part of the JSON API or its OpenAPI document.
+    app.register_blueprint(checkin_page_blp)
+    _init_rate_limits(app)
     app.after_request(_security_headers)
 
     if app.config["PROXY_COUNT"]:
@@ -85,6 +99,18 @@ def _finish_config(app: Flask) -> None:
     # Every operation needs a bearer token unless its view says otherwise.
     app.config.setdefault("API_SPEC_OPTIONS", {})
     app.config["API_SPEC_OPTIONS"] = {"security": [{"bearerAuth": []}], **app.config["API_SPEC_OPTIONS"]}
+
+
+def _init_rate_limits(app: Flask) -> None:
+    """One limiter per app (its store comes from RATELIMIT_STORAGE_URI); limits are attached per blueprint."""
+    limiter = Limiter(get_remote_address, app=app)
+    # Only look-ups that fail count, so a child opening and submitting their own link is never slowed.
+    limiter.limit(
+        app.config["CHECK_IN_LINK_FAILURE_LIMIT"],
+        deduct_when=lambda response: response.status_code == 404,
+        scope="check-in-link-failures",
+    )(checkin_page_blp)
+    app.extensions["reachable.limiter"] = limiter
 
 
 def _read_description() -> str:

@@ -47,3 +47,14 @@ class DefaultConfig:
     ACCEPT_DRAMA_NUMBERS: bool = False
     # Commissioners see counts from 1 to this minus one as "<5" (DOMAIN.md, privacy).
     SMALL_NUMBER_THRESHOLD: int = 5
+    # Where check-in links point (the public address of this server), e.g. https://checkin.example.org.
+    PUBLIC_BASE_URL: str = "http://127.0.0.1:5000"
+    # SWEMWBS item wording, supplied by the deploying organisation under its licence (never committed).
+    LICENSED_WORDING_FILE: str = ""
+    # Rate limits (Flask-Limiter). Use a shared store in production so limits hold across processes:
+    # REACHABLE_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0. The default counts per process.
+    RATELIMIT_STORAGE_URI: str = "memory://"
+    RATELIMIT_HEADERS_ENABLED: bool = True
+    # Failed check-in link look-ups allowed per client address: a 192-bit token cannot be guessed, and this
+    # keeps anyone from trying.
+    CHECK_IN_LINK_FAILURE_LIMIT: str = "10 per minute;60 per hour"

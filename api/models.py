@@ -9,11 +9,13 @@ from api.db import Base
 from api.enrolments.models import Enrolment
 from api.idempotency.models import IdempotencyRecord
 from api.missing.models import MissingEpisode, ReturnConversation
+from api.outbox.models import OutboundMessage
 from api.programmes.models import Cohort, Programme
 from api.referrals.models import Referral
 from api.schedules.models import SessionPattern
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
 from api.sync.models import ChangeEvent
+from api.wellbeing.models import CheckIn, CheckInInvitation, CheckInResponse, CheckInScore, Goal
 
 __all__ = [
     "Alert",
@@ -23,13 +25,19 @@ __all__ = [
     "AuthSession",
     "Base",
     "ChangeEvent",
+    "CheckIn",
+    "CheckInInvitation",
+    "CheckInResponse",
+    "CheckInScore",
     "Child",
     "Cohort",
     "ContactConsent",
     "Enrolment",
+    "Goal",
     "IdempotencyRecord",
     "MentoringSession",
     "MissingEpisode",
+    "OutboundMessage",
     "PhoneNumber",
     "Programme",
     "Referral",

@@ -158,6 +158,8 @@ def app(session_app: Flask, session_factory: sessionmaker[Session], clock: Fixed
     original_factory, original_clock = database.session_factory, session_app.extensions["reachable.clock"]
     database.session_factory = session_factory
     session_app.extensions["reachable.clock"] = clock
+    # Rate-limit counters live in the app's store: each test starts with none spent.
+    session_app.extensions["reachable.limiter"].reset()
     yield session_app
     database.session_factory, session_app.extensions["reachable.clock"] = original_factory, original_clock
 

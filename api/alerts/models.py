@@ -20,7 +20,10 @@ class Alert(Base):
     kind: Mapped[AlertKind] = mapped_column(enum_column_type(AlertKind, "alert_kind"))
     session_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("mentoring_session.id"))
     detail: Mapped[str] = mapped_column(Text)
-    raised_by_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    # The check-in whose fall from the baseline raised a wellbeing alert.
+    check_in_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("check_in.id"))
+    # Null when the system raised it (a check-in the child completed from a link).
+    raised_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     raised_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))

@@ -34,3 +34,8 @@ class PlacesBelowTaken(Conflict):
 class DistrictInUse(Conflict):
     reason = "district_in_use"
     default_message = "Children are recorded against a district you removed."
+
+
+class UnknownInstrument(InvalidValue):
+    reason = "unknown_instrument"
+    default_message = "There is no such wellbeing instrument."

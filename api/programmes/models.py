@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, new_id
@@ -11,7 +11,11 @@ from api.db import Base, new_id
 
 class Programme(Base):
     __tablename__ = "programme"
-    __table_args__ = (CheckConstraint("offer_lapse_hours > 0", name="offer_lapse_hours_positive"),)
+    __table_args__ = (
+        CheckConstraint("offer_lapse_hours > 0", name="offer_lapse_hours_positive"),
+        CheckConstraint("check_in_every_weeks > 0", name="check_in_every_weeks_positive"),
+        CheckConstraint("check_in_link_hours > 0", name="check_in_link_hours_positive"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -22,6 +26,14 @@ class Programme(Base):
     districts: Mapped[list[str]] = mapped_column(JSON)
     # What a mentor can tick when logging a session; the programme decides the list.
     session_activities: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The check-in routine (issue 4): which instruments a link asks, when links go out, how long they work.
+    check_in_instruments: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["ons4"])
+    check_in_at_enrolment: Mapped[bool] = mapped_column(default=True)
+    check_in_every_weeks: Mapped[int | None] = mapped_column(default=4)
+    check_in_at_end: Mapped[bool] = mapped_column(default=True)
+    check_in_link_hours: Mapped[int] = mapped_column(default=72)
+    # Shown on the thank-you page after a check-in from a link: where to get help now (plain text).
+    check_in_help_text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
 
 

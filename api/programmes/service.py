@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,15 @@ from api.enrolments import service as enrolments_service
 from api.enrolments.queries import count_places_taken
 from api.programmes import errors, queries, rules
 from api.programmes.models import Cohort, Programme
+
+CHECK_IN_ROUTINE_FIELDS = (
+    "check_in_instruments",
+    "check_in_at_enrolment",
+    "check_in_every_weeks",
+    "check_in_at_end",
+    "check_in_link_hours",
+    "check_in_help_text",
+)
 
 
 def get_programme(db_session: Session, *, actor: Actor, programme_id: uuid.UUID) -> Programme:
@@ -50,6 +59,8 @@ def create_programme(
     districts: list[str],
     session_activities: list[str],
     now: datetime,
+    known_instruments: Collection[str] | None = None,
+    **check_in_routine: Any,
 ) -> Programme:
     if not rules.is_known_time_zone(time_zone):
         raise errors.UnknownTimeZone(errors={"time_zone": [errors.UnknownTimeZone.default_message]})
@@ -64,12 +75,40 @@ def create_programme(
         session_activities=_clean_list(session_activities),
         created_at=now,
     )
+    _set_check_in_routine(programme, check_in_routine, known_instruments)
     db_session.add(programme)
     db_session.commit()
     return programme
 
 
-def update_programme(db_session: Session, *, programme_id: uuid.UUID, changes: dict[str, Any]) -> Programme:
+def _set_check_in_routine(
+    programme: Programme, changes: dict[str, Any], known_instruments: Collection[str] | None
+) -> None:
+    """`known_instruments`: the deployment's instrument keys (None only for trusted callers such as the demo)."""
+    instruments = changes.get("check_in_instruments")
+    if instruments is not None and known_instruments is not None:
+        unknown = sorted(set(instruments) - set(known_instruments))
+        if unknown:
+            choices = ", ".join(sorted(known_instruments))
+            message = f"Unknown: {', '.join(unknown)}. Choose from {choices}."
+            raise errors.UnknownInstrument(errors={"check_in_instruments": [message]})
+    if instruments is not None:
+        changes = {**changes, "check_in_instruments": list(dict.fromkeys(instruments))}
+    if "check_in_help_text" in changes:
+        help_text = (changes["check_in_help_text"] or "").strip()
+        changes = {**changes, "check_in_help_text": help_text or None}
+    for name in CHECK_IN_ROUTINE_FIELDS:
+        if name in changes:
+            setattr(programme, name, changes[name])
+
+
+def update_programme(
+    db_session: Session,
+    *,
+    programme_id: uuid.UUID,
+    changes: dict[str, Any],
+    known_instruments: Collection[str] | None = None,
+) -> Programme:
     programme = queries.get_programme_or_none(db_session, programme_id)
     if programme is None:
         raise errors.ProgrammeNotFound()
@@ -81,6 +120,7 @@ def update_programme(db_session: Session, *, programme_id: uuid.UUID, changes: d
         programme.name = name
     if "offer_lapse_hours" in changes:
         programme.offer_lapse_hours = changes["offer_lapse_hours"]
+    _set_check_in_routine(programme, changes, known_instruments)
     if "session_activities" in changes:
         # Sessions already logged keep the activities they were logged with.
         programme.session_activities = _clean_list(changes["session_activities"])

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from flask import current_app
 from flask_smorest import Blueprint
 
 from api.accounts.rules import Role
@@ -28,7 +29,9 @@ def list_programmes() -> Any:
 @blp.response(201, ProgrammeSchema)
 def create_programme(body: dict[str, Any]) -> Any:
     """Create a programme"""
-    return service.create_programme(db_session(), now=clock().now(), **body)
+    return service.create_programme(
+        db_session(), now=clock().now(), known_instruments=current_app.extensions["reachable.instruments"], **body
+    )
 
 
 @blp.route("/programmes/<uuid:programme_id>", methods=["GET"])
@@ -45,7 +48,12 @@ def get_programme(programme_id: uuid.UUID) -> Any:
 @blp.response(200, ProgrammeSchema)
 def update_programme(body: dict[str, Any], programme_id: uuid.UUID) -> Any:
     """Rename a programme, or change its offer window or districts"""
-    return service.update_programme(db_session(), programme_id=programme_id, changes=body)
+    return service.update_programme(
+        db_session(),
+        programme_id=programme_id,
+        changes=body,
+        known_instruments=current_app.extensions["reachable.instruments"],
+    )
 
 
 @blp.route("/programmes/<uuid:programme_id>/cohorts", methods=["GET"])

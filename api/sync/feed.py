@@ -29,6 +29,9 @@ from api.sessions.queries import sessions_of_child
 from api.sessions.service import view_session
 from api.sync.models import ChangeEvent
 from api.sync.rules import ChangeOp, Cursor, EntityType
+from api.wellbeing import queries as wellbeing_queries
+from api.wellbeing import service as wellbeing
+from api.wellbeing.models import CheckIn, Goal
 
 RECORD_OPS = (ChangeOp.UPSERT, ChangeOp.DELETE)
 ACCESS_OPS = (ChangeOp.ACCESS_GRANTED, ChangeOp.ACCESS_REVOKED)
@@ -61,6 +64,14 @@ class Change:
     @property
     def alert(self) -> Any:
         return self._record_if(EntityType.ALERT)
+
+    @property
+    def check_in(self) -> Any:
+        return self._record_if(EntityType.CHECK_IN)
+
+    @property
+    def goal(self) -> Any:
+        return self._record_if(EntityType.GOAL)
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,12 @@ def _current(db_session: Session, actor: Actor, entity_type: EntityType, entity_
         return db_session.get(SessionPattern, entity_id)
     if entity_type is EntityType.ALERT:
         return db_session.get(Alert, entity_id)
+    if entity_type is EntityType.CHECK_IN:
+        check_in = db_session.get(CheckIn, entity_id)
+        return wellbeing.view_check_in(db_session, check_in) if check_in else None
+    if entity_type is EntityType.GOAL:
+        goal = db_session.get(Goal, entity_id)
+        return wellbeing.view_goal(db_session, goal) if goal else None
     return None  # other types (missing episodes) are sent as references: fetch them by id
 
 
@@ -131,6 +148,13 @@ def _everything_about(db_session: Session, actor: Actor, child_id: uuid.UUID) ->
         changes.append(Change(EntityType.PATTERN, ChangeOp.UPSERT, pattern.id, child_id, pattern))
     for alert in db_session.scalars(select(Alert).where(Alert.child_id == child_id)):
         changes.append(Change(EntityType.ALERT, ChangeOp.UPSERT, alert.id, child_id, alert))
+    for check_in in wellbeing_queries.list_check_ins(db_session, child_id=child_id):
+        record = wellbeing.view_check_in(db_session, check_in)
+        changes.append(Change(EntityType.CHECK_IN, ChangeOp.UPSERT, check_in.id, child_id, record))
+    for goal in wellbeing_queries.goals_of_child(db_session, child_id=child_id):
+        changes.append(
+            Change(EntityType.GOAL, ChangeOp.UPSERT, goal.id, child_id, wellbeing.view_goal(db_session, goal))
+        )
     return changes
 
 

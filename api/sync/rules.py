@@ -27,6 +27,8 @@ class EntityType(StrEnum):
     PATTERN = "pattern"
     ALERT = "alert"
     MISSING_EPISODE = "missing_episode"
+    CHECK_IN = "check_in"
+    GOAL = "goal"
 
 
 class ChangeOp(StrEnum):

@@ -6,6 +6,7 @@ from api.schedules.schemas import PatternSchema
 from api.schemas import Schema
 from api.sessions.schemas import SessionSchema
 from api.sync.rules import ChangeOp, EntityType
+from api.wellbeing.schemas import CheckInSchema, GoalSchema
 
 
 class SyncQuerySchema(Schema):
@@ -27,6 +28,8 @@ class ChangeSchema(Schema):
     session = fields.Nested(SessionSchema, allow_none=True)
     pattern = fields.Nested(PatternSchema, allow_none=True)
     alert = fields.Nested(AlertSchema, allow_none=True)
+    check_in = fields.Nested(CheckInSchema, allow_none=True)
+    goal = fields.Nested(GoalSchema, allow_none=True)
 
 
 class SyncPageSchema(Schema):

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from itertools import pairwise
@@ -348,3 +349,127 @@ def change(instrument: Instrument, baseline: Score, latest: Score) -> list[Measu
         verdict = classify_change(difference, threshold=threshold, lower_is_better=direction)
         changes.append(MeasureChange(measure, before, after, difference, direction, verdict))
     return changes
+
+
+# --- Check-ins, goals and one-time links ---------------------------------------------------------------------
+#
+# From issue 4 and DOMAIN.md (privacy):
+# - A check-in is completed in a session (on the mentor's phone) or by the child from a one-time link sent by SMS;
+#   the channel is kept with it. A child's first check-in with an instrument is their baseline for it.
+# - A one-time link carries an opaque token only: at least 128 bits that cannot be guessed, never stored (only
+#   its hash is), expiring (72 hours by default) and used up when the answers are submitted, not when the page is
+#   opened, because link previews open links.
+# - A child has at most three active goals, each in their own words. A goal ends achieved, changed (replaced by
+#   new wording in the same place) or dropped; ended goals and all their ratings are kept.
+# - A meaningful fall from the baseline raises an alert to the mentor and the coordinator.
+
+
+class CheckInChannel(StrEnum):
+    IN_SESSION = "in_session"
+    SMS_LINK = "sms_link"
+
+
+class InvitationReason(StrEnum):
+    """Why a link was sent: someone asked for it now, or the programme's schedule said it was due."""
+
+    ON_REQUEST = "on_request"
+    AT_ENROLMENT = "at_enrolment"
+    PERIODIC = "periodic"
+    AT_END = "at_end"
+
+
+class InvitationState(StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class ScoreKind(StrEnum):
+    RAW = "raw"
+    DERIVED = "derived"
+
+
+class GoalStatus(StrEnum):
+    ACTIVE = "active"
+    ACHIEVED = "achieved"
+    CHANGED = "changed"
+    DROPPED = "dropped"
+
+
+MAX_ACTIVE_GOALS = 3
+GOAL_ITEM_PREFIX = "goal_"
+DEFAULT_LINK_HOURS = 72
+
+
+def goal_item_key(slot: int) -> str:
+    """The Goal Based Outcomes item a goal is rated under: its place among the child's active goals."""
+    return f"{GOAL_ITEM_PREFIX}{slot}"
+
+
+def free_goal_slot(taken: set[int]) -> int | None:
+    """The lowest place (1 to 3) no active goal holds, or None when the child already has three."""
+    return next((slot for slot in range(1, MAX_ACTIVE_GOALS + 1) if slot not in taken), None)
+
+
+def invitation_state(
+    *, expires_at: datetime, completed_at: datetime | None, revoked_at: datetime | None, now: datetime
+) -> InvitationState:
+    if completed_at is not None:
+        return InvitationState.COMPLETED
+    if revoked_at is not None:
+        return InvitationState.REVOKED
+    if now >= expires_at:
+        return InvitationState.EXPIRED
+    return InvitationState.OPEN
+
+
+def deteriorations(changes: list[MeasureChange]) -> list[MeasureChange]:
+    """The measures that fell from the baseline by at least the meaningful-change threshold."""
+    return [change for change in changes if change.verdict is ChangeVerdict.MEANINGFUL_DETERIORATION]
+
+
+@dataclass(frozen=True)
+class CheckInSchedule:
+    """A programme's routine: a link at enrolment, every `every_weeks` weeks, and in the last week."""
+
+    at_enrolment: bool
+    every_weeks: int | None
+    at_end: bool
+
+
+@dataclass(frozen=True)
+class DueInvitation:
+    reason: InvitationReason
+    # Names the occasion, so the same scheduled link is never created twice ("periodic:3" is week 12).
+    occasion: str
+
+
+def due_invitation(
+    schedule: CheckInSchedule,
+    *,
+    started_on: date,
+    planned_end_on: date | None,
+    today: date,
+    occasions_done: set[str],
+) -> DueInvitation | None:
+    """The scheduled check-in due today for an active enrolment, if any (the earliest one not yet sent).
+
+    Occasions are counted from the start date in the programme's own calendar. One that was missed (the
+    scheduler was down, the child had no consent then) is still sent while it is the latest one due, but an
+    older one is not sent late once a newer one is due: a child gets one link, not a backlog.
+    """
+    if today < started_on:
+        return None
+    if planned_end_on is not None and today > planned_end_on:
+        return None
+    if schedule.at_end and planned_end_on is not None and today >= planned_end_on - timedelta(days=6):
+        return None if "at_end" in occasions_done else DueInvitation(InvitationReason.AT_END, "at_end")
+    if schedule.every_weeks:
+        number = (today - started_on).days // (7 * schedule.every_weeks)
+        if number >= 1:
+            occasion = f"periodic:{number}"
+            return None if occasion in occasions_done else DueInvitation(InvitationReason.PERIODIC, occasion)
+    if schedule.at_enrolment and "at_enrolment" not in occasions_done:
+        return DueInvitation(InvitationReason.AT_ENROLMENT, "at_enrolment")
+    return None

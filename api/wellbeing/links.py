@@ -1,0 +1,44 @@
+"""One-time check-in links: the token is derived, never stored.
+
+A link's token is HMAC-SHA256 of a random 128-bit nonce under a key derived from the server's secret key,
+cut to 192 bits and written in URL-safe base64 (32 characters, short enough for one SMS segment). The
+database keeps the nonce and the SHA-256 of the token: the hash finds the invitation when the link is opened,
+and nobody holding only a copy of the database can make a working link. The dispatcher re-derives the same
+token whenever it sends or resends the SMS, so a resend after an unknown outcome carries the same link.
+Changing the secret key stops every unused link from working (they expire within days anyway).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+TOKEN_BYTES = 24
+NONCE_BYTES = 16
+# A token as written in a link: 32 URL-safe base64 characters.
+TOKEN_PATTERN = r"[A-Za-z0-9_-]{32}"
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(NONCE_BYTES)
+
+
+def _link_key(secret_key: str) -> bytes:
+    # A key of its own, so a token can never be mistaken for any other use of the secret key.
+    return hmac.new(secret_key.encode(), b"reachable check-in links v1", hashlib.sha256).digest()
+
+
+def link_token(secret_key: str, nonce: str) -> str:
+    digest = hmac.new(_link_key(secret_key), nonce.encode(), hashlib.sha256).digest()[:TOKEN_BYTES]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def link_path(token: str) -> str:
+    """The path of the check-in page for a token (kept short: it goes in an SMS)."""
+    return f"/c/{token}"

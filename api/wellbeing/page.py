@@ -1,0 +1,92 @@
+"""The check-in page a child opens from an SMS link: server-rendered HTML, no sign-in, no JavaScript.
+
+The link is the key, so the page is written for a shared or watched phone: nothing identifying is shown (no
+name, no programme, no service), the page is never cached or indexed, and no referrer leaves it. Opening the
+page does not use the link up (link previews open links); sending the answers does. Unknown, expired, used and
+withdrawn links all get the same friendly page, so a guess learns nothing, and failed look-ups are
+rate-limited per address (see api/limits.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request
+from werkzeug.datastructures import MultiDict
+
+from api.web import clock, db_session
+from api.wellbeing import service
+from api.wellbeing.errors import InvalidAnswers, LinkNotUsable
+from api.wellbeing.links import TOKEN_PATTERN
+from api.wellbeing.views import instruments
+
+blp = Blueprint("checkin_page", __name__, template_folder="templates", static_folder="static", url_prefix="/c")
+
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+@blp.after_request
+def _page_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    if request.endpoint != "checkin_page.static":
+        # The form and its answers must not be kept by the browser or any cache on a shared phone.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blp.errorhandler(LinkNotUsable)
+def _link_not_usable(_error: LinkNotUsable) -> tuple[str, int]:
+    return render_template("checkin/gone.html"), 404
+
+
+@blp.errorhandler(429)
+def _too_many_tries(_error: Exception) -> tuple[str, int]:
+    return render_template("checkin/slow_down.html"), 429
+
+
+def _well_formed(token: str) -> str:
+    if not re.fullmatch(TOKEN_PATTERN, token):
+        raise LinkNotUsable()
+    return token
+
+
+def _answers_from(form: MultiDict[str, str]) -> dict[str, dict[str, object]]:
+    """Fields are named "<instrument>.<item>"; a number stays a number, anything else is reported by the rules."""
+    answers: dict[str, dict[str, object]] = {}
+    for name, value in form.items():
+        instrument, dot, item = name.partition(".")
+        if not dot or not item:
+            continue
+        value = value.strip()
+        answers.setdefault(instrument, {})[item] = int(value) if value.isascii() and value.isdigit() else value
+    return answers
+
+
+def _render_form(form: service.LinkForm, *, chosen: Mapping[str, Any], errors: Mapping[str, list[str]]) -> str:
+    return render_template("checkin/form.html", form=form, chosen=chosen, errors=errors)
+
+
+@blp.get("/<token>")
+def show(token: str) -> str:
+    form = service.open_link(db_session(), instruments=instruments(), token=_well_formed(token), now=clock().now())
+    return _render_form(form, chosen={}, errors={})
+
+
+@blp.post("/<token>")
+def submit(token: str) -> tuple[str, int]:
+    token = _well_formed(token)
+    answers = _answers_from(request.form)
+    try:
+        help_text = service.submit_link(
+            db_session(), instruments=instruments(), token=token, answers=answers, now=clock().now()
+        )
+    except InvalidAnswers as problem:
+        form = service.open_link(db_session(), instruments=instruments(), token=token, now=clock().now())
+        return _render_form(form, chosen=request.form, errors=problem.errors or {}), 422
+    return render_template("checkin/thanks.html", help_text=help_text), 200

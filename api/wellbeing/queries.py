@@ -1,0 +1,182 @@
+"""Read-only selects for check-ins, goals and check-in links."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.accounts.rules import Actor
+from api.children.models import Child
+from api.children.queries import visible_to
+from api.enrolments.models import Enrolment
+from api.enrolments.rules import EnrolmentStatus
+from api.programmes.models import Cohort, Programme
+from api.sessions.models import SessionAttendee
+from api.wellbeing.models import CheckIn, CheckInInvitation, CheckInResponse, CheckInScore, Goal
+from api.wellbeing.rules import GoalStatus, ScoreKind
+
+
+@dataclass(frozen=True)
+class StoredScores:
+    responses: dict[str, int]
+    goal_ids: dict[str, uuid.UUID]
+    raw: dict[str, Decimal]
+    derived: dict[str, Decimal]
+
+
+def get_visible_check_in(db_session: Session, *, actor: Actor, check_in_id: uuid.UUID) -> CheckIn | None:
+    return db_session.scalar(
+        select(CheckIn).join(Child, Child.id == CheckIn.child_id).where(CheckIn.id == check_in_id, visible_to(actor))
+    )
+
+
+def get_visible_goal(db_session: Session, *, actor: Actor, goal_id: uuid.UUID, for_update: bool = False) -> Goal | None:
+    query = select(Goal).join(Child, Child.id == Goal.child_id).where(Goal.id == goal_id, visible_to(actor))
+    if for_update:
+        query = query.with_for_update(of=Goal)
+    return db_session.scalar(query)
+
+
+def get_visible_invitation(
+    db_session: Session, *, actor: Actor, invitation_id: uuid.UUID, for_update: bool = False
+) -> CheckInInvitation | None:
+    query = (
+        select(CheckInInvitation)
+        .join(Child, Child.id == CheckInInvitation.child_id)
+        .where(CheckInInvitation.id == invitation_id, visible_to(actor))
+    )
+    if for_update:
+        query = query.with_for_update(of=CheckInInvitation)
+    return db_session.scalar(query)
+
+
+def invitation_by_token_hash(
+    db_session: Session, *, token_hash: str, for_update: bool = False
+) -> CheckInInvitation | None:
+    query = select(CheckInInvitation).where(CheckInInvitation.token_hash == token_hash)
+    if for_update:
+        query = query.with_for_update()
+    return db_session.scalar(query)
+
+
+def list_check_ins(db_session: Session, *, child_id: uuid.UUID, instrument_key: str | None = None) -> Sequence[CheckIn]:
+    """Oldest first: the first of each instrument is the child's baseline for it."""
+    query = select(CheckIn).where(CheckIn.child_id == child_id)
+    if instrument_key is not None:
+        query = query.where(CheckIn.instrument_key == instrument_key)
+    return db_session.scalars(query.order_by(CheckIn.completed_at, CheckIn.id)).all()
+
+
+def page_of_check_ins(
+    db_session: Session, *, child_id: uuid.UUID, offset: int, limit: int
+) -> tuple[Sequence[CheckIn], int]:
+    """Newest first, for a history list."""
+    query = select(CheckIn).where(CheckIn.child_id == child_id)
+    total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db_session.scalars(
+        query.order_by(CheckIn.completed_at.desc(), CheckIn.id.desc()).offset(offset).limit(limit)
+    ).all()
+    return rows, total
+
+
+def stored_scores(db_session: Session, *, check_in_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, StoredScores]:
+    found = {check_in_id: StoredScores({}, {}, {}, {}) for check_in_id in check_in_ids}
+    if not check_in_ids:
+        return found
+    for response in db_session.scalars(select(CheckInResponse).where(CheckInResponse.check_in_id.in_(check_in_ids))):
+        found[response.check_in_id].responses[response.item_key] = response.response
+        if response.goal_id is not None:
+            found[response.check_in_id].goal_ids[response.item_key] = response.goal_id
+    for score in db_session.scalars(select(CheckInScore).where(CheckInScore.check_in_id.in_(check_in_ids))):
+        target = found[score.check_in_id].raw if score.kind is ScoreKind.RAW else found[score.check_in_id].derived
+        target[score.measure] = Decimal(score.value)
+    return found
+
+
+def goals_of_child(db_session: Session, *, child_id: uuid.UUID) -> Sequence[Goal]:
+    return db_session.scalars(
+        select(Goal).where(Goal.child_id == child_id).order_by(Goal.created_at, Goal.slot, Goal.id)
+    ).all()
+
+
+def active_goals(db_session: Session, *, child_id: uuid.UUID) -> dict[int, Goal]:
+    """The child's active goals by their place (1 to 3)."""
+    goals = db_session.scalars(select(Goal).where(Goal.child_id == child_id, Goal.status == GoalStatus.ACTIVE))
+    return {goal.slot: goal for goal in goals}
+
+
+@dataclass(frozen=True)
+class GoalRating:
+    goal_id: uuid.UUID
+    check_in_id: uuid.UUID
+    completed_at: datetime
+    rating: int
+
+
+def goal_ratings(db_session: Session, *, child_id: uuid.UUID) -> dict[uuid.UUID, list[GoalRating]]:
+    """Every rating of every goal of the child, oldest first."""
+    rows = db_session.execute(
+        select(CheckInResponse.goal_id, CheckIn.id, CheckIn.completed_at, CheckInResponse.response)
+        .join(CheckIn, CheckIn.id == CheckInResponse.check_in_id)
+        .where(CheckIn.child_id == child_id, CheckInResponse.goal_id.is_not(None))
+        .order_by(CheckIn.completed_at, CheckIn.id)
+    ).all()
+    ratings: dict[uuid.UUID, list[GoalRating]] = {}
+    for goal_id, check_in_id, completed_at, response in rows:
+        assert goal_id is not None  # selected above
+        ratings.setdefault(goal_id, []).append(GoalRating(goal_id, check_in_id, completed_at, response))
+    return ratings
+
+
+def session_has_child(db_session: Session, *, session_id: uuid.UUID, child_id: uuid.UUID) -> bool:
+    found = db_session.scalar(
+        select(SessionAttendee.id).where(SessionAttendee.session_id == session_id, SessionAttendee.child_id == child_id)
+    )
+    return found is not None
+
+
+def invitations_of_child(
+    db_session: Session, *, child_id: uuid.UUID, offset: int, limit: int
+) -> tuple[Sequence[CheckInInvitation], int]:
+    query = select(CheckInInvitation).where(CheckInInvitation.child_id == child_id)
+    total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db_session.scalars(
+        query.order_by(CheckInInvitation.created_at.desc(), CheckInInvitation.id.desc()).offset(offset).limit(limit)
+    ).all()
+    return rows, total
+
+
+@dataclass(frozen=True)
+class ScheduledCandidate:
+    enrolment: Enrolment
+    child: Child
+    programme: Programme
+
+
+def enrolments_with_check_in_routine(db_session: Session) -> list[ScheduledCandidate]:
+    """Active enrolments in programmes that send scheduled check-in links."""
+    rows = db_session.execute(
+        select(Enrolment, Child, Programme)
+        .join(Child, Child.id == Enrolment.child_id)
+        .join(Cohort, Cohort.id == Enrolment.cohort_id)
+        .join(Programme, Programme.id == Cohort.programme_id)
+        .where(Enrolment.status == EnrolmentStatus.ACTIVE, Enrolment.started_at.is_not(None))
+        .order_by(Enrolment.started_at, Enrolment.id)
+    ).all()
+    return [ScheduledCandidate(enrolment, child, programme) for enrolment, child, programme in rows]
+
+
+def occasions_sent(db_session: Session, *, child_id: uuid.UUID, prefix: str) -> set[str]:
+    """The scheduled occasions already created under one enrolment (the prefix names it)."""
+    occasions = db_session.scalars(
+        select(CheckInInvitation.occasion).where(
+            CheckInInvitation.child_id == child_id, CheckInInvitation.occasion.startswith(prefix, autoescape=True)
+        )
+    )
+    return {occasion.removeprefix(prefix) for occasion in occasions if occasion}

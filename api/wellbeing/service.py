@@ -1,0 +1,963 @@
+"""Check-ins (in a session or from a one-time link), goals, and each child's wellbeing picture.
+
+Every read and write of a child's check-ins and goals is audited; every write goes to the phones' change log in
+the same transaction; a check-in that falls meaningfully from the child's baseline raises an alert to the
+coordinator (and, through the sync feed, the mentor) in the same transaction as the check-in.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.accounts.rules import Actor
+from api.alerts.models import Alert
+from api.alerts.rules import AlertKind
+from api.audit import service as audit
+from api.children import queries as children_queries
+from api.children.models import Child, PhoneNumber
+from api.children.rules import ContactChannel, PhoneOwner, age_on
+from api.children.service import visible_child
+from api.outbox import service as outbox
+from api.outbox.queries import messages_for_invitation
+from api.outbox.rules import MessagePurpose, check_in_link_key
+from api.programmes.models import Programme
+from api.sync.rules import EntityType
+from api.sync.service import record_change
+from api.wellbeing import errors, links, queries, rules
+from api.wellbeing.models import CheckIn, CheckInInvitation, CheckInResponse, CheckInScore, Goal
+from api.wellbeing.rules import (
+    MEAN_OF_GOALS,
+    CheckInChannel,
+    GoalStatus,
+    Instrument,
+    InvitationReason,
+    InvitationState,
+    MeasureChange,
+    ScoreKind,
+    ScoringRule,
+)
+
+log = logging.getLogger(__name__)
+
+
+# --- Records as answered -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemResponse:
+    item: str
+    response: int
+    goal_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class CheckInRecord:
+    check_in: CheckIn
+    responses: list[ItemResponse]
+    raw_scores: dict[str, Decimal]
+    derived_scores: dict[str, Decimal]
+    alert_id: uuid.UUID | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.check_in, name)
+
+
+@dataclass(frozen=True)
+class ScorePoint:
+    check_in_id: uuid.UUID
+    completed_at: datetime
+    channel: CheckInChannel
+    derived_scores: dict[str, Decimal]
+
+
+@dataclass(frozen=True)
+class InstrumentSummary:
+    instrument: str
+    name: str
+    check_ins: int
+    baseline: ScorePoint
+    latest: ScorePoint
+    changes: list[MeasureChange]
+
+    @property
+    def meaningful_change(self) -> bool:
+        return any(change.is_meaningful for change in self.changes)
+
+
+@dataclass(frozen=True)
+class Rating:
+    check_in_id: uuid.UUID
+    completed_at: datetime
+    rating: int
+
+
+@dataclass(frozen=True)
+class GoalRecord:
+    goal: Goal
+    ratings: list[Rating] = field(default_factory=list)
+    change: MeasureChange | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.goal, name)
+
+    @property
+    def item_key(self) -> str | None:
+        return rules.goal_item_key(self.goal.slot) if self.goal.status is GoalStatus.ACTIVE else None
+
+
+@dataclass(frozen=True)
+class WellbeingPicture:
+    child_id: uuid.UUID
+    instruments: list[InstrumentSummary]
+    goals: list[GoalRecord]
+
+
+@dataclass(frozen=True)
+class InvitationRecord:
+    invitation: CheckInInvitation
+    state: InvitationState
+    messages: int
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.invitation, name)
+
+
+@dataclass(frozen=True)
+class LinkForm:
+    """What the check-in page asks: the instruments in order, and for goals the child's active ones by place."""
+
+    instruments: list[Instrument]
+    goals_by_item: dict[str, str]
+    # In the programme's time zone, as the child reads it.
+    expires_at: datetime
+
+
+# --- Helpers -------------------------------------------------------------------------------------------------
+
+
+def _audit(
+    db_session: Session, actor: Actor | None, action: str, record: Any, child_id: uuid.UUID, now: datetime
+) -> None:
+    audit.record(
+        db_session,
+        actor=actor,
+        action=action,
+        record_type=record.__tablename__,
+        record_id=record.id,
+        child_id=child_id,
+        now=now,
+    )
+
+
+def _instrument(instruments: Mapping[str, Instrument], key: str, *, field_name: str = "instrument") -> Instrument:
+    instrument = instruments.get(key)
+    if instrument is None:
+        raise errors.UnknownInstrument(errors={field_name: [f"Choose one of: {', '.join(sorted(instruments))}."]})
+    return instrument
+
+
+def _age(db_session: Session, child: Child, now: datetime) -> int:
+    programme = db_session.get_one(Programme, child.programme_id)
+    return age_on(child.date_of_birth, now.astimezone(ZoneInfo(programme.time_zone)).date())
+
+
+def _check_suits(instrument: Instrument, age: int, *, field_name: str = "instrument") -> None:
+    if not instrument.suits_age(age):
+        bounds = (
+            f"from {instrument.min_age}"
+            if instrument.max_age is None
+            else f"{instrument.min_age} to {instrument.max_age}"
+        )
+        raise errors.InstrumentNotSuitable(errors={field_name: [f"{instrument.name} is for children aged {bounds}."]})
+
+
+def _score_from_storage(instrument: Instrument, check_in: CheckIn, stored: queries.StoredScores) -> rules.Score:
+    return rules.Score(instrument.key, check_in.instrument_version, stored.responses, {}, stored.derived)
+
+
+def _record(check_in: CheckIn, stored: queries.StoredScores, alert_id: uuid.UUID | None = None) -> CheckInRecord:
+    responses = [ItemResponse(item, value, stored.goal_ids.get(item)) for item, value in stored.responses.items()]
+    return CheckInRecord(check_in, responses, dict(stored.raw), dict(stored.derived), alert_id)
+
+
+def _goal_answers_problems(
+    instrument: Instrument, answers: Mapping[str, object], goals: dict[int, Goal]
+) -> dict[str, list[str]]:
+    """Goal Based Outcomes rates the child's active goals: a rating for a place with no goal is refused."""
+    if instrument.scoring is not ScoringRule.PER_GOAL:
+        return {}
+    active_items = {rules.goal_item_key(slot) for slot in goals}
+    return {
+        item: ["There is no active goal in this place."]
+        for item in answers
+        if item in instrument.item_keys and item not in active_items
+    }
+
+
+def _store_check_in(
+    db_session: Session,
+    *,
+    child: Child,
+    instrument: Instrument,
+    scored: rules.Score,
+    channel: CheckInChannel,
+    goals: dict[int, Goal],
+    recorded_by: Actor | None,
+    invitation_id: uuid.UUID | None,
+    session_id: uuid.UUID | None,
+    now: datetime,
+) -> CheckInRecord:
+    check_in = CheckIn(
+        child_id=child.id,
+        instrument_key=instrument.key,
+        instrument_version=scored.instrument_version,
+        channel=channel,
+        invitation_id=invitation_id,
+        session_id=session_id,
+        completed_at=now,
+        recorded_by_user_id=recorded_by.user_id if recorded_by else None,
+    )
+    db_session.add(check_in)
+    db_session.flush()
+    goal_ids = {rules.goal_item_key(slot): goal.id for slot, goal in goals.items()}
+    for item, value in scored.responses.items():
+        db_session.add(
+            CheckInResponse(check_in_id=check_in.id, item_key=item, response=value, goal_id=goal_ids.get(item))
+        )
+    for measure, raw in scored.raw.items():
+        db_session.add(CheckInScore(check_in_id=check_in.id, kind=ScoreKind.RAW, measure=measure, value=Decimal(raw)))
+    for measure, derived in scored.derived.items():
+        db_session.add(CheckInScore(check_in_id=check_in.id, kind=ScoreKind.DERIVED, measure=measure, value=derived))
+    db_session.flush()
+    _audit(db_session, recorded_by, "check_in.create", check_in, child.id, now)
+    record_change(db_session, entity_type=EntityType.CHECK_IN, entity_id=check_in.id, child_id=child.id, now=now)
+    stored = queries.StoredScores(
+        dict(scored.responses),
+        {item: goal_ids[item] for item in scored.responses if item in goal_ids},
+        {measure: Decimal(value) for measure, value in scored.raw.items()},
+        dict(scored.derived),
+    )
+    alert = _alert_if_fallen(db_session, child=child, instrument=instrument, check_in=check_in, stored=stored, now=now)
+    return _record(check_in, stored, alert.id if alert else None)
+
+
+def _changes_since_baseline(
+    db_session: Session,
+    *,
+    instrument: Instrument,
+    child_id: uuid.UUID,
+    latest: CheckIn,
+    latest_scores: queries.StoredScores,
+) -> tuple[CheckIn, list[MeasureChange]] | None:
+    """Change from the child's first check-in with this instrument; None when the latest is the first."""
+    history = queries.list_check_ins(db_session, child_id=child_id, instrument_key=instrument.key)
+    baseline = history[0] if history else None
+    if baseline is None or baseline.id == latest.id:
+        return None
+    baseline_scores = queries.stored_scores(db_session, check_in_ids=[baseline.id])[baseline.id]
+    if instrument.scoring is ScoringRule.PER_GOAL:
+        # Goals come and go, so each goal is compared with its own first rating (in the goals list); across
+        # goals, only the mean rating is compared with the baseline's.
+        before = rules.Score(instrument.key, "", {}, {}, _only_mean(baseline_scores.derived))
+        after = rules.Score(instrument.key, "", {}, {}, _only_mean(latest_scores.derived))
+    else:
+        before = _score_from_storage(instrument, baseline, baseline_scores)
+        after = _score_from_storage(instrument, latest, latest_scores)
+    return baseline, rules.change(instrument, before, after)
+
+
+def _only_mean(derived: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    return {MEAN_OF_GOALS: derived[MEAN_OF_GOALS]} if MEAN_OF_GOALS in derived else {}
+
+
+def _goal_falls(
+    db_session: Session, *, instrument: Instrument, child_id: uuid.UUID, stored: queries.StoredScores
+) -> list[MeasureChange]:
+    """Each goal rated now against its own first rating."""
+    if instrument.scoring is not ScoringRule.PER_GOAL:
+        return []
+    ratings = queries.goal_ratings(db_session, child_id=child_id)
+    changes = []
+    for item, goal_id in stored.goal_ids.items():
+        first = ratings.get(goal_id, [])
+        if len(first) < 2:
+            continue
+        change = _goal_change(instrument, item, Decimal(first[0].rating), Decimal(stored.responses[item]))
+        changes.append(change)
+    return rules.deteriorations(changes)
+
+
+def _goal_change(instrument: Instrument, measure: str, before: Decimal, after: Decimal) -> MeasureChange:
+    verdict = rules.classify_change(
+        after - before, threshold=instrument.meaningful_change.threshold, lower_is_better=False
+    )
+    return MeasureChange(measure, before, after, after - before, False, verdict)
+
+
+def _alert_if_fallen(
+    db_session: Session,
+    *,
+    child: Child,
+    instrument: Instrument,
+    check_in: CheckIn,
+    stored: queries.StoredScores,
+    now: datetime,
+) -> Alert | None:
+    compared = _changes_since_baseline(
+        db_session, instrument=instrument, child_id=child.id, latest=check_in, latest_scores=stored
+    )
+    falls = rules.deteriorations(compared[1]) if compared else []
+    falls += _goal_falls(db_session, instrument=instrument, child_id=child.id, stored=stored)
+    if not falls:
+        return None
+    baseline_on = compared[0].completed_at.date().isoformat() if compared else None
+    parts = [f"{fall.measure} {_number(fall.baseline)} to {_number(fall.latest)}" for fall in falls]
+    since = f"the first check-in on {baseline_on}" if baseline_on else "the goal's first rating"
+    detail = (
+        f"{instrument.name}: a meaningful fall since {since} "
+        f"({'; '.join(parts)}; threshold {_number(instrument.meaningful_change.threshold)})."
+    )
+    alert = Alert(
+        programme_id=child.programme_id,
+        child_id=child.id,
+        kind=AlertKind.WELLBEING_DROP,
+        check_in_id=check_in.id,
+        detail=detail,
+        raised_by_user_id=check_in.recorded_by_user_id,
+        raised_at=now,
+    )
+    db_session.add(alert)
+    db_session.flush()
+    record_change(db_session, entity_type=EntityType.ALERT, entity_id=alert.id, child_id=child.id, now=now)
+    return alert
+
+
+def _number(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+
+
+# --- Check-ins in a session ----------------------------------------------------------------------------------
+
+
+def record_check_in(
+    db_session: Session,
+    *,
+    actor: Actor,
+    instruments: Mapping[str, Instrument],
+    child_id: uuid.UUID,
+    instrument: str,
+    answers: dict[str, object],
+    session_id: uuid.UUID | None,
+    now: datetime,
+) -> CheckInRecord:
+    """A check-in completed with the mentor (or entered by staff): scored, stored, compared with the baseline."""
+    child = visible_child(db_session, actor=actor, child_id=child_id)
+    # Serialise a child's check-ins and goal changes, so two at once both see the same baseline and goals.
+    db_session.execute(select(Child.id).where(Child.id == child.id).with_for_update())
+    definition = _instrument(instruments, instrument)
+    _check_suits(definition, _age(db_session, child, now))
+    if session_id is not None and not queries.session_has_child(db_session, session_id=session_id, child_id=child.id):
+        raise errors.SessionNotOfChild(errors={"session_id": ["Not a session this child attends."]})
+    goals = queries.active_goals(db_session, child_id=child.id)
+    if definition.scoring is ScoringRule.PER_GOAL and not goals:
+        raise errors.NoActiveGoals()
+    goal_problems = _goal_answers_problems(definition, answers, goals)
+    if goal_problems:
+        raise errors.InvalidAnswers(errors={"answers": goal_problems})
+    try:
+        scored = rules.score(definition, answers)
+    except errors.InvalidAnswers as problem:
+        raise errors.InvalidAnswers(errors={"answers": problem.errors}) from problem
+    record = _store_check_in(
+        db_session,
+        child=child,
+        instrument=definition,
+        scored=scored,
+        channel=CheckInChannel.IN_SESSION,
+        goals=goals,
+        recorded_by=actor,
+        invitation_id=None,
+        session_id=session_id,
+        now=now,
+    )
+    db_session.commit()
+    return record
+
+
+def get_check_in(db_session: Session, *, actor: Actor, check_in_id: uuid.UUID, now: datetime) -> CheckInRecord:
+    check_in = queries.get_visible_check_in(db_session, actor=actor, check_in_id=check_in_id)
+    if check_in is None:
+        raise errors.CheckInNotFound()
+    stored = queries.stored_scores(db_session, check_in_ids=[check_in.id])[check_in.id]
+    _audit(db_session, actor, "check_in.read", check_in, check_in.child_id, now)
+    db_session.commit()
+    return _record(check_in, stored)
+
+
+def list_check_ins(
+    db_session: Session, *, actor: Actor, child_id: uuid.UUID, offset: int, limit: int, now: datetime
+) -> tuple[list[CheckInRecord], int]:
+    """A child's check-in history, newest first, each with its channel and scores."""
+    child = visible_child(db_session, actor=actor, child_id=child_id)
+    rows, total = queries.page_of_check_ins(db_session, child_id=child.id, offset=offset, limit=limit)
+    stored = queries.stored_scores(db_session, check_in_ids=[row.id for row in rows])
+    audit.record_many(
+        db_session,
+        actor=actor,
+        action="check_in.list",
+        record_type=CheckIn.__tablename__,
+        records=[(row.id, row.child_id) for row in rows],
+        now=now,
+    )
+    db_session.commit()
+    return [_record(row, stored[row.id]) for row in rows], total
+
+
+def view_check_in(db_session: Session, check_in: CheckIn) -> CheckInRecord:
+    """A check-in as the sync feed sends it (the feed audits its own reads)."""
+    return _record(check_in, queries.stored_scores(db_session, check_in_ids=[check_in.id])[check_in.id])
+
+
+# --- The wellbeing picture -----------------------------------------------------------------------------------
+
+
+def _goal_records(
+    db_session: Session, *, child_id: uuid.UUID, instruments: Mapping[str, Instrument]
+) -> list[GoalRecord]:
+    ratings = queries.goal_ratings(db_session, child_id=child_id)
+    gbo = next((instrument for instrument in instruments.values() if instrument.scoring is ScoringRule.PER_GOAL), None)
+    records = []
+    for goal in queries.goals_of_child(db_session, child_id=child_id):
+        goal_ratings = [
+            Rating(rating.check_in_id, rating.completed_at, rating.rating) for rating in ratings.get(goal.id, [])
+        ]
+        change = None
+        if gbo is not None and len(goal_ratings) >= 2:
+            first, last = Decimal(goal_ratings[0].rating), Decimal(goal_ratings[-1].rating)
+            change = _goal_change(gbo, "rating", first, last)
+        records.append(GoalRecord(goal, goal_ratings, change))
+    return records
+
+
+def get_wellbeing(
+    db_session: Session, *, actor: Actor, instruments: Mapping[str, Instrument], child_id: uuid.UUID, now: datetime
+) -> WellbeingPicture:
+    """Per instrument: baseline, latest, the change in each score and whether it is meaningful; goal progress."""
+    child = visible_child(db_session, actor=actor, child_id=child_id)
+    history = queries.list_check_ins(db_session, child_id=child.id)
+    stored = queries.stored_scores(db_session, check_in_ids=[row.id for row in history])
+    by_instrument: dict[str, list[CheckIn]] = {}
+    for row in history:
+        by_instrument.setdefault(row.instrument_key, []).append(row)
+    summaries = []
+    for key, rows in by_instrument.items():
+        instrument = instruments.get(key)
+        if instrument is None:  # an instrument since withdrawn from the deployment: its history stays, unsummarised
+            continue
+        baseline, latest = rows[0], rows[-1]
+        before, after = stored[baseline.id], stored[latest.id]
+        if instrument.scoring is ScoringRule.PER_GOAL:
+            changes = rules.change(
+                instrument,
+                rules.Score(key, "", {}, {}, _only_mean(before.derived)),
+                rules.Score(key, "", {}, {}, _only_mean(after.derived)),
+            )
+        else:
+            changes = rules.change(
+                instrument,
+                _score_from_storage(instrument, baseline, before),
+                _score_from_storage(instrument, latest, after),
+            )
+        summaries.append(
+            InstrumentSummary(
+                instrument=key,
+                name=instrument.name,
+                check_ins=len(rows),
+                baseline=ScorePoint(baseline.id, baseline.completed_at, baseline.channel, before.derived),
+                latest=ScorePoint(latest.id, latest.completed_at, latest.channel, after.derived),
+                changes=changes if len(rows) > 1 else [],
+            )
+        )
+    goals = _goal_records(db_session, child_id=child.id, instruments=instruments)
+    audit.record(
+        db_session,
+        actor=actor,
+        action="wellbeing.read",
+        record_type="child",
+        record_id=child.id,
+        child_id=child.id,
+        now=now,
+    )
+    db_session.commit()
+    return WellbeingPicture(child.id, summaries, goals)
+
+
+# --- Goals ---------------------------------------------------------------------------------------------------
+
+
+def _lock_child(db_session: Session, child_id: uuid.UUID) -> None:
+    db_session.execute(select(Child.id).where(Child.id == child_id).with_for_update())
+
+
+def _goal_changed(db_session: Session, goal: Goal, now: datetime) -> None:
+    record_change(db_session, entity_type=EntityType.GOAL, entity_id=goal.id, child_id=goal.child_id, now=now)
+
+
+def _new_goal(
+    db_session: Session, *, actor: Actor, child_id: uuid.UUID, description: str, slot: int, now: datetime
+) -> Goal:
+    goal = Goal(
+        child_id=child_id,
+        slot=slot,
+        description=description.strip(),
+        status=GoalStatus.ACTIVE,
+        created_at=now,
+        created_by_user_id=actor.user_id,
+        version=1,
+    )
+    db_session.add(goal)
+    try:
+        db_session.flush()
+    except IntegrityError as error:  # the place was taken by a goal set at the same moment
+        db_session.rollback()
+        raise errors.TooManyGoals() from error
+    _audit(db_session, actor, "goal.create", goal, child_id, now)
+    _goal_changed(db_session, goal, now)
+    return goal
+
+
+def set_goal(db_session: Session, *, actor: Actor, child_id: uuid.UUID, description: str, now: datetime) -> GoalRecord:
+    """A new goal in the child's own words, in the first free place (at most three are active)."""
+    child = visible_child(db_session, actor=actor, child_id=child_id)
+    _lock_child(db_session, child.id)
+    slot = rules.free_goal_slot(set(queries.active_goals(db_session, child_id=child.id)))
+    if slot is None:
+        raise errors.TooManyGoals()
+    goal = _new_goal(db_session, actor=actor, child_id=child.id, description=description, slot=slot, now=now)
+    db_session.commit()
+    return GoalRecord(goal)
+
+
+def list_goals(
+    db_session: Session, *, actor: Actor, instruments: Mapping[str, Instrument], child_id: uuid.UUID, now: datetime
+) -> list[GoalRecord]:
+    child = visible_child(db_session, actor=actor, child_id=child_id)
+    records = _goal_records(db_session, child_id=child.id, instruments=instruments)
+    audit.record_many(
+        db_session,
+        actor=actor,
+        action="goal.list",
+        record_type=Goal.__tablename__,
+        records=[(record.goal.id, child.id) for record in records],
+        now=now,
+    )
+    db_session.commit()
+    return records
+
+
+def _active_goal_for_update(db_session: Session, *, actor: Actor, goal_id: uuid.UUID, expected_version: int) -> Goal:
+    goal = queries.get_visible_goal(db_session, actor=actor, goal_id=goal_id, for_update=True)
+    if goal is None:
+        raise errors.GoalNotFound()
+    if goal.version != expected_version:
+        raise errors.GoalVersionStale(current_version=goal.version)
+    if goal.status is not GoalStatus.ACTIVE:
+        raise errors.GoalNotActive()
+    return goal
+
+
+def _end_goal(goal: Goal, *, actor: Actor, status: GoalStatus, note: str | None, now: datetime) -> None:
+    goal.status = status
+    goal.ended_at = now
+    goal.ended_by_user_id = actor.user_id
+    goal.end_note = note.strip() if note and note.strip() else None
+    goal.version += 1
+
+
+def end_goal(
+    db_session: Session,
+    *,
+    actor: Actor,
+    goal_id: uuid.UUID,
+    status: GoalStatus,
+    note: str | None,
+    expected_version: int,
+    now: datetime,
+) -> GoalRecord:
+    """Mark a goal achieved or dropped; it and its ratings stay in the history."""
+    if status not in (GoalStatus.ACHIEVED, GoalStatus.DROPPED):
+        raise errors.GoalEndNotAllowed(errors={"status": ["Use achieved or dropped; to reword a goal, change it."]})
+    goal = _active_goal_for_update(db_session, actor=actor, goal_id=goal_id, expected_version=expected_version)
+    _end_goal(goal, actor=actor, status=status, note=note, now=now)
+    _audit(db_session, actor, f"goal.{status.value}", goal, goal.child_id, now)
+    _goal_changed(db_session, goal, now)
+    db_session.commit()
+    return GoalRecord(goal)
+
+
+def change_goal(
+    db_session: Session,
+    *,
+    actor: Actor,
+    goal_id: uuid.UUID,
+    description: str,
+    note: str | None,
+    expected_version: int,
+    now: datetime,
+) -> GoalRecord:
+    """Reword a goal: the old one ends as changed and points to the new one, which takes its place."""
+    goal = _active_goal_for_update(db_session, actor=actor, goal_id=goal_id, expected_version=expected_version)
+    _end_goal(goal, actor=actor, status=GoalStatus.CHANGED, note=note, now=now)
+    db_session.flush()  # frees the place before the new goal takes it
+    new_goal = _new_goal(
+        db_session, actor=actor, child_id=goal.child_id, description=description, slot=goal.slot, now=now
+    )
+    goal.replaced_by_goal_id = new_goal.id
+    _audit(db_session, actor, "goal.changed", goal, goal.child_id, now)
+    _goal_changed(db_session, goal, now)
+    db_session.commit()
+    return GoalRecord(new_goal)
+
+
+def view_goal(db_session: Session, goal: Goal) -> GoalRecord:
+    ratings = queries.goal_ratings(db_session, child_id=goal.child_id).get(goal.id, [])
+    return GoalRecord(goal, [Rating(rating.check_in_id, rating.completed_at, rating.rating) for rating in ratings])
+
+
+# --- Invitations: one-time links by SMS ----------------------------------------------------------------------
+
+
+def _child_mobile(db_session: Session, child_id: uuid.UUID) -> PhoneNumber | None:
+    """The child's own mobile, if the child's consent to SMS is in force: a link never goes to a carer's phone."""
+    consent = children_queries.consents_in_force(db_session, child_id=child_id).get(ContactChannel.SMS_TO_CHILD)
+    if consent is None or not consent.granted:
+        return None
+    own = [
+        number
+        for number in children_queries.current_phone_numbers(db_session, child_id=child_id)
+        if number.belongs_to is PhoneOwner.CHILD
+    ]
+    return max(own, key=lambda number: number.created_at, default=None)
+
+
+def _link_instruments(
+    db_session: Session, *, instruments: Mapping[str, Instrument], keys: Sequence[str], child: Child, now: datetime
+) -> list[str]:
+    """The instruments a link may ask this child: known, worded, right for their age, goals to rate."""
+    if not keys:
+        raise errors.UnknownInstrument(errors={"instruments": ["Choose at least one instrument."]})
+    age = _age(db_session, child, now)
+    chosen: list[str] = []
+    for key in keys:
+        instrument = _instrument(instruments, key, field_name="instruments")
+        if not instrument.has_wording:
+            raise errors.InstrumentHasNoWording(errors={"instruments": [f"{instrument.name} has no wording here."]})
+        _check_suits(instrument, age, field_name="instruments")
+        if instrument.scoring is ScoringRule.PER_GOAL and not queries.active_goals(db_session, child_id=child.id):
+            raise errors.NoActiveGoals(errors={"instruments": ["This child has no active goals to rate."]})
+        if key not in chosen:
+            chosen.append(key)
+    return chosen
+
+
+def _create_invitation(
+    db_session: Session,
+    *,
+    child: Child,
+    phone: PhoneNumber,
+    instrument_keys: list[str],
+    reason: InvitationReason,
+    occasion: str | None,
+    created_by: Actor | None,
+    link_hours: int,
+    secret_key: str,
+    now: datetime,
+) -> CheckInInvitation:
+    nonce = links.new_nonce()
+    invitation = CheckInInvitation(
+        child_id=child.id,
+        token_nonce=nonce,
+        token_hash=links.token_hash(links.link_token(secret_key, nonce)),
+        instrument_keys=instrument_keys,
+        reason=reason,
+        occasion=occasion,
+        created_at=now,
+        created_by_user_id=created_by.user_id if created_by else None,
+        expires_at=now + timedelta(hours=link_hours),
+    )
+    db_session.add(invitation)
+    db_session.flush()
+    # The SMS goes out through the outbox in the same transaction; its text (with the link) is made when sent.
+    outbox.queue_message(
+        db_session,
+        dedupe_key=check_in_link_key(invitation.id),
+        purpose=MessagePurpose.CHECK_IN_LINK,
+        child_id=child.id,
+        phone_number_id=phone.id,
+        check_in_invitation_id=invitation.id,
+        send_after=now,
+        drop_after=invitation.expires_at,
+        now=now,
+    )
+    _audit(db_session, created_by, "check_in_invitation.create", invitation, child.id, now)
+    return invitation
+
+
+def _invitation_record(db_session: Session, invitation: CheckInInvitation, now: datetime) -> InvitationRecord:
+    state = rules.invitation_state(
+        expires_at=invitation.expires_at,
+        completed_at=invitation.completed_at,
+        revoked_at=invitation.revoked_at,
+        now=now,
+    )
+    return InvitationRecord(invitation, state, len(messages_for_invitation(db_session, invitation_id=invitation.id)))
+
+
+def invite_check_in(
+    db_session: Session,
+    *,
+    actor: Actor,
+    instruments: Mapping[str, Instrument],
+    child_id: uuid.UUID,
+    instrument_keys: list[str] | None,
+    secret_key: str,
+    now: datetime,
+) -> InvitationRecord:
+    """Send the child a one-time link now (queued in the outbox with the invitation)."""
+    child = visible_child(db_session, actor=actor, child_id=child_id)
+    programme = db_session.get_one(Programme, child.programme_id)
+    keys = _link_instruments(
+        db_session,
+        instruments=instruments,
+        keys=instrument_keys or programme.check_in_instruments,
+        child=child,
+        now=now,
+    )
+    phone = _child_mobile(db_session, child.id)
+    if phone is None:
+        raise errors.NoMobileForLink()
+    invitation = _create_invitation(
+        db_session,
+        child=child,
+        phone=phone,
+        instrument_keys=keys,
+        reason=InvitationReason.ON_REQUEST,
+        occasion=None,
+        created_by=actor,
+        link_hours=programme.check_in_link_hours,
+        secret_key=secret_key,
+        now=now,
+    )
+    db_session.commit()
+    return _invitation_record(db_session, invitation, now)
+
+
+def list_invitations(
+    db_session: Session, *, actor: Actor, child_id: uuid.UUID, offset: int, limit: int, now: datetime
+) -> tuple[list[InvitationRecord], int]:
+    child = visible_child(db_session, actor=actor, child_id=child_id)
+    rows, total = queries.invitations_of_child(db_session, child_id=child.id, offset=offset, limit=limit)
+    audit.record_many(
+        db_session,
+        actor=actor,
+        action="check_in_invitation.list",
+        record_type=CheckInInvitation.__tablename__,
+        records=[(row.id, row.child_id) for row in rows],
+        now=now,
+    )
+    db_session.commit()
+    return [_invitation_record(db_session, row, now) for row in rows], total
+
+
+def revoke_invitation(
+    db_session: Session, *, actor: Actor, invitation_id: uuid.UUID, now: datetime
+) -> InvitationRecord:
+    """Withdraw a link that has not been used (sent to the wrong phone, say): it stops working at once."""
+    invitation = queries.get_visible_invitation(db_session, actor=actor, invitation_id=invitation_id, for_update=True)
+    if invitation is None:
+        raise errors.InvitationNotFound()
+    state = rules.invitation_state(
+        expires_at=invitation.expires_at,
+        completed_at=invitation.completed_at,
+        revoked_at=invitation.revoked_at,
+        now=now,
+    )
+    if state is not InvitationState.OPEN:
+        raise errors.InvitationNotOpen()
+    invitation.revoked_at = now
+    _audit(db_session, actor, "check_in_invitation.revoke", invitation, invitation.child_id, now)
+    db_session.commit()
+    return _invitation_record(db_session, invitation, now)
+
+
+# --- The check-in page (no sign-in: the link is the key) -----------------------------------------------------
+
+
+def _usable_invitation(db_session: Session, *, token: str, now: datetime, for_update: bool) -> CheckInInvitation:
+    invitation = queries.invitation_by_token_hash(db_session, token_hash=links.token_hash(token), for_update=for_update)
+    if invitation is None:
+        raise errors.LinkNotUsable()
+    state = rules.invitation_state(
+        expires_at=invitation.expires_at,
+        completed_at=invitation.completed_at,
+        revoked_at=invitation.revoked_at,
+        now=now,
+    )
+    if state is not InvitationState.OPEN:
+        raise errors.LinkNotUsable()
+    return invitation
+
+
+def _form_for(db_session: Session, invitation: CheckInInvitation, instruments: Mapping[str, Instrument]) -> LinkForm:
+    asked = [instruments[key] for key in invitation.instrument_keys if key in instruments]
+    goals = queries.active_goals(db_session, child_id=invitation.child_id)
+    child = db_session.get_one(Child, invitation.child_id)
+    zone = ZoneInfo(db_session.get_one(Programme, child.programme_id).time_zone)
+    return LinkForm(
+        instruments=asked,
+        goals_by_item={rules.goal_item_key(slot): goal.description for slot, goal in sorted(goals.items())},
+        expires_at=invitation.expires_at.astimezone(zone),
+    )
+
+
+def open_link(db_session: Session, *, instruments: Mapping[str, Instrument], token: str, now: datetime) -> LinkForm:
+    """What the page asks. Opening does not use the link up: link previews open links too."""
+    invitation = _usable_invitation(db_session, token=token, now=now, for_update=False)
+    form = _form_for(db_session, invitation, instruments)
+    _audit(db_session, None, "check_in_invitation.open", invitation, invitation.child_id, now)
+    db_session.commit()
+    return form
+
+
+def submit_link(
+    db_session: Session,
+    *,
+    instruments: Mapping[str, Instrument],
+    token: str,
+    answers: Mapping[str, Mapping[str, object]],
+    now: datetime,
+) -> str | None:
+    """Store the child's answers and use the link up, in one transaction; returns the programme's help text.
+
+    The invitation row is locked first, so of two submissions at once exactly one is stored and the other is
+    told the link no longer works. Answers with problems store nothing and leave the link usable; the problems
+    come back keyed "<instrument>.<item>" so the page can show each next to its question.
+    """
+    invitation = _usable_invitation(db_session, token=token, now=now, for_update=True)
+    form = _form_for(db_session, invitation, instruments)
+    child = db_session.get_one(Child, invitation.child_id)
+    goals = queries.active_goals(db_session, child_id=child.id)
+    problems: dict[str, list[str]] = {}
+    scored: list[tuple[Instrument, rules.Score]] = []
+    for instrument in form.instruments:
+        given = dict(answers.get(instrument.key, {}))
+        found = rules.problems_by_item(rules.validate_answers(instrument, given))
+        found.update(_goal_answers_problems(instrument, given, goals))
+        if found:
+            problems.update({f"{instrument.key}.{item}": messages for item, messages in found.items()})
+        else:
+            scored.append((instrument, rules.score(instrument, given)))
+    if problems:
+        db_session.rollback()
+        raise errors.InvalidAnswers(errors=problems)
+    invitation.completed_at = now
+    for instrument, score in scored:
+        _store_check_in(
+            db_session,
+            child=child,
+            instrument=instrument,
+            scored=score,
+            channel=CheckInChannel.SMS_LINK,
+            goals=goals,
+            recorded_by=None,
+            invitation_id=invitation.id,
+            session_id=None,
+            now=now,
+        )
+    _audit(db_session, None, "check_in_invitation.complete", invitation, child.id, now)
+    help_text = db_session.get_one(Programme, child.programme_id).check_in_help_text
+    db_session.commit()
+    return help_text
+
+
+# --- The programme's routine (run by the scheduler) ----------------------------------------------------------
+
+
+def invite_due_check_ins(
+    db_session: Session, *, instruments: Mapping[str, Instrument], secret_key: str, now: datetime
+) -> int:
+    """Create the scheduled check-in links that are due (at enrolment, every few weeks, at the end).
+
+    Each occasion is created at most once per enrolment (a unique key), even with two schedulers running; a
+    child with no mobile of their own or no consent to SMS is skipped and tried again on the next run.
+    """
+    created = 0
+    for candidate in queries.enrolments_with_check_in_routine(db_session):
+        programme, enrolment, child = candidate.programme, candidate.enrolment, candidate.child
+        schedule = rules.CheckInSchedule(
+            at_enrolment=programme.check_in_at_enrolment,
+            every_weeks=programme.check_in_every_weeks,
+            at_end=programme.check_in_at_end,
+        )
+        zone = ZoneInfo(programme.time_zone)
+        assert enrolment.started_at is not None  # the query selects started enrolments only
+        prefix = f"enrolment:{enrolment.id}:"
+        due = rules.due_invitation(
+            schedule,
+            started_on=enrolment.started_at.astimezone(zone).date(),
+            planned_end_on=enrolment.planned_end_on,
+            today=now.astimezone(zone).date(),
+            occasions_done=queries.occasions_sent(db_session, child_id=child.id, prefix=prefix),
+        )
+        if due is None:
+            continue
+        phone = _child_mobile(db_session, child.id)
+        age = _age(db_session, child, now)
+        keys = [
+            key
+            for key in programme.check_in_instruments
+            if key in instruments
+            and instruments[key].has_wording
+            and instruments[key].suits_age(age)
+            and (
+                instruments[key].scoring is not ScoringRule.PER_GOAL
+                or queries.active_goals(db_session, child_id=child.id)
+            )
+        ]
+        if phone is None or not keys:
+            continue
+        try:
+            _create_invitation(
+                db_session,
+                child=child,
+                phone=phone,
+                instrument_keys=keys,
+                reason=due.reason,
+                occasion=prefix + due.occasion,
+                created_by=None,
+                link_hours=programme.check_in_link_hours,
+                secret_key=secret_key,
+                now=now,
+            )
+            db_session.commit()
+            created += 1
+        except IntegrityError:  # another scheduler created this occasion first
+            db_session.rollback()
+    return created
+
+
+def link_for(db_session: Session, *, invitation_id: uuid.UUID, secret_key: str) -> str:
+    """The path of an invitation's link, derived again from its nonce (for the SMS dispatcher and the demo)."""
+    invitation = db_session.get_one(CheckInInvitation, invitation_id)
+    return links.link_path(links.link_token(secret_key, invitation.token_nonce))
