@@ -19,7 +19,7 @@ from api.audit.views import blp as audit_blp
 from api.caseloads.views import blp as caseloads_blp
 from api.children.views import blp as children_blp
 from api.clock import SystemClock
-from api.config import DefaultConfig, database_url_from_environment
+from api.config import DefaultConfig, check_secret_key, database_url_from_environment
 from api.db import Database
 from api.enrolments.views import blp as enrolments_blp
 from api.health.views import blp as health_blp
@@ -51,8 +51,6 @@ BLUEPRINTS = [
     wellbeing_blp,
 ]
 
-# HS256 keys shorter than the hash output weaken the signature (RFC 7518, section 3.2).
-MIN_SECRET_KEY_LENGTH = 32
 API_DESCRIPTION_FILE = os.path.join(os.path.dirname(__file__), "..", "openapi", "description.md")
 
 
@@ -91,11 +89,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _finish_config(app: Flask) -> None:
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = database_url_from_environment()
-    if len(app.config.get("SECRET_KEY") or "") < MIN_SECRET_KEY_LENGTH:
-        raise RuntimeError(
-            f"REACHABLE_SECRET_KEY must be set to at least {MIN_SECRET_KEY_LENGTH} random characters: it signs "
-            "access tokens (python -c 'import secrets; print(secrets.token_urlsafe(48))')."
-        )
+    secret_key_problem = check_secret_key(app.config.get("SECRET_KEY"))
+    if secret_key_problem:
+        raise RuntimeError(secret_key_problem)
     # Every operation needs a bearer token unless its view says otherwise.
     app.config.setdefault("API_SPEC_OPTIONS", {})
     app.config["API_SPEC_OPTIONS"] = {"security": [{"bearerAuth": []}], **app.config["API_SPEC_OPTIONS"]}

@@ -77,12 +77,18 @@ def demo_group() -> None:
 def demo_load() -> None:
     """Load the invented demo programme, users and children (does nothing if already loaded)."""
     # Imported here: the demo builds through every service, and no other command needs them loaded.
-    from api.demo import DEMO_PASSWORD, DEMO_USERS, load_demo_data
+    from api.demo import DEMO_PASSWORD, DEMO_USERS, demo_check_in_link, load_demo_data
 
+    instruments = current_app.extensions["reachable.instruments"]
     with database().session() as db_session:
-        loaded = load_demo_data(db_session, now=clock().now(), progress=click.echo)
+        loaded = load_demo_data(db_session, instruments=instruments, now=clock().now(), progress=click.echo)
+        link = demo_check_in_link(
+            db_session, instruments=instruments, secret_key=current_app.config["SECRET_KEY"], now=clock().now()
+        )
     if not loaded:
         click.echo("Demo data is already loaded.")
     click.echo(f"\nDemo sign-ins (password for all: {DEMO_PASSWORD}):")
     for email, _, role, _ in DEMO_USERS:
         click.echo(f"  {role.value:<13} {email}")
+    click.echo("\nA child's one-time check-in link (works once, for 72 hours; a new one is made each time):")
+    click.echo(f"  {current_app.config['PUBLIC_BASE_URL'].rstrip('/')}{link}")

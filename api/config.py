@@ -12,6 +12,20 @@ from pathlib import Path
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
 
+# HS256 keys shorter than the hash output weaken the signature (RFC 7518, section 3.2).
+MIN_SECRET_KEY_LENGTH = 32
+
+
+def check_secret_key(secret_key: str | None) -> str | None:
+    """What is wrong with the secret key (it signs access tokens and derives check-in links), or None."""
+    if len(secret_key or "") < MIN_SECRET_KEY_LENGTH:
+        return (
+            f"REACHABLE_SECRET_KEY must be set to at least {MIN_SECRET_KEY_LENGTH} random characters: it signs "
+            "access tokens and check-in links (python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+        )
+    return None
+
+
 def database_url_from_environment() -> str:
     """REACHABLE_DATABASE_URL, or the embedded SQLite file. Shared by the web app and the scheduler."""
     url = os.environ.get("REACHABLE_DATABASE_URL", "")

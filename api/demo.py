@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,8 +31,14 @@ from api.schedules import service as schedules_service
 from api.schedules.rules import Slot
 from api.sessions import service as sessions_service
 from api.sessions.rules import LocationCategory, SessionKind, SessionLog, SessionStatus
+from api.wellbeing import service as wellbeing_service
+from api.wellbeing.rules import Instrument
 
 DEMO_PROGRAMME = "North Kent and Medway mentoring programme"
+# Shown after a check-in from a link. Invented wording; a real programme writes its own.
+DEMO_HELP_TEXT = (
+    "If you are in danger now, call 999.\nTo talk to someone in confidence, call Childline free on 0800 1111, any time."
+)
 DEMO_PASSWORD = "demo-password-not-secret"
 # fmt: off
 KENT_AND_MEDWAY_DISTRICTS = [
@@ -69,7 +76,13 @@ REASONS = [
 ]
 
 
-def load_demo_data(db_session: Session, *, now: datetime, progress: Callable[[str], None] = print) -> bool:
+def load_demo_data(
+    db_session: Session,
+    *,
+    instruments: Mapping[str, Instrument],
+    now: datetime,
+    progress: Callable[[str], None] = print,
+) -> bool:
     """Returns False (and changes nothing) if the demo programme already exists."""
     if db_session.scalar(select(Programme.id).where(Programme.name == DEMO_PROGRAMME)):
         return False
@@ -83,6 +96,7 @@ def load_demo_data(db_session: Session, *, now: datetime, progress: Callable[[st
         districts=KENT_AND_MEDWAY_DISTRICTS,
         session_activities=SESSION_ACTIVITIES,
         now=now,
+        check_in_help_text=DEMO_HELP_TEXT,
     )
     protect = programmes_service.add_cohort(
         db_session,
@@ -169,6 +183,8 @@ def load_demo_data(db_session: Session, *, now: datetime, progress: Callable[[st
 
     progress("Giving the demo mentor's caseload weekly patterns and a week of logged sessions ...")
     _plan_and_log_sessions(db_session, mentor=users["mentor@reachable.example"], now=now)
+    progress("Setting goals and recording wellbeing check-ins for the demo mentor's caseload ...")
+    _goals_and_check_ins(db_session, mentor=users["mentor@reachable.example"], instruments=instruments, now=now)
 
     progress("Ending one Prevent enrolment, so its place is offered to the first child waiting ...")
     first_prevent = enrolments_service.list_enrolments(
@@ -300,3 +316,77 @@ def _plan_and_log_sessions(db_session: Session, *, mentor: AppUser, now: datetim
                 log=SessionLog(actual_duration_minutes=75, activities=activities, notes="Invented demo notes."),
                 now=now,
             )
+
+
+def _demo_mentor_children(db_session: Session, *, actor: Actor, now: datetime, limit: int) -> list[Any]:
+    children, _ = children_service.list_children(
+        db_session,
+        actor=actor,
+        cohort_id=None,
+        status=EnrolmentStatus.ACTIVE,
+        not_enrolled=False,
+        district=None,
+        mentor_id=None,
+        offset=0,
+        limit=limit,
+        now=now,
+    )
+    return list(children)
+
+
+# Baseline six weeks ago and a review last week; the third child's fall raises a wellbeing alert.
+DEMO_ONS4 = [
+    ({"life_satisfaction": 4, "worthwhile": 5, "happy_yesterday": 4, "anxious_yesterday": 7},
+     {"life_satisfaction": 7, "worthwhile": 6, "happy_yesterday": 7, "anxious_yesterday": 4}),
+    ({"life_satisfaction": 5, "worthwhile": 5, "happy_yesterday": 6, "anxious_yesterday": 5},
+     {"life_satisfaction": 6, "worthwhile": 6, "happy_yesterday": 6, "anxious_yesterday": 4}),
+    ({"life_satisfaction": 7, "worthwhile": 6, "happy_yesterday": 7, "anxious_yesterday": 3},
+     {"life_satisfaction": 4, "worthwhile": 5, "happy_yesterday": 3, "anxious_yesterday": 7}),
+]  # fmt: skip
+DEMO_GOALS = ["Go to school every day this term", "Walk away when someone starts trouble", "Get a weekend job"]
+
+
+def _goals_and_check_ins(
+    db_session: Session, *, mentor: AppUser, instruments: Mapping[str, Instrument], now: datetime
+) -> None:
+    actor = _actor(mentor)
+    baseline_at, review_at = now - timedelta(weeks=6), now - timedelta(days=5)
+    children = _demo_mentor_children(db_session, actor=actor, now=now, limit=len(DEMO_ONS4))
+    for summary, (baseline, review) in zip(children, DEMO_ONS4, strict=False):
+        child_id = summary.child.id
+        for description in DEMO_GOALS[:2]:
+            wellbeing_service.set_goal(
+                db_session, actor=actor, child_id=child_id, description=description, now=baseline_at
+            )
+        for answers, at, ratings in ((baseline, baseline_at, (2, 3)), (review, review_at, (5, 4))):
+            wellbeing_service.record_check_in(
+                db_session, actor=actor, instruments=instruments, child_id=child_id, instrument="ons4",
+                answers=dict(answers), session_id=None, now=at,
+            )  # fmt: skip
+            wellbeing_service.record_check_in(
+                db_session, actor=actor, instruments=instruments, child_id=child_id, instrument="gbo",
+                answers={"goal_1": ratings[0], "goal_2": ratings[1]}, session_id=None, now=at,
+            )  # fmt: skip
+
+
+def demo_check_in_link(
+    db_session: Session, *, instruments: Mapping[str, Instrument], secret_key: str, now: datetime
+) -> str:
+    """A fresh one-time link for the demo mentor's first child, so `make run` can show the child's page.
+
+    (The SMS it queues goes nowhere until the SMS dispatcher exists; the link is printed instead.)
+    """
+    mentor = db_session.scalar(select(AppUser).where(AppUser.email == "mentor@reachable.example"))
+    assert mentor is not None, "load the demo data first"
+    actor = _actor(mentor)
+    (first, *_) = _demo_mentor_children(db_session, actor=actor, now=now, limit=1)
+    invitation = wellbeing_service.invite_check_in(
+        db_session,
+        actor=actor,
+        instruments=instruments,
+        child_id=first.child.id,
+        instrument_keys=["ons4", "gbo"],
+        secret_key=secret_key,
+        now=now,
+    )
+    return wellbeing_service.link_for(db_session, invitation_id=invitation.id, secret_key=secret_key)

@@ -8,8 +8,9 @@ import pytest
 
 from api.accounts import service as accounts_service
 from api.accounts.rules import Role
-from api.app import MIN_SECRET_KEY_LENGTH, create_app
+from api.app import create_app
 from api.auth import token_settings
+from api.config import MIN_SECRET_KEY_LENGTH
 from tests.builders import PASSWORD, auth_headers, make_user
 from tests.conftest import DEFAULT_NOW
 from tests.conftest import test_config as app_config  # renamed so pytest does not collect it as a test

@@ -1,27 +1,38 @@
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from api.accounts.rules import Role
+from api.children.rules import ConsentGivenBy, ContactChannel
+from api.children.service import record_consent
 from api.db import Database
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EndReason, EnrolmentStatus
 from api.enrolments.service import end_enrolment
-from scheduling.jobs import JOBS, lapse_expired_offers
+from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
+from api.wellbeing.models import CheckInInvitation
+from api.wellbeing.rules import InvitationReason
+from scheduling.jobs import JOBS, JobContext, invite_due_check_ins, lapse_expired_offers
 from scheduling.lock import SchedulerLock
-from scheduling.runner import build_scheduler
+from scheduling.runner import build_scheduler, context_from_environment
 from tests.builders import actor_for, admit_child, make_cohort, make_user
-from tests.conftest import DEFAULT_NOW
+from tests.conftest import DEFAULT_NOW, SECRET_KEY
+
+
+def job_context(session_factory, clock):
+    instruments = load_instruments(SHIPPED_INSTRUMENTS, licensed_wording_file=None)
+    return JobContext(session_factory, clock, SECRET_KEY, instruments)
 
 
 def test_the_job_table_names_every_job_with_its_purpose():
-    assert [job.name for job in JOBS] == ["lapse_expired_offers"]
+    assert [job.name for job in JOBS] == ["lapse_expired_offers", "invite_due_check_ins"]
     assert all(job.purpose and job.every_seconds > 0 for job in JOBS)
 
 
 def test_the_scheduler_registers_every_job_in_the_table(database_url, clock):
     database = Database(database_url)
-    scheduler = build_scheduler(database, clock)
+    scheduler = build_scheduler(job_context(database.session_factory, clock))
     assert {job.id for job in scheduler.get_jobs()} == {job.name for job in JOBS}
     database.dispose()
 
@@ -39,7 +50,7 @@ def test_the_lapse_job_passes_an_unconfirmed_offer_to_the_next_child(db_session,
     )  # fmt: skip
     clock.advance(hours=72, minutes=3, seconds=1)
 
-    assert lapse_expired_offers(session_factory, clock) == 1
+    assert lapse_expired_offers(job_context(session_factory, clock)) == 1
 
     db_session.expire_all()  # the job changed the rows through its own session
     statuses = dict(db_session.execute(select(Enrolment.id, Enrolment.status)).all())
@@ -62,3 +73,34 @@ def test_a_second_scheduler_cannot_take_the_lock_while_the_first_holds_it(databa
         second.release()
         first_database.dispose()
         second_database.dispose()
+
+
+def test_the_check_in_job_sends_a_link_when_a_consenting_child_starts(db_session, session_factory, clock):
+    cohort = make_cohort(db_session, places=1)
+    coordinator = make_user(db_session, Role.COORDINATOR, programme_id=cohort.programme_id)
+    enrolment = admit_child(db_session, cohort=cohort, by=coordinator)
+    record_consent(
+        db_session, actor=actor_for(coordinator), child_id=enrolment.child_id, channel=ContactChannel.SMS_TO_CHILD,
+        granted=True, given_by=ConsentGivenBy.CHILD, now=DEFAULT_NOW,
+    )  # fmt: skip
+
+    assert invite_due_check_ins(job_context(session_factory, clock)) == 1
+    assert invite_due_check_ins(job_context(session_factory, clock)) == 0  # at most once per occasion
+
+    invitation = db_session.scalar(select(CheckInInvitation))
+    assert (invitation.child_id, invitation.reason, invitation.instrument_keys) == (
+        enrolment.child_id,
+        InvitationReason.AT_ENROLMENT,
+        ["ons4"],
+    )
+    assert invitation.occasion == f"enrolment:{enrolment.id}:at_enrolment"
+
+
+def test_the_scheduler_refuses_to_start_without_the_secret_key(database_url, clock, monkeypatch):
+    monkeypatch.delenv("REACHABLE_SECRET_KEY", raising=False)
+    database = Database(database_url)
+    try:
+        with pytest.raises(SystemExit, match="REACHABLE_SECRET_KEY"):
+            context_from_environment(database, clock)
+    finally:
+        database.dispose()
