@@ -176,6 +176,7 @@ def test_the_coordinator_sees_the_new_alert_at_once(client, team):
         "child_id": str(enrolment.child_id),
         "kind": "safeguarding_concern",
         "session_id": session["id"],
+        "check_in_id": None,
         "detail": CONCERN,
         "raised_by_user_id": str(team.mentor.id),
         "raised_at": DEFAULT_NOW.isoformat(),
