@@ -274,18 +274,7 @@ def _allocate(
 def _plan_and_log_sessions(db_session: Session, *, mentor: AppUser, now: datetime) -> None:
     """Patterns for the first few children of the demo mentor, and two sessions each logged last week."""
     actor = _actor(mentor)
-    children, _ = children_service.list_children(
-        db_session,
-        actor=actor,
-        cohort_id=None,
-        status=EnrolmentStatus.ACTIVE,
-        not_enrolled=False,
-        district=None,
-        mentor_id=None,
-        offset=0,
-        limit=4,
-        now=now,
-    )
+    children = _demo_mentor_children(db_session, actor=actor, now=now, limit=4)
     for index, summary in enumerate(children):
         assert summary.enrolment is not None
         evening = time(17 + index % 3, 30)

@@ -3,7 +3,32 @@ from marshmallow import fields, validate
 from api.schemas import Schema, text
 
 
-class ProgrammeSchema(Schema):
+class CheckInRoutineFields(Schema):
+    """The programme's check-in routine (issue 4), the same when creating and when changing a programme."""
+
+    check_in_instruments = fields.List(
+        fields.String(validate=validate.Length(min=1, max=40)),
+        validate=validate.Length(min=1, max=3),
+        metadata={"description": "What a scheduled check-in link asks (instrument keys)"},
+    )
+    check_in_at_enrolment = fields.Boolean(metadata={"description": "Send a check-in link when a child starts"})
+    check_in_every_weeks = fields.Integer(
+        allow_none=True,
+        validate=validate.Range(min=1, max=52),
+        metadata={"description": "Then every this many weeks (null: never)"},
+    )
+    check_in_at_end = fields.Boolean(metadata={"description": "And in the last week before the planned end"})
+    check_in_link_hours = fields.Integer(
+        validate=validate.Range(min=1, max=24 * 14), metadata={"description": "How long a check-in link works"}
+    )
+    check_in_help_text = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=1000),
+        metadata={"description": "Shown after a check-in from a link: where to get help now (plain text)"},
+    )
+
+
+class ProgrammeSchema(CheckInRoutineFields):
     id = fields.UUID(dump_only=True)
     name = text(200)
     time_zone = fields.String(
@@ -20,54 +45,14 @@ class ProgrammeSchema(Schema):
     session_activities = fields.List(
         text(60), load_default=list, validate=validate.Length(max=50), metadata={"description": "Loggable activities"}
     )
-    check_in_instruments = fields.List(
-        fields.String(validate=validate.Length(min=1, max=40)),
-        validate=validate.Length(min=1, max=3),
-        metadata={"description": "What a scheduled check-in link asks (instrument keys)"},
-    )
-    check_in_at_enrolment = fields.Boolean(metadata={"description": "Send a check-in link when a child starts"})
-    check_in_every_weeks = fields.Integer(
-        allow_none=True,
-        validate=validate.Range(min=1, max=52),
-        metadata={"description": "Then every this many weeks (null: never)"},
-    )
-    check_in_at_end = fields.Boolean(metadata={"description": "And in the last week before the planned end"})
-    check_in_link_hours = fields.Integer(
-        validate=validate.Range(min=1, max=24 * 14), metadata={"description": "How long a check-in link works"}
-    )
-    check_in_help_text = fields.String(
-        allow_none=True,
-        validate=validate.Length(max=1000),
-        metadata={"description": "Shown after a check-in from a link: where to get help now (plain text)"},
-    )
     created_at = fields.AwareDateTime(dump_only=True)
 
 
-class ProgrammeUpdateSchema(Schema):
+class ProgrammeUpdateSchema(CheckInRoutineFields):
     name = text(200, required=False)
     offer_lapse_hours = fields.Integer(validate=validate.Range(min=1, max=24 * 28))
     districts = fields.List(text(80), validate=validate.Length(min=1, max=100))
     session_activities = fields.List(text(60), validate=validate.Length(max=50))
-    check_in_instruments = fields.List(
-        fields.String(validate=validate.Length(min=1, max=40)),
-        validate=validate.Length(min=1, max=3),
-        metadata={"description": "What a scheduled check-in link asks (instrument keys)"},
-    )
-    check_in_at_enrolment = fields.Boolean(metadata={"description": "Send a check-in link when a child starts"})
-    check_in_every_weeks = fields.Integer(
-        allow_none=True,
-        validate=validate.Range(min=1, max=52),
-        metadata={"description": "Then every this many weeks (null: never)"},
-    )
-    check_in_at_end = fields.Boolean(metadata={"description": "And in the last week before the planned end"})
-    check_in_link_hours = fields.Integer(
-        validate=validate.Range(min=1, max=24 * 14), metadata={"description": "How long a check-in link works"}
-    )
-    check_in_help_text = fields.String(
-        allow_none=True,
-        validate=validate.Length(max=1000),
-        metadata={"description": "Shown after a check-in from a link: where to get help now (plain text)"},
-    )
 
 
 class CohortSchema(Schema):

@@ -714,13 +714,17 @@ def _create_invitation(
     return invitation
 
 
-def _invitation_record(db_session: Session, invitation: CheckInInvitation, now: datetime) -> InvitationRecord:
-    state = rules.invitation_state(
+def _state(invitation: CheckInInvitation, now: datetime) -> InvitationState:
+    return rules.invitation_state(
         expires_at=invitation.expires_at,
         completed_at=invitation.completed_at,
         revoked_at=invitation.revoked_at,
         now=now,
     )
+
+
+def _invitation_record(db_session: Session, invitation: CheckInInvitation, now: datetime) -> InvitationRecord:
+    state = _state(invitation, now)
     return InvitationRecord(invitation, state, len(messages_for_invitation(db_session, invitation_id=invitation.id)))
 
 
@@ -787,12 +791,7 @@ def revoke_invitation(
     invitation = queries.get_visible_invitation(db_session, actor=actor, invitation_id=invitation_id, for_update=True)
     if invitation is None:
         raise errors.InvitationNotFound()
-    state = rules.invitation_state(
-        expires_at=invitation.expires_at,
-        completed_at=invitation.completed_at,
-        revoked_at=invitation.revoked_at,
-        now=now,
-    )
+    state = _state(invitation, now)
     if state is not InvitationState.OPEN:
         raise errors.InvitationNotOpen()
     invitation.revoked_at = now
@@ -808,12 +807,7 @@ def _usable_invitation(db_session: Session, *, token: str, now: datetime, for_up
     invitation = queries.invitation_by_token_hash(db_session, token_hash=links.token_hash(token), for_update=for_update)
     if invitation is None:
         raise errors.LinkNotUsable()
-    state = rules.invitation_state(
-        expires_at=invitation.expires_at,
-        completed_at=invitation.completed_at,
-        revoked_at=invitation.revoked_at,
-        now=now,
-    )
+    state = _state(invitation, now)
     if state is not InvitationState.OPEN:
         raise errors.LinkNotUsable()
     return invitation
