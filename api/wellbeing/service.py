@@ -855,7 +855,8 @@ def submit_link(
     problems: dict[str, list[str]] = {}
     scored: list[tuple[Instrument, rules.Score]] = []
     for instrument in form.instruments:
-        given = dict(answers.get(instrument.key, {}))
+        # A form field for a question the page did not ask is ignored: the child could not correct it.
+        given = {item: value for item, value in answers.get(instrument.key, {}).items() if item in instrument.item_keys}
         found = rules.problems_by_item(rules.validate_answers(instrument, given))
         found.update(_goal_answers_problems(instrument, given, goals))
         if found:
