@@ -42,6 +42,7 @@ def make_programme(db_session: Session, **overrides: Any) -> Programme:
         "offer_lapse_hours": 72,
         "districts": DISTRICTS,
         "session_activities": ACTIVITIES,
+        "check_in_every_weeks": 4,
         "created_at": DEFAULT_NOW,
     }
     programme = Programme(**(values | overrides))

@@ -29,7 +29,8 @@ class Programme(Base):
     # The check-in routine (issue 4): which instruments a link asks, when links go out, how long they work.
     check_in_instruments: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["ons4"])
     check_in_at_enrolment: Mapped[bool] = mapped_column(default=True)
-    check_in_every_weeks: Mapped[int | None] = mapped_column(default=4)
+    # No column default: null (no periodic links) must be storable; the service and the schema default to 4.
+    check_in_every_weeks: Mapped[int | None]
     check_in_at_end: Mapped[bool] = mapped_column(default=True)
     check_in_link_hours: Mapped[int] = mapped_column(default=72)
     # Shown on the thank-you page after a check-in from a link: where to get help now (plain text).

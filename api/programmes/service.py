@@ -17,6 +17,8 @@ from api.enrolments.queries import count_places_taken
 from api.programmes import errors, queries, rules
 from api.programmes.models import Cohort, Programme
 
+# A new programme's check-in routine unless the admin says otherwise: a link at enrolment, every 4 weeks, at the end.
+NEW_PROGRAMME_ROUTINE: dict[str, Any] = {"check_in_every_weeks": 4}
 CHECK_IN_ROUTINE_FIELDS = (
     "check_in_instruments",
     "check_in_at_enrolment",
@@ -75,7 +77,7 @@ def create_programme(
         session_activities=_clean_list(session_activities),
         created_at=now,
     )
-    _set_check_in_routine(programme, check_in_routine, known_instruments)
+    _set_check_in_routine(programme, {**NEW_PROGRAMME_ROUTINE, **check_in_routine}, known_instruments)
     db_session.add(programme)
     db_session.commit()
     return programme

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.accounts.rules import Actor
+from api.alerts.models import Alert
 from api.children.models import Child
 from api.children.queries import visible_to
 from api.enrolments.models import Enrolment
@@ -180,3 +181,11 @@ def occasions_sent(db_session: Session, *, child_id: uuid.UUID, prefix: str) -> 
         )
     )
     return {occasion.removeprefix(prefix) for occasion in occasions if occasion}
+
+
+def alerts_for_check_ins(db_session: Session, *, check_in_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """The alert each check-in raised (a fall from the baseline), by check-in id."""
+    if not check_in_ids:
+        return {}
+    rows = db_session.execute(select(Alert.check_in_id, Alert.id).where(Alert.check_in_id.in_(check_in_ids)))
+    return {check_in_id: alert_id for check_in_id, alert_id in rows if check_in_id is not None}

@@ -14,7 +14,7 @@ class CheckInCreateSchema(Schema):
     answers = fields.Dict(
         keys=fields.String(validate=validate.Length(max=40)),
         # Checked against the instrument by the service, so a wrong answer is reported next to its item.
-        values=fields.Raw(),
+        values=fields.Raw(allow_none=True),
         required=True,
         metadata={
             "description": 'Item key to a whole number on the item\'s scale, e.g. {"life_satisfaction": 7}; '

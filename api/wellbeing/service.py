@@ -321,7 +321,8 @@ def _alert_if_fallen(
     falls += _goal_falls(db_session, instrument=instrument, child_id=child.id, stored=stored)
     if not falls:
         return None
-    baseline_on = compared[0].completed_at.date().isoformat() if compared else None
+    zone = ZoneInfo(db_session.get_one(Programme, child.programme_id).time_zone)
+    baseline_on = compared[0].completed_at.astimezone(zone).date().isoformat() if compared else None
     parts = [f"{fall.measure} {_number(fall.baseline)} to {_number(fall.latest)}" for fall in falls]
     since = f"the first check-in on {baseline_on}" if baseline_on else "the goal's first rating"
     detail = (
@@ -402,7 +403,9 @@ def get_check_in(db_session: Session, *, actor: Actor, check_in_id: uuid.UUID, n
     stored = queries.stored_scores(db_session, check_in_ids=[check_in.id])[check_in.id]
     _audit(db_session, actor, "check_in.read", check_in, check_in.child_id, now)
     db_session.commit()
-    return _record(check_in, stored)
+    return _record(
+        check_in, stored, queries.alerts_for_check_ins(db_session, check_in_ids=[check_in.id]).get(check_in.id)
+    )
 
 
 def list_check_ins(
@@ -421,12 +424,16 @@ def list_check_ins(
         now=now,
     )
     db_session.commit()
-    return [_record(row, stored[row.id]) for row in rows], total
+    alerts = queries.alerts_for_check_ins(db_session, check_in_ids=[row.id for row in rows])
+    return [_record(row, stored[row.id], alerts.get(row.id)) for row in rows], total
 
 
 def view_check_in(db_session: Session, check_in: CheckIn) -> CheckInRecord:
     """A check-in as the sync feed sends it (the feed audits its own reads)."""
-    return _record(check_in, queries.stored_scores(db_session, check_in_ids=[check_in.id])[check_in.id])
+    stored = queries.stored_scores(db_session, check_in_ids=[check_in.id])[check_in.id]
+    return _record(
+        check_in, stored, queries.alerts_for_check_ins(db_session, check_in_ids=[check_in.id]).get(check_in.id)
+    )
 
 
 # --- The wellbeing picture -----------------------------------------------------------------------------------
@@ -814,10 +821,17 @@ def _usable_invitation(db_session: Session, *, token: str, now: datetime, for_up
 
 
 def _form_for(db_session: Session, invitation: CheckInInvitation, instruments: Mapping[str, Instrument]) -> LinkForm:
-    asked = [instruments[key] for key in invitation.instrument_keys if key in instruments]
     goals = queries.active_goals(db_session, child_id=invitation.child_id)
+    # Goals ended since the link was sent leave nothing to rate: the rest of the link still works.
+    asked = [
+        instruments[key]
+        for key in invitation.instrument_keys
+        if key in instruments and (goals or instruments[key].scoring is not ScoringRule.PER_GOAL)
+    ]
     child = db_session.get_one(Child, invitation.child_id)
     zone = ZoneInfo(db_session.get_one(Programme, child.programme_id).time_zone)
+    if not asked:
+        raise errors.LinkNotUsable()
     return LinkForm(
         instruments=asked,
         goals_by_item={rules.goal_item_key(slot): goal.description for slot, goal in sorted(goals.items())},
