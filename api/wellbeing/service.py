@@ -317,18 +317,19 @@ def _alert_if_fallen(
     compared = _changes_since_baseline(
         db_session, instrument=instrument, child_id=child.id, latest=check_in, latest_scores=stored
     )
-    falls = rules.deteriorations(compared[1]) if compared else []
-    falls += _goal_falls(db_session, instrument=instrument, child_id=child.id, stored=stored)
-    if not falls:
+    baseline_falls = rules.deteriorations(compared[1]) if compared else []
+    goal_falls = _goal_falls(db_session, instrument=instrument, child_id=child.id, stored=stored)
+    if not baseline_falls and not goal_falls:
         return None
-    zone = ZoneInfo(db_session.get_one(Programme, child.programme_id).time_zone)
-    baseline_on = compared[0].completed_at.astimezone(zone).date().isoformat() if compared else None
-    parts = [f"{fall.measure} {_number(fall.baseline)} to {_number(fall.latest)}" for fall in falls]
-    since = f"the first check-in on {baseline_on}" if baseline_on else "the goal's first rating"
-    detail = (
-        f"{instrument.name}: a meaningful fall since {since} "
-        f"({'; '.join(parts)}; threshold {_number(instrument.meaningful_change.threshold)})."
-    )
+    described = []
+    if compared and baseline_falls:
+        zone = ZoneInfo(db_session.get_one(Programme, child.programme_id).time_zone)
+        baseline_on = compared[0].completed_at.astimezone(zone).date().isoformat()
+        described.append(f"since the first check-in on {baseline_on}: {_falls(baseline_falls)}")
+    if goal_falls:
+        described.append(f"since each goal's first rating: {_falls(goal_falls)}")
+    threshold = _number(instrument.meaningful_change.threshold)
+    detail = f"{instrument.name}: a meaningful fall {'; and '.join(described)} (threshold {threshold})."
     alert = Alert(
         programme_id=child.programme_id,
         child_id=child.id,
@@ -342,6 +343,10 @@ def _alert_if_fallen(
     db_session.flush()
     record_change(db_session, entity_type=EntityType.ALERT, entity_id=alert.id, child_id=child.id, now=now)
     return alert
+
+
+def _falls(falls: list[MeasureChange]) -> str:
+    return ", ".join(f"{fall.measure} {_number(fall.baseline)} to {_number(fall.latest)}" for fall in falls)
 
 
 def _number(value: Decimal) -> str:

@@ -887,7 +887,9 @@ def test_a_goal_falling_by_2_5_or_more_raises_an_alert_even_when_the_mean_holds(
     [alert] = world.alerts()
     assert alert["id"] == created["alert_id"]
     # Only the goal that fell is named: the mean held at 4.
-    assert alert["detail"].endswith("(goal_1 6 to 3; threshold 2.5).")
+    assert alert["detail"] == (
+        "Goal Based Outcomes: a meaningful fall since each goal's first rating: goal_1 6 to 3 (threshold 2.5)."
+    )
 
 
 def test_a_new_goals_first_rating_raises_no_alert_however_low_it_is(world):
