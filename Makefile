@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make run   - virtual environment, install, migrate the embedded SQLite database, demo data, serve
-#   make test  - install, then lint, type-check, layering contracts and the whole test suite
+#   make test  - install (and, as root, the browser tests' Chromium), then lint, type-check, layering
+#                contracts and the whole test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,8 +13,15 @@ PORT ?= 5000
 DEV_SECRET_FILE := instance/dev-secret-key
 # Parallel by default; each worker migrates a PostgreSQL database of its own.
 PYTEST_ARGS ?= -n auto
+# Stoplight Prism mocks Twilio's API for tests/contract/test_twilio_contract.py; it lives in .tools/ (git ignores it).
+# `make test` installs it where npm is available; elsewhere those tests skip (CI requires them).
+PRISM := .tools/node_modules/.bin/prism
+TWILIO_MOCK_DEPS := $(if $(shell command -v npm 2>/dev/null),twilio-mock-deps)
+# The browser tests of the child's check-in page (tests/browser) drive Debian's Chromium and its driver.
+REACHABLE_TEST_CHROMIUM ?= /usr/bin/chromium
+REACHABLE_TEST_CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: run test install lint format openapi migrate demo scheduler clean
+.PHONY: run test install twilio-mock-deps browser-deps lint format openapi migrate demo scheduler clean
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,14 +53,38 @@ run: demo
 	@echo "  Interactive API docs: http://$(HOST):$(PORT)/docs"
 	@echo "  Sign in: POST /auth/sign-in with one of the demo emails above and the demo password,"
 	@echo "           then 'Authorize' in the docs with the access_token. Ctrl-C stops the server."
+	@echo "  The scheduler runs beside it as its own process (log: instance/scheduler.log); it queues"
+	@echo "  reminders and sends SMS to the development sender, which writes them to instance/dev-sms.jsonl."
 	@echo ""
-	@$(DEV_ENV) $(FLASK) run --host $(HOST) --port $(PORT)
+	@$(DEV_ENV) $(BIN)/python -m scheduling >> instance/scheduler.log 2>&1 & scheduler=$$!; \
+		trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT INT TERM; \
+		$(DEV_ENV) $(FLASK) run --host $(HOST) --port $(PORT)
 
-# The scheduler (offer lapses now; SMS reminders later) runs as its own process, never inside web workers.
+# The scheduler (offer lapses, check-in links, SMS reminders and dispatch) on its own, never inside web workers.
 scheduler: migrate
 	@$(DEV_ENV) $(BIN)/python -m scheduling
 
-test: install
+# Installs them as root (CI, containers); anyone else is told how, and the browser tests are skipped.
+browser-deps:
+	@if [ -x "$(REACHABLE_TEST_CHROMIUM)" ] && [ -x "$(REACHABLE_TEST_CHROMEDRIVER)" ]; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Chromium and ChromeDriver for the browser tests (apt-get) ..."; \
+		apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium chromium-driver fonts-liberation >/dev/null; \
+	else \
+		echo "NOTE: $(REACHABLE_TEST_CHROMIUM) or $(REACHABLE_TEST_CHROMEDRIVER) is missing, so the browser tests"; \
+		echo "      will be skipped. Install them with: sudo apt-get install chromium chromium-driver"; \
+	fi
+
+twilio-mock-deps: $(PRISM)
+
+$(PRISM):
+	@echo "Installing Stoplight Prism (the Twilio API mock) into .tools ..."
+	@npm install --prefix .tools --no-audit --no-fund --loglevel=error @stoplight/prism-cli@5
+
+test: install browser-deps $(TWILIO_MOCK_DEPS)
 	@echo "== ruff (lint and format)"
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .

@@ -24,6 +24,7 @@ from api.db import Database
 from api.enrolments.views import blp as enrolments_blp
 from api.health.views import blp as health_blp
 from api.missing.views import blp as missing_blp
+from api.outbox.views import blp as outbox_blp
 from api.programmes.views import blp as programmes_blp
 from api.referrals.views import blp as referrals_blp
 from api.schedules.views import blp as schedules_blp
@@ -49,6 +50,7 @@ BLUEPRINTS = [
     sync_blp,
     missing_blp,
     wellbeing_blp,
+    outbox_blp,
 ]
 
 API_DESCRIPTION_FILE = os.path.join(os.path.dirname(__file__), "..", "openapi", "description.md")

@@ -6,8 +6,10 @@ arrives as an int. Secrets only ever come from the environment.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
@@ -65,6 +67,18 @@ class DefaultConfig:
     PUBLIC_BASE_URL: str = "http://127.0.0.1:5000"
     # SWEMWBS item wording, supplied by the deploying organisation under its licence (never committed).
     LICENSED_WORDING_FILE: str = ""
+    # SMS: "development" writes messages to DEV_SMS_FILE instead of sending them; "twilio" sends through Twilio.
+    SMS_SENDER: str = "development"
+    DEV_SMS_FILE: str = str(INSTANCE_DIR / "dev-sms.jsonl")
+    # Twilio (secrets from the environment only). One of FROM_NUMBER or MESSAGING_SERVICE_SID.
+    TWILIO_ACCOUNT_SID: str = ""
+    TWILIO_AUTH_TOKEN: str = ""
+    TWILIO_FROM_NUMBER: str = ""
+    TWILIO_MESSAGING_SERVICE_SID: str = ""
+    # Only to point the client elsewhere (a contract mock in tests); empty means Twilio itself.
+    TWILIO_API_BASE_URL: str = ""
+    # Sent messages in a final state are deleted after this many days (their ledger with them).
+    SMS_RETENTION_DAYS: int = 30
     # Rate limits (Flask-Limiter). Use a shared store in production so limits hold across processes:
     # REACHABLE_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0. The default counts per process.
     RATELIMIT_STORAGE_URI: str = "memory://"
@@ -72,3 +86,18 @@ class DefaultConfig:
     # Failed check-in link look-ups allowed per client address: a 192-bit token cannot be guessed, and this
     # keeps anyone from trying.
     CHECK_IN_LINK_FAILURE_LIMIT: str = "10 per minute;60 per hour"
+
+
+def settings_from_environment() -> dict[str, Any]:
+    """DefaultConfig overridden by REACHABLE_* variables, read as the web app reads them (JSON where it parses).
+
+    For processes without a Flask app (the scheduler), so both read one configuration the same way.
+    """
+    settings = {name: getattr(DefaultConfig, name) for name in dir(DefaultConfig) if name.isupper()}
+    for key, raw in os.environ.items():
+        if key.startswith("REACHABLE_"):
+            try:
+                settings[key.removeprefix("REACHABLE_")] = json.loads(raw)
+            except json.JSONDecodeError:
+                settings[key.removeprefix("REACHABLE_")] = raw
+    return settings

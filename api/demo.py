@@ -119,7 +119,7 @@ def load_demo_data(
 
     progress("Creating demo users ...")
     users = {}
-    for email, name, role, max_caseload in DEMO_USERS:
+    for index, (email, name, role, max_caseload) in enumerate(DEMO_USERS):
         users[email] = accounts_service.create_user(
             db_session,
             email=email,
@@ -129,6 +129,9 @@ def load_demo_data(
             programme_id=None if role is Role.ADMIN else programme.id,
             max_caseload=max_caseload,
             now=now,
+            # Mentors' work mobiles, for their session reminders: Ofcom's drama range, like the children's.
+            mobile_e164=f"+4477009009{90 + index}" if role is Role.MENTOR else None,
+            accept_drama_numbers=True,
         )
     coordinator = _actor(users["coordinator@reachable.example"])
     mentors = [user for user in users.values() if user.role is Role.MENTOR]

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.clock import Clock
 from api.enrolments import service as enrolments_service
+from api.outbox import service as outbox
+from api.outbox.service import DispatchSettings
 from api.wellbeing import service as wellbeing_service
 from api.wellbeing.rules import Instrument
 
@@ -27,6 +29,8 @@ class JobContext:
     # Derives check-in link tokens (only their hashes are stored), exactly as the web app does.
     secret_key: str
     instruments: Mapping[str, Instrument]
+    dispatch: DispatchSettings
+    sms_retention_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,29 @@ def invite_due_check_ins(context: JobContext) -> int:
         )
 
 
+def queue_due_reminders(context: JobContext) -> int:
+    with context.session_factory() as db_session:
+        return outbox.queue_due_reminders(db_session, now=context.clock.now())
+
+
+def dispatch_outbox(context: JobContext) -> int:
+    return outbox.dispatch_due(context.session_factory, settings=context.dispatch, clock=context.clock.now)
+
+
+def reconcile_messages(context: JobContext) -> int:
+    return outbox.reconcile(context.session_factory, settings=context.dispatch, clock=context.clock.now)
+
+
+def drop_late_messages(context: JobContext) -> int:
+    with context.session_factory() as db_session:
+        return outbox.drop_late_messages(db_session, now=context.clock.now())
+
+
+def purge_old_messages(context: JobContext) -> int:
+    with context.session_factory() as db_session:
+        return outbox.purge_old_messages(db_session, retention_days=context.sms_retention_days, now=context.clock.now())
+
+
 JOBS = [
     Job(
         name="lapse_expired_offers",
@@ -61,5 +88,35 @@ JOBS = [
         every_seconds=15 * 60,
         run=invite_due_check_ins,
         purpose="Create the check-in links a programme's routine says are due (queued in the SMS outbox).",
+    ),
+    Job(
+        name="queue_due_reminders",
+        every_seconds=5 * 60,
+        run=queue_due_reminders,
+        purpose="Queue SMS reminders for planned sessions starting within 48 hours (each exactly once).",
+    ),
+    Job(
+        name="dispatch_outbox",
+        every_seconds=15,
+        run=dispatch_outbox,
+        purpose="Send due SMS: claim, re-check consent and session, send outside any transaction, record.",
+    ),
+    Job(
+        name="reconcile_messages",
+        every_seconds=60,
+        run=reconcile_messages,
+        purpose="Look up sends whose outcome is unknown (or whose dispatcher died) before any resend.",
+    ),
+    Job(
+        name="drop_late_messages",
+        every_seconds=5 * 60,
+        run=drop_late_messages,
+        purpose="Drop queued SMS whose moment has passed (a session started, a link expired), with the reason.",
+    ),
+    Job(
+        name="purge_old_messages",
+        every_seconds=6 * 60 * 60,
+        run=purge_old_messages,
+        purpose="Delete finished SMS records (and their ledger) older than the retention period.",
     ),
 ]

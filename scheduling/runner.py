@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from api.clock import Clock, SystemClock
-from api.config import check_secret_key, database_url_from_environment
+from api.config import check_secret_key, database_url_from_environment, settings_from_environment
 from api.db import Database
+from api.outbox.service import DispatchSettings
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
+from notifications.dev_sender import RecordingSmsSender
+from notifications.port import SmsSender
+from notifications.twilio_adapter import TwilioSender
 from scheduling.jobs import JOBS, Job, JobContext
 from scheduling.lock import SchedulerLock
 
@@ -35,14 +40,43 @@ def run_job(job: Job, context: JobContext) -> None:
 
 
 def context_from_environment(database: Database, clock: Clock) -> JobContext:
-    """The same secret key and instruments as the web app, from the same REACHABLE_* variables."""
-    secret_key = os.environ.get("REACHABLE_SECRET_KEY", "")
+    """The same secret key, instruments and SMS settings as the web app, from the same REACHABLE_* variables."""
+    settings = settings_from_environment()
+    secret_key = str(settings.get("SECRET_KEY") or "")
     problem = check_secret_key(secret_key)
     if problem:
         raise SystemExit(problem)
-    wording = os.environ.get("REACHABLE_LICENSED_WORDING_FILE", "")
+    wording = str(settings.get("LICENSED_WORDING_FILE") or "")
     instruments = load_instruments(SHIPPED_INSTRUMENTS, licensed_wording_file=Path(wording) if wording else None)
-    return JobContext(database.session_factory, clock, secret_key, instruments)
+    public_base_url = str(settings["PUBLIC_BASE_URL"]).rstrip("/")
+    dispatch = DispatchSettings(
+        sender=build_sender(settings),
+        secret_key=secret_key,
+        public_base_url=public_base_url,
+        status_callback_url=f"{public_base_url}/webhooks/twilio/status" if settings["SMS_SENDER"] == "twilio" else None,
+    )
+    return JobContext(
+        database.session_factory, clock, secret_key, instruments, dispatch, int(settings["SMS_RETENTION_DAYS"])
+    )
+
+
+def build_sender(settings: Mapping[str, Any]) -> SmsSender:
+    """Twilio when configured so, else the development sender, which only writes messages to a local file."""
+    if settings["SMS_SENDER"] == "twilio":
+        for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+            if not settings.get(name):
+                raise SystemExit(f"REACHABLE_SMS_SENDER=twilio needs REACHABLE_{name}.")
+        return TwilioSender(
+            str(settings["TWILIO_ACCOUNT_SID"]),
+            str(settings["TWILIO_AUTH_TOKEN"]),
+            from_number=str(settings.get("TWILIO_FROM_NUMBER") or "") or None,
+            messaging_service_sid=str(settings.get("TWILIO_MESSAGING_SERVICE_SID") or "") or None,
+            api_base_url=str(settings.get("TWILIO_API_BASE_URL") or "") or None,
+        )
+    if settings["SMS_SENDER"] != "development":
+        raise SystemExit("REACHABLE_SMS_SENDER must be 'development' or 'twilio'.")
+    log.warning("SMS are written to %s, not sent (REACHABLE_SMS_SENDER=development)", settings["DEV_SMS_FILE"])
+    return RecordingSmsSender(Path(str(settings["DEV_SMS_FILE"])))
 
 
 def build_scheduler(context: JobContext) -> BlockingScheduler:

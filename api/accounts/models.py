@@ -29,6 +29,8 @@ class AppUser(Base):
     max_caseload: Mapped[int | None]
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # A mentor's work mobile (E.164), for their session reminders; optional.
+    mobile_e164: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
 
 

@@ -32,6 +32,13 @@ class UserSchema(Schema):
         validate=validate.Range(min=0, max=200),
         metadata={"description": "Mentors only: how many children they can be key worker for"},
     )
+    mobile_e164 = fields.String(
+        data_key="mobile",
+        allow_none=True,
+        load_default=None,
+        validate=validate.Length(max=32),
+        metadata={"description": "A mentor's work mobile, for SMS reminders of their sessions (optional)"},
+    )
     is_active = fields.Boolean(dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
 
@@ -44,6 +51,7 @@ class UserUpdateSchema(Schema):
     display_name = text(120, required=False)
     max_caseload = fields.Integer(validate=validate.Range(min=0, max=200))
     is_active = fields.Boolean(metadata={"description": "Deactivating also revokes every sign-in"})
+    mobile_e164 = fields.String(data_key="mobile", allow_none=True, validate=validate.Length(max=32))
 
 
 class UserListQuerySchema(Schema):

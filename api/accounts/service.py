@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from api.accounts import errors
 from api.accounts.models import AppUser, AuthSession, RefreshToken
 from api.accounts.rules import Actor, Role, password_problem, programme_required
+from api.children.errors import PHONE_NUMBER_ERRORS
+from api.children.rules import MobileNumberProblem, normalise_mobile_number
 from api.errors import PermissionDenied
 from api.programmes.queries import get_programme_or_none
 
@@ -178,6 +180,8 @@ def create_user(
     programme_id: uuid.UUID | None,
     max_caseload: int | None,
     now: datetime,
+    mobile_e164: str | None = None,
+    accept_drama_numbers: bool = False,
 ) -> AppUser:
     problem = password_problem(password)
     if problem:
@@ -201,6 +205,7 @@ def create_user(
         programme_id=programme_id,
         max_caseload=max_caseload,
         password_hash=hash_password(password),
+        mobile_e164=_mobile(mobile_e164, accept_drama_numbers=accept_drama_numbers),
         created_at=now,
     )
     db_session.add(user)
@@ -208,10 +213,28 @@ def create_user(
     return user
 
 
+def _mobile(number: str | None, *, accept_drama_numbers: bool) -> str | None:
+    """A staff member's mobile, checked like a child's: E.164, and a mobile (never a landline)."""
+    if number is None or not number.strip():
+        return None
+    result = normalise_mobile_number(number, accept_drama_numbers=accept_drama_numbers)
+    if isinstance(result, MobileNumberProblem):
+        raise PHONE_NUMBER_ERRORS[result.reason](result.message, errors={"mobile": [result.message]})
+    return result
+
+
 def update_user(
-    db_session: Session, *, actor: Actor, user_id: uuid.UUID, changes: dict[str, Any], now: datetime
+    db_session: Session,
+    *,
+    actor: Actor,
+    user_id: uuid.UUID,
+    changes: dict[str, Any],
+    now: datetime,
+    accept_drama_numbers: bool = False,
 ) -> AppUser:
     user = _get_manageable_user(db_session, actor=actor, user_id=user_id)
+    if "mobile_e164" in changes:
+        user.mobile_e164 = _mobile(changes["mobile_e164"], accept_drama_numbers=accept_drama_numbers)
     if "max_caseload" in changes and user.role is not Role.MENTOR:
         raise errors.CaseloadOnlyForMentors(errors={"max_caseload": ["Only mentors have a caseload."]})
     if "display_name" in changes:
@@ -258,6 +281,8 @@ def create_user_as(
     programme_id: uuid.UUID | None,
     max_caseload: int | None,
     now: datetime,
+    mobile_e164: str | None = None,
+    accept_drama_numbers: bool = False,
 ) -> AppUser:
     """Admins create anyone; a coordinator creates mentors for their own programme only."""
     if actor.role is Role.COORDINATOR and (role is not Role.MENTOR or programme_id not in (None, actor.programme_id)):
@@ -273,4 +298,6 @@ def create_user_as(
         programme_id=programme_id,
         max_caseload=max_caseload,
         now=now,
+        mobile_e164=mobile_e164,
+        accept_drama_numbers=accept_drama_numbers,
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from flask import current_app
 from flask_smorest import Blueprint
 
 from api.accounts import queries, service
@@ -81,7 +82,13 @@ def list_users(args: dict[str, Any]) -> Any:
 @blp.response(201, UserSchema)
 def create_user(body: dict[str, Any]) -> Any:
     """Create a user (coordinators may create mentors for their own programme)"""
-    return service.create_user_as(db_session(), actor=current_actor(), now=clock().now(), **body)
+    return service.create_user_as(
+        db_session(),
+        actor=current_actor(),
+        now=clock().now(),
+        accept_drama_numbers=current_app.config["ACCEPT_DRAMA_NUMBERS"],
+        **body,
+    )
 
 
 @blp.route("/users/<uuid:user_id>", methods=["PATCH"])
@@ -90,7 +97,14 @@ def create_user(body: dict[str, Any]) -> Any:
 @blp.response(200, UserSchema)
 def update_user(body: dict[str, Any], user_id: uuid.UUID) -> Any:
     """Change a user's name, caseload limit or whether they can sign in"""
-    return service.update_user(db_session(), actor=current_actor(), user_id=user_id, changes=body, now=clock().now())
+    return service.update_user(
+        db_session(),
+        actor=current_actor(),
+        user_id=user_id,
+        changes=body,
+        now=clock().now(),
+        accept_drama_numbers=current_app.config["ACCEPT_DRAMA_NUMBERS"],
+    )
 
 
 @blp.route("/users/<uuid:user_id>/revoke-sign-ins", methods=["POST"])

@@ -39,6 +39,9 @@ class PhoneNumber(Base):
     created_at: Mapped[datetime]
     created_by_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
     removed_at: Mapped[datetime | None]
+    # Set when the SMS provider refused the number for good (invalid, not a mobile): nothing more is sent to it.
+    sms_blocked_at: Mapped[datetime | None]
+    sms_blocked_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 Index(
@@ -61,7 +64,8 @@ class ContactConsent(Base):
     channel: Mapped[ContactChannel] = mapped_column(enum_column_type(ContactChannel, "contact_channel"))
     granted: Mapped[bool]
     given_by: Mapped[ConsentGivenBy] = mapped_column(enum_column_type(ConsentGivenBy, "consent_given_by"))
-    recorded_by_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    # Null when the recipient decided by SMS reply (STOP or START), with no member of staff involved.
+    recorded_by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     recorded_at: Mapped[datetime]
 
 

@@ -34,7 +34,9 @@ class ConsentSchema(Schema):
     given_by = fields.Enum(
         ConsentGivenBy, by_value=True, required=True, metadata={"description": "Who agreed or refused"}
     )
-    recorded_by_user_id = fields.UUID(dump_only=True)
+    recorded_by_user_id = fields.UUID(
+        dump_only=True, allow_none=True, metadata={"description": "Null when decided by SMS reply"}
+    )
     recorded_at = fields.AwareDateTime(dump_only=True)
 
 

@@ -27,6 +27,7 @@ from api.children.service import visible_child
 from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
+from api.outbox import service as outbox
 from api.programmes.models import Cohort, Programme
 from api.sessions import errors, queries, rules
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
@@ -174,6 +175,9 @@ def _record(
             child_id=child_id,
             now=now,
         )
+    # Its SMS reminders follow the session in the same transaction: queued, moved or cancelled with it.
+    if op is ChangeOp.UPSERT:
+        outbox.resync_if_reminded(db_session, session=session, now=now)
 
 
 def _check_log(programme: Programme, status: SessionStatus, log: SessionLog, child_ids: list[uuid.UUID]) -> None:

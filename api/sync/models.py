@@ -3,15 +3,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.db import Base
+from api.db import BIG_ID, Base
 from api.enums import enum_column_type
 from api.sync.rules import ChangeOp
-
-# SQLite only auto-increments an INTEGER PRIMARY KEY.
-_BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class ChangeEvent(Base):
@@ -19,7 +16,7 @@ class ChangeEvent(Base):
 
     __tablename__ = "change_event"
 
-    id: Mapped[int] = mapped_column(_BIG_ID, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     # PostgreSQL: pg_current_xact_id() of the writing transaction. SQLite: 0 (writers are serialised).
     txid: Mapped[int] = mapped_column(BigInteger)
     entity_type: Mapped[str] = mapped_column(String(32))

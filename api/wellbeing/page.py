@@ -64,7 +64,7 @@ def _answers_from(form: MultiDict[str, str]) -> dict[str, dict[str, object]]:
         if not dot or not item:
             continue
         value = value.strip()
-        answers.setdefault(instrument, {})[item] = int(value) if value.isascii() and value.isdigit() else value
+        answers.setdefault(instrument, {})[item] = int(value) if re.fullmatch(r"-?[0-9]{1,6}", value) else value
     return answers
 
 
@@ -82,9 +82,17 @@ def show(token: str) -> str:
 def submit(token: str) -> tuple[str, int]:
     token = _well_formed(token)
     answers = _answers_from(request.form)
+    shown_goals = {
+        name.removeprefix("goal."): value for name, value in request.form.items() if name.startswith("goal.")
+    }
     try:
         help_text = service.submit_link(
-            db_session(), instruments=instruments(), token=token, answers=answers, now=clock().now()
+            db_session(),
+            instruments=instruments(),
+            token=token,
+            answers=answers,
+            now=clock().now(),
+            shown_goals=shown_goals,
         )
     except InvalidAnswers as problem:
         form = service.open_link(db_session(), instruments=instruments(), token=token, now=clock().now())

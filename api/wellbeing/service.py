@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,7 @@ from api.children.rules import ContactChannel, PhoneOwner, age_on
 from api.children.service import visible_child
 from api.outbox import service as outbox
 from api.outbox.queries import messages_for_invitation
-from api.outbox.rules import MessagePurpose, check_in_link_key
+from api.outbox.rules import MessagePurpose, RecipientType, check_in_link_key
 from api.programmes.models import Programme
 from api.sync.rules import EntityType
 from api.sync.service import record_change
@@ -139,6 +139,8 @@ class LinkForm:
 
     instruments: list[Instrument]
     goals_by_item: dict[str, str]
+    # Which goal each place held when the page was made: a rating is only stored against that same goal.
+    goal_ids_by_item: dict[str, uuid.UUID]
     # In the programme's time zone, as the child reads it.
     expires_at: datetime
 
@@ -218,6 +220,15 @@ def _store_check_in(
     session_id: uuid.UUID | None,
     now: datetime,
 ) -> CheckInRecord:
+    """Part of the caller's transaction, which holds the child's row lock (so the history cannot change under it)."""
+    # Never before the child's latest check-in with this instrument: a request that waited for the lock is
+    # stored after the one it waited for, and the first stored stays the baseline.
+    latest = db_session.scalar(
+        select(func.max(CheckIn.completed_at)).where(
+            CheckIn.child_id == child.id, CheckIn.instrument_key == instrument.key
+        )
+    )
+    completed_at = max(now, latest + timedelta(microseconds=1)) if latest is not None else now
     check_in = CheckIn(
         child_id=child.id,
         instrument_key=instrument.key,
@@ -225,7 +236,7 @@ def _store_check_in(
         channel=channel,
         invitation_id=invitation_id,
         session_id=session_id,
-        completed_at=now,
+        completed_at=completed_at,
         recorded_by_user_id=recorded_by.user_id if recorded_by else None,
     )
     db_session.add(check_in)
@@ -715,6 +726,7 @@ def _create_invitation(
         db_session,
         dedupe_key=check_in_link_key(invitation.id),
         purpose=MessagePurpose.CHECK_IN_LINK,
+        recipient_type=RecipientType.CHILD,
         child_id=child.id,
         phone_number_id=phone.id,
         check_in_invitation_id=invitation.id,
@@ -840,6 +852,7 @@ def _form_for(db_session: Session, invitation: CheckInInvitation, instruments: M
     return LinkForm(
         instruments=asked,
         goals_by_item={rules.goal_item_key(slot): goal.description for slot, goal in sorted(goals.items())},
+        goal_ids_by_item={rules.goal_item_key(slot): goal.id for slot, goal in goals.items()},
         expires_at=invitation.expires_at.astimezone(zone),
     )
 
@@ -860,17 +873,23 @@ def submit_link(
     token: str,
     answers: Mapping[str, Mapping[str, object]],
     now: datetime,
+    shown_goals: Mapping[str, str] | None = None,
 ) -> str | None:
     """Store the child's answers and use the link up, in one transaction; returns the programme's help text.
+
+    `shown_goals` is which goal (id) the page showed in each place: a goal reworded or ended since is not
+    rated with an answer given to the old wording; the page is shown again with the goals as they are now.
 
     The invitation row is locked first, so of two submissions at once exactly one is stored and the other is
     told the link no longer works. Answers with problems store nothing and leave the link usable; the problems
     come back keyed "<instrument>.<item>" so the page can show each next to its question.
     """
     invitation = _usable_invitation(db_session, token=token, now=now, for_update=True)
+    _lock_child(db_session, invitation.child_id)
     form = _form_for(db_session, invitation, instruments)
     child = db_session.get_one(Child, invitation.child_id)
     goals = queries.active_goals(db_session, child_id=child.id)
+    shown_goals = shown_goals or {}
     problems: dict[str, list[str]] = {}
     scored: list[tuple[Instrument, rules.Score]] = []
     for instrument in form.instruments:
@@ -878,6 +897,14 @@ def submit_link(
         given = {item: value for item, value in answers.get(instrument.key, {}).items() if item in instrument.item_keys}
         found = rules.problems_by_item(rules.validate_answers(instrument, given))
         found.update(_goal_answers_problems(instrument, given, goals))
+        if instrument.scoring is ScoringRule.PER_GOAL:
+            found.update(
+                {
+                    item: ["This goal changed since the page was opened. Please read it and answer again."]
+                    for item in given
+                    if shown_goals.get(item) != str(form.goal_ids_by_item.get(item))
+                }
+            )
         if found:
             problems.update({f"{instrument.key}.{item}": messages for item, messages in found.items()})
         else:

@@ -10,7 +10,17 @@ from api.accounts.rules import Role
 from tests.builders import PASSWORD, auth_headers, make_programme, make_user, unique
 from tests.conftest import DEFAULT_NOW
 
-USER_FIELDS = {"id", "email", "display_name", "role", "programme_id", "max_caseload", "is_active", "created_at"}
+USER_FIELDS = {
+    "id",
+    "email",
+    "display_name",
+    "role",
+    "programme_id",
+    "max_caseload",
+    "mobile",
+    "is_active",
+    "created_at",
+}
 NEW_PASSWORD = "a long enough new password"
 
 
@@ -512,6 +522,7 @@ def test_me_returns_the_signed_in_users_own_account(client, db_session):
         "role": "mentor",
         "programme_id": str(mentor.programme_id),
         "max_caseload": 7,
+        "mobile": None,
         "is_active": True,
         "created_at": DEFAULT_NOW.isoformat(),
     }
@@ -528,3 +539,27 @@ def test_me_never_shows_the_password_hash(client, db_session, role):
     assert "password_hash" not in response.json
     assert "password" not in response.json
     assert user.password_hash not in response.get_data(as_text=True)
+
+
+def test_a_mentor_can_have_a_work_mobile_for_reminders_and_a_landline_is_refused(client, db_session):
+    programme = make_programme(db_session)
+    coordinator = make_user(db_session, Role.COORDINATOR, programme=programme)
+    headers = auth_headers(db_session, coordinator)
+    body = {
+        "email": "mobile.mentor@example.org",
+        "display_name": "Mobile Mentor",
+        "role": "mentor",
+        "password": "a-long-enough-passphrase-for-tests",
+        "max_caseload": 5,
+        "mobile": "07700 900123",
+    }
+
+    created = client.post("/users", json=body, headers=headers)
+    assert created.status_code == 201, created.json
+    assert created.json["mobile"] == "+447700900123"
+
+    landline = client.patch(f"/users/{created.json['id']}", json={"mobile": "+442079460000"}, headers=headers)
+    assert landline.status_code == 422
+    assert "mobile" in landline.json["errors"]
+    cleared = client.patch(f"/users/{created.json['id']}", json={"mobile": None}, headers=headers)
+    assert cleared.status_code == 200 and cleared.json["mobile"] is None

@@ -10,9 +10,11 @@ from api.db import Database
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EndReason, EnrolmentStatus
 from api.enrolments.service import end_enrolment
+from api.outbox.service import DispatchSettings
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from api.wellbeing.models import CheckInInvitation
 from api.wellbeing.rules import InvitationReason
+from notifications.fake import FakeSmsSender
 from scheduling.jobs import JOBS, JobContext, invite_due_check_ins, lapse_expired_offers
 from scheduling.lock import SchedulerLock
 from scheduling.runner import build_scheduler, context_from_environment
@@ -20,13 +22,25 @@ from tests.builders import actor_for, admit_child, make_cohort, make_user
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
 
 
-def job_context(session_factory, clock):
+def job_context(session_factory, clock, sender=None):
     instruments = load_instruments(SHIPPED_INSTRUMENTS, licensed_wording_file=None)
-    return JobContext(session_factory, clock, SECRET_KEY, instruments)
+    dispatch = DispatchSettings(
+        sender=sender or FakeSmsSender(), secret_key=SECRET_KEY, public_base_url="https://checkin.example.org",
+        status_callback_url=None,
+    )  # fmt: skip
+    return JobContext(session_factory, clock, SECRET_KEY, instruments, dispatch)
 
 
 def test_the_job_table_names_every_job_with_its_purpose():
-    assert [job.name for job in JOBS] == ["lapse_expired_offers", "invite_due_check_ins"]
+    assert [job.name for job in JOBS] == [
+        "lapse_expired_offers",
+        "invite_due_check_ins",
+        "queue_due_reminders",
+        "dispatch_outbox",
+        "reconcile_messages",
+        "drop_late_messages",
+        "purge_old_messages",
+    ]
     assert all(job.purpose and job.every_seconds > 0 for job in JOBS)
 
 
