@@ -74,6 +74,10 @@ PROVIDER_STATUS = {
     "failed": MessageState.FAILED,
 }
 
+# Delivery failures reported by status callback that mean the number itself is wrong for SMS: 30005 unknown
+# destination handset, 30006 landline or unreachable carrier. (30003 and 30004 can be temporary or personal.)
+UNREACHABLE_NUMBER_ERRORS = frozenset({30005, 30006})
+
 MAX_ATTEMPTS = 5
 RETRY_BASE_SECONDS = 30
 RETRY_CAP_SECONDS = 30 * 60

@@ -265,18 +265,28 @@ def claim_due(db_session: Session, *, now: datetime, limit: int = DISPATCH_BATCH
         .order_by(OutboundMessage.send_after, OutboundMessage.id)
         .limit(limit)
     )
-    return _claim(db_session, query, now=now)
+    return _claim(
+        db_session,
+        query,
+        claimable=lambda message: message.state is MessageState.QUEUED and message.send_after <= now,
+        now=now,
+    )
 
 
-def _claim(db_session: Session, query: Any, *, now: datetime) -> tuple[uuid.UUID, list[uuid.UUID]]:
+def _claim(
+    db_session: Session, query: Any, *, claimable: Callable[[OutboundMessage], bool], now: datetime
+) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """Take the rows the query selects, each only if it is still claimable when read under the lock."""
     if db_session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list(db_session.scalars(query))
     claim_id = uuid.uuid4()
     claimed: list[uuid.UUID] = []
     for message_id in ids:
-        # Compare-and-set on the state it was selected in: on SQLite this is what keeps two claims apart.
-        message = db_session.get_one(OutboundMessage, message_id)
+        message = db_session.get_one(OutboundMessage, message_id, populate_existing=True)
+        # Compare-and-set: a row another dispatcher claimed (or settled) since it was selected is left alone.
+        if not claimable(message):
+            continue
         message.claim_id = claim_id
         message.claimed_at = now
         previous = message.state
@@ -492,7 +502,7 @@ def reconcile(
         .limit(limit)
     )
     with session_factory() as db_session:
-        claim_id, claimed = _claim(db_session, query, now=now)
+        claim_id, claimed = _claim(db_session, query, claimable=_needs_settling(now), now=now)
     settled = 0
     for message_id in claimed:
         try:
@@ -502,6 +512,19 @@ def reconcile(
         except Exception:
             log.exception("reconciling message %s failed", message_id)
     return settled
+
+
+def _needs_settling(now: datetime) -> Callable[[OutboundMessage], bool]:
+    def needs_settling(message: OutboundMessage) -> bool:
+        if message.state is MessageState.UNKNOWN:
+            return message.send_after <= now
+        return (
+            message.state is MessageState.SENDING
+            and message.claimed_at is not None
+            and message.claimed_at < now - rules.CLAIM_LEASE
+        )
+
+    return needs_settling
 
 
 def _reconcile_one(
@@ -620,6 +643,9 @@ def apply_status(db_session: Session, *, provider_id: str, status: str, error_co
         message.error_code = error_code or message.error_code
         reason = f"provider error {error_code}" if error_code else None
         _move(db_session, message, new_state, reason, now)
+        if error_code in rules.UNREACHABLE_NUMBER_ERRORS:
+            # The number does not exist, or is a landline (SMS read aloud in the home): send nothing more to it.
+            _flag_number(db_session, message, error_code, now)
     db_session.commit()
     return True
 
@@ -665,7 +691,8 @@ def apply_reply(db_session: Session, *, from_number: str, body: str, now: dateti
     Returns the keyword understood ("stop", "start", "help") or None. Twilio itself answers STOP/START/HELP
     with its own compliance replies, so nothing is sent back from here.
     """
-    keyword = body.strip().split()[0].upper() if body.strip() else ""
+    # The first word, without punctuation: "Stop!" and "STOP." mean STOP; "please stop" is left to a person.
+    keyword = "".join(ch for ch in body.strip().split()[0] if ch.isalnum()).upper() if body.strip() else ""
     if keyword in STOP_WORDS:
         action, granted = "stop", False
     elif keyword in START_WORDS:
