@@ -77,6 +77,9 @@ class DefaultConfig:
     TWILIO_MESSAGING_SERVICE_SID: str = ""
     # Only to point the client elsewhere (a contract mock in tests); empty means Twilio itself.
     TWILIO_API_BASE_URL: str = ""
+    # Quiet hours per recipient type, local time: nothing is sent inside them ("" or null: none), e.g.
+    # REACHABLE_SMS_QUIET_HOURS='{"child": "21:00-08:00", "carer": "21:00-08:00", "mentor": "22:00-07:00"}'.
+    SMS_QUIET_HOURS: dict[str, str | None] = {"child": "21:00-08:00", "carer": "21:00-08:00", "mentor": "22:00-07:00"}
     # Sent messages in a final state are deleted after this many days (their ledger with them).
     SMS_RETENTION_DAYS: int = 30
     # Rate limits (Flask-Limiter). Use a shared store in production so limits hold across processes:

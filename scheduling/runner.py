@@ -16,6 +16,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from api.clock import Clock, SystemClock
 from api.config import check_secret_key, database_url_from_environment, settings_from_environment
 from api.db import Database
+from api.outbox.rules import QuietHours, RecipientType, parse_quiet_hours
 from api.outbox.service import DispatchSettings
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from notifications.dev_sender import RecordingSmsSender
@@ -54,10 +55,20 @@ def context_from_environment(database: Database, clock: Clock) -> JobContext:
         secret_key=secret_key,
         public_base_url=public_base_url,
         status_callback_url=f"{public_base_url}/webhooks/twilio/status" if settings["SMS_SENDER"] == "twilio" else None,
+        quiet_hours=_quiet_hours(settings["SMS_QUIET_HOURS"]),
     )
     return JobContext(
         database.session_factory, clock, secret_key, instruments, dispatch, int(settings["SMS_RETENTION_DAYS"])
     )
+
+
+def _quiet_hours(configured: Any) -> dict[RecipientType, QuietHours | None]:
+    try:
+        return parse_quiet_hours(dict(configured))
+    except (TypeError, ValueError) as problem:
+        raise SystemExit(
+            f"REACHABLE_SMS_QUIET_HOURS must map child, carer and mentor to 'HH:MM-HH:MM' or null ({problem})."
+        ) from problem
 
 
 def build_sender(settings: Mapping[str, Any]) -> SmsSender:

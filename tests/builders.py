@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -43,6 +43,8 @@ def make_programme(db_session: Session, **overrides: Any) -> Programme:
         "districts": DISTRICTS,
         "session_activities": ACTIVITIES,
         "check_in_every_weeks": 4,
+        "reminder_day_before_at": time(17, 0),
+        "reminder_hours_before": 2,
         "created_at": DEFAULT_NOW,
     }
     programme = Programme(**(values | overrides))

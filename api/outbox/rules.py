@@ -111,6 +111,19 @@ class QuietHours:
         return moment >= self.start or moment < self.end
 
 
+def parse_quiet_hours(settings: dict[str, str | None]) -> dict[RecipientType, QuietHours | None]:
+    """{"child": "21:00-08:00", ...} as configured; a type left out or set to ""/null has no quiet hours."""
+    parsed: dict[RecipientType, QuietHours | None] = {}
+    for name, window in settings.items():
+        recipient = RecipientType(name)  # ValueError names an unknown recipient type
+        if not window:
+            parsed[recipient] = None
+            continue
+        start, _, end = window.partition("-")
+        parsed[recipient] = QuietHours(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()))
+    return parsed
+
+
 DEFAULT_QUIET_HOURS = {
     RecipientType.CHILD: QuietHours(time(21, 0), time(8, 0)),
     RecipientType.CARER: QuietHours(time(21, 0), time(8, 0)),
@@ -171,19 +184,29 @@ class ReminderTime:
     send_at: datetime
 
 
+# A programme's defaults (each programme can change them or switch either off).
 DAY_BEFORE_AT = time(17, 0)
 HOURS_BEFORE = 2
 
 
-def reminder_times(planned_start_at: datetime, zone: ZoneInfo, *, now: datetime | None) -> list[ReminderTime]:
-    """The day before at 17:00 local, and 2 hours before; with `now`, only those still ahead of it."""
+def reminder_times(
+    planned_start_at: datetime,
+    zone: ZoneInfo,
+    *,
+    now: datetime | None,
+    day_before_at: time | None = DAY_BEFORE_AT,
+    hours_before: int | None = HOURS_BEFORE,
+) -> list[ReminderTime]:
+    """The day before at `day_before_at` local, and `hours_before` hours before (None: not sent); with `now`,
+    only those still ahead of it."""
     local_start = planned_start_at.astimezone(zone)
     day_before = (local_start - timedelta(days=1)).date()
-    evening_before = datetime.combine(day_before, DAY_BEFORE_AT, tzinfo=zone).astimezone(planned_start_at.tzinfo)
-    times = [
-        ReminderTime("day_before", evening_before),
-        ReminderTime(f"{HOURS_BEFORE}h_before", planned_start_at - timedelta(hours=HOURS_BEFORE)),
-    ]
+    times = []
+    if day_before_at is not None:
+        evening_before = datetime.combine(day_before, day_before_at, tzinfo=zone).astimezone(planned_start_at.tzinfo)
+        times.append(ReminderTime("day_before", evening_before))
+    if hours_before is not None:
+        times.append(ReminderTime(f"{hours_before}h_before", planned_start_at - timedelta(hours=hours_before)))
     return [
         reminder
         for reminder in times

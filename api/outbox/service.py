@@ -157,11 +157,18 @@ def sync_session_reminders(db_session: Session, *, session_id: uuid.UUID, now: d
     # (held for quiet hours, requeued after a 429, or simply not dispatched yet).
     current: set[str] = set()
     if session is not None and session.status is SessionStatus.PLANNED and session.planned_start_at > now:
-        zone = ZoneInfo(db_session.get_one(Programme, session.programme_id).time_zone)
+        programme = db_session.get_one(Programme, session.programme_id)
+        zone = ZoneInfo(programme.time_zone)
         child_ids = list(
             db_session.scalars(select(SessionAttendee.child_id).where(SessionAttendee.session_id == session_id))
         )
-        reminders = rules.reminder_times(session.planned_start_at, zone, now=None)
+        reminders = rules.reminder_times(
+            session.planned_start_at,
+            zone,
+            now=None,
+            day_before_at=programme.reminder_day_before_at,
+            hours_before=programme.reminder_hours_before,
+        )
         recipients: list[tuple[RecipientType, PhoneNumber | AppUser, uuid.UUID]] = [
             (recipient, number, child_id)
             for child_id in child_ids

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -15,6 +15,7 @@ class Programme(Base):
         CheckConstraint("offer_lapse_hours > 0", name="offer_lapse_hours_positive"),
         CheckConstraint("check_in_every_weeks > 0", name="check_in_every_weeks_positive"),
         CheckConstraint("check_in_link_hours > 0", name="check_in_link_hours_positive"),
+        CheckConstraint("reminder_hours_before > 0", name="reminder_hours_before_positive"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -33,6 +34,10 @@ class Programme(Base):
     check_in_every_weeks: Mapped[int | None]
     check_in_at_end: Mapped[bool] = mapped_column(default=True)
     check_in_link_hours: Mapped[int] = mapped_column(default=72)
+    # SMS reminders of sessions: the day before at this local time, and this many hours before (null: not sent).
+    # (No column defaults: null must be storable. A new programme gets 17:00 and 2 from the service.)
+    reminder_day_before_at: Mapped[time | None]
+    reminder_hours_before: Mapped[int | None]
     # Shown on the thank-you page after a check-in from a link: where to get help now (plain text).
     check_in_help_text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]

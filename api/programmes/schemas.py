@@ -3,7 +3,20 @@ from marshmallow import fields, validate
 from api.schemas import Schema, text
 
 
-class CheckInRoutineFields(Schema):
+class ReminderFields(Schema):
+    """When sessions are reminded by SMS, the same when creating and when changing a programme."""
+
+    reminder_day_before_at = fields.Time(
+        allow_none=True, metadata={"description": "Local time of the reminder the day before (null: none)"}
+    )
+    reminder_hours_before = fields.Integer(
+        allow_none=True,
+        validate=validate.Range(min=1, max=24),
+        metadata={"description": "Hours before the start of the second reminder (null: none)"},
+    )
+
+
+class CheckInRoutineFields(ReminderFields):
     """The programme's check-in routine (issue 4), the same when creating and when changing a programme."""
 
     check_in_instruments = fields.List(

@@ -14,12 +14,19 @@ from api.accounts.rules import Actor
 from api.children.models import Child
 from api.enrolments import service as enrolments_service
 from api.enrolments.queries import count_places_taken
+from api.outbox.rules import DAY_BEFORE_AT, HOURS_BEFORE
 from api.programmes import errors, queries, rules
 from api.programmes.models import Cohort, Programme
 
 # A new programme's check-in routine unless the admin says otherwise: a link at enrolment, every 4 weeks, at the end.
-NEW_PROGRAMME_ROUTINE: dict[str, Any] = {"check_in_every_weeks": 4}
+NEW_PROGRAMME_ROUTINE: dict[str, Any] = {
+    "check_in_every_weeks": 4,
+    "reminder_day_before_at": DAY_BEFORE_AT,
+    "reminder_hours_before": HOURS_BEFORE,
+}
 CHECK_IN_ROUTINE_FIELDS = (
+    "reminder_day_before_at",
+    "reminder_hours_before",
     "check_in_instruments",
     "check_in_at_enrolment",
     "check_in_every_weeks",
