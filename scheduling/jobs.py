@@ -59,7 +59,7 @@ def queue_due_reminders(context: JobContext) -> int:
 
 
 def dispatch_outbox(context: JobContext) -> int:
-    return outbox.dispatch_due(context.session_factory, settings=context.dispatch, clock=context.clock.now)
+    return outbox.dispatch_until_idle(context.session_factory, settings=context.dispatch, clock=context.clock.now)
 
 
 def reconcile_messages(context: JobContext) -> int:

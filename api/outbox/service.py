@@ -393,6 +393,8 @@ def prepare(
     assert body is not None
     message.attempts += 1
     message.attempted_at = now
+    # The lease runs from the attempt, not the batch's claim: a slow batch never looks like a dead dispatcher.
+    message.claimed_at = now
     message.updated_at = now
     to = _destination(db_session, message)
     assert to is not None  # checked by _blocked_reason
@@ -453,6 +455,24 @@ def _flag_number(db_session: Session, message: OutboundMessage, error_code: int 
         number.sms_blocked_reason = f"SMS provider error {error_code}"
 
 
+def dispatch_until_idle(
+    session_factory: sessionmaker[Session],
+    *,
+    settings: DispatchSettings,
+    clock: Callable[[], datetime],
+    budget: timedelta = timedelta(seconds=50),
+) -> int:
+    """Dispatch batch after batch until nothing is due or the time budget is spent (a burst is not throttled to
+    one batch per scheduler tick)."""
+    started = clock()
+    sent = 0
+    while True:
+        claimed, batch_sent = _dispatch_batch(session_factory, settings=settings, clock=clock)
+        sent += batch_sent
+        if not claimed or clock() - started >= budget:
+            return sent
+
+
 def dispatch_due(
     session_factory: sessionmaker[Session],
     *,
@@ -461,6 +481,17 @@ def dispatch_due(
     limit: int = DISPATCH_BATCH,
 ) -> int:
     """Claim, check, send and record due messages one by one; one bad message never stops the batch."""
+    return _dispatch_batch(session_factory, settings=settings, clock=clock, limit=limit)[1]
+
+
+def _dispatch_batch(
+    session_factory: sessionmaker[Session],
+    *,
+    settings: DispatchSettings,
+    clock: Callable[[], datetime],
+    limit: int = DISPATCH_BATCH,
+) -> tuple[int, int]:
+    """One batch: (how many were claimed, how many were sent)."""
     with session_factory() as db_session:
         claim_id, claimed = claim_due(db_session, now=clock(), limit=limit)
     sent = 0
@@ -476,7 +507,7 @@ def dispatch_due(
             sent += state is MessageState.SENT
         except Exception:  # the row stays claimed; its stale claim is reconciled, never resent blindly
             log.exception("dispatching message %s failed", message_id)
-    return sent
+    return len(claimed), sent
 
 
 # --- Reconciliation ------------------------------------------------------------------------------------------

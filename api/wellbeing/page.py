@@ -68,8 +68,21 @@ def _answers_from(form: MultiDict[str, str]) -> dict[str, dict[str, object]]:
     return answers
 
 
+def _question_labels(form: service.LinkForm) -> dict[str, str]:
+    """What the error summary calls each field: "Question 3", or the section for a problem with all of it."""
+    labels: dict[str, str] = {}
+    number = 0
+    for instrument in form.instruments:
+        labels[f"{instrument.key}.answers"] = "Your goals" if instrument.scoring == "per_goal" else "How you feel"
+        for item in instrument.items:
+            if instrument.scoring != "per_goal" or item.key in form.goals_by_item:
+                number += 1
+                labels[f"{instrument.key}.{item.key}"] = f"Question {number}"
+    return labels
+
+
 def _render_form(form: service.LinkForm, *, chosen: Mapping[str, Any], errors: Mapping[str, list[str]]) -> str:
-    return render_template("checkin/form.html", form=form, chosen=chosen, errors=errors)
+    return render_template("checkin/form.html", form=form, chosen=chosen, errors=errors, labels=_question_labels(form))
 
 
 @blp.get("/<token>")

@@ -230,7 +230,8 @@ def validate_answers(instrument: Instrument, answers: Mapping[str, object]) -> l
         problems.append(
             AnswerProblem(key, AnswerProblemReason.UNKNOWN_ITEM, f"This is not a question in {instrument.name}.")
         )
-    if not answers:
+    # Only where no single item is missing (GBO): with every item required, each missing one says so already.
+    if not answers and not instrument.all_items_required:
         problems.append(AnswerProblem(None, AnswerProblemReason.NO_ANSWERS, "Please answer at least one question."))
     return problems
 
