@@ -25,6 +25,7 @@ from api.enrolments.views import blp as enrolments_blp
 from api.health.views import blp as health_blp
 from api.missing.views import blp as missing_blp
 from api.outbox.views import blp as outbox_blp
+from api.outcomes.views import blp as outcomes_blp
 from api.programmes.views import blp as programmes_blp
 from api.referrals.views import blp as referrals_blp
 from api.schedules.views import blp as schedules_blp
@@ -51,6 +52,7 @@ BLUEPRINTS = [
     missing_blp,
     wellbeing_blp,
     outbox_blp,
+    outcomes_blp,
 ]
 
 API_DESCRIPTION_FILE = os.path.join(os.path.dirname(__file__), "..", "openapi", "description.md")

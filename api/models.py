@@ -10,6 +10,7 @@ from api.enrolments.models import Enrolment
 from api.idempotency.models import IdempotencyRecord
 from api.missing.models import MissingEpisode, ReturnConversation
 from api.outbox.models import OutboundMessage
+from api.outcomes.models import DeflatorIndex, DeflatorSeries, OutcomeEvent, OutcomeSetting, UnitCost
 from api.programmes.models import Cohort, Programme
 from api.referrals.models import Referral
 from api.schedules.models import SessionPattern
@@ -32,12 +33,16 @@ __all__ = [
     "Child",
     "Cohort",
     "ContactConsent",
+    "DeflatorIndex",
+    "DeflatorSeries",
     "Enrolment",
     "Goal",
     "IdempotencyRecord",
     "MentoringSession",
     "MissingEpisode",
     "OutboundMessage",
+    "OutcomeEvent",
+    "OutcomeSetting",
     "PhoneNumber",
     "Programme",
     "Referral",
@@ -45,5 +50,6 @@ __all__ = [
     "ReturnConversation",
     "SessionAttendee",
     "SessionPattern",
+    "UnitCost",
     "WeeklyCapOverride",
 ]
