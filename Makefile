@@ -64,7 +64,8 @@ run: demo
 scheduler: migrate
 	@$(DEV_ENV) $(BIN)/python -m scheduling
 
-# Installs them as root (CI, containers); anyone else is told how, and the browser tests are skipped.
+# Chromium and ChromeDriver for the browser tests: installed as root (CI, containers); anyone else is told how,
+# and the browser tests are skipped.
 browser-deps:
 	@if [ -x "$(REACHABLE_TEST_CHROMIUM)" ] && [ -x "$(REACHABLE_TEST_CHROMEDRIVER)" ]; then \
 		:; \

@@ -4,7 +4,8 @@ The link is the key, so the page is written for a shared or watched phone: nothi
 name, no programme, no service), the page is never cached or indexed, and no referrer leaves it. Opening the
 page does not use the link up (link previews open links); sending the answers does. Unknown, expired, used and
 withdrawn links all get the same friendly page, so a guess learns nothing, and failed look-ups are
-rate-limited per address (see api/limits.py).
+rate-limited per address (`_init_rate_limits` in api/app.py). A second tap on "Send" that arrives after the
+first was stored (a slow connection, no JavaScript to disable the button) is thanked, not told the link is gone.
 """
 
 from __future__ import annotations
@@ -110,4 +111,9 @@ def submit(token: str) -> tuple[str, int]:
     except InvalidAnswers as problem:
         form = service.open_link(db_session(), instruments=instruments(), token=token, now=clock().now())
         return _render_form(form, chosen=request.form, errors=problem.errors or {}), 422
+    except LinkNotUsable:
+        db_session().rollback()
+        help_text = service.thanks_for_a_repeated_submission(
+            db_session(), token=token, answers=answers, now=clock().now()
+        )
     return render_template("checkin/thanks.html", help_text=help_text), 200

@@ -932,6 +932,34 @@ def submit_link(
     return help_text
 
 
+# A repeated "Send" within this of the first is the same child tapping twice, not a reused link.
+REPEAT_SUBMISSION_WINDOW = timedelta(minutes=10)
+
+
+def thanks_for_a_repeated_submission(
+    db_session: Session, *, token: str, answers: Mapping[str, Mapping[str, object]], now: datetime
+) -> str | None:
+    """The help text again if this is the same submission arriving twice (the link completed moments ago with
+    exactly these answers); otherwise the link is not usable, as for anyone else."""
+    invitation = queries.invitation_by_token_hash(db_session, token_hash=links.token_hash(token))
+    if (
+        invitation is None
+        or invitation.completed_at is None
+        or now - invitation.completed_at > REPEAT_SUBMISSION_WINDOW
+    ):
+        raise errors.LinkNotUsable()
+    stored_check_ins = db_session.scalars(select(CheckIn).where(CheckIn.invitation_id == invitation.id)).all()
+    stored = queries.stored_scores(db_session, check_in_ids=[check_in.id for check_in in stored_check_ins])
+    given = {key: dict(values) for key, values in answers.items() if values}
+    as_stored = {check_in.instrument_key: stored[check_in.id].responses for check_in in stored_check_ins}
+    if {key: given.get(key) for key in as_stored} != as_stored:
+        raise errors.LinkNotUsable()
+    child = db_session.get_one(Child, invitation.child_id)
+    help_text = db_session.get_one(Programme, child.programme_id).check_in_help_text
+    db_session.commit()
+    return help_text
+
+
 # --- The programme's routine (run by the scheduler) ----------------------------------------------------------
 
 

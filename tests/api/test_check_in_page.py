@@ -242,7 +242,22 @@ def test_sending_the_answers_uses_the_link_up_and_stores_the_check_in_from_the_l
         "anxious_yesterday": 2,
     }
     assert db_session.get_one(CheckInInvitation, link.invitation_id).completed_at is not None
-    assert client.post(link.path, data=ANSWERS).status_code == 404
+    assert client.post(link.path, data={**ANSWERS, "ons4.worthwhile": "3"}).status_code == 404
+
+
+def test_the_same_answers_sent_twice_moments_apart_are_thanked_twice_and_stored_once(
+    client, db_session, family, link, clock
+):
+    # A double tap on "Send" over a slow connection: the page has no JavaScript to stop the second one.
+    assert client.post(link.path, data=ANSWERS).status_code == 200
+    clock.advance(seconds=30)
+    again = client.post(link.path, data=ANSWERS)
+
+    assert again.status_code == 200 and HELP_TEXT in html(again)
+    db_session.expire_all()
+    assert len(db_session.scalars(select(CheckIn).where(CheckIn.child_id == family.child.id)).all()) == 1
+    clock.advance(minutes=11)
+    assert client.post(link.path, data=ANSWERS).status_code == 404  # after the window, as for anyone else
 
 
 # --- Wrong answers -------------------------------------------------------------------------------------------

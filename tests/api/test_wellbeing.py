@@ -172,7 +172,7 @@ def test_a_child_completes_a_check_in_from_a_link_once(client, team, db_session,
     done = client.post(path, data=form)
     assert done.status_code == 200, done.get_data(as_text=True)
     assert "Thank you" in done.get_data(as_text=True)
-    again = client.post(path, data=form)
+    again = client.post(path, data={**form, "ons4.worthwhile": "1"})  # other answers: a reuse, not a double tap
     assert again.status_code == 404
     assert "does not work any more" in again.get_data(as_text=True)
 
