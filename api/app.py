@@ -20,6 +20,7 @@ from api.caseloads.views import blp as caseloads_blp
 from api.children.views import blp as children_blp
 from api.clock import SystemClock
 from api.config import DefaultConfig, check_secret_key, database_url_from_environment
+from api.dashboards.views import blp as dashboards_blp
 from api.db import Database
 from api.enrolments.views import blp as enrolments_blp
 from api.health.views import blp as health_blp
@@ -53,6 +54,7 @@ BLUEPRINTS = [
     wellbeing_blp,
     outbox_blp,
     outcomes_blp,
+    dashboards_blp,
 ]
 
 API_DESCRIPTION_FILE = os.path.join(os.path.dirname(__file__), "..", "openapi", "description.md")

@@ -1,0 +1,145 @@
+"""HTTP contracts of the dashboards: the filters every dashboard takes and the shape of each answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from api.enrolments.schemas import SUPPRESSIBLE_COUNT
+from api.missing.schemas import ReturnConversationSummarySchema
+from api.outcomes.schemas import CostBenefitSchema
+from api.schemas import Schema
+
+WITHHELD = "null when withheld for a commissioner because a count it comes from is suppressed"
+
+
+def _derived(description: str) -> dict[str, str]:
+    return {"description": f"{description}; {WITHHELD}"}
+
+
+class DashboardQuerySchema(Schema):
+    cohort_id = fields.UUID(metadata={"description": "Only this cohort (its enrolments and their children)"})
+    district = fields.String(
+        validate=validate.Length(min=1, max=80), metadata={"description": "Only children recorded in this district"}
+    )
+    since = fields.Date(metadata={"description": "First day of the period (programme time); default a year before"})
+    until = fields.Date(metadata={"description": "Last day of the period, inclusive; default today"})
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(["json", "csv"]),
+        metadata={"description": "csv answers the dashboard's table as text/csv (so does Accept: text/csv)"},
+    )
+
+    @validates_schema
+    def _period_in_order(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if "since" in data and "until" in data and data["until"] < data["since"]:
+            raise ValidationError("Must not be before since.", "until")
+
+
+class OutcomesQuerySchema(DashboardQuerySchema):
+    price_year = fields.String(
+        validate=validate.Regexp(r"^\d{4}[/-]\d{2}$", error="Use a financial year such as 2024/25."),
+        metadata={"description": "Financial year of the savings' prices; default the latest the deflators cover"},
+    )
+
+
+class DashboardFiltersSchema(Schema):
+    programme_id = fields.UUID()
+    cohort_id = fields.UUID(allow_none=True)
+    district = fields.String(allow_none=True)
+    since = fields.Date(allow_none=True, metadata={"description": "null where the figures do not use a period"})
+    until = fields.Date(allow_none=True)
+
+
+class DashboardCohortPlacesSchema(Schema):
+    cohort_id = fields.UUID()
+    cohort_name = fields.String()
+    funded = fields.Integer(metadata={"description": "Places the cohort is funded for now"})
+    occupied = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Children in active support now"})
+    offered = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Places offered and awaiting an answer"})
+    free = fields.Integer(allow_none=True, metadata=_derived("Funded minus occupied and offered, whole cohort"))
+    children_supported_in_period = fields.Raw(
+        metadata={**SUPPRESSIBLE_COUNT, "description": "Spells of support that held a place on any day of the period"}
+    )
+    occupied_place_days = fields.Integer(allow_none=True, metadata=_derived("Days places were held in the period"))
+    funded_place_days = fields.Integer(metadata={"description": "Funded places times days in the period"})
+    occupancy = fields.Float(allow_none=True, metadata=_derived("occupied / funded place-days, 0 to 1"))
+
+
+class PlacesDashboardSchema(Schema):
+    filters = fields.Nested(DashboardFiltersSchema)
+    cohorts = fields.List(fields.Nested(DashboardCohortPlacesSchema))
+
+
+class WaitlistDashboardSchema(Schema):
+    filters = fields.Nested(DashboardFiltersSchema)
+    waitlisted_now = fields.Raw(metadata=SUPPRESSIBLE_COUNT)
+    still_waiting_for_first_session = fields.Raw(
+        metadata={**SUPPRESSIBLE_COUNT, "description": "Waitlisted, offered or active, and no completed session yet"}
+    )
+    first_sessions_in_period = fields.Raw(
+        metadata={**SUPPRESSIBLE_COUNT, "description": "Referred children whose first completed session fell in it"}
+    )
+    median_wait_days = fields.Float(allow_none=True, metadata=_derived("Days from referral to first session"))
+    p90_wait_days = fields.Integer(allow_none=True, metadata=_derived("90th percentile (nearest rank) of the waits"))
+
+
+class DashboardMentorCaseloadSchema(Schema):
+    mentor_id = fields.UUID()
+    display_name = fields.String()
+    caseload = fields.Integer()
+    max_caseload = fields.Integer(allow_none=True)
+    utilisation = fields.Float(allow_none=True, metadata={"description": "caseload / max_caseload"})
+
+
+class MentorsDashboardSchema(Schema):
+    filters = fields.Nested(DashboardFiltersSchema)
+    mentors = fields.Raw(metadata=SUPPRESSIBLE_COUNT)
+    children_allocated = fields.Raw(metadata=SUPPRESSIBLE_COUNT)
+    at_or_over_capacity = fields.Raw(metadata=SUPPRESSIBLE_COUNT)
+    mean_utilisation = fields.Float(allow_none=True, metadata=_derived("Mean of caseload / maximum"))
+    caseloads = fields.List(
+        fields.Nested(DashboardMentorCaseloadSchema), metadata={"description": "Per mentor; empty for commissioners"}
+    )
+
+
+class DeliveryDashboardSchema(Schema):
+    filters = fields.Nested(DashboardFiltersSchema)
+    planned = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Sessions planned to start in the period"})
+    delivered = fields.Raw(metadata=SUPPRESSIBLE_COUNT)
+    missed = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Did not attend"})
+    cancelled = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Cancelled by the child or the mentor"})
+    not_yet_recorded = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Still planned"})
+    evening_share = fields.Float(allow_none=True, metadata=_derived("Delivered sessions starting 17:00 or later"))
+    weekend_share = fields.Float(allow_none=True, metadata=_derived("Delivered sessions on Saturday or Sunday"))
+    children_seen = fields.Raw(metadata=SUPPRESSIBLE_COUNT)
+    attendances = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Children's attendances, delivered"})
+    child_weeks_of_support = fields.Float(allow_none=True, metadata=_derived("Occupied place-days / 7"))
+    sessions_per_child_per_week = fields.Float(allow_none=True, metadata=_derived("attendances / child-weeks"))
+
+
+class DashboardMeasureChangeSchema(Schema):
+    instrument_key = fields.String()
+    measure = fields.String()
+    children_with_baseline = fields.Raw(metadata=SUPPRESSIBLE_COUNT)
+    children_with_follow_up = fields.Raw(metadata=SUPPRESSIBLE_COUNT)
+    mean_change = fields.Float(allow_none=True, metadata=_derived("Follow-up minus baseline"))
+    meaningfully_improved = fields.Raw(metadata=SUPPRESSIBLE_COUNT)
+    improved_share = fields.Float(allow_none=True, metadata=_derived("meaningfully_improved / with follow-up"))
+
+
+class WellbeingDashboardSchema(Schema):
+    filters = fields.Nested(DashboardFiltersSchema)
+    measures = fields.List(fields.Nested(DashboardMeasureChangeSchema))
+    goal_progress = fields.Nested(DashboardMeasureChangeSchema, allow_none=True)
+
+
+class OutcomesDashboardSchema(Schema):
+    filters = fields.Nested(DashboardFiltersSchema)
+    estimate = fields.Nested(CostBenefitSchema)
+
+
+class ReturnConversationsDashboardSchema(Schema):
+    filters = fields.Nested(DashboardFiltersSchema)
+    summary = fields.Nested(ReturnConversationSummarySchema)

@@ -1,0 +1,509 @@
+"""The commissioner dashboards: each use case checks who may see the programme, reads aggregates from
+queries.py and, for commissioners, applies small-number suppression (api.disclosure). Read-only: no writes.
+
+Staff (admins, the programme's coordinators) see every figure; commissioners see counts from 1 to threshold-1
+as "<5" and no figure derived from such a count. No answer carries a child's id, reference or name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from api.accounts.rules import Actor, Role
+from api.dashboards import errors, queries, rules
+from api.dashboards.rules import Disclosure, Period
+from api.enrolments.rules import EnrolmentStatus
+from api.missing import service as missing_service
+from api.missing.service import ReturnConversationSummary
+from api.outcomes import queries as outcomes_queries
+from api.outcomes import service as outcomes_service
+from api.outcomes.service import CostBenefitEstimate
+from api.programmes.errors import CohortNotFound
+from api.programmes.models import Programme
+from api.programmes.queries import get_cohort_or_none
+from api.programmes.service import get_programme
+from api.sessions import rules as sessions_rules
+from api.sessions.rules import SessionStatus
+from api.wellbeing import rules as wellbeing_rules
+from api.wellbeing.rules import ChangeVerdict, Instrument, ScoringRule
+
+
+@dataclass(frozen=True)
+class DashboardRequest:
+    """The filters every dashboard takes; since and until default to the 12 months to today."""
+
+    programme_id: uuid.UUID
+    cohort_id: uuid.UUID | None = None
+    district: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a dashboard covers, echoed back so an exported table says what it is."""
+
+    programme_id: uuid.UUID
+    cohort_id: uuid.UUID | None
+    district: str | None
+    since: date | None
+    until: date | None
+
+
+@dataclass(frozen=True)
+class _Scope:
+    programme: Programme
+    filters: Filters
+    period: Period
+    disclosure: Disclosure
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.programme.time_zone)
+
+    @property
+    def starts_at(self) -> datetime:
+        return self.period.starts_at(self.programme.time_zone)
+
+    @property
+    def ends_before(self) -> datetime:
+        return self.period.ends_before(self.programme.time_zone)
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.zone).date()
+
+
+def _scope(
+    db_session: Session, *, actor: Actor, request: DashboardRequest, suppression_threshold: int, now: datetime
+) -> _Scope:
+    # Another programme answers not found, not forbidden: its existence is not the caller's to know.
+    programme = get_programme(db_session, actor=actor, programme_id=request.programme_id)
+    if request.cohort_id is not None:
+        cohort = get_cohort_or_none(db_session, request.cohort_id)
+        if cohort is None or cohort.programme_id != programme.id:
+            raise CohortNotFound()
+    if request.district is not None and request.district not in programme.districts:
+        raise errors.DistrictUnknown(errors={"district": ["The programme has no such district."]})
+    today = now.astimezone(ZoneInfo(programme.time_zone)).date()
+    period = rules.default_period(today=today, since=request.since, until=request.until)
+    if period.until < period.since:
+        raise errors.DashboardPeriodReversed(errors={"until": ["Must not be before since."]})
+    return _Scope(
+        programme,
+        Filters(programme.id, request.cohort_id, request.district, period.since, period.until),
+        period,
+        Disclosure(commissioner=actor.role is Role.COMMISSIONER, threshold=suppression_threshold),
+    )
+
+
+def _narrowing(scope: _Scope) -> dict[str, object]:
+    return {
+        "programme_id": scope.programme.id,
+        "cohort_id": scope.filters.cohort_id,
+        "district": scope.filters.district,
+    }
+
+
+# Places
+
+
+@dataclass(frozen=True)
+class CohortPlaces:
+    cohort_id: uuid.UUID
+    cohort_name: str
+    funded: int
+    occupied: int | str
+    offered: int | str
+    free: int | None
+    children_supported_in_period: int | str
+    occupied_place_days: int | None
+    funded_place_days: int
+    occupancy: Decimal | None
+
+
+@dataclass(frozen=True)
+class PlacesDashboard:
+    filters: Filters
+    cohorts: tuple[CohortPlaces, ...]
+
+
+def places_dashboard(
+    db_session: Session, *, actor: Actor, request: DashboardRequest, suppression_threshold: int, now: datetime
+) -> PlacesDashboard:
+    """Per cohort: places funded, occupied (active) and offered now, free now; and time-weighted occupancy over
+    the period. With a district, occupied, offered and place-days count that district's children only, while
+    free stays the cohort's (whoever holds its places)."""
+    scope = _scope(db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now)
+    shown = scope.disclosure
+    counts: dict[tuple[uuid.UUID, EnrolmentStatus], int] = defaultdict(int)
+    counts_all: dict[tuple[uuid.UUID, EnrolmentStatus], int] = defaultdict(int)
+    for cohort_id, status, district, count in queries.count_enrolments(
+        db_session, programme_id=scope.programme.id, cohort_id=scope.filters.cohort_id
+    ):
+        counts_all[cohort_id, status] += count
+        if scope.filters.district in (None, district):
+            counts[cohort_id, status] += count
+    place_days, spells = _occupied_place_days(db_session, scope)
+    cohorts = []
+    for cohort_id, name, places in queries.list_cohorts(
+        db_session, programme_id=scope.programme.id, cohort_id=scope.filters.cohort_id
+    ):
+        occupied = counts[cohort_id, EnrolmentStatus.ACTIVE]
+        offered = counts[cohort_id, EnrolmentStatus.OFFERED]
+        active_all = counts_all[cohort_id, EnrolmentStatus.ACTIVE]
+        offered_all = counts_all[cohort_id, EnrolmentStatus.OFFERED]
+        used, funded_days, supported = place_days[cohort_id], places * scope.period.days, spells[cohort_id]
+        cohorts.append(
+            CohortPlaces(
+                cohort_id=cohort_id,
+                cohort_name=name,
+                funded=places,
+                occupied=shown.count(occupied),
+                offered=shown.count(offered),
+                # Funded minus free would give back a suppressed number of children holding places.
+                free=shown.derived(max(places - active_all - offered_all, 0), active_all, offered_all),
+                children_supported_in_period=shown.count(supported),
+                occupied_place_days=shown.derived(used, supported),
+                funded_place_days=funded_days,
+                occupancy=shown.derived(rules.ratio(used, funded_days), supported),
+            )
+        )
+    return PlacesDashboard(scope.filters, tuple(cohorts))
+
+
+def _occupied_place_days(db_session: Session, scope: _Scope) -> tuple[dict[uuid.UUID, int], dict[uuid.UUID, int]]:
+    """Occupied place-days in the period and the spells of support contributing, per cohort."""
+    days: dict[uuid.UUID, int] = defaultdict(int)
+    spells: dict[uuid.UUID, int] = defaultdict(int)
+    for cohort_id, started_at, ended_at in queries.list_support_spans(
+        db_session,
+        starts_at=scope.starts_at,
+        ends_before=scope.ends_before,
+        **_narrowing(scope),  # type: ignore[arg-type]
+    ):
+        if started_at is None:  # excluded by the query; here for the type checker
+            continue
+        held = rules.occupied_days(
+            started_on=scope.local_date(started_at),
+            ended_on=scope.local_date(ended_at) if ended_at is not None else None,
+            period=scope.period,
+        )
+        if held:
+            days[cohort_id] += held
+            spells[cohort_id] += 1
+    return days, spells
+
+
+# Waitlist
+
+
+@dataclass(frozen=True)
+class WaitlistDashboard:
+    filters: Filters
+    waitlisted_now: int | str
+    still_waiting_for_first_session: int | str
+    first_sessions_in_period: int | str
+    median_wait_days: Decimal | None
+    p90_wait_days: int | None
+
+
+def waitlist_dashboard(
+    db_session: Session, *, actor: Actor, request: DashboardRequest, suppression_threshold: int, now: datetime
+) -> WaitlistDashboard:
+    """The waitlist now; waits from referral to first completed session for first sessions in the period; and
+    children in the cohort or on its waitlist who have not yet had a first session."""
+    scope = _scope(db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now)
+    shown = scope.disclosure
+    waitlisted = sum(
+        count
+        for _cohort, status, district, count in queries.count_enrolments(
+            db_session, programme_id=scope.programme.id, cohort_id=scope.filters.cohort_id
+        )
+        if status is EnrolmentStatus.WAITLISTED and scope.filters.district in (None, district)
+    )
+    waits = [
+        (scope.local_date(first_at) - referred_on).days
+        for referred_on, first_at in queries.list_first_session_waits(
+            db_session,
+            starts_at=scope.starts_at,
+            ends_before=scope.ends_before,
+            **_narrowing(scope),  # type: ignore[arg-type]
+        )
+    ]
+    still_waiting = queries.count_still_waiting(db_session, **_narrowing(scope))  # type: ignore[arg-type]
+    return WaitlistDashboard(
+        filters=scope.filters,
+        waitlisted_now=shown.count(waitlisted),
+        still_waiting_for_first_session=shown.count(still_waiting),
+        first_sessions_in_period=shown.count(len(waits)),
+        median_wait_days=shown.derived(rules.median(waits), len(waits)),
+        p90_wait_days=shown.derived(rules.nearest_rank_percentile(waits, 90), len(waits)),
+    )
+
+
+# Mentors
+
+
+@dataclass(frozen=True)
+class MentorCaseload:
+    mentor_id: uuid.UUID
+    display_name: str
+    caseload: int
+    max_caseload: int | None
+    utilisation: Decimal | None
+
+
+@dataclass(frozen=True)
+class MentorsDashboard:
+    filters: Filters
+    mentors: int | str
+    children_allocated: int | str
+    at_or_over_capacity: int | str
+    mean_utilisation: Decimal | None
+    # Staff only: commissioners get the distribution above and an empty list.
+    caseloads: tuple[MentorCaseload, ...]
+
+
+def mentors_dashboard(
+    db_session: Session, *, actor: Actor, request: DashboardRequest, suppression_threshold: int, now: datetime
+) -> MentorsDashboard:
+    """Current caseloads against each mentor's maximum. A cohort or district counts only the allocations of
+    children in it; the period does not apply (caseloads are now). Utilisation is caseload over maximum; the
+    mean is over mentors with a maximum above zero."""
+    scope = _scope(db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now)
+    shown = scope.disclosure
+    rows = queries.list_mentor_caseloads(db_session, **_narrowing(scope))  # type: ignore[arg-type]
+    caseloads = tuple(
+        MentorCaseload(mentor_id, name, caseload, maximum, rules.ratio(caseload, maximum) if maximum else None)
+        for mentor_id, name, maximum, caseload in rows
+    )
+    allocated = sum(item.caseload for item in caseloads)
+    full = sum(1 for item in caseloads if item.max_caseload is not None and item.caseload >= item.max_caseload)
+    utilisations = [item.utilisation for item in caseloads if item.utilisation is not None]
+    return MentorsDashboard(
+        filters=scope.filters,
+        mentors=shown.count(len(caseloads)),
+        children_allocated=shown.count(allocated),
+        at_or_over_capacity=shown.count(full),
+        mean_utilisation=shown.derived(rules.mean(utilisations), len(caseloads), allocated),
+        caseloads=() if shown.commissioner else caseloads,
+    )
+
+
+# Delivery
+
+
+@dataclass(frozen=True)
+class DeliveryDashboard:
+    filters: Filters
+    planned: int | str
+    delivered: int | str
+    missed: int | str
+    cancelled: int | str
+    not_yet_recorded: int | str
+    evening_share: Decimal | None
+    weekend_share: Decimal | None
+    children_seen: int | str
+    attendances: int | str
+    child_weeks_of_support: Decimal | None
+    sessions_per_child_per_week: Decimal | None
+
+
+def delivery_dashboard(
+    db_session: Session, *, actor: Actor, request: DashboardRequest, suppression_threshold: int, now: datetime
+) -> DeliveryDashboard:
+    """Sessions planned to start in the period, by what happened; evening and weekend shares of delivered
+    sessions (programme time); and dosage: children's attendances at delivered sessions per week of support."""
+    scope = _scope(db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now)
+    shown = scope.disclosure
+    window = {"starts_at": scope.starts_at, "ends_before": scope.ends_before, **_narrowing(scope)}
+    by_status = queries.count_sessions_by_status(db_session, **window)  # type: ignore[arg-type]
+    # A rescheduled session is replaced by its new one, which is counted in its own right.
+    planned = sum(count for status, count in by_status.items() if status is not SessionStatus.RESCHEDULED)
+    delivered = by_status[SessionStatus.COMPLETED]
+    cancelled = by_status[SessionStatus.CANCELLED_BY_CHILD] + by_status[SessionStatus.CANCELLED_BY_MENTOR]
+    starts = queries.list_delivered_starts(db_session, **window)  # type: ignore[arg-type]
+    zone = scope.programme.time_zone
+    evening = sum(sessions_rules.is_evening(start, zone) for start in starts)
+    weekend = sum(sessions_rules.is_weekend(start, zone) for start in starts)
+    attendances, children = queries.count_attendances(db_session, **window)  # type: ignore[arg-type]
+    place_days, spells = _occupied_place_days(db_session, scope)
+    supported = sum(spells.values())
+    child_weeks = rules.ratio(sum(place_days.values()), 7, "0.01")
+    return DeliveryDashboard(
+        filters=scope.filters,
+        planned=shown.count(planned),
+        delivered=shown.count(delivered),
+        missed=shown.count(by_status[SessionStatus.DID_NOT_ATTEND]),
+        cancelled=shown.count(cancelled),
+        not_yet_recorded=shown.count(by_status[SessionStatus.PLANNED]),
+        evening_share=shown.derived(rules.ratio(evening, delivered), evening, delivered),
+        weekend_share=shown.derived(rules.ratio(weekend, delivered), weekend, delivered),
+        children_seen=shown.count(children),
+        attendances=shown.count(attendances),
+        child_weeks_of_support=shown.derived(child_weeks, supported),
+        sessions_per_child_per_week=shown.derived(
+            rules.ratio(attendances, child_weeks, "0.01") if child_weeks else None, attendances, supported
+        ),
+    )
+
+
+# Wellbeing
+
+
+@dataclass(frozen=True)
+class MeasureChange:
+    instrument_key: str
+    measure: str
+    children_with_baseline: int | str
+    children_with_follow_up: int | str
+    mean_change: Decimal | None
+    meaningfully_improved: int | str
+    improved_share: Decimal | None
+
+
+@dataclass(frozen=True)
+class WellbeingDashboard:
+    filters: Filters
+    measures: tuple[MeasureChange, ...]
+    goal_progress: MeasureChange | None
+
+
+def _measures_compared(instrument: Instrument) -> tuple[str, ...]:
+    """The scores change is read on: each ONS4 item, SWEMWBS's metric score, the mean of a child's goals."""
+    if instrument.scoring is ScoringRule.PER_ITEM:
+        return instrument.item_keys
+    if instrument.scoring is ScoringRule.SUM_THEN_TABLE:
+        return (wellbeing_rules.METRIC,)
+    return (wellbeing_rules.MEAN_OF_GOALS,)
+
+
+def wellbeing_dashboard(
+    db_session: Session,
+    *,
+    actor: Actor,
+    request: DashboardRequest,
+    instruments: Mapping[str, Instrument],
+    suppression_threshold: int,
+    now: datetime,
+) -> WellbeingDashboard:
+    """Per instrument and measure: children with a baseline (their first score ever, up to the period's end) and
+    a follow-up (their latest later score completed in the period); the mean change (follow-up minus baseline);
+    and how many, and what share, improved by at least the instrument's meaningful-change threshold. Goal
+    progress is the same for the mean goal rating (Goal Based Outcomes), first rating to latest."""
+    scope = _scope(db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now)
+    shown = scope.disclosure
+    series: dict[tuple[str, str], dict[uuid.UUID, list[tuple[datetime, Decimal]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for child_id, instrument_key, measure, completed_at, value in queries.list_derived_scores(
+        db_session,
+        ends_before=scope.ends_before,
+        **_narrowing(scope),  # type: ignore[arg-type]
+    ):
+        series[instrument_key, measure][child_id].append((completed_at, Decimal(value)))
+    rows = []
+    for key in sorted(instruments):
+        instrument = instruments[key]
+        for measure in _measures_compared(instrument):
+            by_child = series.get((key, measure), {})
+            changes = []
+            for scores in by_child.values():
+                scores.sort()
+                baseline_at, baseline = scores[0]
+                later = [(at, value) for at, value in scores[1:] if at >= scope.starts_at and at > baseline_at]
+                if later:
+                    changes.append(later[-1][1] - baseline)
+            improved = sum(
+                wellbeing_rules.classify_change(
+                    change,
+                    threshold=instrument.meaningful_change.threshold,
+                    lower_is_better=wellbeing_rules.lower_is_better(instrument, measure),
+                )
+                is ChangeVerdict.MEANINGFUL_IMPROVEMENT
+                for change in changes
+            )
+            rows.append(
+                MeasureChange(
+                    instrument_key=key,
+                    measure=measure,
+                    children_with_baseline=shown.count(len(by_child)),
+                    children_with_follow_up=shown.count(len(changes)),
+                    mean_change=shown.derived(rules.mean(changes), len(changes)),
+                    meaningfully_improved=shown.count(improved),
+                    improved_share=shown.derived(rules.ratio(improved, len(changes)), len(changes), improved),
+                )
+            )
+    goals = next((row for row in rows if row.measure == wellbeing_rules.MEAN_OF_GOALS), None)
+    return WellbeingDashboard(scope.filters, tuple(rows), goals)
+
+
+# Outcomes and return conversations: the owning domains' services, which suppress for commissioners themselves.
+
+
+@dataclass(frozen=True)
+class OutcomesDashboard:
+    filters: Filters
+    estimate: CostBenefitEstimate
+
+
+def outcomes_dashboard(
+    db_session: Session,
+    *,
+    actor: Actor,
+    request: DashboardRequest,
+    price_year: str | None,
+    suppression_threshold: int,
+    now: datetime,
+) -> OutcomesDashboard:
+    """Events per child-year before and during support and their percentage change per event type, with savings
+    (api.outcomes.service.estimate_cost_benefit). Each child's own windows apply, so only the cohort filter
+    narrows it; the period and district do not. The price year defaults to the latest the deflators cover."""
+    scope = _scope(db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now)
+    if price_year is None:
+        series = outcomes_queries.get_deflator_series(db_session, name=None)
+        years = outcomes_queries.deflator_indices(db_session, series_name=series.name) if series else {}
+        price_year = max(years) if years else "2024/25"
+    estimate = outcomes_service.estimate_cost_benefit(
+        db_session,
+        actor=actor,
+        programme_id=scope.programme.id,
+        cohort_id=scope.filters.cohort_id,
+        price_year=price_year,
+        suppression_threshold=suppression_threshold,
+        now=now,
+    )
+    # Only the cohort narrows the outcomes, so only it is echoed.
+    return OutcomesDashboard(dataclasses.replace(scope.filters, district=None, since=None, until=None), estimate)
+
+
+@dataclass(frozen=True)
+class ReturnConversationsDashboard:
+    filters: Filters
+    summary: ReturnConversationSummary
+
+
+def return_conversations_dashboard(
+    db_session: Session, *, actor: Actor, request: DashboardRequest, suppression_threshold: int, now: datetime
+) -> ReturnConversationsDashboard:
+    """Returns from missing in the period and how many had their return conversation completed within 72 hours
+    (api.missing.service.summarise_return_conversations): programme-wide, the cohort and district do not apply."""
+    scope = _scope(db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now)
+    summary = missing_service.summarise_return_conversations(
+        db_session,
+        actor=actor,
+        programme_id=scope.programme.id,
+        since=scope.period.since,
+        until=scope.period.until,
+        suppression_threshold=suppression_threshold,
+    )
+    return ReturnConversationsDashboard(dataclasses.replace(scope.filters, cohort_id=None, district=None), summary)

@@ -1,0 +1,176 @@
+"""Dashboard endpoints: JSON by default; ?format=csv (or Accept: text/csv) gives the dashboard's table as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, current_app, request
+from flask_smorest import Blueprint
+from marshmallow import Schema
+
+from api.accounts.rules import Role
+from api.auth import current_actor, requires
+from api.dashboards import service
+from api.dashboards.schemas import (
+    DashboardQuerySchema,
+    DeliveryDashboardSchema,
+    MentorsDashboardSchema,
+    OutcomesDashboardSchema,
+    OutcomesQuerySchema,
+    PlacesDashboardSchema,
+    ReturnConversationsDashboardSchema,
+    WaitlistDashboardSchema,
+    WellbeingDashboardSchema,
+)
+from api.web import clock, db_session
+
+blp = Blueprint(
+    "dashboards", __name__, description="Commissioner dashboards: aggregates only, small numbers suppressed"
+)
+
+DASHBOARD_ROLES = (Role.ADMIN, Role.COORDINATOR, Role.COMMISSIONER)
+FILTER_COLUMNS = ("programme_id", "cohort_id", "district", "since", "until")
+
+
+def _request(args: dict[str, Any], programme_id: uuid.UUID) -> service.DashboardRequest:
+    return service.DashboardRequest(
+        programme_id=programme_id,
+        cohort_id=args.get("cohort_id"),
+        district=args.get("district"),
+        since=args.get("since"),
+        until=args.get("until"),
+    )
+
+
+def _common(args: dict[str, Any], programme_id: uuid.UUID) -> dict[str, Any]:
+    return {
+        "actor": current_actor(),
+        "request": _request(args, programme_id),
+        "suppression_threshold": current_app.config["SMALL_NUMBER_THRESHOLD"],
+        "now": clock().now(),
+    }
+
+
+def _wants_csv(args: dict[str, Any]) -> bool:
+    if args.get("format") == "csv":
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/csv"])
+    return best == "text/csv" and request.accept_mimetypes["text/csv"] > request.accept_mimetypes["application/json"]
+
+
+def _csv(dumped: dict[str, Any], rows: list[dict[str, Any]], name: str) -> Response:
+    """One table: the filters it covers in the first columns, then the figures; a withheld figure is empty."""
+    filters = dumped["filters"]
+    columns = list(FILTER_COLUMNS) + [key for key in (rows[0] if rows else {}) if key not in FILTER_COLUMNS]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n", extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**{key: filters.get(key) for key in FILTER_COLUMNS}, **row})
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+def _scalars(dumped: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{key: value for key, value in dumped.items() if not isinstance(value, (dict, list))}]
+
+
+def _answer(
+    result: Any, args: dict[str, Any], schema: Schema, name: str, table: Callable[[dict[str, Any]], list[Any]]
+) -> Any:
+    if not _wants_csv(args):
+        return result
+    dumped = schema.dump(result)
+    return _csv(dumped, table(dumped), name)
+
+
+@blp.route("/programmes/<uuid:programme_id>/dashboards/places", methods=["GET"])
+@requires(*DASHBOARD_ROLES)
+@blp.arguments(DashboardQuerySchema, location="query")
+@blp.response(200, PlacesDashboardSchema)
+def places_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
+    """Places per cohort: funded, occupied, offered and free now; time-weighted occupancy over the period"""
+    result = service.places_dashboard(db_session(), **_common(args, programme_id))
+    return _answer(result, args, PlacesDashboardSchema(), "places", lambda dumped: dumped["cohorts"])
+
+
+@blp.route("/programmes/<uuid:programme_id>/dashboards/waitlist", methods=["GET"])
+@requires(*DASHBOARD_ROLES)
+@blp.arguments(DashboardQuerySchema, location="query")
+@blp.response(200, WaitlistDashboardSchema)
+def waitlist_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
+    """The waitlist now, waits from referral to first session (median, 90th percentile) and those still waiting"""
+    result = service.waitlist_dashboard(db_session(), **_common(args, programme_id))
+    return _answer(result, args, WaitlistDashboardSchema(), "waitlist", _scalars)
+
+
+@blp.route("/programmes/<uuid:programme_id>/dashboards/mentors", methods=["GET"])
+@requires(*DASHBOARD_ROLES)
+@blp.arguments(DashboardQuerySchema, location="query")
+@blp.response(200, MentorsDashboardSchema)
+def mentors_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
+    """Caseloads against maximum: per mentor for staff, the distribution only for commissioners"""
+    result = service.mentors_dashboard(db_session(), **_common(args, programme_id))
+    return _answer(
+        result, args, MentorsDashboardSchema(), "mentors", lambda dumped: dumped["caseloads"] or _scalars(dumped)
+    )
+
+
+@blp.route("/programmes/<uuid:programme_id>/dashboards/delivery", methods=["GET"])
+@requires(*DASHBOARD_ROLES)
+@blp.arguments(DashboardQuerySchema, location="query")
+@blp.response(200, DeliveryDashboardSchema)
+def delivery_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
+    """Sessions planned, delivered, missed and cancelled; evening and weekend shares; sessions per child per week"""
+    result = service.delivery_dashboard(db_session(), **_common(args, programme_id))
+    return _answer(result, args, DeliveryDashboardSchema(), "delivery", _scalars)
+
+
+@blp.route("/programmes/<uuid:programme_id>/dashboards/wellbeing", methods=["GET"])
+@requires(*DASHBOARD_ROLES)
+@blp.arguments(DashboardQuerySchema, location="query")
+@blp.response(200, WellbeingDashboardSchema)
+def wellbeing_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
+    """Children with a baseline and a follow-up, mean change and meaningful improvement per measure; goal progress"""
+    result = service.wellbeing_dashboard(
+        db_session(), instruments=current_app.extensions["reachable.instruments"], **_common(args, programme_id)
+    )
+    return _answer(result, args, WellbeingDashboardSchema(), "wellbeing", lambda dumped: dumped["measures"])
+
+
+@blp.route("/programmes/<uuid:programme_id>/dashboards/outcomes", methods=["GET"])
+@requires(*DASHBOARD_ROLES)
+@blp.arguments(OutcomesQuerySchema, location="query")
+@blp.response(200, OutcomesDashboardSchema)
+def outcomes_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
+    """Outcome events per child-year before and during support, their percentage change, and savings"""
+    result = service.outcomes_dashboard(db_session(), price_year=args.get("price_year"), **_common(args, programme_id))
+    return _answer(result, args, OutcomesDashboardSchema(), "outcomes", _outcome_rows)
+
+
+def _outcome_rows(dumped: dict[str, Any]) -> list[dict[str, Any]]:
+    estimate = dumped["estimate"]
+    common = {key: estimate[key] for key in ("as_of", "price_year", "baseline_months", "children")}
+    return [
+        {**common, **{key: value for key, value in row.items() if key != "unit_cost_items"}}
+        for row in estimate["outcomes"]
+    ]
+
+
+@blp.route("/programmes/<uuid:programme_id>/dashboards/return-conversations", methods=["GET"])
+@requires(*DASHBOARD_ROLES)
+@blp.arguments(DashboardQuerySchema, location="query")
+@blp.response(200, ReturnConversationsDashboardSchema)
+def return_conversations_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
+    """Returns from missing in the period and how many had their conversation completed within 72 hours"""
+    result = service.return_conversations_dashboard(db_session(), **_common(args, programme_id))
+    return _answer(
+        result, args, ReturnConversationsDashboardSchema(), "return-conversations", lambda dumped: [dumped["summary"]]
+    )

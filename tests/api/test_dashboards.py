@@ -1,0 +1,377 @@
+"""Commissioner dashboards: every figure against an independent count on a small invented programme, small-number
+suppression at its boundary, no child ever named to a commissioner, and who may ask at all."""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from api.accounts.rules import Role
+from api.enrolments.models import Enrolment
+from api.enrolments.rules import EnrolmentStatus
+from api.outcomes import service as outcomes_service
+from api.sessions.models import MentoringSession, SessionAttendee
+from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_week
+from api.wellbeing.models import CheckIn, CheckInScore
+from api.wellbeing.rules import CheckInChannel, ScoreKind
+from tests.builders import actor_for, admit_child, allocate, auth_headers, make_cohort, make_programme, make_user
+from tests.conftest import DEFAULT_NOW
+
+LONDON = ZoneInfo("Europe/London")
+SINCE, UNTIL = date(2026, 1, 1), date(2026, 6, 30)
+PERIOD = f"since={SINCE}&until={UNTIL}"
+DASHBOARDS = ("places", "waitlist", "mentors", "delivery", "wellbeing", "outcomes", "return-conversations")
+
+
+def at(day: date, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON).astimezone(UTC)
+
+
+class World:
+    """Cohort A (10 places): six children with known spells, referrals, sessions and check-ins; cohort B (3 places):
+    one active, one offered, two waitlisted. Four of A's children live in Dartford, two in Medway."""
+
+    def __init__(self, db_session):
+        self.db_session = db_session
+        self.programme = make_programme(db_session)
+        self.coordinator = make_user(db_session, Role.COORDINATOR, programme=self.programme)
+        self.commissioner = make_user(db_session, Role.COMMISSIONER, programme=self.programme)
+        self.mentor = make_user(db_session, Role.MENTOR, programme=self.programme, max_caseload=2)
+        self.mentor_two = make_user(db_session, Role.MENTOR, programme=self.programme, max_caseload=10)
+        self.admin = make_user(db_session, Role.ADMIN)
+        self.cohort_a = make_cohort(db_session, programme=self.programme, name="A", places=10)
+        self.cohort_b = make_cohort(db_session, programme=self.programme, name="B", places=3)
+        self.a = [self.admit(self.cohort_a, "Dartford" if n < 4 else "Medway") for n in range(6)]
+        self.b = [self.admit(self.cohort_b, "Dartford") for _ in range(4)]
+        # Spells in cohort A: (started, ended) local dates.
+        self.spells = [
+            (date(2025, 12, 1), None),
+            (date(2026, 2, 10), date(2026, 4, 1)),
+            (date(2026, 3, 1), None),
+            (date(2026, 6, 15), None),
+            (date(2025, 6, 1), date(2025, 12, 31)),  # ended before the period
+            (date(2026, 5, 20), date(2026, 7, 10)),
+        ]
+        self.referred = [
+            date(2025, 11, 20),
+            date(2026, 1, 20),
+            date(2026, 2, 1),
+            date(2026, 6, 1),
+            date(2025, 5, 1),
+            date(2026, 5, 1),
+        ]
+        for enrolment, (started, ended), referred in zip(self.a, self.spells, self.referred, strict=True):
+            enrolment.started_at = at(started, 9)
+            enrolment.ended_at = at(ended, 9) if ended else None
+            enrolment.status = EnrolmentStatus.ENDED if ended else EnrolmentStatus.ACTIVE
+            enrolment.referred_on = referred
+        _b_active, b_offered, *b_waiting = self.b
+        b_offered.status, b_offered.started_at = EnrolmentStatus.OFFERED, None
+        for enrolment in b_waiting:
+            enrolment.status, enrolment.started_at = EnrolmentStatus.WAITLISTED, None
+        db_session.commit()
+        allocate(db_session, enrolment=self.a[0], mentor=self.mentor, by=self.coordinator)
+        allocate(db_session, enrolment=self.a[2], mentor=self.mentor, by=self.coordinator)
+        allocate(db_session, enrolment=self.a[3], mentor=self.mentor_two, by=self.coordinator)
+        self.sessions: list[tuple[datetime, SessionStatus, list[Enrolment]]] = []
+
+    def admit(self, cohort, district):
+        from api.children.models import Child
+
+        enrolment = admit_child(self.db_session, cohort=cohort, by=self.coordinator)
+        child = self.db_session.get(Child, enrolment.child_id)
+        child.district = district
+        self.db_session.commit()
+        return enrolment
+
+    def session(self, start: datetime, status: SessionStatus, enrolments: list[Enrolment]) -> None:
+        row = MentoringSession(
+            programme_id=self.programme.id,
+            mentor_id=self.mentor.id,
+            kind=SessionKind.GROUP if len(enrolments) > 1 else SessionKind.ONE_TO_ONE,
+            location_category=LocationCategory.COMMUNITY_VENUE,
+            status=status,
+            planned_start_at=start,
+            planned_end_at=start + timedelta(hours=1),
+            local_week=local_week(start, "Europe/London"),
+            created_at=DEFAULT_NOW,
+            created_by_user_id=self.coordinator.id,
+            updated_at=DEFAULT_NOW,
+            updated_by_user_id=self.coordinator.id,
+        )
+        self.db_session.add(row)
+        self.db_session.flush()
+        for enrolment in enrolments:
+            self.db_session.add(
+                SessionAttendee(
+                    session_id=row.id, enrolment_id=enrolment.id, child_id=enrolment.child_id, local_week=row.local_week
+                )
+            )
+        self.db_session.commit()
+        self.sessions.append((start, status, enrolments))
+
+    def score(self, enrolment: Enrolment, instrument: str, measure: str, completed: datetime, value: str) -> None:
+        check_in = CheckIn(
+            child_id=enrolment.child_id,
+            instrument_key=instrument,
+            instrument_version="1",
+            channel=CheckInChannel.IN_SESSION,
+            completed_at=completed,
+            recorded_by_user_id=self.coordinator.id,
+        )
+        self.db_session.add(check_in)
+        self.db_session.flush()
+        self.db_session.add(
+            CheckInScore(check_in_id=check_in.id, kind=ScoreKind.DERIVED, measure=measure, value=Decimal(value))
+        )
+        self.db_session.commit()
+
+
+@pytest.fixture()
+def world(db_session) -> World:
+    world = World(db_session)
+    a = world.a
+    # Delivered (some evening, some at the weekend), missed, cancelled, still planned, rescheduled, out of period.
+    world.session(at(date(2025, 12, 10)), SessionStatus.COMPLETED, [a[0]])  # before the period: a[0]'s first
+    world.session(at(date(2026, 2, 20)), SessionStatus.COMPLETED, [a[1]])
+    world.session(at(date(2026, 3, 5), 18), SessionStatus.COMPLETED, [a[0], a[2]])  # evening, group
+    world.session(at(date(2026, 3, 7)), SessionStatus.COMPLETED, [a[2]])  # Saturday
+    world.session(at(date(2026, 5, 5), 17, 30), SessionStatus.COMPLETED, [a[0]])  # evening in BST
+    world.session(at(date(2026, 5, 25), 16, 59), SessionStatus.COMPLETED, [a[5]])  # just before evening
+    world.session(at(date(2026, 6, 20)), SessionStatus.COMPLETED, [a[3]])  # Saturday
+    world.session(at(date(2026, 4, 2)), SessionStatus.DID_NOT_ATTEND, [a[0]])
+    world.session(at(date(2026, 4, 3)), SessionStatus.CANCELLED_BY_CHILD, [a[2]])
+    world.session(at(date(2026, 4, 4)), SessionStatus.CANCELLED_BY_MENTOR, [a[2]])
+    world.session(at(date(2026, 4, 6)), SessionStatus.RESCHEDULED, [a[2]])
+    world.session(at(date(2026, 6, 29)), SessionStatus.PLANNED, [a[3]])
+    world.session(at(date(2026, 7, 2)), SessionStatus.COMPLETED, [a[3]])  # after the period
+    # Wellbeing: SWEMWBS metric scores and the mean of goals.
+    world.score(a[0], "swemwbs", "metric", at(date(2025, 12, 2)), "18.00")
+    world.score(a[0], "swemwbs", "metric", at(date(2026, 3, 1)), "20.00")
+    world.score(a[0], "swemwbs", "metric", at(date(2026, 6, 1)), "22.50")  # follow-up: +4.50
+    world.score(a[1], "swemwbs", "metric", at(date(2026, 2, 11)), "20.00")
+    world.score(a[1], "swemwbs", "metric", at(date(2026, 3, 30)), "21.00")  # +1.00
+    world.score(a[2], "swemwbs", "metric", at(date(2026, 3, 2)), "24.00")  # baseline only
+    world.score(a[3], "swemwbs", "metric", at(date(2026, 7, 5)), "24.00")  # after the period: not counted
+    world.score(a[0], "gbo", "mean", at(date(2025, 12, 2)), "3.00")
+    world.score(a[0], "gbo", "mean", at(date(2026, 5, 1)), "6.50")  # +3.50
+    world.score(a[1], "gbo", "mean", at(date(2026, 2, 11)), "5.00")
+    world.score(a[1], "gbo", "mean", at(date(2026, 3, 30)), "4.00")  # -1.00
+    return world
+
+
+def get(client, world, user, dashboard, query=PERIOD, **headers):
+    return client.get(
+        f"/programmes/{world.programme.id}/dashboards/{dashboard}?{query}",
+        headers=auth_headers(world.db_session, user) | headers,
+    )
+
+
+def days_held(started: date, ended: date | None) -> int:
+    """Counted day by day: the days of the period from the start up to, not including, the end."""
+    day, count = SINCE, 0
+    while day <= UNTIL:
+        count += started <= day and (ended is None or day < ended)
+        day += timedelta(days=1)
+    return count
+
+
+def test_places_per_cohort_now_and_time_weighted(client, world):
+    body = get(client, world, world.coordinator, "places").json
+    a, b = body["cohorts"]
+    days = (UNTIL - SINCE).days + 1
+    used = sum(days_held(started, ended) for started, ended in world.spells)
+    supported = sum(days_held(started, ended) > 0 for started, ended in world.spells)
+    assert (a["cohort_name"], a["funded"], a["occupied"], a["offered"], a["free"]) == ("A", 10, 3, 0, 7)
+    assert (a["occupied_place_days"], a["funded_place_days"], a["children_supported_in_period"]) == (
+        used,
+        10 * days,
+        supported,
+    )
+    assert a["occupancy"] == pytest.approx(round(used / (10 * days), 4))
+    # B: one active and one offered now; the active child started when admitted (in November), after the period.
+    assert (b["funded"], b["occupied"], b["offered"], b["free"], b["occupied_place_days"]) == (3, 1, 1, 1, 0)
+    assert body["filters"] == {
+        "programme_id": str(world.programme.id),
+        "cohort_id": None,
+        "district": None,
+        "since": "2026-01-01",
+        "until": "2026-06-30",
+    }
+
+
+def test_a_district_narrows_the_children_counted(client, world):
+    body = get(client, world, world.coordinator, "places", f"{PERIOD}&district=Medway&cohort_id={world.cohort_a.id}")
+    (a,) = body.json["cohorts"]
+    medway = world.spells[4:]
+    assert (a["occupied"], a["free"]) == (0, 7)
+    assert a["occupied_place_days"] == sum(days_held(started, ended) for started, ended in medway)
+
+
+def test_waitlist_waits_to_first_session(client, world):
+    body = get(client, world, world.coordinator, "waitlist").json
+    # First completed sessions in the period: a[1] 20 Feb, a[2] 5 Mar, a[5] 25 May, a[3] 20 Jun (a[0]'s was before).
+    waits = sorted(
+        (first - world.referred[n]).days
+        for n, first in ((1, date(2026, 2, 20)), (2, date(2026, 3, 5)), (5, date(2026, 5, 25)), (3, date(2026, 6, 20)))
+    )
+    assert body["first_sessions_in_period"] == 4
+    assert body["median_wait_days"] == pytest.approx(statistics.median(waits))
+    assert body["p90_wait_days"] == waits[-1]  # nearest rank: ceil(0.9 * 4) = 4th
+    # Waitlisted now: B's two. Still waiting: B's active, offered and two waitlisted have had no session.
+    assert (body["waitlisted_now"], body["still_waiting_for_first_session"]) == (2, 4)
+
+
+def test_mentors_caseloads_for_staff_and_distribution(client, world):
+    body = get(client, world, world.coordinator, "mentors").json
+    rows = {row["mentor_id"]: row for row in body["caseloads"]}
+    assert (rows[str(world.mentor.id)]["caseload"], rows[str(world.mentor.id)]["utilisation"]) == (2, 1.0)
+    assert (rows[str(world.mentor_two.id)]["caseload"], rows[str(world.mentor_two.id)]["utilisation"]) == (1, 0.1)
+    assert rows[str(world.mentor.id)]["display_name"] == world.mentor.display_name
+    assert (body["mentors"], body["children_allocated"], body["at_or_over_capacity"]) == (2, 3, 1)
+    assert body["mean_utilisation"] == pytest.approx(0.55)
+
+
+def test_delivery_counts_shares_and_dosage(client, world):
+    body = get(client, world, world.coordinator, "delivery").json
+    in_period = [
+        (start, status, kids)
+        for start, status, kids in world.sessions
+        if SINCE <= start.astimezone(LONDON).date() <= UNTIL
+    ]
+    delivered = [(start, kids) for start, status, kids in in_period if status is SessionStatus.COMPLETED]
+    evening = sum(start.astimezone(LONDON).hour >= 17 for start, _ in delivered)
+    weekend = sum(start.astimezone(LONDON).weekday() >= 5 for start, _ in delivered)
+    attendances = sum(len(kids) for _, kids in delivered)
+    weeks = Decimal(sum(days_held(started, ended) for started, ended in world.spells)) / 7
+    assert (body["planned"], body["delivered"], body["missed"], body["cancelled"], body["not_yet_recorded"]) == (
+        len([s for s in in_period if s[1] is not SessionStatus.RESCHEDULED]),
+        len(delivered),
+        1,
+        2,
+        1,
+    )
+    assert (evening, weekend) == (2, 2)
+    assert body["evening_share"] == pytest.approx(round(evening / len(delivered), 4))
+    assert body["weekend_share"] == pytest.approx(round(weekend / len(delivered), 4))
+    assert (body["attendances"], body["children_seen"]) == (attendances, 5)
+    assert body["sessions_per_child_per_week"] == pytest.approx(float(round(attendances / weeks, 2)))
+
+
+def test_wellbeing_change_and_goal_progress(client, world):
+    body = get(client, world, world.coordinator, "wellbeing").json
+    swemwbs = next(row for row in body["measures"] if row["instrument_key"] == "swemwbs")
+    changes = [Decimal("4.50"), Decimal("1.00")]
+    assert (swemwbs["children_with_baseline"], swemwbs["children_with_follow_up"]) == (3, 2)
+    assert swemwbs["mean_change"] == pytest.approx(float(sum(changes) / 2))
+    # SWEMWBS's threshold is 3 metric points: one child of two.
+    assert (swemwbs["meaningfully_improved"], swemwbs["improved_share"]) == (1, 0.5)
+    goals = body["goal_progress"]
+    assert (goals["instrument_key"], goals["children_with_follow_up"], goals["mean_change"]) == ("gbo", 2, 1.25)
+    assert goals["meaningfully_improved"] == 1
+
+
+def test_outcomes_are_the_cost_benefit_estimate(client, world):
+    body = get(client, world, world.coordinator, "outcomes", f"cohort_id={world.cohort_a.id}&price_year=2024/25").json
+    expected = outcomes_service.estimate_cost_benefit(
+        world.db_session,
+        actor=actor_for(world.coordinator),
+        programme_id=world.programme.id,
+        cohort_id=world.cohort_a.id,
+        price_year="2024/25",
+        suppression_threshold=5,
+        now=DEFAULT_NOW,
+    )
+    assert body["estimate"]["children"] == expected.children
+    assert [row["event_type"] for row in body["estimate"]["outcomes"]] == [
+        o.event_type.value for o in expected.outcomes
+    ]
+    assert body["filters"]["cohort_id"] == str(world.cohort_a.id)
+
+
+def test_return_conversations_with_none_in_the_period(client, world):
+    body = get(client, world, world.coordinator, "return-conversations").json
+    assert body["summary"] == {"returns": 0, "completed_within_72h": 0, "rate": None}
+
+
+def test_csv_export_of_a_table(client, world):
+    response = get(client, world, world.coordinator, "places", f"{PERIOD}&format=csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [(row["cohort_name"], row["occupied"], row["since"]) for row in rows] == [
+        ("A", "3", "2026-01-01"),
+        ("B", "1", "2026-01-01"),
+    ]
+    accepted = get(client, world, world.coordinator, "waitlist", PERIOD, Accept="text/csv")
+    assert accepted.mimetype == "text/csv"
+    assert next(csv.DictReader(io.StringIO(accepted.get_data(as_text=True))))["waitlisted_now"] == "2"
+
+
+@pytest.mark.parametrize(("active", "shown"), [(4, "<5"), (5, 5), (0, 0)])
+def test_a_commissioner_sees_small_counts_suppressed_at_the_threshold(client, db_session, active, shown):
+    programme = make_programme(db_session)
+    commissioner = make_user(db_session, Role.COMMISSIONER, programme=programme)
+    cohort = make_cohort(db_session, programme=programme, places=8)
+    for _ in range(active):
+        admit_child(db_session, cohort=cohort)
+    response = client.get(
+        f"/programmes/{programme.id}/dashboards/places", headers=auth_headers(db_session, commissioner)
+    )
+    (row,) = response.json["cohorts"]
+    assert row["occupied"] == shown
+    # Free places would give the suppressed count back (8 - 4), so they are withheld with it.
+    assert row["free"] == (None if shown == "<5" else 8 - active)
+
+
+def test_a_commissioner_gets_distributions_not_mentors_and_derived_figures_withheld(client, world):
+    mentors = get(client, world, world.commissioner, "mentors").json
+    assert mentors["caseloads"] == []
+    assert (mentors["mentors"], mentors["children_allocated"], mentors["mean_utilisation"]) == ("<5", "<5", None)
+    delivery = get(client, world, world.commissioner, "delivery").json
+    # Two evening sessions of six: the share is withheld; seven attendances over five spells are shown.
+    assert (delivery["delivered"], delivery["evening_share"], delivery["missed"]) == (6, None, "<5")
+    assert (
+        delivery["sessions_per_child_per_week"]
+        == get(client, world, world.coordinator, "delivery").json["sessions_per_child_per_week"]
+    )
+    wellbeing = get(client, world, world.commissioner, "wellbeing").json
+    swemwbs = next(row for row in wellbeing["measures"] if row["instrument_key"] == "swemwbs")
+    assert (swemwbs["children_with_follow_up"], swemwbs["mean_change"], swemwbs["improved_share"]) == ("<5", None, None)
+
+
+def test_no_dashboard_names_a_child_to_a_commissioner(client, world):
+    from api.children.models import Child
+
+    children = [world.db_session.get(Child, enrolment.child_id) for enrolment in world.a + world.b]
+    secrets = {str(child.id) for child in children} | {child.reference for child in children}
+    secrets |= {child.first_name for child in children} | {child.last_name for child in children}
+    secrets |= {str(enrolment.id) for enrolment in world.a + world.b}
+    for dashboard in DASHBOARDS:
+        for query, headers in ((PERIOD, {}), (f"{PERIOD}&format=csv", {}), (PERIOD, {"Accept": "text/csv"})):
+            response = get(client, world, world.commissioner, dashboard, query, **headers)
+            assert response.status_code == 200, (dashboard, response.json)
+            text = response.get_data(as_text=True)
+            assert not [secret for secret in secrets if secret in text], dashboard
+
+
+@pytest.mark.parametrize("dashboard", DASHBOARDS)
+def test_another_programme_is_not_found_and_mentors_are_refused(client, world, dashboard):
+    other = make_programme(world.db_session)
+    for role in (Role.COORDINATOR, Role.COMMISSIONER):
+        outsider = make_user(world.db_session, role, programme=other)
+        assert get(client, world, outsider, dashboard).status_code == 404
+    assert get(client, world, world.mentor, dashboard).status_code == 403
+    assert get(client, world, world.admin, dashboard).status_code == 200
+
+
+def test_a_cohort_of_another_programme_and_a_reversed_period_are_refused(client, world):
+    other_cohort = make_cohort(world.db_session)
+    assert get(client, world, world.coordinator, "places", f"cohort_id={other_cohort.id}").status_code == 404
+    assert get(client, world, world.coordinator, "places", "since=2026-02-01&until=2026-01-01").status_code == 422
+    assert get(client, world, world.coordinator, "places", "district=Nowhere").status_code == 422
