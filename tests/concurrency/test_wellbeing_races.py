@@ -62,6 +62,12 @@ SIMULTANEOUS_REQUESTS = 8
 # Only a guard against hanging: nothing is asserted about how long anything takes.
 PATIENCE_SECONDS = 60
 
+
+def other_answers(n: int) -> dict[str, str]:
+    """ONS4 answers that differ from ONS4_FORM and from each other's (life satisfaction 0, 1, 2 ...)."""
+    return {**ONS4_FORM, "ons4.life_satisfaction": str(n), "ons4.worthwhile": "1"}
+
+
 ONS4_FORM = {
     "ons4.life_satisfaction": "8",
     "ons4.worthwhile": "7",
@@ -253,7 +259,10 @@ def test_one_link_submitted_eight_times_at_once_is_stored_once(committed_db_sess
     team = setting(committed_db_session)
     invitation_id, path = invite(committed_db_session, live_server, team)
 
-    pages = all_at_once([lambda: page_request(live_server.base_url, path, ONS4_FORM)] * SIMULTANEOUS_REQUESTS)
+    # Different answers each: the same answers twice are one child's double tap, which is thanked again.
+    pages = all_at_once(
+        [lambda n=n: page_request(live_server.base_url, path, other_answers(n)) for n in range(SIMULTANEOUS_REQUESTS)]
+    )
 
     assert Counter(page.status for page in pages) == {200: 1, 404: SIMULTANEOUS_REQUESTS - 1}
     (thanks,) = [page.html for page in pages if page.status == 200]
@@ -275,6 +284,17 @@ def test_one_link_submitted_eight_times_at_once_is_stored_once(committed_db_sess
     assert completions == 1
 
 
+def test_the_same_answers_sent_eight_times_at_once_are_all_thanked_and_stored_once(committed_db_session, live_server):
+    # A child tapping Send repeatedly on a slow connection: every tap is thanked, the row lock stores one.
+    team = setting(committed_db_session)
+    invitation_id, path = invite(committed_db_session, live_server, team)
+
+    pages = all_at_once([lambda: page_request(live_server.base_url, path, ONS4_FORM)] * SIMULTANEOUS_REQUESTS)
+
+    assert Counter(page.status for page in pages) == {200: SIMULTANEOUS_REQUESTS}
+    assert count(committed_db_session, CheckIn, CheckIn.invitation_id == invitation_id) == 1
+
+
 def test_a_link_submitted_while_its_first_submission_is_being_stored_is_refused(
     committed_db_session, steered_server, monkeypatch
 ):
@@ -292,7 +312,7 @@ def test_a_link_submitted_while_its_first_submission_is_being_stored_is_refused(
         steered_server,
         gate,
         lambda: page_request(base_url, path, ONS4_FORM),
-        [lambda: page_request(base_url, path, ONS4_FORM)] * (SIMULTANEOUS_REQUESTS - 1),
+        [lambda n=n: page_request(base_url, path, other_answers(n)) for n in range(SIMULTANEOUS_REQUESTS - 1)],
     )
 
     assert first.status == 200 and "Thank you" in first.html
