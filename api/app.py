@@ -20,6 +20,7 @@ from api.caseloads.views import blp as caseloads_blp
 from api.children.views import blp as children_blp
 from api.clock import SystemClock
 from api.config import DefaultConfig, check_secret_key, database_url_from_environment
+from api.dashboards.page import blp as dashboard_page_blp
 from api.dashboards.views import blp as dashboards_blp
 from api.db import Database
 from api.enrolments.views import blp as enrolments_blp
@@ -82,6 +83,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     # The child's check-in page is HTML, not part of the JSON API or its OpenAPI document.
     app.register_blueprint(checkin_page_blp)
+    # The commissioners' dashboard page is HTML too, signed in by a cookie of its own (api/dashboards/page.py).
+    app.register_blueprint(dashboard_page_blp)
     _init_rate_limits(app)
     app.after_request(_security_headers)
 

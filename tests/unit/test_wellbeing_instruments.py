@@ -104,7 +104,7 @@ class TestShippedInstruments:
     def test_the_definitions_and_the_check_in_page_are_packaged_with_the_api(self):
         pyproject = (REPOSITORY / "pyproject.toml").read_text(encoding="utf-8")
 
-        package_data = pyproject.split("[tool.setuptools.package-data]\n", 1)[1].split("\n", 1)[0]
+        package_data = pyproject.split("[tool.setuptools.package-data]\n", 1)[1].split("\n\n", 1)[0]
         for pattern in ("wellbeing/instruments/*.json", "wellbeing/templates/checkin/*.html", "wellbeing/static/*.css"):
             assert f'"{pattern}"' in package_data
 

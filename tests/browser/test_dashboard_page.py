@@ -1,0 +1,236 @@
+"""The commissioners' dashboard page in a real headless Chromium (Debian's), at a desktop size of 1280x900.
+
+A commissioner signs in through the page's own form, lands on their programme's dashboard and sees every chart
+drawn: each SVG has a size and bars of a size, and a full-page screenshot is a real picture, not a blank page.
+The programme is big enough that a commissioner's figures are not suppressed, so the bars are there to see.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
+from sqlalchemy.orm import Session
+
+from api.accounts.models import AppUser
+from api.accounts.rules import Role
+from api.outcomes.models import OutcomeEvent
+from api.outcomes.rules import OutcomeEventType, OutcomeSource
+from api.sessions.models import MentoringSession, SessionAttendee
+from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_week
+from api.wellbeing.models import CheckIn, CheckInScore
+from api.wellbeing.rules import CheckInChannel, ScoreKind
+from tests.browser.conftest import CHROMEDRIVER, CHROMIUM, HEADLESS_FLAGS, OFFLINE_FLAGS, Browsers, PageServer
+from tests.builders import PASSWORD, admit_child, make_cohort, make_programme, make_user
+from tests.conftest import DEFAULT_NOW
+
+WIDTH, HEIGHT = 1280, 900
+CHARTS = ("occupancy-0", "delivery", "wellbeing", "outcomes")
+CHILDREN = 8
+
+
+def _noon(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+
+
+def seed_programme(db: Session) -> AppUser:
+    """Eight children supported since June 2025, a dozen weeks of sessions (six delivered, five missed, five
+    cancelled each week), SWEMWBS baselines and follow-ups, and arrests before and during support."""
+    programme = make_programme(db)
+    coordinator = make_user(db, Role.COORDINATOR, programme=programme)
+    commissioner = make_user(db, Role.COMMISSIONER, programme=programme)
+    cohort = make_cohort(db, programme=programme, name="Main", places=10)
+    started = _noon(date(2025, 6, 2))
+    enrolments = [admit_child(db, cohort=cohort, by=coordinator) for _ in range(CHILDREN)]
+    for enrolment in enrolments:
+        enrolment.started_at = started
+    db.commit()
+    today = DEFAULT_NOW.date()
+    monday = today - timedelta(days=today.weekday())
+    statuses = [SessionStatus.COMPLETED] * 6 + [SessionStatus.DID_NOT_ATTEND] * 5
+    statuses += [SessionStatus.CANCELLED_BY_CHILD] * 5
+    for week in range(12):
+        for number, status in enumerate(statuses):
+            start = _noon(monday - timedelta(weeks=week)) + timedelta(minutes=number)
+            enrolment = enrolments[number % CHILDREN]
+            session = MentoringSession(
+                programme_id=programme.id,
+                mentor_id=coordinator.id,
+                kind=SessionKind.ONE_TO_ONE,
+                location_category=LocationCategory.COMMUNITY_VENUE,
+                status=status,
+                planned_start_at=start,
+                planned_end_at=start + timedelta(hours=1),
+                local_week=local_week(start, "Europe/London"),
+                created_at=DEFAULT_NOW,
+                created_by_user_id=coordinator.id,
+                updated_at=DEFAULT_NOW,
+                updated_by_user_id=coordinator.id,
+            )
+            db.add(session)
+            db.flush()
+            db.add(
+                SessionAttendee(
+                    session_id=session.id,
+                    enrolment_id=enrolment.id,
+                    child_id=enrolment.child_id,
+                    local_week=session.local_week,
+                )
+            )
+    for number, enrolment in enumerate(enrolments):
+        for completed, value in ((date(2025, 6, 10), 18 + number % 3), (date(2026, 10, 1), 22 + number % 4)):
+            check_in = CheckIn(
+                child_id=enrolment.child_id,
+                instrument_key="swemwbs",
+                instrument_version="1",
+                channel=CheckInChannel.IN_SESSION,
+                completed_at=_noon(completed),
+                recorded_by_user_id=coordinator.id,
+            )
+            db.add(check_in)
+            db.flush()
+            db.add(
+                CheckInScore(check_in_id=check_in.id, kind=ScoreKind.DERIVED, measure="metric", value=Decimal(value))
+            )
+        for occurred in (date(2025, 1, 15), date(2025, 3, 15), date(2026, 2, 15)):
+            db.add(
+                OutcomeEvent(
+                    child_id=enrolment.child_id,
+                    event_type=OutcomeEventType.ARREST,
+                    occurred_on=occurred,
+                    source=OutcomeSource.POLICE,
+                    recorded_at=DEFAULT_NOW,
+                    recorded_by_user_id=coordinator.id,
+                )
+            )
+    db.commit()
+    return commissioner
+
+
+def desktop_chromium(browsers: Browsers) -> WebDriver:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in HEADLESS_FLAGS + OFFLINE_FLAGS:
+        options.add_argument(flag if not flag.startswith("--window-size") else f"--window-size={WIDTH},{HEIGHT}")
+    options.add_experimental_option(
+        "prefs", {"credentials_enable_service": False, "profile.password_manager_enabled": False}
+    )
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    browsers.opened.append(driver)  # quit with the others after the test
+    driver.set_page_load_timeout(30)
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False},
+    )
+    return driver
+
+
+def png_pixels(png: bytes) -> tuple[int, int, set[bytes]]:
+    """Width, height and the distinct colours of an 8-bit RGB or RGBA PNG (as Chromium writes them)."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    position, data, header = 8, b"", b""
+    while position < len(png):
+        (length,) = struct.unpack(">I", png[position : position + 4])
+        kind, body = png[position + 4 : position + 8], png[position + 8 : position + 8 + length]
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            data += body
+        position += 12 + length
+    width, height, depth, colour_type = struct.unpack(">IIBB", header[:10])
+    assert depth == 8 and colour_type in (2, 6)
+    channels = 4 if colour_type == 6 else 3
+    raw, stride = zlib.decompress(data), width * channels
+    previous, colours = bytearray(stride), set()
+    for row in range(height):
+        start = row * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
+        for i in range(stride):
+            left = line[i - channels] if i >= channels else 0
+            up, up_left = previous[i], previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                guess = left + up - up_left
+                near = min((abs(guess - left), 0, left), (abs(guess - up), 1, up), (abs(guess - up_left), 2, up_left))
+                line[i] = (line[i] + near[2]) & 0xFF
+        if row % 4 == 0:  # every fourth row is plenty to count colours
+            colours.update(bytes(line[i : i + 3]) for i in range(0, stride, channels))
+        previous = line
+    return width, height, colours
+
+
+def test_a_commissioner_signs_in_and_sees_every_chart_drawn(
+    page_server: PageServer, browsers: Browsers, committed_db_session: Session, tmp_path: Path
+) -> None:
+    commissioner = seed_programme(committed_db_session)
+    page = f"/dashboard/programmes/{commissioner.programme_id}"
+    browser = desktop_chromium(browsers)
+
+    browser.get(page_server.url(page))
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Sign in to the dashboard"
+    browser.find_element(By.ID, "email").send_keys(commissioner.email)
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(browser, 30).until(
+        lambda driver: driver.find_element(By.TAG_NAME, "h1").text == "Programme dashboard"
+    )
+    assert browser.current_url == page_server.url(page)
+    # The token is in an HttpOnly cookie: the page's scripts (there are none) could not read it.
+    assert browser.execute_script("return document.cookie") == ""
+    assert browser.execute_script("return window.innerWidth") == WIDTH
+
+    for key in CHARTS:
+        svg = browser.find_element(By.CSS_SELECTOR, f'svg[data-chart="{key}"]')
+        assert svg.size["width"] > 0 and svg.size["height"] > 0, key
+        drawn = [rect for rect in svg.find_elements(By.CSS_SELECTOR, "rect.bar") if rect.size["height"] > 0]
+        drawn = [rect for rect in drawn if rect.size["width"] > 0]
+        assert drawn, f"no bars drawn in {key}"
+        assert svg.find_element(By.TAG_NAME, "title").get_attribute("textContent")
+        table = svg.find_element(By.XPATH, "following-sibling::table")
+        assert table.find_element(By.TAG_NAME, "caption").text
+    delivery = browser.find_element(By.CSS_SELECTOR, 'svg[data-chart="delivery"]')
+    patterns = {rect.get_attribute("class") for rect in delivery.find_elements(By.CSS_SELECTOR, "rect.bar")}
+    assert patterns == {"bar bar-solid", "bar bar-hatch", "bar bar-dots"}
+    assert len(delivery.find_elements(By.CSS_SELECTOR, "rect.bar")) == 36
+    # Nothing was refused by the page's Content-Security-Policy, and the stylesheet applied.
+    # (The network entries are the expected 401 of the first, signed-out visit and the absent favicon.)
+    logged = [entry for entry in browser.get_log("browser") if entry["source"] != "network"]
+    assert [entry for entry in logged if entry["level"] == "SEVERE"] == []
+    assert browser.find_element(By.TAG_NAME, "body").value_of_css_property("font-family").startswith("Arial")
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= WIDTH
+
+    full_height = int(browser.execute_script("return document.documentElement.scrollHeight"))
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": WIDTH, "height": full_height, "deviceScaleFactor": 1, "mobile": False},
+    )
+    screenshot = tmp_path / "dashboard-page.png"
+    assert browser.save_screenshot(str(screenshot))
+    png = screenshot.read_bytes()
+    width, height, colours = png_pixels(png)
+    assert (width, height) == (WIDTH, full_height) and height > HEIGHT
+    assert len(png) > 20_000, "the screenshot is too small to show the charts"
+    assert len(colours) > 20, f"only {len(colours)} colours: the charts did not render"
+
+
+@pytest.mark.parametrize("path", ["/dashboard/sign-in"])
+def test_the_sign_in_page_has_its_headers(page_server: PageServer, path: str) -> None:
+    fetched = page_server.get(path)
+    assert fetched.status == 200
+    assert "default-src 'none'" in fetched.headers["Content-Security-Policy"]
+    assert fetched.headers["Cache-Control"] == "no-store"
