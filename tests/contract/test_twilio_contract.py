@@ -1,6 +1,6 @@
 """What the Twilio adapter sends is what Twilio's own API description accepts.
 
-Stoplight Prism serves a mock of Twilio's 2010-04-01 API from Twilio's OpenAPI file (shared/twilio, see its
+Stoplight Prism serves a mock of Twilio's 2010-04-01 API from Twilio's OpenAPI file (tests/contract/twilio, see its
 README) and rejects any request that does not match the schema. The real TwilioSender talks to it over HTTP.
 Prism answers with example data, not behaviour: failures, rate limits and reconciliation are tested against the
 local fake in tests/unit/test_notifications.py.
@@ -29,7 +29,8 @@ from notifications.port import Outcome, OutgoingSms
 from notifications.twilio_adapter import TwilioSender
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TWILIO_API = REPO_ROOT.parent / "shared" / "twilio" / "twilio_api_v2010.json"
+# Vendored (unedited, MIT) so the test runs from any clone; see tests/contract/twilio/README.md.
+TWILIO_API = Path(__file__).resolve().parent / "twilio" / "twilio_api_v2010.json"
 PRISM = REPO_ROOT / ".tools" / "node_modules" / ".bin" / "prism"
 REQUIRED = os.environ.get("REACHABLE_TEST_REQUIRE_TWILIO_MOCK") == "1"
 # An upper bound for a very slow machine, not an expectation: Prism usually listens within a few seconds.
