@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -41,7 +40,6 @@ PAGE_CSP = (
 )
 TOKEN_COOKIE = "reachable_dashboard_token"
 PAGE_ROLES = (Role.ADMIN, Role.COORDINATOR, Role.COMMISSIONER)
-MONTHS, WEEKS = 12, 12
 WITHHELD = "withheld"
 EVENT_NAMES = {
     "arrest": "Arrests",
@@ -174,38 +172,10 @@ def _rate(value: Decimal | None) -> str:
     return WITHHELD if value is None else f"{value:.2f}"
 
 
-def _month_starts(until: date) -> list[date]:
-    first = until.replace(day=1)
-    months = []
-    for _ in range(MONTHS):
-        months.append(first)
-        first = (first - timedelta(days=1)).replace(day=1)
-    return months[::-1]
-
-
-def _month_end(first: date) -> date:
-    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-
-
-def _common(actor: Actor, programme_id: uuid.UUID) -> dict[str, Any]:
-    return {
-        "actor": actor,
-        "request": service.DashboardRequest(programme_id=programme_id),
-        "suppression_threshold": current_app.config["SMALL_NUMBER_THRESHOLD"],
-        "now": clock().now(),
-    }
-
-
-def _occupancy(common: dict[str, Any], until: date) -> list[Section]:
+def _occupancy(page: service.PageFigures) -> list[Section]:
     """One chart per cohort: time-weighted occupancy in each of the last 12 months (the places dashboard)."""
-    months = _month_starts(until)
-    per_month = [
-        service.places_dashboard(
-            db_session(),
-            **{**common, "request": replace(common["request"], since=first, until=min(_month_end(first), until))},
-        )
-        for first in months
-    ]
+    months = [first for first, _ in page.months]
+    per_month = [month for _, month in page.months]
     labels = [first.strftime("%b %Y") for first in months]
     sections = []
     cohorts = per_month[-1].cohorts if per_month else ()
@@ -245,20 +215,10 @@ def _occupancy(common: dict[str, Any], until: date) -> list[Section]:
     return sections
 
 
-def _delivery(common: dict[str, Any], until: date) -> Section:
+def _delivery(figures: service.PageFigures) -> Section:
     """Sessions delivered, missed and cancelled in each of the last 12 ISO weeks (the delivery dashboard)."""
-    this_monday = until - timedelta(days=until.weekday())
-    mondays = [this_monday - timedelta(weeks=back) for back in range(WEEKS - 1, -1, -1)]
-    weeks = [
-        service.delivery_dashboard(
-            db_session(),
-            **{
-                **common,
-                "request": replace(common["request"], since=monday, until=min(monday + timedelta(days=6), until)),
-            },
-        )
-        for monday in mondays
-    ]
+    mondays = [monday for monday, _ in figures.weeks]
+    weeks = [week for _, week in figures.weeks]
     names = (("Delivered", "delivered"), ("Missed", "missed"), ("Cancelled", "cancelled"))
     series = [
         Series(name, tuple(Point(_count_size(getattr(week, key)), _count_text(getattr(week, key))) for week in weeks))
@@ -284,10 +244,8 @@ def _delivery(common: dict[str, Any], until: date) -> Section:
     return Section(chart, Table("Sessions per week", ("Week", "Delivered", "Missed", "Cancelled"), rows))
 
 
-def _wellbeing(common: dict[str, Any]) -> Section:
-    dashboard = service.wellbeing_dashboard(
-        db_session(), instruments=current_app.extensions["reachable.instruments"], **common
-    )
+def _wellbeing(figures: service.PageFigures) -> Section:
+    dashboard = figures.wellbeing
     labels = [f"{row.instrument_key.upper()} {row.measure.replace('_', ' ')}" for row in dashboard.measures]
     points = [
         Point(
@@ -321,8 +279,8 @@ def _wellbeing(common: dict[str, Any]) -> Section:
     return Section(chart, Table("Wellbeing change per measure", headers, rows), note)
 
 
-def _outcomes(common: dict[str, Any]) -> Section:
-    estimate = service.outcomes_dashboard(db_session(), price_year=None, **common).estimate
+def _outcomes(figures: service.PageFigures) -> Section:
+    estimate = figures.outcomes.estimate
     names = [EVENT_NAMES.get(str(row.event_type), str(row.event_type)) for row in estimate.outcomes]
 
     def point(rate: Decimal | None) -> Point:
@@ -363,16 +321,17 @@ def programme_dashboard(programme_id: uuid.UUID) -> str:
     actor = _actor_from_cookie()
     if actor.role not in PAGE_ROLES:
         raise PermissionDenied()
-    common = _common(actor, programme_id)
-    # The whole year first: it checks the caller may see the programme, and gives today in its time zone.
-    year = service.places_dashboard(db_session(), **common)
+    figures = service.page_figures(
+        db_session(),
+        actor=actor,
+        programme_id=programme_id,
+        instruments=current_app.extensions["reachable.instruments"],
+        suppression_threshold=current_app.config["SMALL_NUMBER_THRESHOLD"],
+        now=clock().now(),
+    )
+    year = figures.year
     until = year.filters.until or clock().now().date()
-    sections = [
-        *_occupancy(common, until),
-        _delivery(common, until),
-        _wellbeing(common),
-        _outcomes(common),
-    ]
+    sections = [*_occupancy(figures), _delivery(figures), _wellbeing(figures), _outcomes(figures)]
     return render_template(
         "dashboard/programme.html",
         sections=sections,

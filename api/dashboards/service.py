@@ -12,7 +12,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -507,3 +507,83 @@ def return_conversations_dashboard(
         suppression_threshold=suppression_threshold,
     )
     return ReturnConversationsDashboard(dataclasses.replace(scope.filters, cohort_id=None, district=None), summary)
+
+
+# --- The dashboard page's figures --------------------------------------------------------------------------
+
+PAGE_MONTHS = 12
+PAGE_WEEKS = 12
+
+
+@dataclass(frozen=True)
+class PageFigures:
+    """Everything the dashboard page draws: the year, each of the last 12 months and ISO weeks, and the rest."""
+
+    year: PlacesDashboard
+    months: list[tuple[date, PlacesDashboard]]  # (first day of the month, its places dashboard)
+    weeks: list[tuple[date, DeliveryDashboard]]  # (Monday, its delivery dashboard)
+    wellbeing: WellbeingDashboard
+    outcomes: OutcomesDashboard
+
+
+def _month_starts(until: date, count: int) -> list[date]:
+    first, months = until.replace(day=1), []
+    for _ in range(count):
+        months.append(first)
+        first = (first - timedelta(days=1)).replace(day=1)
+    return months[::-1]
+
+
+def _month_end(first: date) -> date:
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def page_figures(
+    db_session: Session,
+    *,
+    actor: Actor,
+    programme_id: uuid.UUID,
+    instruments: Mapping[str, Instrument],
+    suppression_threshold: int,
+    now: datetime,
+) -> PageFigures:
+    """The page's series are the dashboards themselves, asked period by period, so the page shows exactly the
+    figures (and the suppression) the JSON gives for the same periods."""
+    request = DashboardRequest(programme_id=programme_id)
+
+    def places(since: date | None = None, until: date | None = None) -> PlacesDashboard:
+        period = dataclasses.replace(request, since=since, until=until)
+        return places_dashboard(
+            db_session, actor=actor, request=period, suppression_threshold=suppression_threshold, now=now
+        )
+
+    def delivery(since: date, until: date) -> DeliveryDashboard:
+        period = dataclasses.replace(request, since=since, until=until)
+        return delivery_dashboard(
+            db_session, actor=actor, request=period, suppression_threshold=suppression_threshold, now=now
+        )
+
+    # The whole year first: it checks the caller may see the programme, and gives today in its time zone.
+    year = places()
+    until = year.filters.until or now.date()
+    months = [(first, places(first, min(_month_end(first), until))) for first in _month_starts(until, PAGE_MONTHS)]
+    this_monday = until - timedelta(days=until.weekday())
+    mondays = [this_monday - timedelta(weeks=back) for back in range(PAGE_WEEKS - 1, -1, -1)]
+    weeks = [(monday, delivery(monday, min(monday + timedelta(days=6), until))) for monday in mondays]
+    wellbeing = wellbeing_dashboard(
+        db_session,
+        actor=actor,
+        request=request,
+        instruments=instruments,
+        suppression_threshold=suppression_threshold,
+        now=now,
+    )
+    outcomes = outcomes_dashboard(
+        db_session,
+        actor=actor,
+        request=request,
+        price_year=None,
+        suppression_threshold=suppression_threshold,
+        now=now,
+    )
+    return PageFigures(year, months, weeks, wellbeing, outcomes)
