@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
@@ -186,7 +187,8 @@ def test_a_commissioner_signs_in_and_sees_every_chart_drawn(
     browser.find_element(By.ID, "email").send_keys(commissioner.email)
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(browser, 30).until(
+    # The sign-in page's h1 may go stale while the browser navigates: keep asking until the new page is there.
+    WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(
         lambda driver: driver.find_element(By.TAG_NAME, "h1").text == "Programme dashboard"
     )
     assert browser.current_url == page_server.url(page)
