@@ -46,6 +46,13 @@ class MentoringSession(Base):
 
 Index("ix_mentoring_session_pattern_id", MentoringSession.pattern_id)
 Index("ix_mentoring_session_mentor_id_planned_start_at", MentoringSession.mentor_id, MentoringSession.planned_start_at)
+# The dashboards read one programme's sessions in a period, by status (migration 9b3e2c41d7a5).
+Index(
+    "ix_mentoring_session_programme_id_planned_start_at_status",
+    MentoringSession.programme_id,
+    MentoringSession.planned_start_at,
+    MentoringSession.status,
+)
 
 
 class SessionAttendee(Base):
@@ -66,6 +73,8 @@ class SessionAttendee(Base):
 
 Index("ix_session_attendee_child_id_local_week", SessionAttendee.child_id, SessionAttendee.local_week)
 Index("ix_session_attendee_session_id", SessionAttendee.session_id)
+# The dashboards find a programme's attendances through its enrolments (migration 9b3e2c41d7a5).
+Index("ix_session_attendee_enrolment_id", SessionAttendee.enrolment_id)
 
 
 class WeeklyCapOverride(Base):
