@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 
 from api.web import clock, db_session
 from api.wellbeing import service
-from api.wellbeing.errors import InvalidAnswers, LinkNotUsable
+from api.wellbeing.errors import LinkNotUsable
 from api.wellbeing.links import TOKEN_PATTERN
 from api.wellbeing.views import instruments
 
@@ -99,21 +99,14 @@ def submit(token: str) -> tuple[str, int]:
     shown_goals = {
         name.removeprefix("goal."): value for name, value in request.form.items() if name.startswith("goal.")
     }
-    try:
-        help_text = service.submit_link(
-            db_session(),
-            instruments=instruments(),
-            token=token,
-            answers=answers,
-            now=clock().now(),
-            shown_goals=shown_goals,
-        )
-    except InvalidAnswers as problem:
-        form = service.open_link(db_session(), instruments=instruments(), token=token, now=clock().now())
-        return _render_form(form, chosen=request.form, errors=problem.errors or {}), 422
-    except LinkNotUsable:
-        db_session().rollback()
-        help_text = service.thanks_for_a_repeated_submission(
-            db_session(), token=token, answers=answers, now=clock().now()
-        )
-    return render_template("checkin/thanks.html", help_text=help_text), 200
+    answer = service.answer_link(
+        db_session(),
+        instruments=instruments(),
+        token=token,
+        answers=answers,
+        shown_goals=shown_goals,
+        now=clock().now(),
+    )
+    if answer.form is not None:
+        return _render_form(answer.form, chosen=request.form, errors=answer.errors), 422
+    return render_template("checkin/thanks.html", help_text=answer.help_text), 200

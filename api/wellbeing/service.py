@@ -932,6 +932,39 @@ def submit_link(
     return help_text
 
 
+@dataclass(frozen=True)
+class LinkAnswer:
+    """What sending the page gives: thanks (with the programme's help text), or the form again with problems."""
+
+    help_text: str | None = None
+    form: LinkForm | None = None
+    errors: Mapping[str, list[str]] = field(default_factory=dict)
+
+
+def answer_link(
+    db_session: Session,
+    *,
+    instruments: Mapping[str, Instrument],
+    token: str,
+    answers: Mapping[str, Mapping[str, object]],
+    shown_goals: Mapping[str, str],
+    now: datetime,
+) -> LinkAnswer:
+    """The child sends the page: store and thank; or show the form again with each problem by its question; or,
+    for the same answers sent twice moments apart, thank again. Any other unusable link raises LinkNotUsable."""
+    try:
+        help_text = submit_link(
+            db_session, instruments=instruments, token=token, answers=answers, now=now, shown_goals=shown_goals
+        )
+    except errors.InvalidAnswers as problem:
+        form = open_link(db_session, instruments=instruments, token=token, now=now)
+        return LinkAnswer(form=form, errors=problem.errors or {})
+    except errors.LinkNotUsable:
+        db_session.rollback()
+        help_text = thanks_for_a_repeated_submission(db_session, token=token, answers=answers, now=now)
+    return LinkAnswer(help_text=help_text)
+
+
 # A repeated "Send" within this of the first is the same child tapping twice, not a reused link.
 REPEAT_SUBMISSION_WINDOW = timedelta(minutes=10)
 
