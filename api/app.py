@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import cli
+from api.accounts import service as accounts_service
 from api.accounts.views import blp as accounts_blp
 from api.alerts.views import blp as alerts_blp
 from api.audit.views import blp as audit_blp
@@ -28,12 +34,14 @@ from api.health.views import blp as health_blp
 from api.missing.views import blp as missing_blp
 from api.outbox.views import blp as outbox_blp
 from api.outcomes.views import blp as outcomes_blp
+from api.privacy.logs import redact_link_tokens_in_logs
+from api.privacy.views import blp as privacy_blp
 from api.programmes.views import blp as programmes_blp
 from api.referrals.views import blp as referrals_blp
 from api.schedules.views import blp as schedules_blp
 from api.sessions.views import blp as sessions_blp
 from api.sync.views import blp as sync_blp
-from api.web import Api, init_database, register_error_handlers
+from api.web import Api, init_database, keep_retry_after, register_error_handlers
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from api.wellbeing.page import blp as checkin_page_blp
 from api.wellbeing.views import blp as wellbeing_blp
@@ -56,6 +64,7 @@ BLUEPRINTS = [
     outbox_blp,
     outcomes_blp,
     dashboards_blp,
+    privacy_blp,
 ]
 
 API_DESCRIPTION_FILE = os.path.join(os.path.dirname(__file__), "..", "openapi", "description.md")
@@ -87,6 +96,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard_page_blp)
     _init_rate_limits(app)
     app.after_request(_security_headers)
+    redact_link_tokens_in_logs(app)
 
     if app.config["PROXY_COUNT"]:
         count = int(app.config["PROXY_COUNT"])
@@ -106,16 +116,90 @@ def _finish_config(app: Flask) -> None:
     app.config["API_SPEC_OPTIONS"] = {"security": [{"bearerAuth": []}], **app.config["API_SPEC_OPTIONS"]}
 
 
+# Operations a caller can use to send a person an SMS at will, limited per user (SMS_SEND_LIMIT_PER_USER).
+# Session create/move/cancel also (re)queue reminders, but not at will: a session has at most its two reminders
+# per recipient pending, each sent at its set time before the session, and a move cancels the old ones; the
+# weekly cap bounds sessions. Limiting them would stall a phone syncing a day's work, and spam nobody.
+SMS_SENDING_ENDPOINTS = ["wellbeing.invite_check_in"]
+SIGN_IN_ENDPOINTS = ["accounts.sign_in", "dashboard_page.sign_in"]
+RATE_LIMIT_SETTINGS = [
+    "CHECK_IN_LINK_FAILURE_LIMIT",
+    "SIGN_IN_LIMIT_PER_ADDRESS",
+    "SIGN_IN_LIMIT_PER_EMAIL",
+    "REFRESH_LIMIT_PER_ADDRESS",
+    "SMS_SEND_LIMIT_PER_USER",
+]
+
+
 def _init_rate_limits(app: Flask) -> None:
-    """One limiter per app (its store comes from RATELIMIT_STORAGE_URI); limits are attached per blueprint."""
+    """One limiter per app; its store comes from RATELIMIT_STORAGE_URI (Redis in production, so every process
+    counts against the same limits). A broken limit answers 429 in the error envelope with Retry-After."""
+    # Registered before the limiter's own after-request hook, so it runs after it (Flask runs them in reverse).
+    app.after_request(keep_retry_after)
+    config = app.config
+    for setting in RATE_LIMIT_SETTINGS:
+        try:
+            parse_many(config[setting])
+        except ValueError as error:  # at start-up, not as a 500 on the first request that meets the limit
+            example = "10 per minute;60 per hour"
+            raise RuntimeError(f"REACHABLE_{setting} is not a rate limit such as '{example}'") from error
     limiter = Limiter(get_remote_address, app=app)
     # Only look-ups that fail count, so a child opening and submitting their own link is never slowed.
     limiter.limit(
-        app.config["CHECK_IN_LINK_FAILURE_LIMIT"],
+        config["CHECK_IN_LINK_FAILURE_LIMIT"],
         deduct_when=lambda response: response.status_code == 404,
         scope="check-in-link-failures",
     )(checkin_page_blp)
+
+    # Every sign-in attempt counts, through either door (the API and the dashboard page share the budgets).
+    per_address = limiter.shared_limit(config["SIGN_IN_LIMIT_PER_ADDRESS"], scope="sign-in-per-address")
+    per_email = limiter.shared_limit(
+        config["SIGN_IN_LIMIT_PER_EMAIL"], scope="sign-in-per-email", key_func=_email_tried
+    )
+    for endpoint in SIGN_IN_ENDPOINTS:
+        _limit_view(app, endpoint, per_address, per_email)
+    refresh_per_address = limiter.limit(config["REFRESH_LIMIT_PER_ADDRESS"], scope="refresh-per-address")
+    _limit_view(app, "accounts.refresh", refresh_per_address)
+    # Per user, not per address: a mentor's phone moves between networks, and an office shares one address.
+    sms_per_user = limiter.shared_limit(
+        config["SMS_SEND_LIMIT_PER_USER"],
+        scope="sms-per-user",
+        key_func=_signed_in_user,
+        deduct_when=lambda response: response.status_code < 400,
+    )
+    for endpoint in SMS_SENDING_ENDPOINTS:
+        _limit_view(app, endpoint, sms_per_user)
     app.extensions["reachable.limiter"] = limiter
+
+
+def _limit_view(app: Flask, endpoint: str, *limits: Any) -> None:
+    """Wrap a registered view in limits (a missing endpoint fails loudly: a renamed view must not lose them)."""
+    view: Any = app.view_functions[endpoint]
+    for limit in limits:
+        view = limit(view)
+    app.view_functions[endpoint] = view
+
+
+def _email_tried() -> str:
+    """The email address a sign-in tries (JSON for the API, a form for the dashboard page), hashed: the store
+    never holds anyone's address."""
+    body = request.get_json(silent=True) if request.is_json else None
+    email = body.get("email") if isinstance(body, dict) else request.form.get("email")
+    if not isinstance(email, str) or not email.strip():
+        return "email:none"
+    return "email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+def _signed_in_user() -> str:
+    """The user the bearer token names (signature checked; the view then authenticates it in full), else the
+    client address (such a request is refused before it can send anything, and is not counted)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    user_id = (
+        accounts_service.access_token_user_id(token.strip(), secret_key=current_app.config["SECRET_KEY"])
+        if scheme.lower() == "bearer"
+        else None
+    )
+    return f"user:{user_id}" if user_id else f"address:{get_remote_address()}"
 
 
 def _read_description() -> str:
@@ -134,4 +218,34 @@ def _security_headers(response: Response) -> Response:
         # Answers can hold children's data: no cache may keep them.
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+    elif response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
+        # HTML with no policy of its own: the API docs pages, or any page added later (strict until it says more).
+        response.headers["Content-Security-Policy"] = _html_policy(response)
     return response
+
+
+DOCS_PAGES = {"api-docs.openapi_swagger_ui", "api-docs.openapi_redoc"}
+
+
+def _html_policy(response: Response) -> str:
+    """Swagger UI and ReDoc load from their CDN and run one small inline script: that origin and that script's
+    hash, nothing else (inline styles too: both draw with them). Other pages: nothing at all."""
+    if request.endpoint not in DOCS_PAGES:
+        response.headers.setdefault("Cache-Control", "no-store")
+        return "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    cdn = " ".join(
+        sorted({_origin(current_app.config[name]) for name in ("OPENAPI_SWAGGER_UI_URL", "OPENAPI_REDOC_URL")} - {""})
+    )
+    inline = re.findall(r"<script>(.*?)</script>", response.get_data(as_text=True), flags=re.DOTALL)
+    hashes = [base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() for body in inline]
+    scripts = " ".join([cdn, *(f"'sha256-{digest}'" for digest in hashes)])
+    return (
+        f"default-src 'none'; script-src {scripts}; style-src {cdn} 'unsafe-inline'; "
+        f"img-src 'self' data: {cdn}; font-src {cdn}; connect-src 'self'; worker-src blob:; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    )
+
+
+def _origin(url: str | None) -> str:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""

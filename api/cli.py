@@ -1,4 +1,5 @@
-"""Command-line tasks: `flask --app wsgi db upgrade`, `... users create-admin`, `... demo load`."""
+"""Command-line tasks: `flask --app wsgi db upgrade`, `... users create-admin`, `... demo load`,
+`... privacy purge`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from flask import Flask, current_app
 from api import migrate
 from api.accounts import service as accounts_service
 from api.accounts.rules import Role
+from api.config import DefaultConfig
+from api.privacy import rules as privacy_rules
+from api.privacy import service as privacy_service
 from api.web import clock, database
 
 
@@ -17,6 +21,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(users_group)
     app.cli.add_command(demo_group)
+    app.cli.add_command(privacy_group)
 
 
 @click.group("db", help="Database schema (Alembic migrations are the only way it is created).")
@@ -92,3 +97,28 @@ def demo_load() -> None:
         click.echo(f"  {role.value:<13} {email}")
     click.echo("\nA child's one-time check-in link (works once, for 72 hours; a new one is made each time):")
     click.echo(f"  {current_app.config['PUBLIC_BASE_URL'].rstrip('/')}{link}")
+
+
+@click.group("privacy", help="Retention of personal data.")
+def privacy_group() -> None:
+    pass
+
+
+@privacy_group.command("purge")
+def privacy_purge() -> None:
+    """Delete records past their retention period now (as the scheduler does every six hours), audited."""
+    try:
+        policy = privacy_rules.retention_policy(
+            current_app.config["RETENTION_DAYS"],
+            defaults=DefaultConfig.RETENTION_DAYS,
+            sms_retention_days=int(current_app.config["SMS_RETENTION_DAYS"]),
+        )
+    except privacy_rules.InvalidRetention as problem:
+        raise click.UsageError(f"REACHABLE_RETENTION_DAYS: {problem}") from problem
+    with database().session() as db_session:
+        run = privacy_service.purge_expired_records(db_session, policy=policy, now=clock().now(), progress=click.echo)
+    for record_type in privacy_rules.RECORD_TYPES:
+        click.echo(
+            f"  {record_type:<20} {run.counts[record_type]:>8} older than {run.cutoffs[record_type]:%Y-%m-%d %H:%M} UTC"
+        )
+    click.echo(f"Done: retention run {run.run_id} is in the audit log.")

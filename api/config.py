@@ -44,7 +44,8 @@ class DefaultConfig:
     DATABASE_URL: str = ""
     ACCESS_TOKEN_MINUTES: int = 15
     REFRESH_TOKEN_DAYS: int = 30
-    # Flask's own limit on request bodies: nothing this API accepts comes near it.
+    # Flask's own limit on request bodies (413 beyond it): nothing this API accepts comes near it (the largest,
+    # an outcome-events CSV import, is capped at 512 KiB by its own view).
     MAX_CONTENT_LENGTH: int = 1 * 1024 * 1024
     # Behind a reverse proxy, set to the number of proxies so client addresses and URLs are rebuilt correctly.
     PROXY_COUNT: int = 0
@@ -82,6 +83,22 @@ class DefaultConfig:
     SMS_QUIET_HOURS: dict[str, str | None] = {"child": "21:00-08:00", "carer": "21:00-08:00", "mentor": "22:00-07:00"}
     # Sent messages in a final state are deleted after this many days (their ledger with them).
     SMS_RETENTION_DAYS: int = 30
+    # Days each kind of record is kept before the retention purge (api/privacy) deletes it; DOMAIN.md, privacy:
+    # "retention is configurable per record type (for example SMS bodies kept 30 days, case records years);
+    # purges are logged". Give only the types to change, e.g. REACHABLE_RETENTION_DAYS='{"audit_event": 2557}'.
+    # Children's case records are not purged at all: DOMAIN.md keeps case records for years, with no end set.
+    RETENTION_DAYS: dict[str, int] = {
+        # Sign-ins (and their refresh tokens) that expired or were revoked: a month to look into a stolen token.
+        "refresh_token": 30,
+        # Idempotency records hold copies of answers with children's data; a phone retries within days.
+        "idempotency_record": 7,
+        # Used, withdrawn or expired check-in links lose their token (the answers are kept: the child's record).
+        "check_in_link_token": 7,
+        # "sms_message" (finished SMS and their ledger) may be given here too; unset, SMS_RETENTION_DAYS applies.
+        # Who read and wrote children's records: kept as long as the case records it describes may be
+        # questioned (six years, the usual limitation period for claims in England and Wales).
+        "audit_event": 6 * 366,
+    }
     # Rate limits (Flask-Limiter). Use a shared store in production so limits hold across processes:
     # REACHABLE_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0. The default counts per process.
     RATELIMIT_STORAGE_URI: str = "memory://"
@@ -89,6 +106,23 @@ class DefaultConfig:
     # Failed check-in link look-ups allowed per client address: a 192-bit token cannot be guessed, and this
     # keeps anyone from trying.
     CHECK_IN_LINK_FAILURE_LIMIT: str = "10 per minute;60 per hour"
+    # Keeps this app's counters apart from anything else in the same Redis (and one test's from another's).
+    RATELIMIT_KEY_PREFIX: str = "reachable"
+    # Sign-in attempts (API and dashboard page together), right or wrong, per client address: generous enough for
+    # an office behind one address, tight enough to stop password spraying across many accounts.
+    SIGN_IN_LIMIT_PER_ADDRESS: str = "30 per minute;300 per hour"
+    # Sign-in attempts per email address tried (from any address): caps the password-hash work one account can
+    # be made to cost, and guessing spread over many addresses. The window is no longer than a lock-out.
+    SIGN_IN_LIMIT_PER_EMAIL: str = "10 per minute;30 per 15 minutes"
+    # Token refreshes per client address (each phone refreshes about every ACCESS_TOKEN_MINUTES).
+    REFRESH_LIMIT_PER_ADDRESS: str = "60 per minute;1200 per hour"
+    # Operations that send someone an SMS at the caller's will (a check-in link now), per signed-in user;
+    # only requests that succeed are counted.
+    SMS_SEND_LIMIT_PER_USER: str = "20 per hour;100 per day"
+    # Account lock-out: this many wrong passwords in a row lock an account for SIGN_IN_LOCKOUT_MINUTES
+    # (an admin can unlock it sooner: POST /users/{user_id}/unlock).
+    SIGN_IN_LOCKOUT_FAILURES: int = 5
+    SIGN_IN_LOCKOUT_MINUTES: int = 15
 
 
 def settings_from_environment() -> dict[str, Any]:

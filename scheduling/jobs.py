@@ -7,15 +7,19 @@ opens its own db_session and calls one domain service, which owns the transactio
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.clock import Clock
+from api.config import DefaultConfig
 from api.enrolments import service as enrolments_service
 from api.outbox import service as outbox
 from api.outbox.service import DispatchSettings
+from api.privacy import service as privacy_service
+from api.privacy.rules import RetentionPolicy, retention_policy
 from api.wellbeing import service as wellbeing_service
 from api.wellbeing.rules import Instrument
 
@@ -31,6 +35,10 @@ class JobContext:
     instruments: Mapping[str, Instrument]
     dispatch: DispatchSettings
     sms_retention_days: int = 30
+    # Days kept per record type (RETENTION_DAYS); None: the defaults of api/config.py.
+    retention: RetentionPolicy | None = None
+    # Set on SIGTERM/SIGINT (scheduling/runner.py): no job starts after it, and the dispatcher claims no new batch.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,12 @@ def queue_due_reminders(context: JobContext) -> int:
 
 
 def dispatch_outbox(context: JobContext) -> int:
-    return outbox.dispatch_until_idle(context.session_factory, settings=context.dispatch, clock=context.clock.now)
+    return outbox.dispatch_until_idle(
+        context.session_factory,
+        settings=context.dispatch,
+        clock=context.clock.now,
+        stop_requested=context.stopping.is_set,
+    )
 
 
 def reconcile_messages(context: JobContext) -> int:
@@ -71,9 +84,15 @@ def drop_late_messages(context: JobContext) -> int:
         return outbox.drop_late_messages(db_session, now=context.clock.now())
 
 
-def purge_old_messages(context: JobContext) -> int:
+def purge_expired_records(context: JobContext) -> int:
+    policy = context.retention or default_retention(sms_retention_days=context.sms_retention_days)
     with context.session_factory() as db_session:
-        return outbox.purge_old_messages(db_session, retention_days=context.sms_retention_days, now=context.clock.now())
+        run = privacy_service.purge_expired_records(db_session, policy=policy, now=context.clock.now())
+    return sum(run.counts.values())
+
+
+def default_retention(*, sms_retention_days: int) -> RetentionPolicy:
+    return retention_policy({}, defaults=DefaultConfig.RETENTION_DAYS, sms_retention_days=sms_retention_days)
 
 
 JOBS = [
@@ -113,10 +132,12 @@ JOBS = [
         run=drop_late_messages,
         purpose="Drop queued SMS whose moment has passed (a session started, a link expired), with the reason.",
     ),
+    # SMS retention is part of the audited retention purge (purge_expired_records), which replaced the
+    # purge_old_messages job: one run, one audit row, for every record type.
     Job(
-        name="purge_old_messages",
+        name="purge_expired_records",
         every_seconds=6 * 60 * 60,
-        run=purge_old_messages,
-        purpose="Delete finished SMS records (and their ledger) older than the retention period.",
+        run=purge_expired_records,
+        purpose="Delete records past their retention period (sign-ins, idempotency, link tokens, SMS, audit); audited.",
     ),
 ]

@@ -1,4 +1,14 @@
-"""Runs the job table in one APScheduler process. Never inside web workers."""
+"""Runs the job table in one APScheduler process. Never inside web workers.
+
+Stopping (SIGTERM from systemd, Docker or Kubernetes; SIGINT from a terminal) is graceful. Both signals are
+blocked in every thread and the main thread waits for them with sigwait, so no Python signal handler runs at an
+arbitrary moment (one could interrupt the main thread holding a lock a finishing job needs). On the signal it
+sets JobContext.stopping and shuts the scheduler down: no job starts after the signal, the dispatcher claims no
+further batch (api/outbox/service.py, dispatch_until_idle), and every running job is waited for, so a claimed
+batch is sent and recorded message by message before the process releases the scheduler lock and exits 0. A
+second signal during the wait changes nothing (it stays blocked); only SIGKILL cuts the wait short, and what it
+leaves claimed is reconciled by the next scheduler.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +18,16 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 
 from api.clock import Clock, SystemClock
-from api.config import check_secret_key, database_url_from_environment, settings_from_environment
+from api.config import DefaultConfig, check_secret_key, database_url_from_environment, settings_from_environment
 from api.db import Database
 from api.outbox.rules import QuietHours, RecipientType, parse_quiet_hours
 from api.outbox.service import DispatchSettings
+from api.privacy.rules import InvalidRetention, RetentionPolicy, retention_policy
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from notifications.dev_sender import RecordingSmsSender
 from notifications.port import SmsSender
@@ -27,10 +37,14 @@ from scheduling.lock import SchedulerLock
 
 log = logging.getLogger("scheduling")
 LOCK_RETRY_SECONDS = 30
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def run_job(job: Job, context: JobContext) -> None:
     """Run one job; a failure is logged and the next run tries again (the scheduler itself keeps going)."""
+    if context.stopping.is_set():
+        log.info("job %s not started: the scheduler is stopping", job.name)
+        return
     started = time.monotonic()
     try:
         count = job.run(context)
@@ -58,8 +72,25 @@ def context_from_environment(database: Database, clock: Clock) -> JobContext:
         quiet_hours=_quiet_hours(settings["SMS_QUIET_HOURS"]),
     )
     return JobContext(
-        database.session_factory, clock, secret_key, instruments, dispatch, int(settings["SMS_RETENTION_DAYS"])
+        database.session_factory,
+        clock,
+        secret_key,
+        instruments,
+        dispatch,
+        int(settings["SMS_RETENTION_DAYS"]),
+        retention=_retention(settings),
     )
+
+
+def _retention(settings: Mapping[str, Any]) -> RetentionPolicy:
+    try:
+        return retention_policy(
+            settings["RETENTION_DAYS"],
+            defaults=DefaultConfig.RETENTION_DAYS,
+            sms_retention_days=int(settings["SMS_RETENTION_DAYS"]),
+        )
+    except InvalidRetention as problem:
+        raise SystemExit(f"REACHABLE_RETENTION_DAYS: {problem}") from problem
 
 
 def _quiet_hours(configured: Any) -> dict[RecipientType, QuietHours | None]:
@@ -90,8 +121,8 @@ def build_sender(settings: Mapping[str, Any]) -> SmsSender:
     return RecordingSmsSender(Path(str(settings["DEV_SMS_FILE"])))
 
 
-def build_scheduler(context: JobContext) -> BlockingScheduler:
-    scheduler = BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+def build_scheduler(context: JobContext) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
     for job in JOBS:
         scheduler.add_job(
             run_job,
@@ -108,22 +139,30 @@ def build_scheduler(context: JobContext) -> BlockingScheduler:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     database = Database(database_url_from_environment())
-    context = context_from_environment(database, SystemClock())
+    run(database, context_from_environment(database, SystemClock()))
+
+
+def run(database: Database, context: JobContext) -> None:
+    """Take the scheduler lock, run the job table until SIGTERM or SIGINT, then stop gracefully (see above).
+
+    Call it from the main thread before any other thread is started, so every thread inherits the blocked signals.
+    """
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     lock = SchedulerLock(database.engine)
-    while not lock.try_acquire():
-        log.warning("another scheduler is running; waiting %ds to take over", LOCK_RETRY_SECONDS)
-        time.sleep(LOCK_RETRY_SECONDS)
-    scheduler = build_scheduler(context)
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %d: finishing running jobs, then stopping", signum)
-        scheduler.shutdown(wait=True)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    log.info("scheduler started with jobs: %s", ", ".join(job.name for job in JOBS))
     try:
+        while not lock.try_acquire():
+            log.warning("another scheduler is running; waiting %ds to take over", LOCK_RETRY_SECONDS)
+            if signal.sigtimedwait(STOP_SIGNALS, LOCK_RETRY_SECONDS) is not None:
+                return
+        scheduler = build_scheduler(context)
         scheduler.start()
+        log.info("scheduler started with jobs: %s", ", ".join(job.name for job in JOBS))
+        signum = signal.sigwait(STOP_SIGNALS)
+        context.stopping.set()
+        log.info("signal %d: no new jobs or dispatch batches; finishing the jobs running, then stopping", signum)
+        scheduler.shutdown(wait=True)
+        log.info("stopped: every running job finished")
     finally:
         lock.release()
         database.dispose()
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)

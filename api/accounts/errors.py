@@ -2,8 +2,13 @@ from api.errors import AuthenticationFailed, Conflict, InvalidValue, NotFound
 
 
 class InvalidCredentials(AuthenticationFailed):
+    """Also the answer for a locked account, word for word, so a guesser cannot tell a lock from a wrong guess."""
+
     reason = "invalid_credentials"
-    default_message = "The email address or password is not right."
+    default_message = (
+        "The email address or password is not right. Too many wrong attempts lock an account for a while; "
+        "an admin can unlock it."
+    )
 
 
 class AccessTokenInvalid(AuthenticationFailed):

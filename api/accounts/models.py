@@ -32,6 +32,9 @@ class AppUser(Base):
     # A mentor's work mobile (E.164), for their session reminders; optional.
     mobile_e164: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
+    # Wrong passwords since the last successful sign-in, and when the lock-out they caused ends (rules.py).
+    failed_sign_ins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
 
 
 class AuthSession(Base):

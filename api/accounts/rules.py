@@ -3,12 +3,19 @@
 Four roles, from the product brief: admins run the system; coordinators run a programme (referrals, the
 waitlist, allocation); mentors see only the children allocated to them; commissioners see aggregates and
 never a child. Everyone except an admin belongs to one programme.
+
+Sign-in lock-out (issue 7, "Abuse"; NCSC password guidance: limit guessing rather than demand complexity):
+after `threshold` wrong passwords in a row an account is locked for `minutes`, then unlocks by itself, and an
+admin can unlock it at once. A successful sign-in clears the count. While locked, no sign-in succeeds and
+attempts are not counted (the lock is fixed, so its end is predictable). The first failure after a lock ended
+starts a new count. A locked account answers exactly as a wrong password does, so a guesser cannot tell.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 MIN_PASSWORD_LENGTH = 12
@@ -51,3 +58,42 @@ class Actor:
 
     def sees_programme(self, programme_id: uuid.UUID) -> bool:
         return self.role is Role.ADMIN or self.programme_id == programme_id
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """How many wrong passwords in a row lock an account, and for how long."""
+
+    threshold: int = 5
+    minutes: int = 15
+
+    def __post_init__(self) -> None:
+        if self.threshold < 1 or self.minutes < 1:
+            raise ValueError("A lock-out needs at least one failure and lasts at least one minute.")
+
+
+def is_locked(locked_until: datetime | None, *, now: datetime) -> bool:
+    return locked_until is not None and now < locked_until
+
+
+def lock_ended(locked_until: datetime | None, *, now: datetime) -> bool:
+    """A lock that has run out: the next failure starts a new count."""
+    return locked_until is not None and now >= locked_until
+
+
+def failures_after_one_more(failed_sign_ins: int, locked_until: datetime | None, *, now: datetime) -> int:
+    """The count after a wrong password on an account that is not locked now (the service does the same in SQL,
+    atomically; this is the rule it follows)."""
+    return 1 if lock_ended(locked_until, now=now) else failed_sign_ins + 1
+
+
+def locks_now(failures: int, policy: LockoutPolicy) -> bool:
+    """Whether the failure that brought the count to `failures` locks the account.
+
+    Exactly the failure that reaches the threshold locks, so when parallel guesses race each count is seen by
+    one of them only and the account is locked (and audited) once."""
+    return failures == policy.threshold
+
+
+def lock_ends_at(now: datetime, policy: LockoutPolicy) -> datetime:
+    return now + timedelta(minutes=policy.minutes)

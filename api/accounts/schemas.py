@@ -40,6 +40,14 @@ class UserSchema(Schema):
         metadata={"description": "A mentor's work mobile, for SMS reminders of their sessions (optional)"},
     )
     is_active = fields.Boolean(dump_only=True)
+    locked_until = fields.AwareDateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "Set after too many wrong passwords in a row: sign-in is refused until then, unless an "
+            "admin unlocks the account sooner (POST /users/{user_id}/unlock). A time in the past no longer locks."
+        },
+    )
     created_at = fields.AwareDateTime(dump_only=True)
 
 

@@ -13,12 +13,22 @@ from typing import Any
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, null, select, update
 from sqlalchemy.orm import Session
 
 from api.accounts import errors
 from api.accounts.models import AppUser, AuthSession, RefreshToken
-from api.accounts.rules import Actor, Role, password_problem, programme_required
+from api.accounts.rules import (
+    Actor,
+    LockoutPolicy,
+    Role,
+    is_locked,
+    lock_ends_at,
+    locks_now,
+    password_problem,
+    programme_required,
+)
+from api.audit import service as audit
 from api.children.errors import PHONE_NUMBER_ERRORS
 from api.children.rules import MobileNumberProblem, normalise_mobile_number
 from api.errors import PermissionDenied
@@ -35,6 +45,7 @@ def _dummy_hash() -> str:
 
 
 ACCESS_TOKEN_ALGORITHM = "HS256"
+DEFAULT_LOCKOUT = LockoutPolicy()
 
 
 @dataclass(frozen=True)
@@ -80,17 +91,111 @@ def _issue_tokens(
     return TokenPair(access_token, refresh_token, expires_in=settings.access_token_minutes * 60)
 
 
-def sign_in(db_session: Session, *, email: str, password: str, settings: TokenSettings, now: datetime) -> TokenPair:
+def sign_in(
+    db_session: Session,
+    *,
+    email: str,
+    password: str,
+    settings: TokenSettings,
+    now: datetime,
+    lockout: LockoutPolicy = DEFAULT_LOCKOUT,
+) -> TokenPair:
+    """Every refusal is the same InvalidCredentials after the same password-hash check: an unknown email, a wrong
+    password, a deactivated user and a locked account cannot be told apart, by answer or by time."""
     user = db_session.scalar(select(AppUser).where(AppUser.email == email.strip().lower()))
     try:
         _password_hasher.verify(user.password_hash if user else _dummy_hash(), password)
+        password_is_right = True
     except (VerificationError, InvalidHashError):
-        raise errors.InvalidCredentials() from None
-    if user is None or not user.is_active:
+        password_is_right = False
+    if user is None:
         raise errors.InvalidCredentials()
+    if is_locked(user.locked_until, now=now):
+        # Not counted: the lock ends when it said it would, however often someone keeps trying.
+        raise errors.InvalidCredentials()
+    if not password_is_right:
+        _count_failed_sign_in(db_session, user_id=user.id, lockout=lockout, now=now)
+        raise errors.InvalidCredentials()
+    if not user.is_active:
+        raise errors.InvalidCredentials()
+    if user.failed_sign_ins or user.locked_until is not None:
+        user.failed_sign_ins, user.locked_until = 0, None
     if _password_hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return start_auth_session(db_session, user=user, settings=settings, now=now)
+
+
+def _count_failed_sign_in(db_session: Session, *, user_id: uuid.UUID, lockout: LockoutPolicy, now: datetime) -> None:
+    """One more wrong password, counted by a single UPDATE (failed_sign_ins + 1, evaluated by the database under
+    the row lock) so parallel guesses cannot undercount; committed before the refusal is answered.
+
+    The same rule as rules.failures_after_one_more, in SQL: the first failure after a lock ended starts again
+    at 1. Only the failure that reaches the threshold locks (rules.locks_now), so the lock is audited once."""
+    lock_ended = and_(AppUser.locked_until.is_not(None), AppUser.locked_until <= now)
+    failures = db_session.execute(
+        update(AppUser)
+        .where(AppUser.id == user_id)
+        .values(
+            failed_sign_ins=case((lock_ended, 1), else_=AppUser.failed_sign_ins + 1),
+            locked_until=case((lock_ended, null()), else_=AppUser.locked_until),
+        )
+        .returning(AppUser.failed_sign_ins)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    if locks_now(failures, lockout):
+        db_session.execute(
+            update(AppUser)
+            .where(AppUser.id == user_id)
+            .values(locked_until=lock_ends_at(now, lockout))
+            .execution_options(synchronize_session=False)
+        )
+        audit.record(
+            db_session,
+            actor=None,
+            action="app_user.lock",
+            record_type="app_user",
+            record_id=user_id,
+            child_id=None,
+            now=now,
+        )
+    db_session.commit()
+
+
+def unlock_user(db_session: Session, *, actor: Actor, user_id: uuid.UUID, now: datetime) -> AppUser:
+    """Lift a sign-in lock-out at once (admins only) and clear the count of wrong passwords. Audited."""
+    if actor.role is not Role.ADMIN:
+        raise PermissionDenied("Only an admin can unlock an account.")
+    user = db_session.get(AppUser, user_id, with_for_update=True)
+    if user is None:
+        raise errors.UserNotFound()
+    user.failed_sign_ins, user.locked_until = 0, None
+    audit.record(
+        db_session,
+        actor=actor,
+        action="app_user.unlock",
+        record_type="app_user",
+        record_id=user.id,
+        child_id=None,
+        now=now,
+    )
+    db_session.commit()
+    return user
+
+
+def access_token_user_id(access_token: str, *, secret_key: str) -> uuid.UUID | None:
+    """Whose access token this is, from its signature alone (no database, no expiry check), or None.
+
+    Only for keying rate limits by user before the view authenticates the request in full."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            access_token,
+            secret_key,
+            algorithms=[ACCESS_TOKEN_ALGORITHM],
+            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+        )
+        return uuid.UUID(str(claims["sub"]))
+    except (jwt.PyJWTError, KeyError, ValueError):
+        return None
 
 
 def start_auth_session(db_session: Session, *, user: AppUser, settings: TokenSettings, now: datetime) -> TokenPair:

@@ -7,6 +7,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from api.accounts import queries, service
+from api.accounts.rules import LockoutPolicy, Role
 from api.accounts.schemas import (
     RefreshSchema,
     SignInSchema,
@@ -18,25 +19,39 @@ from api.accounts.schemas import (
 )
 from api.auth import ALL_ROLES, STAFF, current_actor, requires, token_settings
 from api.schemas import RevokedSchema
-from api.web import clock, db_session
+from api.web import RATE_LIMITED, clock, db_session
 
 blp = Blueprint("accounts", __name__, description="Signing in, tokens and user accounts")
 
 PUBLIC: list[dict[str, Any]] = []
 
 
+def lockout_policy() -> LockoutPolicy:
+    config = current_app.config
+    return LockoutPolicy(
+        threshold=int(config["SIGN_IN_LOCKOUT_FAILURES"]), minutes=int(config["SIGN_IN_LOCKOUT_MINUTES"])
+    )
+
+
 @blp.route("/auth/sign-in", methods=["POST"])
 @blp.doc(security=PUBLIC)
 @blp.arguments(SignInSchema)
 @blp.response(200, TokenPairSchema)
+@blp.alt_response(429, **RATE_LIMITED)
 def sign_in(body: dict[str, Any]) -> Any:
-    """Sign in with email and password: a short-lived access token and a refresh token"""
+    """Sign in with email and password: a short-lived access token and a refresh token
+
+    Attempts are rate-limited per client address and per email address (429 with Retry-After). Wrong passwords
+    in a row lock the account for a while (SIGN_IN_LOCKOUT_FAILURES, SIGN_IN_LOCKOUT_MINUTES); a locked account
+    is answered exactly as a wrong password is. An admin can unlock it at once.
+    """
     return service.sign_in(
         db_session(),
         email=body["email"],
         password=body["password"],
         settings=token_settings(),
         now=clock().now(),
+        lockout=lockout_policy(),
     )
 
 
@@ -44,6 +59,7 @@ def sign_in(body: dict[str, Any]) -> Any:
 @blp.doc(security=PUBLIC)
 @blp.arguments(RefreshSchema)
 @blp.response(200, TokenPairSchema)
+@blp.alt_response(429, **RATE_LIMITED)
 def refresh(body: dict[str, Any]) -> Any:
     """Swap a refresh token for a new pair (the old refresh token stops working)"""
     return service.refresh(
@@ -114,3 +130,11 @@ def revoke_sign_ins(user_id: uuid.UUID) -> Any:
     """Cut off every device the user is signed in on (for a lost or stolen phone)"""
     revoked = service.revoke_sign_ins(db_session(), actor=current_actor(), user_id=user_id, now=clock().now())
     return {"revoked": revoked}
+
+
+@blp.route("/users/<uuid:user_id>/unlock", methods=["POST"])
+@requires(Role.ADMIN)
+@blp.response(200, UserSchema)
+def unlock_user(user_id: uuid.UUID) -> Any:
+    """Unlock an account locked by too many wrong passwords, at once (admins only; audited)"""
+    return service.unlock_user(db_session(), actor=current_actor(), user_id=user_id, now=clock().now())

@@ -25,11 +25,12 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from api.accounts import service as accounts_service
 from api.accounts.errors import InvalidCredentials
 from api.accounts.rules import Actor, Role
+from api.accounts.views import lockout_policy
 from api.auth import token_settings
 from api.dashboards import charts, service
 from api.dashboards.charts import Chart, Point, Series
 from api.errors import AuthenticationFailed, NotFound, PermissionDenied
-from api.web import clock, db_session
+from api.web import clock, db_session, retry_after_seconds
 
 blp = Blueprint(
     "dashboard_page", __name__, template_folder="templates", static_folder="static", url_prefix="/dashboard"
@@ -72,6 +73,13 @@ def _not_signed_in(_error: AuthenticationFailed) -> Response:
     return response
 
 
+@blp.errorhandler(429)
+def _too_many_tries(_error: Exception) -> tuple[str, int]:
+    # The sign-in form's own rate limits (api/app.py): the page again, saying when to try (Retry-After too).
+    problem = f"Too many sign-in attempts. Try again in {retry_after_seconds()} seconds."
+    return _sign_in_page(next_path="", problem=problem, status=429)
+
+
 @blp.errorhandler(PermissionDenied)
 def _forbidden(_error: PermissionDenied) -> tuple[str, int]:
     return render_template("dashboard/problem.html", title="You cannot see this dashboard"), 403
@@ -110,12 +118,11 @@ def sign_in() -> Any:
             password=request.form.get("password", ""),
             settings=settings,
             now=clock().now(),
+            lockout=lockout_policy(),
         )
-    except InvalidCredentials:
+    except InvalidCredentials as refused:
         db_session().rollback()
-        return _sign_in_page(
-            next_path=next_path or "", problem="The email address or password is not right.", status=401
-        )
+        return _sign_in_page(next_path=next_path or "", problem=refused.message, status=401)
     actor = accounts_service.authenticate(
         db_session(), access_token=tokens.access_token, settings=settings, now=clock().now()
     )

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from api.auth import ALL_ROLES, CASEWORK, current_actor, requires
 from api.idempotency.http import idempotent
-from api.web import clock, db_session, etag, expected_version
+from api.web import RATE_LIMITED, clock, db_session, etag, expected_version
 from api.wellbeing import service
 from api.wellbeing.rules import Instrument
 from api.wellbeing.schemas import (
@@ -153,6 +153,7 @@ def change_goal(body: dict[str, Any], goal_id: uuid.UUID) -> Any:
 @idempotent
 @blp.arguments(InvitationCreateSchema)
 @blp.response(201, InvitationSchema)
+@blp.alt_response(429, **RATE_LIMITED)
 def invite_check_in(body: dict[str, Any], child_id: uuid.UUID) -> Any:
     """Send the child a one-time check-in link by SMS now (to their own mobile, with their consent)"""
     return service.invite_check_in(

@@ -19,6 +19,7 @@ USER_FIELDS = {
     "max_caseload",
     "mobile",
     "is_active",
+    "locked_until",
     "created_at",
 }
 NEW_PASSWORD = "a long enough new password"
@@ -524,6 +525,7 @@ def test_me_returns_the_signed_in_users_own_account(client, db_session):
         "max_caseload": 7,
         "mobile": None,
         "is_active": True,
+        "locked_until": None,
         "created_at": DEFAULT_NOW.isoformat(),
     }
 

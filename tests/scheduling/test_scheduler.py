@@ -39,7 +39,7 @@ def test_the_job_table_names_every_job_with_its_purpose():
         "dispatch_outbox",
         "reconcile_messages",
         "drop_late_messages",
-        "purge_old_messages",
+        "purge_expired_records",
     ]
     assert all(job.purpose and job.every_seconds > 0 for job in JOBS)
 
