@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api as SmorestApi
 from flask_smorest import abort
+from flask_smorest import pagination as smorest_pagination
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
@@ -27,6 +31,24 @@ from api.errors import (
 
 log = logging.getLogger(__name__)
 
+# The highest page any paginated list accepts. flask-smorest bounds only the page size, so a page number
+# like 10**17 made an OFFSET past the databases' 64-bit integers: a 500 instead of a 422 (found by fuzzing).
+MAX_PAGE = 1_000_000
+_smorest_pagination_schema = smorest_pagination._pagination_parameters_schema_factory
+
+
+def _bounded_pagination_schema(def_page: int, def_page_size: int, def_max_page_size: int) -> type[ma.Schema]:
+    unbounded: type[ma.Schema] = _smorest_pagination_schema(def_page, def_page_size, def_max_page_size)
+
+    class PaginationParametersSchema(unbounded):  # type: ignore[valid-type,misc]
+        page = ma.fields.Integer(load_default=def_page, validate=ma.validate.Range(min=1, max=MAX_PAGE))
+
+    return PaginationParametersSchema
+
+
+# Every blueprint's paginate() builds its parameters through this factory; views import api.web first.
+smorest_pagination._pagination_parameters_schema_factory = _bounded_pagination_schema
+
 # The one central mapping from domain error categories to HTTP.
 STATUS_FOR_ERROR: list[tuple[type[DomainError], int]] = [
     (NotFound, 404),
@@ -36,6 +58,9 @@ STATUS_FOR_ERROR: list[tuple[type[DomainError], int]] = [
     (Conflict, 409),
     (PreconditionFailed, 412),
 ]
+
+# What a 503 for a database outage asks the caller to wait: a restart or failover takes seconds.
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 REASON_FOR_STATUS = {
     400: "bad_request",
@@ -49,19 +74,28 @@ REASON_FOR_STATUS = {
     413: "request_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
-    429: "too_many_requests",
+    429: "rate_limited",
     500: "internal_error",
     503: "unavailable",
 }
 
 
 class ErrorSchema(ma.Schema):
-    """Every error answer, whatever its status."""
+    """Every error answer, whatever its status.
 
-    code = ma.fields.Integer(metadata={"description": "HTTP status code"})
-    status = ma.fields.String(metadata={"description": "HTTP status name"})
-    message = ma.fields.String(metadata={"description": "What went wrong, for people"})
-    reason = ma.fields.String(metadata={"description": "What went wrong, stable for programs to branch on"})
+    Some refusals add facts of their own beside these fields, named with their reason (a stale edit's
+    `current_version`, a full cohort's `places_taken` ...), so the document allows further properties.
+    """
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    code = ma.fields.Integer(required=True, metadata={"description": "HTTP status code"})
+    status = ma.fields.String(required=True, metadata={"description": "HTTP status name"})
+    message = ma.fields.String(required=True, metadata={"description": "What went wrong, for people"})
+    reason = ma.fields.String(
+        required=True, metadata={"description": "What went wrong, stable for programs to branch on"}
+    )
     errors = ma.fields.Dict(metadata={"description": "Field-level problems: field name to messages"})
 
 
@@ -77,10 +111,47 @@ class Api(SmorestApi):
             # webargs nests errors by location ("json", "query"); the location is obvious to the caller.
             payload["errors"] = _flatten_locations(payload["errors"])
             payload["message"] = "Some fields are missing or not valid."
+        if code == 429:
+            # Flask-Limiter's own description is the limit ("10 per 1 minute"); say when to come back instead.
+            seconds = retry_after_seconds()
+            payload["message"] = f"Too many requests. Try again in {seconds} second{'s' if seconds != 1 else ''}."
+            headers = {**(headers or {}), "Retry-After": str(seconds)}
+        if code == 413 and not data.get("message"):
+            limit = current_app.config.get("MAX_CONTENT_LENGTH")
+            payload["message"] = f"The request body is too large: at most {limit} bytes are accepted."
         if isinstance(error, MethodNotAllowed) and error.valid_methods:
             # RFC 9110 requires Allow on a 405; flask-smorest's handler drops werkzeug's own headers.
             headers = {**(headers or {}), "Allow": ", ".join(error.valid_methods)}
         return payload, code, headers
+
+
+# How every rate-limited operation documents its 429 (flask-smorest alt_response keyword arguments).
+RATE_LIMITED: dict[str, Any] = {
+    "schema": ErrorSchema,
+    "description": "Too many requests: wait the number of seconds in Retry-After, then try again (reason rate_limited)",
+    "headers": {
+        "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}},
+    },
+}
+
+
+def retry_after_seconds() -> int:
+    """Seconds until the limit this request broke lets a request through again (at least 1). Whatever answer
+    says it, the response's Retry-After will say the same (keep_retry_after)."""
+    limiter = current_app.extensions.get("reachable.limiter")
+    broken = limiter.current_limit if limiter is not None else None
+    seconds = 60 if broken is None else max(1, math.ceil(broken.reset_at - time.time()))
+    g.retry_after_seconds = seconds
+    return seconds
+
+
+def keep_retry_after(response: Response) -> Response:
+    """Registered to run after Flask-Limiter's own header hook, which recomputes Retry-After a moment later and
+    can come out a second lower: the header then says exactly what the message says."""
+    seconds = g.get("retry_after_seconds")
+    if response.status_code in (429, 503) and seconds is not None:
+        response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def _default_message(error: HTTPException) -> str:
@@ -116,8 +187,23 @@ def _status_name(status: int) -> str:
     return HTTP_STATUS_CODES.get(status, "Error")
 
 
+def handle_database_unavailable(error: OperationalError) -> Any:
+    """The database could not be reached or gave up (restarting, failing over, out of connections, a lock or
+    statement timeout): a moment's outage the caller should retry, not a bug. Nothing was committed."""
+    log.error("database unavailable: %s", type(error.orig).__name__ if error.orig is not None else error)
+    payload = {
+        "code": 503,
+        "status": _status_name(503),
+        "message": "The service cannot reach its database just now. Nothing was saved; try again shortly.",
+        "reason": "unavailable",
+    }
+    g.retry_after_seconds = DATABASE_RETRY_AFTER_SECONDS
+    return payload, 503, {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+
+
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
 
 
 def init_database(app: Flask, database: Database) -> None:

@@ -33,6 +33,8 @@ blp = Blueprint(
 )
 
 DASHBOARD_ROLES = (Role.ADMIN, Role.COORDINATOR, Role.COMMISSIONER)
+# Every dashboard answers text/csv too (?format=csv or Accept: text/csv), so its 200 documents both.
+ALSO_CSV = blp.doc(responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 FILTER_COLUMNS = ("programme_id", "cohort_id", "district", "since", "until")
 
 
@@ -94,6 +96,7 @@ def _answer(
 @blp.route("/programmes/<uuid:programme_id>/dashboards/places", methods=["GET"])
 @requires(*DASHBOARD_ROLES)
 @blp.arguments(DashboardQuerySchema, location="query")
+@ALSO_CSV
 @blp.response(200, PlacesDashboardSchema)
 def places_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
     """Places per cohort: funded, occupied, offered and free now; time-weighted occupancy over the period"""
@@ -104,6 +107,7 @@ def places_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
 @blp.route("/programmes/<uuid:programme_id>/dashboards/waitlist", methods=["GET"])
 @requires(*DASHBOARD_ROLES)
 @blp.arguments(DashboardQuerySchema, location="query")
+@ALSO_CSV
 @blp.response(200, WaitlistDashboardSchema)
 def waitlist_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
     """The waitlist now, waits from referral to first session (median, 90th percentile) and those still waiting"""
@@ -114,6 +118,7 @@ def waitlist_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
 @blp.route("/programmes/<uuid:programme_id>/dashboards/mentors", methods=["GET"])
 @requires(*DASHBOARD_ROLES)
 @blp.arguments(DashboardQuerySchema, location="query")
+@ALSO_CSV
 @blp.response(200, MentorsDashboardSchema)
 def mentors_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
     """Caseloads against maximum: per mentor for staff, the distribution only for commissioners"""
@@ -126,6 +131,7 @@ def mentors_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
 @blp.route("/programmes/<uuid:programme_id>/dashboards/delivery", methods=["GET"])
 @requires(*DASHBOARD_ROLES)
 @blp.arguments(DashboardQuerySchema, location="query")
+@ALSO_CSV
 @blp.response(200, DeliveryDashboardSchema)
 def delivery_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
     """Sessions planned, delivered, missed and cancelled; evening and weekend shares; sessions per child per week"""
@@ -136,6 +142,7 @@ def delivery_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
 @blp.route("/programmes/<uuid:programme_id>/dashboards/wellbeing", methods=["GET"])
 @requires(*DASHBOARD_ROLES)
 @blp.arguments(DashboardQuerySchema, location="query")
+@ALSO_CSV
 @blp.response(200, WellbeingDashboardSchema)
 def wellbeing_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
     """Children with a baseline and a follow-up, mean change and meaningful improvement per measure; goal progress"""
@@ -148,6 +155,7 @@ def wellbeing_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
 @blp.route("/programmes/<uuid:programme_id>/dashboards/outcomes", methods=["GET"])
 @requires(*DASHBOARD_ROLES)
 @blp.arguments(OutcomesQuerySchema, location="query")
+@ALSO_CSV
 @blp.response(200, OutcomesDashboardSchema)
 def outcomes_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
     """Outcome events per child-year before and during support, their percentage change, and savings"""
@@ -167,6 +175,7 @@ def _outcome_rows(dumped: dict[str, Any]) -> list[dict[str, Any]]:
 @blp.route("/programmes/<uuid:programme_id>/dashboards/return-conversations", methods=["GET"])
 @requires(*DASHBOARD_ROLES)
 @blp.arguments(DashboardQuerySchema, location="query")
+@ALSO_CSV
 @blp.response(200, ReturnConversationsDashboardSchema)
 def return_conversations_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
     """Returns from missing in the period and how many had their conversation completed within 72 hours"""

@@ -44,6 +44,8 @@ from api.sessions import queries as sessions_queries
 from api.sessions.errors import SessionNotFound
 from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.rules import SessionStatus
+from api.sync.rules import EntityType
+from api.sync.service import record_change
 from api.wellbeing import queries as wellbeing_queries
 from api.wellbeing.errors import InvitationNotFound
 from api.wellbeing.links import link_path, link_token
@@ -130,7 +132,8 @@ REMINDER_HORIZON = timedelta(hours=48)
 def resync_if_reminded(db_session: Session, *, session: MentoringSession, now: datetime) -> None:
     """After a session changed: re-sync its reminders if it is close enough to have any, or already has some."""
     db_session.flush()
-    soon = session.planned_start_at <= now + REMINDER_HORIZON
+    # A session already begun gets no new reminders; any still pending are cancelled below.
+    soon = now < session.planned_start_at <= now + REMINDER_HORIZON
     has_pending = db_session.scalar(
         select(OutboundMessage.id)
         .where(OutboundMessage.session_id == session.id, OutboundMessage.state == MessageState.QUEUED)
@@ -453,6 +456,19 @@ def _flag_number(db_session: Session, message: OutboundMessage, error_code: int 
     elif number.sms_blocked_at is None:
         number.sms_blocked_at = now
         number.sms_blocked_reason = f"SMS provider error {error_code}"
+        record_change(
+            db_session, entity_type=EntityType.CHILD, entity_id=number.child_id, child_id=number.child_id, now=now
+        )
+        # A change to the child's record made by no one (the provider's answer): audited with no actor.
+        audit.record(
+            db_session,
+            actor=None,
+            action="phone_number.block",
+            record_type=PhoneNumber.__tablename__,
+            record_id=number.id,
+            child_id=number.child_id,
+            now=now,
+        )
 
 
 def dispatch_until_idle(
@@ -461,16 +477,19 @@ def dispatch_until_idle(
     settings: DispatchSettings,
     clock: Callable[[], datetime],
     budget: timedelta = timedelta(seconds=50),
+    stop_requested: Callable[[], bool] = lambda: False,
 ) -> int:
     """Dispatch batch after batch until nothing is due or the time budget is spent (a burst is not throttled to
-    one batch per scheduler tick)."""
+    one batch per scheduler tick). Once stop_requested() (the scheduler got SIGTERM), no further batch is
+    claimed: the batch in hand is always finished, so nothing is left claimed when the process exits."""
     started = clock()
     sent = 0
-    while True:
+    while not stop_requested():
         claimed, batch_sent = _dispatch_batch(session_factory, settings=settings, clock=clock)
         sent += batch_sent
         if not claimed or clock() - started >= budget:
-            return sent
+            break
+    return sent
 
 
 def dispatch_due(
@@ -701,15 +720,30 @@ def _record_opt_out(db_session: Session, number: PhoneNumber, *, granted: bool, 
         PhoneOwner.PARENT: ConsentGivenBy.PARENT,
         PhoneOwner.CARER: ConsentGivenBy.CARER,
     }[number.belongs_to]
-    db_session.add(
-        ContactConsent(
-            child_id=number.child_id,
-            channel=channel,
-            granted=granted,
-            given_by=given_by,
-            recorded_by_user_id=None,
-            recorded_at=now,
-        )
+    consent = ContactConsent(
+        child_id=number.child_id,
+        channel=channel,
+        granted=granted,
+        given_by=given_by,
+        recorded_by_user_id=None,
+        recorded_at=now,
+    )
+    db_session.add(consent)
+    db_session.flush()
+    # Consents are part of the child's record on the mentors' phones, as when staff record one.
+    record_change(
+        db_session, entity_type=EntityType.CHILD, entity_id=number.child_id, child_id=number.child_id, now=now
+    )
+    # The row staff write when they record a consent, with no actor: a texted STOP or START (or the
+    # provider's opt-out error) comes from no user.
+    audit.record(
+        db_session,
+        actor=None,
+        action="contact_consent.create",
+        record_type=ContactConsent.__tablename__,
+        record_id=consent.id,
+        child_id=number.child_id,
+        now=now,
     )
 
 

@@ -190,6 +190,9 @@ def _check_log(programme: Programme, status: SessionStatus, log: SessionLog, chi
         problems["activities"] = [f"Not one of the programme's activities: {', '.join(unknown)}."]
     if log.safeguarding_concern and len(child_ids) > 1 and log.concern_child_id not in child_ids:
         problems["concern_child_id"] = ["Say which child at this group session the concern is about."]
+    elif log.concern_child_id is not None and log.concern_child_id not in child_ids:
+        # Never silently ignored: a child not at the session (perhaps another programme's) is named back as wrong.
+        problems["concern_child_id"] = ["Not a child at this session."]
     if problems:
         raise errors.InvalidSession(errors=problems)
 

@@ -259,7 +259,9 @@ def _store_check_in(
         {measure: Decimal(value) for measure, value in scored.raw.items()},
         dict(scored.derived),
     )
-    alert = _alert_if_fallen(db_session, child=child, instrument=instrument, check_in=check_in, stored=stored, now=now)
+    alert = _alert_if_fallen(
+        db_session, actor=recorded_by, child=child, instrument=instrument, check_in=check_in, stored=stored, now=now
+    )
     return _record(check_in, stored, alert.id if alert else None)
 
 
@@ -319,6 +321,7 @@ def _goal_change(instrument: Instrument, measure: str, before: Decimal, after: D
 def _alert_if_fallen(
     db_session: Session,
     *,
+    actor: Actor | None,
     child: Child,
     instrument: Instrument,
     check_in: CheckIn,
@@ -353,6 +356,8 @@ def _alert_if_fallen(
     db_session.add(alert)
     db_session.flush()
     record_change(db_session, entity_type=EntityType.ALERT, entity_id=alert.id, child_id=child.id, now=now)
+    # Audited like a safeguarding concern raised from a session; no actor when the child answered a link.
+    _audit(db_session, actor, "alert.raise", alert, child.id, now)
     return alert
 
 

@@ -1335,6 +1335,28 @@ def test_a_concern_at_a_group_session_about_a_child_not_at_it_is_refused(client,
     assert alerts_for_session(db_session, created["id"]) == []
 
 
+def test_a_concern_on_a_one_to_one_session_naming_another_child_is_refused_not_ignored(client, db_session, team):
+    child, elsewhere = team.child(), team.child()
+    created = planned(client, team, child, utc(2026, 11, 23, 10))
+
+    response = patch(
+        client,
+        team,
+        created["id"],
+        {
+            "status": "completed",
+            "actual_duration_minutes": 60,
+            "safeguarding_concern": "Talk of a party flat.",
+            "concern_child_id": str(elsewhere.child_id),
+        },
+        if_match='"1"',
+    )
+
+    assert error(response) == (422, "invalid_session")
+    assert response.json["errors"] == {"concern_child_id": ["Not a child at this session."]}
+    assert alerts_for_session(db_session, created["id"]) == []
+
+
 def test_a_concern_at_a_group_session_raises_an_alert_for_the_named_child_only(client, db_session, team):
     first, second = team.child(), team.child()
     created = planned(client, team, [first, second], utc(2026, 11, 23, 10))
