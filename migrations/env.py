@@ -38,8 +38,22 @@ def _run(connection: Any) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=render_item,
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    # SQLite's batch migrations copy a table, drop it and rename the copy: with foreign keys enforced, dropping a
+    # table other rows reference fails once there is data. Enforcement can only be switched outside a transaction,
+    # so it is off for the migration and the references are checked before it commits.
+    checks_foreign_keys_itself = connection.dialect.name == "sqlite" and not connection.in_transaction()
+    if checks_foreign_keys_itself:
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            if checks_foreign_keys_itself:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the migration would leave rows referring to missing rows: {broken[:5]}")
+    finally:
+        if checks_foreign_keys_itself:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
 
 
 run_migrations()
