@@ -156,6 +156,22 @@ def _time(call: Callable[[], Any], *, warm_up: int, requests: int) -> tuple[floa
     return median, p95, result
 
 
+def _time_the_page(client: Any, programme: Any, email: str, *, warm_up: int, requests: int) -> None:
+    """The commissioners' HTML page: every dashboard for the year, month by month and week by week, and its charts."""
+    response = client.post("/dashboard/sign-in", data={"email": email, "password": PASSWORD})
+    if response.status_code != 303:
+        raise SystemExit(f"page sign-in as {email} failed: {response.status_code}")
+    url = f"/dashboard/programmes/{programme}"
+
+    def call() -> None:
+        page = client.get(url)
+        if page.status_code != 200:
+            raise SystemExit(f"GET {url}: {page.status_code} {page.get_data()[:300]!r}")
+
+    median, p95, _ = _time(call, warm_up=warm_up, requests=requests)
+    print(f"{'page (HTML, year)':<22}{'commissioner':<14}{median:10.1f}{p95:9.1f}   (no SQL beside it)", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", required=True, help="a database made by bench/national_dataset.py --keep")
@@ -229,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"  {dashboard.figure}: endpoint and SQL agree ({got!r})")
                 elif role == "coordinator":
                     print(f"  SQL: {dashboard.figure}: {dashboard.sql_figure(rows)!r} (not compared)")
+        if not args.only or "page" in args.only:
+            _time_the_page(client, programme, emails["commissioner"], warm_up=args.warm_up, requests=args.requests)
     print(f"\nratio = endpoint median / SQL median; target: p95 under {TARGET_P95_MS:.0f} ms")
     return 1 if wrong else 0
 

@@ -290,9 +290,12 @@ class Loader:
                         FROM generate_series({first}, {last}) i JOIN bench_started b ON b.rn = i % {n_started}"""
                 )
                 self.run(
-                    f"""INSERT INTO session_attendee (id, session_id, enrolment_id, child_id, local_week)
+                    f"""INSERT INTO session_attendee (id, session_id, enrolment_id, child_id, local_week, status,
+                            planned_start_at, starts_in_evening, starts_at_weekend)
                         SELECT {uid("session_attendee", "i")}, {uid("mentoring_session", "i")},
-                            {uid("enrolment", "b.n")}, {uid("child", "b.n")}, {week}
+                            {uid("enrolment", "b.n")}, {uid("child", "b.n")}, {week}, {status}, {when},
+                            (({when}) AT TIME ZONE 'Europe/London')::time >= '17:00',
+                            extract(isodow FROM ({when}) AT TIME ZONE 'Europe/London') >= 6
                         FROM generate_series({first}, {last}) i JOIN bench_started b ON b.rn = i % {n_started}"""
                 )
         print(f"  sessions + attendees: {s.sessions:,} each in {time.perf_counter() - began:.1f} s", flush=True)
@@ -314,12 +317,15 @@ class Loader:
             # Derived scores: the ONS4 items (0-10), the SWEMWBS metric (7-35), the GBO mean of goals (0-10),
             # drifting towards better with each check-in.
             self.run(
-                f"""INSERT INTO check_in_score (id, check_in_id, kind, measure, value)
+                f"""INSERT INTO check_in_score (id, check_in_id, kind, measure, value, child_id, instrument_key,
+                        completed_at)
                     SELECT {uid("check_in_score", "j * 4 + m.k")}, {uid("check_in", "j")}, 'derived', m.measure,
                         CASE WHEN m.measure = 'metric' THEN least(35, 14 + (j * 3) % 9 + (j / {n_started}) * 0.8)
                              WHEN m.measure = 'anxious_yesterday' THEN greatest(0, 8 - (j * 3) % 4 - (j / {n_started}))
-                             ELSE least(10, 2 + (j * 3) % 4 + (j / {n_started}) * 0.5) END
+                             ELSE least(10, 2 + (j * 3) % 4 + (j / {n_started}) * 0.5) END,
+                        c.child_id, c.instrument_key, c.completed_at
                     FROM generate_series(0, {s.check_ins - 1}) j JOIN bench_started b ON b.rn = j % {n_started}
+                    JOIN check_in c ON c.id = {uid("check_in", "j")}
                     JOIN (VALUES (0, 'ons4', 'life_satisfaction'), (1, 'ons4', 'worthwhile'),
                         (2, 'ons4', 'happy_yesterday'), (3, 'ons4', 'anxious_yesterday'), (0, 'swemwbs', 'metric'),
                         (0, 'gbo', 'mean')) m(k, instrument, measure)

@@ -7,12 +7,13 @@ district (the child's district). Rows returned carry no child id, reference or n
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from api.accounts.models import AppUser
 from api.accounts.rules import Role
@@ -21,9 +22,9 @@ from api.children.models import Child
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.programmes.models import Cohort
-from api.sessions.models import MentoringSession, SessionAttendee
+from api.sessions.models import SessionAttendee
 from api.sessions.rules import SessionStatus
-from api.wellbeing.models import CheckIn, CheckInScore
+from api.wellbeing.models import CheckInScore
 from api.wellbeing.rules import ScoreKind
 
 Query = TypeVar("Query", bound=Select)
@@ -87,16 +88,6 @@ def list_support_spans(
     return [(row[0], row[1], row[2]) for row in db_session.execute(query).all()]
 
 
-def _first_completed_session() -> Any:
-    return (
-        select(SessionAttendee.enrolment_id, func.min(MentoringSession.planned_start_at).label("first_at"))
-        .join(MentoringSession, MentoringSession.id == SessionAttendee.session_id)
-        .where(MentoringSession.status == SessionStatus.COMPLETED)
-        .group_by(SessionAttendee.enrolment_id)
-        .subquery()
-    )
-
-
 def list_first_session_waits(
     db_session: Session,
     *,
@@ -108,13 +99,15 @@ def list_first_session_waits(
 ) -> list[tuple[date, datetime]]:
     """(referred_on, first completed session) of each enrolment from a referral whose first session fell in the
     period."""
-    first = _first_completed_session()
+    first_at = func.min(SessionAttendee.planned_start_at)
     query = (
-        select(Enrolment.referred_on, first.c.first_at)
-        .join(first, first.c.enrolment_id == Enrolment.id)
+        select(Enrolment.referred_on, first_at)
         .join(Cohort, Cohort.id == Enrolment.cohort_id)
         .join(Child, Child.id == Enrolment.child_id)
-        .where(Enrolment.referral_id.is_not(None), first.c.first_at >= starts_at, first.c.first_at < ends_before)
+        .join(SessionAttendee, SessionAttendee.enrolment_id == Enrolment.id)
+        .where(Enrolment.referral_id.is_not(None), SessionAttendee.status == SessionStatus.COMPLETED)
+        .group_by(Enrolment.id, Enrolment.referred_on)
+        .having(first_at >= starts_at, first_at < ends_before)
     )
     query = _narrow(query, programme_id=programme_id, cohort_id=cohort_id, district=district)
     return [(row[0], row[1]) for row in db_session.execute(query).all()]
@@ -125,9 +118,7 @@ def count_still_waiting(
 ) -> int:
     """Open enrolments (waitlisted, offered or active) that have had no completed session yet."""
     seen = exists().where(
-        SessionAttendee.enrolment_id == Enrolment.id,
-        MentoringSession.id == SessionAttendee.session_id,
-        MentoringSession.status == SessionStatus.COMPLETED,
+        SessionAttendee.enrolment_id == Enrolment.id, SessionAttendee.status == SessionStatus.COMPLETED
     )
     query = (
         select(func.count())
@@ -162,19 +153,19 @@ def list_mentor_caseloads(
     return [(row[0], row[1], row[2], int(row[3])) for row in db_session.execute(query).all()]
 
 
-def _session_matches(*, cohort_id: uuid.UUID | None, district: str | None) -> Any:
-    """A session counts for a cohort or district when any child at it is in that cohort or district."""
-    conditions = [SessionAttendee.session_id == MentoringSession.id]
-    if cohort_id is not None:
-        conditions.append(
-            exists().where(Enrolment.id == SessionAttendee.enrolment_id, Enrolment.cohort_id == cohort_id)
-        )
-    if district is not None:
-        conditions.append(exists().where(Child.id == SessionAttendee.child_id, Child.district == district))
-    return exists().where(and_(*conditions))
+@dataclass(frozen=True)
+class SessionCounts:
+    """Sessions planned to start in a period, with a given status, that any child within the filters is at."""
+
+    sessions: int
+    evening: int
+    weekend: int
+    # Children's attendances at those sessions (within the filters) and the distinct children among them.
+    attendances: int
+    children: int
 
 
-def count_sessions_by_status(
+def count_sessions(
     db_session: Session,
     *,
     programme_id: uuid.UUID,
@@ -182,95 +173,93 @@ def count_sessions_by_status(
     district: str | None,
     starts_at: datetime,
     ends_before: datetime,
-) -> dict[SessionStatus, int]:
+) -> dict[SessionStatus, SessionCounts]:
+    """Per status, read from attendances (which carry their session's status, start and local time of day).
+
+    A group session counts once, in a cohort or district when any child at it is in that cohort or district."""
+    session_id = SessionAttendee.session_id
     query = (
-        select(MentoringSession.status, func.count())
-        .where(
-            MentoringSession.programme_id == programme_id,
-            MentoringSession.planned_start_at >= starts_at,
-            MentoringSession.planned_start_at < ends_before,
+        select(
+            SessionAttendee.status,
+            func.count(func.distinct(session_id)),
+            func.count(func.distinct(case((SessionAttendee.starts_in_evening, session_id)))),
+            func.count(func.distinct(case((SessionAttendee.starts_at_weekend, session_id)))),
+            func.count(),
+            func.count(func.distinct(Enrolment.child_id)),
         )
-        .group_by(MentoringSession.status)
+        .select_from(Enrolment)
+        .join(Cohort, Cohort.id == Enrolment.cohort_id)
+        .join(Child, Child.id == Enrolment.child_id)
+        .join(SessionAttendee, SessionAttendee.enrolment_id == Enrolment.id)
+        .where(SessionAttendee.planned_start_at >= starts_at, SessionAttendee.planned_start_at < ends_before)
+        .group_by(SessionAttendee.status)
     )
-    if cohort_id is not None or district is not None:
-        query = query.where(_session_matches(cohort_id=cohort_id, district=district))
-    counts = dict.fromkeys(SessionStatus, 0)
-    counts.update({status: int(count) for status, count in db_session.execute(query).all()})
+    query = _narrow(query, programme_id=programme_id, cohort_id=cohort_id, district=district)
+    counts = {status: SessionCounts(0, 0, 0, 0, 0) for status in SessionStatus}
+    for status, *figures in db_session.execute(query).all():
+        counts[status] = SessionCounts(*(int(figure) for figure in figures))
     return counts
 
 
-def list_delivered_starts(
+def list_baselines_and_latest(
     db_session: Session,
     *,
     programme_id: uuid.UUID,
     cohort_id: uuid.UUID | None,
     district: str | None,
-    starts_at: datetime,
     ends_before: datetime,
-) -> list[datetime]:
-    """When each completed session in the period was planned to start (for the evening and weekend shares)."""
-    query = select(MentoringSession.planned_start_at).where(
-        MentoringSession.programme_id == programme_id,
-        MentoringSession.status == SessionStatus.COMPLETED,
-        MentoringSession.planned_start_at >= starts_at,
-        MentoringSession.planned_start_at < ends_before,
-    )
-    if cohort_id is not None or district is not None:
-        query = query.where(_session_matches(cohort_id=cohort_id, district=district))
-    return list(db_session.scalars(query).all())
+) -> list[tuple[str, str, datetime, Decimal, datetime, Decimal]]:
+    """(instrument, measure, baseline time, baseline, latest time, latest) per child and measure, from the derived
+    scores completed before the period's end: the baseline is the child's first score, the latest their last (two
+    at one instant: the lower is the baseline, the higher the latest). One row per child and measure; which child
+    is not returned.
 
-
-def count_attendances(
-    db_session: Session,
-    *,
-    programme_id: uuid.UUID,
-    cohort_id: uuid.UUID | None,
-    district: str | None,
-    starts_at: datetime,
-    ends_before: datetime,
-) -> tuple[int, int]:
-    """(children's attendances at completed sessions, distinct children seen) in the period, within the filters."""
-    query = (
-        select(func.count(), func.count(func.distinct(SessionAttendee.child_id)))
-        .select_from(SessionAttendee)
-        .join(MentoringSession, MentoringSession.id == SessionAttendee.session_id)
-        .join(Enrolment, Enrolment.id == SessionAttendee.enrolment_id)
-        .join(Cohort, Cohort.id == Enrolment.cohort_id)
-        .join(Child, Child.id == SessionAttendee.child_id)
-        .where(
-            MentoringSession.status == SessionStatus.COMPLETED,
-            MentoringSession.planned_start_at >= starts_at,
-            MentoringSession.planned_start_at < ends_before,
+    The first and last times come from one pass over the scores' index in its own order; each value is then one
+    index look-up. (Window functions ranking every score cost two sorts of all of them: four times slower.)"""
+    derived = CheckInScore.kind == ScoreKind.DERIVED
+    bounds_query = (
+        select(
+            CheckInScore.child_id,
+            CheckInScore.instrument_key,
+            CheckInScore.measure,
+            func.min(CheckInScore.completed_at).label("first_at"),
+            func.max(CheckInScore.completed_at).label("last_at"),
         )
-    )
-    query = _narrow(query, programme_id=programme_id, cohort_id=cohort_id, district=district)
-    row = db_session.execute(query).one()
-    return int(row[0]), int(row[1])
-
-
-def list_derived_scores(
-    db_session: Session,
-    *,
-    programme_id: uuid.UUID,
-    cohort_id: uuid.UUID | None,
-    district: str | None,
-    ends_before: datetime,
-) -> list[tuple[uuid.UUID, str, str, datetime, Decimal]]:
-    """(child, instrument, measure, completed_at, value) of every derived score up to the end of the period.
-
-    The child id is only a grouping key for the service: it never leaves it."""
-    query = (
-        select(CheckIn.child_id, CheckIn.instrument_key, CheckInScore.measure, CheckIn.completed_at, CheckInScore.value)
-        .join(CheckInScore, CheckInScore.check_in_id == CheckIn.id)
-        .join(Child, Child.id == CheckIn.child_id)
-        .where(
-            Child.programme_id == programme_id,
-            CheckInScore.kind == ScoreKind.DERIVED,
-            CheckIn.completed_at < ends_before,
-        )
+        .join(Child, Child.id == CheckInScore.child_id)
+        .where(Child.programme_id == programme_id, derived, CheckInScore.completed_at < ends_before)
+        .group_by(CheckInScore.child_id, CheckInScore.instrument_key, CheckInScore.measure)
     )
     if district is not None:
-        query = query.where(Child.district == district)
+        bounds_query = bounds_query.where(Child.district == district)
     if cohort_id is not None:
-        query = query.where(exists().where(Enrolment.child_id == CheckIn.child_id, Enrolment.cohort_id == cohort_id))
-    return [(row[0], row[1], row[2], row[3], row[4]) for row in db_session.execute(query).all()]
+        bounds_query = bounds_query.where(
+            exists().where(Enrolment.child_id == CheckInScore.child_id, Enrolment.cohort_id == cohort_id)
+        )
+    bounds = bounds_query.subquery()
+    first, last = aliased(CheckInScore), aliased(CheckInScore)
+
+    def score_at(score: Any, at: Any) -> Any:
+        return and_(
+            score.child_id == bounds.c.child_id,
+            score.kind == ScoreKind.DERIVED,
+            score.instrument_key == bounds.c.instrument_key,
+            score.measure == bounds.c.measure,
+            score.completed_at == at,
+        )
+
+    query = (
+        select(
+            bounds.c.instrument_key,
+            bounds.c.measure,
+            bounds.c.first_at,
+            func.min(first.value),
+            bounds.c.last_at,
+            func.max(last.value),
+        )
+        .join(first, score_at(first, bounds.c.first_at))
+        .join(last, score_at(last, bounds.c.last_at))
+        .group_by(bounds.c.child_id, bounds.c.instrument_key, bounds.c.measure, bounds.c.first_at, bounds.c.last_at)
+    )
+    return [
+        (row[0], row[1], row[2], Decimal(row[3]), row[4], Decimal(row[5])) for row in db_session.execute(query).all()
+    ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -31,7 +31,6 @@ from api.programmes.errors import CohortNotFound
 from api.programmes.models import Programme
 from api.programmes.queries import get_cohort_or_none
 from api.programmes.service import get_programme
-from api.sessions import rules as sessions_rules
 from api.sessions.rules import SessionStatus
 from api.wellbeing import rules as wellbeing_rules
 from api.wellbeing.rules import ChangeVerdict, Instrument, ScoringRule
@@ -326,16 +325,15 @@ def delivery_dashboard(
     scope = _scope(db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now)
     shown = scope.disclosure
     window = {"starts_at": scope.starts_at, "ends_before": scope.ends_before, **_narrowing(scope)}
-    by_status = queries.count_sessions_by_status(db_session, **window)  # type: ignore[arg-type]
+    by_status = queries.count_sessions(db_session, **window)  # type: ignore[arg-type]
     # A rescheduled session is replaced by its new one, which is counted in its own right.
-    planned = sum(count for status, count in by_status.items() if status is not SessionStatus.RESCHEDULED)
-    delivered = by_status[SessionStatus.COMPLETED]
-    cancelled = by_status[SessionStatus.CANCELLED_BY_CHILD] + by_status[SessionStatus.CANCELLED_BY_MENTOR]
-    starts = queries.list_delivered_starts(db_session, **window)  # type: ignore[arg-type]
-    zone = scope.programme.time_zone
-    evening = sum(sessions_rules.is_evening(start, zone) for start in starts)
-    weekend = sum(sessions_rules.is_weekend(start, zone) for start in starts)
-    attendances, children = queries.count_attendances(db_session, **window)  # type: ignore[arg-type]
+    planned = sum(counts.sessions for status, counts in by_status.items() if status is not SessionStatus.RESCHEDULED)
+    completed = by_status[SessionStatus.COMPLETED]
+    delivered, evening, weekend = completed.sessions, completed.evening, completed.weekend
+    attendances, children = completed.attendances, completed.children
+    cancelled = (
+        by_status[SessionStatus.CANCELLED_BY_CHILD].sessions + by_status[SessionStatus.CANCELLED_BY_MENTOR].sessions
+    )
     place_days, spells = _occupied_place_days(db_session, scope)
     supported = sum(spells.values())
     child_weeks = rules.ratio(sum(place_days.values()), 7, "0.01")
@@ -343,9 +341,9 @@ def delivery_dashboard(
         filters=scope.filters,
         planned=shown.count(planned),
         delivered=shown.count(delivered),
-        missed=shown.count(by_status[SessionStatus.DID_NOT_ATTEND]),
+        missed=shown.count(by_status[SessionStatus.DID_NOT_ATTEND].sessions),
         cancelled=shown.count(cancelled),
-        not_yet_recorded=shown.count(by_status[SessionStatus.PLANNED]),
+        not_yet_recorded=shown.count(by_status[SessionStatus.PLANNED].sessions),
         evening_share=shown.derived(rules.ratio(evening, delivered), evening, delivered),
         weekend_share=shown.derived(rules.ratio(weekend, delivered), weekend, delivered),
         children_seen=shown.count(children),
@@ -402,27 +400,23 @@ def wellbeing_dashboard(
     progress is the same for the mean goal rating (Goal Based Outcomes), first rating to latest."""
     scope = _scope(db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now)
     shown = scope.disclosure
-    series: dict[tuple[str, str], dict[uuid.UUID, list[tuple[datetime, Decimal]]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    for child_id, instrument_key, measure, completed_at, value in queries.list_derived_scores(
+    # Per measure: how many children have a baseline, and the change of each that has a follow-up (their latest
+    # score, if it is later than the baseline and completed in the period).
+    with_baseline: Counter[tuple[str, str]] = Counter()
+    changes_by_measure: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
+    for instrument_key, measure, baseline_at, baseline, latest_at, latest in queries.list_baselines_and_latest(
         db_session,
         ends_before=scope.ends_before,
         **_narrowing(scope),  # type: ignore[arg-type]
     ):
-        series[instrument_key, measure][child_id].append((completed_at, Decimal(value)))
+        with_baseline[instrument_key, measure] += 1
+        if latest_at >= scope.starts_at and latest_at > baseline_at:
+            changes_by_measure[instrument_key, measure].append(latest - baseline)
     rows = []
     for key in sorted(instruments):
         instrument = instruments[key]
         for measure in _measures_compared(instrument):
-            by_child = series.get((key, measure), {})
-            changes = []
-            for scores in by_child.values():
-                scores.sort()
-                baseline_at, baseline = scores[0]
-                later = [(at, value) for at, value in scores[1:] if at >= scope.starts_at and at > baseline_at]
-                if later:
-                    changes.append(later[-1][1] - baseline)
+            changes = changes_by_measure.get((key, measure), [])
             improved = sum(
                 wellbeing_rules.classify_change(
                     change,
@@ -436,7 +430,7 @@ def wellbeing_dashboard(
                 MeasureChange(
                     instrument_key=key,
                     measure=measure,
-                    children_with_baseline=shown.count(len(by_child)),
+                    children_with_baseline=shown.count(with_baseline[key, measure]),
                     children_with_follow_up=shown.count(len(changes)),
                     mean_change=shown.derived(rules.mean(changes), len(changes)),
                     meaningfully_improved=shown.count(improved),

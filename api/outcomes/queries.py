@@ -123,22 +123,28 @@ def list_started_enrolments(db_session: Session, *, programme_id: uuid.UUID) -> 
 
 
 def list_event_dates(
-    db_session: Session, *, child_ids: Collection[uuid.UUID], since: date, until: date
+    db_session: Session, *, programme_id: uuid.UUID, child_ids: Collection[uuid.UUID], since: date, until: date
 ) -> dict[uuid.UUID, list[tuple[OutcomeEventType, date]]]:
-    """(type, day) of each current event of the children on the days since..until inclusive, by child."""
+    """(type, day) of each current event of the programme's children named, on the days since..until inclusive.
+
+    Read by the children's programme rather than an IN list of hundreds of ids, and as plain rows: at national
+    scale this is the outcomes dashboard's largest read (bench/README.md)."""
     events: dict[uuid.UUID, list[tuple[OutcomeEventType, date]]] = {child_id: [] for child_id in child_ids}
     if not child_ids:
         return events
-    rows = db_session.execute(
-        select(OutcomeEvent.child_id, OutcomeEvent.event_type, OutcomeEvent.occurred_on).where(
-            OutcomeEvent.child_id.in_(child_ids),
+    rows = db_session.connection().execute(
+        select(OutcomeEvent.child_id, OutcomeEvent.event_type, OutcomeEvent.occurred_on)
+        .join(Child, Child.id == OutcomeEvent.child_id)
+        .where(
+            Child.programme_id == programme_id,
             OutcomeEvent.voided_at.is_(None),
             OutcomeEvent.occurred_on >= since,
             OutcomeEvent.occurred_on <= until,
         )
-    ).all()
+    )
     for child_id, event_type, occurred_on in rows:
-        events[child_id].append((event_type, occurred_on))
+        if child_id in events:
+            events[child_id].append((event_type, occurred_on))
     return events
 
 

@@ -295,6 +295,7 @@ def summarise_outcomes(
     events = (
         queries.list_event_dates(
             db_session,
+            programme_id=programme.id,
             child_ids=list(windows),
             since=min(child.baseline.starts_on for child in windows.values()),
             until=today,

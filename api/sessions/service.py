@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
@@ -275,15 +275,28 @@ def add_session(
     db_session.add(session)
     db_session.flush()
     for place in places:
-        db_session.add(
-            SessionAttendee(
-                session_id=session.id,
-                enrolment_id=place.enrolment.id,
-                child_id=place.enrolment.child_id,
-                local_week=local_week,
-            )
-        )
+        db_session.add(attendee_row(session, place.enrolment, time_zone))
     return session
+
+
+def attendee_row(session: MentoringSession, enrolment: Enrolment, time_zone: str) -> SessionAttendee:
+    """A child's attendance at a session, with the session's facts the dashboards count copied onto it."""
+    return SessionAttendee(
+        session_id=session.id,
+        enrolment_id=enrolment.id,
+        child_id=enrolment.child_id,
+        local_week=session.local_week,
+        status=session.status,
+        planned_start_at=session.planned_start_at,
+        starts_in_evening=rules.is_evening(session.planned_start_at, time_zone),
+        starts_at_weekend=rules.is_weekend(session.planned_start_at, time_zone),
+    )
+
+
+def _set_status(db_session: Session, session: MentoringSession, status: SessionStatus) -> None:
+    """The only way a session's status changes: its attendees' copy changes with it, in the same transaction."""
+    session.status = status
+    db_session.execute(update(SessionAttendee).where(SessionAttendee.session_id == session.id).values(status=status))
 
 
 def create_session(
@@ -425,7 +438,7 @@ def update_session(
     assert programme is not None
     child_ids = [attendee.child_id for attendee, _ in queries.attendees(db_session, session_id=session.id)]
     _check_log(programme, new_status, log, child_ids)
-    session.status = new_status
+    _set_status(db_session, session, new_status)
     for field in ("kind", "location_category"):
         if field in changes:
             setattr(session, field, changes[field])
@@ -484,7 +497,7 @@ def reschedule_session(
         time_zone=programme.time_zone,
         now=now,
     )
-    old.status = SessionStatus.RESCHEDULED
+    _set_status(db_session, old, SessionStatus.RESCHEDULED)
     old.rescheduled_to_id = new.id
     old.version += 1
     old.updated_at = now

@@ -247,9 +247,9 @@ def _store_check_in(
             CheckInResponse(check_in_id=check_in.id, item_key=item, response=value, goal_id=goal_ids.get(item))
         )
     for measure, raw in scored.raw.items():
-        db_session.add(CheckInScore(check_in_id=check_in.id, kind=ScoreKind.RAW, measure=measure, value=Decimal(raw)))
+        db_session.add(score_row(check_in, ScoreKind.RAW, measure, Decimal(raw)))
     for measure, derived in scored.derived.items():
-        db_session.add(CheckInScore(check_in_id=check_in.id, kind=ScoreKind.DERIVED, measure=measure, value=derived))
+        db_session.add(score_row(check_in, ScoreKind.DERIVED, measure, derived))
     db_session.flush()
     _audit(db_session, recorded_by, "check_in.create", check_in, child.id, now)
     record_change(db_session, entity_type=EntityType.CHECK_IN, entity_id=check_in.id, child_id=child.id, now=now)
@@ -1068,3 +1068,16 @@ def link_for(db_session: Session, *, invitation_id: uuid.UUID, secret_key: str) 
     """The path of an invitation's link, derived again from its nonce (for the SMS dispatcher and the demo)."""
     invitation = db_session.get_one(CheckInInvitation, invitation_id)
     return links.link_path(links.link_token(secret_key, invitation.token_nonce))
+
+
+def score_row(check_in: CheckIn, kind: ScoreKind, measure: str, value: Decimal) -> CheckInScore:
+    """One score of a check-in, with the check-in's child, instrument and time copied on for the dashboards."""
+    return CheckInScore(
+        check_in_id=check_in.id,
+        kind=kind,
+        measure=measure,
+        value=value,
+        child_id=check_in.child_id,
+        instrument_key=check_in.instrument_key,
+        completed_at=check_in.completed_at,
+    )

@@ -16,10 +16,12 @@ from api.accounts.rules import Role
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.outcomes import service as outcomes_service
-from api.sessions.models import MentoringSession, SessionAttendee
+from api.sessions.models import MentoringSession
 from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_week
-from api.wellbeing.models import CheckIn, CheckInScore
+from api.sessions.service import attendee_row
+from api.wellbeing.models import CheckIn
 from api.wellbeing.rules import CheckInChannel, ScoreKind
+from api.wellbeing.service import score_row
 from tests.builders import actor_for, admit_child, allocate, auth_headers, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
 
@@ -108,11 +110,7 @@ class World:
         self.db_session.add(row)
         self.db_session.flush()
         for enrolment in enrolments:
-            self.db_session.add(
-                SessionAttendee(
-                    session_id=row.id, enrolment_id=enrolment.id, child_id=enrolment.child_id, local_week=row.local_week
-                )
-            )
+            self.db_session.add(attendee_row(row, enrolment, "Europe/London"))
         self.db_session.commit()
         self.sessions.append((start, status, enrolments))
 
@@ -127,9 +125,7 @@ class World:
         )
         self.db_session.add(check_in)
         self.db_session.flush()
-        self.db_session.add(
-            CheckInScore(check_in_id=check_in.id, kind=ScoreKind.DERIVED, measure=measure, value=Decimal(value))
-        )
+        self.db_session.add(score_row(check_in, ScoreKind.DERIVED, measure, Decimal(value)))
         self.db_session.commit()
 
 

@@ -1734,3 +1734,48 @@ def test_a_replayed_create_carries_the_same_etag(client, db_session):
 
     assert replay.headers["Idempotent-Replayed"] == "true"
     assert replay.headers["ETag"] == first.headers["ETag"] == '"1"'
+
+
+# --- the dashboards' copy on each attendance -----------------------------------------------------------------
+
+
+def attendance_copies(db_session: Session, session_id: str) -> set[tuple[Any, ...]]:
+    rows = db_session.execute(
+        select(
+            SessionAttendee.status,
+            SessionAttendee.planned_start_at,
+            SessionAttendee.starts_in_evening,
+            SessionAttendee.starts_at_weekend,
+        ).where(SessionAttendee.session_id == uuid.UUID(session_id))
+    ).all()
+    return {tuple(row) for row in rows}
+
+
+def test_each_attendance_carries_its_sessions_status_start_and_time_of_week_through_every_change(
+    client, db_session, team
+):
+    """The dashboards count attendances alone: every way a session's status changes must change the copies."""
+    enrolments = [team.child() for _ in range(2)]
+    team.travel_to(utc(2027, 6, 1, 9))
+    # Saturday 5 June 2027, 16:00 UTC is 17:00 BST: evening and weekend in London, not in UTC.
+    saturday_evening = utc(2027, 6, 5, 16, 0)
+    created = planned(client, team, enrolments, saturday_evening, location_category="outdoors")
+    assert attendance_copies(db_session, created["id"]) == {("planned", saturday_evening, True, True)}
+
+    tuesday_morning = utc(2027, 6, 8, 9, 0)
+    moved = reschedule(client, team, created["id"], tuesday_morning, if_match='"1"')
+    assert moved.status_code == 201, moved.json
+    assert attendance_copies(db_session, created["id"]) == {("rescheduled", saturday_evening, True, True)}
+    assert attendance_copies(db_session, moved.json["id"]) == {("planned", tuesday_morning, False, False)}
+
+    team.travel_to(utc(2027, 6, 8, 11))
+    logged = patch(
+        client, team, moved.json["id"], {"status": "completed", "actual_duration_minutes": 60}, if_match='"1"'
+    )
+    assert logged.status_code == 200, logged.json
+    assert attendance_copies(db_session, moved.json["id"]) == {("completed", tuesday_morning, False, False)}
+
+    later = planned(client, team, enrolments, utc(2027, 6, 9, 9, 0), location_category="outdoors")
+    cancelled = patch(client, team, later["id"], {"status": "cancelled_by_child"}, if_match='"1"')
+    assert cancelled.status_code == 200, cancelled.json
+    assert attendance_copies(db_session, later["id"]) == {("cancelled_by_child", utc(2027, 6, 9, 9, 0), False, False)}

@@ -26,10 +26,12 @@ from api.accounts.models import AppUser
 from api.accounts.rules import Role
 from api.outcomes.models import OutcomeEvent
 from api.outcomes.rules import OutcomeEventType, OutcomeSource
-from api.sessions.models import MentoringSession, SessionAttendee
+from api.sessions.models import MentoringSession
 from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_week
-from api.wellbeing.models import CheckIn, CheckInScore
+from api.sessions.service import attendee_row
+from api.wellbeing.models import CheckIn
 from api.wellbeing.rules import CheckInChannel, ScoreKind
+from api.wellbeing.service import score_row
 from tests.browser.conftest import CHROMEDRIVER, CHROMIUM, HEADLESS_FLAGS, OFFLINE_FLAGS, Browsers, PageServer
 from tests.builders import PASSWORD, admit_child, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
@@ -79,14 +81,7 @@ def seed_programme(db: Session) -> AppUser:
             )
             db.add(session)
             db.flush()
-            db.add(
-                SessionAttendee(
-                    session_id=session.id,
-                    enrolment_id=enrolment.id,
-                    child_id=enrolment.child_id,
-                    local_week=session.local_week,
-                )
-            )
+            db.add(attendee_row(session, enrolment, "Europe/London"))
     for number, enrolment in enumerate(enrolments):
         for completed, value in ((date(2025, 6, 10), 18 + number % 3), (date(2026, 10, 1), 22 + number % 4)):
             check_in = CheckIn(
@@ -99,9 +94,7 @@ def seed_programme(db: Session) -> AppUser:
             )
             db.add(check_in)
             db.flush()
-            db.add(
-                CheckInScore(check_in_id=check_in.id, kind=ScoreKind.DERIVED, measure="metric", value=Decimal(value))
-            )
+            db.add(score_row(check_in, ScoreKind.DERIVED, "metric", Decimal(value)))
         for occurred in (date(2025, 1, 15), date(2025, 3, 15), date(2026, 2, 15)):
             db.add(
                 OutcomeEvent(
