@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.accounts.rules import Role
@@ -28,6 +29,9 @@ class AuditEvent(Base):
     record_id: Mapped[uuid.UUID | None]
     # The child the record belongs to, so "everything that happened to this child's data" is one query.
     child_id: Mapped[uuid.UUID | None]
+    # What an action by no one in particular did, where its record cannot say (a retention run's counts and
+    # cutoffs). Never personal data.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 Index("ix_audit_event_child_id_occurred_at", AuditEvent.child_id, AuditEvent.occurred_at)

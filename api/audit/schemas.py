@@ -13,6 +13,9 @@ class AuditEventSchema(Schema):
     record_type = fields.String()
     record_id = fields.UUID(allow_none=True)
     child_id = fields.UUID(allow_none=True)
+    details = fields.Dict(
+        allow_none=True, metadata={"description": "What a run did, e.g. a retention purge's counts and cutoffs"}
+    )
 
 
 class AuditQuerySchema(Schema):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ def record(
     record_id: uuid.UUID | None,
     child_id: uuid.UUID | None,
     now: datetime,
+    details: dict[str, Any] | None = None,
 ) -> None:
     db_session.add(
         AuditEvent(
@@ -33,6 +35,7 @@ def record(
             record_type=record_type,
             record_id=record_id,
             child_id=child_id,
+            details=details,
         )
     )
 

@@ -2,8 +2,8 @@
 
 The purge deletes in batches, each its own short transaction (a big purge never holds locks for long, and one
 interrupted halfway keeps what it did), then writes one audit row for the run, even when nothing was due, so
-the audit log shows that retention ran. Its counts and cutoff dates go to the log (no personal data in them)
-and back to the caller (the CLI prints them).
+the audit log shows that retention ran, with its counts and cutoff dates (no personal data in them); they also go
+to the log and back to the caller (the CLI prints them).
 
 The export reads through each domain's own queries where one returns everything; api/privacy/queries.py
 has the rest (history the domains' lists leave out: removed numbers, every consent decision, voided events).
@@ -168,6 +168,7 @@ def purge_expired_records(
         record_id=run.run_id,
         child_id=None,
         now=now,
+        details={"counts": counts, "cutoffs": {kind: moment.isoformat() for kind, moment in cutoffs.items()}},
     )
     db_session.commit()
     log.info(

@@ -649,6 +649,7 @@ def test_the_audit_log_reads_newest_first_and_filters_by_child_user_action_and_t
             "record_type": "child",
             "record_id": str(world.mine.id),
             "child_id": str(world.mine.id),
+            "details": None,
         }
     ]
     assert [(event["action"], event["child_id"]) for event in by_user] == [("child.read", str(world.theirs.id))]

@@ -238,17 +238,11 @@ def test_each_run_writes_one_audit_row_and_a_second_run_deletes_nothing_but_is_s
     assert runs[1].occurred_at == NOW + timedelta(minutes=1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audit_event has no column for details: a run's counts and cutoffs are in the log and the CLI output, "
-    "not in its audit row (needs a `details` JSON column, i.e. a migration)",
-)
 def test_the_runs_audit_row_holds_its_counts_and_cutoffs(db_session, world):
     run = service.purge_expired_records(db_session, policy=DEFAULTS, now=NOW)
 
     (row,) = purge_runs(db_session)
-    details = getattr(row, "details", None)
-    assert details == {
+    assert row.details == {
         "counts": run.counts,
         "cutoffs": {kind: moment.isoformat() for kind, moment in run.cutoffs.items()},
     }

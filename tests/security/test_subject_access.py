@@ -53,7 +53,6 @@ CHILD_TABLES = tables_referencing({"child"}) | {
 INDIRECT_TABLES = {
     "allocation",
     "check_in_response",
-    "check_in_score",
     "mentoring_session",
     "outbound_message_event",
     "return_conversation",
