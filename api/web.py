@@ -59,6 +59,15 @@ STATUS_FOR_ERROR: list[tuple[type[DomainError], int]] = [
     (PreconditionFailed, 412),
 ]
 
+# Every edit that needs the ETag the client last read declares it so (expected_version reads it).
+IF_MATCH_HEADER = {
+    "name": "If-Match",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The ETag you last read; a stale one answers 412, none 428",
+}
+
 # What a 503 for a database outage asks the caller to wait: a restart or failover takes seconds.
 DATABASE_RETRY_AFTER_SECONDS = 5
 

@@ -19,7 +19,7 @@ from api.missing.schemas import (
     ReturnConversationSummarySchema,
     SummaryQuerySchema,
 )
-from api.web import clock, db_session, etag, expected_version
+from api.web import IF_MATCH_HEADER, clock, db_session, etag, expected_version
 
 blp = Blueprint(
     "missing", __name__, description="Missing episodes and the return conversation within 72 hours of each return"
@@ -68,6 +68,7 @@ def get_missing_episode(episode_id: uuid.UUID) -> Any:
 
 @blp.route("/missing-episodes/<uuid:episode_id>", methods=["PATCH"])
 @requires(*CASEWORK)
+@blp.doc(parameters=[IF_MATCH_HEADER])
 @blp.arguments(MissingEpisodeUpdateSchema)
 @blp.response(200, MissingEpisodeSchema)
 def update_missing_episode(body: dict[str, Any], episode_id: uuid.UUID) -> Any:

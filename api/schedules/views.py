@@ -9,8 +9,8 @@ from api.auth import CASEWORK, current_actor, requires
 from api.idempotency.http import idempotent
 from api.schedules import service
 from api.schedules.schemas import PatternCreateSchema, PatternFields, PatternResultSchema, PatternSchema
-from api.sessions.views import IDEMPOTENCY_HEADER, IF_MATCH_HEADER
-from api.web import clock, db_session, etag, expected_version
+from api.sessions.views import IDEMPOTENCY_HEADER
+from api.web import IF_MATCH_HEADER, clock, db_session, etag, expected_version
 
 blp = Blueprint("schedules", __name__, description="Recurring session patterns")
 

@@ -17,7 +17,7 @@ from api.sessions.schemas import (
     SessionSchema,
     SessionUpdateSchema,
 )
-from api.web import clock, db_session, etag, expected_version
+from api.web import IF_MATCH_HEADER, clock, db_session, etag, expected_version
 
 blp = Blueprint("sessions", __name__, description="Planning and logging sessions, within the weekly cap")
 
@@ -27,13 +27,6 @@ IDEMPOTENCY_HEADER = {
     "required": False,
     "schema": {"type": "string", "maxLength": 100},
     "description": "Retry-safe create: the same key and body replay the first answer",
-}
-IF_MATCH_HEADER = {
-    "name": "If-Match",
-    "in": "header",
-    "required": True,
-    "schema": {"type": "string"},
-    "description": "The ETag you last read; a stale one answers 412",
 }
 
 

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from api.auth import ALL_ROLES, CASEWORK, current_actor, requires
 from api.idempotency.http import idempotent
-from api.web import RATE_LIMITED, clock, db_session, etag, expected_version
+from api.web import IF_MATCH_HEADER, RATE_LIMITED, clock, db_session, etag, expected_version
 from api.wellbeing import service
 from api.wellbeing.rules import Instrument
 from api.wellbeing.schemas import (
@@ -116,6 +116,7 @@ def list_goals(child_id: uuid.UUID) -> Any:
 
 @blp.route("/goals/<uuid:goal_id>/end", methods=["POST"])
 @requires(*CASEWORK)
+@blp.doc(parameters=[IF_MATCH_HEADER])
 @blp.arguments(GoalEndSchema)
 @blp.response(200, GoalSchema)
 def end_goal(body: dict[str, Any], goal_id: uuid.UUID) -> Any:
@@ -133,6 +134,7 @@ def end_goal(body: dict[str, Any], goal_id: uuid.UUID) -> Any:
 
 @blp.route("/goals/<uuid:goal_id>/change", methods=["POST"])
 @requires(*CASEWORK)
+@blp.doc(parameters=[IF_MATCH_HEADER])
 @blp.arguments(GoalChangeSchema)
 @blp.response(201, GoalSchema)
 def change_goal(body: dict[str, Any], goal_id: uuid.UUID) -> Any:

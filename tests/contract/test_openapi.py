@@ -26,3 +26,26 @@ def test_every_operation_has_a_summary_and_documents_the_error_envelope(repo_roo
             assert "default" in operation["responses"], f"{method.upper()} {path} does not document errors"
     error = document["components"]["schemas"]["Error"]["properties"]
     assert {"code", "status", "message", "reason", "errors"} <= set(error)
+
+
+def test_every_edit_that_needs_if_match_declares_it():
+    """A view that reads the expected version answers 428 without If-Match: the document must say it is needed."""
+    import inspect
+    import re
+
+    app = create_app({"TESTING": True, "SECRET_KEY": SECRET_KEY, "DATABASE_URL": "sqlite://"})
+    with app.app_context():
+        document = app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
+    needing, undeclared = [], []
+    for rule in app.url_map.iter_rules():
+        source = inspect.getsource(inspect.unwrap(app.view_functions[rule.endpoint]))
+        if "expected_version()" not in source:
+            continue
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            needing.append(f"{method} {path}")
+            parameters = document["paths"][path][method.lower()].get("parameters", [])
+            if "If-Match" not in {parameter.get("name") for parameter in parameters}:
+                undeclared.append(f"{method} {path}")
+    assert len(needing) >= 7
+    assert undeclared == []
