@@ -14,7 +14,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, case, null, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from api.accounts import errors
 from api.accounts.models import AppUser, AuthSession, RefreshToken
@@ -247,7 +247,8 @@ def authenticate(db_session: Session, *, access_token: str, settings: TokenSetti
         raise errors.AccessTokenInvalid() from None
     if claims["exp"] <= now.timestamp():
         raise errors.AccessTokenInvalid()
-    auth_session = db_session.get(AuthSession, auth_session_id)
+    # One round trip for the sign-in and its user: every request of every endpoint pays for this.
+    auth_session = db_session.get(AuthSession, auth_session_id, options=[joinedload(AuthSession.user)])
     if auth_session is None or auth_session.revoked_at is not None or not auth_session.user.is_active:
         raise errors.AccessTokenInvalid()
     user = auth_session.user
