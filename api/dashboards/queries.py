@@ -30,6 +30,8 @@ from api.wellbeing.rules import ScoreKind
 Query = TypeVar("Query", bound=Select)
 
 OPEN = (EnrolmentStatus.WAITLISTED, EnrolmentStatus.OFFERED, EnrolmentStatus.ACTIVE)
+# A spell of support: (cohort, started_at, ended_at).
+SupportSpan = tuple[uuid.UUID, datetime | None, datetime | None]
 
 
 def _narrow(query: Query, *, programme_id: uuid.UUID, cohort_id: uuid.UUID | None, district: str | None) -> Query:
@@ -72,7 +74,7 @@ def list_support_spans(
     district: str | None,
     starts_at: datetime,
     ends_before: datetime,
-) -> list[tuple[uuid.UUID, datetime | None, datetime | None]]:
+) -> list[SupportSpan]:
     """(cohort, started_at, ended_at) of every spell of support that overlaps the period."""
     query = (
         select(Enrolment.cohort_id, Enrolment.started_at, Enrolment.ended_at)

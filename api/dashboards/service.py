@@ -8,9 +8,10 @@ as "<5" and no figure derived from such a count. No answer carries a child's id,
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from api.accounts.rules import Actor, Role
 from api.dashboards import errors, queries, rules
+from api.dashboards.queries import SupportSpan
 from api.dashboards.rules import Disclosure, Period
 from api.enrolments.rules import EnrolmentStatus
 from api.missing import service as missing_service
@@ -81,6 +83,12 @@ class _Scope:
         return moment.astimezone(self.zone).date()
 
 
+@functools.lru_cache(maxsize=65536)
+def _local_date(moment: datetime, zone: ZoneInfo) -> date:
+    """The page asks for the same spans' dates in 25 periods: each moment is converted once."""
+    return moment.astimezone(zone).date()
+
+
 def _scope(
     db_session: Session, *, actor: Actor, request: DashboardRequest, suppression_threshold: int, now: datetime
 ) -> _Scope:
@@ -136,11 +144,17 @@ class PlacesDashboard:
 
 
 def places_dashboard(
-    db_session: Session, *, actor: Actor, request: DashboardRequest, suppression_threshold: int, now: datetime
+    db_session: Session,
+    *,
+    actor: Actor,
+    request: DashboardRequest,
+    suppression_threshold: int,
+    now: datetime,
+    spans: Sequence[SupportSpan] | None = None,
 ) -> PlacesDashboard:
     """Per cohort: places funded, occupied (active) and offered now, free now; and time-weighted occupancy over
     the period. With a district, occupied, offered and place-days count that district's children only, while
-    free stays the cohort's (whoever holds its places)."""
+    free stays the cohort's (whoever holds its places). `spans`: the page's, read once for all its periods."""
     scope = _scope(db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now)
     shown = scope.disclosure
     counts: dict[tuple[uuid.UUID, EnrolmentStatus], int] = defaultdict(int)
@@ -151,7 +165,7 @@ def places_dashboard(
         counts_all[cohort_id, status] += count
         if scope.filters.district in (None, district):
             counts[cohort_id, status] += count
-    place_days, spells = _occupied_place_days(db_session, scope)
+    place_days, spells = _occupied_place_days(db_session, scope, spans)
     cohorts = []
     for cohort_id, name, places in queries.list_cohorts(
         db_session, programme_id=scope.programme.id, cohort_id=scope.filters.cohort_id
@@ -179,21 +193,27 @@ def places_dashboard(
     return PlacesDashboard(scope.filters, tuple(cohorts))
 
 
-def _occupied_place_days(db_session: Session, scope: _Scope) -> tuple[dict[uuid.UUID, int], dict[uuid.UUID, int]]:
-    """Occupied place-days in the period and the spells of support contributing, per cohort."""
+def _occupied_place_days(
+    db_session: Session, scope: _Scope, spans: Sequence[SupportSpan] | None = None
+) -> tuple[dict[uuid.UUID, int], dict[uuid.UUID, int]]:
+    """Occupied place-days in the period and the spells of support contributing, per cohort. Spans given are
+    those of a longer period, within the same filters (a span outside this period holds no day of it)."""
     days: dict[uuid.UUID, int] = defaultdict(int)
     spells: dict[uuid.UUID, int] = defaultdict(int)
-    for cohort_id, started_at, ended_at in queries.list_support_spans(
-        db_session,
-        starts_at=scope.starts_at,
-        ends_before=scope.ends_before,
-        **_narrowing(scope),  # type: ignore[arg-type]
-    ):
+    if spans is None:
+        spans = queries.list_support_spans(
+            db_session,
+            starts_at=scope.starts_at,
+            ends_before=scope.ends_before,
+            **_narrowing(scope),  # type: ignore[arg-type]
+        )
+    zone = scope.zone
+    for cohort_id, started_at, ended_at in spans:
         if started_at is None:  # excluded by the query; here for the type checker
             continue
         held = rules.occupied_days(
-            started_on=scope.local_date(started_at),
-            ended_on=scope.local_date(ended_at) if ended_at is not None else None,
+            started_on=_local_date(started_at, zone),
+            ended_on=_local_date(ended_at, zone) if ended_at is not None else None,
             period=scope.period,
         )
         if held:
@@ -318,7 +338,13 @@ class DeliveryDashboard:
 
 
 def delivery_dashboard(
-    db_session: Session, *, actor: Actor, request: DashboardRequest, suppression_threshold: int, now: datetime
+    db_session: Session,
+    *,
+    actor: Actor,
+    request: DashboardRequest,
+    suppression_threshold: int,
+    now: datetime,
+    spans: Sequence[SupportSpan] | None = None,
 ) -> DeliveryDashboard:
     """Sessions planned to start in the period, by what happened; evening and weekend shares of delivered
     sessions (programme time); and dosage: children's attendances at delivered sessions per week of support."""
@@ -334,7 +360,7 @@ def delivery_dashboard(
     cancelled = (
         by_status[SessionStatus.CANCELLED_BY_CHILD].sessions + by_status[SessionStatus.CANCELLED_BY_MENTOR].sessions
     )
-    place_days, spells = _occupied_place_days(db_session, scope)
+    place_days, spells = _occupied_place_days(db_session, scope, spans)
     supported = sum(spells.values())
     child_weeks = rules.ratio(sum(place_days.values()), 7, "0.01")
     return DeliveryDashboard(
@@ -544,25 +570,50 @@ def page_figures(
     """The page's series are the dashboards themselves, asked period by period, so the page shows exactly the
     figures (and the suppression) the JSON gives for the same periods."""
     request = DashboardRequest(programme_id=programme_id)
+    spans: list[SupportSpan] = []
 
     def places(since: date | None = None, until: date | None = None) -> PlacesDashboard:
         period = dataclasses.replace(request, since=since, until=until)
         return places_dashboard(
-            db_session, actor=actor, request=period, suppression_threshold=suppression_threshold, now=now
+            db_session,
+            actor=actor,
+            request=period,
+            suppression_threshold=suppression_threshold,
+            now=now,
+            spans=spans if since is not None else None,
         )
 
     def delivery(since: date, until: date) -> DeliveryDashboard:
         period = dataclasses.replace(request, since=since, until=until)
         return delivery_dashboard(
-            db_session, actor=actor, request=period, suppression_threshold=suppression_threshold, now=now
+            db_session,
+            actor=actor,
+            request=period,
+            suppression_threshold=suppression_threshold,
+            now=now,
+            spans=spans,
         )
 
     # The whole year first: it checks the caller may see the programme, and gives today in its time zone.
     year = places()
     until = year.filters.until or now.date()
-    months = [(first, places(first, min(_month_end(first), until))) for first in _month_starts(until, PAGE_MONTHS)]
+    month_starts = _month_starts(until, PAGE_MONTHS)
     this_monday = until - timedelta(days=until.weekday())
     mondays = [this_monday - timedelta(weeks=back) for back in range(PAGE_WEEKS - 1, -1, -1)]
+    # Every spell of support overlapping any of the page's periods, read once rather than once a period.
+    covering = Period(min(year.filters.since or until, month_starts[0], mondays[0]), until)
+    zone = get_programme(db_session, actor=actor, programme_id=programme_id).time_zone
+    spans.extend(
+        queries.list_support_spans(
+            db_session,
+            programme_id=programme_id,
+            cohort_id=None,
+            district=None,
+            starts_at=covering.starts_at(zone),
+            ends_before=covering.ends_before(zone),
+        )
+    )
+    months = [(first, places(first, min(_month_end(first), until))) for first in month_starts]
     weeks = [(monday, delivery(monday, min(monday + timedelta(days=6), until))) for monday in mondays]
     wellbeing = wellbeing_dashboard(
         db_session,
