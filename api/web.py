@@ -12,7 +12,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api as SmorestApi
 from flask_smorest import abort
 from flask_smorest import pagination as smorest_pagination
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
@@ -221,9 +221,17 @@ def init_database(app: Flask, database: Database) -> None:
     @app.teardown_appcontext
     def _close_db_session(_exc: BaseException | None) -> None:
         db_session = g.pop("db_session", None)
-        if db_session is not None:
+        if db_session is None:
+            return
+        try:
             # Anything not committed by a service is rolled back: a view never half-writes.
             db_session.close()
+        except SQLAlchemyError as error:
+            # The database went away while the request held a connection (a restart, a failover): the answer
+            # is already made, and an error escaping here would replace it with the WSGI server's bare 500 page.
+            # The connection is dropped instead, never returned to the pool.
+            log.warning("closing the request's session failed (%s): connection discarded", type(error).__name__)
+            db_session.invalidate()
 
 
 def database() -> Database:

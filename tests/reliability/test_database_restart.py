@@ -168,3 +168,34 @@ def test_a_request_while_the_database_is_unreachable_is_answered_503_unavailable
     assert answer.status_code == 503
     assert answer.json["reason"] == "unavailable"
     assert answer.headers["Retry-After"] == "5"
+
+
+def test_a_connection_lost_after_the_answer_is_made_does_not_replace_it_with_a_bare_500(tmp_path):
+    """The session is closed after the view answered; if the database went away in between, closing it fails.
+    That failure must not escape the app (the WSGI server would send its own HTML 500 instead of the answer):
+    seen in the crash test above, made deterministic here by killing the request's own connection."""
+    from sqlalchemy import create_engine, text
+
+    from api.web import db_session
+    from tests.conftest import POSTGRES_ADMIN_URL, throwaway_database
+
+    with throwaway_database("postgresql", tmp_path) as url:
+        app = create_app(app_config(url, PROPAGATE_EXCEPTIONS=False))
+
+        @app.get("/test-only/connection-lost-after-answering")
+        def connection_lost_after_answering() -> dict[str, bool]:
+            backend = db_session().execute(text("SELECT pg_backend_pid()")).scalar_one()
+            admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+            admin.dispose()
+            return {"answered": True}
+
+        try:
+            answer = app.test_client().get("/test-only/connection-lost-after-answering")
+            # The pool has dropped the dead connection: the next request works.
+            ready = app.test_client().get("/readyz")
+        finally:
+            app.extensions["reachable.db"].dispose()
+    assert (answer.status_code, answer.json) == (200, {"answered": True})
+    assert ready.status_code == 200
