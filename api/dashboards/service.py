@@ -79,9 +79,6 @@ class _Scope:
     def ends_before(self) -> datetime:
         return self.period.ends_before(self.programme.time_zone)
 
-    def local_date(self, moment: datetime) -> date:
-        return moment.astimezone(self.zone).date()
-
 
 @functools.lru_cache(maxsize=65536)
 def _local_date(moment: datetime, zone: ZoneInfo) -> date:
@@ -250,7 +247,7 @@ def waitlist_dashboard(
         if status is EnrolmentStatus.WAITLISTED and scope.filters.district in (None, district)
     )
     waits = [
-        (scope.local_date(first_at) - referred_on).days
+        (_local_date(first_at, scope.zone) - referred_on).days
         for referred_on, first_at in queries.list_first_session_waits(
             db_session,
             starts_at=scope.starts_at,
