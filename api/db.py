@@ -9,6 +9,8 @@ PostgreSQL's row locks give (a read-then-write never races another writer).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -97,8 +99,41 @@ def _make_sqlite_transactional(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+_COMMITS_HELD = "reachable.commits_held"
+
+
+class HoldableSession(Session):
+    """A session whose commits a caller can hold (`hold_commits`): a service's commit() then only flushes, and the
+    caller commits once, after adding rows of its own to the same transaction."""
+
+    def commit(self) -> None:
+        if self.info.get(_COMMITS_HELD):
+            self.flush()
+            return
+        super().commit()
+
+
+@contextmanager
+def hold_commits(db_session: Session) -> Iterator[None]:
+    """Inside the block, commit() only flushes; an exception rolls everything back, so nothing of the block is kept.
+
+    Used by idempotent creates: the key's answer exists only once the view has returned, and it must commit in the
+    same transaction as the write it answers for (a crash between two commits would strand the key).
+    """
+    if not isinstance(db_session, HoldableSession):
+        raise TypeError("hold_commits needs a HoldableSession (make_session_factory makes them)")
+    db_session.info[_COMMITS_HELD] = True
+    try:
+        yield
+    except BaseException:
+        db_session.rollback()
+        raise
+    finally:
+        db_session.info.pop(_COMMITS_HELD, None)
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(engine, class_=HoldableSession, expire_on_commit=False)
 
 
 class Database:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api import migrate
 from api.app import create_app
 from api.clock import FixedClock
-from api.db import Database, make_engine
+from api.db import Database, HoldableSession, make_engine
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "REACHABLE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -120,7 +120,9 @@ def connection(engine: Engine) -> Iterator[Connection]:
 @pytest.fixture()
 def session_factory(connection: Connection) -> sessionmaker[Session]:
     # Services commit; here a commit only releases a savepoint inside the test's transaction.
-    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    return sessionmaker(
+        bind=connection, class_=HoldableSession, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
 
 
 @pytest.fixture()

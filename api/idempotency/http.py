@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from flask import Response, jsonify, request
 
 from api.auth import current_actor
+from api.db import hold_commits
 from api.idempotency import service
 from api.web import clock, db_session, etag
 
@@ -24,29 +25,33 @@ def idempotent(view: F) -> F:
         key = request.headers.get(HEADER)
         if key is None:
             return view(*args, **kwargs)
-        outcome = service.claim(
-            db_session(),
-            user_id=current_actor().user_id,
-            key=key,
-            request_fingerprint=service.fingerprint(request.method, request.path, request.get_data()),
-            now=clock().now(),
-        )
-        if isinstance(outcome, service.Replay):
-            replay: Response = jsonify(outcome.body)
-            replay.status_code = outcome.status
-            replay.headers["Idempotent-Replayed"] = "true"
-            if isinstance(outcome.body, dict) and isinstance(outcome.body.get("version"), int):
-                # Every versioned record's ETag is its version, so the replay carries the same ETag.
-                replay.headers.update(etag(outcome.body["version"]))
-            return replay
-        try:
+        session = db_session()
+        # The claim, the view's write and the answer commit together, in `complete`: the view's own commit only
+        # flushes, and if the view fails, nothing of this request is kept (its key included, so it can retry).
+        with hold_commits(session):
+            outcome = service.claim(
+                session,
+                user_id=current_actor().user_id,
+                key=key,
+                request_fingerprint=service.fingerprint(request.method, request.path, request.get_data()),
+                now=clock().now(),
+            )
+            if isinstance(outcome, service.Replay):
+                return _replay(outcome)
             response: Response = view(*args, **kwargs)
-        except Exception:
-            service.abandon(db_session(), record_id=outcome.id)
-            raise
         service.complete(
-            db_session(), record=outcome, status=response.status_code, body=response.get_json(), now=clock().now()
+            session, record_id=outcome, status=response.status_code, body=response.get_json(), now=clock().now()
         )
         return response
 
     return wrapper  # type: ignore[return-value]
+
+
+def _replay(replay: service.Replay) -> Response:
+    response: Response = jsonify(replay.body)
+    response.status_code = replay.status
+    response.headers["Idempotent-Replayed"] = "true"
+    if isinstance(replay.body, dict) and isinstance(replay.body.get("version"), int):
+        # Every versioned record's ETag is its version, so the replay carries the same ETag.
+        response.headers.update(etag(replay.body["version"]))
+    return response

@@ -1,10 +1,10 @@
 """Idempotent creates for phones on bad networks.
 
-The key's record is inserted in the same transaction as the write it protects, so they commit together:
-if the write committed, so did the key. A retry that arrives while the first request is still running waits
-on the unique index (PostgreSQL) or the write lock (SQLite), then finds the record: completed, so the first
-answer is replayed; or not yet completed, so 409. A key reused with a different request is refused (422).
-A failed request rolls back its key with everything else, so it can be retried with the same key.
+The key's record, the write it protects and the answer to replay all commit in one transaction: if the write
+committed, so did its answer, and a process that dies part-way leaves nothing behind to retry against. A retry
+that arrives while the first request is still running waits on the unique index (PostgreSQL) or the write lock
+(SQLite), then finds the completed record and replays its answer. A key reused with a different request is
+refused (422). A failed request rolls back its key with everything else, so it can be retried with the same key.
 """
 
 from __future__ import annotations
@@ -14,16 +14,19 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from api.db import new_id
 from api.idempotency import errors
 from api.idempotency.models import IdempotencyRecord
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,100}$")
+# Core statements on the table: the ORM's unit of work adds nothing for one row written and answered here.
+RECORDS = cast(Table, IdempotencyRecord.__table__)
 
 
 @dataclass(frozen=True)
@@ -38,38 +41,39 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 
 def claim(
     db_session: Session, *, user_id: uuid.UUID, key: str, request_fingerprint: str, now: datetime
-) -> IdempotencyRecord | Replay:
-    """Claim the key for this request (uncommitted: the caller's write commits it), or return the replay."""
+) -> uuid.UUID | Replay:
+    """Claim the key for this request (uncommitted: `complete` commits it with the write), returning the record's
+    id; or return the first request's answer to replay."""
     if not KEY_PATTERN.match(key):
         raise errors.InvalidIdempotencyKey()
-    record = IdempotencyRecord(user_id=user_id, key=key, request_fingerprint=request_fingerprint, created_at=now)
-    try:
-        with db_session.begin_nested():
-            db_session.add(record)
-    except IntegrityError:
-        existing = db_session.scalar(
-            select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
+    # INSERT ... ON CONFLICT DO NOTHING: one statement, where catching the unique violation would need a savepoint.
+    dialect = postgresql if db_session.get_bind().dialect.name == "postgresql" else sqlite
+    claimed = db_session.execute(
+        dialect.insert(RECORDS)
+        .values(id=new_id(), user_id=user_id, key=key, request_fingerprint=request_fingerprint, created_at=now)
+        .on_conflict_do_nothing(index_elements=[RECORDS.c.user_id, RECORDS.c.key])
+        .returning(RECORDS.c.id)
+    ).scalar_one_or_none()
+    if claimed is not None:
+        return claimed
+    existing = db_session.execute(
+        select(RECORDS.c.request_fingerprint, RECORDS.c.response_status, RECORDS.c.response_body).where(
+            RECORDS.c.user_id == user_id, RECORDS.c.key == key
         )
-        assert existing is not None
-        if existing.request_fingerprint != request_fingerprint:
-            raise errors.IdempotencyKeyReused() from None
-        if existing.completed_at is None or existing.response_status is None:
-            raise errors.RequestInProgress() from None
-        return Replay(existing.response_status, existing.response_body)
-    return record
+    ).one()
+    if existing.request_fingerprint != request_fingerprint:
+        raise errors.IdempotencyKeyReused()
+    if existing.response_status is None:
+        # Only a record written before answers were stored with their writes can be found unanswered.
+        raise errors.RequestInProgress()
+    return Replay(existing.response_status, existing.response_body)
 
 
-def complete(db_session: Session, *, record: IdempotencyRecord, status: int, body: Any, now: datetime) -> None:
-    record.response_status = status
-    record.response_body = body
-    record.completed_at = now
+def complete(db_session: Session, *, record_id: uuid.UUID, status: int, body: Any, now: datetime) -> None:
+    """Store the answer and commit it with the write it answers for."""
+    db_session.execute(
+        update(RECORDS)
+        .where(RECORDS.c.id == record_id)
+        .values(response_status=status, response_body=body, completed_at=now)
+    )
     db_session.commit()
-
-
-def abandon(db_session: Session, *, record_id: uuid.UUID) -> None:
-    """A request failed after committing part of its work: free the key so the client can retry."""
-    db_session.rollback()
-    record = db_session.get(IdempotencyRecord, record_id)
-    if record is not None and record.completed_at is None:
-        db_session.delete(record)
-        db_session.commit()

@@ -24,6 +24,7 @@ from api.children.models import Child
 from api.clock import FixedClock
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
+from api.idempotency import service as idempotency_service
 from api.idempotency.models import IdempotencyRecord
 from api.idempotency.service import fingerprint
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
@@ -1455,6 +1456,32 @@ def test_a_request_that_failed_validation_does_not_use_up_its_key(client, team):
     assert error(invalid) == (422, "invalid_request")
     assert valid.status_code == 201
     assert "Idempotent-Replayed" not in valid.headers
+
+
+def test_a_request_that_dies_before_its_answer_is_stored_leaves_nothing_to_retry_against(
+    client, db_session, team, monkeypatch
+):
+    # The answer is stored in the same transaction as the session: a process that dies after the write and before
+    # the answer (here, storing the answer fails) commits neither, and the phone's retry creates the session once.
+    # With the answer in a second transaction, the session stayed and every retry was told 409 request_in_progress.
+    enrolment = team.child()
+    body = session_body(enrolment, TUESDAY_EVENING)
+
+    def die_before_the_answer(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(idempotency_service, "complete", die_before_the_answer)
+    with pytest.raises(RuntimeError):
+        post_with_key(client, team, body, "dies-midway")
+    monkeypatch.undo()
+    assert sessions_of(db_session, enrolment) == 0
+    assert db_session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
+
+    retry = post_with_key(client, team, body, "dies-midway")
+
+    assert retry.status_code == 201
+    assert "Idempotent-Replayed" not in retry.headers
+    assert sessions_of(db_session, enrolment) == 1
 
 
 def test_a_retry_while_the_first_request_is_still_running_is_told_to_wait(client, db_session, team):
