@@ -129,11 +129,14 @@ def _recipients(db_session: Session, child_id: uuid.UUID) -> list[tuple[Recipien
 REMINDER_HORIZON = timedelta(hours=48)
 
 
-def resync_if_reminded(db_session: Session, *, session: MentoringSession, now: datetime) -> None:
-    """After a session changed: re-sync its reminders if it is close enough to have any, or already has some."""
-    db_session.flush()
+def resync_if_reminded(db_session: Session, *, session: MentoringSession, now: datetime, created: bool = False) -> None:
+    """After a session changed: re-sync its reminders if it is close enough to have any, or already has some
+    (`created`: it was made in this transaction, so it has none yet)."""
     # A session already begun gets no new reminders; any still pending are cancelled below.
     soon = now < session.planned_start_at <= now + REMINDER_HORIZON
+    if not soon and created:
+        return
+    db_session.flush()
     has_pending = db_session.scalar(
         select(OutboundMessage.id)
         .where(OutboundMessage.session_id == session.id, OutboundMessage.state == MessageState.QUEUED)

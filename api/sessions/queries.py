@@ -14,23 +14,33 @@ from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOver
 from api.sessions.rules import COUNTS_TOWARDS_CAP
 
 
-def count_sessions_in_week(
-    db_session: Session, *, child_id: uuid.UUID, local_week: str, excluding: uuid.UUID | None = None
-) -> int:
-    """Sessions that count towards the weekly cap for one child, across all mentors and group sessions."""
-    query = (
+def week_load(
+    db_session: Session,
+    *,
+    child_id: uuid.UUID,
+    enrolment_id: uuid.UUID,
+    local_week: str,
+    excluding: uuid.UUID | None = None,
+) -> tuple[int, int | None]:
+    """For one child's week, in one round trip: the sessions that count towards the weekly cap (across all mentors
+    and group sessions, read from the attendance rows' copy of each session's status) and the week's cap override,
+    if a coordinator set one."""
+    counted = (
         select(func.count())
         .select_from(SessionAttendee)
-        .join(MentoringSession, MentoringSession.id == SessionAttendee.session_id)
         .where(
             SessionAttendee.child_id == child_id,
             SessionAttendee.local_week == local_week,
-            MentoringSession.status.in_(COUNTS_TOWARDS_CAP),
+            SessionAttendee.status.in_(COUNTS_TOWARDS_CAP),
         )
     )
     if excluding is not None:
-        query = query.where(MentoringSession.id != excluding)
-    return int(db_session.scalar(query) or 0)
+        counted = counted.where(SessionAttendee.session_id != excluding)
+    override = select(WeeklyCapOverride.max_sessions).where(
+        WeeklyCapOverride.enrolment_id == enrolment_id, WeeklyCapOverride.local_week == local_week
+    )
+    count, max_sessions = db_session.execute(select(counted.scalar_subquery(), override.scalar_subquery())).one()
+    return int(count), max_sessions
 
 
 def counts_by_week(db_session: Session, *, child_id: uuid.UUID, weeks: set[str]) -> dict[str, int]:

@@ -23,6 +23,7 @@ from api.alerts.models import Alert
 from api.alerts.rules import AlertKind
 from api.audit import service as audit
 from api.caseloads.models import Allocation
+from api.children.models import Child
 from api.children.service import visible_child
 from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.models import Enrolment
@@ -65,17 +66,31 @@ class SessionView:
 class Place:
     enrolment: Enrolment
     cohort: Cohort
+    # Read with the lock, so checking the caller and answering need no more round trips.
+    programme: Programme
+    key_worker_id: uuid.UUID | None
+    child_reference: str
 
 
-def view_session(db_session: Session, session: MentoringSession, *, actor: Actor) -> SessionView:
+def view_session(
+    db_session: Session, session: MentoringSession, *, actor: Actor, places: list[Place] | None = None
+) -> SessionView:
+    """The session as `actor` may see it. `places`: its children, when the caller has just locked them."""
     programme = db_session.get(Programme, session.programme_id)
     assert programme is not None
-    return SessionView(
-        session=session,
-        attendees=[
+    if places is None:
+        attendees = [
             Attendee(attendee.enrolment_id, attendee.child_id, reference)
             for attendee, reference in queries.attendees(db_session, session_id=session.id)
-        ],
+        ]
+    else:
+        attendees = sorted(
+            (Attendee(place.enrolment.id, place.enrolment.child_id, place.child_reference) for place in places),
+            key=lambda attendee: attendee.child_reference,
+        )
+    return SessionView(
+        session=session,
+        attendees=attendees,
         is_evening=rules.is_evening(session.planned_start_at, programme.time_zone),
         is_weekend=rules.is_weekend(session.planned_start_at, programme.time_zone),
         notes_visible=actor.role in (Role.ADMIN, Role.COORDINATOR) or session.mentor_id == actor.user_id,
@@ -85,15 +100,18 @@ def view_session(db_session: Session, session: MentoringSession, *, actor: Actor
 def lock_places(db_session: Session, *, actor: Actor, enrolment_ids: list[uuid.UUID]) -> list[Place]:
     """Lock the enrolments (in id order), check the caller may plan for each, and that each is active."""
     rows = db_session.execute(
-        select(Enrolment, Cohort)
+        select(Enrolment, Cohort, Programme, Allocation.mentor_id, Child.reference)
         .join(Cohort, Cohort.id == Enrolment.cohort_id)
+        .join(Programme, Programme.id == Cohort.programme_id)
+        .join(Child, Child.id == Enrolment.child_id)
+        .outerjoin(Allocation, (Allocation.enrolment_id == Enrolment.id) & Allocation.ended_at.is_(None))
         .where(Enrolment.id.in_(enrolment_ids))
         .order_by(Enrolment.id)
         .with_for_update(of=Enrolment)
         .execution_options(populate_existing=True)
     ).all()
-    places = [Place(enrolment, cohort) for enrolment, cohort in rows]
-    if len(places) != len(set(enrolment_ids)) or not all(_may_plan_for(db_session, actor, place) for place in places):
+    places = [Place(*row) for row in rows]
+    if len(places) != len(set(enrolment_ids)) or not all(_may_plan_for(actor, place) for place in places):
         raise EnrolmentNotFound()
     if len({place.cohort.programme_id for place in places}) != 1:
         raise errors.InvalidSession("A session's children must all be in one programme.")
@@ -102,13 +120,13 @@ def lock_places(db_session: Session, *, actor: Actor, enrolment_ids: list[uuid.U
     return places
 
 
-def _may_plan_for(db_session: Session, actor: Actor, place: Place) -> bool:
+def _may_plan_for(actor: Actor, place: Place) -> bool:
     if actor.role is Role.ADMIN:
         return True
     if actor.role is Role.COORDINATOR:
         return place.cohort.programme_id == actor.programme_id
     if actor.role is Role.MENTOR:
-        return key_worker_id(db_session, place.enrolment.id) == actor.user_id
+        return place.key_worker_id == actor.user_id
     return False
 
 
@@ -123,11 +141,14 @@ def check_weekly_caps(
 ) -> None:
     """Refuse a session that would take any of its children past their cap for that week."""
     for place in places:
-        count = queries.count_sessions_in_week(
-            db_session, child_id=place.enrolment.child_id, local_week=local_week, excluding=excluding
+        count, override = queries.week_load(
+            db_session,
+            child_id=place.enrolment.child_id,
+            enrolment_id=place.enrolment.id,
+            local_week=local_week,
+            excluding=excluding,
         )
-        override = queries.cap_override(db_session, enrolment_id=place.enrolment.id, local_week=local_week)
-        max_sessions = override.max_sessions if override else place.cohort.max_sessions_per_week
+        max_sessions = override if override is not None else place.cohort.max_sessions_per_week
         check = rules.check_weekly_cap(week=local_week, sessions_in_week=count, adding=1, max_sessions=max_sessions)
         if not check.allowed:
             raise errors.WeeklySessionCapReached(
@@ -161,6 +182,8 @@ def _record(
     action: str,
     now: datetime,
     op: ChangeOp = ChangeOp.UPSERT,
+    *,
+    created: bool = False,
 ) -> None:
     for child_id in child_ids:
         record_change(
@@ -177,7 +200,7 @@ def _record(
         )
     # Its SMS reminders follow the session in the same transaction: queued, moved or cancelled with it.
     if op is ChangeOp.UPSERT:
-        outbox.resync_if_reminded(db_session, session=session, now=now)
+        outbox.resync_if_reminded(db_session, session=session, now=now, created=created)
 
 
 def _check_log(programme: Programme, status: SessionStatus, log: SessionLog, child_ids: list[uuid.UUID]) -> None:
@@ -324,8 +347,7 @@ def create_session(
     # Checked under the enrolment lock, so a phone's retry racing its first create finds it committed (409).
     if session_id is not None and db_session.get(MentoringSession, session_id) is not None:
         raise errors.SessionAlreadyExists()
-    programme = db_session.get(Programme, places[0].cohort.programme_id)
-    assert programme is not None
+    programme = places[0].programme
     child_ids = [place.enrolment.child_id for place in places]
     _check_log(programme, status, log, child_ids)
     local_week = rules.local_week(planned_start_at, programme.time_zone)
@@ -346,9 +368,9 @@ def create_session(
         now=now,
     )
     _raise_concern(db_session, actor=actor, session=session, log=log, child_ids=child_ids, now=now)
-    _record(db_session, session, child_ids, actor, "session.create", now)
+    _record(db_session, session, child_ids, actor, "session.create", now, created=True)
     db_session.commit()
-    return view_session(db_session, session, actor=actor)
+    return view_session(db_session, session, actor=actor, places=places)
 
 
 def get_session(db_session: Session, *, actor: Actor, session_id: uuid.UUID, now: datetime) -> SessionView:
@@ -504,9 +526,9 @@ def reschedule_session(
     old.updated_by_user_id = actor.user_id
     child_ids = [place.enrolment.child_id for place in places]
     _record(db_session, old, child_ids, actor, "session.reschedule", now)
-    _record(db_session, new, child_ids, actor, "session.create", now)
+    _record(db_session, new, child_ids, actor, "session.create", now, created=True)
     db_session.commit()
-    return view_session(db_session, new, actor=actor)
+    return view_session(db_session, new, actor=actor, places=places)
 
 
 def override_weekly_cap(

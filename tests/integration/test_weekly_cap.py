@@ -117,7 +117,10 @@ class Team:
         )
 
     def count(self, enrolment: Enrolment, week: str) -> int:
-        return queries.count_sessions_in_week(self.db_session, child_id=enrolment.child_id, local_week=week)
+        count, _ = queries.week_load(
+            self.db_session, child_id=enrolment.child_id, enrolment_id=enrolment.id, local_week=week
+        )
+        return count
 
 
 @pytest.fixture()
