@@ -41,7 +41,14 @@ from api.referrals.views import blp as referrals_blp
 from api.schedules.views import blp as schedules_blp
 from api.sessions.views import blp as sessions_blp
 from api.sync.views import blp as sync_blp
-from api.web import Api, init_database, keep_retry_after, register_error_handlers
+from api.web import (
+    SIGN_IN_PER_EMAIL_SCOPE,
+    Api,
+    init_database,
+    keep_retry_after,
+    register_error_handlers,
+    sign_in_email_key,
+)
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from api.wellbeing.page import blp as checkin_page_blp
 from api.wellbeing.views import blp as wellbeing_blp
@@ -154,7 +161,7 @@ def _init_rate_limits(app: Flask) -> None:
     # Every sign-in attempt counts, through either door (the API and the dashboard page share the budgets).
     per_address = limiter.shared_limit(config["SIGN_IN_LIMIT_PER_ADDRESS"], scope="sign-in-per-address")
     per_email = limiter.shared_limit(
-        config["SIGN_IN_LIMIT_PER_EMAIL"], scope="sign-in-per-email", key_func=_email_tried
+        config["SIGN_IN_LIMIT_PER_EMAIL"], scope=SIGN_IN_PER_EMAIL_SCOPE, key_func=_email_tried
     )
     for endpoint in SIGN_IN_ENDPOINTS:
         _limit_view(app, endpoint, per_address, per_email)
@@ -184,10 +191,7 @@ def _email_tried() -> str:
     """The email address a sign-in tries (JSON for the API, a form for the dashboard page), hashed: the store
     never holds anyone's address."""
     body = request.get_json(silent=True) if request.is_json else None
-    email = body.get("email") if isinstance(body, dict) else request.form.get("email")
-    if not isinstance(email, str) or not email.strip():
-        return "email:none"
-    return "email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    return sign_in_email_key(body.get("email") if isinstance(body, dict) else request.form.get("email"))
 
 
 def _signed_in_user() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -12,6 +13,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api as SmorestApi
 from flask_smorest import abort
 from flask_smorest import pagination as smorest_pagination
+from limits import parse_many
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -152,6 +154,31 @@ def retry_after_seconds() -> int:
     seconds = 60 if broken is None else max(1, math.ceil(broken.reset_at - time.time()))
     g.retry_after_seconds = seconds
     return seconds
+
+
+SIGN_IN_PER_EMAIL_SCOPE = "sign-in-per-email"
+
+
+def sign_in_email_key(email: object) -> str:
+    """The per-email sign-in limit's key for an address, however it is written, hashed: the limits' store never
+    holds anyone's address."""
+    if not isinstance(email, str) or not email.strip():
+        return "email:none"
+    return "email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+def forget_sign_in_attempts(email: str) -> None:
+    """Clear the per-email sign-in limit for one address (an admin's unlock): otherwise a user whose account was
+    attacked stays refused by the limit for up to its window after the lock-out is lifted. The per-address limit
+    stays: it follows the guesser, not the account."""
+    limiter = current_app.extensions.get("reachable.limiter")
+    if limiter is None or not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
+    # The identifiers Flask-Limiter counts a shared limit under: [key prefix,] key, scope.
+    identifiers = [*([prefix] if prefix else []), sign_in_email_key(email), SIGN_IN_PER_EMAIL_SCOPE]
+    for item in parse_many(current_app.config["SIGN_IN_LIMIT_PER_EMAIL"]):
+        limiter.limiter.clear(item, *identifiers)
 
 
 def keep_retry_after(response: Response) -> Response:

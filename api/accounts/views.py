@@ -19,7 +19,7 @@ from api.accounts.schemas import (
 )
 from api.auth import ALL_ROLES, STAFF, current_actor, requires, token_settings
 from api.schemas import RevokedSchema
-from api.web import RATE_LIMITED, clock, db_session
+from api.web import RATE_LIMITED, clock, db_session, forget_sign_in_attempts
 
 blp = Blueprint("accounts", __name__, description="Signing in, tokens and user accounts")
 
@@ -137,4 +137,6 @@ def revoke_sign_ins(user_id: uuid.UUID) -> Any:
 @blp.response(200, UserSchema)
 def unlock_user(user_id: uuid.UUID) -> Any:
     """Unlock an account locked by too many wrong passwords, at once (admins only; audited)"""
-    return service.unlock_user(db_session(), actor=current_actor(), user_id=user_id, now=clock().now())
+    user = service.unlock_user(db_session(), actor=current_actor(), user_id=user_id, now=clock().now())
+    forget_sign_in_attempts(user.email)
+    return user

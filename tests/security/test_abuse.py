@@ -481,6 +481,21 @@ def test_sign_in_is_limited_per_client_address_across_emails(tight_client, db_se
     assert sign_in(tight_client, mentor.email, address="198.51.100.8").status_code == 200
 
 
+def test_an_admin_unlock_also_lifts_the_per_email_limit_but_not_the_guessers_address_limit(
+    tight_client, db_session
+):
+    admin, mentor = make_user(db_session, Role.ADMIN), make_user(db_session, Role.MENTOR)
+    for _ in range(3):  # an attacker uses up both the email's budget and their address's
+        assert sign_in(tight_client, mentor.email, WRONG, address="203.0.113.9").status_code == 401
+    assert_rate_limited(sign_in(tight_client, mentor.email, address="192.0.2.50"))
+
+    unlocked = tight_client.post(f"/users/{mentor.id}/unlock", headers=auth_headers(db_session, admin))
+
+    assert unlocked.status_code == 200
+    assert sign_in(tight_client, mentor.email, address="192.0.2.50").status_code == 200
+    assert_rate_limited(sign_in(tight_client, "someone-else@example.org", WRONG, address="203.0.113.9"))
+
+
 def test_the_dashboard_page_and_the_api_share_the_sign_in_limits(tight_client, db_session):
     commissioner = make_user(db_session, Role.COMMISSIONER)
     for _ in range(2):
