@@ -9,8 +9,9 @@ allocated (active enrolments). Every mentor and child has a drama-range mobile o
 
 Two gunicorn servers are started with the same settings (gthread, --workers x --threads, on free local ports, no
 access log, not ./gunicorn.conf.py): the API (`wsgi:app`, rate limits off) and the floor (`bench/floor_app.py`:
-bare Flask + SQLAlchemy Core, its own tables in the schema `floor` of the same database, filled from the API's
-rows; the same inserts and reads with no validation, auth, rules, audit, sync log or idempotency). The load
+bare Flask + SQLAlchemy Core doing the same inserts and reads with no validation, auth or rules; it reads the API's
+tables and writes copies of them, made with `LIKE ... INCLUDING ALL` and the same foreign keys, in the schema
+`floor` of the same database; it is handed what the API would have looked up or worked out). The load
 generator runs in a process of its own (so it shares neither server's interpreter lock): one thread per virtual
 mentor, each a closed loop (a new request as soon as the previous answer is read) over a keep-alive http.client
 connection.
@@ -26,7 +27,8 @@ connection.
 It prints, per operation: requests, throughput (req/s), p50/p90/p95/p99 latency (ms, nearest rank) and errors, and
 the ratio API / floor of throughput for the two compared operations (the target is 0.7). Every answer is checked:
 the status, a caseload's children against the allocations made, a logged session's id and attendee; afterwards
-the sessions in each database are counted against the 201s. It exits 1 on any error or wrong result, never on
+the sessions and attendees stored on each side are counted against the 201s, and the floor's change events, audit
+rows and idempotency records against what it answered. It exits 1 on any error or wrong result, never on
 slowness. --profile N adds, for N in-process requests of each compared operation on each app (Flask test client,
 same database), wall and CPU per request, statements, pool checkouts and commits, and a cProfile of the API's: its
 own steps by wall time and its CPU by package. Speed is measured here, never asserted in tests.
@@ -64,7 +66,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from floor_app import copy_caseloads, create_floor_tables  # bench/ is on sys.path when this file is run
+from floor_app import create_floor_tables  # bench/ is on sys.path when this file is run
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
@@ -78,6 +80,7 @@ from api.db import Database
 from api.programmes import service as programmes_service
 from api.referrals import service as referrals_service
 from api.referrals.rules import Priority, ReferralSource
+from api.sessions import rules as session_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -139,6 +142,7 @@ class Tally:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     sessions_created: int = 0
+    children_listed: int = 0  # children in the caseload answers that passed their checks
     wall: float = 0.0
     generator_cpu: float = 0.0  # the load generator's own CPU seconds over the phase, all its threads
 
@@ -256,7 +260,10 @@ class MentorsPhone:
                 return
 
     def list_caseload(self, client: Client, side: str) -> None:
-        client.request(CASELOAD, "GET", self.caseload_path(side), expect=200, check=self.caseload_problem)
+        answer = client.request(CASELOAD, "GET", self.caseload_path(side), expect=200, check=self.caseload_problem)
+        if answer is not None:
+            with client.lock:
+                client.tally.children_listed += len(answer)
 
     def caseload_problem(self, answer: Any, _: object = None) -> str | None:
         got = sorted(child["id"] for child in answer)
@@ -284,18 +291,22 @@ class MentorsPhone:
             "activities": ACTIVITIES[:2],
             "notes": "Invented notes for the load bench: talked about school and football.",
         }
+        # As the mentor app sends it: a phone-made id and an Idempotency-Key, so a retry is safe.
+        headers = {"Idempotency-Key": str(uuid.uuid4())}
         if side == API:
-            # As the mentor app sends it: a phone-made id and an Idempotency-Key, so a retry is safe.
-            return SessionRequest("/sessions", body, {"Idempotency-Key": str(uuid.uuid4())}, session_id, place)
-        # The floor looks nothing up: it is handed what the API would have found or worked out.
-        iso = start.astimezone(ZoneInfo(TIME_ZONE)).isocalendar()
+            return SessionRequest("/sessions", body, headers, session_id, place)
+        # The floor looks nothing up and decides nothing: it is handed what the API would have found (mentor,
+        # programme, the child of the enrolment) or worked out in the programme's time zone, with the API's own
+        # functions (the ISO week, and the evening and weekend flags its attendee rows copy).
         floor_body = body | {
             "mentor_id": self.mentor.user_id,
             "programme_id": self.mentor.programme_id,
-            "local_week": f"{iso.year}-W{iso.week:02d}",
+            "local_week": session_rules.local_week(start, TIME_ZONE),
+            "starts_in_evening": session_rules.is_evening(start, TIME_ZONE),
+            "starts_at_weekend": session_rules.is_weekend(start, TIME_ZONE),
             "attendees": [{"enrolment_id": place.enrolment_id, "child_id": place.child_id}],
         }
-        return SessionRequest("/floor/sessions", floor_body, {}, session_id, place)
+        return SessionRequest("/floor/sessions", floor_body, headers, session_id, place)
 
     def log_session(self, client: Client, side: str) -> tuple[str, ChildPlace] | None:
         wanted = self.next_session(side)
@@ -905,7 +916,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             mentors = create_caseloads(database, mentors=count, children_per_mentor=arguments.children_per_mentor)
             with database.engine.begin() as connection:
                 create_floor_tables(connection)
-                copy_caseloads(connection)
             print(f"  data created in {time.perf_counter() - started:.1f} s (floor tables: schema floor)")
             profiled = mentors.pop() if arguments.profile else None
             return measure(arguments, database, url, mentors, profiled, secret_key)
@@ -1036,18 +1046,46 @@ def report(
 
 
 def check_sessions(database: Database, plan: Plan, tallies: list[Tally]) -> list[str]:
-    """Each 201 is one stored session with one attendee, on each side; and nothing else was stored."""
+    """Each 201 is one stored session with one attendee, on each side; and nothing else was stored. The floor must
+    also have stored what the API stores with them: per session a change event, an audit row and a completed
+    idempotency record; per child in a caseload it answered, an audit row."""
     created = {API: 0, FLOOR: 0}
+    floor_listed = 0
     for phase, tally in zip(plan.phases, tallies, strict=True):
         created[phase.side] += tally.sessions_created
+        if phase.side == FLOOR:
+            floor_listed += tally.children_listed
     problems = []
     with database.engine.connect() as connection:
+
+        def count(sql: str) -> int:
+            return int(connection.scalar(text(sql)) or 0)
+
         for side, schema in ((API, "public"), (FLOOR, "floor")):
-            sessions = connection.scalar(text(f"SELECT count(*) FROM {schema}.mentoring_session"))
-            attendees = connection.scalar(text(f"SELECT count(*) FROM {schema}.session_attendee"))
+            sessions = count(f"SELECT count(*) FROM {schema}.mentoring_session")
+            attendees = count(f"SELECT count(*) FROM {schema}.session_attendee")
             print(f"{side}: {created[side]} sessions answered 201; stored {sessions} sessions, {attendees} attendees")
             if not sessions == attendees == created[side]:
                 problems.append(f"{side}: {created[side]} created, but {sessions} sessions, {attendees} attendees")
+        stored = {
+            "completed idempotency records": count(
+                "SELECT count(*) FROM floor.idempotency_record WHERE response_status = 201 AND completed_at IS NOT NULL"
+            ),
+            "change events": count("SELECT count(*) FROM floor.change_event WHERE entity_type = 'session'"),
+            "session.create audit rows": count(
+                "SELECT count(*) FROM floor.audit_event WHERE action = 'session.create'"
+            ),
+        }
+        listed = count("SELECT count(*) FROM floor.audit_event WHERE action = 'child.list'")
+        print(
+            f"{FLOOR}: also stored {', '.join(f'{n} {what}' for what, n in stored.items())}; "
+            f"{listed} child.list audit rows for {floor_listed} children listed"
+        )
+        for what, n in stored.items():
+            if n != created[FLOOR]:
+                problems.append(f"{FLOOR}: {created[FLOOR]} sessions created, but {n} {what}")
+        if listed != floor_listed:
+            problems.append(f"{FLOOR}: {floor_listed} children listed, but {listed} child.list audit rows")
     return problems
 
 

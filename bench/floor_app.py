@@ -1,243 +1,150 @@
-"""The floor for bench/api_load.py: a bare Flask + SQLAlchemy Core app doing the API's inserts and reads, nothing else.
+"""The floor for bench/api_load.py: a bare Flask + SQLAlchemy Core app doing the same inserts and reads as the API.
 
-No validation, no authentication, no rules, no audit, no sync log, no idempotency, no marshmallow: the body is
-trusted as sent (the load generator sends the ids the API would have looked up) and the answer is built by hand.
-What is left is the cost of the framework, the driver, the pool and PostgreSQL doing the same rows:
+Issue 7 defines it: "a bare Flask + SQLAlchemy Core app doing the same inserts and reads with no validation, auth or
+rules". So it writes every row the API writes for the two compared operations, and reads what the API reads, but
+looks nothing up to decide anything: no authentication, no authorisation, no locks, no weekly-cap count, no
+existence checks, no idempotency look-up, no marshmallow. The body is trusted as sent (the load generator hands over
+what the API would have looked up or worked out: mentor, programme, ISO week, evening and weekend flags, each
+attendee's enrolment and child) and the answer is built by hand:
 
-    POST /floor/sessions                       one transaction: a mentoring_session row and its attendee rows
-    GET  /floor/mentors/<mentor_id>/children   a mentor's caseload: count, then a page, joined as the API joins it
+    POST /floor/sessions                       one transaction: the session, one attendee row, one sync
+                                               change_event and one audit_event per child, and the
+                                               idempotency record, inserted already completed with the answer
+    GET  /floor/mentors/<mentor_id>/children   one transaction: the caseload's count, then its page (the API's
+                                               query, on the API's own tables), then one audit_event per child
+                                               listed, committed
     GET  /floor/healthz                        200
 
-Its tables live in their own schema (`floor`), created with plain DDL by `create_floor_tables` and filled from the
-API's own rows by `copy_caseloads`, so both apps answer the same caseloads from the same PostgreSQL database. The
-session tables carry the same indexes and foreign keys as the API's (those are part of what an insert costs).
+The tables it writes live in schema `floor`, made by `create_floor_tables` from the API's own tables (`LIKE ...
+INCLUDING ALL`, plus the same foreign keys), so their columns, checks, indexes and keys, all part of what an
+insert costs, cannot drift from the API's. The caseload is read straight from the API's tables in `public`.
 
 gunicorn serves it as `floor_app:app` (with `--chdir bench`), reading BENCH_FLOOR_DATABASE_URL.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import uuid
-from datetime import date, datetime
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, Response, request
 from sqlalchemy import (
-    JSON,
-    Column,
+    BigInteger,
     Connection,
-    Date,
-    DateTime,
-    Integer,
     MetaData,
-    String,
     Table,
     Text,
-    Uuid,
     and_,
+    cast,
     create_engine,
     func,
     insert,
     select,
-    text,
 )
 
 SCHEMA = "floor"
+# The API's tables the two compared operations write; the floor writes its own copies of them.
+WRITTEN = ("mentoring_session", "session_attendee", "change_event", "audit_event", "idempotency_record")
 OPEN_STATUSES = ("waitlisted", "offered", "active")
 
-# Plain DDL. Child, cohort, user, enrolment and allocation keep only the columns the caseload reads; the two session
-# tables keep all of the API's columns, keys and indexes, since the insert is what is being compared.
-DDL = f"""
-CREATE SCHEMA {SCHEMA};
-CREATE TABLE {SCHEMA}.app_user (id uuid PRIMARY KEY, display_name varchar(120) NOT NULL);
-CREATE TABLE {SCHEMA}.cohort (id uuid PRIMARY KEY, programme_id uuid NOT NULL, name varchar(120) NOT NULL);
-CREATE TABLE {SCHEMA}.child (
-    id uuid PRIMARY KEY,
-    reference varchar(12) NOT NULL UNIQUE,
-    first_name varchar(80) NOT NULL,
-    last_name varchar(80) NOT NULL,
-    district varchar(80) NOT NULL
-);
-CREATE TABLE {SCHEMA}.enrolment (
-    id uuid PRIMARY KEY,
-    child_id uuid NOT NULL REFERENCES {SCHEMA}.child (id),
-    cohort_id uuid NOT NULL REFERENCES {SCHEMA}.cohort (id),
-    status varchar(32) NOT NULL,
-    offer_expires_at timestamptz,
-    started_at timestamptz,
-    planned_end_on date
-);
-CREATE UNIQUE INDEX uq_enrolment_child_id_open ON {SCHEMA}.enrolment (child_id)
-    WHERE status IN ('waitlisted', 'offered', 'active');
-CREATE TABLE {SCHEMA}.allocation (
-    id uuid PRIMARY KEY,
-    enrolment_id uuid NOT NULL REFERENCES {SCHEMA}.enrolment (id),
-    mentor_id uuid NOT NULL REFERENCES {SCHEMA}.app_user (id),
-    ended_at timestamptz
-);
-CREATE UNIQUE INDEX uq_allocation_enrolment_id_current ON {SCHEMA}.allocation (enrolment_id) WHERE ended_at IS NULL;
-CREATE INDEX ix_allocation_mentor_id_ended_at ON {SCHEMA}.allocation (mentor_id, ended_at);
-CREATE TABLE {SCHEMA}.mentoring_session (
-    id uuid PRIMARY KEY,
-    programme_id uuid NOT NULL,
-    mentor_id uuid NOT NULL REFERENCES {SCHEMA}.app_user (id),
-    kind varchar(32) NOT NULL,
-    location_category varchar(32) NOT NULL,
-    status varchar(32) NOT NULL,
-    planned_start_at timestamptz NOT NULL,
-    planned_end_at timestamptz NOT NULL,
-    local_week varchar(8) NOT NULL,
-    actual_duration_minutes integer,
-    activities json,
-    notes text,
-    pattern_id uuid,
-    rescheduled_to_id uuid REFERENCES {SCHEMA}.mentoring_session (id),
-    version integer NOT NULL,
-    created_at timestamptz NOT NULL,
-    created_by_user_id uuid NOT NULL REFERENCES {SCHEMA}.app_user (id),
-    updated_at timestamptz NOT NULL,
-    updated_by_user_id uuid NOT NULL REFERENCES {SCHEMA}.app_user (id)
-);
-CREATE INDEX ix_mentoring_session_pattern_id ON {SCHEMA}.mentoring_session (pattern_id);
-CREATE INDEX ix_mentoring_session_mentor_id_planned_start_at
-    ON {SCHEMA}.mentoring_session (mentor_id, planned_start_at);
-CREATE INDEX ix_mentoring_session_programme_id_planned_start_at_status
-    ON {SCHEMA}.mentoring_session (programme_id, planned_start_at, status);
-CREATE TABLE {SCHEMA}.session_attendee (
-    id uuid PRIMARY KEY,
-    session_id uuid NOT NULL REFERENCES {SCHEMA}.mentoring_session (id) ON DELETE CASCADE,
-    enrolment_id uuid NOT NULL REFERENCES {SCHEMA}.enrolment (id),
-    child_id uuid NOT NULL REFERENCES {SCHEMA}.child (id),
-    local_week varchar(8) NOT NULL,
-    CONSTRAINT uq_session_attendee_session_id_enrolment_id UNIQUE (session_id, enrolment_id)
-);
-CREATE INDEX ix_session_attendee_child_id_local_week ON {SCHEMA}.session_attendee (child_id, local_week);
-CREATE INDEX ix_session_attendee_session_id ON {SCHEMA}.session_attendee (session_id);
-CREATE INDEX ix_session_attendee_enrolment_id ON {SCHEMA}.session_attendee (enrolment_id);
-"""
-
-# The caseload's rows, copied from the API's tables (run once the invented data exists).
-COPY = f"""
-INSERT INTO {SCHEMA}.app_user SELECT id, display_name FROM public.app_user;
-INSERT INTO {SCHEMA}.cohort SELECT id, programme_id, name FROM public.cohort;
-INSERT INTO {SCHEMA}.child SELECT id, reference, first_name, last_name, district FROM public.child;
-INSERT INTO {SCHEMA}.enrolment
-    SELECT id, child_id, cohort_id, status, offer_expires_at, started_at, planned_end_on FROM public.enrolment;
-INSERT INTO {SCHEMA}.allocation SELECT id, enrolment_id, mentor_id, ended_at FROM public.allocation;
-ANALYZE {SCHEMA}.app_user, {SCHEMA}.cohort, {SCHEMA}.child, {SCHEMA}.enrolment, {SCHEMA}.allocation;
+# The API's foreign keys on the tables the floor writes, each with the table it references (`shown` is that table's
+# name as pg_get_constraintdef writes it: qualified only when the search path does not find it).
+FOREIGN_KEYS = """
+SELECT t.relname AS table_name, c.conname AS name, pg_get_constraintdef(c.oid) AS definition,
+       r.relname AS referenced, rn.nspname AS referenced_schema, c.confrelid::regclass::text AS shown
+FROM pg_constraint c
+JOIN pg_class t ON t.oid = c.conrelid
+JOIN pg_class r ON r.oid = c.confrelid
+JOIN pg_namespace rn ON rn.oid = r.relnamespace
+WHERE c.contype = 'f' AND t.relnamespace = 'public'::regnamespace AND t.relname = ANY(%(tables)s)
+ORDER BY t.relname, c.conname
 """
 
 
 def create_floor_tables(connection: Connection) -> None:
-    for statement in DDL.split(";"):
-        if statement.strip():
-            connection.execute(text(statement))
+    """Schema `floor` with a copy of each table the API writes: the same columns, defaults, checks, indexes and keys
+    (`LIKE ... INCLUDING ALL`), and the same foreign keys (LIKE copies none). A key to a written table points at the
+    floor's copy (a floor attendee belongs to a floor session); any other key points at the API's table, as the API's
+    does, so each insert checks the same parent rows at the same cost.
+
+    change_event's id keeps its copied default, nextval of the API's own sequence: the same cost as a sequence of
+    its own, and the two apps never run at once."""
+    connection.exec_driver_sql(f"CREATE SCHEMA {SCHEMA}")
+    for table in WRITTEN:
+        connection.exec_driver_sql(f"CREATE TABLE {SCHEMA}.{table} (LIKE public.{table} INCLUDING ALL)")
+    foreign_keys = connection.exec_driver_sql(FOREIGN_KEYS, {"tables": list(WRITTEN)}).all()
+    for key in foreign_keys:
+        copied = key.referenced_schema == "public" and key.referenced in WRITTEN
+        target = f"{SCHEMA}.{key.referenced}" if copied else f"{key.referenced_schema}.{key.referenced}"
+        # The definition names the referenced table as `shown`, qualified or not by the search path.
+        definition = key.definition.replace(f"REFERENCES {key.shown}(", f"REFERENCES {target}(", 1)
+        connection.exec_driver_sql(f'ALTER TABLE {SCHEMA}.{key.table_name} ADD CONSTRAINT "{key.name}" {definition}')
 
 
-def copy_caseloads(connection: Connection) -> None:
-    for statement in COPY.split(";"):
-        if statement.strip():
-            connection.execute(text(statement))
+@dataclass(frozen=True)
+class Tables:
+    """SQLAlchemy Core descriptions, by reflection so they match the database: the API's tables that the caseload
+    reads (schema public), and the floor's copies of the tables it writes (schema floor)."""
+
+    child: Table
+    enrolment: Table
+    cohort: Table
+    allocation: Table
+    app_user: Table
+    mentoring_session: Table
+    session_attendee: Table
+    change_event: Table
+    audit_event: Table
+    idempotency_record: Table
+
+    @classmethod
+    def reflect(cls, connection: Connection) -> Tables:
+        metadata = MetaData()
+        return cls(
+            **{
+                field.name: Table(
+                    field.name,
+                    metadata,
+                    schema=SCHEMA if field.name in WRITTEN else None,
+                    autoload_with=connection,
+                    resolve_fks=False,  # no need for the tables the keys point at
+                )
+                for field in fields(cls)
+            }
+        )
 
 
-# SQLAlchemy Core descriptions of the same tables, for the queries.
-metadata = MetaData(schema=SCHEMA)
-app_user = Table("app_user", metadata, Column("id", Uuid, primary_key=True), Column("display_name", String))
-cohort = Table("cohort", metadata, Column("id", Uuid, primary_key=True), Column("name", String))
-child = Table(
-    "child",
-    metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("reference", String),
-    Column("first_name", String),
-    Column("last_name", String),
-    Column("district", String),
-)
-enrolment = Table(
-    "enrolment",
-    metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("child_id", Uuid),
-    Column("cohort_id", Uuid),
-    Column("status", String),
-    Column("offer_expires_at", DateTime(timezone=True)),
-    Column("started_at", DateTime(timezone=True)),
-    Column("planned_end_on", Date),
-)
-allocation = Table(
-    "allocation",
-    metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("enrolment_id", Uuid),
-    Column("mentor_id", Uuid),
-    Column("ended_at", DateTime(timezone=True)),
-)
-mentoring_session = Table(
-    "mentoring_session",
-    metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("programme_id", Uuid),
-    Column("mentor_id", Uuid),
-    Column("kind", String),
-    Column("location_category", String),
-    Column("status", String),
-    Column("planned_start_at", DateTime(timezone=True)),
-    Column("planned_end_at", DateTime(timezone=True)),
-    Column("local_week", String),
-    Column("actual_duration_minutes", Integer),
-    Column("activities", JSON),
-    Column("notes", Text),
-    Column("version", Integer),
-    Column("created_at", DateTime(timezone=True)),
-    Column("created_by_user_id", Uuid),
-    Column("updated_at", DateTime(timezone=True)),
-    Column("updated_by_user_id", Uuid),
-)
-session_attendee = Table(
-    "session_attendee",
-    metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("session_id", Uuid),
-    Column("enrolment_id", Uuid),
-    Column("child_id", Uuid),
-    Column("local_week", String),
-)
+# As the API's change log (api/sync/service.py): the writing transaction's id, asked inside the INSERT itself.
+CURRENT_TXID = cast(cast(func.pg_current_xact_id(), Text), BigInteger)
 
 
-def _caseload_query(mentor_id: uuid.UUID) -> Any:
-    """The API's caseload list for a mentor (api/children/queries.py): the child, their open enrolment, its cohort's
-    name and their current key worker, for the children currently allocated to this mentor."""
+def _caseload_query(t: Tables, mentor_id: uuid.UUID) -> Any:
+    """The API's caseload list for a mentor (api/children/queries.py), the same columns from the same tables: the
+    child, their open enrolment, its cohort's name and their current key worker, for the children currently
+    allocated to this mentor."""
     allocated = (
-        select(enrolment.c.child_id)
-        .join(allocation, allocation.c.enrolment_id == enrolment.c.id)
+        select(t.enrolment.c.child_id)
+        .join(t.allocation, t.allocation.c.enrolment_id == t.enrolment.c.id)
         .where(
-            allocation.c.mentor_id == mentor_id,
-            allocation.c.ended_at.is_(None),
-            enrolment.c.status.in_(OPEN_STATUSES),
+            t.allocation.c.mentor_id == mentor_id,
+            t.allocation.c.ended_at.is_(None),
+            t.enrolment.c.status.in_(OPEN_STATUSES),
         )
     )
-    current = allocation.alias("current_allocation")
+    current = t.allocation.alias("current_allocation")
     return (
-        select(
-            child,
-            enrolment.c.id.label("enrolment_id"),
-            enrolment.c.cohort_id,
-            enrolment.c.status,
-            enrolment.c.offer_expires_at,
-            enrolment.c.started_at,
-            enrolment.c.planned_end_on,
-            cohort.c.name.label("cohort_name"),
-            app_user.c.id.label("mentor_id"),
-            app_user.c.display_name.label("mentor_name"),
-        )
-        .select_from(child)
-        .outerjoin(enrolment, and_(enrolment.c.child_id == child.c.id, enrolment.c.status.in_(OPEN_STATUSES)))
-        .outerjoin(cohort, cohort.c.id == enrolment.c.cohort_id)
-        .outerjoin(current, and_(current.c.enrolment_id == enrolment.c.id, current.c.ended_at.is_(None)))
-        .outerjoin(app_user, app_user.c.id == current.c.mentor_id)
-        .where(child.c.id.in_(allocated))
+        select(t.child, t.enrolment, t.cohort.c.name, t.app_user)
+        .select_from(t.child)
+        .outerjoin(t.enrolment, and_(t.enrolment.c.child_id == t.child.c.id, t.enrolment.c.status.in_(OPEN_STATUSES)))
+        .outerjoin(t.cohort, t.cohort.c.id == t.enrolment.c.cohort_id)
+        .outerjoin(current, and_(current.c.enrolment_id == t.enrolment.c.id, current.c.ended_at.is_(None)))
+        .outerjoin(t.app_user, t.app_user.c.id == current.c.mentor_id)
+        .where(t.child.c.id.in_(allocated))
     )
 
 
@@ -253,6 +160,11 @@ def create_floor_app(database_url: str) -> Flask:
     app = Flask(__name__)
     engine = create_engine(database_url)
     app.extensions["floor.engine"] = engine
+    with engine.connect() as connection:
+        t = Tables.reflect(connection)
+    # Requests get connections of their own, made after start-up: the bench's --profile finds a connection's
+    # PostgreSQL backend (for its CPU) when the connection is made.
+    engine.dispose()
 
     @app.get("/floor/healthz")
     def healthz() -> Response:
@@ -262,31 +174,52 @@ def create_floor_app(database_url: str) -> Flask:
     def caseload(mentor_id: uuid.UUID) -> Response:
         limit = int(request.args.get("page_size", 10))
         offset = (int(request.args.get("page", 1)) - 1) * limit
-        query = _caseload_query(mentor_id)
-        with engine.connect() as connection:
+        query = _caseload_query(t, mentor_id)
+        now = datetime.now(UTC)
+        child, enrolment, key_worker = t.child.c, t.enrolment.c, t.app_user.c
+        with engine.begin() as connection:
             total = connection.scalar(select(func.count()).select_from(query.subquery()))
-            rows = connection.execute(query.order_by(child.c.reference).offset(offset).limit(limit)).all()
+            rows = [
+                row._mapping for row in connection.execute(query.order_by(child.reference).offset(offset).limit(limit))
+            ]
+            if rows:
+                # As the API audits a listing of children (child.list): the caller, here always the mentor named in
+                # the path, and each child listed.
+                audit = {"occurred_at": now, "actor_user_id": mentor_id, "actor_role": "mentor", "action": "child.list"}
+                connection.execute(
+                    insert(t.audit_event),
+                    [
+                        audit
+                        | {
+                            "id": uuid.uuid4(),
+                            "record_type": "child",
+                            "record_id": row[child.id],
+                            "child_id": row[child.id],
+                        }
+                        for row in rows
+                    ],
+                )
         children = [
             {
-                "id": str(row.id),
-                "reference": row.reference,
-                "first_name": row.first_name,
-                "last_name": row.last_name,
-                "district": row.district,
-                "cohort_name": row.cohort_name,
+                "id": str(row[child.id]),
+                "reference": row[child.reference],
+                "first_name": row[child.first_name],
+                "last_name": row[child.last_name],
+                "district": row[child.district],
+                "cohort_name": row[t.cohort.c.name],
                 "enrolment": None
-                if row.enrolment_id is None
+                if row[enrolment.id] is None
                 else {
-                    "id": str(row.enrolment_id),
-                    "cohort_id": str(row.cohort_id),
-                    "status": row.status,
-                    "offer_expires_at": _iso(row.offer_expires_at),
-                    "started_at": _iso(row.started_at),
-                    "planned_end_on": _iso(row.planned_end_on),
+                    "id": str(row[enrolment.id]),
+                    "cohort_id": str(row[enrolment.cohort_id]),
+                    "status": row[enrolment.status],
+                    "offer_expires_at": _iso(row[enrolment.offer_expires_at]),
+                    "started_at": _iso(row[enrolment.started_at]),
+                    "planned_end_on": _iso(row[enrolment.planned_end_on]),
                 },
                 "key_worker": None
-                if row.mentor_id is None
-                else {"id": str(row.mentor_id), "display_name": row.mentor_name},
+                if row[key_worker.id] is None
+                else {"id": str(row[key_worker.id]), "display_name": row[key_worker.display_name]},
             }
             for row in rows
         ]
@@ -297,9 +230,10 @@ def create_floor_app(database_url: str) -> Flask:
     @app.post("/floor/sessions")
     def log_session() -> Response:
         body = request.get_json()
-        session_id = uuid.UUID(body["id"]) if body.get("id") else uuid.uuid4()
-        now = datetime.now().astimezone()
+        session_id = uuid.UUID(body["id"])
+        now = datetime.now(UTC)
         mentor_id = uuid.UUID(body["mentor_id"])
+        planned_start_at = datetime.fromisoformat(body["planned_start_at"])
         row = {
             "id": session_id,
             "programme_id": uuid.UUID(body["programme_id"]),
@@ -307,7 +241,7 @@ def create_floor_app(database_url: str) -> Flask:
             "kind": body["kind"],
             "location_category": body["location_category"],
             "status": body["status"],
-            "planned_start_at": datetime.fromisoformat(body["planned_start_at"]),
+            "planned_start_at": planned_start_at,
             "planned_end_at": datetime.fromisoformat(body["planned_end_at"]),
             "local_week": body["local_week"],
             "actual_duration_minutes": body.get("actual_duration_minutes"),
@@ -319,19 +253,48 @@ def create_floor_app(database_url: str) -> Flask:
             "updated_at": now,
             "updated_by_user_id": mentor_id,
         }
+        child_ids = [uuid.UUID(attendee["child_id"]) for attendee in body["attendees"]]
+        # Each attendee carries copies of its session's facts, as the API's do (for the dashboards).
         attendees = [
             {
                 "id": uuid.uuid4(),
                 "session_id": session_id,
                 "enrolment_id": uuid.UUID(attendee["enrolment_id"]),
-                "child_id": uuid.UUID(attendee["child_id"]),
+                "child_id": child_id,
                 "local_week": body["local_week"],
+                "status": body["status"],
+                "planned_start_at": planned_start_at,
+                "starts_in_evening": body["starts_in_evening"],
+                "starts_at_weekend": body["starts_at_weekend"],
             }
-            for attendee in body["attendees"]
+            for attendee, child_id in zip(body["attendees"], child_ids, strict=True)
         ]
-        with engine.begin() as connection:
-            connection.execute(insert(mentoring_session), row)
-            connection.execute(insert(session_attendee), attendees)
+        # As the API's _record: per child, a change for the phones' sync and an audit row.
+        changes = [
+            {
+                "entity_type": "session",
+                "entity_id": session_id,
+                "child_id": child_id,
+                "mentor_id": None,
+                "op": "upsert",
+                "occurred_at": now,
+            }
+            for child_id in child_ids
+        ]
+        audits = [
+            {
+                "id": uuid.uuid4(),
+                "occurred_at": now,
+                "actor_user_id": mentor_id,
+                "actor_role": "mentor",
+                "action": "session.create",
+                "record_type": "mentoring_session",
+                "record_id": session_id,
+                "child_id": child_id,
+                "details": None,
+            }
+            for child_id in child_ids
+        ]
         answer = {
             key: str(value) if isinstance(value, uuid.UUID) else _iso(value) if isinstance(value, datetime) else value
             for key, value in row.items()
@@ -339,6 +302,26 @@ def create_floor_app(database_url: str) -> Flask:
         answer["attendees"] = [
             {"enrolment_id": str(a["enrolment_id"]), "child_id": str(a["child_id"])} for a in attendees
         ]
+        # The record a retry would be answered from, stored complete, with the answer. Its fingerprint is the same
+        # hash of method, path and body as the API's (api/idempotency/service.py): a value the row holds, not a check.
+        idempotency = {
+            "id": uuid.uuid4(),
+            "user_id": mentor_id,
+            "key": request.headers["Idempotency-Key"],
+            "request_fingerprint": hashlib.sha256(
+                request.method.encode() + b" " + request.path.encode() + b"\n" + request.get_data()
+            ).hexdigest(),
+            "response_status": 201,
+            "response_body": answer,
+            "created_at": now,
+            "completed_at": now,
+        }
+        with engine.begin() as connection:
+            connection.execute(insert(t.mentoring_session), row)
+            connection.execute(insert(t.session_attendee), attendees)
+            connection.execute(insert(t.change_event).values(txid=CURRENT_TXID), changes)
+            connection.execute(insert(t.audit_event), audits)
+            connection.execute(insert(t.idempotency_record), idempotency)
         return _json(answer, 201)
 
     return app
