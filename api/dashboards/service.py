@@ -86,6 +86,19 @@ def _local_date(moment: datetime, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date()
 
 
+@dataclass
+class _PageReads:
+    """What the page's periods have in common, read once for all of them, with the page's filters: the spells of
+    support overlapping any period, the open enrolments and the cohorts as they are now (the places dashboards'
+    "now" figures, the same for every period), and the sessions counted for each of the page's weeks, by their
+    (since, until)."""
+
+    spans: Sequence[SupportSpan]
+    enrolment_counts: Sequence[tuple[uuid.UUID, EnrolmentStatus, str, int]]
+    cohorts: Sequence[tuple[uuid.UUID, str, int]]
+    sessions: Mapping[tuple[date, date], dict[SessionStatus, queries.SessionCounts]]
+
+
 def _scope(
     db_session: Session, *, actor: Actor, request: DashboardRequest, suppression_threshold: int, now: datetime
 ) -> _Scope:
@@ -147,26 +160,31 @@ def places_dashboard(
     request: DashboardRequest,
     suppression_threshold: int,
     now: datetime,
-    spans: Sequence[SupportSpan] | None = None,
+    page: _PageReads | None = None,
 ) -> PlacesDashboard:
     """Per cohort: places funded, occupied (active) and offered now, free now; and time-weighted occupancy over
     the period. With a district, occupied, offered and place-days count that district's children only, while
-    free stays the cohort's (whoever holds its places). `spans`: the page's, read once for all its periods."""
+    free stays the cohort's (whoever holds its places). `page`: the page's reads, made once for all its periods."""
     scope = _scope(db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now)
     shown = scope.disclosure
+    programme_id, only_cohort = scope.programme.id, scope.filters.cohort_id
+    enrolment_counts = (
+        page.enrolment_counts
+        if page
+        else queries.count_enrolments(db_session, programme_id=programme_id, cohort_id=only_cohort)
+    )
     counts: dict[tuple[uuid.UUID, EnrolmentStatus], int] = defaultdict(int)
     counts_all: dict[tuple[uuid.UUID, EnrolmentStatus], int] = defaultdict(int)
-    for cohort_id, status, district, count in queries.count_enrolments(
-        db_session, programme_id=scope.programme.id, cohort_id=scope.filters.cohort_id
-    ):
+    for cohort_id, status, district, count in enrolment_counts:
         counts_all[cohort_id, status] += count
         if scope.filters.district in (None, district):
             counts[cohort_id, status] += count
-    place_days, spells = _occupied_place_days(db_session, scope, spans)
+    place_days, spells = _occupied_place_days(db_session, scope, page.spans if page else None)
+    cohort_rows = (
+        page.cohorts if page else queries.list_cohorts(db_session, programme_id=programme_id, cohort_id=only_cohort)
+    )
     cohorts = []
-    for cohort_id, name, places in queries.list_cohorts(
-        db_session, programme_id=scope.programme.id, cohort_id=scope.filters.cohort_id
-    ):
+    for cohort_id, name, places in cohort_rows:
         occupied = counts[cohort_id, EnrolmentStatus.ACTIVE]
         offered = counts[cohort_id, EnrolmentStatus.OFFERED]
         active_all = counts_all[cohort_id, EnrolmentStatus.ACTIVE]
@@ -341,14 +359,18 @@ def delivery_dashboard(
     request: DashboardRequest,
     suppression_threshold: int,
     now: datetime,
-    spans: Sequence[SupportSpan] | None = None,
+    page: _PageReads | None = None,
 ) -> DeliveryDashboard:
     """Sessions planned to start in the period, by what happened; evening and weekend shares of delivered
-    sessions (programme time); and dosage: children's attendances at delivered sessions per week of support."""
+    sessions (programme time); and dosage: children's attendances at delivered sessions per week of support.
+    `page`: the page's reads, made once for all its periods."""
     scope = _scope(db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now)
     shown = scope.disclosure
-    window = {"starts_at": scope.starts_at, "ends_before": scope.ends_before, **_narrowing(scope)}
-    by_status = queries.count_sessions(db_session, **window)  # type: ignore[arg-type]
+    if page is not None:
+        by_status = page.sessions[scope.period.since, scope.period.until]
+    else:
+        window = {"starts_at": scope.starts_at, "ends_before": scope.ends_before, **_narrowing(scope)}
+        by_status = queries.count_sessions(db_session, **window)  # type: ignore[arg-type]
     # A rescheduled session is replaced by its new one, which is counted in its own right.
     planned = sum(counts.sessions for status, counts in by_status.items() if status is not SessionStatus.RESCHEDULED)
     completed = by_status[SessionStatus.COMPLETED]
@@ -357,7 +379,7 @@ def delivery_dashboard(
     cancelled = (
         by_status[SessionStatus.CANCELLED_BY_CHILD].sessions + by_status[SessionStatus.CANCELLED_BY_MENTOR].sessions
     )
-    place_days, spells = _occupied_place_days(db_session, scope, spans)
+    place_days, spells = _occupied_place_days(db_session, scope, page.spans if page else None)
     supported = sum(spells.values())
     child_weeks = rules.ratio(sum(place_days.values()), 7, "0.01")
     return DeliveryDashboard(
@@ -567,51 +589,36 @@ def page_figures(
     """The page's series are the dashboards themselves, asked period by period, so the page shows exactly the
     figures (and the suppression) the JSON gives for the same periods."""
     request = DashboardRequest(programme_id=programme_id)
-    spans: list[SupportSpan] = []
+    # The whole year first: it checks the caller may see the programme, and gives today in its time zone.
+    year = places_dashboard(
+        db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now
+    )
+    until = year.filters.until or now.date()
+    months = [(first, min(_month_end(first), until)) for first in _month_starts(until, PAGE_MONTHS)]
+    this_monday = until - timedelta(days=until.weekday())
+    mondays = [this_monday - timedelta(weeks=back) for back in range(PAGE_WEEKS - 1, -1, -1)]
+    weeks = [(monday, min(monday + timedelta(days=6), until)) for monday in mondays]
+    page = _read_for_page(
+        db_session,
+        programme=get_programme(db_session, actor=actor, programme_id=programme_id),
+        covering=Period(min(year.filters.since or until, months[0][0], weeks[0][0]), until),
+        weeks=weeks,
+    )
 
-    def places(since: date | None = None, until: date | None = None) -> PlacesDashboard:
+    def places(since: date, until: date) -> PlacesDashboard:
         period = dataclasses.replace(request, since=since, until=until)
         return places_dashboard(
-            db_session,
-            actor=actor,
-            request=period,
-            suppression_threshold=suppression_threshold,
-            now=now,
-            spans=spans if since is not None else None,
+            db_session, actor=actor, request=period, suppression_threshold=suppression_threshold, now=now, page=page
         )
 
     def delivery(since: date, until: date) -> DeliveryDashboard:
         period = dataclasses.replace(request, since=since, until=until)
         return delivery_dashboard(
-            db_session,
-            actor=actor,
-            request=period,
-            suppression_threshold=suppression_threshold,
-            now=now,
-            spans=spans,
+            db_session, actor=actor, request=period, suppression_threshold=suppression_threshold, now=now, page=page
         )
 
-    # The whole year first: it checks the caller may see the programme, and gives today in its time zone.
-    year = places()
-    until = year.filters.until or now.date()
-    month_starts = _month_starts(until, PAGE_MONTHS)
-    this_monday = until - timedelta(days=until.weekday())
-    mondays = [this_monday - timedelta(weeks=back) for back in range(PAGE_WEEKS - 1, -1, -1)]
-    # Every spell of support overlapping any of the page's periods, read once rather than once a period.
-    covering = Period(min(year.filters.since or until, month_starts[0], mondays[0]), until)
-    zone = get_programme(db_session, actor=actor, programme_id=programme_id).time_zone
-    spans.extend(
-        queries.list_support_spans(
-            db_session,
-            programme_id=programme_id,
-            cohort_id=None,
-            district=None,
-            starts_at=covering.starts_at(zone),
-            ends_before=covering.ends_before(zone),
-        )
-    )
-    months = [(first, places(first, min(_month_end(first), until))) for first in month_starts]
-    weeks = [(monday, delivery(monday, min(monday + timedelta(days=6), until))) for monday in mondays]
+    by_month = [(first, places(first, last)) for first, last in months]
+    by_week = [(monday, delivery(monday, last)) for monday, last in weeks]
     wellbeing = wellbeing_dashboard(
         db_session,
         actor=actor,
@@ -628,4 +635,29 @@ def page_figures(
         suppression_threshold=suppression_threshold,
         now=now,
     )
-    return PageFigures(year, months, weeks, wellbeing, outcomes)
+    return PageFigures(year, by_month, by_week, wellbeing, outcomes)
+
+
+def _read_for_page(
+    db_session: Session, *, programme: Programme, covering: Period, weeks: Sequence[tuple[date, date]]
+) -> _PageReads:
+    """The reads the page's periods share (the page has no cohort or district filter). The weeks are back to back,
+    so their sessions are counted in one pass, split at each Monday's start in the programme's time zone."""
+    zone, programme_id = programme.time_zone, programme.id
+    bounds = [Period(since, until).starts_at(zone) for since, until in weeks] + [Period(*weeks[-1]).ends_before(zone)]
+    by_week = queries.count_sessions_by_period(
+        db_session, programme_id=programme_id, cohort_id=None, district=None, bounds=bounds
+    )
+    return _PageReads(
+        spans=queries.list_support_spans(
+            db_session,
+            programme_id=programme_id,
+            cohort_id=None,
+            district=None,
+            starts_at=covering.starts_at(zone),
+            ends_before=covering.ends_before(zone),
+        ),
+        enrolment_counts=queries.count_enrolments(db_session, programme_id=programme_id, cohort_id=None),
+        cohorts=queries.list_cohorts(db_session, programme_id=programme_id, cohort_id=None),
+        sessions=dict(zip(weeks, by_week, strict=True)),
+    )

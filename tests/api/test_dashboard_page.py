@@ -4,16 +4,18 @@ are the JSON dashboards' (suppressed for commissioners) and that no child is eve
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from api.accounts.rules import Role
 from api.children.models import Child
+from api.dashboards import service as dashboards
 from api.dashboards.page import TOKEN_COOKIE
 from api.sessions.rules import SessionStatus
+from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from tests.api.test_dashboards import World, at
-from tests.builders import PASSWORD, auth_headers, make_programme, make_user
+from tests.builders import PASSWORD, actor_for, auth_headers, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
 
 
@@ -138,3 +140,42 @@ def test_staff_see_the_small_numbers(client, page_world):
     assert "&lt;5" not in html
     # One delivered session a week for six weeks, drawn and printed as 1.
     assert re.search(r"<td>1</td><td>0</td><td>0</td>", html)
+
+
+@pytest.mark.parametrize("role", ["coordinator", "commissioner"])
+def test_the_pages_weeks_and_months_are_each_periods_own_dashboard(db_session, page_world, role):
+    # The page reads what its periods share once and counts its twelve weeks' sessions in one pass, split at each
+    # Monday's start in programme time: each week and month must still be exactly the dashboard asked alone.
+    world, a = page_world, page_world.a
+    for start, status, children in [
+        (at(date(2026, 9, 6), 23, 30), SessionStatus.COMPLETED, [a[0]]),  # the Sunday before the first week
+        (at(date(2026, 9, 7), 0, 0), SessionStatus.COMPLETED, [a[0], a[2], a[3]]),  # its first moment
+        (at(date(2026, 10, 18), 23, 59), SessionStatus.DID_NOT_ATTEND, [a[2]]),  # Sunday, summer time
+        (at(date(2026, 10, 19), 0, 0), SessionStatus.COMPLETED, [a[0], a[2]]),  # Monday 00:00, summer time
+        (at(date(2026, 10, 25), 23, 30), SessionStatus.CANCELLED_BY_CHILD, [a[3]]),  # Sunday, clocks gone back
+        (at(date(2026, 10, 26), 0, 30), SessionStatus.COMPLETED, [a[0]]),
+        (at(date(2026, 11, 14), 19, 0), SessionStatus.COMPLETED, [a[0], a[2], a[3], a[5]]),  # a Saturday evening
+        (at(date(2026, 11, 23), 18, 0), SessionStatus.PLANNED, [a[2]]),  # today, after now
+        (at(date(2026, 11, 24), 10, 0), SessionStatus.PLANNED, [a[0]]),  # tomorrow: after the page's period
+    ]:
+        world.session(start, status, children)
+    actor = actor_for(getattr(world, role))
+    asked = {"actor": actor, "suppression_threshold": 5, "now": DEFAULT_NOW}
+
+    figures = dashboards.page_figures(
+        db_session,
+        programme_id=world.programme.id,
+        instruments=load_instruments(SHIPPED_INSTRUMENTS, licensed_wording_file=None),
+        **asked,
+    )
+
+    assert figures.weeks[0][0] == date(2026, 9, 7)
+    for monday, week in figures.weeks:
+        until = min(monday + timedelta(days=6), DEFAULT_NOW.date())
+        request = dashboards.DashboardRequest(world.programme.id, since=monday, until=until)
+        assert week == dashboards.delivery_dashboard(db_session, request=request, **asked), monday
+    assert sum(week.delivered != 0 for _, week in figures.weeks) >= 4  # not a page of empty weeks
+    for first, month in figures.months:
+        until = min((first + timedelta(days=31)).replace(day=1) - timedelta(days=1), DEFAULT_NOW.date())
+        request = dashboards.DashboardRequest(world.programme.id, since=first, until=until)
+        assert month == dashboards.places_dashboard(db_session, request=request, **asked), first
