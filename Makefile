@@ -37,9 +37,11 @@ $(DEV_SECRET_FILE):
 	@$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
 	@chmod 600 $@
 
-# Local development only: a generated secret key, Ofcom's drama numbers allowed for the demo children.
+# Local development only: a generated secret key, Ofcom's drama numbers allowed for the demo children, and
+# check-in links that point at this server (HOST and PORT).
 DEV_ENV = REACHABLE_SECRET_KEY="$${REACHABLE_SECRET_KEY:-$$(cat $(DEV_SECRET_FILE))}" \
-	REACHABLE_ACCEPT_DRAMA_NUMBERS="$${REACHABLE_ACCEPT_DRAMA_NUMBERS:-true}"
+	REACHABLE_ACCEPT_DRAMA_NUMBERS="$${REACHABLE_ACCEPT_DRAMA_NUMBERS:-true}" \
+	REACHABLE_PUBLIC_BASE_URL="$${REACHABLE_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)}"
 
 migrate: install $(DEV_SECRET_FILE)
 	@$(DEV_ENV) $(FLASK) db upgrade
