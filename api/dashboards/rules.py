@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -55,11 +55,21 @@ def default_period(*, today: date, since: date | None, until: date | None) -> Pe
     return Period(since, until)
 
 
-def occupied_days(*, started_on: date, ended_on: date | None, period: Period) -> int:
-    """Days of the period on which a place was held: started_on up to (not including) ended_on."""
-    first = max(started_on, period.since)
-    end_exclusive = min(ended_on, period.until + timedelta(days=1)) if ended_on else period.until + timedelta(days=1)
-    return max((end_exclusive - first).days, 0)
+# A spell of support as local dates: a place held from started_on up to, not including, ended_on (None: still held).
+Spell = tuple[date, date | None]
+
+
+def place_days_held(spells: Iterable[Spell], period: Period) -> tuple[int, int]:
+    """Days of the period on which the spells held places, added up, and how many spells held one on any day."""
+    first, after_last = period.since, period.until + timedelta(days=1)
+    days = spells_holding = 0
+    for started_on, ended_on in spells:
+        end = after_last if ended_on is None or ended_on > after_last else ended_on
+        held = (end - max(started_on, first)).days
+        if held > 0:
+            days += held
+            spells_holding += 1
+    return days, spells_holding
 
 
 def ratio(numerator: int | Decimal, denominator: int | Decimal, places: str = "0.0001") -> Decimal | None:

@@ -8,10 +8,9 @@ as "<5" and no figure derived from such a count. No answer carries a child's id,
 from __future__ import annotations
 
 import dataclasses
-import functools
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -80,20 +79,18 @@ class _Scope:
         return self.period.ends_before(self.programme.time_zone)
 
 
-@functools.lru_cache(maxsize=65536)
 def _local_date(moment: datetime, zone: ZoneInfo) -> date:
-    """The page asks for the same spans' dates in 25 periods: each moment is converted once."""
     return moment.astimezone(zone).date()
 
 
 @dataclass
 class _PageReads:
     """What the page's periods have in common, read once for all of them, with the page's filters: the spells of
-    support overlapping any period, the open enrolments and the cohorts as they are now (the places dashboards'
-    "now" figures, the same for every period), and the sessions counted for each of the page's weeks, by their
-    (since, until)."""
+    support overlapping any period (by cohort, as local dates), the open enrolments and the cohorts as they are now
+    (the places dashboards' "now" figures, the same for every period), and the sessions counted for each of the
+    page's weeks, by their (since, until)."""
 
-    spans: Sequence[SupportSpan]
+    spells: Mapping[uuid.UUID, Sequence[rules.Spell]]
     enrolment_counts: Sequence[tuple[uuid.UUID, EnrolmentStatus, str, int]]
     cohorts: Sequence[tuple[uuid.UUID, str, int]]
     sessions: Mapping[tuple[date, date], dict[SessionStatus, queries.SessionCounts]]
@@ -179,7 +176,7 @@ def places_dashboard(
         counts_all[cohort_id, status] += count
         if scope.filters.district in (None, district):
             counts[cohort_id, status] += count
-    place_days, spells = _occupied_place_days(db_session, scope, page.spans if page else None)
+    place_days, spells = _occupied_place_days(db_session, scope, page.spells if page else None)
     cohort_rows = (
         page.cohorts if page else queries.list_cohorts(db_session, programme_id=programme_id, cohort_id=only_cohort)
     )
@@ -208,33 +205,34 @@ def places_dashboard(
     return PlacesDashboard(scope.filters, tuple(cohorts))
 
 
+def _spells_by_cohort(spans: Iterable[SupportSpan], zone: ZoneInfo) -> dict[uuid.UUID, list[rules.Spell]]:
+    by_cohort: dict[uuid.UUID, list[rules.Spell]] = defaultdict(list)
+    for cohort_id, started_at, ended_at in spans:
+        if started_at is None:  # excluded by the query; here for the type checker
+            continue
+        ended_on = _local_date(ended_at, zone) if ended_at is not None else None
+        by_cohort[cohort_id].append((_local_date(started_at, zone), ended_on))
+    return by_cohort
+
+
 def _occupied_place_days(
-    db_session: Session, scope: _Scope, spans: Sequence[SupportSpan] | None = None
+    db_session: Session, scope: _Scope, spells: Mapping[uuid.UUID, Sequence[rules.Spell]] | None = None
 ) -> tuple[dict[uuid.UUID, int], dict[uuid.UUID, int]]:
-    """Occupied place-days in the period and the spells of support contributing, per cohort. Spans given are
-    those of a longer period, within the same filters (a span outside this period holds no day of it)."""
-    days: dict[uuid.UUID, int] = defaultdict(int)
-    spells: dict[uuid.UUID, int] = defaultdict(int)
-    if spans is None:
+    """Occupied place-days in the period and the spells of support contributing, per cohort. Spells given are
+    those of a longer period, within the same filters (a spell outside this period holds no day of it)."""
+    if spells is None:
         spans = queries.list_support_spans(
             db_session,
             starts_at=scope.starts_at,
             ends_before=scope.ends_before,
             **_narrowing(scope),  # type: ignore[arg-type]
         )
-    zone = scope.zone
-    for cohort_id, started_at, ended_at in spans:
-        if started_at is None:  # excluded by the query; here for the type checker
-            continue
-        held = rules.occupied_days(
-            started_on=_local_date(started_at, zone),
-            ended_on=_local_date(ended_at, zone) if ended_at is not None else None,
-            period=scope.period,
-        )
-        if held:
-            days[cohort_id] += held
-            spells[cohort_id] += 1
-    return days, spells
+        spells = _spells_by_cohort(spans, scope.zone)
+    days: dict[uuid.UUID, int] = defaultdict(int)
+    holding: dict[uuid.UUID, int] = defaultdict(int)
+    for cohort_id, cohort_spells in spells.items():
+        days[cohort_id], holding[cohort_id] = rules.place_days_held(cohort_spells, scope.period)
+    return days, holding
 
 
 # Waitlist
@@ -379,7 +377,7 @@ def delivery_dashboard(
     cancelled = (
         by_status[SessionStatus.CANCELLED_BY_CHILD].sessions + by_status[SessionStatus.CANCELLED_BY_MENTOR].sessions
     )
-    place_days, spells = _occupied_place_days(db_session, scope, page.spans if page else None)
+    place_days, spells = _occupied_place_days(db_session, scope, page.spells if page else None)
     supported = sum(spells.values())
     child_weeks = rules.ratio(sum(place_days.values()), 7, "0.01")
     return DeliveryDashboard(
@@ -589,19 +587,20 @@ def page_figures(
     """The page's series are the dashboards themselves, asked period by period, so the page shows exactly the
     figures (and the suppression) the JSON gives for the same periods."""
     request = DashboardRequest(programme_id=programme_id)
-    # The whole year first: it checks the caller may see the programme, and gives today in its time zone.
-    year = places_dashboard(
-        db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now
-    )
-    until = year.filters.until or now.date()
+    # Held for the whole page: the session's identity map keeps only objects something refers to, so while this
+    # reference lives, each period's access check finds the programme there instead of asking the database again.
+    programme = get_programme(db_session, actor=actor, programme_id=programme_id)
+    today = now.astimezone(ZoneInfo(programme.time_zone)).date()
+    year = rules.default_period(today=today, since=None, until=None)
+    until = year.until
     months = [(first, min(_month_end(first), until)) for first in _month_starts(until, PAGE_MONTHS)]
     this_monday = until - timedelta(days=until.weekday())
     mondays = [this_monday - timedelta(weeks=back) for back in range(PAGE_WEEKS - 1, -1, -1)]
     weeks = [(monday, min(monday + timedelta(days=6), until)) for monday in mondays]
     page = _read_for_page(
         db_session,
-        programme=get_programme(db_session, actor=actor, programme_id=programme_id),
-        covering=Period(min(year.filters.since or until, months[0][0], weeks[0][0]), until),
+        programme=programme,
+        covering=Period(min(year.since, months[0][0], weeks[0][0]), until),
         weeks=weeks,
     )
 
@@ -617,6 +616,7 @@ def page_figures(
             db_session, actor=actor, request=period, suppression_threshold=suppression_threshold, now=now, page=page
         )
 
+    by_year = places(year.since, year.until)
     by_month = [(first, places(first, last)) for first, last in months]
     by_week = [(monday, delivery(monday, last)) for monday, last in weeks]
     wellbeing = wellbeing_dashboard(
@@ -635,7 +635,7 @@ def page_figures(
         suppression_threshold=suppression_threshold,
         now=now,
     )
-    return PageFigures(year, by_month, by_week, wellbeing, outcomes)
+    return PageFigures(by_year, by_month, by_week, wellbeing, outcomes)
 
 
 def _read_for_page(
@@ -649,13 +649,16 @@ def _read_for_page(
         db_session, programme_id=programme_id, cohort_id=None, district=None, bounds=bounds
     )
     return _PageReads(
-        spans=queries.list_support_spans(
-            db_session,
-            programme_id=programme_id,
-            cohort_id=None,
-            district=None,
-            starts_at=covering.starts_at(zone),
-            ends_before=covering.ends_before(zone),
+        spells=_spells_by_cohort(
+            queries.list_support_spans(
+                db_session,
+                programme_id=programme_id,
+                cohort_id=None,
+                district=None,
+                starts_at=covering.starts_at(zone),
+                ends_before=covering.ends_before(zone),
+            ),
+            ZoneInfo(zone),
         ),
         enrolment_counts=queries.count_enrolments(db_session, programme_id=programme_id, cohort_id=None),
         cohorts=queries.list_cohorts(db_session, programme_id=programme_id, cohort_id=None),

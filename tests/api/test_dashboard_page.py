@@ -170,6 +170,8 @@ def test_the_pages_weeks_and_months_are_each_periods_own_dashboard(db_session, p
     )
 
     assert figures.weeks[0][0] == date(2026, 9, 7)
+    whole_year = dashboards.DashboardRequest(world.programme.id)
+    assert figures.year == dashboards.places_dashboard(db_session, request=whole_year, **asked)
     for monday, week in figures.weeks:
         until = min(monday + timedelta(days=6), DEFAULT_NOW.date())
         request = dashboards.DashboardRequest(world.programme.id, since=monday, until=until)

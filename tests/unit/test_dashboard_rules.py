@@ -7,7 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from api.dashboards.rules import Disclosure, Period, default_period, median, nearest_rank_percentile, occupied_days
+from api.dashboards.rules import (
+    Disclosure,
+    Period,
+    default_period,
+    median,
+    nearest_rank_percentile,
+    place_days_held,
+)
 
 PERIOD = Period(date(2026, 1, 1), date(2026, 1, 31))
 
@@ -30,7 +37,13 @@ def test_the_default_period_is_the_twelve_months_to_today():
     ],
 )
 def test_place_days_held_in_a_period(started, ended, days):
-    assert occupied_days(started_on=started, ended_on=ended, period=PERIOD) == days
+    assert place_days_held([(started, ended)], PERIOD) == (days, 1 if days else 0)
+
+
+def test_place_days_add_up_over_spells_and_count_only_the_spells_that_held_a_place():
+    spells = [(date(2025, 12, 1), None), (date(2026, 1, 10), date(2026, 1, 20)), (date(2026, 2, 1), None)]
+    assert place_days_held(spells, PERIOD) == (41, 2)
+    assert place_days_held([], PERIOD) == (0, 0)
 
 
 def test_median_and_nearest_rank_90th_percentile():
