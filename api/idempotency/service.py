@@ -71,9 +71,13 @@ def claim(
 
 def complete(db_session: Session, *, record_id: uuid.UUID, status: int, body: Any, now: datetime) -> None:
     """Store the answer and commit it with the write it answers for."""
-    db_session.execute(
+    stored = db_session.execute(
         update(RECORDS)
         .where(RECORDS.c.id == record_id)
         .values(response_status=status, response_body=body, completed_at=now)
     )
+    if stored.rowcount != 1:  # type: ignore[attr-defined]
+        # The view rolled back and carried on: its write must not commit without the key that guards it.
+        db_session.rollback()
+        raise RuntimeError("the Idempotency-Key's claim was rolled back by the request it guards")
     db_session.commit()

@@ -27,6 +27,7 @@ from api.enrolments.rules import EnrolmentStatus
 from api.idempotency import service as idempotency_service
 from api.idempotency.models import IdempotencyRecord
 from api.idempotency.service import fingerprint
+from api.sessions import views as sessions_views
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
 from api.sync.models import ChangeEvent
 from api.sync.rules import ChangeOp
@@ -1482,6 +1483,23 @@ def test_a_request_that_dies_before_its_answer_is_stored_leaves_nothing_to_retry
     assert retry.status_code == 201
     assert "Idempotent-Replayed" not in retry.headers
     assert sessions_of(db_session, enrolment) == 1
+
+
+def test_a_create_whose_view_rolls_back_its_key_and_carries_on_commits_nothing(client, db_session, team, monkeypatch):
+    # A guard on the one-transaction design: should a service ever roll back (which also drops the key's claim)
+    # and then go on to write, the write must not commit without its key, or a retry would write it twice.
+    enrolment = team.child()
+    real_create = sessions_views.service.create_session
+
+    def create_after_a_rollback(db_session: Session, **kwargs: Any) -> Any:
+        db_session.rollback()
+        return real_create(db_session, **kwargs)
+
+    monkeypatch.setattr(sessions_views.service, "create_session", create_after_a_rollback)
+    with pytest.raises(RuntimeError, match="rolled back"):
+        post_with_key(client, team, session_body(enrolment, TUESDAY_EVENING), "rolled-back")
+
+    assert sessions_of(db_session, enrolment) == 0
 
 
 def test_a_retry_while_the_first_request_is_still_running_is_told_to_wait(client, db_session, team):
