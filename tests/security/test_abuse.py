@@ -481,9 +481,7 @@ def test_sign_in_is_limited_per_client_address_across_emails(tight_client, db_se
     assert sign_in(tight_client, mentor.email, address="198.51.100.8").status_code == 200
 
 
-def test_an_admin_unlock_also_lifts_the_per_email_limit_but_not_the_guessers_address_limit(
-    tight_client, db_session
-):
+def test_an_admin_unlock_also_lifts_the_per_email_limit_but_not_the_guessers_address_limit(tight_client, db_session):
     admin, mentor = make_user(db_session, Role.ADMIN), make_user(db_session, Role.MENTOR)
     for _ in range(3):  # an attacker uses up both the email's budget and their address's
         assert sign_in(tight_client, mentor.email, WRONG, address="203.0.113.9").status_code == 401
