@@ -18,7 +18,6 @@ from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import cli
-from api.accounts import service as accounts_service
 from api.accounts.views import blp as accounts_blp
 from api.alerts.views import blp as alerts_blp
 from api.audit.views import blp as audit_blp
@@ -127,7 +126,6 @@ def _finish_config(app: Flask) -> None:
 # Session create/move/cancel also (re)queue reminders, but not at will: a session has at most its two reminders
 # per recipient pending, each sent at its set time before the session, and a move cancels the old ones; the
 # weekly cap bounds sessions. Limiting them would stall a phone syncing a day's work, and spam nobody.
-SMS_SENDING_ENDPOINTS = ["wellbeing.invite_check_in"]
 SIGN_IN_ENDPOINTS = ["accounts.sign_in", "dashboard_page.sign_in"]
 RATE_LIMIT_SETTINGS = [
     "CHECK_IN_LINK_FAILURE_LIMIT",
@@ -167,15 +165,8 @@ def _init_rate_limits(app: Flask) -> None:
         _limit_view(app, endpoint, per_address, per_email)
     refresh_per_address = limiter.limit(config["REFRESH_LIMIT_PER_ADDRESS"], scope="refresh-per-address")
     _limit_view(app, "accounts.refresh", refresh_per_address)
-    # Per user, not per address: a mentor's phone moves between networks, and an office shares one address.
-    sms_per_user = limiter.shared_limit(
-        config["SMS_SEND_LIMIT_PER_USER"],
-        scope="sms-per-user",
-        key_func=_signed_in_user,
-        deduct_when=lambda response: response.status_code < 400,
-    )
-    for endpoint in SMS_SENDING_ENDPOINTS:
-        _limit_view(app, endpoint, sms_per_user)
+    # SMS_SEND_LIMIT_PER_USER is counted by the services that queue an SMS, as they queue it (spend_sms_budget):
+    # per user, not per address (a mentor's phone moves between networks, and an office shares one address).
     app.extensions["reachable.limiter"] = limiter
 
 
@@ -192,18 +183,6 @@ def _email_tried() -> str:
     never holds anyone's address."""
     body = request.get_json(silent=True) if request.is_json else None
     return sign_in_email_key(body.get("email") if isinstance(body, dict) else request.form.get("email"))
-
-
-def _signed_in_user() -> str:
-    """The user the bearer token names (signature checked; the view then authenticates it in full), else the
-    client address (such a request is refused before it can send anything, and is not counted)."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    user_id = (
-        accounts_service.access_token_user_id(token.strip(), secret_key=current_app.config["SECRET_KEY"])
-        if scheme.lower() == "bearer"
-        else None
-    )
-    return f"user:{user_id}" if user_id else f"address:{get_remote_address()}"
 
 
 def _read_description() -> str:

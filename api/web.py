@@ -6,6 +6,7 @@ import hashlib
 import logging
 import math
 import time
+import uuid
 from typing import Any
 
 import marshmallow as ma
@@ -149,6 +150,8 @@ RATE_LIMITED: dict[str, Any] = {
 def retry_after_seconds() -> int:
     """Seconds until the limit this request broke lets a request through again (at least 1). Whatever answer
     says it, the response's Retry-After will say the same (keep_retry_after)."""
+    if "retry_after_seconds" in g:  # a limit counted by the request itself (spend_sms_budget)
+        return int(g.retry_after_seconds)
     limiter = current_app.extensions.get("reachable.limiter")
     broken = limiter.current_limit if limiter is not None else None
     seconds = 60 if broken is None else max(1, math.ceil(broken.reset_at - time.time()))
@@ -167,6 +170,33 @@ def sign_in_email_key(email: object) -> str:
     return "email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
 
+SMS_PER_USER_SCOPE = "sms-per-user"
+
+
+def _limit_identifiers(key: str, scope: str) -> list[str]:
+    """What Flask-Limiter counts a shared limit under in its store: [key prefix,] key, scope."""
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
+    return [*([prefix] if prefix else []), key, scope]
+
+
+def spend_sms_budget(user_id: uuid.UUID) -> None:
+    """Count one SMS against the user's limit (SMS_SEND_LIMIT_PER_USER) in the shared store, or refuse with 429.
+
+    Called by the service just before it queues the message: a request refused for any other reason costs
+    nothing, and the count is one atomic increment, so parallel requests cannot all pass a check made before any
+    of them was counted (as they could when the limit was tested before the view and counted after it). If the
+    request then fails, its SMS stays counted: the limit errs towards sending less."""
+    limiter = current_app.extensions.get("reachable.limiter")
+    if limiter is None or not limiter.enabled:
+        return
+    identifiers = _limit_identifiers(f"user:{user_id}", SMS_PER_USER_SCOPE)
+    for item in parse_many(current_app.config["SMS_SEND_LIMIT_PER_USER"]):
+        if not limiter.limiter.hit(item, *identifiers):
+            reset_at = limiter.limiter.get_window_stats(item, *identifiers).reset_time
+            g.retry_after_seconds = max(1, math.ceil(reset_at - time.time()))
+            abort(429, reason="rate_limited")
+
+
 def forget_sign_in_attempts(email: str) -> None:
     """Clear the per-email sign-in limit for one address (an admin's unlock): otherwise a user whose account was
     attacked stays refused by the limit for up to its window after the lock-out is lifted. The per-address limit
@@ -174,9 +204,7 @@ def forget_sign_in_attempts(email: str) -> None:
     limiter = current_app.extensions.get("reachable.limiter")
     if limiter is None or not current_app.config.get("RATELIMIT_ENABLED", True):
         return
-    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
-    # The identifiers Flask-Limiter counts a shared limit under: [key prefix,] key, scope.
-    identifiers = [*([prefix] if prefix else []), sign_in_email_key(email), SIGN_IN_PER_EMAIL_SCOPE]
+    identifiers = _limit_identifiers(sign_in_email_key(email), SIGN_IN_PER_EMAIL_SCOPE)
     for item in parse_many(current_app.config["SIGN_IN_LIMIT_PER_EMAIL"]):
         limiter.limiter.clear(item, *identifiers)
 

@@ -182,22 +182,6 @@ def unlock_user(db_session: Session, *, actor: Actor, user_id: uuid.UUID, now: d
     return user
 
 
-def access_token_user_id(access_token: str, *, secret_key: str) -> uuid.UUID | None:
-    """Whose access token this is, from its signature alone (no database, no expiry check), or None.
-
-    Only for keying rate limits by user before the view authenticates the request in full."""
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            access_token,
-            secret_key,
-            algorithms=[ACCESS_TOKEN_ALGORITHM],
-            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
-        )
-        return uuid.UUID(str(claims["sub"]))
-    except (jwt.PyJWTError, KeyError, ValueError):
-        return None
-
-
 def start_auth_session(db_session: Session, *, user: AppUser, settings: TokenSettings, now: datetime) -> TokenPair:
     """A new sign-in for a user whose identity is already proven."""
     auth_session = AuthSession(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -766,8 +766,13 @@ def invite_check_in(
     instrument_keys: list[str] | None,
     secret_key: str,
     now: datetime,
+    spend_sms_budget: Callable[[], None] = lambda: None,
 ) -> InvitationRecord:
-    """Send the child a one-time link now (queued in the outbox with the invitation)."""
+    """Send the child a one-time link now (queued in the outbox with the invitation).
+
+    `spend_sms_budget` counts the SMS against the sender's rate limit, and raises if it is spent: called once
+    everything else is checked, just before the message is queued, so a refused request costs nothing and
+    parallel requests cannot all pass a check made before any of them counted."""
     child = visible_child(db_session, actor=actor, child_id=child_id)
     programme = db_session.get_one(Programme, child.programme_id)
     keys = _link_instruments(
@@ -780,6 +785,7 @@ def invite_check_in(
     phone = _child_mobile(db_session, child.id)
     if phone is None:
         raise errors.NoMobileForLink()
+    spend_sms_budget()
     invitation = _create_invitation(
         db_session,
         child=child,

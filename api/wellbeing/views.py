@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -9,7 +10,7 @@ from flask_smorest import Blueprint
 
 from api.auth import ALL_ROLES, CASEWORK, current_actor, requires
 from api.idempotency.http import idempotent
-from api.web import IF_MATCH_HEADER, RATE_LIMITED, clock, db_session, etag, expected_version
+from api.web import IF_MATCH_HEADER, RATE_LIMITED, clock, db_session, etag, expected_version, spend_sms_budget
 from api.wellbeing import service
 from api.wellbeing.rules import Instrument
 from api.wellbeing.schemas import (
@@ -166,6 +167,7 @@ def invite_check_in(body: dict[str, Any], child_id: uuid.UUID) -> Any:
         instrument_keys=body["instruments"],
         secret_key=current_app.config["SECRET_KEY"],
         now=clock().now(),
+        spend_sms_budget=functools.partial(spend_sms_budget, current_actor().user_id),
     )
 
 

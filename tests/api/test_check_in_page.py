@@ -67,6 +67,12 @@ class Family:
 
 @pytest.fixture()
 def family(db_session: Session) -> Family:
+    return make_family(db_session)
+
+
+def make_family(db_session: Session) -> Family:
+    """A programme with a coordinator and a mentor, and a child allocated to the mentor, with a mobile and SMS
+    consent."""
     programme = make_programme(db_session, name=PROGRAMME_NAME, check_in_help_text=HELP_TEXT)
     cohort = make_cohort(db_session, programme=programme, places=5)
     coordinator = make_user(db_session, Role.COORDINATOR, programme=programme)

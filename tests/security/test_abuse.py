@@ -58,9 +58,10 @@ from api.db import Database
 from api.outbox.models import OutboundMessage
 from api.programmes.models import Programme
 from api.wellbeing import links
+from api.wellbeing import service as wellbeing_service
 
 # The check-in page's fixture of a child with a mobile, SMS consent and a mentor (pytest finds it by its name).
-from tests.api.test_check_in_page import ANSWERS, Family, links_that_do_not_work
+from tests.api.test_check_in_page import ANSWERS, Family, links_that_do_not_work, make_family
 from tests.api.test_check_in_page import family as _family_fixture  # noqa: F401
 from tests.builders import PASSWORD, TOKEN_SETTINGS, auth_headers
 from tests.builders import make_user as build_user
@@ -556,6 +557,41 @@ def test_requests_that_send_nothing_do_not_use_up_the_sms_limit(tight_client, db
 
     assert [invite(tight_client, mentor, family.child.id).status_code for _ in range(2)] == [201, 201]
     assert invite(tight_client, mentor, family.child.id).status_code == 429
+
+
+SENDERS = 6
+
+
+def test_parallel_requests_cannot_send_more_sms_than_the_limit(
+    backend, committed_database_url, committed_db_session, clock, monkeypatch
+):
+    """Six requests from one mentor, each held until all six are past every check but the limit (a barrier in the
+    look-up of the child's mobile), then released together: exactly the limit's two are sent. When the limit was
+    tested before the view and counted after its answer, all six passed the test and six were sent."""
+    if backend == "sqlite":
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): the requests cannot be in flight together")
+    family = make_family(committed_db_session)
+    mentor = auth_headers(committed_db_session, family.mentor)
+    app = create_app(config_for(committed_database_url, CLOCK=clock, **TIGHT_LIMITS))
+    barrier = threading.Barrier(SENDERS)
+    real_child_mobile = wellbeing_service._child_mobile
+
+    def child_mobile_once_all_are_here(*args: Any, **kwargs: Any) -> Any:
+        barrier.wait(timeout=30)
+        return real_child_mobile(*args, **kwargs)
+
+    monkeypatch.setattr(wellbeing_service, "_child_mobile", child_mobile_once_all_are_here)
+    try:
+        with ThreadPoolExecutor(max_workers=SENDERS) as pool:
+            answers = list(pool.map(lambda _: invite(app.test_client(), mentor, family.child.id), range(SENDERS)))
+    finally:
+        app.extensions["reachable.db"].dispose()
+
+    assert sorted(answer.status_code for answer in answers) == [201, 201] + [429] * (SENDERS - 2)
+    for refused in (answer for answer in answers if answer.status_code == 429):
+        assert_rate_limited(refused)
+    committed_db_session.expire_all()
+    assert queued_messages(committed_db_session) == 2
 
 
 def test_the_default_limits_are_in_force_on_a_plain_app(client, db_session):
