@@ -202,7 +202,7 @@ def forget_sign_in_attempts(email: str) -> None:
     attacked stays refused by the limit for up to its window after the lock-out is lifted. The per-address limit
     stays: it follows the guesser, not the account."""
     limiter = current_app.extensions.get("reachable.limiter")
-    if limiter is None or not current_app.config.get("RATELIMIT_ENABLED", True):
+    if limiter is None or not limiter.enabled:
         return
     identifiers = _limit_identifiers(sign_in_email_key(email), SIGN_IN_PER_EMAIL_SCOPE)
     for item in parse_many(current_app.config["SIGN_IN_LIMIT_PER_EMAIL"]):
