@@ -83,7 +83,7 @@ def _local_date(moment: datetime, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date()
 
 
-@dataclass
+@dataclass(frozen=True)
 class _PageReads:
     """What the page's periods have in common, read once for all of them, with the page's filters: the spells of
     support overlapping any period (by cohort, as local dates), the open enrolments and the cohorts as they are now
