@@ -37,6 +37,7 @@ from api.privacy.logs import redact_link_tokens_in_logs
 from api.privacy.views import blp as privacy_blp
 from api.programmes.views import blp as programmes_blp
 from api.referrals.views import blp as referrals_blp
+from api.request_input import refuse_unstorable_input
 from api.schedules.views import blp as schedules_blp
 from api.sessions.views import blp as sessions_blp
 from api.sync.views import blp as sync_blp
@@ -90,6 +91,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SHIPPED_INSTRUMENTS, licensed_wording_file=Path(wording) if wording else None
     )
     init_database(app, Database(app.config["DATABASE_URL"]))
+    # First of all before-request hooks: no view, schema or rate limit reads text that cannot be stored.
+    app.before_request(refuse_unstorable_input)
 
     api = Api(app, spec_kwargs={"info": {"description": _read_description()}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})

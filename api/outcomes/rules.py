@@ -149,6 +149,10 @@ def parse_csv(content: bytes, *, max_rows: int = IMPORT_MAX_ROWS) -> tuple[tuple
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ImportNotReadable("Save the file as CSV in UTF-8.") from error
+    if "\x00" in text:
+        # The database cannot store NUL in text, and no spreadsheet writes one into a cell.
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ImportNotReadable(f"Line {line} holds the NUL character, which no cell may contain.", line=line)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: tuple[str, ...] | None = None
     rows: list[CsvRow] = []
