@@ -152,12 +152,8 @@ def _init_rate_limits(app: Flask) -> None:
             example = "10 per minute;60 per hour"
             raise RuntimeError(f"REACHABLE_{setting} is not a rate limit such as '{example}'") from error
     limiter = Limiter(get_remote_address, app=app)
-    # Only look-ups that fail count, so a child opening and submitting their own link is never slowed.
-    limiter.limit(
-        config["CHECK_IN_LINK_FAILURE_LIMIT"],
-        deduct_when=lambda response: response.status_code == 404,
-        scope="check-in-link-failures",
-    )(checkin_page_blp)
+    # CHECK_IN_LINK_FAILURE_LIMIT is counted by the check-in page itself, after a look-up fails
+    # (web.count_failed_check_in_look_up): a limit checked before the view would refuse a child's working link.
 
     # Every sign-in attempt counts, through either door (the API and the dashboard page share the budgets).
     per_address = limiter.shared_limit(config["SIGN_IN_LIMIT_PER_ADDRESS"], scope="sign-in-per-address")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
+from api.accounts.rules import client_network
 from api.clock import Clock
 from api.db import Database
 from api.errors import (
@@ -179,6 +180,28 @@ def _limit_identifiers(key: str, scope: str) -> list[str]:
     return [*([prefix] if prefix else []), key, scope]
 
 
+def _spend(setting: str, key: str, scope: str, *, count_past_a_spent_limit: bool = False) -> bool:
+    """Count one against each limit of a setting ("10 per minute;60 per hour"), one atomic increment each in the
+    shared store, under one key and scope. False when a limit is spent: g.retry_after_seconds then says when it
+    lets one through again. True when rate limiting is off.
+
+    Stops at the first spent limit unless told to count past it (then every window counts the attempt)."""
+    limiter = current_app.extensions.get("reachable.limiter")
+    if limiter is None or not limiter.enabled:
+        return True
+    identifiers = _limit_identifiers(key, scope)
+    spent = []
+    for item in parse_many(current_app.config[setting]):
+        if not limiter.limiter.hit(item, *identifiers):
+            spent.append(item)
+            if not count_past_a_spent_limit:
+                break
+    if spent:
+        reset_at = max(limiter.limiter.get_window_stats(item, *identifiers).reset_time for item in spent)
+        g.retry_after_seconds = max(1, math.ceil(reset_at - time.time()))
+    return not spent
+
+
 def spend_sms_budget(user_id: uuid.UUID) -> None:
     """Count one SMS against the user's limit (SMS_SEND_LIMIT_PER_USER) in the shared store, or refuse with 429.
 
@@ -186,15 +209,21 @@ def spend_sms_budget(user_id: uuid.UUID) -> None:
     nothing, and the count is one atomic increment, so parallel requests cannot all pass a check made before any
     of them was counted (as they could when the limit was tested before the view and counted after it). If the
     request then fails, its SMS stays counted: the limit errs towards sending less."""
-    limiter = current_app.extensions.get("reachable.limiter")
-    if limiter is None or not limiter.enabled:
-        return
-    identifiers = _limit_identifiers(f"user:{user_id}", SMS_PER_USER_SCOPE)
-    for item in parse_many(current_app.config["SMS_SEND_LIMIT_PER_USER"]):
-        if not limiter.limiter.hit(item, *identifiers):
-            reset_at = limiter.limiter.get_window_stats(item, *identifiers).reset_time
-            g.retry_after_seconds = max(1, math.ceil(reset_at - time.time()))
-            abort(429, reason="rate_limited")
+    if not _spend("SMS_SEND_LIMIT_PER_USER", f"user:{user_id}", SMS_PER_USER_SCOPE):
+        abort(429, reason="rate_limited")
+
+
+CHECK_IN_LINK_FAILURES_SCOPE = "check-in-link-failures"
+
+
+def count_failed_check_in_look_up() -> bool:
+    """Count one failed look-up of a check-in link against the client's budget (CHECK_IN_LINK_FAILURE_LIMIT):
+    one counter per client address (an IPv6 address by its /64) for every endpoint of the page. False once the
+    budget is spent. Every failure counts in every window, including those answered "wait": each is a guess."""
+    network = client_network(request.remote_addr or "")
+    return _spend(
+        "CHECK_IN_LINK_FAILURE_LIMIT", f"client:{network}", CHECK_IN_LINK_FAILURES_SCOPE, count_past_a_spent_limit=True
+    )
 
 
 def forget_sign_in_attempts(email: str) -> None:

@@ -13,6 +13,7 @@ starts a new count. A locked account answers exactly as a wrong password does, s
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -97,3 +98,22 @@ def locks_now(failures: int, policy: LockoutPolicy) -> bool:
 
 def lock_ends_at(now: datetime, policy: LockoutPolicy) -> datetime:
     return now + timedelta(minutes=policy.minutes)
+
+
+# An IPv6 address counts by its /64: one home or office line gets a whole /64, so anyone holding one could
+# otherwise step to a new address for every guess (RFC 4291 section 2.5.1; RFC 6177 assigns sites /48 to /64).
+IPV6_NETWORK_PREFIX = 64
+
+
+def client_network(address: str) -> str:
+    """What per-address limits count a client by: an IPv4 address as it is (an IPv4-mapped IPv6 address too),
+    an IPv6 address by its /64 network. Anything that is not an address counts as itself."""
+    try:
+        parsed = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address.strip()
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, IPV6_NETWORK_PREFIX), strict=False))
+    return str(parsed)

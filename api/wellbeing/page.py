@@ -3,9 +3,26 @@
 The link is the key, so the page is written for a shared or watched phone: nothing identifying is shown (no
 name, no programme, no service), the page is never cached or indexed, and no referrer leaves it. Opening the
 page does not use the link up (link previews open links); sending the answers does. Unknown, expired, used and
-withdrawn links all get the same friendly page, so a guess learns nothing, and failed look-ups are
-rate-limited per address (`_init_rate_limits` in api/app.py). A second tap on "Send" that arrives after the
+withdrawn links all get the same friendly page, so a guess learns nothing. A second tap on "Send" that arrives after the
 first was stored (a slow connection, no JavaScript to disable the button) is thanked, not told the link is gone.
+
+Failed look-ups are limited per client address (CHECK_IN_LINK_FAILURE_LIMIT), counted after the look-up, once
+per failure, in one budget for every endpoint of the page (opening, sending, its files). A link that works is
+served whatever its address has spent: a school's or a family's shared connection must not lock a child out of
+their own link because someone else there mistyped or guessed. Only a look-up that fails, from an address over
+its budget, is answered "please wait" (429, Retry-After) instead of the "gone" page (404), and every kind of
+broken link gets the same one.
+
+What that does and does not do against guessing. The link's secret is 192 random bits: with a few thousand
+links live at any time, a guess succeeds with a chance of about 2**-180, so no rate of guessing finds one, and
+the limit is not what keeps links safe. Since a working link is always served, a "wait" tells a guesser that
+its guess failed just as the "gone" page does: the limit cannot bound how many guesses an address makes, only
+tell it to stop (and anything that obeys Retry-After, such as a well-behaved crawler or a retrying app, does).
+Refusing before the look-up, as this page did before, bounded guesses but also refused the real links of every
+child behind that address for up to an hour; bounding guesses without ever refusing a real link would need a
+second factor the page does not have (the link is the only key). A valid link found by guessing over the budget
+would be served, as it would under it; the chance of that is the 2**-180 above, per guess. What a guesser over
+budget learns from a working link's answer (its page, its timing) is what it would learn under the budget.
 """
 
 from __future__ import annotations
@@ -17,7 +34,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from api.web import clock, db_session
+from api.web import clock, count_failed_check_in_look_up, db_session, retry_after_seconds
 from api.wellbeing import service
 from api.wellbeing.errors import LinkNotUsable
 from api.wellbeing.links import TOKEN_PATTERN
@@ -42,13 +59,13 @@ def _page_headers(response: Response) -> Response:
 
 
 @blp.errorhandler(LinkNotUsable)
-def _link_not_usable(_error: LinkNotUsable) -> tuple[str, int]:
-    return render_template("checkin/gone.html"), 404
-
-
-@blp.errorhandler(429)
-def _too_many_tries(_error: Exception) -> tuple[str, int]:
-    return render_template("checkin/slow_down.html"), 429
+@blp.errorhandler(404)  # a file of the page's own that is not there: a failed look-up too
+def _failed_look_up(_error: Exception) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
+    """The "gone" page; or, once this address has spent its failures, "please wait". Counted here, after the
+    look-up failed, so a link that works never counts and is never refused."""
+    if count_failed_check_in_look_up():
+        return render_template("checkin/gone.html"), 404
+    return render_template("checkin/slow_down.html"), 429, {"Retry-After": str(retry_after_seconds())}
 
 
 def _well_formed(token: str) -> str:

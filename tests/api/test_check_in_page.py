@@ -3,7 +3,8 @@ it answers wrong answers and guesses, and what it stores.
 
 The link is the key and the phone may be shared or watched: every link that does not work gets one and the same
 page, opening the page never uses the link up (link previews open links), the page names nobody, is never cached
-or indexed, and only the hash of the token is stored. Failed look-ups are rate-limited per address.
+or indexed, and only the hash of the token is stored. Failed look-ups are limited per address, in one budget
+for the whole page, and a link that works is served whatever its address has spent.
 """
 
 from __future__ import annotations
@@ -566,6 +567,72 @@ def test_the_limit_is_per_address(app, link):
     assert guesser.get(unknown_path()).status_code == 429
     assert child.get(link.path).status_code == 200
     assert child.post(link.path, data=ANSWERS).status_code == 200
+
+
+def over_its_budget(client: FlaskClient) -> None:
+    """Spend the client address's failed look-ups for the minute, and one more (answered 429)."""
+    for _ in range(FAILURES_ALLOWED_PER_MINUTE):
+        assert client.get(unknown_path()).status_code == 404
+    assert client.get(unknown_path()).status_code == 429
+
+
+def test_failed_look_ups_of_the_page_and_of_sending_answers_share_one_budget(client):
+    """Every endpoint of the page counts against one budget per address: it used to be one each, so the
+    configured ten a minute were in effect twenty."""
+    for n in range(FAILURES_ALLOWED_PER_MINUTE):
+        failed = client.get(unknown_path()) if n % 2 else client.post(unknown_path(), data=ANSWERS)
+        assert failed.status_code == 404, n
+
+    assert client.get(unknown_path()).status_code == 429
+    assert client.post(unknown_path(), data=ANSWERS).status_code == 429
+
+
+def test_a_valid_link_opens_and_can_be_answered_from_an_address_over_its_budget(client, db_session, family, link):
+    """A school's or a family's shared connection: someone else there used up the failures, and the child's own
+    link still works. The limit slows guessing; it never refuses a real link."""
+    over_its_budget(client)
+
+    opened = client.get(link.path)
+    answered = client.post(link.path, data=ANSWERS)
+
+    assert opened.status_code == 200 and 'name="ons4.worthwhile"' in html(opened)
+    assert answered.status_code == 200 and HELP_TEXT in html(answered)
+    assert check_ins_of(db_session, family.child) == 1
+    assert_page_headers(opened)
+
+
+def test_a_bad_link_from_an_address_over_its_budget_is_still_asked_to_wait(client, link):
+    over_its_budget(client)
+    assert client.get(link.path).status_code == 200  # a real link in between changes nothing
+
+    for refused in (client.get(unknown_path()), client.post(unknown_path(), data=ANSWERS), client.get("/c/nope")):
+        assert refused.status_code == 429
+        assert "Please wait a minute" in html(refused)
+        assert refused.headers["Retry-After"].isdigit() and int(refused.headers["Retry-After"]) > 0
+
+
+def test_the_page_s_own_stylesheet_never_counts_but_a_file_that_is_not_there_does(client):
+    for _ in range(30):
+        with client.get("/c/static/checkin.css") as stylesheet:
+            assert stylesheet.status_code == 200
+    for n in range(FAILURES_ALLOWED_PER_MINUTE):
+        assert client.get(f"/c/static/not-here-{n}.css").status_code == 404
+
+    assert client.get(unknown_path()).status_code == 429
+
+
+def test_addresses_in_one_ipv6_64_share_a_budget_as_one_line_does(app):
+    """One home or office line gets a whole IPv6 /64: stepping to a new address in it gets no new budget."""
+    for n in range(FAILURES_ALLOWED_PER_MINUTE):
+        guesser = app.test_client()
+        guesser.environ_base["REMOTE_ADDR"] = f"2001:db8:1:2::{n + 1:x}"
+        assert guesser.get(unknown_path()).status_code == 404
+
+    same_line, next_line = app.test_client(), app.test_client()
+    same_line.environ_base["REMOTE_ADDR"] = "2001:db8:1:2:ffff::1"
+    next_line.environ_base["REMOTE_ADDR"] = "2001:db8:1:3::1"
+    assert same_line.get(unknown_path()).status_code == 429
+    assert next_line.get(unknown_path()).status_code == 404
 
 
 def test_a_link_that_expires_while_the_page_is_open_is_refused_kindly(client, db_session, family, link, clock):

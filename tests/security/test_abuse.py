@@ -45,6 +45,7 @@ from api.accounts.models import AppUser
 from api.accounts.rules import (
     LockoutPolicy,
     Role,
+    client_network,
     failures_after_one_more,
     is_locked,
     lock_ended,
@@ -170,6 +171,26 @@ class TestLockoutRules:
         assert failures_after_one_more(3, None, now=DEFAULT_NOW) == 4
         assert failures_after_one_more(5, ends, now=ends) == 1
         assert failures_after_one_more(5, ends, now=ends + timedelta(days=1)) == 1
+
+
+class TestClientNetworks:
+    """What per-address limits count a client by (rules.client_network)."""
+
+    @pytest.mark.parametrize(
+        ("address", "network"),
+        [
+            ("192.0.2.7", "192.0.2.7"),
+            (" 192.0.2.7 ", "192.0.2.7"),
+            ("::ffff:192.0.2.7", "192.0.2.7"),
+            ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+            ("2001:DB8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+            ("::1", "::/64"),
+            ("not an address", "not an address"),
+            ("", ""),
+        ],
+    )
+    def test_ipv4_counts_by_address_and_ipv6_by_its_64(self, address, network):
+        assert client_network(address) == network
 
 
 # --- Lock-out over HTTP -------------------------------------------------------------------------------------
@@ -743,3 +764,23 @@ def test_sending_answers_to_any_link_that_does_not_work_gives_the_same_status_bo
     paths = links_that_do_not_work(client, db_session, app, family, clock) | guessed_links()
 
     assert_indistinguishable({kind: client.post(path, data=ANSWERS) for kind, path in paths.items()})
+
+
+def test_over_its_budget_an_address_gets_the_same_slow_down_answer_for_every_link_that_does_not_work(
+    client, db_session, app, family, clock
+):
+    """Over the budget a failed look-up is 429 instead of 404 (a real link is still served): whatever the kind of
+    broken link, the same status, body and headers, so even then a guess learns only that it failed."""
+    paths = links_that_do_not_work(client, db_session, app, family, clock) | guessed_links()
+    for kind, path in paths.items():
+        assert client.get(path).status_code == 404, kind
+
+    answers = {kind: client.get(path) for kind, path in paths.items()}
+    answers |= {f"{kind}, sent": client.post(path, data=ANSWERS) for kind, path in paths.items()}
+
+    assert {kind: answer.status_code for kind, answer in answers.items()} == dict.fromkeys(answers, 429)
+    assert len({answer.get_data() for answer in answers.values()}) == 1
+    assert len({tuple(stable_headers(answer)) for answer in answers.values()}) == 1
+    assert {tuple(sorted(name.lower() for name, _ in answer.headers)) for answer in answers.values()} == {
+        tuple(sorted(name.lower() for name, _ in next(iter(answers.values())).headers))
+    }
