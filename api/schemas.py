@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numbers
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -11,6 +14,21 @@ class Schema(ma.Schema):
 
     class Meta:
         unknown = ma.RAISE
+
+
+class Integer(fields.Integer):
+    """A whole number, as JSON writes one. marshmallow's own Integer casts with int(): it truncated 2.589e-42 to 0
+    and 2.5 to 2, and read "5" as 5. A number with nothing after the point (5.0) is the integer it names, as JSON
+    Schema reads it. Query strings, which are always text, keep marshmallow's field (webargs parses them)."""
+
+    default_error_messages = {"invalid": "Not a valid integer: send a whole number."}
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
 
 
 def text(max_length: int, *, required: bool = True, allow_none: bool = False, **kwargs: object) -> fields.String:
@@ -25,4 +43,4 @@ def text(max_length: int, *, required: bool = True, allow_none: bool = False, **
 
 
 class RevokedSchema(Schema):
-    revoked = fields.Integer(required=True, metadata={"description": "How many sign-ins were revoked"})
+    revoked = Integer(required=True, metadata={"description": "How many sign-ins were revoked"})

@@ -1,7 +1,7 @@
 from marshmallow import fields, validate
 
 from api.accounts.rules import Role
-from api.schemas import Schema, text
+from api.schemas import Integer, Schema, text
 
 
 class SignInSchema(Schema):
@@ -17,7 +17,7 @@ class TokenPairSchema(Schema):
     access_token = fields.String(required=True)
     refresh_token = fields.String(required=True, metadata={"description": "Single use: each refresh returns a new one"})
     token_type = fields.String(required=True)
-    expires_in = fields.Integer(required=True, metadata={"description": "Seconds the access token is valid"})
+    expires_in = Integer(required=True, metadata={"description": "Seconds the access token is valid"})
 
 
 class UserSchema(Schema):
@@ -26,7 +26,7 @@ class UserSchema(Schema):
     display_name = text(120)
     role = fields.Enum(Role, by_value=True, required=True)
     programme_id = fields.UUID(allow_none=True, load_default=None)
-    max_caseload = fields.Integer(
+    max_caseload = Integer(
         allow_none=True,
         load_default=None,
         validate=validate.Range(min=0, max=200),
@@ -57,7 +57,7 @@ class UserCreateSchema(UserSchema):
 
 class UserUpdateSchema(Schema):
     display_name = text(120, required=False)
-    max_caseload = fields.Integer(validate=validate.Range(min=0, max=200))
+    max_caseload = Integer(validate=validate.Range(min=0, max=200))
     is_active = fields.Boolean(metadata={"description": "Deactivating also revokes every sign-in"})
     mobile_e164 = fields.String(data_key="mobile", allow_none=True, validate=validate.Length(max=32))
 

@@ -1,7 +1,7 @@
 from marshmallow import fields
 
 from api.caseloads.rules import AllocationEndReason
-from api.schemas import Schema
+from api.schemas import Integer, Schema
 
 
 class AllocateSchema(Schema):
@@ -21,5 +21,5 @@ class MentorCaseloadSchema(Schema):
     mentor_id = fields.UUID(attribute="mentor.id")
     display_name = fields.String(attribute="mentor.display_name")
     is_active = fields.Boolean(attribute="mentor.is_active")
-    caseload = fields.Integer(metadata={"description": "Children currently allocated"})
-    max_caseload = fields.Integer(attribute="mentor.max_caseload")
+    caseload = Integer(metadata={"description": "Children currently allocated"})
+    max_caseload = Integer(attribute="mentor.max_caseload")

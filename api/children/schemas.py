@@ -4,7 +4,7 @@ from marshmallow import fields, post_load, validate
 
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
 from api.enrolments.rules import EnrolmentStatus
-from api.schemas import Schema, text
+from api.schemas import Integer, Schema, text
 
 
 class NewPhoneNumberSchema(Schema):
@@ -69,7 +69,7 @@ class ChildSchema(ChildListItemSchema):
     programme_id = fields.UUID()
     date_of_birth = fields.Date()
     school = fields.String(allow_none=True)
-    waitlist_position = fields.Integer(allow_none=True)
+    waitlist_position = Integer(allow_none=True)
     phone_numbers = fields.List(fields.Nested(PhoneNumberSchema))
     consents = fields.List(fields.Nested(ConsentSchema), metadata={"description": "The decision in force per channel"})
     created_at = fields.AwareDateTime()

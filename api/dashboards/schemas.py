@@ -9,7 +9,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from api.enrolments.schemas import SUPPRESSIBLE_COUNT
 from api.missing.schemas import ReturnConversationSummarySchema
 from api.outcomes.schemas import CostBenefitSchema
-from api.schemas import Schema
+from api.schemas import Integer, Schema
 
 WITHHELD = "null when withheld for a commissioner because a count it comes from is suppressed"
 
@@ -55,15 +55,15 @@ class DashboardFiltersSchema(Schema):
 class DashboardCohortPlacesSchema(Schema):
     cohort_id = fields.UUID()
     cohort_name = fields.String()
-    funded = fields.Integer(metadata={"description": "Places the cohort is funded for now"})
+    funded = Integer(metadata={"description": "Places the cohort is funded for now"})
     occupied = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Children in active support now"})
     offered = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Places offered and awaiting an answer"})
-    free = fields.Integer(allow_none=True, metadata=_derived("Funded minus occupied and offered, whole cohort"))
+    free = Integer(allow_none=True, metadata=_derived("Funded minus occupied and offered, whole cohort"))
     children_supported_in_period = fields.Raw(
         metadata={**SUPPRESSIBLE_COUNT, "description": "Spells of support that held a place on any day of the period"}
     )
-    occupied_place_days = fields.Integer(allow_none=True, metadata=_derived("Days places were held in the period"))
-    funded_place_days = fields.Integer(metadata={"description": "Funded places times days in the period"})
+    occupied_place_days = Integer(allow_none=True, metadata=_derived("Days places were held in the period"))
+    funded_place_days = Integer(metadata={"description": "Funded places times days in the period"})
     occupancy = fields.Float(allow_none=True, metadata=_derived("occupied / funded place-days, 0 to 1"))
 
 
@@ -82,14 +82,14 @@ class WaitlistDashboardSchema(Schema):
         metadata={**SUPPRESSIBLE_COUNT, "description": "Referred children whose first completed session fell in it"}
     )
     median_wait_days = fields.Float(allow_none=True, metadata=_derived("Days from referral to first session"))
-    p90_wait_days = fields.Integer(allow_none=True, metadata=_derived("90th percentile (nearest rank) of the waits"))
+    p90_wait_days = Integer(allow_none=True, metadata=_derived("90th percentile (nearest rank) of the waits"))
 
 
 class DashboardMentorCaseloadSchema(Schema):
     mentor_id = fields.UUID()
     display_name = fields.String()
-    caseload = fields.Integer()
-    max_caseload = fields.Integer(allow_none=True)
+    caseload = Integer()
+    max_caseload = Integer(allow_none=True)
     utilisation = fields.Float(allow_none=True, metadata={"description": "caseload / max_caseload"})
 
 

@@ -2,7 +2,7 @@ from marshmallow import fields, validate
 
 from api.enrolments.rules import EndReason, EnrolmentStatus
 from api.referrals.rules import Priority
-from api.schemas import Schema, text
+from api.schemas import Integer, Schema, text
 
 SUPPRESSIBLE_COUNT = {
     "oneOf": [{"type": "integer"}, {"type": "string", "example": "<5"}],
@@ -13,10 +13,10 @@ SUPPRESSIBLE_COUNT = {
 class PlacesSchema(Schema):
     cohort_id = fields.UUID()
     cohort_name = fields.String()
-    places = fields.Integer(metadata={"description": "Places funded at any one time"})
+    places = Integer(metadata={"description": "Places funded at any one time"})
     active = fields.Raw(metadata=SUPPRESSIBLE_COUNT)
     offered = fields.Raw(metadata=SUPPRESSIBLE_COUNT)
-    free = fields.Integer(allow_none=True, metadata={"description": "Null when it would reveal a suppressed count"})
+    free = Integer(allow_none=True, metadata={"description": "Null when it would reveal a suppressed count"})
     waitlisted = fields.Raw(metadata=SUPPRESSIBLE_COUNT)
 
 
@@ -29,7 +29,7 @@ class EnrolmentSchema(Schema):
     status = fields.Enum(EnrolmentStatus, by_value=True)
     priority = fields.Enum(Priority, by_value=True)
     referred_on = fields.Date()
-    waitlist_position = fields.Integer(allow_none=True, metadata={"description": "1 is next in line"})
+    waitlist_position = Integer(allow_none=True, metadata={"description": "1 is next in line"})
     offered_at = fields.AwareDateTime(allow_none=True)
     offer_expires_at = fields.AwareDateTime(allow_none=True)
     started_at = fields.AwareDateTime(allow_none=True)
@@ -45,7 +45,7 @@ class WaitlistEntrySchema(Schema):
     child_id = fields.UUID(attribute="enrolment.child_id")
     child_reference = fields.String()
     status = fields.Enum(EnrolmentStatus, by_value=True, attribute="enrolment.status")
-    position = fields.Integer(allow_none=True, metadata={"description": "Null for a child holding an offer"})
+    position = Integer(allow_none=True, metadata={"description": "Null for a child holding an offer"})
     priority = fields.Enum(Priority, by_value=True, attribute="enrolment.priority")
     referred_on = fields.Date(attribute="enrolment.referred_on")
     offer_expires_at = fields.AwareDateTime(allow_none=True, attribute="enrolment.offer_expires_at")

@@ -4,7 +4,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from api.enrolments.schemas import SUPPRESSIBLE_COUNT
 from api.missing.rules import ConversationOutcome, MissingSource
-from api.schemas import Schema, text
+from api.schemas import Integer, Schema, text
 
 
 class ReturnConversationSchema(Schema):
@@ -48,7 +48,7 @@ class MissingEpisodeSchema(Schema):
     recorded_by_user_id = fields.UUID(dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
-    version = fields.Integer(dump_only=True, metadata={"description": "Send it back in If-Match to edit"})
+    version = Integer(dump_only=True, metadata={"description": "Send it back in If-Match to edit"})
     return_conversation_due_at = fields.AwareDateTime(
         dump_only=True, allow_none=True, metadata={"description": "72 hours after the return; null until then"}
     )

@@ -1,7 +1,7 @@
 from marshmallow import fields
 
 from api.outbox.rules import MessagePurpose, MessageState, RecipientType
-from api.schemas import Schema
+from api.schemas import Integer, Schema
 
 
 class MessageEventSchema(Schema):
@@ -20,9 +20,9 @@ class LedgerEntrySchema(Schema):
     state_reason = fields.String(allow_none=True)
     send_after = fields.AwareDateTime()
     drop_after = fields.AwareDateTime()
-    attempts = fields.Integer()
+    attempts = Integer()
     provider_status = fields.String(allow_none=True)
-    error_code = fields.Integer(allow_none=True)
+    error_code = Integer(allow_none=True)
     sent_at = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
     events = fields.List(fields.Nested(MessageEventSchema))

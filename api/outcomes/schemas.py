@@ -10,7 +10,7 @@ from api.outcomes.rules import (
     OutcomeEventType,
     OutcomeSource,
 )
-from api.schemas import Schema
+from api.schemas import Integer, Schema
 
 
 class OutcomeEventSchema(Schema):
@@ -49,14 +49,14 @@ class ImportQuerySchema(Schema):
 
 
 class RejectedRowSchema(Schema):
-    line = fields.Integer(metadata={"description": "Physical line in the file; the header is line 1"})
+    line = Integer(metadata={"description": "Physical line in the file; the header is line 1"})
     field = fields.String(allow_none=True, metadata={"description": "The column at fault; null for the whole row"})
     reason = fields.String(metadata={"description": "Stable code: unknown_child, future_date, duplicate_in_file ..."})
     message = fields.String()
 
 
 class ImportReportSchema(Schema):
-    imported = fields.Integer()
+    imported = Integer()
     rejected = fields.List(fields.Nested(RejectedRowSchema))
 
 
@@ -78,7 +78,7 @@ IMPORT_REQUEST_BODY = {
 
 class OutcomeSettingsSchema(Schema):
     programme_id = fields.UUID(dump_only=True)
-    baseline_months = fields.Integer(
+    baseline_months = Integer(
         required=True,
         validate=validate.Range(min=1, max=MAX_BASELINE_MONTHS),
         metadata={"description": "How many months before a child's start make their baseline window (default 12)"},
@@ -121,7 +121,7 @@ class CostBenefitSchema(Schema):
     as_of = fields.Date(metadata={"description": "Support still going on is measured to this day"})
     price_year = fields.String()
     deflator_series = fields.String()
-    baseline_months = fields.Integer()
+    baseline_months = Integer()
     children = fields.Raw(metadata=SUPPRESSIBLE_COUNT)
     child_years_baseline = fields.Float(allow_none=True)
     child_years_during = fields.Float(allow_none=True)

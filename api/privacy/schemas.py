@@ -10,7 +10,7 @@ from __future__ import annotations
 from marshmallow import fields
 
 from api.privacy.rules import SECTION_TABLES
-from api.schemas import Schema
+from api.schemas import Integer, Schema
 
 SECTION_DESCRIPTIONS = {
     "phone_numbers": "Every phone number recorded for the child (theirs, a parent's or a carer's), removed ones too",
@@ -46,7 +46,7 @@ def _section(name: str) -> fields.List:
 
 
 class SubjectAccessExportSchema(Schema):
-    schema_version = fields.Integer(required=True, metadata={"description": "Changes when the document's shape does"})
+    schema_version = Integer(required=True, metadata={"description": "Changes when the document's shape does"})
     generated_at = fields.String(required=True, metadata={"description": "When the export was made (ISO 8601, UTC)"})
     child_id = fields.String(required=True)
     child = fields.Dict(

@@ -1,6 +1,6 @@
 from marshmallow import fields, validate
 
-from api.schemas import Schema, text
+from api.schemas import Integer, Schema, text
 
 
 class ReminderFields(Schema):
@@ -9,7 +9,7 @@ class ReminderFields(Schema):
     reminder_day_before_at = fields.Time(
         allow_none=True, metadata={"description": "Local time of the reminder the day before (null: none)"}
     )
-    reminder_hours_before = fields.Integer(
+    reminder_hours_before = Integer(
         allow_none=True,
         validate=validate.Range(min=1, max=24),
         metadata={"description": "Hours before the start of the second reminder (null: none)"},
@@ -25,13 +25,13 @@ class CheckInRoutineFields(ReminderFields):
         metadata={"description": "What a scheduled check-in link asks (instrument keys)"},
     )
     check_in_at_enrolment = fields.Boolean(metadata={"description": "Send a check-in link when a child starts"})
-    check_in_every_weeks = fields.Integer(
+    check_in_every_weeks = Integer(
         allow_none=True,
         validate=validate.Range(min=1, max=52),
         metadata={"description": "Then every this many weeks (null: never)"},
     )
     check_in_at_end = fields.Boolean(metadata={"description": "And in the last week before the planned end"})
-    check_in_link_hours = fields.Integer(
+    check_in_link_hours = Integer(
         validate=validate.Range(min=1, max=24 * 14), metadata={"description": "How long a check-in link works"}
     )
     check_in_help_text = fields.String(
@@ -49,7 +49,7 @@ class ProgrammeSchema(CheckInRoutineFields):
         validate=validate.Length(max=64),
         metadata={"description": "IANA zone name"},
     )
-    offer_lapse_hours = fields.Integer(
+    offer_lapse_hours = Integer(
         load_default=72,
         validate=validate.Range(min=1, max=24 * 28),
         metadata={"description": "How long a coordinator has to confirm a place offered from the waitlist"},
@@ -63,7 +63,7 @@ class ProgrammeSchema(CheckInRoutineFields):
 
 class ProgrammeUpdateSchema(CheckInRoutineFields):
     name = text(200, required=False)
-    offer_lapse_hours = fields.Integer(validate=validate.Range(min=1, max=24 * 28))
+    offer_lapse_hours = Integer(validate=validate.Range(min=1, max=24 * 28))
     districts = fields.List(text(80), validate=validate.Length(min=1, max=100))
     session_activities = fields.List(text(60), validate=validate.Length(max=50))
 
@@ -72,18 +72,18 @@ class CohortSchema(Schema):
     id = fields.UUID(dump_only=True)
     programme_id = fields.UUID(dump_only=True)
     name = text(80)
-    places = fields.Integer(
+    places = Integer(
         required=True,
         validate=validate.Range(min=0, max=100_000),
         metadata={"description": "Places at any one time"},
     )
-    max_sessions_per_week = fields.Integer(required=True, validate=validate.Range(min=1, max=14))
-    planned_weeks = fields.Integer(required=True, validate=validate.Range(min=1, max=520))
+    max_sessions_per_week = Integer(required=True, validate=validate.Range(min=1, max=14))
+    planned_weeks = Integer(required=True, validate=validate.Range(min=1, max=520))
     created_at = fields.AwareDateTime(dump_only=True)
 
 
 class CohortUpdateSchema(Schema):
     name = text(80, required=False)
-    places = fields.Integer(validate=validate.Range(min=0, max=100_000))
-    max_sessions_per_week = fields.Integer(validate=validate.Range(min=1, max=14))
-    planned_weeks = fields.Integer(validate=validate.Range(min=1, max=520))
+    places = Integer(validate=validate.Range(min=0, max=100_000))
+    max_sessions_per_week = Integer(validate=validate.Range(min=1, max=14))
+    planned_weeks = Integer(validate=validate.Range(min=1, max=520))

@@ -3,7 +3,7 @@ from typing import Any
 from marshmallow import fields, post_load, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
-from api.schemas import Schema, text
+from api.schemas import Integer, Schema, text
 from api.sessions.rules import MAX_GROUP_SIZE, LocationCategory, SessionKind, SessionLog, SessionStatus
 
 LOGGABLE_ON_CREATE = [SessionStatus.PLANNED, SessionStatus.COMPLETED, SessionStatus.DID_NOT_ATTEND]
@@ -13,7 +13,7 @@ SETTABLE_BY_EDIT = [status for status in SessionStatus if status is not SessionS
 class SessionLogFields(Schema):
     """What is recorded about a session that happened; shared by create (logging offline) and edit."""
 
-    actual_duration_minutes = fields.Integer(validate=validate.Range(min=1, max=720))
+    actual_duration_minutes = Integer(validate=validate.Range(min=1, max=720))
     activities = fields.List(fields.String(validate=validate.Length(max=60)), validate=validate.Length(max=20))
     notes = fields.String(
         validate=validate.Length(max=10_000),
@@ -91,12 +91,12 @@ class SessionSchema(Schema):
     is_evening = fields.Boolean(metadata={"description": "Starts at or after 17:00 local time"})
     is_weekend = fields.Boolean()
     attendees = fields.List(fields.Nested(AttendeeSchema))
-    actual_duration_minutes = fields.Integer(allow_none=True)
+    actual_duration_minutes = Integer(allow_none=True)
     activities = fields.List(fields.String(), allow_none=True)
     notes = fields.String(allow_none=True, metadata={"description": "Null when you may not see notes"})
     pattern_id = fields.UUID(allow_none=True)
     rescheduled_to_id = fields.UUID(allow_none=True)
-    version = fields.Integer(metadata={"description": "Send it back in If-Match to edit"})
+    version = Integer(metadata={"description": "Send it back in If-Match to edit"})
     updated_at = fields.AwareDateTime()
 
 
@@ -115,23 +115,23 @@ class CapOverrideSchema(Schema):
         validate=validate.Regexp(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$"),
         metadata={"description": "ISO week in programme time, e.g. 2026-W48"},
     )
-    max_sessions = fields.Integer(required=True, validate=validate.Range(min=1, max=14))
+    max_sessions = Integer(required=True, validate=validate.Range(min=1, max=14))
     reason = text(2000)
     created_at = fields.AwareDateTime(dump_only=True)
 
 
 class WeekOfSessionsSchema(Schema):
     week = fields.String()
-    planned = fields.Integer(metadata={"description": "Planned or held (not cancelled) that week"})
-    delivered = fields.Integer()
+    planned = Integer(metadata={"description": "Planned or held (not cancelled) that week"})
+    delivered = Integer()
 
 
 class DeliverySummarySchema(Schema):
-    planned = fields.Integer(metadata={"description": "Sessions not cancelled or moved"})
-    delivered = fields.Integer()
-    did_not_attend = fields.Integer()
-    cancelled = fields.Integer()
-    rescheduled = fields.Integer()
+    planned = Integer(metadata={"description": "Sessions not cancelled or moved"})
+    delivered = Integer()
+    did_not_attend = Integer()
+    cancelled = Integer()
+    rescheduled = Integer()
     evening_share = fields.Float(allow_none=True, metadata={"description": "Of delivered sessions"})
     weekend_share = fields.Float(allow_none=True)
     weeks = fields.List(fields.Nested(WeekOfSessionsSchema))

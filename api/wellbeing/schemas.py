@@ -1,6 +1,6 @@
 from marshmallow import fields, validate
 
-from api.schemas import Schema, text
+from api.schemas import Integer, Schema, text
 from api.wellbeing.rules import ChangeVerdict, CheckInChannel, GoalStatus, InvitationReason, InvitationState
 
 INSTRUMENT_KEY = validate.Length(min=1, max=40)
@@ -26,7 +26,7 @@ class CheckInCreateSchema(Schema):
 
 class ItemResponseSchema(Schema):
     item = fields.String()
-    response = fields.Integer()
+    response = Integer()
     goal_id = fields.UUID(allow_none=True)
 
 
@@ -68,7 +68,7 @@ class MeasureChangeSchema(Schema):
 class InstrumentSummarySchema(Schema):
     instrument = fields.String()
     name = fields.String()
-    check_ins = fields.Integer()
+    check_ins = Integer()
     baseline = fields.Nested(ScorePointSchema)
     latest = fields.Nested(ScorePointSchema)
     changes = fields.List(fields.Nested(MeasureChangeSchema))
@@ -78,7 +78,7 @@ class InstrumentSummarySchema(Schema):
 class RatingSchema(Schema):
     check_in_id = fields.UUID()
     completed_at = fields.AwareDateTime()
-    rating = fields.Integer()
+    rating = Integer()
 
 
 class GoalSchema(Schema):
@@ -86,7 +86,7 @@ class GoalSchema(Schema):
     child_id = fields.UUID()
     description = fields.String()
     status = fields.Enum(GoalStatus, by_value=True)
-    slot = fields.Integer(metadata={"description": "Its place (1 to 3) among the active goals"})
+    slot = Integer(metadata={"description": "Its place (1 to 3) among the active goals"})
     item_key = fields.String(
         allow_none=True, metadata={"description": "Rate an active goal under this Goal Based Outcomes item"}
     )
@@ -94,7 +94,7 @@ class GoalSchema(Schema):
     created_at = fields.AwareDateTime()
     ended_at = fields.AwareDateTime(allow_none=True)
     end_note = fields.String(allow_none=True)
-    version = fields.Integer()
+    version = Integer()
     ratings = fields.List(fields.Nested(RatingSchema))
     change = fields.Nested(MeasureChangeSchema, allow_none=True, metadata={"description": "First rating to latest"})
 
@@ -145,14 +145,14 @@ class InvitationSchema(Schema):
     expires_at = fields.AwareDateTime()
     completed_at = fields.AwareDateTime(allow_none=True)
     revoked_at = fields.AwareDateTime(allow_none=True)
-    messages = fields.Integer(metadata={"description": "SMS queued for this link"})
+    messages = Integer(metadata={"description": "SMS queued for this link"})
 
 
 class InstrumentItemSchema(Schema):
     key = fields.String()
     prompt = fields.String(allow_none=True, metadata={"description": "Null when the licensed wording is not loaded"})
-    min_response = fields.Integer()
-    max_response = fields.Integer()
+    min_response = Integer()
+    max_response = Integer()
     lower_is_better = fields.Boolean()
 
 
@@ -162,8 +162,8 @@ class InstrumentSchema(Schema):
     version = fields.String()
     scoring = fields.String()
     meaningful_change_threshold = fields.Float(attribute="meaningful_change.threshold")
-    min_age = fields.Integer(allow_none=True)
-    max_age = fields.Integer(allow_none=True)
+    min_age = Integer(allow_none=True)
+    max_age = Integer(allow_none=True)
     licence = fields.String()
     credit = fields.String()
     instructions = fields.String(allow_none=True)

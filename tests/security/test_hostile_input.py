@@ -248,3 +248,79 @@ def test_a_csv_import_with_a_nul_in_a_cell_is_refused_naming_the_line(client, db
     assert response.status_code == 422
     assert response.json["reason"] == "import_not_readable"
     assert response.json["line"] == 3
+
+
+# --- integers ---------------------------------------------------------------------------------------------------
+
+
+def _integer_fields(document: dict[str, Any]) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+    """Every integer a JSON body can carry, nested ones included, as (method, path, path to the field)."""
+
+    def walk(schema: dict[str, Any], at: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+        schema = _resolve(document, schema)
+        if schema.get("readOnly"):
+            return
+        if schema.get("type") == "integer" or "integer" in (schema.get("type") or []):
+            yield at
+        for name, prop in schema.get("properties", {}).items():
+            yield from walk(prop, (*at, name))
+        if "items" in schema:
+            yield from walk(schema["items"], (*at, "0"))
+        for alternative in schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", []):
+            yield from walk(alternative, at)
+
+    for method, path, operation in _operations(document):
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if body:
+            for at in walk(body["schema"], ()):
+                yield method, path, at
+
+
+def _body_at(at: tuple[str, ...], value: Any) -> Any:
+    for key in reversed(at):
+        value = [value] if key == "0" else {key: value}
+    return value
+
+
+def _errors_at(errors: dict[str, Any], at: tuple[str, ...]) -> Any:
+    for key in at:
+        errors = errors.get(key, {}) if isinstance(errors, dict) else {}
+    return errors
+
+
+@pytest.fixture()
+def every_role_headers(db_session):
+    programme = make_programme(db_session)
+    return [
+        auth_headers(db_session, make_user(db_session, role, programme=programme))
+        for role in (Role.ADMIN, Role.COORDINATOR, Role.MENTOR)
+    ]
+
+
+@pytest.mark.parametrize("value", [2.5, 2.589e-42, 1e300, "5", True])
+def test_every_integer_in_a_json_body_refuses_what_is_not_a_whole_number(
+    client, db_session, document, every_role_headers, value
+):
+    fields = list(_integer_fields(document))
+    assert len(fields) > 15, "the walk found too few integer fields: is the document's shape what it expects?"
+    wrong = {}
+    for method, path, at in fields:
+        for headers in every_role_headers:
+            response = _send(client, method, path, json=_body_at(at, value), headers=headers)
+            if response.status_code not in (401, 403):
+                break
+        problems = _errors_at(response.json.get("errors", {}), at)
+        if response.status_code != 422 or not problems:
+            wrong[f"{method.upper()} {path} {'.'.join(at)}"] = (response.status_code, response.json)
+    assert wrong == {}
+
+
+def test_a_whole_number_written_with_a_point_is_the_integer_it_names(client, db_session):
+    programme = make_programme(db_session)
+    admin = auth_headers(db_session, make_user(db_session, Role.ADMIN))
+    payload = {"name": "Evenings", "places": 12.0, "max_sessions_per_week": 3, "planned_weeks": 52}
+
+    response = client.post(f"/programmes/{programme.id}/cohorts", json=payload, headers=admin)
+
+    assert response.status_code == 201, response.json
+    assert response.json["places"] == 12
