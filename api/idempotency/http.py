@@ -44,6 +44,8 @@ def idempotent(view: F) -> F:
         )
         return response
 
+    # The OpenAPI document declares the header on every operation so marked (api/contract.py).
+    wrapper.honours_idempotency_key = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
 
 

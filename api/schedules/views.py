@@ -9,7 +9,6 @@ from api.auth import CASEWORK, current_actor, requires
 from api.idempotency.http import idempotent
 from api.schedules import service
 from api.schedules.schemas import PatternCreateSchema, PatternFields, PatternResultSchema, PatternSchema
-from api.sessions.views import IDEMPOTENCY_HEADER
 from api.web import IF_MATCH_HEADER, clock, db_session, etag, expected_version
 
 blp = Blueprint("schedules", __name__, description="Recurring session patterns")
@@ -18,7 +17,6 @@ blp = Blueprint("schedules", __name__, description="Recurring session patterns")
 @blp.route("/enrolments/<uuid:enrolment_id>/patterns", methods=["POST"])
 @requires(*CASEWORK)
 @idempotent
-@blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.arguments(PatternCreateSchema)
 @blp.response(201, PatternResultSchema)
 def set_pattern(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:

@@ -21,19 +21,10 @@ from api.web import IF_MATCH_HEADER, clock, db_session, etag, expected_version
 
 blp = Blueprint("sessions", __name__, description="Planning and logging sessions, within the weekly cap")
 
-IDEMPOTENCY_HEADER = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string", "maxLength": 100},
-    "description": "Retry-safe create: the same key and body replay the first answer",
-}
-
 
 @blp.route("/sessions", methods=["POST"])
 @requires(*CASEWORK)
 @idempotent
-@blp.doc(parameters=[IDEMPOTENCY_HEADER])
 @blp.arguments(SessionCreateSchema)
 @blp.response(201, SessionSchema)
 def create_session(body: dict[str, Any]) -> Any:

@@ -49,3 +49,52 @@ def test_every_edit_that_needs_if_match_declares_it():
                 undeclared.append(f"{method} {path}")
     assert len(needing) >= 7
     assert undeclared == []
+
+
+def _live_document_and_app():
+    app = create_app({"TESTING": True, "SECRET_KEY": SECRET_KEY, "DATABASE_URL": "sqlite://"})
+    with app.app_context():
+        return app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict(), app
+
+
+def test_every_operation_has_a_unique_operation_id_in_camel_case():
+    import re
+
+    document, _app = _live_document_and_app()
+    ids = [
+        operation.get("operationId")
+        for operations in document["paths"].values()
+        for method, operation in operations.items()
+        if method in HTTP_METHODS
+    ]
+    assert len(ids) >= 90
+    assert [
+        operation_id for operation_id in ids if not re.fullmatch(r"[a-z]+(?:[A-Z][a-z0-9]*)*", operation_id or "")
+    ] == []
+    assert len(set(ids)) == len(ids), sorted(i for i in ids if ids.count(i) > 1)
+
+
+def test_every_create_that_honours_an_idempotency_key_declares_it():
+    """Found by what the view runs, not by its mark: a view wrapped by @idempotent honours the header."""
+    import re
+
+    from api.idempotency.http import idempotent
+
+    honouring_code = idempotent(lambda: None).__code__
+    document, app = _live_document_and_app()
+    honouring, undeclared = [], []
+    for rule in app.url_map.iter_rules():
+        view, wrapped_by_idempotent = app.view_functions[rule.endpoint], False
+        while view is not None:
+            wrapped_by_idempotent |= getattr(view, "__code__", None) is honouring_code
+            view = getattr(view, "__wrapped__", None)
+        if not wrapped_by_idempotent:
+            continue
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            honouring.append(f"{method} {path}")
+            parameters = document["paths"][path][method.lower()].get("parameters", [])
+            if "Idempotency-Key" not in {parameter.get("name") for parameter in parameters}:
+                undeclared.append(f"{method} {path}")
+    assert len(honouring) >= 8
+    assert undeclared == []
