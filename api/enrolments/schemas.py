@@ -80,5 +80,5 @@ class WithdrawSchema(Schema):
     note = text(500, metadata={"description": "Why the child no longer waits, e.g. 'family moved away'"})
 
 
-class PrioritySchema(Schema):
+class PriorityChangeSchema(Schema):
     priority = fields.Enum(Priority, by_value=True, required=True)

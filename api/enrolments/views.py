@@ -14,7 +14,7 @@ from api.enrolments.schemas import (
     EnrolmentSchema,
     MoveEnrolmentSchema,
     PlacesSchema,
-    PrioritySchema,
+    PriorityChangeSchema,
     WaitlistEntrySchema,
     WithdrawSchema,
 )
@@ -94,7 +94,7 @@ def withdraw(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:
 
 @blp.route("/enrolments/<uuid:enrolment_id>/priority", methods=["PUT"])
 @requires(*STAFF)
-@blp.arguments(PrioritySchema)
+@blp.arguments(PriorityChangeSchema)
 @blp.response(200, EnrolmentSchema)
 def change_priority(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:
     """Change a waiting child's priority (their position follows)"""

@@ -98,3 +98,35 @@ def test_every_create_that_honours_an_idempotency_key_declares_it():
                 undeclared.append(f"{method} {path}")
     assert len(honouring) >= 8
     assert undeclared == []
+
+
+def _walk(node, at=()):
+    if isinstance(node, dict):
+        yield at, node
+        for key, value in node.items():
+            yield from _walk(value, (*at, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, (*at, str(index)))
+
+
+def test_every_enum_has_a_type_and_each_whole_value_set_is_one_named_component():
+    document, _app = _live_document_and_app()
+    enums = [(at, node) for at, node in _walk(document) if "enum" in node]
+    assert [at for at, node in enums if "type" not in node] == []
+    components = document["components"]["schemas"]
+    named = {tuple(v for v in node["enum"]) for name, node in components.items() if "enum" in node}
+    assert {"SessionKind", "SessionStatus", "EndReason", "Role"} <= set(components)
+    # An inline enum is either a subset a field accepts, or a value set no Enum class names (the CSV format).
+    inline = [
+        (at, tuple(v for v in node["enum"] if v is not None))
+        for at, node in enums
+        if at[:2] != ("components", "schemas") or len(at) > 3
+    ]
+    repeated_whole_sets = [at for at, values in inline if values in named]
+    assert repeated_whole_sets == []
+
+
+def test_no_field_declares_a_null_default():
+    document, _app = _live_document_and_app()
+    assert [at for at, node in _walk(document) if "default" in node and node["default"] is None] == []
