@@ -44,6 +44,8 @@ class DefaultConfig:
     DATABASE_URL: str = ""
     ACCESS_TOKEN_MINUTES: int = 15
     REFRESH_TOKEN_DAYS: int = 30
+    # How long a sign-in on the commissioners' dashboard page lasts (its own cookie, no refresh: sign in again).
+    DASHBOARD_SIGN_IN_MINUTES: int = 15
     # Flask's own limit on request bodies (413 beyond it): nothing this API accepts comes near it (the largest,
     # an outcome-events CSV import, is capped at 512 KiB by its own view).
     MAX_CONTENT_LENGTH: int = 1 * 1024 * 1024

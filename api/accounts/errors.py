@@ -16,6 +16,11 @@ class AccessTokenInvalid(AuthenticationFailed):
     default_message = "Sign in again: the access token is missing, expired or revoked."
 
 
+class PageSignInInvalid(AuthenticationFailed):
+    reason = "page_sign_in_invalid"
+    default_message = "Sign in again: the dashboard page's sign-in is missing, expired or ended."
+
+
 class RefreshTokenInvalid(AuthenticationFailed):
     reason = "refresh_token_invalid"
     default_message = "Sign in again: the refresh token is not valid."

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.accounts.rules import Role
+from api.accounts.rules import Role, SignInKind
 from api.db import Base, new_id
 from api.enums import enum_column_type
 
@@ -38,12 +38,17 @@ class AppUser(Base):
 
 
 class AuthSession(Base):
-    """One sign-in on one device. Revoking it cuts off that device (a lost phone) at its next request."""
+    """One sign-in on one device. Revoking it cuts off that device (a lost phone) at its next request.
+
+    Its kind says what it opens: the API (access and refresh tokens) or only the dashboard page (a cookie)."""
 
     __tablename__ = "auth_session"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"), index=True)
+    kind: Mapped[SignInKind] = mapped_column(
+        enum_column_type(SignInKind, "sign_in_kind"), default=SignInKind.API, server_default=SignInKind.API.value
+    )
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]

@@ -29,6 +29,17 @@ class Role(StrEnum):
     COMMISSIONER = "commissioner"
 
 
+class SignInKind(StrEnum):
+    """What a sign-in (an auth_session row) may be used for.
+
+    An API sign-in holds the access and refresh tokens of the JSON API. A dashboard page sign-in holds only the
+    commissioners' dashboard page's cookie (api/dashboards/page.py): the page reads and changes nothing, so a
+    copy of that cookie must never write through the API. Each check accepts its own kind only."""
+
+    API = "api"
+    DASHBOARD_PAGE = "dashboard_page"
+
+
 def password_problem(password: str) -> str | None:
     """NCSC guidance: length over composition rules."""
     if len(password) < MIN_PASSWORD_LENGTH:

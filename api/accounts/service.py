@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from api.accounts.rules import (
     Actor,
     LockoutPolicy,
     Role,
+    SignInKind,
     is_locked,
     lock_ends_at,
     locks_now,
@@ -63,6 +66,15 @@ class TokenPair:
     token_type: str = "Bearer"
 
 
+@dataclass(frozen=True)
+class PageSignIn:
+    """A sign-in to the dashboard page only: the cookie's value, when it ends, and who it is."""
+
+    credential: str
+    expires_at: datetime
+    actor: Actor
+
+
 def hash_password(password: str) -> str:
     return _password_hasher.hash(password)
 
@@ -102,6 +114,29 @@ def sign_in(
 ) -> TokenPair:
     """Every refusal is the same InvalidCredentials after the same password-hash check: an unknown email, a wrong
     password, a deactivated user and a locked account cannot be told apart, by answer or by time."""
+    user = _check_password(db_session, email=email, password=password, now=now, lockout=lockout)
+    return start_auth_session(db_session, user=user, settings=settings, now=now)
+
+
+def sign_in_to_page(
+    db_session: Session,
+    *,
+    email: str,
+    password: str,
+    secret_key: str,
+    minutes: int,
+    now: datetime,
+    lockout: LockoutPolicy = DEFAULT_LOCKOUT,
+) -> PageSignIn:
+    """Sign in to the dashboard page only, with the same checks, refusals and lock-out as sign_in."""
+    user = _check_password(db_session, email=email, password=password, now=now, lockout=lockout)
+    return start_page_sign_in(db_session, user=user, secret_key=secret_key, minutes=minutes, now=now)
+
+
+def _check_password(
+    db_session: Session, *, email: str, password: str, now: datetime, lockout: LockoutPolicy
+) -> AppUser:
+    """The user whose email and password these are, or InvalidCredentials (see sign_in)."""
     user = db_session.scalar(select(AppUser).where(AppUser.email == email.strip().lower()))
     try:
         _password_hasher.verify(user.password_hash if user else _dummy_hash(), password)
@@ -122,7 +157,7 @@ def sign_in(
         user.failed_sign_ins, user.locked_until = 0, None
     if _password_hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    return start_auth_session(db_session, user=user, settings=settings, now=now)
+    return user
 
 
 def _count_failed_sign_in(db_session: Session, *, user_id: uuid.UUID, lockout: LockoutPolicy, now: datetime) -> None:
@@ -194,6 +229,59 @@ def start_auth_session(db_session: Session, *, user: AppUser, settings: TokenSet
     return tokens
 
 
+def start_page_sign_in(
+    db_session: Session, *, user: AppUser, secret_key: str, minutes: int, now: datetime
+) -> PageSignIn:
+    """A new dashboard page sign-in for a user whose identity is already proven: a sign-in record of its own kind
+    that ends after `minutes` (the record decides, whatever the browser keeps), and no tokens at all."""
+    expires_at = now + timedelta(minutes=minutes)
+    auth_session = AuthSession(user_id=user.id, kind=SignInKind.DASHBOARD_PAGE, created_at=now, expires_at=expires_at)
+    db_session.add(auth_session)
+    db_session.flush()
+    sign_in_id = auth_session.id
+    actor = Actor(user_id=user.id, role=user.role, programme_id=user.programme_id, auth_session_id=sign_in_id)
+    db_session.commit()
+    return PageSignIn(_page_credential(secret_key, sign_in_id), expires_at, actor)
+
+
+# The page's credential is the sign-in's id and an HMAC of it under a key of its own, derived from the secret key
+# (as check-in links are): only this server can make one, it names a sign-in record that can end (sign-out,
+# revocation, deactivation, expiry), and it is not a JWT, so the API's check cannot even read it.
+_PAGE_CREDENTIAL_LABEL = b"reachable dashboard page sign-in v1"
+
+
+def _page_credential_mac(secret_key: str, auth_session_id: uuid.UUID) -> str:
+    key = hmac.new(secret_key.encode(), _PAGE_CREDENTIAL_LABEL, hashlib.sha256).digest()
+    digest = hmac.new(key, auth_session_id.bytes, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _page_credential(secret_key: str, auth_session_id: uuid.UUID) -> str:
+    return f"{auth_session_id.hex}.{_page_credential_mac(secret_key, auth_session_id)}"
+
+
+def authenticate_page(db_session: Session, *, credential: str, secret_key: str, now: datetime) -> Actor:
+    """Who a dashboard page cookie belongs to, if it names a live page sign-in (never an API sign-in)."""
+    sign_in_id, _, mac = credential.partition(".")
+    try:
+        auth_session_id = uuid.UUID(hex=sign_in_id)
+    except ValueError:
+        raise errors.PageSignInInvalid() from None
+    if not hmac.compare_digest(mac.encode(), _page_credential_mac(secret_key, auth_session_id).encode()):
+        raise errors.PageSignInInvalid()
+    auth_session = db_session.get(AuthSession, auth_session_id, options=[joinedload(AuthSession.user)])
+    if (
+        auth_session is None
+        or auth_session.kind is not SignInKind.DASHBOARD_PAGE
+        or auth_session.revoked_at is not None
+        or auth_session.expires_at <= now
+        or not auth_session.user.is_active
+    ):
+        raise errors.PageSignInInvalid()
+    user = auth_session.user
+    return Actor(user_id=user.id, role=user.role, programme_id=user.programme_id, auth_session_id=auth_session.id)
+
+
 def refresh(db_session: Session, *, refresh_token: str, settings: TokenSettings, now: datetime) -> TokenPair:
     stored = db_session.scalar(
         select(RefreshToken).where(RefreshToken.token_hash == _token_digest(refresh_token)).with_for_update()
@@ -233,7 +321,13 @@ def authenticate(db_session: Session, *, access_token: str, settings: TokenSetti
         raise errors.AccessTokenInvalid()
     # One round trip for the sign-in and its user: every request of every endpoint pays for this.
     auth_session = db_session.get(AuthSession, auth_session_id, options=[joinedload(AuthSession.user)])
-    if auth_session is None or auth_session.revoked_at is not None or not auth_session.user.is_active:
+    if (
+        auth_session is None
+        or auth_session.revoked_at is not None
+        or not auth_session.user.is_active
+        # No access token is ever made for a dashboard page sign-in; should one be forged, it opens nothing.
+        or auth_session.kind is not SignInKind.API
+    ):
         raise errors.AccessTokenInvalid()
     user = auth_session.user
     return Actor(user_id=user.id, role=user.role, programme_id=user.programme_id, auth_session_id=auth_session.id)
