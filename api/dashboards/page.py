@@ -1,11 +1,38 @@
 """The commissioners' dashboard page: server-rendered HTML with SVG charts, no JavaScript, no external assets.
 
-Signing in: the API takes bearer tokens only, and a browser cannot send one to a page it simply opens, so the
-page has its own small sign-in form. It posts the email and password to /dashboard/sign-in, which signs in
-through the accounts service (the same check as POST /auth/sign-in) and keeps only the short-lived access
-token in a cookie scoped to /dashboard: HttpOnly, SameSite=Strict, Secure when the request came over HTTPS,
-and expiring with the token (ACCESS_TOKEN_MINUTES). The refresh token is never given to the browser: when the
-access token runs out the commissioner signs in again. The page changes nothing, so sign-in is its only form.
+Signing in (issue 13, finding 5). The API takes bearer tokens only, and a browser cannot send one to a page it
+simply opens, so the page has its own sign-in form, and its own kind of sign-in:
+
+- The form posts the email and password to /dashboard/sign-in, checked by the accounts service exactly as
+  POST /auth/sign-in checks them (same refusals, same lock-out, and the same rate limits: SIGN_IN_ENDPOINTS in
+  api/app.py). What it makes is a *dashboard page* sign-in record (accounts.rules.SignInKind), not an API one:
+  no access or refresh token exists for it. The cookie holds the record's id and an HMAC of it under a key of
+  the page's own (accounts.service.authenticate_page). It is not a JWT, so the API's bearer check cannot read
+  it, and that check refuses page sign-ins by kind as well: a coordinator or admin who signs in here carries
+  nothing that can write through the API if the cookie ever leaks. (It used to hold a full API access token.)
+- The sign-in lasts DASHBOARD_SIGN_IN_MINUTES (15), decided by the record, whatever the browser keeps; there is
+  no refresh, the commissioner signs in again. Signing out (POST /dashboard/sign-out, a button on the page)
+  ends the record at once, as do an admin's "revoke sign-ins" and deactivating the user.
+- The cookie is scoped to /dashboard (the browser never sends it to the API), HttpOnly, SameSite=Strict, and
+  Secure when the request came over HTTPS (behind a proxy, set PROXY_COUNT so the app knows it did).
+
+Forms only this site can send (login CSRF: without this, another site could post its own account's email and
+password from a commissioner's browser, who would then read, and perhaps type into, the attacker's account).
+Both forms are refused with a 403 page naming the reason, before anything is read or written, unless both:
+- the browser says the form came from this site: `Origin` must be this request's own origin (scheme, host and
+  port, as the proxy settings rebuild them); without Origin, `Referer`'s origin must be; with neither, refused
+  (OWASP's CSRF cheat sheet recommends blocking; every current browser sends Origin with a form POST). The
+  page's Referrer-Policy is same-origin, not no-referrer: under no-referrer a browser sends `Origin: null` even
+  with the page's own forms. Nothing is sent to other sites, to which the page has no links anyway;
+- it carries the form's token (rules.py): for signing in, an HMAC of a random value kept in a SameSite=Strict,
+  HttpOnly cookie of its own (double-submit, signed, since there is no sign-in yet to bind it to) with the time
+  the form was made (a form lasts an hour); for signing out, an HMAC of the sign-in being ended.
+What each layer stops: the Origin check stops every other origin, sibling subdomains included. The token makes a
+forged post also need this site's cookie and the token that matches it, which a browser does not send from
+another site (SameSite=Strict) and another site can neither read nor set; so should a browser ever get Origin
+wrong, the post still fails. A sibling subdomain is the exception: it is the same site, and can plant a cookie
+whose token it fetched for itself, so against it the Origin check stands alone. Refusals are not counted as
+wrong passwords (no password was checked), though they do count against the rate limits.
 
 Figures come from api.dashboards.service with the caller's own disclosure, exactly as the JSON endpoints give
 them (commissioners: counts under the threshold as "<5", figures derived from them withheld). The series over
@@ -14,23 +41,28 @@ time are the same service asked once per month (occupancy) and once per ISO week
 
 from __future__ import annotations
 
+import logging
 import re
+import secrets
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as AnyResponse
 
 from api.accounts import service as accounts_service
 from api.accounts.errors import InvalidCredentials
 from api.accounts.rules import Actor, Role
 from api.accounts.views import lockout_policy
-from api.auth import token_settings
-from api.dashboards import charts, service
+from api.dashboards import charts, rules, service
 from api.dashboards.charts import Chart, Point, Series
+from api.dashboards.errors import FormRefused
 from api.errors import AuthenticationFailed, NotFound, PermissionDenied
 from api.web import clock, db_session, retry_after_seconds
+
+log = logging.getLogger(__name__)
 
 blp = Blueprint(
     "dashboard_page", __name__, template_folder="templates", static_folder="static", url_prefix="/dashboard"
@@ -39,7 +71,9 @@ blp = Blueprint(
 PAGE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-TOKEN_COOKIE = "reachable_dashboard_token"
+# The page sign-in's credential (never an API token), and the sign-in form's random value.
+SIGN_IN_COOKIE = "reachable_dashboard_sign_in"
+FORM_COOKIE = "reachable_dashboard_form"
 PAGE_ROLES = (Role.ADMIN, Role.COORDINATOR, Role.COMMISSIONER)
 WITHHELD = "withheld"
 EVENT_NAMES = {
@@ -54,30 +88,77 @@ EVENT_NAMES = {
 @blp.after_request
 def _page_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = PAGE_CSP
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # Not no-referrer: under it browsers send "Origin: null" with the page's own forms (see the docstring).
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     if request.endpoint != "dashboard_page.static":
         response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _sign_in_page(*, next_path: str, problem: str | None, status: int) -> tuple[str, int]:
-    return render_template("dashboard/sign_in.html", next_path=next_path, problem=problem), status
+def _set_cookie(response: AnyResponse, name: str, value: str, *, max_age: int | None) -> None:
+    response.set_cookie(
+        name, value, max_age=max_age, path="/dashboard", secure=request.is_secure, httponly=True, samesite="Strict"
+    )
+
+
+def _delete_cookie(response: AnyResponse, name: str) -> None:
+    response.delete_cookie(name, path="/dashboard", secure=request.is_secure, httponly=True, samesite="Strict")
+
+
+def _forms_key() -> bytes:
+    return rules.forms_key(current_app.config["SECRET_KEY"])
+
+
+def _sign_in_page(*, next_path: str, problem: str | None, status: int) -> Response:
+    """The sign-in form, with a token bound to this browser's form cookie (made now if it has none)."""
+    nonce = request.cookies.get(FORM_COOKIE, "")
+    fresh = not rules.FORM_NONCE_PATTERN.fullmatch(nonce)
+    if fresh:
+        nonce = secrets.token_urlsafe(32)
+    token = rules.sign_in_form_token(_forms_key(), nonce=nonce, issued_at=clock().now())
+    html = render_template("dashboard/sign_in.html", next_path=next_path, problem=problem, form_token=token)
+    response = make_response(html, status)
+    if fresh:
+        # A cookie for the browser's session: the token's own time limits how long a form can be used.
+        _set_cookie(response, FORM_COOKIE, nonce, max_age=None)
+    return response
 
 
 @blp.errorhandler(AuthenticationFailed)
 def _not_signed_in(_error: AuthenticationFailed) -> Response:
-    page, status = _sign_in_page(next_path=request.path, problem=None, status=401)
-    response = Response(page, status=status, mimetype="text/html")
-    response.delete_cookie(TOKEN_COOKIE, path="/dashboard")
+    response = _sign_in_page(next_path=request.path, problem=None, status=401)
+    _delete_cookie(response, SIGN_IN_COOKIE)
     return response
 
 
 @blp.errorhandler(429)
-def _too_many_tries(_error: Exception) -> tuple[str, int]:
+def _too_many_tries(_error: Exception) -> Response:
     # The sign-in form's own rate limits (api/app.py): the page again, saying when to try (Retry-After too).
     problem = f"Too many sign-in attempts. Try again in {retry_after_seconds()} seconds."
     return _sign_in_page(next_path="", problem=problem, status=429)
+
+
+@blp.errorhandler(FormRefused)
+def _form_refused(error: FormRefused) -> tuple[str, int]:
+    # For whoever runs the site: behind a proxy that PROXY_COUNT does not count, every form is refused as cross-site.
+    log.warning(
+        "dashboard page form refused (%s): Origin %r, Referer origin %r, own origin %r",
+        error.reason,
+        request.headers.get("Origin"),
+        rules.origin_of(request.headers.get("Referer") or ""),
+        rules.origin_of(request.host_url),
+    )
+    signing_out = request.endpoint == "dashboard_page.sign_out"
+    page = render_template(
+        "dashboard/refused.html",
+        title="Signing out was refused" if signing_out else "Signing in was refused",
+        message=error.message,
+        reason=error.reason,
+        signing_out=signing_out,
+        next_path=_safe_next(request.form.get("next")),
+    )
+    return page, 403
 
 
 @blp.errorhandler(PermissionDenied)
@@ -98,46 +179,76 @@ def _safe_next(value: str | None) -> str | None:
 
 
 def _actor_from_cookie() -> Actor:
-    token = request.cookies.get(TOKEN_COOKIE, "")
-    return accounts_service.authenticate(db_session(), access_token=token, settings=token_settings(), now=clock().now())
+    return accounts_service.authenticate_page(
+        db_session(),
+        credential=request.cookies.get(SIGN_IN_COOKIE, ""),
+        secret_key=current_app.config["SECRET_KEY"],
+        now=clock().now(),
+    )
+
+
+def _check_sent_from_this_site() -> None:
+    # request.host_url is this request's own scheme, host and port (ProxyFix rebuilds them behind a proxy).
+    origin, referer = request.headers.get("Origin"), request.headers.get("Referer")
+    rules.check_sent_from(request.host_url, origin=origin, referer=referer)
 
 
 @blp.get("/sign-in")
-def sign_in_form() -> tuple[str, int]:
+def sign_in_form() -> Response:
     return _sign_in_page(next_path=_safe_next(request.args.get("next")) or "", problem=None, status=200)
 
 
 @blp.post("/sign-in")
 def sign_in() -> Any:
     next_path = _safe_next(request.form.get("next"))
-    settings = token_settings()
+    # Both before the password is checked: a refused form changes nothing, and counts no wrong password.
+    _check_sent_from_this_site()
+    rules.check_sign_in_form_token(
+        _forms_key(),
+        nonce=request.cookies.get(FORM_COOKIE, ""),
+        token=request.form.get("form_token", ""),
+        now=clock().now(),
+    )
+    minutes = int(current_app.config["DASHBOARD_SIGN_IN_MINUTES"])
     try:
-        tokens = accounts_service.sign_in(
+        signed_in = accounts_service.sign_in_to_page(
             db_session(),
             email=request.form.get("email", ""),
             password=request.form.get("password", ""),
-            settings=settings,
+            secret_key=current_app.config["SECRET_KEY"],
+            minutes=minutes,
             now=clock().now(),
             lockout=lockout_policy(),
         )
     except InvalidCredentials as refused:
         db_session().rollback()
         return _sign_in_page(next_path=next_path or "", problem=refused.message, status=401)
-    actor = accounts_service.authenticate(
-        db_session(), access_token=tokens.access_token, settings=settings, now=clock().now()
-    )
+    actor = signed_in.actor
     if next_path is None and actor.programme_id is not None:
         next_path = url_for("dashboard_page.programme_dashboard", programme_id=actor.programme_id)
     response = redirect(next_path or url_for("dashboard_page.sign_in_form"), code=303)
-    response.set_cookie(
-        TOKEN_COOKIE,
-        tokens.access_token,
-        max_age=settings.access_token_minutes * 60,
-        path="/dashboard",
-        secure=request.is_secure,
-        httponly=True,
-        samesite="Strict",
+    _set_cookie(response, SIGN_IN_COOKIE, signed_in.credential, max_age=minutes * 60)
+    # The form's value has done its work; the next sign-in form gets a new one.
+    _delete_cookie(response, FORM_COOKIE)
+    return response
+
+
+@blp.post("/sign-out")
+def sign_out() -> AnyResponse:
+    _check_sent_from_this_site()
+    response = redirect(url_for("dashboard_page.sign_in_form"), code=303)
+    try:
+        actor = _actor_from_cookie()
+    except AuthenticationFailed:
+        # Signed out already (or the sign-in ran out): nothing is left to end.
+        _delete_cookie(response, SIGN_IN_COOKIE)
+        return response
+    assert actor.auth_session_id is not None
+    rules.check_sign_out_form_token(
+        _forms_key(), sign_in_id=actor.auth_session_id, token=request.form.get("form_token", "")
     )
+    accounts_service.sign_out(db_session(), actor=actor, now=clock().now())
+    _delete_cookie(response, SIGN_IN_COOKIE)
     return response
 
 
@@ -346,4 +457,10 @@ def programme_dashboard(programme_id: uuid.UUID) -> str:
         until=until,
         threshold=current_app.config["SMALL_NUMBER_THRESHOLD"],
         commissioner=actor.role is Role.COMMISSIONER,
+        sign_out_token=_sign_out_token(actor),
     )
+
+
+def _sign_out_token(actor: Actor) -> str:
+    assert actor.auth_session_id is not None
+    return rules.sign_out_form_token(_forms_key(), sign_in_id=actor.auth_session_id)

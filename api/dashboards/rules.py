@@ -9,19 +9,35 @@
   at or above which 90% of waits fall.
 - A share or mean derived from a count that is suppressed for a commissioner is withheld (None), or the small
   count could be worked back out of it.
+
+The dashboard page's forms (sign in, sign out) are done only when this site can tell it sent them (issue 13,
+login CSRF; OWASP's Cross-Site Request Forgery Prevention Cheat Sheet), both of these:
+- the browser says the form came from this origin: `Origin` when it sends one (the exact scheme, host and port;
+  "null" is not an origin), else `Referer`'s origin; with neither, the form is refused (the cheat sheet's advice;
+  every current browser sends Origin with a POST);
+- it carries a token only this server can make, bound to this browser: for signing in (there is no sign-in yet),
+  an HMAC of a random value the page keeps in a SameSite=Strict cookie, with when the form was made (a form
+  lasts an hour); for signing out, an HMAC of the sign-in being ended.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import math
+import re
 import statistics
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from api.dashboards.errors import CrossSiteFormRefused, FormExpired, FormTokenRefused
 from api.disclosure import is_suppressed, suppress
 
 T = TypeVar("T")
@@ -114,3 +130,74 @@ class Disclosure:
     def derived(self, value: T, *counts: int) -> T | None:
         """A figure computed from these counts, withheld when any of them is suppressed."""
         return None if self.hides(*counts) else value
+
+
+# --- The page's forms: only this site may send them -------------------------------------------------------------
+
+FORM_TOKEN_MAX_AGE = timedelta(hours=1)
+# The cookie's random value as the page makes it (secrets.token_urlsafe): anything else is not one of ours.
+FORM_NONCE_PATTERN = re.compile(r"[A-Za-z0-9_-]{32,128}")
+_FORMS_KEY_LABEL = b"reachable dashboard page forms v1"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def forms_key(secret_key: str) -> bytes:
+    """The forms' own key, derived from the secret key (as check-in links' is), so no other token can pass."""
+    return hmac.new(secret_key.encode(), _FORMS_KEY_LABEL, hashlib.sha256).digest()
+
+
+def _mac(key: bytes, *parts: str) -> str:
+    digest = hmac.new(key, "|".join(parts).encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def sign_in_form_token(key: bytes, *, nonce: str, issued_at: datetime) -> str:
+    """The sign-in form's token: when it was made, and an HMAC binding that to the browser's cookie value."""
+    issued = str(int(issued_at.timestamp()))
+    return f"{issued}.{_mac(key, 'sign-in', nonce, issued)}"
+
+
+def check_sign_in_form_token(key: bytes, *, nonce: str, token: str, now: datetime) -> None:
+    issued, _, mac = token.partition(".")
+    if not FORM_NONCE_PATTERN.fullmatch(nonce) or not (issued.isascii() and issued.isdigit()):
+        raise FormTokenRefused()
+    if not _same(mac, _mac(key, "sign-in", nonce, issued)):
+        raise FormTokenRefused()
+    if now.timestamp() - int(issued) > FORM_TOKEN_MAX_AGE.total_seconds():
+        raise FormExpired()
+
+
+def sign_out_form_token(key: bytes, *, sign_in_id: uuid.UUID) -> str:
+    return _mac(key, "sign-out", sign_in_id.hex)
+
+
+def check_sign_out_form_token(key: bytes, *, sign_in_id: uuid.UUID, token: str) -> None:
+    if not _same(token, sign_out_form_token(key, sign_in_id=sign_in_id)):
+        raise FormTokenRefused()
+
+
+def _same(sent: str, expected: str) -> bool:
+    """Compared in constant time, as bytes (compare_digest refuses str that is not ASCII with a TypeError)."""
+    return hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), expected.encode())
+
+
+def origin_of(url: str) -> str | None:
+    """scheme://host[:port] of an absolute http(s) URL or origin, lower case, the scheme's default port left out;
+    None for anything else (including "null")."""
+    try:
+        parts = urlsplit(url.strip())
+        scheme, host, port = parts.scheme.lower(), parts.hostname, parts.port
+    except ValueError:  # a port that is not a number, or out of range
+        return None
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + ("" if port in (None, _DEFAULT_PORTS[scheme]) else f":{port}")
+
+
+def check_sent_from(own_origin: str, *, origin: str | None, referer: str | None) -> None:
+    """Refuse a form unless the browser says it came from own_origin: Origin if sent, else Referer, else refuse."""
+    claimed = origin if origin is not None else referer
+    expected = origin_of(own_origin)
+    if claimed is None or expected is None or origin_of(claimed) != expected:
+        raise CrossSiteFormRefused()

@@ -1,29 +1,42 @@
 """The commissioners' dashboard page in a real headless Chromium (Debian's), at a desktop size of 1280x900.
 
-A commissioner signs in through the page's own form, lands on their programme's dashboard and sees every chart
-drawn: each SVG has a size and bars of a size, and a full-page screenshot is a real picture, not a blank page.
-The programme is big enough that a commissioner's figures are not suppressed, so the bars are there to see.
+A commissioner signs in through the page's own form (its anti-forgery token and cookie, and the Origin a real
+browser sends), lands on their programme's dashboard and sees every chart drawn: each SVG has a size and bars of
+a size, and a full-page screenshot is a real picture, not a blank page. Then they sign out with the page's button,
+and the page asks them to sign in again. The programme is big enough that a commissioner's figures are not
+suppressed, so the bars are there to see.
+
+A page on another site (another address, so another origin and another site to the browser) posting its own
+account's email and password to the form from the commissioner's browser is refused (issue 13, login CSRF).
 """
 
 from __future__ import annotations
 
 import struct
+import threading
 import zlib
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
+from flask import Flask, request
+from markupsafe import escape
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
 
-from api.accounts.models import AppUser
+from api.accounts.models import AppUser, AuthSession
 from api.accounts.rules import Role
+from api.dashboards.page import FORM_COOKIE, SIGN_IN_COOKIE
 from api.outcomes.models import OutcomeEvent
 from api.outcomes.rules import OutcomeEventType, OutcomeSource
 from api.sessions.models import MentoringSession
@@ -110,11 +123,16 @@ def seed_programme(db: Session) -> AppUser:
     return commissioner
 
 
-def desktop_chromium(browsers: Browsers) -> WebDriver:
+def desktop_chromium(browsers: Browsers, *, also_resolve: str | None = None) -> WebDriver:
+    """A desktop-sized Chromium; also_resolve is one more loopback address it may reach (the other site)."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in HEADLESS_FLAGS + OFFLINE_FLAGS:
-        options.add_argument(flag if not flag.startswith("--window-size") else f"--window-size={WIDTH},{HEIGHT}")
+        if flag.startswith("--window-size"):
+            flag = f"--window-size={WIDTH},{HEIGHT}"
+        elif flag.startswith("--host-resolver-rules") and also_resolve:
+            flag = f"{flag}, EXCLUDE {also_resolve}"
+        options.add_argument(flag)
     options.add_experimental_option(
         "prefs", {"credentials_enable_service": False, "profile.password_manager_enabled": False}
     )
@@ -180,13 +198,11 @@ def test_a_commissioner_signs_in_and_sees_every_chart_drawn(
     browser.find_element(By.ID, "email").send_keys(commissioner.email)
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    # The sign-in page's h1 may go stale while the browser navigates: keep asking until the new page is there.
-    WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(
-        lambda driver: driver.find_element(By.TAG_NAME, "h1").text == "Programme dashboard"
-    )
+    wait_for_heading(browser, "Programme dashboard")
     assert browser.current_url == page_server.url(page)
-    # The token is in an HttpOnly cookie: the page's scripts (there are none) could not read it.
+    # The sign-in is in an HttpOnly cookie: the page's scripts (there are none) could not read it.
     assert browser.execute_script("return document.cookie") == ""
+    assert {cookie["name"] for cookie in browser.get_cookies()} == {SIGN_IN_COOKIE}
     assert browser.execute_script("return window.innerWidth") == WIDTH
 
     for key in CHARTS:
@@ -221,6 +237,70 @@ def test_a_commissioner_signs_in_and_sees_every_chart_drawn(
     assert (width, height) == (WIDTH, full_height) and height > HEIGHT
     assert len(png) > 20_000, "the screenshot is too small to show the charts"
     assert len(colours) > 20, f"only {len(colours)} colours: the charts did not render"
+
+    # Signing out: the page's own button (a form with its token), then the page asks for a sign-in again.
+    browser.find_element(By.CSS_SELECTOR, "form.sign-out button[type=submit]").click()
+    wait_for_heading(browser, "Sign in to the dashboard")
+    assert browser.current_url == page_server.url("/dashboard/sign-in")
+    assert SIGN_IN_COOKIE not in {cookie["name"] for cookie in browser.get_cookies()}
+    browser.get(page_server.url(page))
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Sign in to the dashboard"
+
+
+def wait_for_heading(browser: WebDriver, text: str) -> None:
+    # The old page's h1 may go stale while the browser navigates: keep asking until the new page is there.
+    WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(
+        lambda driver: driver.find_element(By.TAG_NAME, "h1").text == text
+    )
+
+
+OTHER_SITE = "127.0.0.2"  # another address: another origin, and another site, to the browser
+
+
+@pytest.fixture()
+def other_site(page_server: PageServer) -> Iterator[str]:
+    """Another site: its page has a form posting an email (?email=) and the password to the dashboard's sign-in."""
+    site = Flask("other_site")
+
+    @site.get("/")
+    def bait() -> str:
+        return f"""<!doctype html><html lang="en"><head><title>Prizes</title></head><body><h1>Win a prize</h1>
+<form method="post" action="{page_server.url("/dashboard/sign-in")}">
+<input type="hidden" name="email" value="{escape(request.args["email"])}">
+<input type="hidden" name="password" value="{PASSWORD}">
+<button type="submit" id="claim">Claim</button></form></body></html>"""
+
+    server = make_server(OTHER_SITE, 0, site, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://{OTHER_SITE}:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+def test_a_page_on_another_site_cannot_sign_the_browser_in_to_its_account(
+    page_server: PageServer, browsers: Browsers, committed_db_session: Session, other_site: str
+) -> None:
+    db = committed_db_session
+    programme = make_programme(db)
+    attacker = make_user(db, Role.COMMISSIONER, programme=programme)
+    db.commit()
+    browser = desktop_chromium(browsers, also_resolve=OTHER_SITE)
+    # The commissioner has had the sign-in form open, so the browser holds the form's cookie, then visits the site.
+    browser.get(page_server.url("/dashboard/sign-in"))
+    assert FORM_COOKIE in {cookie["name"] for cookie in browser.get_cookies()}
+
+    browser.get(f"{other_site}/?{urlencode({'email': attacker.email})}")
+    browser.find_element(By.ID, "claim").click()
+
+    wait_for_heading(browser, "Signing in was refused")
+    assert browser.current_url == page_server.url("/dashboard/sign-in")
+    assert "another site" in browser.find_element(By.TAG_NAME, "main").text
+    assert SIGN_IN_COOKIE not in {cookie["name"] for cookie in browser.get_cookies()}
+    signed_in = db.scalars(select(AuthSession).where(AuthSession.user_id == attacker.id)).all()
+    db.commit()  # on SQLite even a read holds the write lock: never leave it open for the server
+    assert signed_in == []
 
 
 @pytest.mark.parametrize("path", ["/dashboard/sign-in"])

@@ -64,6 +64,7 @@ from api.wellbeing import service as wellbeing_service
 # The check-in page's fixture of a child with a mobile, SMS consent and a mentor (pytest finds it by its name).
 from tests.api.test_check_in_page import ANSWERS, Family, links_that_do_not_work, make_family
 from tests.api.test_check_in_page import family as _family_fixture  # noqa: F401
+from tests.api.test_dashboard_page import SAME_SITE, sign_in_token
 from tests.builders import PASSWORD, TOKEN_SETTINGS, auth_headers
 from tests.builders import make_user as build_user
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
@@ -80,6 +81,12 @@ def sign_in(client: FlaskClient, email: str, password: str = PASSWORD, *, addres
     return client.post(
         "/auth/sign-in", json={"email": email, "password": password}, environ_overrides={"REMOTE_ADDR": address}
     )
+
+
+def page_sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> TestResponse:
+    """The dashboard page's sign-in form, sent as a browser sends it: from this site, with the form's token."""
+    data = {"email": email, "password": password, "form_token": sign_in_token(client)}
+    return client.post("/dashboard/sign-in", data=data, headers=SAME_SITE)
 
 
 def stable_headers(response: TestResponse) -> list[tuple[str, str]]:
@@ -321,11 +328,11 @@ def test_the_lock_out_follows_its_settings(app, db_session, clock):
 def test_the_dashboard_page_s_sign_in_counts_towards_the_same_lock(client, db_session):
     commissioner = make_user(db_session, Role.COMMISSIONER)
     for _ in range(5):
-        page = client.post("/dashboard/sign-in", data={"email": commissioner.email, "password": WRONG})
+        page = page_sign_in(client, commissioner.email, WRONG)
         assert page.status_code == 401
 
     assert sign_in(client, commissioner.email).status_code == 401
-    page = client.post("/dashboard/sign-in", data={"email": commissioner.email, "password": PASSWORD})
+    page = page_sign_in(client, commissioner.email)
     assert page.status_code == 401
     assert "an admin can unlock it" in page.get_data(as_text=True)
 
@@ -519,11 +526,11 @@ def test_an_admin_unlock_also_lifts_the_per_email_limit_but_not_the_guessers_add
 def test_the_dashboard_page_and_the_api_share_the_sign_in_limits(tight_client, db_session):
     commissioner = make_user(db_session, Role.COMMISSIONER)
     for _ in range(2):
-        tight_client.post("/dashboard/sign-in", data={"email": commissioner.email, "password": WRONG})
+        assert page_sign_in(tight_client, commissioner.email, WRONG).status_code == 401
     assert sign_in(tight_client, commissioner.email, WRONG).status_code == 401
 
     assert_rate_limited(sign_in(tight_client, commissioner.email))
-    page = tight_client.post("/dashboard/sign-in", data={"email": commissioner.email, "password": PASSWORD})
+    page = page_sign_in(tight_client, commissioner.email)
     assert page.status_code == 429
     assert page.mimetype == "text/html" and int(page.headers["Retry-After"]) >= 1
     assert f"Too many sign-in attempts. Try again in {page.headers['Retry-After']} seconds." in page.get_data(

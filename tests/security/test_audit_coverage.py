@@ -1379,6 +1379,7 @@ NOT_CHILD_LEVEL: dict[Op, str] = {
     ("POST", "/users/<uuid:user_id>/unlock"): "staff accounts",
     ("GET", "/dashboard/sign-in"): "staff accounts (the dashboard page's sign-in form)",
     ("POST", "/dashboard/sign-in"): "staff accounts (the dashboard page's sign-in form)",
+    ("POST", "/dashboard/sign-out"): "staff accounts (the dashboard page's sign-out button)",
     # The audit log itself: reading it is not audited, or every read would add to what it reads
     ("GET", "/audit-events"): "the audit log itself (admins only)",
     # Machinery
@@ -1387,6 +1388,7 @@ NOT_CHILD_LEVEL: dict[Op, str] = {
     ("GET", "/openapi.json"): "API documentation",
     ("GET", "/docs"): "API documentation",
     ("GET", "/redoc"): "API documentation",
+    ("GET", "/docs/static/<path:filename>"): "static files (the API docs' Swagger UI and ReDoc)",
     ("GET", "/static/<path:filename>"): "static files",
     ("GET", "/c/static/<path:filename>"): "static files (the check-in page's stylesheet)",
     ("GET", "/dashboard/static/<path:filename>"): "static files (the dashboard page's)",

@@ -44,8 +44,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import jwt
 import pytest
 
+from api.accounts import service as accounts_service
+from api.accounts.models import AppUser
+from api.dashboards.page import SIGN_IN_COOKIE
+from tests.conftest import DEFAULT_NOW, SECRET_KEY
 from tests.security.conftest import AuthzCall, database_fingerprint
 
 ADMIN, COORDINATOR, MENTOR, COMMISSIONER = "admin", "coordinator", "mentor", "commissioner"
@@ -666,6 +671,7 @@ NOT_IN_THE_DOCUMENT = {
     ("GET", "/openapi.json"): "the document itself",
     ("GET", "/redoc"): "the document's reader",
     ("GET", "/docs"): "the document's reader",
+    ("GET", "/docs/static/<path:filename>"): "the document's readers' static files",
     ("GET", "/static/<path:filename>"): "static files",
     ("GET", "/c/static/<path:filename>"): "the check-in page's static files",
     ("GET", "/c/<token>"): CHECK_IN_PAGE,
@@ -673,6 +679,7 @@ NOT_IN_THE_DOCUMENT = {
     ("GET", "/dashboard/static/<path:filename>"): "the dashboard page's static files",
     ("GET", "/dashboard/sign-in"): "the dashboard page's sign-in form (public)",
     ("POST", "/dashboard/sign-in"): "the dashboard page's sign-in form (public)",
+    ("POST", "/dashboard/sign-out"): "the dashboard page's sign-out (its own sign-in only: tests/api)",
     ("GET", "/dashboard/programmes/<uuid:programme_id>"): "the dashboard page: test_the_dashboard_page below",
 }
 
@@ -693,14 +700,26 @@ def test_every_route_outside_the_document_is_accounted_for(authz_world_run: Any)
 PAGE_ROW = Op(DASHBOARD, PROGRAMME)
 
 
+def page_credential(authz: AuthzCall, caller: str) -> str:
+    """The dashboard page's cookie for the caller: a page sign-in of the same user as their API token's."""
+    token = authz.world.headers[caller].get("Authorization", "").removeprefix("Bearer ")
+    if caller not in SIGNED_IN:
+        return "not-a-credential" if token else ""
+    user = authz.db_session.get_one(AppUser, uuid.UUID(jwt.decode(token, options={"verify_signature": False})["sub"]))
+    signed_in = accounts_service.start_page_sign_in(
+        authz.db_session, user=user, secret_key=SECRET_KEY, minutes=15, now=DEFAULT_NOW
+    )
+    return signed_in.credential
+
+
 @pytest.mark.parametrize("record", ["own", "foreign", "missing"])
 @pytest.mark.parametrize("caller", CALLERS)
 def test_the_dashboard_page(authz: AuthzCall, caller: str, record: str) -> None:
-    """The commissioners' HTML dashboard (signed in by a cookie) follows the same rules as the JSON one."""
+    """The commissioners' HTML dashboard (signed in by a cookie of its own) follows the same rules as the JSON one."""
     refs = authz.world.refs(record)
-    token = authz.world.headers[caller].get("Authorization", "").removeprefix("Bearer ")
-    if token:
-        authz.client.set_cookie("reachable_dashboard_token", token, path="/dashboard")
+    credential = page_credential(authz, caller)
+    if credential:
+        authz.client.set_cookie(SIGN_IN_COOKIE, credential, path="/dashboard")
     before = database_fingerprint(authz.connection)
 
     response = authz.client.get(f"/dashboard/programmes/{refs['programme_id']}")
