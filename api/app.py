@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
@@ -20,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from api import cli
 from api.accounts.views import blp as accounts_blp
 from api.alerts.views import blp as alerts_blp
+from api.apidocs.page import blp as apidocs_blp
 from api.audit.views import blp as audit_blp
 from api.caseloads.views import blp as caseloads_blp
 from api.children.views import blp as children_blp
@@ -106,6 +103,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(checkin_page_blp)
     # The commissioners' dashboard page is HTML too, signed in by a cookie of its own (api/dashboards/page.py).
     app.register_blueprint(dashboard_page_blp)
+    # The interactive API docs (/docs, /redoc), from copies inside the package: no CDN (api/apidocs/page.py).
+    app.register_blueprint(apidocs_blp)
     _init_rate_limits(app)
     app.after_request(_security_headers)
     redact_link_tokens_in_logs(app)
@@ -204,33 +203,12 @@ def _security_headers(response: Response) -> Response:
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
     elif response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
-        # HTML with no policy of its own: the API docs pages, or any page added later (strict until it says more).
+        # HTML with no policy of its own: any page added later (strict until it says more).
         response.headers["Content-Security-Policy"] = _html_policy(response)
     return response
 
 
-DOCS_PAGES = {"api-docs.openapi_swagger_ui", "api-docs.openapi_redoc"}
-
-
 def _html_policy(response: Response) -> str:
-    """Swagger UI and ReDoc load from their CDN and run one small inline script: that origin and that script's
-    hash, nothing else (inline styles too: both draw with them). Other pages: nothing at all."""
-    if request.endpoint not in DOCS_PAGES:
-        response.headers.setdefault("Cache-Control", "no-store")
-        return "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-    cdn = " ".join(
-        sorted({_origin(current_app.config[name]) for name in ("OPENAPI_SWAGGER_UI_URL", "OPENAPI_REDOC_URL")} - {""})
-    )
-    inline = re.findall(r"<script>(.*?)</script>", response.get_data(as_text=True), flags=re.DOTALL)
-    hashes = [base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() for body in inline]
-    scripts = " ".join([cdn, *(f"'sha256-{digest}'" for digest in hashes)])
-    return (
-        f"default-src 'none'; script-src {scripts}; style-src {cdn} 'unsafe-inline'; "
-        f"img-src 'self' data: {cdn}; font-src {cdn}; connect-src 'self'; worker-src blob:; "
-        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-    )
-
-
-def _origin(url: str | None) -> str:
-    parts = urlsplit(url or "")
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    """Pages with no policy of their own may load and run nothing (the API docs pages set theirs: api/apidocs)."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"

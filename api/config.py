@@ -57,10 +57,8 @@ class DefaultConfig:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/"
     OPENAPI_JSON_PATH = "openapi.json"
-    OPENAPI_SWAGGER_UI_PATH = "/docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
-    OPENAPI_REDOC_PATH = "/redoc"
-    OPENAPI_REDOC_URL = "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js"
+    # /docs and /redoc are served by api/apidocs from copies inside this package, not by flask-smorest (whose
+    # pages load Swagger UI and ReDoc from a CDN): its OPENAPI_SWAGGER_UI_* and OPENAPI_REDOC_* stay unset.
     JSON_SORT_KEYS = False
     # Accept Ofcom's fictional 07700 900xxx mobiles (demo data and tests only; unroutable in production).
     ACCEPT_DRAMA_NUMBERS: bool = False

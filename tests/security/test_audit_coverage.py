@@ -1388,6 +1388,7 @@ NOT_CHILD_LEVEL: dict[Op, str] = {
     ("GET", "/openapi.json"): "API documentation",
     ("GET", "/docs"): "API documentation",
     ("GET", "/redoc"): "API documentation",
+    ("GET", "/docs/static/<path:filename>"): "static files (the API docs' Swagger UI and ReDoc)",
     ("GET", "/static/<path:filename>"): "static files",
     ("GET", "/c/static/<path:filename>"): "static files (the check-in page's stylesheet)",
     ("GET", "/dashboard/static/<path:filename>"): "static files (the dashboard page's)",

@@ -671,6 +671,7 @@ NOT_IN_THE_DOCUMENT = {
     ("GET", "/openapi.json"): "the document itself",
     ("GET", "/redoc"): "the document's reader",
     ("GET", "/docs"): "the document's reader",
+    ("GET", "/docs/static/<path:filename>"): "the document's readers' static files",
     ("GET", "/static/<path:filename>"): "static files",
     ("GET", "/c/static/<path:filename>"): "the check-in page's static files",
     ("GET", "/c/<token>"): CHECK_IN_PAGE,
