@@ -39,14 +39,7 @@ from api.request_input import refuse_unstorable_input
 from api.schedules.views import blp as schedules_blp
 from api.sessions.views import blp as sessions_blp
 from api.sync.views import blp as sync_blp
-from api.web import (
-    SIGN_IN_PER_EMAIL_SCOPE,
-    Api,
-    init_database,
-    keep_retry_after,
-    register_error_handlers,
-    sign_in_email_key,
-)
+from api.web import Api, init_database, keep_retry_after, register_error_handlers
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from api.wellbeing.page import blp as checkin_page_blp
 from api.wellbeing.views import blp as wellbeing_blp
@@ -157,13 +150,12 @@ def _init_rate_limits(app: Flask) -> None:
     # CHECK_IN_LINK_FAILURE_LIMIT is counted by the check-in page itself, after a look-up fails
     # (web.count_failed_check_in_look_up): a limit checked before the view would refuse a child's working link.
 
-    # Every sign-in attempt counts, through either door (the API and the dashboard page share the budgets).
+    # Every sign-in attempt counts per address, through either door (the API and the dashboard page share it).
+    # SIGN_IN_LIMIT_PER_EMAIL is counted by the sign-in itself (web.spend_sign_in_budget), once it knows whether
+    # the attempt can guess at all: an address locked out of the account must not spend the account's budget.
     per_address = limiter.shared_limit(config["SIGN_IN_LIMIT_PER_ADDRESS"], scope="sign-in-per-address")
-    per_email = limiter.shared_limit(
-        config["SIGN_IN_LIMIT_PER_EMAIL"], scope=SIGN_IN_PER_EMAIL_SCOPE, key_func=_email_tried
-    )
     for endpoint in SIGN_IN_ENDPOINTS:
-        _limit_view(app, endpoint, per_address, per_email)
+        _limit_view(app, endpoint, per_address)
     refresh_per_address = limiter.limit(config["REFRESH_LIMIT_PER_ADDRESS"], scope="refresh-per-address")
     _limit_view(app, "accounts.refresh", refresh_per_address)
     # SMS_SEND_LIMIT_PER_USER is counted by the services that queue an SMS, as they queue it (spend_sms_budget):
@@ -177,13 +169,6 @@ def _limit_view(app: Flask, endpoint: str, *limits: Any) -> None:
     for limit in limits:
         view = limit(view)
     app.view_functions[endpoint] = view
-
-
-def _email_tried() -> str:
-    """The email address a sign-in tries (JSON for the API, a form for the dashboard page), hashed: the store
-    never holds anyone's address."""
-    body = request.get_json(silent=True) if request.is_json else None
-    return sign_in_email_key(body.get("email") if isinstance(body, dict) else request.form.get("email"))
 
 
 def _read_description() -> str:

@@ -90,6 +90,9 @@ class DefaultConfig:
     RETENTION_DAYS: dict[str, int] = {
         # Sign-ins (and their refresh tokens) that expired or were revoked: a month to look into a stolen token.
         "refresh_token": 30,
+        # The lock-out's count per email tried and client address (both hashed), a month after the last attempt:
+        # as long as an address the account signed in from stays known (accounts.rules.KNOWN_SOURCE_DAYS).
+        "sign_in_source": 30,
         # Idempotency records hold copies of answers with children's data; a phone retries within days.
         "idempotency_record": 7,
         # Used, withdrawn or expired check-in links lose their token (the answers are kept: the child's record).
@@ -111,16 +114,19 @@ class DefaultConfig:
     # Sign-in attempts (API and dashboard page together), right or wrong, per client address: generous enough for
     # an office behind one address, tight enough to stop password spraying across many accounts.
     SIGN_IN_LIMIT_PER_ADDRESS: str = "30 per minute;300 per hour"
-    # Sign-in attempts per email address tried (from any address): caps the password-hash work one account can
-    # be made to cost, and guessing spread over many addresses. The window is no longer than a lock-out.
+    # Sign-in attempts per email address tried (from any address): caps guessing spread over many addresses, and
+    # the password-hash work one account can be made to cost. Counted only for attempts that can guess: an
+    # address locked out of the account spends none, and one the account signed in from in the last 30 days is
+    # not held to it (accounts/rules.py). The window is no longer than a lock-out.
     SIGN_IN_LIMIT_PER_EMAIL: str = "10 per minute;30 per 15 minutes"
     # Token refreshes per client address (each phone refreshes about every ACCESS_TOKEN_MINUTES).
     REFRESH_LIMIT_PER_ADDRESS: str = "60 per minute;1200 per hour"
     # Operations that send someone an SMS at the caller's will (a check-in link now), per signed-in user;
     # only requests that succeed are counted.
     SMS_SEND_LIMIT_PER_USER: str = "20 per hour;100 per day"
-    # Account lock-out: this many wrong passwords in a row lock an account for SIGN_IN_LOCKOUT_MINUTES
-    # (an admin can unlock it sooner: POST /users/{user_id}/unlock).
+    # Lock-out: this many wrong passwords in a row from one client address lock that address (an IPv6 address by
+    # its /64) out of that account for SIGN_IN_LOCKOUT_MINUTES; anyone elsewhere still signs in (an admin can
+    # unlock every address sooner: POST /users/{user_id}/unlock).
     SIGN_IN_LOCKOUT_FAILURES: int = 5
     SIGN_IN_LOCKOUT_MINUTES: int = 15
 

@@ -3,12 +3,39 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from api.accounts.rules import Role, SignInKind
 from api.db import Base, new_id
 from api.enums import enum_column_type
+
+
+class SignInSource(Base):
+    """Sign-in attempts at one email address from one client address (rules.py, the lock-out): the wrong passwords
+    in a row from there, the lock they caused, and when the account last signed in from there.
+
+    Both addresses are kept only as keyed hashes (HMAC under a key derived from the secret key, so the table
+    cannot be reversed by trying every IPv4 address; service.sign_in_source_keys): not the email typed, which may
+    be no account, nor the client's address, which is personal data. The retention purge removes a row 30 days
+    (RETENTION_DAYS["sign_in_source"]) after its last attempt."""
+
+    __tablename__ = "sign_in_source"
+    __table_args__ = (
+        UniqueConstraint("email_key", "client_key", name="uq_sign_in_source_email_key_client_key"),
+        CheckConstraint("failed_sign_ins >= 0", name="failed_sign_ins_not_negative"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    email_key: Mapped[str] = mapped_column(String(64))
+    client_key: Mapped[str] = mapped_column(String(64))
+    # The account the email address is, when it is one: what an admin's unlock clears by.
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    failed_sign_ins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+    # The last successful sign-in from there (rules.is_known_source).
+    signed_in_at: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class AppUser(Base):
@@ -32,9 +59,15 @@ class AppUser(Base):
     # A mentor's work mobile (E.164), for their session reminders; optional.
     mobile_e164: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
-    # Wrong passwords since the last successful sign-in, and when the lock-out they caused ends (rules.py).
-    failed_sign_ins: Mapped[int] = mapped_column(default=0, server_default="0")
-    locked_until: Mapped[datetime | None]
+    # When the latest lock-out of a client address from this account ends (rules.py; each address that made too
+    # many wrong passwords is locked out on its own). Read only where asked for: it is not a column.
+    locked_until: Mapped[datetime | None] = column_property(
+        select(func.max(SignInSource.locked_until))
+        .where(SignInSource.user_id == id)
+        .correlate_except(SignInSource)
+        .scalar_subquery(),
+        deferred=True,
+    )
 
 
 class AuthSession(Base):

@@ -3,14 +3,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from api.accounts.models import AppUser
 from api.accounts.rules import Actor, Role
 
 
 def list_users(db_session: Session, *, actor: Actor, role: Role | None) -> Sequence[AppUser]:
-    query = select(AppUser).order_by(AppUser.display_name, AppUser.id)
+    query = select(AppUser).options(undefer(AppUser.locked_until)).order_by(AppUser.display_name, AppUser.id)
     if actor.role is not Role.ADMIN:
         query = query.where(AppUser.programme_id == actor.programme_id)
     if role is not None:

@@ -4,11 +4,22 @@ Four roles, from the product brief: admins run the system; coordinators run a pr
 waitlist, allocation); mentors see only the children allocated to them; commissioners see aggregates and
 never a child. Everyone except an admin belongs to one programme.
 
-Sign-in lock-out (issue 7, "Abuse"; NCSC password guidance: limit guessing rather than demand complexity):
-after `threshold` wrong passwords in a row an account is locked for `minutes`, then unlocks by itself, and an
-admin can unlock it at once. A successful sign-in clears the count. While locked, no sign-in succeeds and
-attempts are not counted (the lock is fixed, so its end is predictable). The first failure after a lock ended
-starts a new count. A locked account answers exactly as a wrong password does, so a guesser cannot tell.
+Sign-in lock-out (issue 7, "Abuse"; NCSC password guidance: limit guessing rather than demand complexity),
+per email tried and client address together (issue 13, finding 8: a lock on the whole account let any stranger
+who knew a staff email keep its owner out). After `threshold` wrong passwords in a row from one client address
+(`client_network`), that address is locked out of that email for `minutes`, then unlocks by itself, and an admin
+can unlock every address at once. Anyone else, the owner among them, still signs in. A successful sign-in from
+the address clears its count. While locked, no sign-in from there succeeds and attempts are not counted (the
+lock is fixed, so its end is predictable). The first failure after a lock ended starts a new count. A locked
+address answers exactly as a wrong password does, so a guesser cannot tell. An email that is no account is
+counted and locked the same way, so nothing the limits do tells a stranger which emails are accounts.
+
+Guessing spread over many addresses is bounded by the email's budget of attempts (SIGN_IN_LIMIT_PER_EMAIL,
+counted per account as OWASP's Authentication Cheat Sheet asks, so that many addresses do not mean many
+guesses). Attempts that meet a lock never spend it (they cannot guess), so one address spends at most
+`threshold` of it per lock: keeping the owner out through the budget needs many addresses. And an address the
+account signed in from within KNOWN_SOURCE_DAYS (`is_known_source`) is not held to the budget at all, only to
+its own lock: where the owner usually works, a stranger cannot keep them out even from many addresses.
 """
 
 from __future__ import annotations
@@ -109,6 +120,16 @@ def locks_now(failures: int, policy: LockoutPolicy) -> bool:
 
 def lock_ends_at(now: datetime, policy: LockoutPolicy) -> datetime:
     return now + timedelta(minutes=policy.minutes)
+
+
+# How long an address the account signed in from stays known: a month covers leave and school holidays.
+KNOWN_SOURCE_DAYS = 30
+
+
+def is_known_source(signed_in_at: datetime | None, *, now: datetime) -> bool:
+    """Whether the account signed in from this client address recently enough that the email's budget of
+    attempts does not hold it (its own lock still does)."""
+    return signed_in_at is not None and now - signed_in_at < timedelta(days=KNOWN_SOURCE_DAYS)
 
 
 # An IPv6 address counts by its /64: one home or office line gets a whole /64, so anyone holding one could

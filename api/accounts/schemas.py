@@ -44,7 +44,8 @@ class UserSchema(Schema):
         dump_only=True,
         allow_none=True,
         metadata={
-            "description": "Set after too many wrong passwords in a row: sign-in is refused until then, unless an "
+            "description": "When the latest lock-out of this account ends: too many wrong passwords in a row from "
+            "one client address lock that address out (not the account's owner elsewhere) until then, unless an "
             "admin unlocks the account sooner (POST /users/{user_id}/unlock). A time in the past no longer locks."
         },
     )

@@ -8,23 +8,27 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import and_, case, null, select, update
+from sqlalchemy import Table, and_, case, null, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
 from api.accounts import errors
-from api.accounts.models import AppUser, AuthSession, RefreshToken
+from api.accounts.models import AppUser, AuthSession, RefreshToken, SignInSource
 from api.accounts.rules import (
     Actor,
     LockoutPolicy,
     Role,
     SignInKind,
+    client_network,
+    is_known_source,
     is_locked,
     lock_ends_at,
     locks_now,
@@ -34,6 +38,7 @@ from api.accounts.rules import (
 from api.audit import service as audit
 from api.children.errors import PHONE_NUMBER_ERRORS
 from api.children.rules import MobileNumberProblem, normalise_mobile_number
+from api.db import new_id
 from api.errors import PermissionDenied
 from api.programmes.queries import get_programme_or_none
 
@@ -103,6 +108,24 @@ def _issue_tokens(
     return TokenPair(access_token, refresh_token, expires_in=settings.access_token_minutes * 60)
 
 
+def _spend_nothing(_email: str) -> None:
+    """No budget of attempts per email (the scheduler, the CLI and tests that are not about it)."""
+
+
+@dataclass(frozen=True)
+class SignInGuards:
+    """What a door to sign-in (the API, the dashboard page) knows of an attempt besides the email and password,
+    for the lock-out (rules.py): the client's address, the policy, and the email's budget of attempts.
+
+    `spend_email_budget(email)` counts one attempt against the email tried (SIGN_IN_LIMIT_PER_EMAIL, in the
+    limits' shared store) and raises if it is spent; the service calls it only for attempts that can still guess
+    and come from an address the account has not signed in from lately."""
+
+    client_address: str
+    lockout: LockoutPolicy = DEFAULT_LOCKOUT
+    spend_email_budget: Callable[[str], None] = _spend_nothing
+
+
 def sign_in(
     db_session: Session,
     *,
@@ -110,11 +133,13 @@ def sign_in(
     password: str,
     settings: TokenSettings,
     now: datetime,
-    lockout: LockoutPolicy = DEFAULT_LOCKOUT,
+    guards: SignInGuards,
 ) -> TokenPair:
     """Every refusal is the same InvalidCredentials after the same password-hash check: an unknown email, a wrong
-    password, a deactivated user and a locked account cannot be told apart, by answer or by time."""
-    user = _check_password(db_session, email=email, password=password, now=now, lockout=lockout)
+    password, a deactivated user and a locked-out address cannot be told apart, by answer or by time."""
+    user = _check_password(
+        db_session, email=email, password=password, secret_key=settings.secret_key, now=now, guards=guards
+    )
     return start_auth_session(db_session, user=user, settings=settings, now=now)
 
 
@@ -126,84 +151,171 @@ def sign_in_to_page(
     secret_key: str,
     minutes: int,
     now: datetime,
-    lockout: LockoutPolicy = DEFAULT_LOCKOUT,
+    guards: SignInGuards,
 ) -> PageSignIn:
     """Sign in to the dashboard page only, with the same checks, refusals and lock-out as sign_in."""
-    user = _check_password(db_session, email=email, password=password, now=now, lockout=lockout)
+    user = _check_password(db_session, email=email, password=password, secret_key=secret_key, now=now, guards=guards)
     return start_page_sign_in(db_session, user=user, secret_key=secret_key, minutes=minutes, now=now)
 
 
+# Core statements on the lock-out's table: one row read, and one atomic INSERT ... ON CONFLICT per outcome.
+SOURCES = cast(Table, SignInSource.__table__)
+_SOURCE_KEY_LABEL = b"reachable sign-in source v1"
+
+
+def sign_in_source_keys(secret_key: str, *, email: str, client_address: str) -> tuple[str, str]:
+    """The lock-out's keys for an email tried (however it is written) and a client address (by its network,
+    rules.client_network): HMAC-SHA256 under a key derived from the secret key, so the table holds neither, and a
+    stolen copy cannot be reversed by hashing every IPv4 address. Rotating the secret key forgets every lock."""
+    key = hmac.new(secret_key.encode(), _SOURCE_KEY_LABEL, hashlib.sha256).digest()
+    email_key = hmac.new(key, b"email:" + email.strip().lower().encode(), hashlib.sha256).hexdigest()
+    client_key = hmac.new(key, b"client:" + client_network(client_address).encode(), hashlib.sha256).hexdigest()
+    return email_key, client_key
+
+
 def _check_password(
-    db_session: Session, *, email: str, password: str, now: datetime, lockout: LockoutPolicy
+    db_session: Session, *, email: str, password: str, secret_key: str, now: datetime, guards: SignInGuards
 ) -> AppUser:
-    """The user whose email and password these are, or InvalidCredentials (see sign_in)."""
-    user = db_session.scalar(select(AppUser).where(AppUser.email == email.strip().lower()))
+    """The user whose email and password these are, or InvalidCredentials (see sign_in).
+
+    The lock-out is per email tried and client address (rules.py). An address locked out of this email is refused
+    after the same hash check, and nothing is counted. Otherwise the attempt spends one of the email's budget,
+    unless the account signed in from this address lately; then the password is checked, and a wrong one (or an
+    email that is no account: counted the same, so the limits cannot tell them apart) counts against the address.
+    """
+    email = email.strip().lower()
+    user = db_session.scalar(select(AppUser).where(AppUser.email == email))
+    email_key, client_key = sign_in_source_keys(secret_key, email=email, client_address=guards.client_address)
+    source = db_session.execute(
+        select(SOURCES.c.locked_until, SOURCES.c.signed_in_at).where(
+            SOURCES.c.email_key == email_key, SOURCES.c.client_key == client_key
+        )
+    ).one_or_none()
+    locked = source is not None and is_locked(source.locked_until, now=now)
+    if not locked and not (source is not None and is_known_source(source.signed_in_at, now=now)):
+        guards.spend_email_budget(email)
     try:
         _password_hasher.verify(user.password_hash if user else _dummy_hash(), password)
         password_is_right = True
     except (VerificationError, InvalidHashError):
         password_is_right = False
-    if user is None:
-        raise errors.InvalidCredentials()
-    if is_locked(user.locked_until, now=now):
+    if locked:
         # Not counted: the lock ends when it said it would, however often someone keeps trying.
         raise errors.InvalidCredentials()
-    if not password_is_right:
-        _count_failed_sign_in(db_session, user_id=user.id, lockout=lockout, now=now)
+    if user is None or not password_is_right:
+        _count_failed_sign_in(
+            db_session,
+            email_key=email_key,
+            client_key=client_key,
+            user_id=user.id if user else None,
+            lockout=guards.lockout,
+            now=now,
+        )
         raise errors.InvalidCredentials()
     if not user.is_active:
         raise errors.InvalidCredentials()
-    if user.failed_sign_ins or user.locked_until is not None:
-        user.failed_sign_ins, user.locked_until = 0, None
+    _remember_sign_in(db_session, email_key=email_key, client_key=client_key, user_id=user.id, now=now)
     if _password_hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
 
 
-def _count_failed_sign_in(db_session: Session, *, user_id: uuid.UUID, lockout: LockoutPolicy, now: datetime) -> None:
-    """One more wrong password, counted by a single UPDATE (failed_sign_ins + 1, evaluated by the database under
-    the row lock) so parallel guesses cannot undercount; committed before the refusal is answered.
+def _upsert_source(
+    db_session: Session, *, email_key: str, client_key: str, now: datetime, **values: Any
+) -> postgresql.Insert | sqlite.Insert:
+    """INSERT this email's and address's row, or on conflict update it (each dialect's own ON CONFLICT)."""
+    dialect = postgresql if db_session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(SOURCES).values(
+        id=new_id(), email_key=email_key, client_key=client_key, last_attempt_at=now, **values
+    )
+
+
+def _count_failed_sign_in(
+    db_session: Session,
+    *,
+    email_key: str,
+    client_key: str,
+    user_id: uuid.UUID | None,
+    lockout: LockoutPolicy,
+    now: datetime,
+) -> None:
+    """One more wrong password from this address, counted by a single INSERT ... ON CONFLICT DO UPDATE (the count
+    raised by the database under the row's lock, the first attempt's insert racing no one: PostgreSQL makes a
+    second insert of the same key wait and then update) so parallel guesses cannot undercount; committed before
+    the refusal is answered.
 
     The same rule as rules.failures_after_one_more, in SQL: the first failure after a lock ended starts again
-    at 1. Only the failure that reaches the threshold locks (rules.locks_now), so the lock is audited once."""
-    lock_ended = and_(AppUser.locked_until.is_not(None), AppUser.locked_until <= now)
+    at 1. Only the failure that reaches the threshold locks (rules.locks_now), so each lock is audited once."""
+    lock_ended = and_(SOURCES.c.locked_until.is_not(None), SOURCES.c.locked_until <= now)
+    insert = _upsert_source(
+        db_session, email_key=email_key, client_key=client_key, now=now, user_id=user_id, failed_sign_ins=1
+    )
     failures = db_session.execute(
-        update(AppUser)
-        .where(AppUser.id == user_id)
-        .values(
-            failed_sign_ins=case((lock_ended, 1), else_=AppUser.failed_sign_ins + 1),
-            locked_until=case((lock_ended, null()), else_=AppUser.locked_until),
-        )
-        .returning(AppUser.failed_sign_ins)
-        .execution_options(synchronize_session=False)
+        insert.on_conflict_do_update(
+            index_elements=[SOURCES.c.email_key, SOURCES.c.client_key],
+            set_={
+                "failed_sign_ins": case((lock_ended, 1), else_=SOURCES.c.failed_sign_ins + 1),
+                "locked_until": case((lock_ended, null()), else_=SOURCES.c.locked_until),
+                "user_id": insert.excluded.user_id,
+                "last_attempt_at": now,
+            },
+        ).returning(SOURCES.c.failed_sign_ins)
     ).scalar_one()
     if locks_now(failures, lockout):
         db_session.execute(
-            update(AppUser)
-            .where(AppUser.id == user_id)
+            update(SOURCES)
+            .where(SOURCES.c.email_key == email_key, SOURCES.c.client_key == client_key)
             .values(locked_until=lock_ends_at(now, lockout))
-            .execution_options(synchronize_session=False)
         )
-        audit.record(
-            db_session,
-            actor=None,
-            action="app_user.lock",
-            record_type="app_user",
-            record_id=user_id,
-            child_id=None,
-            now=now,
-        )
+        if user_id is not None:
+            audit.record(
+                db_session,
+                actor=None,
+                action="app_user.lock",
+                record_type="app_user",
+                record_id=user_id,
+                child_id=None,
+                now=now,
+            )
     db_session.commit()
 
 
+def _remember_sign_in(
+    db_session: Session, *, email_key: str, client_key: str, user_id: uuid.UUID, now: datetime
+) -> None:
+    """A successful sign-in from this address: its count starts again, and the address is known to the account
+    (rules.is_known_source). Committed with the sign-in it belongs to."""
+    insert = _upsert_source(
+        db_session, email_key=email_key, client_key=client_key, now=now, user_id=user_id, signed_in_at=now
+    )
+    db_session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[SOURCES.c.email_key, SOURCES.c.client_key],
+            set_={
+                "failed_sign_ins": 0,
+                "locked_until": null(),
+                "signed_in_at": now,
+                "user_id": user_id,
+                "last_attempt_at": now,
+            },
+        )
+    )
+
+
 def unlock_user(db_session: Session, *, actor: Actor, user_id: uuid.UUID, now: datetime) -> AppUser:
-    """Lift a sign-in lock-out at once (admins only) and clear the count of wrong passwords. Audited."""
+    """Lift every address's sign-in lock-out of an account at once (admins only) and clear their counts of wrong
+    passwords. The addresses the account signed in from stay known. Audited."""
     if actor.role is not Role.ADMIN:
         raise PermissionDenied("Only an admin can unlock an account.")
     user = db_session.get(AppUser, user_id, with_for_update=True)
     if user is None:
         raise errors.UserNotFound()
-    user.failed_sign_ins, user.locked_until = 0, None
+    db_session.execute(
+        update(SOURCES)
+        .where(SOURCES.c.user_id == user.id, (SOURCES.c.failed_sign_ins > 0) | SOURCES.c.locked_until.is_not(None))
+        .values(failed_sign_ins=0, locked_until=None)
+    )
+    db_session.expire(user, ["locked_until"])
     audit.record(
         db_session,
         actor=actor,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from flask_smorest import Blueprint
 
 from api.accounts import queries, service
@@ -19,7 +19,7 @@ from api.accounts.schemas import (
 )
 from api.auth import ALL_ROLES, STAFF, current_actor, requires, token_settings
 from api.schemas import RevokedSchema
-from api.web import RATE_LIMITED, clock, db_session, forget_sign_in_attempts
+from api.web import RATE_LIMITED, clock, db_session, forget_sign_in_attempts, spend_sign_in_budget
 
 blp = Blueprint("accounts", __name__, description="Signing in, tokens and user accounts")
 
@@ -33,6 +33,14 @@ def lockout_policy() -> LockoutPolicy:
     )
 
 
+def sign_in_guards() -> service.SignInGuards:
+    """What every door to sign-in (this API, the dashboard page) tells the service of the attempt: the client's
+    address (as ProxyFix rebuilt it behind a proxy), the lock-out policy, and the email's budget of attempts."""
+    return service.SignInGuards(
+        client_address=request.remote_addr or "", lockout=lockout_policy(), spend_email_budget=spend_sign_in_budget
+    )
+
+
 @blp.route("/auth/sign-in", methods=["POST"])
 @blp.doc(security=PUBLIC)
 @blp.arguments(SignInSchema)
@@ -42,8 +50,9 @@ def sign_in(body: dict[str, Any]) -> Any:
     """Sign in with email and password: a short-lived access token and a refresh token
 
     Attempts are rate-limited per client address and per email address (429 with Retry-After). Wrong passwords
-    in a row lock the account for a while (SIGN_IN_LOCKOUT_FAILURES, SIGN_IN_LOCKOUT_MINUTES); a locked account
-    is answered exactly as a wrong password is. An admin can unlock it at once.
+    in a row lock the client address that made them out of the account for a while (SIGN_IN_LOCKOUT_FAILURES,
+    SIGN_IN_LOCKOUT_MINUTES), not anyone else; a locked-out address is answered exactly as a wrong password is.
+    An admin can unlock the account at once.
     """
     return service.sign_in(
         db_session(),
@@ -51,7 +60,7 @@ def sign_in(body: dict[str, Any]) -> Any:
         password=body["password"],
         settings=token_settings(),
         now=clock().now(),
-        lockout=lockout_policy(),
+        guards=sign_in_guards(),
     )
 
 

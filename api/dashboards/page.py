@@ -55,7 +55,7 @@ from werkzeug.wrappers import Response as AnyResponse
 from api.accounts import service as accounts_service
 from api.accounts.errors import InvalidCredentials
 from api.accounts.rules import Actor, Role
-from api.accounts.views import lockout_policy
+from api.accounts.views import sign_in_guards
 from api.dashboards import charts, rules, service
 from api.dashboards.charts import Chart, Point, Series
 from api.dashboards.errors import FormRefused
@@ -218,7 +218,7 @@ def sign_in() -> Any:
             secret_key=current_app.config["SECRET_KEY"],
             minutes=minutes,
             now=clock().now(),
-            lockout=lockout_policy(),
+            guards=sign_in_guards(),
         )
     except InvalidCredentials as refused:
         db_session().rollback()

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from api.accounts.models import AuthSession
+from api.accounts.models import AuthSession, SignInSource
 from api.alerts.models import Alert
 from api.audit.models import AuditEvent
 from api.children.models import ContactConsent, PhoneNumber
@@ -118,6 +118,19 @@ def ended_sign_ins(db_session: Session, *, before: datetime, limit: int) -> Sequ
         select(AuthSession.id)
         .where(or_(AuthSession.expires_at < before, AuthSession.revoked_at < before))
         .order_by(AuthSession.id)
+        .limit(limit)
+    ).all()
+
+
+def old_sign_in_sources(db_session: Session, *, before: datetime, limit: int) -> Sequence[uuid.UUID]:
+    """The lock-out's rows of an email and a client address last tried before the moment (and not locked past it)."""
+    return db_session.scalars(
+        select(SignInSource.id)
+        .where(
+            SignInSource.last_attempt_at < before,
+            or_(SignInSource.locked_until.is_(None), SignInSource.locked_until < before),
+        )
+        .order_by(SignInSource.id)
         .limit(limit)
     ).all()
 

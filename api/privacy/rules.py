@@ -14,11 +14,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 REFRESH_TOKEN = "refresh_token"
+SIGN_IN_SOURCE = "sign_in_source"
 IDEMPOTENCY_RECORD = "idempotency_record"
 CHECK_IN_LINK_TOKEN = "check_in_link_token"
 SMS_MESSAGE = "sms_message"
 AUDIT_EVENT = "audit_event"
-RECORD_TYPES = (REFRESH_TOKEN, IDEMPOTENCY_RECORD, CHECK_IN_LINK_TOKEN, SMS_MESSAGE, AUDIT_EVENT)
+RECORD_TYPES = (REFRESH_TOKEN, SIGN_IN_SOURCE, IDEMPOTENCY_RECORD, CHECK_IN_LINK_TOKEN, SMS_MESSAGE, AUDIT_EVENT)
 # Nothing younger than a day is ever purged: a typo of 0 must not empty a table that is still in use.
 MIN_RETENTION_DAYS = 1
 

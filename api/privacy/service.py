@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import delete, inspect, update
 from sqlalchemy.orm import Session
 
-from api.accounts.models import AuthSession, RefreshToken
+from api.accounts.models import AuthSession, RefreshToken, SignInSource
 from api.accounts.rules import Actor
 from api.audit import queries as audit_queries
 from api.audit import service as audit
@@ -108,6 +108,9 @@ def purge_expired_records(
         db_session.execute(delete(RefreshToken).where(RefreshToken.auth_session_id.in_(ids)))
         db_session.execute(delete(AuthSession).where(AuthSession.id.in_(ids)))
 
+    def remove_sign_in_sources(ids: Sequence[uuid.UUID]) -> None:
+        db_session.execute(delete(SignInSource).where(SignInSource.id.in_(ids)))
+
     def remove_idempotency_records(ids: Sequence[uuid.UUID]) -> None:
         db_session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id.in_(ids)))
 
@@ -129,6 +132,11 @@ def purge_expired_records(
             rules.REFRESH_TOKEN,
             lambda before, limit: queries.ended_sign_ins(db_session, before=before, limit=limit),
             remove_sign_ins,
+        ),
+        (
+            rules.SIGN_IN_SOURCE,
+            lambda before, limit: queries.old_sign_in_sources(db_session, before=before, limit=limit),
+            remove_sign_in_sources,
         ),
         (
             rules.IDEMPOTENCY_RECORD,

@@ -1,6 +1,7 @@
 """Retention: each kind of record is kept for its configured days, then purged in audited runs.
 
-A purge run deletes sign-ins (with their refresh tokens) that ended before the cutoff, idempotency records and
+A purge run deletes sign-ins (with their refresh tokens) that ended before the cutoff, the lock-out's counts of
+an email and a client address last tried before theirs, idempotency records and
 audit events older than theirs, finished SMS with their ledger, and wipes the token of check-in links that
 ended before theirs, keeping the check-in the child sent (that is the child's record). Newer records stay. Every
 run writes one audit row, even when there was nothing to delete. The scheduler's job and the CLI run the same
@@ -17,7 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.accounts import service as accounts_service
-from api.accounts.models import AuthSession, RefreshToken
+from api.accounts.errors import InvalidCredentials
+from api.accounts.models import AuthSession, RefreshToken, SignInSource
 from api.audit.models import AuditEvent
 from api.config import DefaultConfig
 from api.idempotency.models import IdempotencyRecord
@@ -63,6 +65,9 @@ class World:
         self.new_revoked_sign_in = self._sign_in(db_session, team, at=days_ago(40))
         db_session.get_one(AuthSession, self.new_revoked_sign_in).revoked_at = days_ago(5)
         self.new_sign_in = self._sign_in(db_session, team, at=days_ago(1))
+        # The lock-out's rows of an email and a client address: last tried either side of 30 days.
+        self.old_sign_in_source = self._wrong_password(db_session, team, address="198.51.100.1", at=days_ago(31))
+        self.new_sign_in_source = self._wrong_password(db_session, team, address="198.51.100.2", at=days_ago(29))
         # Idempotency records either side of 7 days.
         self.old_idempotency = self._idempotency(db_session, team, at=days_ago(8))
         self.new_idempotency = self._idempotency(db_session, team, at=days_ago(6))
@@ -97,6 +102,19 @@ class World:
         return db_session.scalars(
             select(AuthSession.id).where(AuthSession.user_id == team.mentor.id, AuthSession.created_at == at)
         ).one()
+
+    @staticmethod
+    def _wrong_password(db_session: Session, team: Team, *, address: str, at: datetime) -> uuid.UUID:
+        with pytest.raises(InvalidCredentials):
+            accounts_service.sign_in(
+                db_session,
+                email=team.mentor.email,
+                password="not the right password at all",
+                settings=TOKEN_SETTINGS,
+                now=at,
+                guards=accounts_service.SignInGuards(client_address=address),
+            )
+        return db_session.scalars(select(SignInSource.id).where(SignInSource.last_attempt_at == at)).one()
 
     @staticmethod
     def _idempotency(db_session: Session, team: Team, *, at: datetime) -> uuid.UUID:
@@ -174,6 +192,7 @@ def test_records_past_their_cutoff_go_and_newer_ones_stay(db_session, world):
 
     assert run.counts == {
         rules.REFRESH_TOKEN: 1,
+        rules.SIGN_IN_SOURCE: 1,
         rules.IDEMPOTENCY_RECORD: 1,
         rules.CHECK_IN_LINK_TOKEN: 2,
         rules.AUDIT_EVENT: 1,
@@ -188,6 +207,9 @@ def test_records_past_their_cutoff_go_and_newer_ones_stay(db_session, world):
     token_sessions = ids(db_session, RefreshToken.auth_session_id)
     assert world.old_sign_in not in token_sessions
     assert {world.new_revoked_sign_in, world.new_sign_in} <= token_sessions
+
+    sources = ids(db_session, SignInSource.id)
+    assert world.old_sign_in_source not in sources and world.new_sign_in_source in sources
 
     idempotency = ids(db_session, IdempotencyRecord.id)
     assert world.old_idempotency not in idempotency and world.new_idempotency in idempotency
@@ -266,7 +288,7 @@ def test_the_scheduler_runs_the_purge_and_the_sms_purge_is_part_of_it(db_session
 
     changed = purge_expired_records(context)
 
-    assert changed == 1 + 1 + 2 + 1 + len(world.old_messages)
+    assert changed == 1 + 1 + 1 + 2 + 1 + len(world.old_messages)
     assert len(purge_runs(db_session)) == 1
 
 
