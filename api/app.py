@@ -22,7 +22,7 @@ from api.caseloads.views import blp as caseloads_blp
 from api.children.views import blp as children_blp
 from api.clock import SystemClock
 from api.config import DefaultConfig, check_secret_key, database_url_from_environment
-from api.contract import ATTRIBUTE_FUNCTIONS, ContractPlugin
+from api.contract import ContractPlugin, complete_contract
 from api.dashboards.page import blp as dashboard_page_blp
 from api.dashboards.views import blp as dashboards_blp
 from api.db import Database
@@ -86,8 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(refuse_unstorable_input)
 
     api = Api(app, spec_kwargs={"info": {"description": _read_description()}, "extra_plugins": [ContractPlugin(app)]})
-    for attribute_function in ATTRIBUTE_FUNCTIONS:
-        api.ma_plugin.converter.add_attribute_function(attribute_function)
+    complete_contract(api)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)

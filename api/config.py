@@ -54,7 +54,7 @@ class DefaultConfig:
 
     API_TITLE = "Reachable"
     API_VERSION = "0.1.0"
-    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_VERSION = "3.1.0"
     OPENAPI_URL_PREFIX = "/"
     OPENAPI_JSON_PATH = "openapi.json"
     # /docs and /redoc are served by api/apidocs from copies inside this package, not by flask-smorest (whose

@@ -11,6 +11,14 @@
   lists those inline, with the type. Generated clients then have one type per value set, not one per field.
 - An optional request field that the server defaults to null says nothing of a default: `default: null` made
   generators treat the field as always present.
+- What an answer always holds is `required`: marshmallow writes every field of a schema it dumps (null when
+  there is no value), so every property of a schema used only in answers is required, and so is every read-only
+  property of a schema used both ways (OpenAPI applies a read-only property's requirement to answers alone).
+  The error envelope is the exception: `errors` and a refusal's own facts come only with some refusals.
+- `info` names who to contact and the licence, and `servers` says the API is served from the service's root.
+- An error's `reason` is one of a closed list, `ErrorReason`, made from the code: every domain error's reason,
+  the reason each status gets when nothing more precise is said, and the reasons views give by `abort()`
+  (ABORT_REASONS; a test reads the source for any it lacks).
 """
 
 from __future__ import annotations
@@ -22,6 +30,9 @@ import marshmallow as ma
 from apispec import BasePlugin
 from apispec.ext.marshmallow import OpenAPIConverter
 from flask import Flask
+
+from api.errors import DomainError
+from api.web import REASON_FOR_STATUS
 
 IDEMPOTENCY_KEY_PARAMETER = {
     "name": "Idempotency-Key",
@@ -107,4 +118,100 @@ def no_null_default(
     return {}
 
 
-ATTRIBUTE_FUNCTIONS = (enum_as_component, no_null_default)
+def complete_contract(api: Any) -> None:
+    """Add the field-level rules to flask-smorest's converter, and finish the document whenever it is written."""
+    for attribute_function in (enum_as_component, no_null_default):
+        api.ma_plugin.converter.add_attribute_function(attribute_function)
+    generate = api.spec.to_dict
+    api.spec.to_dict = lambda: finish_document(generate())
+
+
+# Properties an answer may leave out, by component: everything else an answer-only schema has is always sent.
+SOMETIMES_ABSENT = {"Error": {"errors"}}
+INFO = {
+    "contact": {"name": "Reachable product team"},
+    "license": {"name": "Proprietary: licensed to the service that runs it"},
+}
+SERVERS = [{"url": "/", "description": "This Reachable service (generated clients take the base address as a setting)"}]
+
+
+# Reasons given with abort() rather than by raising a domain error.
+ABORT_REASONS = (
+    "if_match_required",
+    "import_too_large",
+    "invalid_characters",
+    "invalid_webhook_signature",
+    "json_too_deep",
+    "stale_version",
+)
+
+
+def stable_reasons() -> list[str]:
+    """Every `reason` an error answer can carry (domain errors are all imported once the app has its views)."""
+    reasons = {*REASON_FOR_STATUS.values(), *ABORT_REASONS}
+    classes: list[type[DomainError]] = [DomainError]
+    while classes:
+        kind = classes.pop()
+        reasons.add(kind.reason)
+        classes.extend(kind.__subclasses__())
+    return sorted(reasons)
+
+
+def finish_document(document: dict[str, Any]) -> dict[str, Any]:
+    """The generated document with what only the whole of it can say: which properties answers always hold, and
+    the catalogue of error reasons."""
+    document.setdefault("servers", SERVERS)
+    document["info"] = {**INFO, **document.get("info", {})}
+    schemas = document.get("components", {}).get("schemas", {})
+    if "Error" in schemas:
+        schemas["ErrorReason"] = {
+            "type": "string",
+            "enum": stable_reasons(),
+            "description": "What went wrong, stable for programs to branch on; new reasons may be added",
+        }
+        schemas["Error"]["properties"]["reason"] = {"$ref": "#/components/schemas/ErrorReason"}
+    requests, answers = _schemas_used_in(document)
+    for name in answers:
+        schema = schemas[name]
+        properties = schema.get("properties", {})
+        if name in requests:
+            always = [prop for prop, spec in properties.items() if spec.get("readOnly")]
+        else:
+            always = [prop for prop in properties if prop not in SOMETIMES_ABSENT.get(name, set())]
+        required = list(dict.fromkeys([*schema.get("required", []), *always]))
+        if required:
+            schema["required"] = required
+    return document
+
+
+def _schemas_used_in(document: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """The schema components a request can carry and those an answer can, each with everything they refer to."""
+    requests: set[str] = set()
+    answers: set[str] = set()
+    for item in document.get("paths", {}).values():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or method == "parameters":
+                continue
+            _references(
+                document, [operation.get("requestBody"), operation.get("parameters"), item.get("parameters")], requests
+            )
+            _references(document, operation.get("responses"), answers)
+    return requests, answers
+
+
+def _references(document: dict[str, Any], node: Any, found: set[str]) -> None:
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            reference = node.get("$ref")
+            if isinstance(reference, str):
+                kind, name = reference.rsplit("/", 2)[-2:]
+                if kind == "schemas" and name in found:
+                    continue
+                if kind == "schemas":
+                    found.add(name)
+                stack.append(document["components"][kind][name])
+            stack.extend(value for key, value in node.items() if key != "$ref")

@@ -30,6 +30,7 @@ from api import migrate
 from api.app import create_app
 from api.clock import FixedClock
 from api.db import Database, HoldableSession, make_engine
+from tests.contract.answers import answers_not_as_documented, check_every_answer
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "REACHABLE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -149,6 +150,8 @@ def test_config(database_url: str, **overrides: Any) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def session_app(database_url: str) -> Iterator[Flask]:
     app = create_app(test_config(database_url))
+    # Every JSON answer a test receives through `app` is checked against the OpenAPI document (see `app`).
+    check_every_answer(app)
     yield app
     app.extensions["reachable.db"].dispose()
 
@@ -164,6 +167,9 @@ def app(session_app: Flask, session_factory: sessionmaker[Session], clock: Fixed
     session_app.extensions["reachable.limiter"].reset()
     yield session_app
     database.session_factory, session_app.extensions["reachable.clock"] = original_factory, original_clock
+    problems = answers_not_as_documented(session_app)
+    if problems:
+        pytest.fail("Answers that do not match the OpenAPI document:\n" + "\n".join(problems), pytrace=False)
 
 
 @pytest.fixture()

@@ -130,3 +130,34 @@ def test_every_enum_has_a_type_and_each_whole_value_set_is_one_named_component()
 def test_no_field_declares_a_null_default():
     document, _app = _live_document_and_app()
     assert [at for at, node in _walk(document) if "default" in node and node["default"] is None] == []
+
+
+def test_every_reason_the_code_gives_is_in_the_documented_catalogue(repo_root):
+    """Reasons named in the source (a domain error's `reason = "..."`, or `abort(..., reason="...")`) must all be
+    in ErrorReason, the enum clients branch on."""
+    import ast
+
+    document, _app = _live_document_and_app()
+    catalogue = set(document["components"]["schemas"]["ErrorReason"]["enum"])
+    given = set()
+    for source in (repo_root / "api").rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.ClassDef):
+                for statement in node.body:
+                    if (
+                        isinstance(statement, ast.Assign)
+                        and [getattr(target, "id", None) for target in statement.targets] == ["reason"]
+                        and isinstance(statement.value, ast.Constant)
+                    ):
+                        given.add(statement.value.value)
+            elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "abort":
+                given.update(
+                    keyword.value.value
+                    for keyword in node.keywords
+                    if keyword.arg == "reason" and isinstance(keyword.value, ast.Constant)
+                )
+    assert len(given) > 90
+    assert sorted(given - catalogue) == []
+    assert document["components"]["schemas"]["Error"]["properties"]["reason"] == {
+        "$ref": "#/components/schemas/ErrorReason"
+    }
