@@ -31,6 +31,19 @@ class Integer(fields.Integer):
         return super()._validated(value)
 
 
+class Boolean(fields.Boolean):
+    """true or false, as JSON writes them. marshmallow's own Boolean also reads 0, 1, 1.0, "yes", "off" and the
+    like: a consent sent as "granted": 0 was recorded as refused, where the document allows only true or false.
+    Query strings, which are always text, keep marshmallow's field (webargs parses "true" and "false")."""
+
+    default_error_messages = {"invalid": "Not a valid boolean: send true or false."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 def text(max_length: int, *, required: bool = True, allow_none: bool = False, **kwargs: object) -> fields.String:
     """A string that must have something in it besides white space."""
     return fields.String(

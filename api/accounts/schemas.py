@@ -1,7 +1,7 @@
 from marshmallow import fields, validate
 
 from api.accounts.rules import Role
-from api.schemas import Integer, Schema, text
+from api.schemas import Boolean, Integer, Schema, text
 
 
 class SignInSchema(Schema):
@@ -59,7 +59,7 @@ class UserCreateSchema(UserSchema):
 class UserUpdateSchema(Schema):
     display_name = text(120, required=False)
     max_caseload = Integer(validate=validate.Range(min=0, max=200))
-    is_active = fields.Boolean(metadata={"description": "Deactivating also revokes every sign-in"})
+    is_active = Boolean(metadata={"description": "Deactivating also revokes every sign-in"})
     mobile_e164 = fields.String(data_key="mobile", allow_none=True, validate=validate.Length(max=32))
 
 

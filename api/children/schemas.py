@@ -4,7 +4,7 @@ from marshmallow import fields, post_load, validate
 
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
 from api.enrolments.rules import EnrolmentStatus
-from api.schemas import Integer, Schema, text
+from api.schemas import Boolean, Integer, Schema, text
 
 
 class NewPhoneNumberSchema(Schema):
@@ -30,7 +30,7 @@ class PhoneNumberSchema(Schema):
 class ConsentSchema(Schema):
     id = fields.UUID(dump_only=True)
     channel = fields.Enum(ContactChannel, by_value=True, required=True)
-    granted = fields.Boolean(required=True)
+    granted = Boolean(required=True)
     given_by = fields.Enum(
         ConsentGivenBy, by_value=True, required=True, metadata={"description": "Who agreed or refused"}
     )

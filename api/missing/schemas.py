@@ -4,7 +4,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from api.enrolments.schemas import SUPPRESSIBLE_COUNT
 from api.missing.rules import ConversationOutcome, MissingSource
-from api.schemas import Integer, Schema, text
+from api.schemas import Boolean, Integer, Schema, text
 
 
 class ReturnConversationSchema(Schema):
@@ -28,7 +28,7 @@ class ReturnConversationSchema(Schema):
         validate=validate.Length(max=200),
         metadata={"description": "Who held it, e.g. an independent return home interviewer's service"},
     )
-    independent = fields.Boolean(
+    independent = Boolean(
         required=True, metadata={"description": "Held by someone independent of the child's care and of police"}
     )
     recorded_by_user_id = fields.UUID(dump_only=True)

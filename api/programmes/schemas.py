@@ -1,6 +1,6 @@
 from marshmallow import fields, validate
 
-from api.schemas import Integer, Schema, text
+from api.schemas import Boolean, Integer, Schema, text
 
 
 class ReminderFields(Schema):
@@ -24,13 +24,13 @@ class CheckInRoutineFields(ReminderFields):
         validate=validate.Length(min=1, max=3),
         metadata={"description": "What a scheduled check-in link asks (instrument keys)"},
     )
-    check_in_at_enrolment = fields.Boolean(metadata={"description": "Send a check-in link when a child starts"})
+    check_in_at_enrolment = Boolean(metadata={"description": "Send a check-in link when a child starts"})
     check_in_every_weeks = Integer(
         allow_none=True,
         validate=validate.Range(min=1, max=52),
         metadata={"description": "Then every this many weeks (null: never)"},
     )
-    check_in_at_end = fields.Boolean(metadata={"description": "And in the last week before the planned end"})
+    check_in_at_end = Boolean(metadata={"description": "And in the last week before the planned end"})
     check_in_link_hours = Integer(
         validate=validate.Range(min=1, max=24 * 14), metadata={"description": "How long a check-in link works"}
     )

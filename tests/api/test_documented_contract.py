@@ -1,0 +1,134 @@
+"""Answers and the OpenAPI document agree, where schemathesis found they did not (issue 13, finding 7).
+
+Found by running schemathesis from outside, against a live server, with its coverage and stateful phases on, as the
+coordinator and as a mentor; each test below keeps one root cause fixed whatever the fuzzer's seed explores
+(tests/security/test_fuzzing.py runs those phases in the suite):
+
+- A JSON boolean took 0, 1, "yes", "off" and the like (marshmallow's Boolean): `"granted": 0` recorded a refusal
+  of consent from a number, where the document allows only true or false.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from api.accounts.rules import Role
+from tests.builders import auth_headers, make_child, make_programme, make_user
+
+
+@pytest.fixture(scope="module")
+def document(session_app) -> dict[str, Any]:
+    with session_app.test_request_context():
+        spec: dict[str, Any] = session_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
+    return spec
+
+
+def _resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        section, name = node["$ref"].rsplit("/", 2)[-2:]
+        node = document["components"][section][name]
+    return node
+
+
+def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                yield method, path, operation
+
+
+# --- booleans -----------------------------------------------------------------------------------------------------
+
+
+def _boolean_fields(document: dict[str, Any]) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+    """Every boolean a JSON request body can carry, nested ones included, as (method, path, path to the field)."""
+
+    def walk(schema: dict[str, Any], at: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+        schema = _resolve(document, schema)
+        if schema.get("readOnly"):
+            return
+        if schema.get("type") == "boolean":
+            yield at
+        for name, prop in schema.get("properties", {}).items():
+            yield from walk(prop, (*at, name))
+        if "items" in schema:
+            yield from walk(schema["items"], (*at, "0"))
+
+    for method, path, operation in _operations(document):
+        media = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if media:
+            for at in walk(media["schema"], ()):
+                yield method, path, at
+
+
+def _body_at(at: tuple[str, ...], value: Any) -> Any:
+    for key in reversed(at):
+        value = [value] if key == "0" else {key: value}
+    return value
+
+
+def _errors_at(errors: dict[str, Any], at: tuple[str, ...]) -> Any:
+    for key in at:
+        errors = errors.get(key, {}) if isinstance(errors, dict) else {}
+    return errors
+
+
+@pytest.fixture()
+def casework(client, db_session) -> dict[str, Any]:
+    """A programme with a mentor and a child who went missing: the records the boolean fields' operations edit."""
+    programme = make_programme(db_session)
+    coordinator = make_user(db_session, Role.COORDINATOR, programme=programme)
+    headers = auth_headers(db_session, coordinator)
+    child = make_child(db_session, programme=programme)
+    episode = client.post(
+        f"/children/{child.id}/missing-episodes",
+        json={"reported_at": "2026-11-20T10:00:00Z", "returned_at": "2026-11-21T10:00:00Z", "source": "police"},
+        headers=headers,
+    )
+    assert episode.status_code == 201, episode.json
+    return {
+        "ids": {
+            "programme_id": str(programme.id),
+            "user_id": str(make_user(db_session, Role.MENTOR, programme=programme).id),
+            "child_id": str(child.id),
+            "episode_id": episode.json["id"],
+        },
+        "callers": [headers, auth_headers(db_session, make_user(db_session, Role.ADMIN))],
+    }
+
+
+@pytest.mark.parametrize("value", [0, 1, "true", "yes", "off", 1.0, None])
+def test_every_boolean_in_a_json_body_refuses_what_is_not_true_or_false(client, document, casework, value):
+    fields = list(_boolean_fields(document))
+    assert len(fields) >= 5, f"the walk found too few boolean fields: {fields}"
+    wrong = {}
+    for method, path, at in fields:
+        url = re.sub(r"\{([a-z_]+)\}", lambda match: casework["ids"].get(match[1], str(uuid.uuid4())), path)
+        for headers in casework["callers"]:
+            response = client.open(url, method=method.upper(), json=_body_at(at, value), headers=headers)
+            if response.status_code not in (401, 403):
+                break
+        if response.status_code != 422 or not _errors_at(response.json.get("errors", {}), at):
+            wrong[f"{method.upper()} {path} {'.'.join(at)}"] = (response.status_code, response.json)
+    assert wrong == {}
+
+
+def test_true_and_false_are_still_booleans(client, db_session):
+    programme = make_programme(db_session)
+    coordinator = make_user(db_session, Role.COORDINATOR, programme=programme)
+    child = make_child(db_session, programme=programme)
+    headers = auth_headers(db_session, coordinator)
+
+    response = client.post(
+        f"/children/{child.id}/consents",
+        json={"channel": "sms_to_carer", "given_by": "carer", "granted": False},
+        headers=headers,
+    )
+
+    assert response.status_code == 201, response.json
+    assert response.json["granted"] is False
