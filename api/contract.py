@@ -19,6 +19,12 @@
 - An error's `reason` is one of a closed list, `ErrorReason`, made from the code: every domain error's reason,
   the reason each status gets when nothing more precise is said, and the reasons views give by `abort()`
   (ABORT_REASONS; a test reads the source for any it lacks).
+- A header whose value is a JSON object (flask-smorest's X-Pagination) is described by `content` with the JSON
+  media type, not by `schema`: under `schema`, OpenAPI reads an object header in the "simple" style
+  (`total,5,page,1`), so every paginated answer broke the document (schemathesis, issue 13 finding 7).
+- A JSON request body is `required` only if its schema requires something: the server reads a request without
+  a body as `{}`, so a body that asks for nothing (PATCH /users/{user_id}) may be left out, and one that asks
+  for something is refused when left out, by its required properties.
 """
 
 from __future__ import annotations
@@ -78,8 +84,9 @@ def enum_as_component(
         return {}
     members: list[enum.Enum] = list(field.enum.__members__.values())
     values = [member.value for member in members] if field.by_value else [member.name for member in members]
-    accepted = [value for value in values if value in ret.pop("enum", values)]
+    ret.pop("enum", None)
     ret.pop("type", None)
+    accepted = [value for member, value in zip(members, values, strict=True) if _accepted(field, member)]
     value_type = "string" if all(isinstance(value, str) for value in values) else "integer"
     if accepted != values:
         return _nullable(converter, {"type": value_type, "enum": accepted}, nullable=field.allow_none)
@@ -99,6 +106,17 @@ def enum_as_component(
     if converter.openapi_version.major == 3 and converter.openapi_version.minor == 0:
         return {"allOf": [reference], "nullable": True}
     return {"anyOf": [reference, {"type": "null"}]}
+
+
+def _accepted(field: ma.fields.Enum, member: enum.Enum) -> bool:
+    """Whether the field's own OneOf validators (a subset such as the end reasons a coordinator may choose) let
+    the member through. apispec lists the whole enumeration whatever the validators say."""
+    for validator in field.validators:
+        if isinstance(validator, ma.validate.OneOf):
+            choices = {getattr(choice, "value", choice) for choice in validator.choices}
+            if member.value not in choices and member not in validator.choices:
+                return False
+    return True
 
 
 def _nullable(converter: OpenAPIConverter, schema: dict[str, Any], *, nullable: bool) -> dict[str, Any]:
@@ -181,7 +199,38 @@ def finish_document(document: dict[str, Any]) -> dict[str, Any]:
         required = list(dict.fromkeys([*schema.get("required", []), *always]))
         if required:
             schema["required"] = required
+    _json_headers(document)
+    _bodies_required_only_when_they_require_something(document)
     return document
+
+
+def _json_headers(document: dict[str, Any]) -> None:
+    """Headers whose schema is an object (or a component, which here is always an object) carry JSON text."""
+    headers = list(document.get("components", {}).get("headers", {}).values())
+    for item in document.get("paths", {}).values():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and method != "parameters":
+                for response in operation.get("responses", {}).values():
+                    headers.extend(response.get("headers", {}).values())
+    for header in headers:
+        schema = header.get("schema")
+        if isinstance(schema, dict) and ("$ref" in schema or schema.get("type") == "object"):
+            header["content"] = {"application/json": {"schema": header.pop("schema")}}
+
+
+def _bodies_required_only_when_they_require_something(document: dict[str, Any]) -> None:
+    schemas = document.get("components", {}).get("schemas", {})
+    for item in document.get("paths", {}).values():
+        for method, operation in item.items():
+            body = operation.get("requestBody") if isinstance(operation, dict) and method != "parameters" else None
+            media = (body or {}).get("content", {}).get("application/json")
+            if body is None or media is None or len(body["content"]) != 1:
+                continue
+            schema = media.get("schema", {})
+            if "$ref" in schema:
+                schema = schemas.get(schema["$ref"].rsplit("/", 1)[-1], {})
+            if schema.get("type") == "object":
+                body["required"] = bool(schema.get("required"))
 
 
 def _schemas_used_in(document: dict[str, Any]) -> tuple[set[str], set[str]]:

@@ -324,3 +324,52 @@ def test_a_whole_number_written_with_a_point_is_the_integer_it_names(client, db_
 
     assert response.status_code == 201, response.json
     assert response.json["places"] == 12
+
+
+# --- documented values ------------------------------------------------------------------------------------------
+
+
+def _enum_fields(document: dict[str, Any]) -> Iterator[tuple[str, str, tuple[str, ...], list[Any]]]:
+    """Every enumerated property a JSON body can carry, with the values the document offers for it."""
+
+    def walk(schema: dict[str, Any], at: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], list[Any]]]:
+        if schema.get("readOnly"):
+            return
+        if "$ref" in schema and "enum" in _resolve(document, schema):
+            yield at, _resolve(document, schema)["enum"]
+            return
+        schema = _resolve(document, schema)
+        if schema.get("readOnly"):
+            return
+        if "enum" in schema:
+            yield at, [value for value in schema["enum"] if value is not None]
+        for name, prop in schema.get("properties", {}).items():
+            yield from walk(prop, (*at, name))
+        if "items" in schema:
+            yield from walk(schema["items"], (*at, "0"))
+        for alternative in schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", []):
+            yield from walk(alternative, at)
+
+    for method, path, operation in _operations(document):
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if body:
+            for at, values in walk(body["schema"], ()):
+                yield method, path, at, values
+
+
+def test_every_enum_value_a_request_body_documents_is_accepted_by_its_field(
+    client, db_session, document, every_role_headers
+):
+    """The document offers only what the API takes: `moved_cohort` was offered as an end reason and refused."""
+    fields = list(_enum_fields(document))
+    assert len(fields) > 15, "the walk found too few enumerated fields"
+    refused = {}
+    for method, path, at, values in fields:
+        for value in values:
+            for headers in every_role_headers:
+                response = _send(client, method, path, json=_body_at(at, value), headers=headers)
+                if response.status_code not in (401, 403):
+                    break
+            if response.status_code == 422 and _errors_at(response.json.get("errors", {}), at):
+                refused[f"{method.upper()} {path} {'.'.join(at)}={value}"] = _errors_at(response.json["errors"], at)
+    assert refused == {}
