@@ -4,18 +4,24 @@ Found by running schemathesis from outside, against a live server, with its cove
 coordinator and as a mentor; each test below keeps one root cause fixed whatever the fuzzer's seed explores
 (tests/security/test_fuzzing.py runs those phases in the suite):
 
+- X-Pagination carries a JSON object, but the document gave it a `schema`, which OpenAPI reads in the "simple"
+  style (`total,5,page,1`): every paginated answer looked malformed to a client reading the document.
+- A JSON body whose schema requires nothing was documented as required, while the server reads no body as `{}`:
+  PATCH /users/{user_id} with no body was a 200, which the document said must be refused.
 - A JSON boolean took 0, 1, "yes", "off" and the like (marshmallow's Boolean): `"granted": 0` recorded a refusal
   of consent from a number, where the document allows only true or false.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import schemathesis
 
 from api.accounts.rules import Role
 from tests.builders import auth_headers, make_child, make_programme, make_user
@@ -40,6 +46,79 @@ def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, 
         for method, operation in item.items():
             if method in ("get", "post", "put", "patch", "delete"):
                 yield method, path, operation
+
+
+# --- X-Pagination -------------------------------------------------------------------------------------------------
+
+
+def test_every_pagination_header_is_documented_as_the_json_object_it_carries(document):
+    paginated = []
+    for method, path, operation in _operations(document):
+        for status, response in operation["responses"].items():
+            header = _resolve(document, _resolve(document, response).get("headers", {}).get("X-Pagination", {}))
+            if header:
+                paginated.append(f"{method.upper()} {path}")
+                assert "schema" not in header, f"{method.upper()} {path} {status}: a schema means `total,5,page,1`"
+                assert header["content"]["application/json"]["schema"] == {
+                    "$ref": "#/components/schemas/PaginationMetadata"
+                }
+    assert len(paginated) >= 10, paginated
+
+
+def test_a_paginated_answer_conforms_to_its_documented_headers(app, client, db_session, document):
+    admin = auth_headers(db_session, make_user(db_session, Role.ADMIN))
+    make_child(db_session, programme=make_programme(db_session))
+    operation = schemathesis.openapi.from_dict(document)["/children"]["GET"]
+    case = operation.Case(query={"page": 1, "page_size": 10})
+
+    response = case.call(app=app, headers=admin)
+
+    assert response.status_code == 200
+    case.validate_response(response, checks=[schemathesis.checks.response_headers_conformance])
+    # schemathesis leaves a header described by `content` alone: read it as the document says, JSON.
+    metadata = json.loads(response.headers["x-pagination"][0])
+    properties = document["components"]["schemas"]["PaginationMetadata"]["properties"]
+    assert set(metadata) <= set(properties)
+    assert all(isinstance(value, int) for value in metadata.values())
+    assert metadata["page"] == 1
+
+
+# --- bodies that ask for nothing ------------------------------------------------------------------------------------
+
+
+def test_a_json_body_is_documented_as_required_only_when_it_requires_something(document):
+    """The server reads a missing JSON body as {}: only a schema with required properties can refuse it."""
+    wrong = []
+    for method, path, operation in _operations(document):
+        body = operation.get("requestBody")
+        media = (body or {}).get("content", {}).get("application/json")
+        if media is None:
+            continue
+        schema = _resolve(document, media["schema"])
+        if schema.get("type") == "object" and bool(body.get("required")) != bool(schema.get("required")):
+            wrong.append(f"{method.upper()} {path}")
+    assert wrong == []
+
+
+def test_an_edit_of_a_user_sent_without_a_body_changes_nothing_as_documented(client, db_session, document):
+    admin = auth_headers(db_session, make_user(db_session, Role.ADMIN))
+    mentor = make_user(db_session, Role.MENTOR)
+
+    response = client.patch(f"/users/{mentor.id}", headers=admin)
+
+    assert response.status_code == 200, response.json
+    assert response.json["display_name"] == mentor.display_name
+    assert document["paths"]["/users/{user_id}"]["patch"]["requestBody"].get("required", False) is False
+
+
+def test_an_edit_whose_body_requires_something_refuses_a_missing_body(client, db_session, document):
+    admin = auth_headers(db_session, make_user(db_session, Role.ADMIN))
+    programme = make_programme(db_session)
+
+    response = client.post(f"/programmes/{programme.id}/cohorts", headers=admin)
+
+    assert response.status_code == 422, response.json
+    assert document["paths"]["/programmes/{programme_id}/cohorts"]["post"]["requestBody"]["required"] is True
 
 
 # --- booleans -----------------------------------------------------------------------------------------------------
