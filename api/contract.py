@@ -15,6 +15,12 @@
   there is no value), so every property of a schema used only in answers is required, and so is every read-only
   property of a schema used both ways (OpenAPI applies a read-only property's requirement to answers alone).
   The error envelope is the exception: `errors` and a refusal's own facts come only with some refusals.
+- Every status an operation can answer is declared, each with the error envelope: 401 and 403 wherever a token
+  is needed, 404 wherever a path or body names a record, 409 and 422 on every write, 412 and 428 wherever
+  If-Match is needed, 400 and 413 wherever a body is read, 503 everywhere (the database may be away).
+- The headers answers carry are declared where they are sent: `ETag` on every answer that is one versioned
+  record, `Idempotent-Replayed` on the answers of creates that take an Idempotency-Key, `Retry-After` on every
+  429 and 503, and Flask-Limiter's `X-RateLimit-*` on the operations it limits.
 - `info` names who to contact and the licence, and `servers` says the API is served from the service's root.
 - An error's `reason` is one of a closed list, `ErrorReason`, made from the code: every domain error's reason,
   the reason each status gets when nothing more precise is said, and the reasons views give by `abort()`
@@ -38,7 +44,7 @@ from apispec.ext.marshmallow import OpenAPIConverter
 from flask import Flask
 
 from api.errors import DomainError
-from api.web import REASON_FOR_STATUS
+from api.web import REASON_FOR_STATUS, ErrorSchema
 
 IDEMPOTENCY_KEY_PARAMETER = {
     "name": "Idempotency-Key",
@@ -145,7 +151,7 @@ def complete_contract(api: Any) -> None:
 
 
 # Properties an answer may leave out, by component: everything else an answer-only schema has is always sent.
-SOMETIMES_ABSENT = {"Error": {"errors"}}
+SOMETIMES_ABSENT = {"Error": set(ErrorSchema._declared_fields) - set(ErrorSchema.ENVELOPE)}
 INFO = {
     "contact": {"name": "Reachable product team"},
     "license": {"name": "Proprietary: licensed to the service that runs it"},
@@ -199,9 +205,99 @@ def finish_document(document: dict[str, Any]) -> dict[str, Any]:
         required = list(dict.fromkeys([*schema.get("required", []), *always]))
         if required:
             schema["required"] = required
+    _declare_statuses_and_headers(document)
     _json_headers(document)
     _bodies_required_only_when_they_require_something(document)
     return document
+
+
+ERROR_RESPONSES = {
+    "400": ("BadRequest", "The body is not JSON, or is nested too deeply (json_too_deep)"),
+    "401": ("Unauthorized", "No valid access token: sign in again (authentication_failed)"),
+    "403": ("Forbidden", "Your role may not do this (forbidden)"),
+    "404": ("NotFound", "No such record, or not one you may see: both answer the same (not_found)"),
+    "409": ("Conflict", "The records' current state does not allow this; `reason` says which rule"),
+    "412": ("PreconditionFailed", "If-Match names a version that is no longer current (stale_version)"),
+    "413": ("PayloadTooLarge", "The body is larger than this operation accepts"),
+    "422": ("UnprocessableEntity", "Some fields are missing or not valid; `errors` names them"),
+    "428": ("PreconditionRequired", "If-Match is required on this edit (if_match_required)"),
+    "429": ("TooManyRequests", "Too many requests: wait the seconds in Retry-After (rate_limited)"),
+    "503": ("ServiceUnavailable", "The database cannot be reached just now; nothing was saved (unavailable)"),
+}
+RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer", "minimum": 1}}
+ETAG = {
+    "description": "The record's version, quoted: send it back in If-Match to edit the record",
+    "required": True,
+    "schema": {"type": "string"},
+}
+IDEMPOTENT_REPLAYED = {
+    "description": "true when this is the stored answer to an earlier request with the same Idempotency-Key",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": {"description": "Requests allowed in the current window", "schema": {"type": "integer"}},
+    "X-RateLimit-Remaining": {"description": "Requests left in the current window", "schema": {"type": "integer"}},
+    "X-RateLimit-Reset": {
+        "description": "When the window resets, in seconds since 1970",
+        "schema": {"type": "integer"},
+    },
+}
+WRITES = {"post", "put", "patch", "delete"}
+
+
+def _declare_statuses_and_headers(document: dict[str, Any]) -> None:
+    components = document.setdefault("components", {})
+    for name, description in ERROR_RESPONSES.values():
+        components.setdefault("responses", {})[name] = {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    for name in ("TooManyRequests", "ServiceUnavailable"):
+        components["responses"][name]["headers"] = {"Retry-After": RETRY_AFTER}
+    schemas = components.get("schemas", {})
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or method == "parameters":
+                continue
+            parameters = [p.get("name") for p in [*item.get("parameters", []), *operation.get("parameters", [])]]
+            statuses = {"503"}
+            if operation.get("security") != []:
+                statuses |= {"401", "403"}
+            if "{" in path or ("requestBody" in operation and operation.get("security") != []):
+                statuses.add("404")
+            if method in WRITES and operation.get("security") != []:
+                statuses |= {"409", "422"}
+            if "requestBody" in operation:
+                statuses |= {"400", "413", "422"}
+            if "If-Match" in parameters:
+                statuses |= {"412", "428"}
+            responses = operation.setdefault("responses", {})
+            for status in sorted(statuses):
+                if status not in responses:
+                    responses[status] = {"$ref": f"#/components/responses/{ERROR_RESPONSES[status][0]}"}
+            limited = "429" in responses
+            for status, response in responses.items():
+                if "$ref" in response:
+                    continue
+                headers = response.setdefault("headers", {})
+                if status.startswith("2") and _is_versioned_record(schemas, response):
+                    headers.setdefault("ETag", ETAG)
+                if status.startswith("2") and "Idempotency-Key" in parameters:
+                    headers.setdefault("Idempotent-Replayed", IDEMPOTENT_REPLAYED)
+                if status in ("429", "503"):
+                    headers.setdefault("Retry-After", RETRY_AFTER)
+                if limited:
+                    for name, header in RATE_LIMIT_HEADERS.items():
+                        headers.setdefault(name, header)
+                if not headers:
+                    del response["headers"]
+
+
+def _is_versioned_record(schemas: dict[str, Any], response: dict[str, Any]) -> bool:
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    if "$ref" in schema:
+        schema = schemas.get(schema["$ref"].rsplit("/", 1)[-1], {})
+    return "version" in schema.get("properties", {})
 
 
 def _json_headers(document: dict[str, Any]) -> None:

@@ -93,12 +93,18 @@ REASON_FOR_STATUS = {
 }
 
 
+def _fact(description: str, reasons: str) -> dict[str, str]:
+    return {"description": f"{description} (only with {reasons})"}
+
+
 class ErrorSchema(ma.Schema):
     """Every error answer, whatever its status.
 
-    Some refusals add facts of their own beside these fields, named with their reason (a stale edit's
-    `current_version`, a full cohort's `places_taken` ...), so the document allows further properties.
+    Some refusals add facts of their own beside these fields (a stale edit's `current_version`, a full cohort's
+    `places_taken` ...): each is listed, typed and optional, and the document still allows further properties.
     """
+
+    ENVELOPE = ("code", "status", "message", "reason")
 
     class Meta:
         unknown = ma.INCLUDE
@@ -110,6 +116,33 @@ class ErrorSchema(ma.Schema):
         required=True, metadata={"description": "What went wrong, stable for programs to branch on"}
     )
     errors = ma.fields.Dict(metadata={"description": "Field-level problems: field name to messages"})
+
+    # The facts a refusal adds, each sent only with the reasons named (a test finds any a refusal sends unlisted).
+    current_version = ma.fields.Integer(metadata=_fact("The record's version now", "stale_version and its kin"))
+    week = ma.fields.String(metadata=_fact("The ISO week in programme time, 2026-W48", "weekly_session_cap_reached"))
+    sessions_in_week = ma.fields.Integer(
+        metadata=_fact("Sessions the child has that week", "weekly_session_cap_reached")
+    )
+    max_sessions = ma.fields.Integer(
+        metadata=_fact("The weekly cap", "weekly_session_cap_reached, pattern_exceeds_weekly_cap")
+    )
+    child_id = ma.fields.UUID(metadata=_fact("The child whose week is full", "weekly_session_cap_reached"))
+    slots = ma.fields.Integer(metadata=_fact("Slots the pattern asked for", "pattern_exceeds_weekly_cap"))
+    caseload = ma.fields.Integer(metadata=_fact("Children the mentor holds", "mentor_caseload_full"))
+    max_caseload = ma.fields.Integer(metadata=_fact("The mentor's most", "mentor_caseload_full"))
+    places = ma.fields.Integer(metadata=_fact("Places the cohort is funded for", "cohort_full"))
+    places_taken = ma.fields.Integer(metadata=_fact("Places held or offered", "cohort_full, places_below_taken"))
+    line = ma.fields.Integer(metadata=_fact("The file's line that could not be read", "import_not_readable"))
+    max_rows = ma.fields.Integer(metadata=_fact("Most rows one import takes", "import_too_many_rows"))
+    imported = ma.fields.Integer(metadata=_fact("Rows imported (none)", "import_rejected"))
+    rejected = ma.fields.List(
+        ma.fields.Dict(),
+        metadata=_fact("Each refused row: line, field, reason and message, as in an import report", "import_rejected"),
+    )
+    missing_items = ma.fields.List(ma.fields.String(), metadata=_fact("Unit cost codes missing", "unit_cost_missing"))
+    missing_years = ma.fields.List(
+        ma.fields.String(), metadata=_fact("Years the deflator series lacks", "deflator_year_missing")
+    )
 
 
 class Api(SmorestApi):
@@ -136,6 +169,11 @@ class Api(SmorestApi):
             # RFC 9110 requires Allow on a 405; flask-smorest's handler drops werkzeug's own headers.
             headers = {**(headers or {}), "Allow": ", ".join(error.valid_methods)}
         return payload, code, headers
+
+
+def error_answer(description: str) -> dict[str, Any]:
+    """flask-smorest alt_response keyword arguments for an error an operation can give beyond the usual ones."""
+    return {"schema": ErrorSchema, "description": description}
 
 
 # How every rate-limited operation documents its 429 (flask-smorest alt_response keyword arguments).

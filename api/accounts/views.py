@@ -19,7 +19,7 @@ from api.accounts.schemas import (
 )
 from api.auth import ALL_ROLES, STAFF, current_actor, requires, token_settings
 from api.schemas import RevokedSchema
-from api.web import RATE_LIMITED, clock, db_session, forget_sign_in_attempts, spend_sign_in_budget
+from api.web import RATE_LIMITED, clock, db_session, error_answer, forget_sign_in_attempts, spend_sign_in_budget
 
 blp = Blueprint("accounts", __name__, description="Signing in, tokens and user accounts")
 
@@ -45,6 +45,7 @@ def sign_in_guards() -> service.SignInGuards:
 @blp.doc(security=PUBLIC)
 @blp.arguments(SignInSchema)
 @blp.response(200, TokenPairSchema)
+@blp.alt_response(401, **error_answer("Wrong email or password, or no such account: all answer alike"))
 @blp.alt_response(429, **RATE_LIMITED)
 def sign_in(body: dict[str, Any]) -> Any:
     """Sign in with email and password: a short-lived access token and a refresh token
@@ -68,6 +69,7 @@ def sign_in(body: dict[str, Any]) -> Any:
 @blp.doc(security=PUBLIC)
 @blp.arguments(RefreshSchema)
 @blp.response(200, TokenPairSchema)
+@blp.alt_response(401, **error_answer("The refresh token is unknown, used, expired or revoked: sign in again"))
 @blp.alt_response(429, **RATE_LIMITED)
 def refresh(body: dict[str, Any]) -> Any:
     """Swap a refresh token for a new pair (the old refresh token stops working)"""

@@ -11,10 +11,12 @@ from flask_smorest import Blueprint, abort
 from api.auth import CASEWORK, current_actor, requires
 from api.outbox import service
 from api.outbox.schemas import LedgerEntrySchema
-from api.web import clock, db_session
+from api.web import clock, db_session, error_answer
 from notifications.webhooks import signature_is_valid
 
 blp = Blueprint("messages", __name__, description="SMS: each session's and check-in link's message ledger")
+
+NOT_SIGNED_BY_TWILIO = "Not signed by Twilio for this address and form (invalid_webhook_signature)"
 
 
 @blp.route("/sessions/<uuid:session_id>/messages", methods=["GET"])
@@ -52,6 +54,7 @@ def _signed_form() -> dict[str, str]:
 @blp.route("/webhooks/twilio/status", methods=["POST"])
 @blp.doc(security=[])
 @blp.response(204)
+@blp.alt_response(403, **error_answer(NOT_SIGNED_BY_TWILIO))
 def twilio_status() -> Any:
     """Twilio's message status callback (signed): moves a message forward only; repeats are harmless"""
     form = _signed_form()
@@ -68,6 +71,7 @@ def twilio_status() -> Any:
 
 @blp.route("/webhooks/twilio/inbound", methods=["POST"])
 @blp.doc(security=[])
+@blp.alt_response(403, **error_answer(NOT_SIGNED_BY_TWILIO))
 def twilio_inbound() -> Any:
     """A reply to one of our messages (signed): STOP withdraws SMS consent at once, START restores it"""
     form = _signed_form()

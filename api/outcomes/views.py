@@ -20,7 +20,7 @@ from api.outcomes.schemas import (
     OutcomeEventSchema,
     OutcomeSettingsSchema,
 )
-from api.web import clock, db_session
+from api.web import clock, db_session, error_answer
 
 blp = Blueprint(
     "outcomes",
@@ -89,6 +89,7 @@ def void_outcome_event(event_id: uuid.UUID) -> None:
 @idempotent
 @blp.arguments(ImportQuerySchema, location="query")
 @blp.response(200, ImportReportSchema)
+@blp.alt_response(415, **error_answer("Send the file as text/csv, or as the file part of multipart/form-data"))
 @blp.doc(requestBody=IMPORT_REQUEST_BODY)
 def import_outcome_events(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
     """Import outcome events from an agency's CSV extract, reporting each refused row by line"""

@@ -1,6 +1,7 @@
-"""Every JSON answer the test suite receives is checked against the OpenAPI document: its status is declared (or
-covered by `default`), and its body is valid against the declared schema, `required` lists included. A
-supplier's generated client trusts exactly this, so the whole suite's traffic is the test of it."""
+"""Every JSON answer the test suite receives is checked against the OpenAPI document: its status is declared by the
+operation itself (`default` covers only a 500), its body is valid against the declared schema (`required` lists
+included), and every header declared as required is sent. A supplier's generated client trusts exactly this, so
+the whole suite's traffic is the test of it."""
 
 from __future__ import annotations
 
@@ -20,18 +21,21 @@ class AnswerChecker:
         self.problems: list[str] = []
         self._validators: dict[str, Any] = {}
 
-    def check(self, method: str, rule: str, status: int, body: Any) -> None:
+    def check(self, method: str, rule: str, status: int, body: Any, headers: Any = None) -> None:
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
         operation = self.document["paths"].get(path, {}).get(method.lower())
         if operation is None:
             return  # not part of the JSON API (the check-in and dashboard pages, the docs)
         responses = operation["responses"]
-        declared = responses.get(str(status)) or responses.get("default")
+        declared = responses.get(str(status)) or (responses.get("default") if status == 500 else None)
         where = f"{method} {path} {status}"
         if declared is None:
             self.problems.append(f"{where}: status not declared")
             return
         declared = self._resolve(declared)
+        for name, header in declared.get("headers", {}).items():
+            if self._resolve(header).get("required") and headers is not None and name not in headers:
+                self.problems.append(f"{where}: required header {name} not sent")
         schema = declared.get("content", {}).get("application/json", {}).get("schema")
         if schema is None:
             return
@@ -60,7 +64,8 @@ def check_every_answer(app: Flask) -> None:
     @app.after_request
     def _check(response: Response) -> Response:
         if request.url_rule is not None and response.mimetype == "application/json" and not response.direct_passthrough:
-            checker.check(request.method, request.url_rule.rule, response.status_code, response.get_json(silent=True))
+            body = response.get_json(silent=True)
+            checker.check(request.method, request.url_rule.rule, response.status_code, body, response.headers)
         return response
 
 

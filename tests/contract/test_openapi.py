@@ -161,3 +161,31 @@ def test_every_reason_the_code_gives_is_in_the_documented_catalogue(repo_root):
     assert document["components"]["schemas"]["Error"]["properties"]["reason"] == {
         "$ref": "#/components/schemas/ErrorReason"
     }
+
+
+def test_every_fact_a_refusal_sends_is_a_typed_property_of_the_error(repo_root):
+    """A domain error's keyword arguments (other than message and errors) go into the answer beside the envelope:
+    each must be declared on Error, so a client reads it typed."""
+    import ast
+
+    from api.errors import DomainError
+
+    document, _app = _live_document_and_app()
+    declared = set(document["components"]["schemas"]["Error"]["properties"])
+    error_classes, stack = set(), [DomainError]
+    while stack:
+        kind = stack.pop()
+        error_classes.add(kind.__name__)
+        stack.extend(kind.__subclasses__())
+    sent = {}
+    for source in (repo_root / "api").rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name in error_classes:
+                    for keyword in node.keywords:
+                        if keyword.arg not in ("message", "errors"):
+                            sent.setdefault(keyword.arg, f"{source.relative_to(repo_root)}:{node.lineno}")
+    assert len(sent) > 10
+    assert {fact: where for fact, where in sent.items() if fact not in declared} == {}
+    assert set(document["components"]["schemas"]["Error"]["required"]) == {"code", "status", "message", "reason"}
