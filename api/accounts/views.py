@@ -72,7 +72,14 @@ def sign_in(body: dict[str, Any]) -> Any:
 @blp.alt_response(401, **error_answer("The refresh token is unknown, used, expired or revoked: sign in again"))
 @blp.alt_response(429, **RATE_LIMITED)
 def refresh(body: dict[str, Any]) -> Any:
-    """Swap a refresh token for a new pair (the old refresh token stops working)"""
+    """Swap a refresh token for a new pair (the old refresh token stops working)
+
+    Send the refresh token from the last pair (from sign-in or the previous refresh) before the access token expires
+    (`expires_in`, 15 minutes by default); the answer is a new access token and a new refresh token, and the one
+    sent stops working. A refresh token that was already used is taken as copied: the whole sign-in is revoked, so
+    every device holding its tokens must sign in again. An expired, revoked or unknown token, or a deactivated user,
+    answers 401. Rate-limited per client address (429 with Retry-After). No access token needed.
+    """
     return service.refresh(
         db_session(), refresh_token=body["refresh_token"], settings=token_settings(), now=clock().now()
     )
@@ -82,7 +89,12 @@ def refresh(body: dict[str, Any]) -> Any:
 @requires(*ALL_ROLES)
 @blp.response(204)
 def sign_out() -> None:
-    """Sign out this device: its access and refresh tokens stop working at once"""
+    """Sign out this device: its access and refresh tokens stop working at once
+
+    Revokes the sign-in this access token belongs to: its access token and refresh token are refused from the next
+    request on. Other devices the user is signed in on are not affected (see `POST
+    /users/{user_id}/revoke-sign-ins`). Answers 204 with no body. Any role.
+    """
     service.sign_out(db_session(), actor=current_actor(), now=clock().now())
 
 
@@ -90,7 +102,11 @@ def sign_out() -> None:
 @requires(*ALL_ROLES)
 @blp.response(200, UserSchema)
 def me() -> Any:
-    """The signed-in user's own account"""
+    """The signed-in user's own account
+
+    Who the access token belongs to: name, email, role, programme, a mentor's caseload limit and work mobile, and
+    when their latest lock-out ends. Any role; the phone app uses it to show who is signed in.
+    """
     return service.get_own_account(db_session(), actor=current_actor())
 
 
@@ -99,7 +115,11 @@ def me() -> Any:
 @blp.arguments(UserListQuerySchema, location="query")
 @blp.response(200, UserSchema(many=True))
 def list_users(args: dict[str, Any]) -> Any:
-    """List users (coordinators see their own programme's)"""
+    """List users (coordinators see their own programme's)
+
+    Admins see every account; coordinators see the accounts of their own programme. Filter by `role`. Sorted by
+    display name. `locked_until` says when an account's latest sign-in lock-out ends.
+    """
     return queries.list_users(db_session(), actor=current_actor(), role=args.get("role"))
 
 
@@ -108,7 +128,15 @@ def list_users(args: dict[str, Any]) -> Any:
 @blp.arguments(UserCreateSchema)
 @blp.response(201, UserSchema)
 def create_user(body: dict[str, Any]) -> Any:
-    """Create a user (coordinators may create mentors for their own programme)"""
+    """Create a user (coordinators may create mentors for their own programme)
+
+    Admins create any account; a coordinator may create only mentors, for their own programme (a `programme_id` left
+    out is theirs; another programme's answers 403). Every role but admin needs a programme; mentors need a
+    `max_caseload`, and only mentors may have one. The password must be at least 12 characters (422
+    `weak_password`); an email already registered answers 409 `email_already_registered`. A mentor's work `mobile`,
+    for SMS reminders of their sessions, must be a valid mobile number (UK unless written with its country code;
+    landlines are refused).
+    """
     return service.create_user_as(
         db_session(),
         actor=current_actor(),
@@ -123,7 +151,13 @@ def create_user(body: dict[str, Any]) -> Any:
 @blp.arguments(UserUpdateSchema)
 @blp.response(200, UserSchema)
 def update_user(body: dict[str, Any], user_id: uuid.UUID) -> Any:
-    """Change a user's name, caseload limit or whether they can sign in"""
+    """Change a user's name, caseload limit or whether they can sign in
+
+    Change the display name, a mentor's maximum caseload or work mobile, or `is_active`. Deactivating an account
+    revokes all of its sign-ins at once; reactivating it lets the user sign in again. Admins may change anyone; a
+    coordinator only the mentors of their own programme (anyone else answers 404, as if they did not exist). A
+    caseload limit on anyone but a mentor is refused (422).
+    """
     return service.update_user(
         db_session(),
         actor=current_actor(),
@@ -138,7 +172,13 @@ def update_user(body: dict[str, Any], user_id: uuid.UUID) -> Any:
 @requires(*STAFF)
 @blp.response(200, RevokedSchema)
 def revoke_sign_ins(user_id: uuid.UUID) -> Any:
-    """Cut off every device the user is signed in on (for a lost or stolen phone)"""
+    """Cut off every device the user is signed in on (for a lost or stolen phone)
+
+    Every sign-in the user has is revoked at once: their access and refresh tokens are refused from the next request
+    on, on every device, and they must sign in again with their password. The answer says how many sign-ins were
+    revoked. Admins may do it for anyone, a coordinator for the mentors of their own programme (anyone else answers
+    404).
+    """
     revoked = service.revoke_sign_ins(db_session(), actor=current_actor(), user_id=user_id, now=clock().now())
     return {"revoked": revoked}
 
@@ -147,7 +187,13 @@ def revoke_sign_ins(user_id: uuid.UUID) -> Any:
 @requires(Role.ADMIN)
 @blp.response(200, UserSchema)
 def unlock_user(user_id: uuid.UUID) -> Any:
-    """Unlock an account locked by too many wrong passwords, at once (admins only; audited)"""
+    """Unlock an account locked by too many wrong passwords, at once (admins only; audited)
+
+    Wrong passwords in a row from one client address lock that address out of the account for a while; this lifts
+    every address's lock-out of the account at once, clears their counts of wrong passwords and the email's
+    per-email sign-in rate limit, so the user can sign in straight away. Existing sign-ins are untouched. Admins
+    only; the unlock is written to the audit log.
+    """
     user = service.unlock_user(db_session(), actor=current_actor(), user_id=user_id, now=clock().now())
     forget_sign_in_attempts(user.email)
     return user

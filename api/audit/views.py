@@ -19,7 +19,14 @@ blp = Blueprint("audit", __name__, description="Who read or wrote children's rec
 @blp.response(200, AuditEventSchema(many=True))
 @blp.paginate()
 def list_audit_events(args: dict[str, Any], pagination_parameters: Any) -> Any:
-    """Audit events, newest first, by child, by user, by action or by time"""
+    """Audit events, newest first, by child, by user, by action or by time
+
+    Every read and write of a child's record is written to the audit log in the same transaction as the read or
+    write: who (user and role; null for the scheduler and the child's own check-in page), the action (such as
+    `child.read` or `enrolment.end`), the record and the child. Scheduled runs such as the retention purge log their
+    counts in `details`. Filter by child, acting user, exact action, or a period (`since` inclusive, `until`
+    exclusive), a page at a time (`page`, `page_size`; `X-Pagination` gives the total). Admins only.
+    """
     events, total = queries.list_audit_events(
         db_session(),
         child_id=args.get("child_id"),

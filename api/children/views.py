@@ -30,7 +30,14 @@ blp = Blueprint("children", __name__, description="Children, their phone numbers
 @blp.response(200, ChildListItemSchema(many=True))
 @blp.paginate()
 def list_children(args: dict[str, Any], pagination_parameters: Any) -> Any:
-    """Children you may see (a mentor: their own caseload), filtered by cohort, status, district or mentor"""
+    """Children you may see (a mentor: their own caseload), filtered by cohort, status, district or mentor
+
+    A mentor sees only the children they are key worker for now; coordinators their programme's children; admins
+    everyone. Filter by cohort, open enrolment status (`waitlisted`, `offered`, `active`, or `not_enrolled`),
+    district or key worker; a page at a time (`page`, `page_size`; `X-Pagination` gives the total). Each child comes
+    with their pseudonymous reference, cohort, enrolment and key worker. Every child listed is written to the audit
+    log.
+    """
     status = args.get("status")
     children, total = service.list_children(
         db_session(),
@@ -53,7 +60,15 @@ def list_children(args: dict[str, Any], pagination_parameters: Any) -> Any:
 @blp.arguments(ChildCreateSchema)
 @blp.response(201, ChildSchema)
 def create_child(body: dict[str, Any]) -> Any:
-    """Record a child (before referring them to a cohort)"""
+    """Record a child (before referring them to a cohort)
+
+    Admins and coordinators. The child gets a pseudonymous reference (such as `YP-7F3K2Q`) by which everything else
+    names them. `programme_id` defaults to your own (an admin must give one; a coordinator may give only their own,
+    403 otherwise). The district must be one of the programme's (422 `unknown_district`); the date of birth must
+    make the child 5 to 25 years old (422 `implausible_date_of_birth`). Phone numbers, each with whose it is (child,
+    parent or carer), must be valid mobile numbers (landlines are refused: an SMS to a landline is read aloud in the
+    home). Recording a child enrols them nowhere: refer them next (`POST /referrals`). Audited.
+    """
     return service.create_child(
         db_session(),
         actor=current_actor(),
@@ -67,7 +82,13 @@ def create_child(body: dict[str, Any]) -> Any:
 @requires(*CASEWORK)
 @blp.response(200, ChildSchema)
 def get_child(child_id: uuid.UUID) -> Any:
-    """One child's record (404 if they are not in your caseload)"""
+    """One child's record (404 if they are not in your caseload)
+
+    The full record: reference, name, date of birth, district, school, cohort and enrolment (with the waitlist
+    position while waiting), key worker, current phone numbers and the contact consent in force per channel. A
+    mentor may read only the children they are key worker for now; any other child answers 404, exactly as a child
+    that does not exist, so existence never leaks. Audited.
+    """
     return service.get_child(db_session(), actor=current_actor(), child_id=child_id, now=clock().now())
 
 
@@ -76,7 +97,12 @@ def get_child(child_id: uuid.UUID) -> Any:
 @blp.arguments(ChildUpdateSchema)
 @blp.response(200, ChildSchema)
 def update_child(body: dict[str, Any], child_id: uuid.UUID) -> Any:
-    """Correct a child's details"""
+    """Correct a child's details
+
+    Admins and coordinators of the child's programme; send only what changes (name, date of birth, district,
+    school). The same checks as when the child was recorded apply (district of the programme, an age from 5 to 25).
+    The change reaches the mentor's phone through `GET /sync`. Audited.
+    """
     return service.update_child(db_session(), actor=current_actor(), child_id=child_id, changes=body, now=clock().now())
 
 
@@ -85,7 +111,14 @@ def update_child(body: dict[str, Any], child_id: uuid.UUID) -> Any:
 @blp.arguments(NewPhoneNumberSchema)
 @blp.response(201, PhoneNumberSchema)
 def add_phone_number(body: Any, child_id: uuid.UUID) -> Any:
-    """Add a mobile number (landlines are refused: SMS to a landline is read aloud in the home)"""
+    """Add a mobile number (landlines are refused: SMS to a landline is read aloud in the home)
+
+    Whose number it is (child, parent or carer) decides which consent can use it: SMS to the child reaches only the
+    child's own mobile, SMS to a carer a parent's or carer's. Numbers are stored in E.164 form; a number the child
+    already has answers 422 `phone_number_already_recorded`, one that is not a valid mobile 422
+    `invalid_phone_number`, `malformed_phone_number` or `not_a_mobile_number`. A mentor may add numbers only for
+    their own caseload. Audited.
+    """
     return service.add_phone_number(
         db_session(),
         actor=current_actor(),
@@ -100,7 +133,12 @@ def add_phone_number(body: Any, child_id: uuid.UUID) -> Any:
 @requires(*CASEWORK)
 @blp.response(204)
 def remove_phone_number(child_id: uuid.UUID, phone_number_id: uuid.UUID) -> None:
-    """Stop using a number (it is kept, marked removed, for the record)"""
+    """Stop using a number (it is kept, marked removed, for the record)
+
+    The number is marked removed, not deleted, so the record shows what was used when; no SMS goes to it from now
+    on. A number that is not the child's, or was already removed, answers 404. Answers 204. A mentor may do it only
+    for their own caseload. Audited.
+    """
     service.remove_phone_number(
         db_session(),
         actor=current_actor(),
@@ -115,5 +153,12 @@ def remove_phone_number(child_id: uuid.UUID, phone_number_id: uuid.UUID) -> None
 @blp.arguments(ConsentSchema)
 @blp.response(201, ConsentSchema)
 def record_consent(body: dict[str, Any], child_id: uuid.UUID) -> Any:
-    """Record who agreed (or refused) to contact by a channel; the latest decision is in force"""
+    """Record who agreed (or refused) to contact by a channel; the latest decision is in force
+
+    Consent is recorded per channel (`sms_to_child`, `sms_to_carer`), with who gave or refused it (child, parent or
+    carer), and the latest decision for a channel is the one in force. Granting needs a current number the channel
+    can reach (422 `consent_channel_without_number`); a withdrawal is always accepted, and no SMS goes by that
+    channel from then on (messages already queued are checked again before they are sent). A mentor may record
+    consent only for their own caseload. Audited.
+    """
     return service.record_consent(db_session(), actor=current_actor(), child_id=child_id, now=clock().now(), **body)

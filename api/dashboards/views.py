@@ -94,7 +94,17 @@ def _answer(
 @ALSO_CSV
 @blp.response(200, PlacesDashboardSchema)
 def places_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
-    """Places per cohort: funded, occupied, offered and free now; time-weighted occupancy over the period"""
+    """Places per cohort: funded, occupied, offered and free now; time-weighted occupancy over the period
+
+    Per cohort: places funded, children in active support now, places offered and awaiting an answer, places free;
+    and over the period, the spells of support that held a place, the place-days held against the place-days funded,
+    and so the time-weighted occupancy. With a district, the counts are that district's children, while `free` stays
+    the whole cohort's. Filter by cohort and district; the period is `since` to `until` inclusive, in programme time
+    (a year to today unless said). `?format=csv` (or `Accept: text/csv`) answers the same figures as one CSV table,
+    the filters in its first columns and a withheld figure empty. Admins and coordinators see every figure;
+    commissioners see counts from 1 to 4 as "<5" and every figure derived from one withheld (null); no answer names
+    a child. Admins, coordinators and commissioners of the programme (any other answers 404).
+    """
     result = service.places_dashboard(db_session(), **_common(args, programme_id))
     return _answer(result, args, PlacesDashboardSchema(), "places", lambda dumped: dumped["cohorts"])
 
@@ -105,7 +115,17 @@ def places_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
 @ALSO_CSV
 @blp.response(200, WaitlistDashboardSchema)
 def waitlist_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
-    """The waitlist now, waits from referral to first session (median, 90th percentile) and those still waiting"""
+    """The waitlist now, waits from referral to first session (median, 90th percentile) and those still waiting
+
+    Children waiting now; children waitlisted, offered or active with no completed session yet; referred children
+    whose first completed session fell in the period; and how long they waited from referral to that first session,
+    as the median and the 90th percentile in days. Filter by cohort and district; the period is `since` to `until`
+    inclusive, in programme time (a year to today unless said). `?format=csv` (or `Accept: text/csv`) answers the
+    same figures as one CSV table, the filters in its first columns and a withheld figure empty. Admins and
+    coordinators see every figure; commissioners see counts from 1 to 4 as "<5" and every figure derived from one
+    withheld (null); no answer names a child. Admins, coordinators and commissioners of the programme (any other
+    answers 404).
+    """
     result = service.waitlist_dashboard(db_session(), **_common(args, programme_id))
     return _answer(result, args, WaitlistDashboardSchema(), "waitlist", _scalars)
 
@@ -116,7 +136,18 @@ def waitlist_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
 @ALSO_CSV
 @blp.response(200, MentorsDashboardSchema)
 def mentors_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
-    """Caseloads against maximum: per mentor for staff, the distribution only for commissioners"""
+    """Caseloads against maximum: per mentor for staff, the distribution only for commissioners
+
+    How many mentors, how many children they hold, how many are at or over their maximum caseload, and their mean
+    utilisation (caseload over maximum). Staff also get each mentor's caseload; commissioners get only the
+    distribution (`caseloads` is empty for them). Caseloads are as they are now, so the period does not apply; a
+    cohort or district counts only the allocations of children in it. Filter by cohort and district; the period is
+    `since` to `until` inclusive, in programme time (a year to today unless said). `?format=csv` (or `Accept:
+    text/csv`) answers the same figures as one CSV table, the filters in its first columns and a withheld figure
+    empty. Admins and coordinators see every figure; commissioners see counts from 1 to 4 as "<5" and every figure
+    derived from one withheld (null); no answer names a child. Admins, coordinators and commissioners of the
+    programme (any other answers 404).
+    """
     result = service.mentors_dashboard(db_session(), **_common(args, programme_id))
     return _answer(
         result, args, MentorsDashboardSchema(), "mentors", lambda dumped: dumped["caseloads"] or _scalars(dumped)
@@ -129,7 +160,17 @@ def mentors_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
 @ALSO_CSV
 @blp.response(200, DeliveryDashboardSchema)
 def delivery_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
-    """Sessions planned, delivered, missed and cancelled; evening and weekend shares; sessions per child per week"""
+    """Sessions planned, delivered, missed and cancelled; evening and weekend shares; sessions per child per week
+
+    Sessions planned to start in the period and what became of them: delivered, missed (did not attend), cancelled,
+    or not yet recorded; the share of delivered sessions starting in the evening (17:00 or later) and at the
+    weekend; children seen and their attendances; and sessions per child per week of support. Filter by cohort and
+    district; the period is `since` to `until` inclusive, in programme time (a year to today unless said).
+    `?format=csv` (or `Accept: text/csv`) answers the same figures as one CSV table, the filters in its first
+    columns and a withheld figure empty. Admins and coordinators see every figure; commissioners see counts from 1
+    to 4 as "<5" and every figure derived from one withheld (null); no answer names a child. Admins, coordinators
+    and commissioners of the programme (any other answers 404).
+    """
     result = service.delivery_dashboard(db_session(), **_common(args, programme_id))
     return _answer(result, args, DeliveryDashboardSchema(), "delivery", _scalars)
 
@@ -140,7 +181,18 @@ def delivery_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
 @ALSO_CSV
 @blp.response(200, WellbeingDashboardSchema)
 def wellbeing_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
-    """Children with a baseline and a follow-up, mean change and meaningful improvement per measure; goal progress"""
+    """Children with a baseline and a follow-up, mean change and meaningful improvement per measure; goal progress
+
+    Per instrument and measure: children with a baseline, children with a follow-up too, the mean change from
+    baseline to the latest follow-up, and how many (and what share) improved by at least the instrument's
+    meaningful-change threshold (baselines are each child's first score, follow-ups their latest later score
+    completed in the period); and the same for goal progress (Goal Based Outcomes). Filter by cohort and district;
+    the period is `since` to `until` inclusive, in programme time (a year to today unless said). `?format=csv` (or
+    `Accept: text/csv`) answers the same figures as one CSV table, the filters in its first columns and a withheld
+    figure empty. Admins and coordinators see every figure; commissioners see counts from 1 to 4 as "<5" and every
+    figure derived from one withheld (null); no answer names a child. Admins, coordinators and commissioners of the
+    programme (any other answers 404).
+    """
     result = service.wellbeing_dashboard(
         db_session(), instruments=current_app.extensions["reachable.instruments"], **_common(args, programme_id)
     )
@@ -153,7 +205,20 @@ def wellbeing_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
 @ALSO_CSV
 @blp.response(200, OutcomesDashboardSchema)
 def outcomes_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
-    """Outcome events per child-year before and during support, their percentage change, and savings"""
+    """Outcome events per child-year before and during support, their percentage change, and savings
+
+    The cost-benefit estimate (as `GET /programmes/{programme_id}/cost-benefit`) with the dashboard's filters:
+    outcome events per child-year before and during support, their percentage change by event type, and the savings
+    they imply, low and high, in the prices of `price_year` (the latest year the deflators cover unless said). Each
+    child's own windows apply, so only the cohort filter narrows it; the period and district do not (the answer's
+    `filters` say so). Filter by cohort and district; the period is `since` to `until` inclusive, in programme time
+    (a year to today unless said). Each child's own windows apply, so only the cohort filter narrows it; the period
+    and district do not (the answer's `filters` say so). `?format=csv` (or `Accept: text/csv`) answers the same
+    figures as one CSV table, the filters in its first columns and a withheld figure empty. Admins and coordinators
+    see every figure; commissioners see counts from 1 to 4 as "<5" and every figure derived from one withheld
+    (null); no answer names a child. Admins, coordinators and commissioners of the programme (any other answers
+    404).
+    """
     result = service.outcomes_dashboard(db_session(), price_year=args.get("price_year"), **_common(args, programme_id))
     return _answer(result, args, OutcomesDashboardSchema(), "outcomes", _outcome_rows)
 
@@ -173,7 +238,17 @@ def _outcome_rows(dumped: dict[str, Any]) -> list[dict[str, Any]]:
 @ALSO_CSV
 @blp.response(200, ReturnConversationsDashboardSchema)
 def return_conversations_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
-    """Returns from missing in the period and how many had their conversation completed within 72 hours"""
+    """Returns from missing in the period and how many had their conversation completed within 72 hours
+
+    Children who returned from missing in the period, how many had their return conversation completed within 72
+    hours of returning, and the rate (as `GET /programmes/{programme_id}/return-conversations/summary`).
+    Programme-wide: the cohort and district filters do not apply (the answer's `filters` say so). Filter by cohort
+    and district; the period is `since` to `until` inclusive, in programme time (a year to today unless said).
+    `?format=csv` (or `Accept: text/csv`) answers the same figures as one CSV table, the filters in its first
+    columns and a withheld figure empty. Admins and coordinators see every figure; commissioners see counts from 1
+    to 4 as "<5" and every figure derived from one withheld (null); no answer names a child. Admins, coordinators
+    and commissioners of the programme (any other answers 404).
+    """
     result = service.return_conversations_dashboard(db_session(), **_common(args, programme_id))
     return _answer(
         result, args, ReturnConversationsDashboardSchema(), "return-conversations", lambda dumped: [dumped["summary"]]

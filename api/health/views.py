@@ -15,7 +15,11 @@ blp = Blueprint("health", __name__, description="Liveness and readiness probes")
 @blp.doc(security=[])
 @blp.response(200, HealthSchema)
 def healthz() -> Any:
-    """The process is up"""
+    """The process is up
+
+    For a load balancer's liveness probe: answers 200 `{"status": "ok"}` whenever the process can serve a request,
+    without touching the database, so a database outage never gets a healthy process restarted. No token needed.
+    """
     return {"status": "ok"}
 
 
@@ -24,6 +28,11 @@ def healthz() -> Any:
 @blp.response(200, ReadinessSchema)
 @blp.alt_response(503, schema=ReadinessSchema, description="Not ready: the database is down or not migrated")
 def readyz() -> Any:
-    """The database is reachable and migrated to the newest revision"""
+    """The database is reachable and migrated to the newest revision
+
+    For a readiness probe: 200 with `ready: true` when the database answers and its schema is at the newest Alembic
+    revision; otherwise 503 with the same body saying which is wrong (`database: unreachable`, or the revision the
+    database is at against the newest). Send traffic only to instances that answer 200. No token needed.
+    """
     readiness = service.check_readiness(database().engine, database_url=database().url)
     return readiness, (200 if readiness.ready else 503)

@@ -23,7 +23,13 @@ NOT_SIGNED_BY_TWILIO = "Not signed by Twilio for this address and form (invalid_
 @requires(*CASEWORK)
 @blp.response(200, LedgerEntrySchema(many=True))
 def session_messages(session_id: uuid.UUID) -> Any:
-    """The SMS reminders for a session: queued, sent, delivered, held, dropped or failed, and why"""
+    """The SMS reminders for a session: queued, sent, delivered, held, dropped or failed, and why
+
+    Every SMS reminder made for the session (to the child, a carer, the mentor), oldest first, each with its state,
+    why it is in it (held for quiet hours, dropped because consent was withdrawn or the session moved, failed with
+    the provider's error code ...), its attempts, and each step of its history. Never the text or the number: both
+    are made only when a message is sent. A session of no child you may see answers 404. Audited.
+    """
     return service.session_ledger(db_session(), actor=current_actor(), session_id=session_id, now=clock().now())
 
 
@@ -31,7 +37,11 @@ def session_messages(session_id: uuid.UUID) -> Any:
 @requires(*CASEWORK)
 @blp.response(200, LedgerEntrySchema(many=True))
 def invitation_messages(invitation_id: uuid.UUID) -> Any:
-    """The SMS carrying a check-in link: queued, sent, delivered, dropped or failed, and why"""
+    """The SMS carrying a check-in link: queued, sent, delivered, dropped or failed, and why
+
+    The SMS made for one check-in link, with its state, why it is in it, its attempts and each step of its history;
+    never the text (which holds the link) or the number. A link of a child you may not see answers 404. Audited.
+    """
     return service.invitation_ledger(
         db_session(), actor=current_actor(), invitation_id=invitation_id, now=clock().now()
     )
@@ -56,7 +66,15 @@ def _signed_form() -> dict[str, str]:
 @blp.response(204)
 @blp.alt_response(403, **error_answer(NOT_SIGNED_BY_TWILIO))
 def twilio_status() -> Any:
-    """Twilio's message status callback (signed): moves a message forward only; repeats are harmless"""
+    """Twilio's message status callback (signed): moves a message forward only; repeats are harmless
+
+    Called by Twilio, not by clients: the form Twilio posts when a message's status changes. It is accepted only
+    with a valid `X-Twilio-Signature` for this service's public URL (403 `invalid_webhook_signature` otherwise).
+    Twilio's status (accepted, queued, sending, sent, delivered, undelivered, failed) only ever moves a message
+    forward, so repeated and late callbacks change nothing; an unknown message or status is ignored; an error saying
+    the number cannot receive SMS (it does not exist, or is a landline) stops anything more going to it. Answers
+    204.
+    """
     form = _signed_form()
     error_code = form.get("ErrorCode")
     service.apply_status(
@@ -73,7 +91,15 @@ def twilio_status() -> Any:
 @blp.doc(security=[])
 @blp.alt_response(403, **error_answer(NOT_SIGNED_BY_TWILIO))
 def twilio_inbound() -> Any:
-    """A reply to one of our messages (signed): STOP withdraws SMS consent at once, START restores it"""
+    """A reply to one of our messages (signed): STOP withdraws SMS consent at once, START restores it
+
+    Called by Twilio, not by clients: a text sent back to one of our numbers, accepted only with a valid
+    `X-Twilio-Signature` (403 `invalid_webhook_signature` otherwise). STOP (or UNSUBSCRIBE, CANCEL, END, QUIT ...)
+    as the first word withdraws SMS consent at once for every child that number belongs to, and drops its messages
+    still queued; START restores consent only if a STOP had withdrawn it, never a withdrawal staff recorded. Each
+    change is recorded as a consent decision, audited, and reaches the mentors' phones through `GET /sync`. Twilio
+    sends its own replies to STOP, START and HELP, so the answer is an empty TwiML document.
+    """
     form = _signed_form()
     service.apply_reply(db_session(), from_number=form.get("From", ""), body=form.get("Body", ""), now=clock().now())
     # An empty TwiML answer: Twilio sends its own replies to STOP, START and HELP.

@@ -52,7 +52,16 @@ def _uploaded_csv() -> bytes:
 @blp.arguments(OutcomeEventSchema)
 @blp.response(201, OutcomeEventSchema)
 def record_outcome_event(body: dict[str, Any], child_id: uuid.UUID) -> Any:
-    """Record an arrest, police call-out, missing episode or exclusion of a child"""
+    """Record an arrest, police call-out, missing episode or exclusion of a child
+
+    An event in the child's life that the programme aims to reduce: arrest, police call-out, missing episode,
+    fixed-term or permanent exclusion, on the day it happened (not in the future, nor before the child was born: 422
+    `implausible_outcome_event`), with where the record came from (police, school, social care ...) and, optionally,
+    which extract or return. The same event from the same source on the same day is recorded once (409
+    `outcome_event_already_recorded`); a missing episode may be linked to the episode recorded in Reachable, once.
+    These events feed the before-and-during rates and the cost-benefit estimate. Admins and coordinators of the
+    child's programme. Send an `Idempotency-Key` so a retry replays the first answer. Audited.
+    """
     return service.record_outcome_event(
         db_session(), actor=current_actor(), child_id=child_id, now=clock().now(), **body
     )
@@ -63,7 +72,12 @@ def record_outcome_event(body: dict[str, Any], child_id: uuid.UUID) -> Any:
 @blp.response(200, OutcomeEventSchema(many=True))
 @blp.paginate()
 def list_outcome_events(child_id: uuid.UUID, pagination_parameters: Any) -> Any:
-    """A child's outcome events, the most recent first (mentors: their own caseload, read only)"""
+    """A child's outcome events, the most recent first (mentors: their own caseload, read only)
+
+    The child's events still counted (removed ones are left out), the most recent first, each with its source and
+    who recorded it; a page at a time (`page`, `page_size`; `X-Pagination` gives the total). Mentors may read their
+    own caseload's, but not record or remove events; any other child answers 404. Audited.
+    """
     events, total = service.list_outcome_events(
         db_session(),
         actor=current_actor(),
@@ -80,7 +94,12 @@ def list_outcome_events(child_id: uuid.UUID, pagination_parameters: Any) -> Any:
 @requires(*STAFF)
 @blp.response(204)
 def void_outcome_event(event_id: uuid.UUID) -> None:
-    """Remove an event recorded in error (it is kept, marked removed, for the record)"""
+    """Remove an event recorded in error (it is kept, marked removed, for the record)
+
+    For an event recorded in error: it stops counting and leaves the lists, but the row stays, with who recorded it,
+    who removed it and when. A correction is a removal and a new event. An event of a child you may not see, or one
+    already removed, answers 404. Answers 204. Admins and coordinators; audited.
+    """
     service.void_outcome_event(db_session(), actor=current_actor(), event_id=event_id, now=clock().now())
 
 
@@ -92,7 +111,18 @@ def void_outcome_event(event_id: uuid.UUID) -> None:
 @blp.alt_response(415, **error_answer("Send the file as text/csv, or as the file part of multipart/form-data"))
 @blp.doc(requestBody=IMPORT_REQUEST_BODY)
 def import_outcome_events(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
-    """Import outcome events from an agency's CSV extract, reporting each refused row by line"""
+    """Import outcome events from an agency's CSV extract, reporting each refused row by line
+
+    An agency's extract as CSV (sent as `text/csv`, or as the `file` part of a form), one event per row:
+    `child_reference,event_type,occurred_on,source` and optionally `source_detail`, children named only by their
+    pseudonymous reference. Every row is checked first (an unknown child or one of another programme, an unknown
+    type or source, a date in the future, a row repeated in the file or already recorded ...). By default it is all
+    or nothing: one refused row imports nothing, and the answer is 422 `import_rejected`, listing each refused row
+    by line, column and reason; with `mode=valid_rows` the rows that pass are imported and the others listed. Files
+    over 5,000 rows answer 422 `import_too_many_rows`, over 512 KiB 413; a file that is not UTF-8 CSV answers 422.
+    Admins and coordinators of the programme. Send an `Idempotency-Key` so a retry replays the first answer instead
+    of importing twice. Audited.
+    """
     return service.import_outcome_events(
         db_session(),
         actor=current_actor(),
@@ -107,7 +137,11 @@ def import_outcome_events(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
 @requires(*STAFF)
 @blp.response(200, OutcomeSettingsSchema)
 def get_outcome_settings(programme_id: uuid.UUID) -> Any:
-    """The programme's baseline window and how fixed-term exclusions are priced"""
+    """The programme's baseline window and how fixed-term exclusions are priced
+
+    How many months before a child's start make their baseline window (12 unless set), and which unit cost item
+    prices fixed-term exclusions (null: they are counted but not priced). Admins and coordinators of the programme.
+    """
     return service.get_outcome_settings(db_session(), actor=current_actor(), programme_id=programme_id)
 
 
@@ -116,7 +150,12 @@ def get_outcome_settings(programme_id: uuid.UUID) -> Any:
 @blp.arguments(OutcomeSettingsSchema)
 @blp.response(200, OutcomeSettingsSchema)
 def set_outcome_settings(body: dict[str, Any], programme_id: uuid.UUID) -> Any:
-    """Set the programme's baseline window and the unit cost for fixed-term exclusions (admins)"""
+    """Set the programme's baseline window and the unit cost for fixed-term exclusions (admins)
+
+    Admins only. The baseline window in months, and the unit cost item that prices fixed-term exclusions (one of the
+    unit cost table's items, 422 `unknown_unit_cost` otherwise; null leaves them unpriced). Estimates made from then
+    on use the new settings.
+    """
     return service.set_outcome_settings(
         db_session(), actor=current_actor(), programme_id=programme_id, now=clock().now(), **body
     )
@@ -127,7 +166,16 @@ def set_outcome_settings(body: dict[str, Any], programme_id: uuid.UUID) -> Any:
 @blp.arguments(CostBenefitQuerySchema, location="query")
 @blp.response(200, CostBenefitSchema)
 def estimate_cost_benefit(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
-    """Events per child-year before and during support, and the savings they imply, low and high"""
+    """Events per child-year before and during support, and the savings they imply, low and high
+
+    For the programme's children (or those who started in one cohort): outcome events per child-year in the baseline
+    window before each child's start and during their support, the percentage change per event type, and what the
+    difference saves, priced with the unit costs uplifted to the financial year asked for (`price_year`, such as
+    2024/25) by HM Treasury's GDP deflators, as low and high estimates, in total and per child, with a note on the
+    method. A price year the deflator series does not cover answers 422 `deflator_year_missing`; a unit cost missing
+    from the table, 409 `unit_cost_missing`. Commissioners see counts from 1 to 4 as "<5", and every figure derived
+    from one withheld (null); no child is ever named. Admins, coordinators and commissioners of the programme.
+    """
     return service.estimate_cost_benefit(
         db_session(),
         actor=current_actor(),

@@ -19,7 +19,12 @@ blp = Blueprint("programmes", __name__, description="Programmes and their cohort
 @requires(*ALL_ROLES)
 @blp.response(200, ProgrammeSchema(many=True))
 def list_programmes() -> Any:
-    """List the programmes you work in (admins: all)"""
+    """List the programmes you work in (admins: all)
+
+    Admins see every programme; everyone else sees the one programme their account belongs to. Each comes with its
+    settings: time zone, districts, the activities sessions can log, how long an offered place is held, the SMS
+    reminder times and the check-in routine. Any role.
+    """
     return service.list_programmes(db_session(), actor=current_actor())
 
 
@@ -28,7 +33,15 @@ def list_programmes() -> Any:
 @blp.arguments(ProgrammeSchema)
 @blp.response(201, ProgrammeSchema)
 def create_programme(body: dict[str, Any]) -> Any:
-    """Create a programme"""
+    """Create a programme
+
+    Admins only. A programme has a unique name, an IANA time zone (`Europe/London` unless said; an unknown zone
+    answers 422 `unknown_time_zone`) in which weeks, evenings and reminders are reckoned, its districts, the
+    activities a session can log, and how many hours an offered place is held (72 unless said). The check-in routine
+    and SMS reminder times may be set now or later; unless said, a check-in link goes every 4 weeks and sessions are
+    reminded the day before and a few hours before. Instruments must be ones this deployment offers (`GET
+    /instruments`). A name already taken answers 409 `programme_name_taken`.
+    """
     return service.create_programme(
         db_session(), now=clock().now(), known_instruments=current_app.extensions["reachable.instruments"], **body
     )
@@ -38,7 +51,12 @@ def create_programme(body: dict[str, Any]) -> Any:
 @requires(*ALL_ROLES)
 @blp.response(200, ProgrammeSchema)
 def get_programme(programme_id: uuid.UUID) -> Any:
-    """One programme"""
+    """One programme
+
+    Its settings, as in the list. Admins may read any programme; everyone else only their own (any other answers
+    404, as if it did not exist). The phone app reads `session_activities` here to offer the activities a session
+    can log.
+    """
     return service.get_programme(db_session(), actor=current_actor(), programme_id=programme_id)
 
 
@@ -47,7 +65,12 @@ def get_programme(programme_id: uuid.UUID) -> Any:
 @blp.arguments(ProgrammeUpdateSchema)
 @blp.response(200, ProgrammeSchema)
 def update_programme(body: dict[str, Any], programme_id: uuid.UUID) -> Any:
-    """Rename a programme, or change its offer window or districts"""
+    """Rename a programme, or change its offer window or districts
+
+    Admins only; send only what changes. A district still recorded on a child cannot be removed (409
+    `district_in_use`); sessions already logged keep the activities they were logged with. Instruments must be ones
+    this deployment offers (`GET /instruments`). A name another programme has answers 409 `programme_name_taken`.
+    """
     return service.update_programme(
         db_session(),
         programme_id=programme_id,
@@ -60,7 +83,12 @@ def update_programme(body: dict[str, Any], programme_id: uuid.UUID) -> Any:
 @requires(*ALL_ROLES)
 @blp.response(200, CohortSchema(many=True))
 def list_cohorts(programme_id: uuid.UUID) -> Any:
-    """List a programme's cohorts"""
+    """List a programme's cohorts
+
+    Each cohort with its places (how many children it supports at any one time), its weekly session cap
+    (`max_sessions_per_week`) and its planned length in weeks. Admins may read any programme's; everyone else only
+    their own (any other answers 404).
+    """
     return service.list_cohorts(db_session(), actor=current_actor(), programme_id=programme_id)
 
 
@@ -69,7 +97,12 @@ def list_cohorts(programme_id: uuid.UUID) -> Any:
 @blp.arguments(CohortSchema)
 @blp.response(201, CohortSchema)
 def add_cohort(body: dict[str, Any], programme_id: uuid.UUID) -> Any:
-    """Add a cohort with its places and intensity"""
+    """Add a cohort with its places and intensity
+
+    Admins only. A cohort is a level of support within a programme: its places (children supported at once), its
+    intensity (the most sessions a child may have in an ISO week, in programme time) and how many weeks support is
+    planned to last. Cohort names are unique within a programme (409 `cohort_name_taken`).
+    """
     return service.add_cohort(db_session(), programme_id=programme_id, now=clock().now(), **body)
 
 
@@ -77,7 +110,11 @@ def add_cohort(body: dict[str, Any], programme_id: uuid.UUID) -> Any:
 @requires(*ALL_ROLES)
 @blp.response(200, CohortSchema)
 def get_cohort(cohort_id: uuid.UUID) -> Any:
-    """One cohort"""
+    """One cohort
+
+    Its places, weekly session cap and planned weeks. Admins may read any cohort; everyone else only their own
+    programme's (any other answers 404).
+    """
     return service.get_cohort(db_session(), actor=current_actor(), cohort_id=cohort_id)
 
 
@@ -86,7 +123,13 @@ def get_cohort(cohort_id: uuid.UUID) -> Any:
 @blp.arguments(CohortUpdateSchema)
 @blp.response(200, CohortSchema)
 def update_cohort(body: dict[str, Any], cohort_id: uuid.UUID) -> Any:
-    """Change a cohort's places or intensity (new places are offered to the waitlist at once)"""
+    """Change a cohort's places or intensity (new places are offered to the waitlist at once)
+
+    Admins only; send only what changes. Places cannot be cut below those held or offered now (409
+    `places_below_taken`, with `places_taken`; lapsed offers are let go first). New places are offered at once to
+    the children at the head of the waitlist, in the same transaction. A new weekly cap applies to sessions written
+    from now on; sessions already planned stay.
+    """
     return service.update_cohort(
         db_session(), actor=current_actor(), cohort_id=cohort_id, changes=body, now=clock().now()
     )

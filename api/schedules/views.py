@@ -20,7 +20,17 @@ blp = Blueprint("schedules", __name__, description="Recurring session patterns")
 @blp.arguments(PatternCreateSchema)
 @blp.response(201, PatternResultSchema)
 def set_pattern(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:
-    """Set a weekly pattern: plans sessions to the enrolment's planned end, in local wall-clock time"""
+    """Set a weekly pattern: plans sessions to the enrolment's planned end, in local wall-clock time
+
+    For an active enrolment: weekly slots (ISO weekday 1 to 7 and a local start time) with one duration, kind and
+    place. Planned sessions are generated from `starts_on` (today at the earliest) to the enrolment's planned end,
+    at the same wall-clock time in the programme's time zone across the changes between BST and GMT, led by the
+    child's key worker (a coordinator can set a pattern only once one is allocated). More slots a week than the
+    cohort's weekly cap is refused (409 `pattern_exceeds_weekly_cap`, with `max_sessions` and `slots`); a week other
+    sessions already fill is skipped for that occurrence and listed in `weeks_skipped_at_cap`, never overfilled. A
+    mentor may set patterns only for their own caseload. Send an `Idempotency-Key` so a retry replays the first
+    answer instead of planning twice. The answer's ETag goes in If-Match to change or end the pattern. Audited.
+    """
     result = service.set_pattern(
         db_session(), actor=current_actor(), enrolment_id=enrolment_id, now=clock().now(), **body
     )
@@ -31,7 +41,11 @@ def set_pattern(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:
 @requires(*CASEWORK)
 @blp.response(200, PatternSchema(many=True))
 def list_patterns(enrolment_id: uuid.UUID) -> Any:
-    """The enrolment's patterns, oldest first"""
+    """The enrolment's patterns, oldest first
+
+    Every pattern the enrolment has had, ended ones too (with `ended_at`), with its slots, duration, dates and
+    `version`. A mentor may read them only for their own caseload (any other enrolment answers 404).
+    """
     return service.list_patterns(db_session(), actor=current_actor(), enrolment_id=enrolment_id, now=clock().now())
 
 
@@ -41,7 +55,14 @@ def list_patterns(enrolment_id: uuid.UUID) -> Any:
 @blp.arguments(PatternFields)
 @blp.response(200, PatternResultSchema)
 def change_pattern(body: dict[str, Any], pattern_id: uuid.UUID) -> Any:
-    """Change a pattern: only its future, untouched sessions are replaced"""
+    """Change a pattern: only its future, untouched sessions are replaced
+
+    Send If-Match with the pattern's ETag (412 `stale_version` with `current_version` if it changed since; 428
+    without it). Its future, untouched sessions (planned, never edited and not yet started) are removed and planned
+    again from the new slots, from today; anything logged, moved or edited stays as it is. The answer says how many
+    sessions were removed and planned, and which weeks were skipped because the weekly cap was already reached. An
+    ended pattern cannot change (409 `pattern_ended`). Audited.
+    """
     result = service.change_pattern(
         db_session(),
         actor=current_actor(),
@@ -58,7 +79,13 @@ def change_pattern(body: dict[str, Any], pattern_id: uuid.UUID) -> Any:
 @blp.doc(parameters=[IF_MATCH_HEADER])
 @blp.response(200, PatternResultSchema)
 def end_pattern(pattern_id: uuid.UUID) -> Any:
-    """End a pattern: its future, untouched sessions are removed; everything else stays"""
+    """End a pattern: its future, untouched sessions are removed; everything else stays
+
+    Send If-Match with the pattern's ETag (412 `stale_version` with `current_version` if it changed since; 428
+    without it). The pattern ends now and its future, untouched sessions (planned, never edited and not yet started)
+    are removed; sessions logged, moved or edited stay. The answer says how many were removed. A pattern already
+    ended answers 409 `pattern_ended`. Audited.
+    """
     result = service.end_pattern(
         db_session(),
         actor=current_actor(),

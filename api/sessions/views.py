@@ -28,7 +28,21 @@ blp = Blueprint("sessions", __name__, description="Planning and logging sessions
 @blp.arguments(SessionCreateSchema)
 @blp.response(201, SessionSchema)
 def create_session(body: dict[str, Any]) -> Any:
-    """Plan a session, or log one that already happened (409 weekly_session_cap_reached past the cap)"""
+    """Plan a session, or log one that already happened (409 weekly_session_cap_reached past the cap)
+
+    A mentor plans or logs sessions for the children they are key worker for (a coordinator for any child of their
+    programme, naming the mentor who leads it, or the key worker by default). A one-to-one or phone session has one
+    enrolment; a group session several, all active and in one programme. `status: completed` (with the duration,
+    activities from the programme's list, and notes) logs one that already happened, as a phone that was offline
+    does. In one transaction, with each child's enrolment row locked, the session is refused if any child already
+    has their cohort's most sessions in that ISO week of programme time, counted across every mentor and group
+    session (409 `weekly_session_cap_reached`, with `week`, `sessions_in_week`, `max_sessions` and `child_id`;
+    cancelled and rescheduled sessions do not count). A `safeguarding_concern` raises an alert to the programme's
+    coordinators at once; a session starting within the next 48 hours has its SMS reminders queued in the same
+    transaction (later ones are queued by the scheduler as they come near). Send an `Idempotency-Key` (and, if you
+    like, an `id` made on the phone): a retry then replays the first answer, marked `Idempotent-Replayed: true`, and
+    never writes twice. The answer's `ETag` goes in If-Match to edit the session. Audited.
+    """
     view = service.create_session(
         db_session(), actor=current_actor(), session_id=body.pop("id"), now=clock().now(), **body
     )
@@ -41,7 +55,14 @@ def create_session(body: dict[str, Any]) -> Any:
 @blp.response(200, SessionSchema(many=True))
 @blp.paginate()
 def list_sessions(args: dict[str, Any], pagination_parameters: Any) -> Any:
-    """Sessions of the children you may see, in time order"""
+    """Sessions of the children you may see, in time order
+
+    Sessions of the children you may see (a mentor: their caseload, including group sessions one of their children
+    attends), ordered by planned start, filtered by child or a period (`starts_from` inclusive, `starts_before`
+    exclusive), a page at a time (`page`, `page_size`; `X-Pagination` gives the total). Notes are null unless you
+    lead the session or are a coordinator or admin. The phone app keeps its copy up to date with `GET /sync`
+    instead. Audited.
+    """
     views, total = service.list_sessions(
         db_session(),
         actor=current_actor(),
@@ -60,7 +81,12 @@ def list_sessions(args: dict[str, Any], pagination_parameters: Any) -> Any:
 @requires(*CASEWORK)
 @blp.response(200, SessionSchema)
 def get_session(session_id: uuid.UUID) -> Any:
-    """One session, with its ETag"""
+    """One session, with its ETag
+
+    The session with its attendees, its ISO week and evening and weekend flags in programme time, what was logged,
+    and its `version`, which is also the answer's `ETag`: send it back in If-Match to edit. Notes are null unless
+    you lead the session or are a coordinator or admin. A session of no child you may see answers 404. Audited.
+    """
     view = service.get_session(db_session(), actor=current_actor(), session_id=session_id, now=clock().now())
     return view, etag(view.version)
 
@@ -71,7 +97,18 @@ def get_session(session_id: uuid.UUID) -> Any:
 @blp.arguments(SessionUpdateSchema)
 @blp.response(200, SessionSchema)
 def update_session(body: dict[str, Any], session_id: uuid.UUID) -> Any:
-    """Log what happened (completed, did not attend), cancel, or correct a planned session"""
+    """Log what happened (completed, did not attend), cancel, or correct a planned session
+
+    Send If-Match with the ETag (the `version`) you last read: an edit based on an older version is refused with 412
+    `stale_version` and `current_version`, and changes nothing (read the session again and reapply the edit);
+    without If-Match the answer is 428. Send only what changes. A planned session can be completed (with the
+    duration, activities from the programme's list and notes), marked did-not-attend, cancelled by the child or the
+    mentor, or have its kind and place corrected; a session that has happened or was cancelled keeps its status (409
+    `session_status_final`), and moving one is `POST /sessions/{session_id}/reschedule`. Only the mentor who leads
+    the session (or a coordinator or admin) may change it (403 `not_the_sessions_mentor`). A `safeguarding_concern`
+    raises an alert to the programme's coordinators at once; cancelling cancels its pending SMS reminders in the
+    same transaction. The answer carries the new ETag. Audited.
+    """
     log = body.pop("log")
     view = service.update_session(
         db_session(),
@@ -91,7 +128,15 @@ def update_session(body: dict[str, Any], session_id: uuid.UUID) -> Any:
 @blp.arguments(RescheduleSchema)
 @blp.response(201, SessionSchema)
 def reschedule_session(body: dict[str, Any], session_id: uuid.UUID) -> Any:
-    """Move a planned session: it becomes rescheduled and the new planned session is returned"""
+    """Move a planned session: it becomes rescheduled and the new planned session is returned
+
+    Send If-Match with the session's ETag (412 `stale_version` with `current_version` if it changed since; 428
+    without it). Only a planned session can move (409 `session_status_final`). The old session becomes
+    `rescheduled`, pointing at its replacement, and a new planned session with the same children, mentor, kind and
+    place takes its place (its id may be made on the phone: `new_session_id`); the weekly cap is checked for the new
+    week with the old session left out (409 `weekly_session_cap_reached`). Pending SMS reminders move with it.
+    Answers 201 with the new session and its ETag. Audited.
+    """
     view = service.reschedule_session(
         db_session(),
         actor=current_actor(),
@@ -108,7 +153,13 @@ def reschedule_session(body: dict[str, Any], session_id: uuid.UUID) -> Any:
 @blp.arguments(CapOverrideSchema)
 @blp.response(200, CapOverrideSchema)
 def override_weekly_cap(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:
-    """Allow one child more sessions in one exceptional week, with the reason (audited)"""
+    """Allow one child more sessions in one exceptional week, with the reason (audited)
+
+    For an exceptional week (a crisis, a court date): sets the most sessions this child may have in that ISO week of
+    programme time (`2026-W48`), whatever their cohort allows; setting it again for the same week replaces the
+    number and the reason. The enrolment must be active. Admins and coordinators of its programme; audited with the
+    reason.
+    """
     return service.override_weekly_cap(
         db_session(),
         actor=current_actor(),
@@ -124,5 +175,11 @@ def override_weekly_cap(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:
 @requires(*CASEWORK)
 @blp.response(200, DeliverySummarySchema)
 def summarise_delivery(child_id: uuid.UUID) -> Any:
-    """Planned against delivered, missed and cancelled, evening and weekend share, sessions per week"""
+    """Planned against delivered, missed and cancelled, evening and weekend share, sessions per week
+
+    Across all the child's sessions: how many are planned or held, delivered, missed (did not attend), cancelled and
+    rescheduled; the share of delivered sessions that started in the evening (17:00 or later) or at the weekend, in
+    programme time (null with none delivered); and sessions per ISO week, planned against delivered. A mentor may
+    read it only for their own caseload (any other child answers 404).
+    """
     return service.summarise_delivery(db_session(), actor=current_actor(), child_id=child_id, now=clock().now())
