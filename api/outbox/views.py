@@ -89,6 +89,7 @@ def twilio_status() -> Any:
 
 @blp.route("/webhooks/twilio/inbound", methods=["POST"])
 @blp.doc(security=[])
+@blp.response(200, {"type": "string"}, content_type="text/xml", description="An empty TwiML answer: `<Response/>`")
 @blp.alt_response(403, **error_answer(NOT_SIGNED_BY_TWILIO))
 def twilio_inbound() -> Any:
     """A reply to one of our messages (signed): STOP withdraws SMS consent at once, START restores it
