@@ -1,7 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make run   - virtual environment, install, migrate the embedded SQLite database, demo data, serve
-#   make test  - install (and, as root, the browser tests' Chromium), then lint, type-check, layering
-#                contracts and the whole test suite
+#   make test  - install (and, as root, the browser tests' Chromium; with npm, the Node tools of the contract
+#                tests), then lint, type-check, layering contracts and the whole test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -17,11 +17,18 @@ PYTEST_ARGS ?= -n auto
 # `make test` installs it where npm is available; elsewhere those tests skip (CI requires them).
 PRISM := .tools/node_modules/.bin/prism
 TWILIO_MOCK_DEPS := $(if $(shell command -v npm 2>/dev/null),twilio-mock-deps)
+# The OpenAPI document's client checks (tests/contract): Spectral lints it, openapi-typescript makes the committed
+# TypeScript client types from it, and a mentor's evening written against them with openapi-fetch is type-checked
+# with tsc and run against a live server. Pinned by clients/typescript/package-lock.json, installed there by
+# `npm ci` (git ignores node_modules). Node and npm are tools for tests only: `make run` never needs them. Without
+# npm those tests skip and `make test` says so (CI requires them: REACHABLE_TEST_REQUIRE_NODE_TOOLS=1).
+CLIENT := clients/typescript
+CLIENT_TOOLS := $(CLIENT)/node_modules/.package-lock.json
 # The browser tests of the child's check-in page (tests/browser) drive Debian's Chromium and its driver.
 REACHABLE_TEST_CHROMIUM ?= /usr/bin/chromium
 REACHABLE_TEST_CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: run test install twilio-mock-deps browser-deps lint format openapi migrate demo scheduler clean
+.PHONY: run test install twilio-mock-deps client-deps browser-deps lint format openapi migrate demo scheduler clean
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -87,7 +94,26 @@ $(PRISM):
 	@echo "Installing Stoplight Prism (the Twilio API mock) into .tools ..."
 	@npm install --prefix .tools --no-audit --no-fund --loglevel=error @stoplight/prism-cli@5
 
-test: install browser-deps $(TWILIO_MOCK_DEPS)
+client-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory --silent $(CLIENT_TOOLS); \
+	else \
+		echo ""; \
+		echo "************************************************************************************************"; \
+		echo "* npm (Node.js 20 or newer) is NOT INSTALLED, so these tests will be SKIPPED: Spectral's lint of the"; \
+		echo "* OpenAPI document, the generated TypeScript client's drift check, and the mentor's evening program"; \
+		echo "* (tsc --strict, then run against a live server); the Twilio contract tests too. Install Node.js and"; \
+		echo "* npm to run them (CI requires them). The service itself never needs Node."; \
+		echo "************************************************************************************************"; \
+		echo ""; \
+	fi
+
+$(CLIENT_TOOLS): $(CLIENT)/package.json $(CLIENT)/package-lock.json
+	@echo "Installing Spectral, openapi-typescript, openapi-fetch and TypeScript into $(CLIENT) (npm ci) ..."
+	@npm ci --prefix $(CLIENT) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: install browser-deps $(TWILIO_MOCK_DEPS) client-deps
 	@echo "== ruff (lint and format)"
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
@@ -104,10 +130,17 @@ format: install
 	@$(BIN)/ruff format .
 	@$(BIN)/ruff check --fix .
 
-# Regenerate the committed OpenAPI document after changing the API (a test fails while it is stale).
-openapi: install
+# Regenerate the committed OpenAPI document, and the TypeScript client's types made from it, after changing the
+# API (a test fails while either is stale).
+openapi: install client-deps
 	@REACHABLE_SECRET_KEY=openapi-generation-only-not-a-real-secret-key $(FLASK) openapi write --format=json openapi/openapi.json
 	@echo "Wrote openapi/openapi.json"
+	@if [ -x $(CLIENT)/node_modules/.bin/openapi-typescript ]; then \
+		$(CLIENT)/node_modules/.bin/openapi-typescript openapi/openapi.json --output $(CLIENT)/src/schema.d.ts >/dev/null && \
+		echo "Wrote $(CLIENT)/src/schema.d.ts"; \
+	else \
+		echo "NOTE: $(CLIENT)/src/schema.d.ts was NOT regenerated (that needs npm): its drift test will fail."; \
+	fi
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache $(CLIENT)/node_modules
