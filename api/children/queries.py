@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +100,42 @@ def list_children(
 def get_child_summary(db_session: Session, *, child_id: uuid.UUID) -> ChildSummary:
     row = db_session.execute(_summary_query().where(Child.id == child_id)).one()
     return ChildSummary(*row)
+
+
+def child_summaries(db_session: Session, *, child_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, ChildSummary]:
+    """get_child_summary for many children in one statement, by child id (a child that is gone is absent)."""
+    rows = db_session.execute(_summary_query().where(Child.id.in_(child_ids))).all() if child_ids else []
+    return {row[0].id: ChildSummary(*row) for row in rows}
+
+
+def current_phone_numbers_of(
+    db_session: Session, *, child_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[PhoneNumber]]:
+    """current_phone_numbers for many children in one statement, by child id."""
+    found: dict[uuid.UUID, list[PhoneNumber]] = {child_id: [] for child_id in child_ids}
+    if child_ids:
+        for number in db_session.scalars(
+            select(PhoneNumber)
+            .where(PhoneNumber.child_id.in_(child_ids), PhoneNumber.removed_at.is_(None))
+            .order_by(PhoneNumber.created_at)
+        ):
+            found[number.child_id].append(number)
+    return found
+
+
+def consents_in_force_of(
+    db_session: Session, *, child_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, dict[ContactChannel, ContactConsent]]:
+    """consents_in_force for many children in one statement, by child id."""
+    found: dict[uuid.UUID, dict[ContactChannel, ContactConsent]] = {child_id: {} for child_id in child_ids}
+    if child_ids:
+        for consent in db_session.scalars(
+            select(ContactConsent)
+            .where(ContactConsent.child_id.in_(child_ids))
+            .order_by(ContactConsent.recorded_at, ContactConsent.id)
+        ):
+            found[consent.child_id][consent.channel] = consent
+    return found
 
 
 def current_phone_numbers(db_session: Session, *, child_id: uuid.UUID) -> Sequence[PhoneNumber]:

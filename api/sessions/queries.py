@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select, true
@@ -82,6 +82,24 @@ def attendees(db_session: Session, *, session_id: uuid.UUID) -> Sequence[tuple[S
         .order_by(Child.reference)
     ).all()
     return [(attendee, reference) for attendee, reference in rows]
+
+
+def attendees_of_sessions(
+    db_session: Session, *, session_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[SessionAttendee, str]]]:
+    """The children at each of the sessions, read together, by session."""
+    found: dict[uuid.UUID, list[tuple[SessionAttendee, str]]] = {}
+    if not session_ids:
+        return found
+    rows = db_session.execute(
+        select(SessionAttendee, Child.reference)
+        .join(Child, Child.id == SessionAttendee.child_id)
+        .where(SessionAttendee.session_id.in_(session_ids))
+        .order_by(Child.reference)
+    ).all()
+    for attendee, reference in rows:
+        found.setdefault(attendee.session_id, []).append((attendee, reference))
+    return found
 
 
 def session_visible_to(actor: Actor) -> ColumnElement[bool]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -76,8 +77,6 @@ def view_session(
     db_session: Session, session: MentoringSession, *, actor: Actor, places: list[Place] | None = None
 ) -> SessionView:
     """The session as `actor` may see it. `places`: its children, when the caller has just locked them."""
-    programme = db_session.get(Programme, session.programme_id)
-    assert programme is not None
     if places is None:
         attendees = [
             Attendee(attendee.enrolment_id, attendee.child_id, reference)
@@ -88,6 +87,34 @@ def view_session(
             (Attendee(place.enrolment.id, place.enrolment.child_id, place.child_reference) for place in places),
             key=lambda attendee: attendee.child_reference,
         )
+    programme = db_session.get(Programme, session.programme_id)
+    assert programme is not None
+    return _view(session, programme, actor=actor, attendees=attendees)
+
+
+def view_sessions(db_session: Session, sessions: Sequence[MentoringSession], *, actor: Actor) -> list[SessionView]:
+    """Many sessions as `actor` may see them, their children read in one statement (the sync feed's pages)."""
+    attendees = queries.attendees_of_sessions(db_session, session_ids=[session.id for session in sessions])
+    # Held here: the identity map keeps only what something references, so get() per session would re-read.
+    programmes = {
+        programme_id: db_session.get_one(Programme, programme_id)
+        for programme_id in {session.programme_id for session in sessions}
+    }
+    return [
+        _view(
+            session,
+            programmes[session.programme_id],
+            actor=actor,
+            attendees=[
+                Attendee(attendee.enrolment_id, attendee.child_id, reference)
+                for attendee, reference in attendees.get(session.id, [])
+            ],
+        )
+        for session in sessions
+    ]
+
+
+def _view(session: MentoringSession, programme: Programme, *, actor: Actor, attendees: list[Attendee]) -> SessionView:
     return SessionView(
         session=session,
         attendees=attendees,

@@ -1,22 +1,37 @@
-from marshmallow import fields, validate
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates
 
 from api.alerts.schemas import AlertSchema
 from api.children.schemas import ChildSchema
 from api.schedules.schemas import PatternSchema
 from api.schemas import Schema
 from api.sessions.schemas import SessionSchema
-from api.sync.rules import ChangeOp, EntityType
+from api.sync.rules import CURSOR_PATTERN, ChangeOp, Cursor, EntityType, InvalidCursor
 from api.wellbeing.schemas import CheckInSchema, GoalSchema
+
+WRONG_CURSOR = "Use the cursor from the previous page."
 
 
 class SyncQuerySchema(Schema):
     cursor = fields.String(
         load_default=None,
-        # 18 digits each, so both parts fit the 64-bit columns they are compared with (20 would be a 500).
-        validate=validate.Regexp(r"^(-?\d{1,18}\.\d{1,18})?$", error="Use the cursor from the previous page."),
-        metadata={"description": "From the previous answer; leave out for everything"},
+        # Numbers of at most 18 digits, so they fit the 64-bit columns they are compared with (20 would be a 500).
+        validate=validate.Regexp(CURSOR_PATTERN, error=WRONG_CURSOR),
+        metadata={"description": "From the previous answer, unread; leave out for everything"},
     )
-    limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=500))
+    limit = fields.Integer(
+        load_default=200,
+        validate=validate.Range(min=1, max=500),
+        metadata={"description": "The most changes a page holds"},
+    )
+
+    @validates("cursor")
+    def _decodes(self, value: str | None, **_kwargs: Any) -> None:
+        try:
+            Cursor.decode(value)
+        except InvalidCursor as error:  # "$" in the pattern also matches before a final newline
+            raise ValidationError(WRONG_CURSOR) from error
 
 
 class ChangeSchema(Schema):

@@ -135,6 +135,23 @@ def goal_ratings(db_session: Session, *, child_id: uuid.UUID) -> dict[uuid.UUID,
     return ratings
 
 
+def ratings_of_goals(db_session: Session, *, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[GoalRating]]:
+    """Every rating of each of the goals, oldest first, in one statement."""
+    if not goal_ids:
+        return {}
+    rows = db_session.execute(
+        select(CheckInResponse.goal_id, CheckIn.id, CheckIn.completed_at, CheckInResponse.response)
+        .join(CheckIn, CheckIn.id == CheckInResponse.check_in_id)
+        .where(CheckInResponse.goal_id.in_(goal_ids))
+        .order_by(CheckIn.completed_at, CheckIn.id)
+    ).all()
+    ratings: dict[uuid.UUID, list[GoalRating]] = {}
+    for goal_id, check_in_id, completed_at, response in rows:
+        assert goal_id is not None  # selected above
+        ratings.setdefault(goal_id, []).append(GoalRating(goal_id, check_in_id, completed_at, response))
+    return ratings
+
+
 def session_has_child(db_session: Session, *, session_id: uuid.UUID, child_id: uuid.UUID) -> bool:
     found = db_session.scalar(
         select(SessionAttendee.id).where(SessionAttendee.session_id == session_id, SessionAttendee.child_id == child_id)

@@ -449,12 +449,12 @@ def list_check_ins(
     return [_record(row, stored[row.id], alerts.get(row.id)) for row in rows], total
 
 
-def view_check_in(db_session: Session, check_in: CheckIn) -> CheckInRecord:
-    """A check-in as the sync feed sends it (the feed audits its own reads)."""
-    stored = queries.stored_scores(db_session, check_in_ids=[check_in.id])[check_in.id]
-    return _record(
-        check_in, stored, queries.alerts_for_check_ins(db_session, check_in_ids=[check_in.id]).get(check_in.id)
-    )
+def view_check_ins(db_session: Session, check_ins: Sequence[CheckIn]) -> list[CheckInRecord]:
+    """Check-ins as the sync feed sends them, read together (the feed audits its own reads)."""
+    check_in_ids = [check_in.id for check_in in check_ins]
+    stored = queries.stored_scores(db_session, check_in_ids=check_in_ids)
+    alerts = queries.alerts_for_check_ins(db_session, check_in_ids=check_in_ids)
+    return [_record(check_in, stored[check_in.id], alerts.get(check_in.id)) for check_in in check_ins]
 
 
 # --- The wellbeing picture -----------------------------------------------------------------------------------
@@ -658,9 +658,16 @@ def change_goal(
     return GoalRecord(new_goal)
 
 
-def view_goal(db_session: Session, goal: Goal) -> GoalRecord:
-    ratings = queries.goal_ratings(db_session, child_id=goal.child_id).get(goal.id, [])
-    return GoalRecord(goal, [Rating(rating.check_in_id, rating.completed_at, rating.rating) for rating in ratings])
+def view_goals(db_session: Session, goals: Sequence[Goal]) -> list[GoalRecord]:
+    """Goals as the sync feed sends them, with their ratings, read together."""
+    ratings = queries.ratings_of_goals(db_session, goal_ids=[goal.id for goal in goals])
+    return [
+        GoalRecord(
+            goal,
+            [Rating(rating.check_in_id, rating.completed_at, rating.rating) for rating in ratings.get(goal.id, [])],
+        )
+        for goal in goals
+    ]
 
 
 # --- Invitations: one-time links by SMS ----------------------------------------------------------------------

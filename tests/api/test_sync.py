@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, text
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
@@ -612,6 +614,398 @@ def test_a_change_made_between_pages_is_served_on_a_later_page(world):
     rest = world.sync_everything(cursor=first["cursor"], limit=1)
 
     assert ("session", "upsert", late["id"]) in {key for page in rest["pages"] for key in keys(page["changes"])}
+
+
+# --- each record once ---------------------------------------------------------------------------------------
+#
+# Paging from any cursor with any limit, when nothing changes between pages, delivers each record exactly once
+# (a gained child's records included) and each lost child's removal once, in pages of at most `limit` changes.
+
+LIMITS = (1, 2, 5, None)  # None: the default page size
+DEFAULT_LIMIT = 200
+
+
+def page_through(world: World, user: AppUser | None = None, *, cursor: str | None, limit: int | None) -> list[dict]:
+    """Every page from the cursor until has_more is false, each checked to hold at most `limit` changes."""
+    pages = []
+    while True:
+        page = world.sync(user, cursor=cursor, limit=limit)
+        assert len(page["changes"]) <= (limit or DEFAULT_LIMIT), f"limit={limit}: a page of {len(page['changes'])}"
+        pages.append(page)
+        cursor = page["cursor"]
+        if not page["has_more"]:
+            return pages
+
+
+def deliveries(pages: list[dict]) -> Counter:
+    """How many times each record was sent; a child's removal counts apart from the child."""
+    return Counter(
+        ("removal" if change["op"] == "access_revoked" else change["type"], change["id"])
+        for page in pages
+        for change in page["changes"]
+    )
+
+
+def holds(pages: list[dict]) -> set[tuple[str, str]]:
+    """The records a phone holds after applying the pages in order."""
+    return {key for key, op in applied(pages).items() if op == "upsert"}
+
+
+def assert_each_record_once(
+    world: World, expected: set[tuple[str, Any]], *, user: AppUser | None = None, cursor: str | None = None
+) -> None:
+    expected = {(kind, str(id_)) for kind, id_ in expected}
+    for limit in LIMITS:
+        pages = page_through(world, user, cursor=cursor, limit=limit)
+
+        sent = deliveries(pages)
+        assert sent == Counter(expected), (
+            f"limit={limit}: twice or more {sorted(k for k, n in sent.items() if n > 1)}, "
+            f"missing {sorted(expected - set(sent))}, unexpected {sorted(set(sent) - expected)}"
+        )
+        assert world.sync(user, cursor=pages[-1]["cursor"])["changes"] == [], f"limit={limit}"
+
+
+def records_of(world: World, *enrolments: Enrolment) -> set[tuple[str, Any]]:
+    """Each child and its sessions, patterns and alerts, as the coordinator lists them."""
+    children = {str(enrolment.child_id) for enrolment in enrolments}
+    alerts = world.call("GET", "/alerts", by=world.coordinator, status=200).json
+    patterns = [
+        pattern
+        for enrolment in enrolments
+        for pattern in world.call("GET", f"/enrolments/{enrolment.id}/patterns", by=world.coordinator, status=200).json
+    ]
+    return (
+        {("child", child_id) for child_id in children}
+        | {("session", s["id"]) for enrolment in enrolments for s in world.sessions_of(enrolment)}
+        | {("pattern", pattern["id"]) for pattern in patterns}
+        | {("alert", alert["id"]) for alert in alerts if alert["child_id"] in children}
+    )
+
+
+def wellbeing_of(world: World, enrolment: Enrolment, *, by: AppUser | None = None) -> set[tuple[str, Any]]:
+    """A check-in (ONS4) and a goal for the child, recorded by their mentor."""
+    path = f"/children/{enrolment.child_id}"
+    answers = {"life_satisfaction": 6, "worthwhile": 7, "happy_yesterday": 6, "anxious_yesterday": 4}
+    check_in = world.call(
+        "POST", f"{path}/check-ins", json={"instrument": "ons4", "answers": answers}, by=by, status=201
+    )
+    goal = world.call("POST", f"{path}/goals", json={"description": "Go back to football"}, by=by, status=201)
+    return {("check_in", check_in.json["id"]), ("goal", goal.json["id"])}
+
+
+def missing_episode(world: World, enrolment: Enrolment, *, by: AppUser | None = None) -> tuple[str, Any]:
+    body = {"reported_at": "2026-11-22T21:15:00+00:00", "source": "police"}
+    episode = world.call("POST", f"/children/{enrolment.child_id}/missing-episodes", json=body, by=by, status=201)
+    return ("missing_episode", episode.json["id"])
+
+
+def test_a_first_sync_sends_each_record_once_whatever_the_page_size(world):
+    first, second = world.child(), world.child()
+    session = world.session(first, utc(2026, 11, 25, 10))
+    world.edit_session(session, {"location_category": "school"}, version=1)
+    world.edit_session(session, {"location_category": "outdoors"}, version=2)
+    pattern = world.pattern(first, (2, "18:00"))
+    world.change_pattern(pattern, (4, "18:00"))  # removes two Tuesdays, plans two Thursdays
+    world.concern(first)
+    world.session(second, utc(2026, 11, 26, 10))
+    world.call(
+        "PATCH", f"/children/{second.child_id}", json={"school": "Hilltop Academy"}, by=world.coordinator, status=200
+    )
+    together = world.session(first, utc(2026, 12, 1, 16), kind="group", enrolment_ids=[str(first.id), str(second.id)])
+    wellbeing = wellbeing_of(world, first)
+    episode = missing_episode(world, second)
+    # A child who came with a history under another mentor, and one the mentor lost before ever syncing.
+    gained = world.child(mentor=world.other_mentor)
+    world.session(gained, utc(2026, 11, 24, 10), by=world.other_mentor)
+    world.reallocate(gained, world.mentor)
+    lost = world.child()
+    world.session(lost, utc(2026, 11, 24, 12))
+    world.reallocate(lost, world.other_mentor)
+    someone_elses = world.child(mentor=world.other_mentor)
+    world.session(someone_elses, utc(2026, 11, 25, 12), by=world.other_mentor)
+    assert together["id"] in {s["id"] for s in world.sessions_of(first)}
+
+    assert_each_record_once(
+        world,
+        records_of(world, first, second, gained) | wellbeing | {episode, ("removal", lost.child_id)},
+    )
+
+
+def test_a_group_session_of_two_of_the_mentors_children_is_sent_once(world):
+    first, second = world.child(), world.child()
+    group = world.session(first, utc(2026, 11, 25, 16), kind="group", enrolment_ids=[str(first.id), str(second.id)])
+    cursor = world.sync()["cursor"]
+    world.edit_session(group, {"location_category": "school"}, version=1)
+    world.session(second, utc(2026, 11, 26, 16))
+
+    assert_each_record_once(world, records_of(world, first, second))
+    # Since the cursor: the group session (edited) and the new session, which are all of the second's sessions.
+    assert_each_record_once(world, {("session", s["id"]) for s in world.sessions_of(second)}, cursor=cursor)
+
+
+def test_a_gained_child_comes_once_with_each_of_its_records_and_a_lost_one_goes_once(world):
+    enrolment = world.child(mentor=world.other_mentor)
+    world.session(enrolment, utc(2026, 11, 24, 10), by=world.other_mentor)
+    pattern = world.call(
+        "POST",
+        f"/enrolments/{enrolment.id}/patterns",
+        json={"slots": [{"weekday": 4, "start": "18:00"}], "duration_minutes": 60, "location_category": "home"},
+        by=world.other_mentor,
+        status=201,
+    ).json
+    world.session(
+        enrolment, utc(2026, 11, 23, 10), by=world.other_mentor, status="completed", safeguarding_concern=CONCERN
+    )
+    wellbeing = wellbeing_of(world, enrolment, by=world.other_mentor)
+    episode = missing_episode(world, enrolment, by=world.other_mentor)
+    mine = world.child()
+    world.session(mine, utc(2026, 11, 25, 10))
+    new_mentors = world.sync()["cursor"]
+    old_mentors = world.sync(world.other_mentor)["cursor"]
+
+    world.reallocate(enrolment, world.mentor)
+    # Changes after the reallocation, before either phone syncs: the gained child's record covers them.
+    world.call(
+        "PATCH", f"/children/{enrolment.child_id}", json={"school": "Hilltop Academy"}, by=world.coordinator, status=200
+    )
+    world.change_pattern(pattern, (2, "18:00"))
+    world.session(enrolment, utc(2026, 12, 2, 10))
+
+    assert_each_record_once(world, records_of(world, enrolment) | wellbeing | {episode}, cursor=new_mentors)
+    assert_each_record_once(world, {("removal", enrolment.child_id)}, user=world.other_mentor, cursor=old_mentors)
+    # The child comes first, as a grant, then its records.
+    for limit in LIMITS:
+        changes = [
+            change for page in page_through(world, cursor=new_mentors, limit=limit) for change in page["changes"]
+        ]
+        assert (changes[0]["type"], changes[0]["op"], changes[0]["id"]) == (
+            "child",
+            "access_granted",
+            str(enrolment.child_id),
+        )
+        assert changes[0]["child"]["school"] == "Hilltop Academy"
+
+
+def test_from_any_earlier_cursor_paging_sends_each_record_once_and_ends_in_the_same_state(world):
+    first, second, leaving = world.child(), world.child(), world.child()
+    session = world.session(first, utc(2026, 11, 25, 10))
+    history = [world.sync_everything()]
+    # Edits of what the phone holds, new records, removed sessions.
+    world.edit_session(session, {"location_category": "school"}, version=1)
+    world.edit_session(session, {"location_category": "outdoors"}, version=2)
+    pattern = world.pattern(second, (2, "18:00"))
+    world.change_pattern(pattern, (4, "18:00"))
+    history.append(world.sync_everything(cursor=history[-1]["cursor"]))
+    # A child gained with a history, a child lost, the child edited twice, a concern.
+    gained = world.child(mentor=world.other_mentor)
+    world.session(gained, utc(2026, 11, 24, 10), by=world.other_mentor)
+    world.reallocate(gained, world.mentor)
+    world.reallocate(leaving, world.other_mentor)
+    for school in ("Old School", "Hilltop Academy"):
+        world.call("PATCH", f"/children/{first.child_id}", json={"school": school}, by=world.coordinator, status=200)
+    world.concern(second)
+    history.append(world.sync_everything(cursor=history[-1]["cursor"]))
+    everything = records_of(world, first, second, gained)
+    assert holds([page for step in history for page in step["pages"]]) == {(kind, str(id_)) for kind, id_ in everything}
+
+    for step in range(len(history)):
+        held_before = [page for earlier in history[:step] for page in earlier["pages"]]
+        cursor = history[step - 1]["cursor"] if step else None
+        for limit in LIMITS:
+            pages = page_through(world, cursor=cursor, limit=limit)
+
+            sent = deliveries(pages)
+            assert max(sent.values()) == 1, f"from step {step}, limit={limit}: {sent.most_common(3)}"
+            # The same records as one big page from there, and the phone ends up holding everything.
+            assert set(sent) == set(deliveries(page_through(world, cursor=cursor, limit=500))), f"step {step}"
+            everything_held = {(kind, str(id_)) for kind, id_ in everything}
+            assert holds(held_before + pages) == everything_held, f"from step {step}, limit={limit}"
+
+
+def test_a_change_made_between_two_pages_is_still_delivered_whatever_the_page_size(world):
+    enrolment = world.child()
+    session = world.session(enrolment, utc(2026, 11, 25, 10))
+    for day in (26, 27):
+        world.session(enrolment, utc(2026, 11, day, 10))
+    version = 1
+    for n, limit in enumerate((1, 2, 5)):
+        first = world.sync(limit=limit)
+        assert first["has_more"]
+
+        place = ("school", "outdoors", "online")[n]
+        version = world.edit_session(session, {"location_category": place}, version=version)["version"]
+        late = world.session(enrolment, utc(2026, 12, 1 + n, 10))
+        school = f"School {n}"
+        world.call(
+            "PATCH", f"/children/{enrolment.child_id}", json={"school": school}, by=world.coordinator, status=200
+        )
+        pages = [first, *page_through(world, cursor=first["cursor"], limit=limit)]
+
+        last_sent = {(c["type"], c["id"]): c for page in pages for c in page["changes"]}
+        assert ("session", late["id"]) in last_sent, f"limit={limit}"
+        assert last_sent[("session", session["id"])]["session"]["location_category"] == place, f"limit={limit}"
+        assert last_sent[("child", str(enrolment.child_id))]["child"]["school"] == school, f"limit={limit}"
+
+
+def statements_of_a_first_sync(world: World, mentor: AppUser) -> tuple[int, int]:
+    """The SQL statements the app runs for the mentor's first page, and the changes on it."""
+    engine = world.client.application.extensions["reachable.db"].engine
+    statements: list[str] = []
+
+    def count(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    world.settle()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = world.client.get("/sync", headers=world.headers(mentor)).json
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(statements), len(page["changes"])
+
+
+def test_a_page_costs_the_same_statements_however_many_children_and_records_it_carries(world):
+    few, many = world.mentor, world.other_mentor
+    for mentor, children in ((few, 2), (many, 6)):
+        for _ in range(children):
+            enrolment = world.child(mentor=mentor)
+            world.session(enrolment, utc(2026, 11, 25, 10), by=mentor)
+            world.session(enrolment, utc(2026, 11, 23, 10), by=mentor, status="completed", safeguarding_concern=CONCERN)
+            wellbeing_of(world, enrolment, by=mentor)
+            missing_episode(world, enrolment, by=mentor)
+
+    (few_statements, few_changes), (many_statements, many_changes) = (
+        statements_of_a_first_sync(world, few),
+        statements_of_a_first_sync(world, many),
+    )
+
+    assert (few_changes, many_changes) == (2 * 7, 6 * 7)
+    assert many_statements == few_statements
+
+
+class Caseload:
+    """A random history for the property below: a mentor's children gained, lost, edited, with sessions, patterns,
+    concerns, check-ins and goals, as the API makes them (a refusal, such as the weekly cap, is just a no-op)."""
+
+    def __init__(self, world: World):
+        self.world = world
+        self.enrolments: list[Enrolment] = []
+        self.sessions: list[str] = []
+
+    def call(self, method: str, path: str, *, if_match: str | None = None, **kwargs: Any) -> Any:
+        """As the coordinator, unchecked."""
+        extra = {"If-Match": if_match} if if_match else {}
+        return self.world.client.open(
+            path, method=method, headers=self.world.headers(self.world.coordinator, **extra), **kwargs
+        )
+
+    def do(self, action: str, n: int) -> None:
+        world = self.world
+        if action == "child" or not self.enrolments:
+            self.enrolments.append(world.child(mentor=world.mentor if n % 3 else world.other_mentor))
+            return
+        enrolment = self.enrolments[n % len(self.enrolments)]
+        path = f"/children/{enrolment.child_id}"
+        if action == "session":
+            start = utc(2026, 11, 23, 9) + timedelta(days=n % 14, hours=n % 10)
+            end = (start + timedelta(hours=1)).isoformat()
+            start = start.isoformat()
+            body = {"enrolment_ids": [str(enrolment.id)], "kind": "one_to_one", "location_category": "home"}
+            created = self.call("POST", "/sessions", json=body | {"planned_start_at": start, "planned_end_at": end})
+            if created.status_code == 201:
+                self.sessions.append(created.json["id"])
+        elif action == "edit session" and self.sessions:
+            session = self.call("GET", f"/sessions/{self.sessions[n % len(self.sessions)]}")
+            if session.status_code == 200:
+                place = ("school", "outdoors", "online")[n % 3]
+                path = f"/sessions/{session.json['id']}"
+                self.call("PATCH", path, json={"location_category": place}, if_match=session.headers["ETag"])
+        elif action == "reallocate":
+            current = self.call("GET", path).json["key_worker"]
+            mentor = world.other_mentor if current and current["id"] == str(world.mentor.id) else world.mentor
+            self.call("PUT", f"/enrolments/{enrolment.id}/allocation", json={"mentor_id": str(mentor.id)})
+        elif action == "edit child":
+            self.call("PATCH", path, json={"school": f"School {n}"})
+        elif action == "pattern":
+            slots = [{"weekday": 1 + n % 5, "start": "18:00"}]
+            body = {"slots": slots, "duration_minutes": 60, "location_category": "home"}
+            patterns = self.call("GET", f"/enrolments/{enrolment.id}/patterns").json
+            if patterns:
+                pattern = patterns[0]
+                self.call("PUT", f"/patterns/{pattern['id']}", json=body, if_match=f'"{pattern["version"]}"')
+            else:
+                self.call("POST", f"/enrolments/{enrolment.id}/patterns", json=body)
+        elif action == "concern":
+            start = utc(2026, 11, 23, 8 + n % 6).isoformat()
+            end = utc(2026, 11, 23, 9 + n % 6).isoformat()
+            body = {"enrolment_ids": [str(enrolment.id)], "kind": "one_to_one", "location_category": "home"}
+            body |= {"planned_start_at": start, "planned_end_at": end, "status": "completed"}
+            self.call("POST", "/sessions", json=body | {"safeguarding_concern": CONCERN})
+        elif action == "check-in":
+            answers = {"life_satisfaction": n % 11, "worthwhile": 5, "happy_yesterday": 5, "anxious_yesterday": 5}
+            self.call("POST", f"{path}/check-ins", json={"instrument": "ons4", "answers": answers})
+        elif action == "goal":
+            self.call("POST", f"{path}/goals", json={"description": f"Goal {n}"})
+
+    def truth(self) -> set[tuple[str, str]]:
+        """Everything the mentor's phone should hold now."""
+        mine = [
+            enrolment
+            for enrolment in self.enrolments
+            if (self.call("GET", f"/children/{enrolment.child_id}").json["key_worker"] or {}).get("id")
+            == str(self.world.mentor.id)
+        ]
+        held = {(kind, str(id_)) for kind, id_ in records_of(self.world, *mine)}
+        for enrolment in mine:
+            path = f"/children/{enrolment.child_id}"
+            held |= {("check_in", c["id"]) for c in self.call("GET", f"{path}/check-ins?page_size=100").json}
+            held |= {("goal", g["id"]) for g in self.call("GET", f"{path}/goals").json}
+        return held
+
+
+ACTIONS = ["child", "session", "edit session", "reallocate", "edit child", "pattern", "concern", "check-in", "goal"]
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    # Every example drives the API against a real database: shrinking a failure would take many minutes, and the
+    # drawn steps printed with it say what happened.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
+@given(data=st.data())
+def test_property_any_history_paged_from_any_cursor_with_any_limit_sends_each_record_once(world, data):
+    """A phone syncs now and then through a random history, sometimes while it changes. Each pass over an
+    unchanging history sends each record at most once, the same records as one big page, in pages of at most
+    `limit`; and the phone ends up holding exactly what the mentor's caseload holds."""
+    caseload = Caseload(World(world.db_session, world.client, world.clock))
+    world = caseload.world
+    phone: list[dict] = []
+    cursor = None
+    for step in range(data.draw(st.integers(3, 6), label="syncs")):
+        for n in data.draw(st.lists(st.integers(0, 1000), min_size=1, max_size=5), label=f"changes {step}"):
+            caseload.do(data.draw(st.sampled_from(ACTIONS)), n)
+        limit = data.draw(st.sampled_from([1, 2, 3, 5, None]), label=f"limit {step}")
+        if data.draw(st.booleans(), label=f"changes while paging {step}"):
+            # A change between two pages: delivered, maybe twice (only the end state is checked).
+            first = world.sync(cursor=cursor, limit=limit)
+            caseload.do(data.draw(st.sampled_from(ACTIONS)), step)
+            pages = (
+                [first] if not first["has_more"] else [first, *page_through(world, cursor=first["cursor"], limit=limit)]
+            )
+        else:
+            whole = page_through(world, cursor=cursor, limit=500)
+            pages = page_through(world, cursor=cursor, limit=limit)
+            sent = deliveries(pages)
+            assert not sent or max(sent.values()) == 1, f"limit={limit}: {sent.most_common(2)}"
+            assert sent == deliveries(whole), f"limit={limit}"
+        phone += pages
+        cursor = pages[-1]["cursor"]
+    phone += page_through(world, cursor=cursor, limit=data.draw(st.sampled_from([1, 5, None]), label="last limit"))
+
+    assert holds(phone) == caseload.truth()
 
 
 # --- refusals -----------------------------------------------------------------------------------------------
