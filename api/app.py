@@ -21,6 +21,7 @@ from api.audit.views import blp as audit_blp
 from api.caseloads.views import blp as caseloads_blp
 from api.children.views import blp as children_blp
 from api.clock import SystemClock
+from api.compression import init_compression
 from api.config import DefaultConfig, check_secret_key, database_url_from_environment
 from api.contract import ContractPlugin, complete_contract
 from api.dashboards.page import blp as dashboard_page_blp
@@ -99,6 +100,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(apidocs_blp)
     _init_rate_limits(app)
     app.after_request(_security_headers)
+    init_compression(app)
     redact_link_tokens_in_logs(app)
 
     if app.config["PROXY_COUNT"]:
