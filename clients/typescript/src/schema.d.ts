@@ -5570,8 +5570,9 @@ export interface operations {
     readChanges: {
         parameters: {
             query?: {
-                /** @description From the previous answer; leave out for everything */
+                /** @description From the previous answer, unread; leave out for everything */
                 cursor?: string | null;
+                /** @description The most changes a page holds */
                 limit?: number;
             };
             header?: never;
