@@ -7,8 +7,9 @@ openapi-fetch) and a mentor's evening written against them (src/mentors-evening.
 - the committed types are what openapi-typescript makes of the document the code generates now (like
   openapi/openapi.json, `make openapi` regenerates them);
 - the program type-checks with `tsc --strict` and uses no cast, no `any`, no hand-made header;
-- compiled, it runs against a live server with the demo data, on SQLite and PostgreSQL, and the server holds
-  what it did afterwards (with the tests that need the database server to themselves: `-m serial`).
+- compiled, it runs against a live server with the demo data, on SQLite and PostgreSQL; every answer it gets is
+  as the document says (tests/contract/answers.py), and the server holds what it did afterwards (with the tests
+  that need the database server to themselves: `-m serial`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from api.demo import DEMO_PASSWORD, load_demo_data
 from api.sessions.models import MentoringSession
 from api.sessions.rules import SessionStatus
 from api.wellbeing.models import CheckIn
+from tests.contract.answers import answers_not_as_documented, check_every_answer
 from tests.contract.node_tools import CLIENT, REPO_ROOT, node, run, tool, write_live_document
 
 SCHEMA = CLIENT / "src" / "schema.d.ts"
@@ -82,7 +84,8 @@ def test_the_mentors_evening_uses_no_cast_no_any_and_no_hand_made_header():
 
 @pytest.fixture()
 def evening_server(committed_app: Flask, committed_db_session: Session, clock: FixedClock) -> Iterator[str]:
-    """The app with the demo data (through its services), in a threaded server on a free port."""
+    """The app with the demo data (through its services), in a threaded server on a free port; every JSON answer
+    it gives is checked against its OpenAPI document."""
     load_demo_data(
         committed_db_session,
         instruments=committed_app.extensions["reachable.instruments"],
@@ -91,6 +94,7 @@ def evening_server(committed_app: Flask, committed_db_session: Session, clock: F
     )
     # On SQLite every transaction, reads too, takes the write lock: never leave one open for the server.
     committed_db_session.commit()
+    check_every_answer(committed_app)
     server = make_server("127.0.0.1", 0, committed_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -125,6 +129,7 @@ def test_the_mentors_evening_runs_against_a_live_server(
         assert any(step in line for line in lines), f"no {step!r} in:\n{finished.stdout}"
     outcome = json.loads(lines[-1])
     assert outcome["pages"] > 1
+    assert answers_not_as_documented(committed_app) == []
 
     # The server holds what the evening did: one session (the retry wrote nothing), completed, with the late note,
     # and the check-in made in it.
