@@ -9,8 +9,9 @@
 - Each enumeration is one named component with its type (`SessionKind`), referred to wherever a field takes its
   whole value set; a field that accepts only some of the values (the statuses a new session may be logged with)
   lists those inline, with the type. Generated clients then have one type per value set, not one per field.
-- An optional request field that the server defaults to null says nothing of a default: `default: null` made
-  generators treat the field as always present.
+- An optional request field says in words what the server assumes when it is left out, never as `default`:
+  generators treat a field with a default as always present (`default: null` made 29 optional fields required
+  in openapi-typescript's client, and `default: planned` would make a phone send a session's status).
 - What an answer always holds is `required`: marshmallow writes every field of a schema it dumps (null when
   there is no value), so every property of a schema used only in answers is required, and so is every read-only
   property of a schema used both ways (OpenAPI applies a read-only property's requirement to answers alone).
@@ -134,18 +135,24 @@ def _nullable(converter: OpenAPIConverter, schema: dict[str, Any], *, nullable: 
     return {**schema, "type": [schema["type"], "null"], "enum": [*schema["enum"], None]}
 
 
-def no_null_default(
+def default_in_words(
     _converter: OpenAPIConverter, _field: ma.fields.Field, ret: dict[str, Any], **_: Any
 ) -> dict[str, Any]:
-    """apispec attribute function: drop `default: null` (absent and null mean the same to the server)."""
-    if "default" in ret and ret["default"] is None:
-        del ret["default"]
-    return {}
+    """apispec attribute function: say what the server assumes for a field left out in the description, not as a
+    `default`. Generators read a default as "always present" (openapi-typescript makes the field required in
+    requests), so a phone would have to send `status: planned` to plan a session; a null default says nothing."""
+    if "default" not in ret:
+        return {}
+    default = ret.pop("default")
+    if default is None:
+        return {}
+    said = f"Left out, it is {json.dumps(default)}."
+    return {"description": f"{ret['description'].rstrip('.')}. {said}" if ret.get("description") else said}
 
 
 def complete_contract(api: Any) -> None:
     """Add the field-level rules to flask-smorest's converter, and finish the document whenever it is written."""
-    for attribute_function in (enum_as_component, no_null_default):
+    for attribute_function in (enum_as_component, default_in_words):
         api.ma_plugin.converter.add_attribute_function(attribute_function)
     generate = api.spec.to_dict
     api.spec.to_dict = lambda: finish_document(generate())
