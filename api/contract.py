@@ -22,6 +22,10 @@
 - The headers answers carry are declared where they are sent: `ETag` on every answer that is one versioned
   record, `Idempotent-Replayed` on the answers of creates that take an Idempotency-Key, `Retry-After` on every
   429 and 503, and Flask-Limiter's `X-RateLimit-*` on the operations it limits.
+- A sync `Change` is a union discriminated by its `type`: one variant per entity type (`SessionChange` ...),
+  each naming the one record slot that type fills (`session: Session | null`, null when the record is gone),
+  so a generated client narrows a change by its type with no hand code. The other slots still travel as null
+  for phones written against the earlier document, and variants allow them.
 - `info` names who to contact and the licence, and `servers` says the API is served from the service's root.
 - An error's `reason` is one of a closed list, `ErrorReason`, made from the code: every domain error's reason,
   the reason each status gets when nothing more precise is said, and the reasons views give by `abort()`
@@ -214,6 +218,7 @@ def finish_document(document: dict[str, Any]) -> dict[str, Any]:
         if required:
             schema["required"] = required
     _declare_statuses_and_headers(document)
+    _discriminate(document, "Change", by="type")
     _json_headers(document)
     _bodies_required_only_when_they_require_something(document)
     return document
@@ -305,6 +310,36 @@ def _declare_statuses_and_headers(document: dict[str, Any]) -> None:
     for name, _description in ERROR_RESPONSES.values():
         if f'"#/components/responses/{name}"' not in referred:
             del components["responses"][name]
+
+
+def _discriminate(document: dict[str, Any], name: str, *, by: str) -> None:
+    """Replace an object whose `by` property is an enumeration, and which has one nullable property named after
+    each value that carries a record, with a oneOf of one variant per value and a discriminator on `by`."""
+    schemas = document.get("components", {}).get("schemas", {})
+    union = schemas.get(name)
+    if union is None or "properties" not in union:
+        return
+    values = schemas[union["properties"][by]["$ref"].rsplit("/", 1)[-1]]["enum"]
+    slots = {value for value in values if value in union["properties"]}
+    common = {key: spec for key, spec in union["properties"].items() if key not in slots}
+    mapping = {}
+    for value in values:
+        variant = "".join(word.capitalize() for word in value.split("_")) + name
+        own = {value: union["properties"][value]} if value in slots else {}
+        properties = {**common, by: {"type": "string", "enum": [value]}, **own}
+        schemas[variant] = {
+            "type": "object",
+            "properties": properties,
+            "required": [key for key in union.get("required", []) if key in properties],
+        }
+        mapping[value] = f"#/components/schemas/{variant}"
+    schemas[name] = {
+        "oneOf": [{"$ref": reference} for reference in mapping.values()],
+        "discriminator": {"propertyName": by, "mapping": mapping},
+    }
+    enumeration = union["properties"][by]["$ref"]
+    if f'"{enumeration}"' not in json.dumps(document):
+        del schemas[enumeration.rsplit("/", 1)[-1]]  # each variant names its own value now
 
 
 def _is_versioned_record(schemas: dict[str, Any], response: dict[str, Any]) -> bool:

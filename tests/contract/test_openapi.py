@@ -191,3 +191,17 @@ def test_every_fact_a_refusal_sends_is_a_typed_property_of_the_error(repo_root):
     assert len(sent) > 10
     assert {fact: where for fact, where in sent.items() if fact not in declared} == {}
     assert set(document["components"]["schemas"]["Error"]["required"]) == {"code", "status", "message", "reason"}
+
+
+def test_a_sync_change_is_a_union_discriminated_by_its_type():
+    from api.sync.rules import EntityType
+
+    document, _app = _live_document_and_app()
+    schemas = document["components"]["schemas"]
+    change = schemas["Change"]
+    assert change["discriminator"]["propertyName"] == "type"
+    assert set(change["discriminator"]["mapping"]) == {kind.value for kind in EntityType}
+    session = schemas["SessionChange"]
+    assert session["properties"]["type"] == {"type": "string", "enum": ["session"]}
+    assert session["properties"]["session"]["anyOf"] == [{"$ref": "#/components/schemas/Session"}, {"type": "null"}]
+    assert "child" not in session["properties"] and "session" in session["required"]

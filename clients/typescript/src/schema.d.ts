@@ -2287,16 +2287,10 @@ export interface components {
             /** Format: uuid */
             readonly id: string;
             name: string;
-            /**
-             * @description IANA zone name
-             * @default Europe/London
-             */
-            time_zone: string;
-            /**
-             * @description How long a coordinator has to confirm a place offered from the waitlist
-             * @default 72
-             */
-            offer_lapse_hours: number;
+            /** @description IANA zone name. Left out, it is "Europe/London". */
+            time_zone?: string;
+            /** @description How long a coordinator has to confirm a place offered from the waitlist. Left out, it is 72. */
+            offer_lapse_hours?: number;
             districts: string[];
             /** @description Loggable activities */
             session_activities?: string[];
@@ -2562,8 +2556,8 @@ export interface components {
             /** @description The referring organisation or team */
             source_name: string;
             reason: string;
-            /** @default normal */
-            priority: components["schemas"]["Priority"];
+            /** @description Left out, it is "normal". */
+            priority?: components["schemas"]["Priority"];
             /**
              * Format: date
              * @description Defaults to today
@@ -2667,11 +2661,10 @@ export interface components {
             /** Format: date-time */
             planned_end_at: string;
             /**
-             * @description completed to log one afterwards
-             * @default planned
+             * @description completed to log one afterwards. Left out, it is "planned".
              * @enum {string}
              */
-            status: "planned" | "completed" | "did_not_attend";
+            status?: "planned" | "completed" | "did_not_attend";
         };
         /** @enum {string} */
         SessionStatus: "planned" | "completed" | "did_not_attend" | "cancelled_by_child" | "cancelled_by_mentor" | "rescheduled";
@@ -2782,8 +2775,8 @@ export interface components {
         PatternCreate: {
             slots: components["schemas"]["Slot"][];
             duration_minutes: number;
-            /** @default one_to_one */
-            kind: components["schemas"]["SessionKind"];
+            /** @description Left out, it is "one_to_one". */
+            kind?: components["schemas"]["SessionKind"];
             location_category: components["schemas"]["LocationCategory"];
             /**
              * Format: date
@@ -2852,8 +2845,8 @@ export interface components {
         PatternFields: {
             slots: components["schemas"]["Slot"][];
             duration_minutes: number;
-            /** @default one_to_one */
-            kind: components["schemas"]["SessionKind"];
+            /** @description Left out, it is "one_to_one". */
+            kind?: components["schemas"]["SessionKind"];
             location_category: components["schemas"]["LocationCategory"];
         };
         /** @enum {string} */
@@ -2888,8 +2881,6 @@ export interface components {
             /** @description What was done, e.g. 'Discussed with DSL; strategy meeting booked' */
             note: string;
         };
-        /** @enum {string} */
-        EntityType: "child" | "session" | "pattern" | "alert" | "missing_episode" | "check_in" | "goal";
         /** @enum {string} */
         ChangeOp: "upsert" | "delete" | "access_granted" | "access_revoked";
         /** @enum {string} */
@@ -2976,21 +2967,7 @@ export interface components {
             /** @description First rating to latest */
             change: components["schemas"]["MeasureChange"] | null;
         };
-        Change: {
-            type: components["schemas"]["EntityType"];
-            /** @description access_revoked: forget this child */
-            op: components["schemas"]["ChangeOp"];
-            /** Format: uuid */
-            id: string;
-            /** Format: uuid */
-            child_id: string;
-            child: components["schemas"]["Child"] | null;
-            session: components["schemas"]["Session"] | null;
-            pattern: components["schemas"]["Pattern"] | null;
-            alert: components["schemas"]["Alert"] | null;
-            check_in: components["schemas"]["CheckIn"] | null;
-            goal: components["schemas"]["Goal"] | null;
-        };
+        Change: components["schemas"]["ChildChange"] | components["schemas"]["SessionChange"] | components["schemas"]["PatternChange"] | components["schemas"]["AlertChange"] | components["schemas"]["MissingEpisodeChange"] | components["schemas"]["CheckInChange"] | components["schemas"]["GoalChange"];
         SyncPage: {
             changes: components["schemas"]["Change"][];
             /** @description Send it back to get what changed next */
@@ -3168,9 +3145,18 @@ export interface components {
             note?: string | null;
         };
         GoalChange: {
-            /** @description The new wording, in the child's own words */
-            description: string;
-            note?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "goal";
+            /** @description access_revoked: forget this child */
+            op: components["schemas"]["ChangeOp"];
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            child_id: string;
+            goal: components["schemas"]["Goal"] | null;
         };
         InvitationCreate: {
             /** @description Which instruments the link asks; the programme's choice when left out */
@@ -3568,6 +3554,89 @@ export interface components {
          * @enum {string}
          */
         ErrorReason: "access_token_invalid" | "alert_already_acknowledged" | "alert_not_found" | "already_allocated" | "authentication_failed" | "bad_request" | "caseload_only_for_mentors" | "check_in_invitation_not_found" | "check_in_invitation_not_open" | "check_in_link_not_usable" | "check_in_not_found" | "child_already_enrolled" | "child_not_found" | "child_not_returned" | "cohort_full" | "cohort_name_taken" | "cohort_not_found" | "conflict" | "consent_channel_without_number" | "cross_site_form" | "dashboard_period_reversed" | "deflator_year_missing" | "district_in_use" | "district_unknown" | "domain_error" | "email_already_registered" | "enrolment_not_active" | "enrolment_not_allocatable" | "enrolment_not_found" | "forbidden" | "form_expired" | "form_refused" | "form_token_invalid" | "goal_end_not_allowed" | "goal_not_active" | "goal_not_found" | "idempotency_key_reused" | "if_match_required" | "implausible_date_of_birth" | "implausible_episode_times" | "implausible_outcome_event" | "implausible_return_conversation" | "import_header_invalid" | "import_not_readable" | "import_rejected" | "import_too_large" | "import_too_many_rows" | "instrument_has_no_wording" | "instrument_not_suitable" | "internal_error" | "invalid_answers" | "invalid_characters" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_pattern" | "invalid_phone_number" | "invalid_price_year" | "invalid_request" | "invalid_session" | "invalid_value" | "invalid_webhook_signature" | "json_too_deep" | "malformed_phone_number" | "max_caseload_required" | "mentor_caseload_full" | "mentor_not_found" | "method_not_allowed" | "missing_episode_already_recorded" | "missing_episode_not_found" | "missing_episode_not_linkable" | "no_active_goals" | "no_mobile_with_sms_consent" | "no_offer_to_confirm" | "not_a_mobile_number" | "not_found" | "not_on_waitlist" | "not_the_sessions_mentor" | "offer_lapsed" | "outcome_event_already_recorded" | "outcome_event_not_found" | "page_sign_in_invalid" | "pattern_ended" | "pattern_exceeds_weekly_cap" | "pattern_not_found" | "phone_number_already_recorded" | "phone_number_not_found" | "places_below_taken" | "precondition_failed" | "precondition_required" | "programme_name_taken" | "programme_not_found" | "programme_not_yours" | "programme_required" | "programme_required_for_role" | "rate_limited" | "referral_already_decided" | "referral_already_pending" | "referral_date_in_future" | "referral_not_found" | "refresh_token_invalid" | "request_in_progress" | "request_too_large" | "same_cohort" | "session_already_exists" | "session_not_found" | "session_not_of_child" | "session_status_final" | "stale_version" | "too_many_active_goals" | "unavailable" | "unit_cost_missing" | "unknown_district" | "unknown_instrument" | "unknown_time_zone" | "unknown_unit_cost" | "unsupported_media_type" | "user_not_found" | "weak_password" | "weekly_session_cap_reached";
+        ChildChange: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "child";
+            /** @description access_revoked: forget this child */
+            op: components["schemas"]["ChangeOp"];
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            child_id: string;
+            child: components["schemas"]["Child"] | null;
+        };
+        SessionChange: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "session";
+            /** @description access_revoked: forget this child */
+            op: components["schemas"]["ChangeOp"];
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            child_id: string;
+            session: components["schemas"]["Session"] | null;
+        };
+        PatternChange: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "pattern";
+            /** @description access_revoked: forget this child */
+            op: components["schemas"]["ChangeOp"];
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            child_id: string;
+            pattern: components["schemas"]["Pattern"] | null;
+        };
+        AlertChange: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "alert";
+            /** @description access_revoked: forget this child */
+            op: components["schemas"]["ChangeOp"];
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            child_id: string;
+            alert: components["schemas"]["Alert"] | null;
+        };
+        MissingEpisodeChange: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "missing_episode";
+            /** @description access_revoked: forget this child */
+            op: components["schemas"]["ChangeOp"];
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            child_id: string;
+        };
+        CheckInChange: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "check_in";
+            /** @description access_revoked: forget this child */
+            op: components["schemas"]["ChangeOp"];
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            child_id: string;
+            check_in: components["schemas"]["CheckIn"] | null;
+        };
     };
     responses: {
         /** @description Default error response */
@@ -4385,7 +4454,9 @@ export interface operations {
                 cohort_id?: string;
                 child_id?: string;
                 status?: components["schemas"]["EnrolmentStatus"];
+                /** @description Left out, it is 1. */
                 page?: number;
+                /** @description Left out, it is 10. */
                 page_size?: number;
             };
             header?: never;
@@ -4615,7 +4686,9 @@ export interface operations {
                 status?: "waitlisted" | "offered" | "active" | "not_enrolled";
                 district?: string;
                 mentor_id?: string;
+                /** @description Left out, it is 1. */
                 page?: number;
+                /** @description Left out, it is 10. */
                 page_size?: number;
             };
             header?: never;
@@ -4840,7 +4913,9 @@ export interface operations {
                 status?: components["schemas"]["ReferralStatus"];
                 cohort_id?: string;
                 child_id?: string;
+                /** @description Left out, it is 1. */
                 page?: number;
+                /** @description Left out, it is 10. */
                 page_size?: number;
             };
             header?: never;
@@ -5084,7 +5159,9 @@ export interface operations {
                 action?: string;
                 since?: string;
                 until?: string;
+                /** @description Left out, it is 1. */
                 page?: number;
+                /** @description Left out, it is 10. */
                 page_size?: number;
             };
             header?: never;
@@ -5116,7 +5193,9 @@ export interface operations {
                 child_id?: string;
                 starts_from?: string;
                 starts_before?: string;
+                /** @description Left out, it is 1. */
                 page?: number;
+                /** @description Left out, it is 10. */
                 page_size?: number;
             };
             header?: never;
@@ -5572,7 +5651,7 @@ export interface operations {
             query?: {
                 /** @description From the previous answer, unread; leave out for everything */
                 cursor?: string | null;
-                /** @description The most changes a page holds */
+                /** @description The most changes a page holds. Left out, it is 200. */
                 limit?: number;
             };
             header?: never;
@@ -5600,7 +5679,9 @@ export interface operations {
     listMissingEpisodes: {
         parameters: {
             query?: {
+                /** @description Left out, it is 1. */
                 page?: number;
+                /** @description Left out, it is 10. */
                 page_size?: number;
             };
             header?: never;
@@ -5782,7 +5863,9 @@ export interface operations {
             query?: {
                 /** @description due: still within the 72 hours; overdue: past them; both when left out */
                 state?: "due" | "overdue";
+                /** @description Left out, it is 1. */
                 page?: number;
+                /** @description Left out, it is 10. */
                 page_size?: number;
             };
             header?: never;
@@ -5871,7 +5954,9 @@ export interface operations {
     listCheckIns: {
         parameters: {
             query?: {
+                /** @description Left out, it is 1. */
                 page?: number;
+                /** @description Left out, it is 10. */
                 page_size?: number;
             };
             header?: never;
@@ -6150,7 +6235,9 @@ export interface operations {
     listInvitations: {
         parameters: {
             query?: {
+                /** @description Left out, it is 1. */
                 page?: number;
+                /** @description Left out, it is 10. */
                 page_size?: number;
             };
             header?: never;
@@ -6388,7 +6475,9 @@ export interface operations {
     listOutcomeEvents: {
         parameters: {
             query?: {
+                /** @description Left out, it is 1. */
                 page?: number;
+                /** @description Left out, it is 10. */
                 page_size?: number;
             };
             header?: never;
@@ -6487,7 +6576,7 @@ export interface operations {
     importOutcomeEvents: {
         parameters: {
             query?: {
-                /** @description all_or_nothing (default): import nothing if any row is refused (422 listing them); valid_rows: import the rows that pass and list the others */
+                /** @description all_or_nothing (default): import nothing if any row is refused (422 listing them); valid_rows: import the rows that pass and list the others. Left out, it is "all_or_nothing". */
                 mode?: components["schemas"]["ImportMode"];
             };
             header?: {
@@ -6647,7 +6736,7 @@ export interface operations {
                 since?: string;
                 /** @description Last day of the period, inclusive; default today */
                 until?: string;
-                /** @description csv answers the dashboard's table as text/csv (so does Accept: text/csv) */
+                /** @description csv answers the dashboard's table as text/csv (so does Accept: text/csv). Left out, it is "json". */
                 format?: "json" | "csv";
             };
             header?: never;
@@ -6687,7 +6776,7 @@ export interface operations {
                 since?: string;
                 /** @description Last day of the period, inclusive; default today */
                 until?: string;
-                /** @description csv answers the dashboard's table as text/csv (so does Accept: text/csv) */
+                /** @description csv answers the dashboard's table as text/csv (so does Accept: text/csv). Left out, it is "json". */
                 format?: "json" | "csv";
             };
             header?: never;
@@ -6727,7 +6816,7 @@ export interface operations {
                 since?: string;
                 /** @description Last day of the period, inclusive; default today */
                 until?: string;
-                /** @description csv answers the dashboard's table as text/csv (so does Accept: text/csv) */
+                /** @description csv answers the dashboard's table as text/csv (so does Accept: text/csv). Left out, it is "json". */
                 format?: "json" | "csv";
             };
             header?: never;
@@ -6767,7 +6856,7 @@ export interface operations {
                 since?: string;
                 /** @description Last day of the period, inclusive; default today */
                 until?: string;
-                /** @description csv answers the dashboard's table as text/csv (so does Accept: text/csv) */
+                /** @description csv answers the dashboard's table as text/csv (so does Accept: text/csv). Left out, it is "json". */
                 format?: "json" | "csv";
             };
             header?: never;
@@ -6807,7 +6896,7 @@ export interface operations {
                 since?: string;
                 /** @description Last day of the period, inclusive; default today */
                 until?: string;
-                /** @description csv answers the dashboard's table as text/csv (so does Accept: text/csv) */
+                /** @description csv answers the dashboard's table as text/csv (so does Accept: text/csv). Left out, it is "json". */
                 format?: "json" | "csv";
             };
             header?: never;
@@ -6847,7 +6936,7 @@ export interface operations {
                 since?: string;
                 /** @description Last day of the period, inclusive; default today */
                 until?: string;
-                /** @description csv answers the dashboard's table as text/csv (so does Accept: text/csv) */
+                /** @description csv answers the dashboard's table as text/csv (so does Accept: text/csv). Left out, it is "json". */
                 format?: "json" | "csv";
                 /** @description Financial year of the savings' prices; default the latest the deflators cover */
                 price_year?: string;
@@ -6889,7 +6978,7 @@ export interface operations {
                 since?: string;
                 /** @description Last day of the period, inclusive; default today */
                 until?: string;
-                /** @description csv answers the dashboard's table as text/csv (so does Accept: text/csv) */
+                /** @description csv answers the dashboard's table as text/csv (so does Accept: text/csv). Left out, it is "json". */
                 format?: "json" | "csv";
             };
             header?: never;
