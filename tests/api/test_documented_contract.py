@@ -90,8 +90,8 @@ def test_a_json_body_is_documented_as_required_only_when_it_requires_something(d
     """The server reads a missing JSON body as {}: only a schema with required properties can refuse it."""
     wrong = []
     for method, path, operation in _operations(document):
-        body = operation.get("requestBody")
-        media = (body or {}).get("content", {}).get("application/json")
+        body = operation.get("requestBody") or {}
+        media = body.get("content", {}).get("application/json")
         if media is None:
             continue
         schema = _resolve(document, media["schema"])
