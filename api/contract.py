@@ -35,7 +35,8 @@
   (`total,5,page,1`), so every paginated answer broke the document (schemathesis, issue 13 finding 7).
 - A JSON request body is `required` only if its schema requires something: the server reads a request without
   a body as `{}`, so a body that asks for nothing (PATCH /users/{user_id}) may be left out, and one that asks
-  for something is refused when left out, by its required properties.
+  for something is refused when left out, by its required properties, or by `minProperties: 1` when it is an
+  edit that must change something (api.schemas.EditSchema: PATCH /missing-episodes/{episode_id}).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from apispec.ext.marshmallow import OpenAPIConverter
 from flask import Flask
 
 from api.errors import DomainError
+from api.schemas import EditSchema
 from api.web import REASON_FOR_STATUS, ErrorSchema
 
 IDEMPOTENCY_KEY_PARAMETER = {
@@ -71,6 +73,12 @@ def operation_id(endpoint: str) -> str:
 class ContractPlugin(BasePlugin):
     def __init__(self, app: Flask) -> None:
         self.app = app
+
+    def schema_helper(self, name: str, definition: dict[str, Any], **kwargs: Any) -> dict[str, Any] | None:
+        """An edit that must change something (api.schemas.EditSchema) says so: `minProperties: 1`."""
+        schema = kwargs.get("schema")
+        schema_class = schema if isinstance(schema, type) else type(schema)
+        return {"minProperties": 1} if issubclass(schema_class, EditSchema) else None
 
     def operation_helper(
         self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
@@ -375,7 +383,7 @@ def _bodies_required_only_when_they_require_something(document: dict[str, Any]) 
             if "$ref" in schema:
                 schema = schemas.get(schema["$ref"].rsplit("/", 1)[-1], {})
             if schema.get("type") == "object":
-                body["required"] = bool(schema.get("required"))
+                body["required"] = bool(schema.get("required")) or schema.get("minProperties", 0) > 0
 
 
 def _schemas_used_in(document: dict[str, Any]) -> tuple[set[str], set[str]]:

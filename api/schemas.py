@@ -16,6 +16,17 @@ class Schema(ma.Schema):
         unknown = ma.RAISE
 
 
+class EditSchema(Schema):
+    """An edit that must change something: an empty body, or none, is refused (422). The document says so too
+    (`minProperties: 1`, and the body is required: api/contract.py), where an edit whose fields are all optional
+    would otherwise read as one that may be sent empty."""
+
+    @ma.validates_schema
+    def _something_to_change(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if not data:
+            raise ma.ValidationError("Send at least one field to change.", "_schema")
+
+
 class Integer(fields.Integer):
     """A whole number, as JSON writes one. marshmallow's own Integer casts with int(): it truncated 2.589e-42 to 0
     and 2.5 to 2, and read "5" as 5. A number with nothing after the point (5.0) is the integer it names, as JSON

@@ -4,7 +4,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from api.enrolments.schemas import SUPPRESSIBLE_COUNT
 from api.missing.rules import ConversationOutcome, MissingSource
-from api.schemas import Boolean, Integer, Schema, text
+from api.schemas import Boolean, EditSchema, Integer, Schema, text
 
 
 class ReturnConversationSchema(Schema):
@@ -58,15 +58,10 @@ class MissingEpisodeSchema(Schema):
     return_conversation = fields.Nested(ReturnConversationSchema, dump_only=True, allow_none=True)
 
 
-class MissingEpisodeUpdateSchema(Schema):
+class MissingEpisodeUpdateSchema(EditSchema):
     reported_at = fields.AwareDateTime()
     returned_at = fields.AwareDateTime(metadata={"description": "Record the return, or correct it"})
     source = fields.Enum(MissingSource, by_value=True)
-
-    @validates_schema
-    def _something_to_change(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if not data:
-            raise ValidationError("Send at least one field to change.", "_schema")
 
 
 class OutstandingQuerySchema(Schema):

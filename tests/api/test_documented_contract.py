@@ -7,7 +7,8 @@ coordinator and as a mentor; each test below keeps one root cause fixed whatever
 - X-Pagination carries a JSON object, but the document gave it a `schema`, which OpenAPI reads in the "simple"
   style (`total,5,page,1`): every paginated answer looked malformed to a client reading the document.
 - A JSON body whose schema requires nothing was documented as required, while the server reads no body as `{}`:
-  PATCH /users/{user_id} with no body was a 200, which the document said must be refused.
+  PATCH /users/{user_id} with no body was a 200, which the document said must be refused. And the one edit that
+  refuses an empty body (PATCH /missing-episodes/{episode_id}) did not say so (minProperties).
 - A JSON boolean took 0, 1, "yes", "off" and the like (marshmallow's Boolean): `"granted": 0` recorded a refusal
   of consent from a number, where the document allows only true or false.
 """
@@ -95,7 +96,8 @@ def test_a_json_body_is_documented_as_required_only_when_it_requires_something(d
         if media is None:
             continue
         schema = _resolve(document, media["schema"])
-        if schema.get("type") == "object" and bool(body.get("required")) != bool(schema.get("required")):
+        asks_for_something = bool(schema.get("required")) or schema.get("minProperties", 0) > 0
+        if schema.get("type") == "object" and bool(body.get("required")) != asks_for_something:
             wrong.append(f"{method.upper()} {path}")
     assert wrong == []
 
@@ -130,6 +132,25 @@ def test_an_edit_of_a_user_sent_without_a_body_changes_nothing_as_documented(cli
     assert response.status_code == 200, response.json
     assert response.json["display_name"] == mentor.display_name
     assert document["paths"]["/users/{user_id}"]["patch"]["requestBody"].get("required", False) is False
+
+
+def test_an_edit_that_must_change_something_is_documented_as_one(client, db_session, document):
+    """PATCH /missing-episodes/{episode_id} refuses an empty body (and none): the document says minProperties 1
+    and a required body, not an optional body any of whose fields may be left out."""
+    programme = make_programme(db_session)
+    headers = auth_headers(db_session, make_user(db_session, Role.COORDINATOR, programme=programme))
+    child = make_child(db_session, programme=programme)
+    episode = client.post(
+        f"/children/{child.id}/missing-episodes",
+        json={"reported_at": "2026-11-20T10:00:00Z", "returned_at": "2026-11-21T10:00:00Z", "source": "police"},
+        headers=headers,
+    ).json
+    edit = {**headers, "If-Match": f'"{episode["version"]}"'}
+
+    assert client.patch(f"/missing-episodes/{episode['id']}", json={}, headers=edit).status_code == 422
+    assert client.patch(f"/missing-episodes/{episode['id']}", headers=edit).status_code == 422
+    assert document["components"]["schemas"]["MissingEpisodeUpdate"]["minProperties"] == 1
+    assert document["paths"]["/missing-episodes/{episode_id}"]["patch"]["requestBody"]["required"] is True
 
 
 def test_an_edit_whose_body_requires_something_refuses_a_missing_body(client, db_session, document):
