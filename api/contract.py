@@ -22,7 +22,7 @@
 - The headers answers carry are declared where they are sent: `ETag` on every answer that is one versioned
   record, `Idempotent-Replayed` on the answers of creates that take an Idempotency-Key, `Retry-After` on every
   429 and 503, and Flask-Limiter's `X-RateLimit-*` on the operations it limits.
-- A sync `Change` is a union discriminated by its `type`: one variant per entity type (`SessionChange` ...),
+- A sync `Change` is a union discriminated by its `type`: one variant per entity type (`ChangeToSession` ...),
   each naming the one record slot that type fills (`session: Session | null`, null when the record is gone),
   so a generated client narrows a change by its type with no hand code. The other slots still travel as null
   for phones written against the earlier document, and variants allow them.
@@ -58,7 +58,8 @@ IDEMPOTENCY_KEY_PARAMETER = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+    # api.idempotency.service.KEY_PATTERN: visible ASCII only, so a key travels in any header unchanged.
+    "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"^[\x21-\x7e]{1,100}$"},
     "description": "Retry-safe create: the same key and body replay the first answer (Idempotent-Replayed: true); "
     "a UUID made on the device is ideal",
 }
@@ -332,7 +333,10 @@ def _discriminate(document: dict[str, Any], name: str, *, by: str) -> None:
     common = {key: spec for key, spec in union["properties"].items() if key not in slots}
     mapping = {}
     for value in values:
-        variant = "".join(word.capitalize() for word in value.split("_")) + name
+        # ChangeToGoal, not GoalChange: that name is taken by the request to change a goal.
+        variant = name + "To" + "".join(word.capitalize() for word in value.split("_"))
+        if variant in schemas:
+            raise RuntimeError(f"OpenAPI component {variant} is taken: the {name} union cannot name a variant so")
         own = {value: union["properties"][value]} if value in slots else {}
         properties = {**common, by: {"type": "string", "enum": [value]}, **own}
         schemas[variant] = {

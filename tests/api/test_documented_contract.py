@@ -25,6 +25,7 @@ import pytest
 import schemathesis
 
 from api.accounts.rules import Role
+from api.idempotency.service import KEY_PATTERN
 from tests.builders import auth_headers, make_child, make_programme, make_user
 
 
@@ -161,6 +162,36 @@ def test_an_edit_whose_body_requires_something_refuses_a_missing_body(client, db
 
     assert response.status_code == 422, response.json
     assert document["paths"]["/programmes/{programme_id}/cohorts"]["post"]["requestBody"]["required"] is True
+
+
+# --- Idempotency-Key ------------------------------------------------------------------------------------------------
+
+
+def test_every_idempotency_key_is_documented_with_the_pattern_the_server_holds_it_to(document):
+    """A key with a space or a non-ASCII letter is refused (422 invalid_idempotency_key): the document says so."""
+    declared = [
+        parameter["schema"]
+        for _method, _path, operation in _operations(document)
+        for parameter in operation.get("parameters", [])
+        if parameter.get("name") == "Idempotency-Key"
+    ]
+    assert len(declared) >= 5
+    assert all(schema["pattern"] == KEY_PATTERN.pattern for schema in declared)
+
+
+def test_a_key_outside_the_documented_pattern_is_refused(client, db_session):
+    programme = make_programme(db_session)
+    headers = auth_headers(db_session, make_user(db_session, Role.COORDINATOR, programme=programme))
+    child = make_child(db_session, programme=programme)
+
+    response = client.post(
+        f"/children/{child.id}/goals",
+        json={"description": "Walk to school"},
+        headers={**headers, "Idempotency-Key": "two words"},
+    )
+
+    assert response.status_code == 422, response.json
+    assert response.json["reason"] == "invalid_idempotency_key"
 
 
 # --- booleans -----------------------------------------------------------------------------------------------------
