@@ -201,7 +201,7 @@ def test_a_sync_change_is_a_union_discriminated_by_its_type():
     change = schemas["Change"]
     assert change["discriminator"]["propertyName"] == "type"
     assert set(change["discriminator"]["mapping"]) == {kind.value for kind in EntityType}
-    session = schemas["SessionChange"]
+    session = schemas["ChangeToSession"]
     assert session["properties"]["type"] == {"type": "string", "enum": ["session"]}
     assert session["properties"]["session"]["anyOf"] == [{"$ref": "#/components/schemas/Session"}, {"type": "null"}]
     assert "child" not in session["properties"] and "session" in session["required"]

@@ -2967,7 +2967,7 @@ export interface components {
             /** @description First rating to latest */
             change: components["schemas"]["MeasureChange"] | null;
         };
-        Change: components["schemas"]["ChildChange"] | components["schemas"]["SessionChange"] | components["schemas"]["PatternChange"] | components["schemas"]["AlertChange"] | components["schemas"]["MissingEpisodeChange"] | components["schemas"]["CheckInChange"] | components["schemas"]["GoalChange"];
+        Change: components["schemas"]["ChangeToChild"] | components["schemas"]["ChangeToSession"] | components["schemas"]["ChangeToPattern"] | components["schemas"]["ChangeToAlert"] | components["schemas"]["ChangeToMissingEpisode"] | components["schemas"]["ChangeToCheckIn"] | components["schemas"]["ChangeToGoal"];
         SyncPage: {
             changes: components["schemas"]["Change"][];
             /** @description Send it back to get what changed next */
@@ -3145,18 +3145,9 @@ export interface components {
             note?: string | null;
         };
         GoalChange: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            type: "goal";
-            /** @description access_revoked: forget this child */
-            op: components["schemas"]["ChangeOp"];
-            /** Format: uuid */
-            id: string;
-            /** Format: uuid */
-            child_id: string;
-            goal: components["schemas"]["Goal"] | null;
+            /** @description The new wording, in the child's own words */
+            description: string;
+            note?: string | null;
         };
         InvitationCreate: {
             /** @description Which instruments the link asks; the programme's choice when left out */
@@ -3554,7 +3545,7 @@ export interface components {
          * @enum {string}
          */
         ErrorReason: "access_token_invalid" | "alert_already_acknowledged" | "alert_not_found" | "already_allocated" | "authentication_failed" | "bad_request" | "caseload_only_for_mentors" | "check_in_invitation_not_found" | "check_in_invitation_not_open" | "check_in_link_not_usable" | "check_in_not_found" | "child_already_enrolled" | "child_not_found" | "child_not_returned" | "cohort_full" | "cohort_name_taken" | "cohort_not_found" | "conflict" | "consent_channel_without_number" | "cross_site_form" | "dashboard_period_reversed" | "deflator_year_missing" | "district_in_use" | "district_unknown" | "domain_error" | "email_already_registered" | "enrolment_not_active" | "enrolment_not_allocatable" | "enrolment_not_found" | "forbidden" | "form_expired" | "form_refused" | "form_token_invalid" | "goal_end_not_allowed" | "goal_not_active" | "goal_not_found" | "idempotency_key_reused" | "if_match_required" | "implausible_date_of_birth" | "implausible_episode_times" | "implausible_outcome_event" | "implausible_return_conversation" | "import_header_invalid" | "import_not_readable" | "import_rejected" | "import_too_large" | "import_too_many_rows" | "instrument_has_no_wording" | "instrument_not_suitable" | "internal_error" | "invalid_answers" | "invalid_characters" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_pattern" | "invalid_phone_number" | "invalid_price_year" | "invalid_request" | "invalid_session" | "invalid_value" | "invalid_webhook_signature" | "json_too_deep" | "malformed_phone_number" | "max_caseload_required" | "mentor_caseload_full" | "mentor_not_found" | "method_not_allowed" | "missing_episode_already_recorded" | "missing_episode_not_found" | "missing_episode_not_linkable" | "no_active_goals" | "no_mobile_with_sms_consent" | "no_offer_to_confirm" | "not_a_mobile_number" | "not_found" | "not_on_waitlist" | "not_the_sessions_mentor" | "offer_lapsed" | "outcome_event_already_recorded" | "outcome_event_not_found" | "page_sign_in_invalid" | "pattern_ended" | "pattern_exceeds_weekly_cap" | "pattern_not_found" | "phone_number_already_recorded" | "phone_number_not_found" | "places_below_taken" | "precondition_failed" | "precondition_required" | "programme_name_taken" | "programme_not_found" | "programme_not_yours" | "programme_required" | "programme_required_for_role" | "rate_limited" | "referral_already_decided" | "referral_already_pending" | "referral_date_in_future" | "referral_not_found" | "refresh_token_invalid" | "request_in_progress" | "request_too_large" | "same_cohort" | "session_already_exists" | "session_not_found" | "session_not_of_child" | "session_status_final" | "stale_version" | "too_many_active_goals" | "unavailable" | "unit_cost_missing" | "unknown_district" | "unknown_instrument" | "unknown_time_zone" | "unknown_unit_cost" | "unsupported_media_type" | "user_not_found" | "weak_password" | "weekly_session_cap_reached";
-        ChildChange: {
+        ChangeToChild: {
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -3568,7 +3559,7 @@ export interface components {
             child_id: string;
             child: components["schemas"]["Child"] | null;
         };
-        SessionChange: {
+        ChangeToSession: {
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -3582,7 +3573,7 @@ export interface components {
             child_id: string;
             session: components["schemas"]["Session"] | null;
         };
-        PatternChange: {
+        ChangeToPattern: {
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -3596,7 +3587,7 @@ export interface components {
             child_id: string;
             pattern: components["schemas"]["Pattern"] | null;
         };
-        AlertChange: {
+        ChangeToAlert: {
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -3610,7 +3601,7 @@ export interface components {
             child_id: string;
             alert: components["schemas"]["Alert"] | null;
         };
-        MissingEpisodeChange: {
+        ChangeToMissingEpisode: {
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -3623,7 +3614,7 @@ export interface components {
             /** Format: uuid */
             child_id: string;
         };
-        CheckInChange: {
+        ChangeToCheckIn: {
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -3636,6 +3627,20 @@ export interface components {
             /** Format: uuid */
             child_id: string;
             check_in: components["schemas"]["CheckIn"] | null;
+        };
+        ChangeToGoal: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "goal";
+            /** @description access_revoked: forget this child */
+            op: components["schemas"]["ChangeOp"];
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            child_id: string;
+            goal: components["schemas"]["Goal"] | null;
         };
     };
     responses: {
@@ -5793,7 +5798,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
+        requestBody: {
             content: {
                 "application/json": components["schemas"]["MissingEpisodeUpdate"];
             };
