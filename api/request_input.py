@@ -89,6 +89,8 @@ def _pairs(lists: Iterable[tuple[str, list[str]]]) -> Iterator[tuple[str, Any]]:
 def _text_problems(items: Iterable[tuple[str, Any]]) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
     for name, value in items:
+        if not isinstance(name, str):
+            continue  # a multipart part werkzeug could not name (name="\"): nothing reads it
         problem = text_problem(name) or (text_problem(value) if isinstance(value, str) else None)
         if problem:
             problems.setdefault(_printable(name), []).append(problem)

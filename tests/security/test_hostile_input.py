@@ -373,3 +373,16 @@ def test_every_enum_value_a_request_body_documents_is_accepted_by_its_field(
             if response.status_code == 422 and _errors_at(response.json.get("errors", {}), at):
                 refused[f"{method.upper()} {path} {'.'.join(at)}={value}"] = _errors_at(response.json["errors"], at)
     assert refused == {}
+
+
+@pytest.mark.parametrize("name", ['"\\"', '"%0D"'])
+def test_a_multipart_part_with_a_name_that_cannot_be_read_is_not_a_500(client, db_session, name):
+    body = f"--B\r\nContent-Disposition: form-data; name={name}\r\n\r\nx\r\n--B--\r\n"
+
+    response = client.post(
+        f"/programmes/{uuid.uuid4()}/outcome-events/import",
+        data=body.encode(),
+        content_type="multipart/form-data; boundary=B",
+    )
+
+    assert response.status_code == 401
