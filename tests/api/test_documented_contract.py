@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,27 +26,12 @@ import schemathesis
 from api.accounts.rules import Role
 from api.idempotency.service import KEY_PATTERN
 from tests.builders import auth_headers, make_child, make_programme, make_user
+from tests.contract.document import body_at, body_fields, errors_at, live_document, of_type, operations, resolve
 
 
 @pytest.fixture(scope="module")
 def document(session_app) -> dict[str, Any]:
-    with session_app.test_request_context():
-        spec: dict[str, Any] = session_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
-    return spec
-
-
-def _resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        section, name = node["$ref"].rsplit("/", 2)[-2:]
-        node = document["components"][section][name]
-    return node
-
-
-def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    for path, item in document["paths"].items():
-        for method, operation in item.items():
-            if method in ("get", "post", "put", "patch", "delete"):
-                yield method, path, operation
+    return live_document(session_app)
 
 
 # --- X-Pagination -------------------------------------------------------------------------------------------------
@@ -55,9 +39,9 @@ def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, 
 
 def test_every_pagination_header_is_documented_as_the_json_object_it_carries(document):
     paginated = []
-    for method, path, operation in _operations(document):
+    for method, path, operation in operations(document):
         for status, response in operation["responses"].items():
-            header = _resolve(document, _resolve(document, response).get("headers", {}).get("X-Pagination", {}))
+            header = resolve(document, resolve(document, response).get("headers", {}).get("X-Pagination", {}))
             if header:
                 paginated.append(f"{method.upper()} {path}")
                 assert "schema" not in header, f"{method.upper()} {path} {status}: a schema means `total,5,page,1`"
@@ -91,12 +75,12 @@ def test_a_paginated_answer_conforms_to_its_documented_headers(app, client, db_s
 def test_a_json_body_is_documented_as_required_only_when_it_requires_something(document):
     """The server reads a missing JSON body as {}: only a schema with required properties can refuse it."""
     wrong = []
-    for method, path, operation in _operations(document):
+    for method, path, operation in operations(document):
         body = operation.get("requestBody") or {}
         media = body.get("content", {}).get("application/json")
         if media is None:
             continue
-        schema = _resolve(document, media["schema"])
+        schema = resolve(document, media["schema"])
         asks_for_something = bool(schema.get("required")) or schema.get("minProperties", 0) > 0
         if schema.get("type") == "object" and bool(body.get("required")) != asks_for_something:
             wrong.append(f"{method.upper()} {path}")
@@ -117,7 +101,7 @@ def test_every_json_body_documents_the_fields_its_view_reads(app, document):
             path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 media = document["paths"][path][method.lower()]["requestBody"]["content"]["application/json"]
-                properties = _resolve(document, media["schema"]).get("properties", {})
+                properties = resolve(document, media["schema"]).get("properties", {})
                 documented = {name for name, spec in properties.items() if not spec.get("readOnly")}
                 if documented != reads:
                     wrong[f"{method} {path}"] = {"documented": sorted(documented), "read": sorted(reads)}
@@ -171,7 +155,7 @@ def test_every_idempotency_key_is_documented_with_the_pattern_the_server_holds_i
     """A key with a space or a non-ASCII letter is refused (422 invalid_idempotency_key): the document says so."""
     declared = [
         parameter["schema"]
-        for _method, _path, operation in _operations(document)
+        for _method, _path, operation in operations(document)
         for parameter in operation.get("parameters", [])
         if parameter.get("name") == "Idempotency-Key"
     ]
@@ -195,39 +179,6 @@ def test_a_key_outside_the_documented_pattern_is_refused(client, db_session):
 
 
 # --- booleans -----------------------------------------------------------------------------------------------------
-
-
-def _boolean_fields(document: dict[str, Any]) -> Iterator[tuple[str, str, tuple[str, ...]]]:
-    """Every boolean a JSON request body can carry, nested ones included, as (method, path, path to the field)."""
-
-    def walk(schema: dict[str, Any], at: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
-        schema = _resolve(document, schema)
-        if schema.get("readOnly"):
-            return
-        if schema.get("type") == "boolean":
-            yield at
-        for name, prop in schema.get("properties", {}).items():
-            yield from walk(prop, (*at, name))
-        if "items" in schema:
-            yield from walk(schema["items"], (*at, "0"))
-
-    for method, path, operation in _operations(document):
-        media = operation.get("requestBody", {}).get("content", {}).get("application/json")
-        if media:
-            for at in walk(media["schema"], ()):
-                yield method, path, at
-
-
-def _body_at(at: tuple[str, ...], value: Any) -> Any:
-    for key in reversed(at):
-        value = [value] if key == "0" else {key: value}
-    return value
-
-
-def _errors_at(errors: dict[str, Any], at: tuple[str, ...]) -> Any:
-    for key in at:
-        errors = errors.get(key, {}) if isinstance(errors, dict) else {}
-    return errors
 
 
 @pytest.fixture()
@@ -256,16 +207,16 @@ def casework(client, db_session) -> dict[str, Any]:
 
 @pytest.mark.parametrize("value", [0, 1, "true", "yes", "off", 1.0, None])
 def test_every_boolean_in_a_json_body_refuses_what_is_not_true_or_false(client, document, casework, value):
-    fields = list(_boolean_fields(document))
+    fields = [(method, path, at) for method, path, at, _ in body_fields(document, of_type("boolean"))]
     assert len(fields) >= 5, f"the walk found too few boolean fields: {fields}"
     wrong = {}
     for method, path, at in fields:
         url = re.sub(r"\{([a-z_]+)\}", lambda match: casework["ids"].get(match[1], str(uuid.uuid4())), path)
         for headers in casework["callers"]:
-            response = client.open(url, method=method.upper(), json=_body_at(at, value), headers=headers)
+            response = client.open(url, method=method.upper(), json=body_at(at, value), headers=headers)
             if response.status_code not in (401, 403):
                 break
-        if response.status_code != 422 or not _errors_at(response.json.get("errors", {}), at):
+        if response.status_code != 422 or not errors_at(response.json.get("errors", {}), at):
             wrong[f"{method.upper()} {path} {'.'.join(at)}"] = (response.status_code, response.json)
     assert wrong == {}
 

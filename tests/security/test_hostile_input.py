@@ -21,54 +21,26 @@ from api.accounts.rules import Role
 from api.children.models import Child
 from api.request_input import MAX_JSON_DEPTH, NUL_MESSAGE, SURROGATE_MESSAGE
 from tests.builders import auth_headers, make_cohort, make_programme, make_user
+from tests.contract.document import body_at, body_fields, errors_at, live_document, of_type, operations, resolve
 
 HOSTILE = {"nul": ("Sam\x00my", NUL_MESSAGE), "surrogate": ("Sam\ud800my", SURROGATE_MESSAGE)}
 
 
 @pytest.fixture(scope="module")
 def document(session_app) -> dict[str, Any]:
-    with session_app.test_request_context():
-        return session_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
-
-
-def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
-    return schema
-
-
-def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    for path, item in document["paths"].items():
-        for method, operation in item.items():
-            if method in {"get", "post", "put", "patch", "delete"}:
-                filled = path
-                for parameter in operation.get("parameters", []) + item.get("parameters", []):
-                    if parameter["in"] == "path":
-                        filled = filled.replace("{" + parameter["name"] + "}", str(uuid.uuid4()))
-                yield method, filled, operation
-
-
-def _json_string_fields(document: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
-    for method, path, operation in _operations(document):
-        body = operation.get("requestBody", {}).get("content", {}).get("application/json")
-        if not body:
-            continue
-        for name, prop in _resolve(document, body["schema"]).get("properties", {}).items():
-            prop = _resolve(document, prop)
-            if prop.get("type") == "string" or "string" in prop.get("type", []):
-                yield method, path, name
+    return live_document(session_app)
 
 
 def _string_query_parameters(document: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
-    for method, path, operation in _operations(document):
+    for method, path, operation in operations(document, fill_ids=True):
         for parameter in operation.get("parameters", []):
-            schema = _resolve(document, parameter.get("schema", {}))
+            schema = resolve(document, parameter.get("schema", {}))
             if parameter["in"] == "query" and (schema.get("type") == "string" or "enum" in schema):
                 yield method, path, parameter["name"]
 
 
 def _json_bodies(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    for method, path, operation in _operations(document):
+    for method, path, operation in operations(document, fill_ids=True):
         if "application/json" in operation.get("requestBody", {}).get("content", {}):
             yield method, path
 
@@ -85,13 +57,13 @@ def _raw_json(value: Any) -> bytes:
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
 def test_every_json_text_field_of_every_operation_refuses_unstorable_text_by_name(client, document, kind):
     value, message = HOSTILE[kind]
-    fields = list(_json_string_fields(document))
+    fields = list(body_fields(document, of_type("string"), fill_ids=True))
     assert len(fields) > 40, "the walk found too few text fields: is the document's shape what it expects?"
     wrong = {}
-    for method, path, name in fields:
-        response = _send(client, method, path, data=_raw_json({name: value}), content_type="application/json")
-        if response.status_code != 422 or response.json.get("errors", {}).get(name) != [message]:
-            wrong[f"{method.upper()} {path} {name}"] = (response.status_code, response.json)
+    for method, path, at, _schema in fields:
+        response = _send(client, method, path, data=_raw_json(body_at(at, value)), content_type="application/json")
+        if response.status_code != 422 or errors_at(response.json.get("errors", {}), at) != [message]:
+            wrong[f"{method.upper()} {path} {'.'.join(at)}"] = (response.status_code, response.json)
     assert wrong == {}
 
 
@@ -253,41 +225,6 @@ def test_a_csv_import_with_a_nul_in_a_cell_is_refused_naming_the_line(client, db
 # --- integers ---------------------------------------------------------------------------------------------------
 
 
-def _integer_fields(document: dict[str, Any]) -> Iterator[tuple[str, str, tuple[str, ...]]]:
-    """Every integer a JSON body can carry, nested ones included, as (method, path, path to the field)."""
-
-    def walk(schema: dict[str, Any], at: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
-        schema = _resolve(document, schema)
-        if schema.get("readOnly"):
-            return
-        if schema.get("type") == "integer" or "integer" in (schema.get("type") or []):
-            yield at
-        for name, prop in schema.get("properties", {}).items():
-            yield from walk(prop, (*at, name))
-        if "items" in schema:
-            yield from walk(schema["items"], (*at, "0"))
-        for alternative in schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", []):
-            yield from walk(alternative, at)
-
-    for method, path, operation in _operations(document):
-        body = operation.get("requestBody", {}).get("content", {}).get("application/json")
-        if body:
-            for at in walk(body["schema"], ()):
-                yield method, path, at
-
-
-def _body_at(at: tuple[str, ...], value: Any) -> Any:
-    for key in reversed(at):
-        value = [value] if key == "0" else {key: value}
-    return value
-
-
-def _errors_at(errors: dict[str, Any], at: tuple[str, ...]) -> Any:
-    for key in at:
-        errors = errors.get(key, {}) if isinstance(errors, dict) else {}
-    return errors
-
-
 @pytest.fixture()
 def every_role_headers(db_session):
     programme = make_programme(db_session)
@@ -301,15 +238,15 @@ def every_role_headers(db_session):
 def test_every_integer_in_a_json_body_refuses_what_is_not_a_whole_number(
     client, db_session, document, every_role_headers, value
 ):
-    fields = list(_integer_fields(document))
+    fields = list(body_fields(document, of_type("integer"), fill_ids=True))
     assert len(fields) > 15, "the walk found too few integer fields: is the document's shape what it expects?"
     wrong = {}
-    for method, path, at in fields:
+    for method, path, at, _schema in fields:
         for headers in every_role_headers:
-            response = _send(client, method, path, json=_body_at(at, value), headers=headers)
+            response = _send(client, method, path, json=body_at(at, value), headers=headers)
             if response.status_code not in (401, 403):
                 break
-        problems = _errors_at(response.json.get("errors", {}), at)
+        problems = errors_at(response.json.get("errors", {}), at)
         if response.status_code != 422 or not problems:
             wrong[f"{method.upper()} {path} {'.'.join(at)}"] = (response.status_code, response.json)
     assert wrong == {}
@@ -329,49 +266,21 @@ def test_a_whole_number_written_with_a_point_is_the_integer_it_names(client, db_
 # --- documented values ------------------------------------------------------------------------------------------
 
 
-def _enum_fields(document: dict[str, Any]) -> Iterator[tuple[str, str, tuple[str, ...], list[Any]]]:
-    """Every enumerated property a JSON body can carry, with the values the document offers for it."""
-
-    def walk(schema: dict[str, Any], at: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], list[Any]]]:
-        if schema.get("readOnly"):
-            return
-        if "$ref" in schema and "enum" in _resolve(document, schema):
-            yield at, _resolve(document, schema)["enum"]
-            return
-        schema = _resolve(document, schema)
-        if schema.get("readOnly"):
-            return
-        if "enum" in schema:
-            yield at, [value for value in schema["enum"] if value is not None]
-        for name, prop in schema.get("properties", {}).items():
-            yield from walk(prop, (*at, name))
-        if "items" in schema:
-            yield from walk(schema["items"], (*at, "0"))
-        for alternative in schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", []):
-            yield from walk(alternative, at)
-
-    for method, path, operation in _operations(document):
-        body = operation.get("requestBody", {}).get("content", {}).get("application/json")
-        if body:
-            for at, values in walk(body["schema"], ()):
-                yield method, path, at, values
-
-
 def test_every_enum_value_a_request_body_documents_is_accepted_by_its_field(
     client, db_session, document, every_role_headers
 ):
     """The document offers only what the API takes: `moved_cohort` was offered as an end reason and refused."""
-    fields = list(_enum_fields(document))
+    fields = list(body_fields(document, lambda schema: "enum" in schema, fill_ids=True))
     assert len(fields) > 15, "the walk found too few enumerated fields"
     refused = {}
-    for method, path, at, values in fields:
-        for value in values:
+    for method, path, at, schema in fields:
+        for value in [value for value in schema["enum"] if value is not None]:
             for headers in every_role_headers:
-                response = _send(client, method, path, json=_body_at(at, value), headers=headers)
+                response = _send(client, method, path, json=body_at(at, value), headers=headers)
                 if response.status_code not in (401, 403):
                     break
-            if response.status_code == 422 and _errors_at(response.json.get("errors", {}), at):
-                refused[f"{method.upper()} {path} {'.'.join(at)}={value}"] = _errors_at(response.json["errors"], at)
+            if response.status_code == 422 and errors_at(response.json.get("errors", {}), at):
+                refused[f"{method.upper()} {path} {'.'.join(at)}={value}"] = errors_at(response.json["errors"], at)
     assert refused == {}
 
 
