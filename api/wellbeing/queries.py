@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from api.accounts.rules import Actor
@@ -122,32 +122,26 @@ class GoalRating:
 
 def goal_ratings(db_session: Session, *, child_id: uuid.UUID) -> dict[uuid.UUID, list[GoalRating]]:
     """Every rating of every goal of the child, oldest first."""
-    rows = db_session.execute(
-        select(CheckInResponse.goal_id, CheckIn.id, CheckIn.completed_at, CheckInResponse.response)
-        .join(CheckIn, CheckIn.id == CheckInResponse.check_in_id)
-        .where(CheckIn.child_id == child_id, CheckInResponse.goal_id.is_not(None))
-        .order_by(CheckIn.completed_at, CheckIn.id)
-    ).all()
-    ratings: dict[uuid.UUID, list[GoalRating]] = {}
-    for goal_id, check_in_id, completed_at, response in rows:
-        assert goal_id is not None  # selected above
-        ratings.setdefault(goal_id, []).append(GoalRating(goal_id, check_in_id, completed_at, response))
-    return ratings
+    return _ratings(db_session, CheckIn.child_id == child_id, CheckInResponse.goal_id.is_not(None))
 
 
 def ratings_of_goals(db_session: Session, *, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[GoalRating]]:
     """Every rating of each of the goals, oldest first, in one statement."""
     if not goal_ids:
         return {}
+    return _ratings(db_session, CheckInResponse.goal_id.in_(goal_ids))
+
+
+def _ratings(db_session: Session, *conditions: ColumnElement[bool]) -> dict[uuid.UUID, list[GoalRating]]:
     rows = db_session.execute(
         select(CheckInResponse.goal_id, CheckIn.id, CheckIn.completed_at, CheckInResponse.response)
         .join(CheckIn, CheckIn.id == CheckInResponse.check_in_id)
-        .where(CheckInResponse.goal_id.in_(goal_ids))
+        .where(*conditions)
         .order_by(CheckIn.completed_at, CheckIn.id)
     ).all()
     ratings: dict[uuid.UUID, list[GoalRating]] = {}
     for goal_id, check_in_id, completed_at, response in rows:
-        assert goal_id is not None  # selected above
+        assert goal_id is not None  # every condition selects goal ratings
         ratings.setdefault(goal_id, []).append(GoalRating(goal_id, check_in_id, completed_at, response))
     return ratings
 
