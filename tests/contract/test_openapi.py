@@ -28,33 +28,39 @@ def test_every_operation_has_a_summary_and_documents_the_error_envelope(repo_roo
     assert {"code", "status", "message", "reason", "errors"} <= set(error)
 
 
-def test_every_edit_that_needs_if_match_declares_it():
-    """A view that reads the expected version answers 428 without If-Match: the document must say it is needed."""
-    import inspect
-    import re
-
-    app = create_app({"TESTING": True, "SECRET_KEY": SECRET_KEY, "DATABASE_URL": "sqlite://"})
-    with app.app_context():
-        document = app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
-    needing, undeclared = [], []
-    for rule in app.url_map.iter_rules():
-        source = inspect.getsource(inspect.unwrap(app.view_functions[rule.endpoint]))
-        if "expected_version()" not in source:
-            continue
-        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
-        for method in rule.methods - {"HEAD", "OPTIONS"}:
-            needing.append(f"{method} {path}")
-            parameters = document["paths"][path][method.lower()].get("parameters", [])
-            if "If-Match" not in {parameter.get("name") for parameter in parameters}:
-                undeclared.append(f"{method} {path}")
-    assert len(needing) >= 7
-    assert undeclared == []
-
-
 def _live_document_and_app():
     app = create_app({"TESTING": True, "SECRET_KEY": SECRET_KEY, "DATABASE_URL": "sqlite://"})
     with app.app_context():
         return app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict(), app
+
+
+def _operations_not_declaring(header, honours):
+    """Operations whose view `honours(view)` the header, and those of them whose document does not declare it."""
+    import re
+
+    document, app = _live_document_and_app()
+    honouring, undeclared = [], []
+    for rule in app.url_map.iter_rules():
+        if not honours(app.view_functions[rule.endpoint]):
+            continue
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            honouring.append(f"{method} {path}")
+            parameters = document["paths"][path][method.lower()].get("parameters", [])
+            if header not in {parameter.get("name") for parameter in parameters}:
+                undeclared.append(f"{method} {path}")
+    return honouring, undeclared
+
+
+def test_every_edit_that_needs_if_match_declares_it():
+    """A view that reads the expected version answers 428 without If-Match: the document must say it is needed."""
+    import inspect
+
+    needing, undeclared = _operations_not_declaring(
+        "If-Match", lambda view: "expected_version()" in inspect.getsource(inspect.unwrap(view))
+    )
+    assert len(needing) >= 7
+    assert undeclared == []
 
 
 def test_every_operation_has_a_unique_operation_id_in_camel_case():
@@ -76,26 +82,18 @@ def test_every_operation_has_a_unique_operation_id_in_camel_case():
 
 def test_every_create_that_honours_an_idempotency_key_declares_it():
     """Found by what the view runs, not by its mark: a view wrapped by @idempotent honours the header."""
-    import re
-
     from api.idempotency.http import idempotent
 
     honouring_code = idempotent(lambda: None).__code__
-    document, app = _live_document_and_app()
-    honouring, undeclared = [], []
-    for rule in app.url_map.iter_rules():
-        view, wrapped_by_idempotent = app.view_functions[rule.endpoint], False
+
+    def wrapped_by_idempotent(view):
         while view is not None:
-            wrapped_by_idempotent |= getattr(view, "__code__", None) is honouring_code
+            if getattr(view, "__code__", None) is honouring_code:
+                return True
             view = getattr(view, "__wrapped__", None)
-        if not wrapped_by_idempotent:
-            continue
-        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
-        for method in rule.methods - {"HEAD", "OPTIONS"}:
-            honouring.append(f"{method} {path}")
-            parameters = document["paths"][path][method.lower()].get("parameters", [])
-            if "Idempotency-Key" not in {parameter.get("name") for parameter in parameters}:
-                undeclared.append(f"{method} {path}")
+        return False
+
+    honouring, undeclared = _operations_not_declaring("Idempotency-Key", wrapped_by_idempotent)
     assert len(honouring) >= 8
     assert undeclared == []
 
