@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
@@ -113,16 +114,25 @@ class PageServer:
                 return Fetched(error.code, error.headers, error.read().decode())
 
 
+@contextmanager
+def serving(app: Flask) -> Iterator[PageServer]:
+    """The app in a threaded werkzeug server on a free port, stopped afterwards."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield PageServer(f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
 @pytest.fixture()
 def page_server(browser_binaries: None, committed_app: Flask) -> Iterator[PageServer]:
     """The real app (its clock is the test's `clock`) in a threaded werkzeug server on a free port."""
-    server = make_server("127.0.0.1", 0, committed_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield PageServer(f"http://127.0.0.1:{server.server_port}")
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with serving(committed_app) as server:
+        yield server
 
 
 # --- The browser ----------------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ backend).
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.selenium_manager import SeleniumManager
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
-from werkzeug.serving import make_server
 
 from api.app import create_app
-from tests.browser.conftest import CHROMEDRIVER, Browsers, PageServer, chromium_options
+from tests.browser.conftest import CHROMEDRIVER, Browsers, PageServer, chromium_options, serving
 from tests.conftest import test_config as app_config  # renamed so pytest does not collect it as a test
 
 pytestmark = pytest.mark.browser
@@ -42,13 +40,8 @@ REDOCLY_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 @pytest.fixture()
 def docs_server(browser_binaries: None, tmp_path: Path) -> Iterator[PageServer]:
     app = create_app(app_config(f"sqlite:///{tmp_path / 'never-opened.sqlite3'}"))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield PageServer(f"http://127.0.0.1:{server.server_port}")
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with serving(app) as server:
+        yield server
     app.extensions["reachable.db"].dispose()
 
 
