@@ -5,7 +5,8 @@ unpaired UTF-16 surrogates (JSON can spell them, "\\ud800", but they are not Uni
 be encoded to UTF-8). Left to the database, either became a 500 on the first field that reached it. Checked here,
 once, for JSON bodies, query strings, form fields and path segments, each is a 422 naming the field.
 
-JSON nested deeper than anyone's data could be (MAX_JSON_DEPTH) is refused with a 400 before anything parses it:
+A body that cannot be read as JSON is a 400 here too. JSON nested deeper than anyone's data could be
+(MAX_JSON_DEPTH) is refused with a 400 before anything parses it:
 Python's parser, and marshmallow after it, recurse once per level, and a body a few thousand levels deep ran out
 of stack (a 500). The depth is counted on the raw bytes, with the strings taken out, so nothing recurses.
 
@@ -43,8 +44,8 @@ def refuse_unstorable_input() -> None:
     _add(errors, "query", _text_problems(_pairs(request.args.lists())))
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         _add(errors, "form", _text_problems(_pairs(request.form.lists())))
-    if request.is_json:
-        raw = request.get_data(cache=True)
+    raw = request.get_data(cache=True) if request.is_json else b""
+    if raw.strip():  # an empty body is no body: the schema reads it as {}, as it always has
         if json_depth_exceeds(raw, MAX_JSON_DEPTH):
             abort(
                 400,
@@ -54,7 +55,9 @@ def refuse_unstorable_input() -> None:
         try:
             body = json.loads(raw)
         except ValueError:
-            body = None  # not JSON at all: the schema's own parser answers that, as it always has
+            # Not JSON, not UTF-8, or a number past Python's 4,300-digit limit (which the schemas' parser let
+            # escape as a 500): answered here, once, for every operation.
+            abort(400, message="The body is not valid JSON.", reason="bad_request")
         _add(errors, "json", _json_problems(body))
     if errors:
         abort(422, errors=errors, reason="invalid_characters")

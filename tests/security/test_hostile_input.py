@@ -295,3 +295,25 @@ def test_a_multipart_part_with_a_name_that_cannot_be_read_is_not_a_500(client, d
     )
 
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"email": "a@example.org", "password": "x", "n": ' + b"9" * 5000 + b"}",  # past Python's 4,300 digits
+        b'{"email": "\xff\xfe", "password": "x"}',  # not UTF-8
+        b'{"email": "a@example.org", "password": "x"',  # cut short
+    ],
+    ids=["integer-of-5000-digits", "not-utf-8", "cut-short"],
+)
+def test_a_body_that_cannot_be_read_as_json_is_a_400(client, db_session, body):
+    response = client.post("/auth/sign-in", data=body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json["reason"] == "bad_request"
+
+
+def test_an_empty_body_labelled_json_is_still_no_body(client, db_session):
+    response = client.get("/healthz", data=b"", content_type="application/json")
+
+    assert response.status_code == 200
