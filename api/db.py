@@ -8,16 +8,19 @@ PostgreSQL's row locks give (a read-then-write never races another writer).
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -99,37 +102,94 @@ def _make_sqlite_transactional(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-_COMMITS_HELD = "reachable.commits_held"
+_DEPTH = "reachable.transaction_depth"
+_FAILED_INSIDE = "reachable.transaction_failed_inside"
+# Until every service opens its transaction with `use_case`/`transaction`, a step may still be reached from a use case
+# that commits by hand; the check in `step` is switched on once none does (issue 15).
+STEPS_MUST_JOIN = False
+
+
+class TransactionAbandoned(RuntimeError):
+    """An inner scope failed and its caller carried on: committing the rest would keep half a change."""
 
 
 class HoldableSession(Session):
-    """A session whose commits a caller can hold (`hold_commits`): a service's commit() then only flushes, and the
-    caller commits once, after adding rows of its own to the same transaction."""
+    """Transitional: a service's own commit() inside a `transaction` scope only flushes (the scope commits)."""
 
     def commit(self) -> None:
-        if self.info.get(_COMMITS_HELD):
+        if self.info.get(_DEPTH, 0):
             self.flush()
             return
         super().commit()
 
 
 @contextmanager
-def hold_commits(db_session: Session) -> Iterator[None]:
-    """Inside the block, commit() only flushes; an exception rolls everything back, so nothing of the block is kept.
+def transaction(db_session: Session) -> Iterator[Session]:
+    """The unit of work of a use case: the outermost scope commits when its block ends, or rolls back if it raises.
 
-    Used by idempotent creates: the key's answer exists only once the view has returned, and it must commit in the
-    same transaction as the write it answers for (a crash between two commits would strand the key).
+    A scope opened inside another joins it (a use case called by another use case, or the idempotency wrapper around
+    a create), so the whole request commits once, at the outermost end. If an inner scope fails, the transaction is
+    spoiled even if its caller catches the error: the outermost end then rolls back and raises TransactionAbandoned.
     """
-    if not isinstance(db_session, HoldableSession):
-        raise TypeError("hold_commits needs a HoldableSession (make_session_factory makes them)")
-    db_session.info[_COMMITS_HELD] = True
+    depth = db_session.info.get(_DEPTH, 0)
+    db_session.info[_DEPTH] = depth + 1
     try:
-        yield
+        yield db_session
+    except BaseException:
+        db_session.info[_DEPTH] = depth
+        if depth == 0:
+            db_session.info.pop(_FAILED_INSIDE, None)
+            db_session.rollback()
+        else:
+            db_session.info[_FAILED_INSIDE] = True
+        raise
+    db_session.info[_DEPTH] = depth
+    if depth:
+        return
+    if db_session.info.pop(_FAILED_INSIDE, False):
+        db_session.rollback()
+        raise TransactionAbandoned("a step of this transaction failed; nothing of it was kept")
+    try:
+        Session.commit(db_session)
     except BaseException:
         db_session.rollback()
         raise
-    finally:
-        db_session.info.pop(_COMMITS_HELD, None)
+
+
+def in_transaction_scope(db_session: Session) -> bool:
+    return bool(db_session.info.get(_DEPTH, 0))
+
+
+def _session_argument(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Session:
+    candidate = kwargs.get("db_session", args[0] if args else None)
+    if not isinstance(candidate, Session):
+        raise TypeError("a use case or step takes the database session as its first argument or as db_session=")
+    return candidate
+
+
+def use_case(function: F) -> F:
+    """Marks a service function that owns its transaction: it commits when it returns, rolls back when it raises, and
+    joins the caller's transaction when called inside another use case."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with transaction(_session_argument(args, kwargs)):
+            return function(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def step(function: F) -> F:
+    """Marks a service function that joins its caller's transaction and never commits: its rows commit (or not) with
+    the use case that called it."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if STEPS_MUST_JOIN and not in_transaction_scope(_session_argument(args, kwargs)):
+            raise RuntimeError(f"{function.__qualname__} is a step: call it inside a use case or transaction()")
+        return function(*args, **kwargs)
+
+    return cast(F, wrapper)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

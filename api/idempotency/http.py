@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from flask import Response, jsonify, request
 
 from api.auth import current_actor
-from api.db import hold_commits
+from api.db import transaction
 from api.idempotency import service
 from api.web import clock, db_session, etag
 
@@ -26,9 +26,9 @@ def idempotent(view: F) -> F:
         if key is None:
             return view(*args, **kwargs)
         session = db_session()
-        # The claim, the view's write and the answer commit together, in `complete`: the view's own commit only
-        # flushes, and if the view fails, nothing of this request is kept (its key included, so it can retry).
-        with hold_commits(session):
+        # The claim, the view's write and the answer commit together, once, when this scope ends: the view's use case
+        # joins it, and if the view fails nothing of this request is kept (its key included, so it can retry).
+        with transaction(session):
             outcome = service.claim(
                 session,
                 user_id=current_actor().user_id,
@@ -39,9 +39,9 @@ def idempotent(view: F) -> F:
             if isinstance(outcome, service.Replay):
                 return _replay(outcome)
             response: Response = view(*args, **kwargs)
-        service.complete(
-            session, record_id=outcome, status=response.status_code, body=response.get_json(), now=clock().now()
-        )
+            service.complete(
+                session, record_id=outcome, status=response.status_code, body=response.get_json(), now=clock().now()
+            )
         return response
 
     # The OpenAPI document declares the header on every operation so marked (api/contract.py).

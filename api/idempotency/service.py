@@ -20,7 +20,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from api.db import new_id
+from api.db import new_id, step
 from api.idempotency import errors
 from api.idempotency.models import IdempotencyRecord
 
@@ -39,6 +39,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
 
 
+@step
 def claim(
     db_session: Session, *, user_id: uuid.UUID, key: str, request_fingerprint: str, now: datetime
 ) -> uuid.UUID | Replay:
@@ -69,15 +70,15 @@ def claim(
     return Replay(existing.response_status, existing.response_body)
 
 
+@step
 def complete(db_session: Session, *, record_id: uuid.UUID, status: int, body: Any, now: datetime) -> None:
-    """Store the answer and commit it with the write it answers for."""
+    """Store the answer, to commit with the write it answers for."""
     stored = db_session.execute(
         update(RECORDS)
         .where(RECORDS.c.id == record_id)
         .values(response_status=status, response_body=body, completed_at=now)
     )
     if stored.rowcount != 1:  # type: ignore[attr-defined]
-        # The view rolled back and carried on: its write must not commit without the key that guards it.
-        db_session.rollback()
+        # The view rolled back and carried on: its write must not commit without the key that guards it (raising
+        # makes the caller's transaction scope roll back).
         raise RuntimeError("the Idempotency-Key's claim was rolled back by the request it guards")
-    db_session.commit()
