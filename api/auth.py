@@ -14,7 +14,7 @@ from flask import current_app, g, request
 
 from api.accounts import service as accounts_service
 from api.accounts.errors import AccessTokenInvalid
-from api.accounts.rules import Actor, Role
+from api.actors import Actor, Role
 from api.errors import PermissionDenied
 from api.web import clock, db_session
 

@@ -10,7 +10,7 @@ from flask import Flask, current_app
 
 from api import migrate
 from api.accounts import service as accounts_service
-from api.accounts.rules import Role
+from api.actors import Role
 from api.config import DefaultConfig
 from api.privacy import rules as privacy_rules
 from api.privacy import service as privacy_service

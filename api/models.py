@@ -4,6 +4,7 @@ from api.accounts.models import AppUser, AuthSession, RefreshToken
 from api.alerts.models import Alert
 from api.audit.models import AuditEvent
 from api.caseloads.models import Allocation
+from api.changes.models import ChangeEvent
 from api.children.models import Child, ContactConsent, PhoneNumber
 from api.db import Base
 from api.enrolments.models import Enrolment
@@ -15,7 +16,6 @@ from api.programmes.models import Cohort, Programme
 from api.referrals.models import Referral
 from api.schedules.models import SessionPattern
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
-from api.sync.models import ChangeEvent
 from api.wellbeing.models import CheckIn, CheckInInvitation, CheckInResponse, CheckInScore, Goal
 
 __all__ = [

@@ -72,7 +72,7 @@ from sqlalchemy.engine import make_url
 
 from api import migrate
 from api.accounts import service as accounts_service
-from api.accounts.rules import Actor, Role
+from api.actors import Actor, Role
 from api.caseloads import service as caseloads_service
 from api.children import service as children_service
 from api.children.rules import NewPhoneNumber, PhoneOwner

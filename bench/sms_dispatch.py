@@ -60,7 +60,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api import migrate
 from api.accounts import service as accounts_service
-from api.accounts.rules import Actor, Role
+from api.actors import Actor, Role
 from api.children import service as children_service
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
 from api.clock import SystemClock

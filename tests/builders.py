@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.accounts import service as accounts_service
 from api.accounts.models import AppUser
-from api.accounts.rules import Actor, Role
+from api.actors import Actor, Role
 from api.caseloads import service as caseloads_service
 from api.children import service as children_service
 from api.children.models import Child

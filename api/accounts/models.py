@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from api.accounts.rules import Role, SignInKind
+from api.accounts.rules import SignInKind
+from api.actors import Role
 from api.db import Base, new_id
 from api.enums import enum_column_type
 

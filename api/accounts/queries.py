@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Actor, Role
+from api.actors import Actor, Role
 
 
 def list_users(db_session: Session, *, actor: Actor, role: Role | None) -> Sequence[AppUser]:

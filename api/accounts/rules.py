@@ -25,19 +25,13 @@ its own lock: where the owner usually works, a stranger cannot keep them out eve
 from __future__ import annotations
 
 import ipaddress
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from api.actors import Role
+
 MIN_PASSWORD_LENGTH = 12
-
-
-class Role(StrEnum):
-    ADMIN = "admin"
-    COORDINATOR = "coordinator"
-    MENTOR = "mentor"
-    COMMISSIONER = "commissioner"
 
 
 class SignInKind(StrEnum):
@@ -62,25 +56,6 @@ def password_problem(password: str) -> str | None:
 
 def programme_required(role: Role) -> bool:
     return role is not Role.ADMIN
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is asking: passed into every service so rules about access never read global state."""
-
-    user_id: uuid.UUID
-    role: Role
-    programme_id: uuid.UUID | None
-    # The sign-in the request came through, so signing out ends exactly that one.
-    auth_session_id: uuid.UUID | None = None
-
-    @property
-    def programme_scope(self) -> uuid.UUID | None:
-        """The programme whose records this actor works on; None for an admin, who works on all."""
-        return None if self.role is Role.ADMIN else self.programme_id
-
-    def sees_programme(self, programme_id: uuid.UUID) -> bool:
-        return self.role is Role.ADMIN or self.programme_id == programme_id
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 from marshmallow import fields, validate
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.schemas import Boolean, Integer, Schema, text
 
 

@@ -23,9 +23,7 @@ from sqlalchemy.orm import Session, joinedload
 from api.accounts import errors
 from api.accounts.models import AppUser, AuthSession, RefreshToken, SignInSource
 from api.accounts.rules import (
-    Actor,
     LockoutPolicy,
-    Role,
     SignInKind,
     client_network,
     is_known_source,
@@ -35,6 +33,7 @@ from api.accounts.rules import (
     password_problem,
     programme_required,
 )
+from api.actors import Actor, Role
 from api.audit import service as audit
 from api.children.errors import PHONE_NUMBER_ERRORS
 from api.children.rules import MobileNumberProblem, normalise_mobile_number

@@ -7,7 +7,7 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 
 from api.accounts import queries, service
-from api.accounts.rules import LockoutPolicy, Role
+from api.accounts.rules import LockoutPolicy
 from api.accounts.schemas import (
     RefreshSchema,
     SignInSchema,
@@ -17,6 +17,7 @@ from api.accounts.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
+from api.actors import Role
 from api.auth import ALL_ROLES, STAFF, current_actor, requires, token_settings
 from api.schemas import RevokedSchema
 from api.web import RATE_LIMITED, clock, db_session, error_answer, forget_sign_in_attempts, spend_sign_in_budget

@@ -9,12 +9,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.accounts.rules import Actor, Role
+from api.actors import Actor, Role
 from api.alerts import errors
 from api.alerts.models import Alert
 from api.audit import service as audit
-from api.sync.rules import EntityType
-from api.sync.service import record_change
+from api.changes.rules import EntityType
+from api.changes.service import record_change
 
 
 def list_alerts(db_session: Session, *, actor: Actor, acknowledged: bool | None, now: datetime) -> Sequence[Alert]:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.db import Base, new_id
 from api.enums import enum_column_type
 

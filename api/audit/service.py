@@ -11,7 +11,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
-from api.accounts.rules import Actor
+from api.actors import Actor
 from api.audit.models import AuditEvent
 
 AUDIT_EVENTS = cast(Table, AuditEvent.__table__)

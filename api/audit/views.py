@@ -4,7 +4,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.audit import queries
 from api.audit.schemas import AuditEventSchema, AuditQuerySchema
 from api.auth import requires

@@ -10,18 +10,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Actor, Role
+from api.actors import Actor, Role
 from api.audit import service as audit
 from api.caseloads import errors, queries, rules
 from api.caseloads.models import Allocation
 from api.caseloads.rules import AllocationEndReason
+from api.changes.rules import ChangeOp, EntityType
+from api.changes.service import record_change
 from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.models import Enrolment
 from api.enrolments.queries import get_enrolment_in_programme
 from api.enrolments.rules import HOLDS_PLACE
 from api.programmes.models import Cohort
-from api.sync.rules import ChangeOp, EntityType
-from api.sync.service import record_change
 
 
 def allocate_mentor(

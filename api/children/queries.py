@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, false, func, select, true
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Actor, Role
+from api.actors import Actor, Role
 from api.caseloads.models import Allocation
 from api.children.models import Child, ContactConsent, PhoneNumber
 from api.children.rules import ContactChannel

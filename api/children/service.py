@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from api.accounts.rules import Actor
+from api.actors import Actor
 from api.audit import service as audit
+from api.changes.rules import EntityType
+from api.changes.service import record_change
 from api.children import errors, queries, rules
 from api.children.models import Child, ContactConsent, PhoneNumber
 from api.children.rules import ConsentGivenBy, ContactChannel, MobileNumberProblem, NewPhoneNumber
@@ -20,8 +22,6 @@ from api.enrolments.queries import waitlist_position
 from api.enrolments.rules import EnrolmentStatus
 from api.programmes.errors import ProgrammeNotFound
 from api.programmes.models import Programme
-from api.sync.rules import EntityType
-from api.sync.service import record_change
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,8 @@ from werkzeug.wrappers import Response as AnyResponse
 
 from api.accounts import service as accounts_service
 from api.accounts.errors import InvalidCredentials
-from api.accounts.rules import Actor, Role
 from api.accounts.views import sign_in_guards
+from api.actors import Actor, Role
 from api.dashboards import charts, rules, service
 from api.dashboards.charts import Chart, Point, Series
 from api.dashboards.errors import FormRefused

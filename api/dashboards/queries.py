@@ -17,7 +17,7 @@ from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Role
+from api.actors import Role
 from api.caseloads.models import Allocation
 from api.children.models import Child
 from api.enrolments.models import Enrolment

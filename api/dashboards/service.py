@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from api.accounts.rules import Actor, Role
+from api.actors import Actor, Role
 from api.dashboards import errors, queries, rules
 from api.dashboards.queries import SupportSpan
 from api.dashboards.rules import Disclosure, Period

@@ -10,7 +10,7 @@ from flask import Response, current_app, request
 from flask_smorest import Blueprint
 from marshmallow import Schema
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.auth import current_actor, requires
 from api.dashboards import service
 from api.dashboards.schemas import (

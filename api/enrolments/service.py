@@ -16,10 +16,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.accounts.rules import Actor, Role
+from api.actors import Actor, Role
 from api.audit import service as audit
 from api.caseloads import service as caseloads_service
 from api.caseloads.rules import AllocationEndReason
+from api.changes.rules import EntityType
+from api.changes.service import record_change
 from api.disclosure import is_suppressed, suppress
 from api.enrolments import errors, queries, rules
 from api.enrolments.models import Enrolment
@@ -30,8 +32,6 @@ from api.programmes.queries import get_cohort_or_none, list_cohorts, select_coho
 from api.referrals.models import Referral
 from api.referrals.rules import Priority
 from api.schedules import service as schedules_service
-from api.sync.rules import EntityType
-from api.sync.service import record_change
 
 
 def _lock_cohort(db_session: Session, cohort_id: uuid.UUID) -> tuple[Cohort, Programme]:

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from api.accounts.rules import Actor
+from api.actors import Actor
 from api.children.models import Child
 from api.children.queries import visible_to
 from api.missing.models import MissingEpisode, ReturnConversation

@@ -12,16 +12,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from api.accounts.rules import Actor, Role
+from api.actors import Actor, Role
 from api.audit import service as audit
+from api.changes.rules import EntityType
+from api.changes.service import record_change
 from api.children.service import visible_child
 from api.disclosure import is_suppressed, suppress
 from api.missing import errors, queries, rules
 from api.missing.models import MissingEpisode, ReturnConversation
 from api.missing.rules import ConversationOutcome, MissingSource
 from api.programmes.service import get_programme
-from api.sync import service as sync
-from api.sync.rules import EntityType
 
 EDITABLE_FIELDS = ("reported_at", "returned_at", "source")
 
@@ -96,7 +96,7 @@ def _audit(
 
 def _changed(db_session: Session, episode: MissingEpisode, now: datetime) -> None:
     # The return conversation travels inside its episode, so either changing is a change to the episode.
-    sync.record_change(
+    record_change(
         db_session, entity_type=EntityType.MISSING_EPISODE, entity_id=episode.id, child_id=episode.child_id, now=now
     )
 

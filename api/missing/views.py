@@ -6,7 +6,7 @@ from typing import Any
 from flask import current_app
 from flask_smorest import Blueprint
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.auth import CASEWORK, STAFF, current_actor, requires
 from api.idempotency.http import idempotent
 from api.missing import service

@@ -31,8 +31,10 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Actor
+from api.actors import Actor
 from api.audit import service as audit
+from api.changes.rules import EntityType
+from api.changes.service import record_change
 from api.children.models import Child, ContactConsent, PhoneNumber
 from api.children.queries import consents_in_force
 from api.children.rules import ConsentGivenBy, ContactChannel, PhoneOwner
@@ -44,8 +46,6 @@ from api.sessions import queries as sessions_queries
 from api.sessions.errors import SessionNotFound
 from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.rules import SessionStatus
-from api.sync.rules import EntityType
-from api.sync.service import record_change
 from api.wellbeing import queries as wellbeing_queries
 from api.wellbeing.errors import InvitationNotFound
 from api.wellbeing.links import link_path, link_token

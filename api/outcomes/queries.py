@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.accounts.rules import Actor
+from api.actors import Actor
 from api.children.models import Child
 from api.children.queries import visible_to
 from api.enrolments.models import Enrolment

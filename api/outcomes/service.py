@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.accounts.rules import Actor, Role
+from api.actors import Actor, Role
 from api.audit import service as audit
 from api.children.service import visible_child
 from api.disclosure import is_suppressed, suppress

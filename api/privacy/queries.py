@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 from api.accounts.models import AuthSession, SignInSource
 from api.alerts.models import Alert
 from api.audit.models import AuditEvent
+from api.changes.models import ChangeEvent
 from api.children.models import ContactConsent, PhoneNumber
 from api.idempotency.models import IdempotencyRecord
 from api.outbox.models import MessageEvent, OutboundMessage
 from api.outcomes.models import OutcomeEvent
 from api.schedules.models import SessionPattern
 from api.sessions.models import SessionAttendee
-from api.sync.models import ChangeEvent
 from api.wellbeing.models import CheckInInvitation, CheckInResponse, CheckInScore
 
 # A check-in link whose token was purged keeps this in place of the nonce.

@@ -24,7 +24,7 @@ from sqlalchemy import delete, inspect, update
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AuthSession, RefreshToken, SignInSource
-from api.accounts.rules import Actor
+from api.actors import Actor
 from api.audit import queries as audit_queries
 from api.audit import service as audit
 from api.audit.models import AuditEvent

@@ -5,7 +5,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.auth import current_actor, requires
 from api.privacy import service
 from api.privacy.schemas import SubjectAccessExportSchema

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.accounts.rules import Actor
+from api.actors import Actor
 from api.children.models import Child
 from api.enrolments import service as enrolments_service
 from api.enrolments.queries import count_places_taken

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from api.accounts.rules import Actor
+from api.actors import Actor
 from api.audit import service as audit
 from api.children.errors import ChildNotFound
 from api.children.models import Child

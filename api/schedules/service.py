@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from api.accounts.rules import Actor, Role
+from api.actors import Actor, Role
 from api.audit import service as audit
+from api.changes.rules import ChangeOp, EntityType
+from api.changes.service import record_change
 from api.children.queries import get_visible_child
 from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.models import Enrolment
@@ -26,8 +28,6 @@ from api.sessions.errors import StaleVersion
 from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_week
 from api.sessions.service import Place, add_session, key_worker_id, lock_places
-from api.sync.rules import ChangeOp, EntityType
-from api.sync.service import record_change
 
 
 @dataclass(frozen=True)

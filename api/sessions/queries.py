@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
 
-from api.accounts.rules import Actor, Role
+from api.actors import Actor, Role
 from api.children.models import Child
 from api.children.queries import visible_to
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride

@@ -19,11 +19,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Actor, Role
+from api.actors import Actor, Role
 from api.alerts.models import Alert
 from api.alerts.rules import AlertKind
 from api.audit import service as audit
 from api.caseloads.models import Allocation
+from api.changes.rules import ChangeOp, EntityType
+from api.changes.service import record_change
 from api.children.models import Child
 from api.children.service import visible_child
 from api.enrolments.errors import EnrolmentNotFound
@@ -34,8 +36,6 @@ from api.programmes.models import Cohort, Programme
 from api.sessions import errors, queries, rules
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
 from api.sessions.rules import LocationCategory, SessionKind, SessionLog, SessionStatus
-from api.sync.rules import ChangeOp, EntityType
-from api.sync.service import record_change
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from api.accounts.rules import Actor
+from api.actors import Actor
 from api.alerts.models import Alert
 from api.audit import service as audit
+from api.changes.models import ChangeEvent
+from api.changes.rules import ChangeOp, EntityType
 from api.children.models import Child
 from api.children.queries import visible_to
 from api.children.service import child_records
@@ -45,14 +47,11 @@ from api.missing.models import MissingEpisode
 from api.schedules.models import SessionPattern
 from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.service import view_sessions
-from api.sync.models import ChangeEvent
 from api.sync.rules import (
     ENTRY_RANK,
     EXPANSION_RANKS,
     START,
-    ChangeOp,
     Cursor,
-    EntityType,
     Position,
 )
 from api.wellbeing import service as wellbeing

@@ -38,25 +38,8 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from enum import StrEnum
 
-
-class EntityType(StrEnum):
-    CHILD = "child"
-    SESSION = "session"
-    PATTERN = "pattern"
-    ALERT = "alert"
-    MISSING_EPISODE = "missing_episode"
-    CHECK_IN = "check_in"
-    GOAL = "goal"
-
-
-class ChangeOp(StrEnum):
-    UPSERT = "upsert"
-    DELETE = "delete"
-    ACCESS_GRANTED = "access_granted"
-    ACCESS_REVOKED = "access_revoked"
-
+from api.changes.rules import EntityType
 
 # Where, inside one log entry's place in the stream, an item sits: the entry itself, or a gained child's
 # expansion (the child first, then its records by kind). AFTER_ALL: past everything at that entry.

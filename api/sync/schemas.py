@@ -3,11 +3,12 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate, validates
 
 from api.alerts.schemas import AlertSchema
+from api.changes.rules import ChangeOp, EntityType
 from api.children.schemas import ChildSchema
 from api.schedules.schemas import PatternSchema
 from api.schemas import Schema
 from api.sessions.schemas import SessionSchema
-from api.sync.rules import CURSOR_PATTERN, ChangeOp, Cursor, EntityType, InvalidCursor
+from api.sync.rules import CURSOR_PATTERN, Cursor, InvalidCursor
 from api.wellbeing.schemas import CheckInSchema, GoalSchema
 
 WRONG_CURSOR = "Use the cursor from the previous page."

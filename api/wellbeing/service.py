@@ -20,10 +20,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.accounts.rules import Actor
+from api.actors import Actor
 from api.alerts.models import Alert
 from api.alerts.rules import AlertKind
 from api.audit import service as audit
+from api.changes.rules import EntityType
+from api.changes.service import record_change
 from api.children import queries as children_queries
 from api.children.models import Child, PhoneNumber
 from api.children.rules import ContactChannel, PhoneOwner, age_on
@@ -32,8 +34,6 @@ from api.outbox import service as outbox
 from api.outbox.queries import messages_for_invitation
 from api.outbox.rules import MessagePurpose, RecipientType, check_in_link_key
 from api.programmes.models import Programme
-from api.sync.rules import EntityType
-from api.sync.service import record_change
 from api.wellbeing import errors, links, queries, rules
 from api.wellbeing.models import CheckIn, CheckInInvitation, CheckInResponse, CheckInScore, Goal
 from api.wellbeing.rules import (

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Role
+from api.actors import Role
 from api.audit.models import AuditEvent
 from api.children.models import Child, PhoneNumber
 from api.enrolments import service as enrolments_service

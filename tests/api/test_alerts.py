@@ -15,14 +15,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Role
+from api.actors import Role
 from api.alerts.models import Alert
 from api.alerts.rules import AlertKind
 from api.audit.models import AuditEvent
+from api.changes.models import ChangeEvent
+from api.changes.rules import ChangeOp
 from api.clock import FixedClock
 from api.enrolments.models import Enrolment
-from api.sync.models import ChangeEvent
-from api.sync.rules import ChangeOp
 from tests.builders import admit_child, allocate, auth_headers, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from api.accounts.rules import Role
+from api.actors import Role
 from tests.builders import PASSWORD, auth_headers, make_programme, make_user
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Role
+from api.actors import Role
 from api.audit.models import AuditEvent
 from api.children import service as children_service
 from api.children.models import Child

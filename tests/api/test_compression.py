@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.accounts.rules import Role
+from api.actors import Role
 from tests.builders import admit_child, allocate, auth_headers, make_cohort, make_user
 
 

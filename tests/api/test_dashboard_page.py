@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from api.accounts.models import AuthSession
-from api.accounts.rules import Role
+from api.actors import Role
 from api.children.models import Child
 from api.dashboards import page, rules
 from api.dashboards import service as dashboards

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.children.models import Child
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import schemathesis
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.idempotency.service import KEY_PATTERN
 from tests.builders import auth_headers, make_child, make_programme, make_user
 from tests.contract.document import body_at, body_fields, errors_at, live_document, of_type, operations, resolve

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Role
+from api.actors import Role
 from api.caseloads.models import Allocation
 from api.enrolments.models import Enrolment
 from api.programmes.models import Cohort, Programme

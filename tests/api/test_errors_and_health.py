@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from api.accounts import service as accounts_service
-from api.accounts.rules import Role
+from api.actors import Role
 from api.app import create_app
 from api.auth import token_settings
 from api.config import MIN_SECRET_KEY_LENGTH

@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import func, select
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Role
+from api.actors import Role
 from api.audit.models import AuditEvent
+from api.changes.models import ChangeEvent
 from api.children.models import Child
 from api.missing import service as missing_service
 from api.missing.models import MissingEpisode, ReturnConversation
 from api.missing.rules import ConversationOutcome, MissingSource
 from api.programmes.models import Cohort, Programme
-from api.sync.models import ChangeEvent
 from tests.builders import actor_for, admit_child, allocate, auth_headers, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
 

@@ -17,16 +17,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Role
+from api.actors import Role
 from api.audit.models import AuditEvent
+from api.changes.models import ChangeEvent
+from api.changes.rules import ChangeOp
 from api.clock import FixedClock
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.schedules.models import SessionPattern
 from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.rules import SessionStatus
-from api.sync.models import ChangeEvent
-from api.sync.rules import ChangeOp
 from tests.builders import admit_child, allocate, auth_headers, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
 

@@ -8,7 +8,7 @@ from unittest.mock import ANY
 import pytest
 from sqlalchemy import func, select
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.audit.models import AuditEvent
 from api.enrolments.models import Enrolment
 from api.programmes.models import Programme

@@ -16,10 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Role
+from api.actors import Role
 from api.alerts.models import Alert
 from api.alerts.rules import AlertKind
 from api.audit.models import AuditEvent
+from api.changes.models import ChangeEvent
+from api.changes.rules import ChangeOp
 from api.children.models import Child
 from api.clock import FixedClock
 from api.enrolments.models import Enrolment
@@ -29,8 +31,6 @@ from api.idempotency.models import IdempotencyRecord
 from api.idempotency.service import fingerprint
 from api.sessions import views as sessions_views
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
-from api.sync.models import ChangeEvent
-from api.sync.rules import ChangeOp
 from tests.builders import ACTIVITIES, admit_child, allocate, auth_headers, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
 

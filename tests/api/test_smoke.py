@@ -1,4 +1,4 @@
-from api.accounts.rules import Role
+from api.actors import Role
 from tests.builders import admit_child, auth_headers, make_cohort, make_user
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.audit.models import AuditEvent
 from api.children import service as children_service
 from api.children.models import Child, ContactConsent, PhoneNumber

@@ -23,12 +23,12 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Role
+from api.actors import Role
 from api.audit.models import AuditEvent
+from api.changes.models import ChangeEvent
 from api.clock import FixedClock
 from api.enrolments.models import Enrolment
 from api.programmes.models import Cohort, Programme
-from api.sync.models import ChangeEvent
 from tests.builders import admit_child, allocate, auth_headers, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
 

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from api.accounts.rules import Role
+from api.actors import Role
 from tests.builders import PASSWORD, auth_headers, make_programme, make_user, unique
 from tests.conftest import DEFAULT_NOW
 

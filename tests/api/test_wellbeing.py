@@ -12,7 +12,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.alerts.models import Alert
 from api.children import service as children_service
 from api.children.rules import ConsentGivenBy, ContactChannel

@@ -24,9 +24,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Role
+from api.actors import Role
 from api.alerts.models import Alert
 from api.audit.models import AuditEvent
+from api.changes.models import ChangeEvent
 from api.children import service as children_service
 from api.children.models import PhoneNumber
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
@@ -35,7 +36,6 @@ from api.enrolments.models import Enrolment
 from api.outbox.models import OutboundMessage
 from api.outbox.rules import MessagePurpose
 from api.programmes.models import Programme
-from api.sync.models import ChangeEvent
 from api.wellbeing import service as wellbeing_service
 from api.wellbeing.models import CheckIn, CheckInInvitation, CheckInResponse, CheckInScore, Goal
 from tests.builders import (

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from api.accounts.models import AppUser, AuthSession
-from api.accounts.rules import Role
+from api.actors import Role
 from api.dashboards.page import FORM_COOKIE, SIGN_IN_COOKIE
 from api.outcomes.models import OutcomeEvent
 from api.outcomes.rules import OutcomeEventType, OutcomeSource

@@ -35,7 +35,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.children import service as children_service
 from api.children.models import PhoneNumber
 from api.children.rules import ConsentGivenBy, ContactChannel

@@ -10,7 +10,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from tests.builders import admit_child, auth_headers, make_cohort, make_referral, make_user

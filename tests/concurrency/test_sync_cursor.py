@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from api.accounts.rules import Role
+from api.actors import Role
+from api.changes.rules import ChangeOp, EntityType
+from api.changes.service import record_change
 from api.db import Database
-from api.sync.rules import ChangeOp, EntityType
-from api.sync.service import record_change
 from tests.builders import admit_child, allocate, auth_headers, make_cohort, make_user
 from tests.conftest import DEFAULT_NOW
 

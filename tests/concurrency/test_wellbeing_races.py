@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Role
+from api.actors import Role
 from api.alerts.models import Alert
 from api.app import create_app
 from api.audit.models import AuditEvent

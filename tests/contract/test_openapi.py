@@ -192,7 +192,7 @@ def test_every_fact_a_refusal_sends_is_a_typed_property_of_the_error(repo_root):
 
 
 def test_a_sync_change_is_a_union_discriminated_by_its_type():
-    from api.sync.rules import EntityType
+    from api.changes.rules import EntityType
 
     document, _app = _live_document_and_app()
     schemas = document["components"]["schemas"]

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Role
+from api.actors import Role
 from api.caseloads import errors, queries, service
 from api.caseloads.rules import AllocationEndReason
 from api.enrolments import service as enrolments_service

@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import pytest
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.enrolments import service as enrolments_service
 from api.enrolments.rules import EndReason
 from api.outcomes import service

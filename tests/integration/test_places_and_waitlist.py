@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Role
+from api.actors import Role
 from api.caseloads import queries as caseload_queries
 from api.caseloads.rules import AllocationEndReason
 from api.children.models import Child

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import func, select
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.enrolments import service as enrolments_service
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import OPEN, EndReason, EnrolmentStatus

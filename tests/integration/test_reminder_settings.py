@@ -7,7 +7,7 @@ from datetime import time, timedelta
 import pytest
 from sqlalchemy import select
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.outbox.models import OutboundMessage
 from api.outbox.rules import QuietHours, RecipientType, parse_quiet_hours
 from scheduling.runner import _quiet_hours

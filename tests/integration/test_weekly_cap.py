@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Role
+from api.actors import Role
 from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Role
+from api.actors import Role
 from api.children import service as children_service
 from api.children.models import Child, PhoneNumber
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner

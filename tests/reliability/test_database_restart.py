@@ -29,7 +29,7 @@ import requests
 from sqlalchemy import select
 
 from api import migrate
-from api.accounts.rules import Role
+from api.actors import Role
 from api.app import create_app
 from api.children.models import Child
 from api.db import Database

@@ -20,7 +20,7 @@ import pytest
 import requests
 from sqlalchemy import select, text
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.children.models import Child
 from api.db import Database
 from tests.builders import auth_headers, make_programme, make_user

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.children.rules import ConsentGivenBy, ContactChannel
 from api.children.service import record_consent
 from api.db import Database

@@ -37,7 +37,7 @@ from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Role
+from api.actors import Role
 from api.alerts.models import Alert
 from api.app import create_app
 from api.children.models import Child, PhoneNumber

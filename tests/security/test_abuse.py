@@ -46,7 +46,6 @@ from api.accounts.errors import InvalidCredentials
 from api.accounts.models import AppUser, SignInSource
 from api.accounts.rules import (
     LockoutPolicy,
-    Role,
     client_network,
     failures_after_one_more,
     is_locked,
@@ -54,6 +53,7 @@ from api.accounts.rules import (
     lock_ends_at,
     locks_now,
 )
+from api.actors import Role
 from api.app import create_app
 from api.audit.models import AuditEvent
 from api.clock import FixedClock

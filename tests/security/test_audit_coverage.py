@@ -37,10 +37,11 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Role
+from api.actors import Role
 from api.alerts.models import Alert
 from api.alerts.rules import AlertKind
 from api.audit.models import AuditEvent
+from api.changes.models import ChangeEvent
 from api.children import service as children_service
 from api.children.models import Child, PhoneNumber
 from api.children.rules import ConsentGivenBy, ContactChannel, PhoneOwner
@@ -60,7 +61,6 @@ from api.schedules import service as schedules_service
 from api.schedules.rules import Slot
 from api.sessions import service as sessions_service
 from api.sessions.rules import LocationCategory, SessionKind, SessionLog, SessionStatus
-from api.sync.models import ChangeEvent
 from api.wellbeing import service as wellbeing_service
 from tests.api.test_sms_webhooks import AUTH_TOKEN, INBOUND, PUBLIC_BASE_URL, STATUS, status_callback, twilio_post
 from tests.builders import (

@@ -62,7 +62,7 @@ from sqlalchemy.orm import Session
 
 from api.accounts import service as accounts_service
 from api.accounts.models import AppUser
-from api.accounts.rules import Actor, Role
+from api.actors import Actor, Role
 from api.alerts.models import Alert
 from api.app import create_app
 from api.auth import token_settings

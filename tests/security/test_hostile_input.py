@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from api.accounts.rules import Role
+from api.actors import Role
 from api.children.models import Child
 from api.request_input import MAX_JSON_DEPTH, NUL_MESSAGE, SURROGATE_MESSAGE
 from tests.builders import auth_headers, make_cohort, make_programme, make_user

@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.accounts.models import AppUser
-from api.accounts.rules import Role, is_known_source
+from api.accounts.rules import is_known_source
+from api.actors import Role
 from api.app import create_app
 from api.audit.models import AuditEvent
 from api.clock import FixedClock

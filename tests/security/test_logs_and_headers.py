@@ -35,7 +35,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
 import api.models  # noqa: F401  (every table in the metadata)
-from api.accounts.rules import Role
+from api.actors import Role
 from api.db import Base
 from api.outbox import service as outbox
 from api.outbox.models import OutboundMessage

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import api.models  # noqa: F401  (every domain's tables in the metadata)
-from api.accounts.rules import Role
+from api.actors import Role
 from api.audit.models import AuditEvent
 from api.children.models import PhoneNumber
 from api.db import Base

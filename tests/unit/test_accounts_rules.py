@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from api.accounts.rules import MIN_PASSWORD_LENGTH, Actor, Role, password_problem, programme_required
+from api.accounts.rules import MIN_PASSWORD_LENGTH, password_problem, programme_required
+from api.actors import Actor, Role
 
 
 def actor(role: Role, programme_id: uuid.UUID | None = None) -> Actor:

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from api.changes.rules import ChangeOp
 from api.db import BIG_ID, Base
 from api.enums import enum_column_type
-from api.sync.rules import ChangeOp
 
 
 class writing_transaction_id(FunctionElement[int]):
@@ -35,7 +35,7 @@ def _postgresql_transaction_id(_element: writing_transaction_id, _compiler: SQLC
 
 
 class ChangeEvent(Base):
-    """One change to a record in some caseload, written in the transaction that made it (see sync/rules.py)."""
+    """One change to a record in some caseload, written in the transaction that made it (the sync feed reads it)."""
 
     __tablename__ = "change_event"
 

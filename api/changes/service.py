@@ -1,4 +1,4 @@
-"""Writing the change log (in the caller's transaction) and reading it for a phone's sync."""
+"""Writing the change log, always in the caller's transaction: a change and its log entry commit together."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from api.sync.models import ChangeEvent
-from api.sync.rules import ChangeOp, EntityType
+from api.changes.models import ChangeEvent
+from api.changes.rules import ChangeOp, EntityType
+from api.db import step
 
 
+@step
 def record_change(
     db_session: Session,
     *,
@@ -21,7 +23,6 @@ def record_change(
     mentor_id: uuid.UUID | None = None,
     now: datetime,
 ) -> None:
-    """Part of the caller's transaction: the change and its log entry commit together."""
     db_session.add(
         ChangeEvent(
             entity_type=entity_type.value,
