@@ -54,3 +54,17 @@ class PreconditionFailed(DomainError):
     """The client edited a version of the record that is no longer current."""
 
     reason = "precondition_failed"
+
+
+class StaleVersion(PreconditionFailed):
+    """Every versioned record (a session, a pattern, a goal, a missing episode ...) answers an edit of an old version
+    the same way, with the version that is current, so a client can read it again and reapply its change."""
+
+    reason = "stale_version"
+    default_message = "This record changed since you read it: fetch it again and reapply your change."
+
+
+def check_version(*, current: int, expected: int) -> None:
+    """Optimistic locking: the edit was made to `expected`; refuse it unless that is still the current version."""
+    if current != expected:
+        raise StaleVersion(current_version=current)

@@ -1,4 +1,4 @@
-from api.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
+from api.errors import Conflict, InvalidValue, NotFound
 
 
 class MissingEpisodeNotFound(NotFound):
@@ -19,8 +19,3 @@ class ImplausibleConversation(InvalidValue):
 class ChildNotReturned(Conflict):
     reason = "child_not_returned"
     default_message = "Record the child's return before their return conversation."
-
-
-class EpisodeVersionStale(PreconditionFailed):
-    reason = "stale_version"
-    default_message = "This missing episode has changed since you read it; read it again and retry."

@@ -18,6 +18,7 @@ from api.changes.rules import EntityType
 from api.changes.service import record_change
 from api.children.service import visible_child
 from api.disclosure import is_suppressed, suppress
+from api.errors import check_version
 from api.missing import errors, queries, rules
 from api.missing.models import MissingEpisode, ReturnConversation
 from api.missing.rules import ConversationOutcome, MissingSource
@@ -188,8 +189,7 @@ def update_missing_episode(
 ) -> EpisodeRecord:
     """Record the return, or correct the report; only against the version the caller last read."""
     episode = _visible_episode(db_session, actor=actor, episode_id=episode_id, for_update=True)
-    if episode.version != expected_version:
-        raise errors.EpisodeVersionStale(current_version=episode.version)
+    check_version(current=episode.version, expected=expected_version)
     changes = {field: _utc(value) if isinstance(value, datetime) else value for field, value in changes.items()}
     reported_at = changes.get("reported_at", episode.reported_at)
     returned_at = changes.get("returned_at", episode.returned_at)

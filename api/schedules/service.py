@@ -19,12 +19,12 @@ from api.changes.service import record_change
 from api.children.queries import get_visible_child
 from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.models import Enrolment
+from api.errors import check_version
 from api.programmes.models import Programme
 from api.schedules import errors, rules
 from api.schedules.models import SessionPattern
 from api.schedules.rules import Slot
 from api.sessions import queries as session_queries
-from api.sessions.errors import StaleVersion
 from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_week
 from api.sessions.service import Place, add_session, key_worker_id, lock_places
@@ -169,8 +169,7 @@ def _lock_pattern(
     except EnrolmentNotFound:
         raise errors.PatternNotFound() from None
     db_session.refresh(pattern)
-    if pattern.version != version:
-        raise StaleVersion(current_version=pattern.version)
+    check_version(current=pattern.version, expected=version)
     if pattern.ended_at is not None:
         raise errors.PatternEnded()
     programme = db_session.get(Programme, place.cohort.programme_id)

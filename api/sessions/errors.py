@@ -1,4 +1,4 @@
-from api.errors import Conflict, InvalidValue, NotFound, PermissionDenied, PreconditionFailed
+from api.errors import Conflict, InvalidValue, NotFound, PermissionDenied
 
 
 class SessionNotFound(NotFound):
@@ -19,11 +19,6 @@ class SessionAlreadyExists(Conflict):
 class SessionStatusFinal(Conflict):
     reason = "session_status_final"
     default_message = "This session has already happened, been cancelled or been rescheduled."
-
-
-class StaleVersion(PreconditionFailed):
-    reason = "stale_version"
-    default_message = "This record changed since you read it: fetch it again and reapply your edit."
 
 
 class InvalidSession(InvalidValue):

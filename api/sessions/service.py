@@ -31,6 +31,7 @@ from api.children.service import visible_child
 from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
+from api.errors import check_version
 from api.outbox import service as outbox
 from api.programmes.models import Cohort, Programme
 from api.sessions import errors, queries, rules
@@ -473,8 +474,7 @@ def update_session(
 ) -> SessionView:
     """Log what happened, cancel, or correct a planned session. A stale version is refused (412)."""
     session = _get_session_to_change(db_session, actor=actor, session_id=session_id)
-    if session.version != expected_version:
-        raise errors.StaleVersion(current_version=session.version)
+    check_version(current=session.version, expected=expected_version)
     new_status = changes.get("status", session.status)
     # A rescheduled session lives on as its replacement: nothing about it may change any more.
     if session.status is SessionStatus.RESCHEDULED or not rules.can_change_to(session.status, new_status):
@@ -517,8 +517,7 @@ def reschedule_session(
 ) -> SessionView:
     """Move a planned session: it is marked rescheduled and a new planned session takes its place."""
     old = _get_session_to_change(db_session, actor=actor, session_id=session_id)
-    if old.version != expected_version:
-        raise errors.StaleVersion(current_version=old.version)
+    check_version(current=old.version, expected=expected_version)
     if old.status is not SessionStatus.PLANNED:
         raise errors.SessionStatusFinal()
     problem = rules.duration_problem(planned_start_at, planned_end_at)

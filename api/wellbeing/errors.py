@@ -1,4 +1,4 @@
-from api.errors import Conflict, InvalidValue, NotFound, PreconditionFailed
+from api.errors import Conflict, InvalidValue, NotFound
 
 
 class InvalidAnswers(InvalidValue):
@@ -50,11 +50,6 @@ class TooManyGoals(Conflict):
 class GoalNotActive(Conflict):
     reason = "goal_not_active"
     default_message = "This goal has already been achieved, changed or dropped."
-
-
-class GoalVersionStale(PreconditionFailed):
-    reason = "stale_version"
-    default_message = "This goal changed since you read it: fetch it again and reapply your change."
 
 
 class InvitationNotFound(NotFound):

@@ -30,6 +30,7 @@ from api.children import queries as children_queries
 from api.children.models import Child, PhoneNumber
 from api.children.rules import ContactChannel, PhoneOwner, age_on
 from api.children.service import visible_child
+from api.errors import check_version
 from api.outbox import service as outbox
 from api.outbox.queries import messages_for_invitation
 from api.outbox.rules import MessagePurpose, RecipientType, check_in_link_key
@@ -598,8 +599,7 @@ def _active_goal_for_update(db_session: Session, *, actor: Actor, goal_id: uuid.
     goal = queries.get_visible_goal(db_session, actor=actor, goal_id=goal_id, for_update=True)
     if goal is None:
         raise errors.GoalNotFound()
-    if goal.version != expected_version:
-        raise errors.GoalVersionStale(current_version=goal.version)
+    check_version(current=goal.version, expected=expected_version)
     if goal.status is not GoalStatus.ACTIVE:
         raise errors.GoalNotActive()
     return goal

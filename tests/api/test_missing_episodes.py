@@ -594,7 +594,7 @@ def test_an_edit_based_on_a_stale_version_is_refused(client, db_session, world, 
     assert response.json == {
         "code": 412,
         "status": "Precondition Failed",
-        "message": "This missing episode has changed since you read it; read it again and retry.",
+        "message": "This record changed since you read it: fetch it again and reapply your change.",
         "reason": "stale_version",
         "current_version": 2,
     }

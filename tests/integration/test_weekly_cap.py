@@ -20,6 +20,7 @@ from api.actors import Role
 from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
+from api.errors import StaleVersion
 from api.programmes.models import Cohort
 from api.sessions import errors, queries, service
 from api.sessions.models import MentoringSession, SessionAttendee
@@ -430,7 +431,7 @@ def test_rescheduling_from_a_stale_version_reports_the_current_one(team):
         now=DEFAULT_NOW,
     )
 
-    with pytest.raises(errors.StaleVersion) as raised:
+    with pytest.raises(StaleVersion) as raised:
         team.reschedule(view, W48[1], expected_version=1)
 
     assert raised.value.details == {"current_version": 2}
