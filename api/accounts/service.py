@@ -271,8 +271,7 @@ def _count_failed_sign_in(
                 db_session,
                 actor=None,
                 action="app_user.lock",
-                record_type="app_user",
-                record_id=user_id,
+                record=audit.Ref(AppUser.__tablename__, user_id),
                 child_id=None,
                 now=now,
             )
@@ -319,8 +318,7 @@ def unlock_user(db_session: Session, *, actor: Actor, user_id: uuid.UUID, now: d
         db_session,
         actor=actor,
         action="app_user.unlock",
-        record_type="app_user",
-        record_id=user.id,
+        record=user,
         child_id=None,
         now=now,
     )

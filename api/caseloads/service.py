@@ -70,8 +70,7 @@ def allocate_mentor(
         db_session,
         actor=actor,
         action="allocation.create",
-        record_type="allocation",
-        record_id=allocation.id,
+        record=allocation,
         child_id=enrolment.child_id,
         now=now,
     )
@@ -90,8 +89,7 @@ def list_allocations(
         db_session,
         actor=actor,
         action="allocation.list",
-        record_type="enrolment",
-        record_id=enrolment.id,
+        record=enrolment,
         child_id=enrolment.child_id,
         now=now,
     )

@@ -43,9 +43,7 @@ def _audit(db_session: Session, actor: Actor, action: str, child: Child, now: da
         db_session,
         actor=actor,
         action=action,
-        # The table name, like every other audit row ("phone_number", not the class name "phonenumber").
-        record_type=record.__tablename__ if record is not None else "child",
-        record_id=record.id if record is not None else child.id,
+        record=record if record is not None else child,
         child_id=child.id,
         now=now,
     )
@@ -233,7 +231,7 @@ def list_children(
         db_session,
         actor=actor,
         action="child.list",
-        record_type="child",
+        of=Child,
         records=[(summary.child.id, summary.child.id) for summary in summaries],
         now=now,
     )

@@ -53,8 +53,7 @@ def _audit(db_session: Session, actor: Actor | None, action: str, enrolment: Enr
         db_session,
         actor=actor,
         action=action,
-        record_type="enrolment",
-        record_id=enrolment.id,
+        record=enrolment,
         child_id=enrolment.child_id,
         now=now,
     )
@@ -360,7 +359,7 @@ def list_waitlist(
         db_session,
         actor=actor,
         action="enrolment.list_waitlist",
-        record_type="enrolment",
+        of=Enrolment,
         records=[(entry.enrolment.id, entry.enrolment.child_id) for entry in entries],
         now=now,
     )
@@ -392,7 +391,7 @@ def list_enrolments(
         db_session,
         actor=actor,
         action="enrolment.list",
-        record_type="enrolment",
+        of=Enrolment,
         records=[(enrolment.id, enrolment.child_id) for enrolment in enrolments],
         now=now,
     )

@@ -88,8 +88,7 @@ def _audit(
         db_session,
         actor=actor,
         action=action,
-        record_type=record.__tablename__,
-        record_id=record.id,
+        record=record,
         child_id=child_id,
         now=now,
     )
@@ -170,7 +169,7 @@ def list_missing_episodes(
         db_session,
         actor=actor,
         action="missing_episode.list",
-        record_type=MissingEpisode.__tablename__,
+        of=MissingEpisode,
         records=[(episode.id, episode.child_id) for episode, _ in rows],
         now=now,
     )
@@ -292,7 +291,7 @@ def list_outstanding_conversations(
         db_session,
         actor=actor,
         action="return_conversation.list",
-        record_type=MissingEpisode.__tablename__,
+        of=MissingEpisode,
         records=[(item.missing_episode_id, item.child_id) for item in items],
         now=now,
     )

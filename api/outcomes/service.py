@@ -34,16 +34,13 @@ from api.programmes.models import Programme
 from api.programmes.queries import get_cohort_or_none
 from api.programmes.service import get_programme
 
-RECORD_TYPE = OutcomeEvent.__tablename__
-
 
 def _audit(db_session: Session, actor: Actor, action: str, event: OutcomeEvent, now: datetime) -> None:
     audit.record(
         db_session,
         actor=actor,
         action=action,
-        record_type=RECORD_TYPE,
-        record_id=event.id,
+        record=event,
         child_id=event.child_id,
         now=now,
     )
@@ -126,7 +123,7 @@ def list_outcome_events(
         db_session,
         actor=actor,
         action="outcome_event.list",
-        record_type=RECORD_TYPE,
+        of=OutcomeEvent,
         records=[(event.id, event.child_id) for event in events],
         now=now,
     )
@@ -199,7 +196,7 @@ def import_outcome_events(
         db_session,
         actor=actor,
         action="outcome_event.import",
-        record_type=RECORD_TYPE,
+        of=OutcomeEvent,
         records=[(event.id, event.child_id) for event in events],
         now=now,
     )

@@ -172,8 +172,8 @@ def purge_expired_records(
         db_session,
         actor=None,
         action=PURGE_ACTION,
-        record_type=PURGE_RECORD_TYPE,
-        record_id=run.run_id,
+        # A purge run has no table of its own: the audit row is its only record.
+        record=audit.Ref(PURGE_RECORD_TYPE, run.run_id),
         child_id=None,
         now=now,
         details={"counts": counts, "cutoffs": {kind: moment.isoformat() for kind, moment in cutoffs.items()}},
@@ -280,8 +280,7 @@ def subject_access_export(db_session: Session, *, actor: Actor, child_id: uuid.U
         db_session,
         actor=actor,
         action=EXPORT_ACTION,
-        record_type="child",
-        record_id=child.id,
+        record=child,
         child_id=child.id,
         now=now,
     )

@@ -28,8 +28,7 @@ def _audit(db_session: Session, actor: Actor, action: str, referral: Referral, n
         db_session,
         actor=actor,
         action=action,
-        record_type="referral",
-        record_id=referral.id,
+        record=referral,
         child_id=referral.child_id,
         now=now,
     )
@@ -114,7 +113,7 @@ def list_referrals(
         db_session,
         actor=actor,
         action="referral.list",
-        record_type="referral",
+        of=Referral,
         records=[(referral.id, referral.child_id) for referral in referrals],
         now=now,
     )

@@ -150,7 +150,7 @@ def list_patterns(
         db_session,
         actor=actor,
         action="pattern.read",
-        record_type="session_pattern",
+        of=SessionPattern,
         records=[(pattern.id, pattern.child_id) for pattern in patterns],
         now=now,
     )
@@ -279,8 +279,7 @@ def _record(db_session: Session, actor: Actor, action: str, pattern: SessionPatt
         db_session,
         actor=actor,
         action=action,
-        record_type="session_pattern",
-        record_id=pattern.id,
+        record=pattern,
         child_id=pattern.child_id,
         now=now,
     )

@@ -221,8 +221,7 @@ def _record(
             db_session,
             actor=actor,
             action=action,
-            record_type="mentoring_session",
-            record_id=session.id,
+            record=session,
             child_id=child_id,
             now=now,
         )
@@ -277,8 +276,7 @@ def _raise_concern(
         db_session,
         actor=actor,
         action="alert.raise",
-        record_type="alert",
-        record_id=alert.id,
+        record=alert,
         child_id=child_id,
         now=now,
     )
@@ -410,7 +408,7 @@ def get_session(db_session: Session, *, actor: Actor, session_id: uuid.UUID, now
         db_session,
         actor=actor,
         action="session.read",
-        record_type="mentoring_session",
+        of=MentoringSession,
         records=[(session.id, attendee.child_id) for attendee in view.attendees],
         now=now,
     )
@@ -443,7 +441,7 @@ def list_sessions(
         db_session,
         actor=actor,
         action="session.list",
-        record_type="mentoring_session",
+        of=MentoringSession,
         records=[(view.session.id, attendee.child_id) for view in views for attendee in view.attendees],
         now=now,
     )
@@ -589,8 +587,7 @@ def override_weekly_cap(
         db_session,
         actor=actor,
         action="weekly_cap_override.set",
-        record_type="weekly_cap_override",
-        record_id=override.id,
+        record=override,
         child_id=enrolment.child_id,
         now=now,
     )
@@ -635,8 +632,7 @@ def summarise_delivery(db_session: Session, *, actor: Actor, child_id: uuid.UUID
         db_session,
         actor=actor,
         action="session.summary",
-        record_type="child",
-        record_id=child.id,
+        record=child,
         child_id=child.id,
         now=now,
     )

@@ -443,7 +443,7 @@ def read_changes(db_session: Session, *, actor: Actor, cursor: Cursor, limit: in
         db_session,
         actor=actor,
         action="sync.read",
-        record_type="child",
+        of=Child,
         records=sorted(
             {(change.child_id, change.child_id) for change in changes if change.op is not ChangeOp.ACCESS_REVOKED}
         ),

@@ -156,8 +156,7 @@ def _audit(
         db_session,
         actor=actor,
         action=action,
-        record_type=record.__tablename__,
-        record_id=record.id,
+        record=record,
         child_id=child_id,
         now=now,
     )
@@ -441,7 +440,7 @@ def list_check_ins(
         db_session,
         actor=actor,
         action="check_in.list",
-        record_type=CheckIn.__tablename__,
+        of=CheckIn,
         records=[(row.id, row.child_id) for row in rows],
         now=now,
     )
@@ -523,8 +522,7 @@ def get_wellbeing(
         db_session,
         actor=actor,
         action="wellbeing.read",
-        record_type="child",
-        record_id=child.id,
+        record=child,
         child_id=child.id,
         now=now,
     )
@@ -587,7 +585,7 @@ def list_goals(
         db_session,
         actor=actor,
         action="goal.list",
-        record_type=Goal.__tablename__,
+        of=Goal,
         records=[(record.goal.id, child.id) for record in records],
         now=now,
     )
@@ -818,7 +816,7 @@ def list_invitations(
         db_session,
         actor=actor,
         action="check_in_invitation.list",
-        record_type=CheckInInvitation.__tablename__,
+        of=CheckInInvitation,
         records=[(row.id, row.child_id) for row in rows],
         now=now,
     )
