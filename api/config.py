@@ -62,7 +62,7 @@ class DefaultConfig:
     JSON_SORT_KEYS = False
     # Accept Ofcom's fictional 07700 900xxx mobiles (demo data and tests only; unroutable in production).
     ACCEPT_DRAMA_NUMBERS: bool = False
-    # Commissioners see counts from 1 to this minus one as "<5" (DOMAIN.md, privacy).
+    # Commissioners see counts from 1 to this minus one as "<5" (docs/domain.md, "What commissioners measure").
     SMALL_NUMBER_THRESHOLD: int = 5
     # Where check-in links point (the public address of this server), e.g. https://checkin.example.org.
     PUBLIC_BASE_URL: str = "http://127.0.0.1:5000"
@@ -83,10 +83,10 @@ class DefaultConfig:
     SMS_QUIET_HOURS: dict[str, str | None] = {"child": "21:00-08:00", "carer": "21:00-08:00", "mentor": "22:00-07:00"}
     # Sent messages in a final state are deleted after this many days (their ledger with them).
     SMS_RETENTION_DAYS: int = 30
-    # Days each kind of record is kept before the retention purge (api/privacy) deletes it; DOMAIN.md, privacy:
-    # "retention is configurable per record type (for example SMS bodies kept 30 days, case records years);
-    # purges are logged". Give only the types to change, e.g. REACHABLE_RETENTION_DAYS='{"audit_event": 2557}'.
-    # Children's case records are not purged at all: DOMAIN.md keeps case records for years, with no end set.
+    # Days each kind of record is kept before the retention purge (api/privacy) deletes it; retention is
+    # configurable per record type and every purge is logged (docs/domain.md, "Privacy and retention").
+    # Give only the types to change, e.g. REACHABLE_RETENTION_DAYS='{"audit_event": 2557}'.
+    # Children's case records are not purged at all: they are kept for years, with no end set.
     RETENTION_DAYS: dict[str, int] = {
         # Sign-ins (and their refresh tokens) that expired or were revoked: a month to look into a stolen token.
         "refresh_token": 30,

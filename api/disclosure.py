@@ -1,7 +1,7 @@
 """Small-number suppression for aggregate figures shown to commissioners.
 
 A count of 1 to threshold-1 could identify a child in a small area or cohort, so it is shown as "<N"
-(DOMAIN.md: counts under 5 shown as "<5", configurable). Zero identifies no one and is shown. A figure
+(docs/domain.md: counts under 5 shown as "<5", configurable). Zero identifies no one and is shown. A figure
 derived from a suppressed count is withheld (None), or the count could be worked back out.
 """
 

@@ -1,4 +1,4 @@
-"""How many SMS segments a text costs (DOMAIN.md: keep messages within one or two GSM-7 segments).
+"""How many SMS segments a text costs (docs/domain.md, "SMS to children: safeguarding").
 
 A text made only of GSM 03.38 characters travels as GSM-7: 160 septets in a single SMS, 153 a segment once it
 is split (each segment gives 7 septets to the concatenation header). The extension table's characters (such as

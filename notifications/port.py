@@ -1,6 +1,6 @@
 """The SMS port: what the outbox dispatcher needs from an SMS provider, and nothing of any provider's own API.
 
-Twilio has no idempotency key for creating a message (DOMAIN.md, "Twilio facts"), so a send can end in one of
+Twilio has no idempotency key for creating a message (docs/domain.md, "Twilio behaviour"), so a send can end in one of
 four ways, and only one of them leaves the dispatcher in doubt: UNKNOWN (a timeout, a dropped connection or a
 5xx) may or may not have sent the SMS. The dispatcher must not resend after UNKNOWN until `find_sent` has
 looked the message up and found nothing; sending twice to a child's phone is the failure this port exists to
@@ -68,7 +68,7 @@ class SmsSender(Protocol):
         ...
 
 
-# Twilio error codes after which the same message must never be retried (DOMAIN.md):
+# Twilio error codes after which the same message must never be retried (docs/domain.md, "Twilio behaviour"):
 # 21211 invalid 'To' number, 21610 recipient replied STOP, 21614 'To' is not a mobile,
 # 21408 permission to send to that region not enabled, 21612 cannot route between these numbers.
 PERMANENT_ERROR_CODES = frozenset({21211, 21610, 21614, 21408, 21612})

@@ -1,4 +1,4 @@
-"""SMS wording. DOMAIN.md's safeguarding rules: assume the phone is shared or watched, so no programme or
+"""SMS wording. The safeguarding rules of docs/domain.md: assume the phone is shared or watched, so no programme or
 service name, no place, no case content; a first name and a day and time at most; a check-in link carries an
 opaque token only. Every message stays within one GSM-7 segment once filled in (tests check both).
 
@@ -17,7 +17,7 @@ from notifications.gsm7 import is_gsm7
 MAX_NAME_LENGTH = 20
 
 CHECK_IN_LINK = "{greeting} your check-in is ready. It takes 2 minutes: {link}"
-# A reminder says at most a first name and a day and time (DOMAIN.md): never what the meeting is, or where.
+# A reminder says at most a first name and a day and time (docs/domain.md): never what the meeting is, or where.
 SESSION_REMINDER_TO_CHILD = "{greeting} just a reminder: see you {when}."
 SESSION_REMINDER_TO_CARER = "Reminder: {someone} has an appointment {when}."
 SESSION_REMINDER_TO_MENTOR = "Reminder: {someone} {when}."

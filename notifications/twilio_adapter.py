@@ -1,6 +1,6 @@
 """The Twilio adapter: the only module that imports `twilio` (an import-linter contract holds it to that).
 
-It turns Twilio's answers into the port's four outcomes (DOMAIN.md, "Twilio facts that shape the design"):
+It turns Twilio's answers into the port's four outcomes (docs/domain.md, "Twilio behaviour"):
 
 - 429 or error 20429: Twilio did not process the request; RETRY_LATER, with Retry-After when Twilio gives one.
 - 5xx, a timeout, a dropped connection, or anything else that goes wrong on the way: UNKNOWN. There is no

@@ -2,7 +2,7 @@
 
 - Everywhere except where a name is needed, a child is shown by a pseudonymous reference (YP-7F3K2Q).
 - Numbers must be valid E.164 *mobiles*: a UK landline can receive SMS as a voice call read aloud in the
-  household (DOMAIN.md, SMS safeguarding). We record whose phone each number is.
+  household (docs/domain.md, "Children"). We record whose phone each number is.
 - Consent is per channel and kept as history: the latest record for a channel is the one in force.
 """
 
@@ -86,7 +86,7 @@ def channel_reaches(channel: ContactChannel, owner: PhoneOwner) -> bool:
     return owner in (PhoneOwner.PARENT, PhoneOwner.CARER)
 
 
-# Services run to 25 (DOMAIN.md); a date of birth outside 5 to 25 years old is almost certainly a typo.
+# Services run to 25 (docs/domain.md, "Children"); a date of birth outside 5 to 25 years old is almost certainly a typo.
 YOUNGEST_AGE, OLDEST_AGE = 5, 25
 
 

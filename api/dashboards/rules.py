@@ -1,4 +1,4 @@
-"""Pure arithmetic behind the commissioner dashboards (DOMAIN.md, "How commissioners measure capacity").
+"""Pure arithmetic behind the commissioner dashboards (docs/domain.md, "What commissioners measure").
 
 - A period is the days since..until inclusive, in the programme's time zone; by default the 12 months to today.
 - Time-weighted occupancy is occupied place-days over funded place-days. A child occupies a place on each day

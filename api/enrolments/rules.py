@@ -1,7 +1,7 @@
 """Places, the waitlist and offers.
 
-A cohort has a number of places "at any one time" (DOMAIN.md). An enrolment holds a place while it is
-*offered* or *active*. The rules kept here:
+A cohort has a number of places "at any one time" (docs/domain.md, "Programmes, cohorts and places"). An
+enrolment holds a place while it is *offered* or *active*. The rules kept here:
 
 - Accepting a referral enrols the child when a place is free, otherwise puts them on the cohort's waitlist.
 - The waitlist is ordered by priority (urgent, high, normal), then by referral date, then by when they

@@ -1,6 +1,6 @@
 """The SMS outbox: every message is a row written in the same transaction as what caused it.
 
-From ARCHITECTURE.md, DOMAIN.md (SMS safeguarding, Twilio facts) and issue 5:
+From docs/design.md, docs/domain.md ("SMS to children: safeguarding", "Twilio behaviour") and issue 5:
 
 - Nothing is sent inside a request. A message is queued with a key naming what it is for, so the same
   message can never be queued twice; the scheduler's dispatcher sends it later. Its text is made from its

@@ -67,7 +67,7 @@ class OutcomeSetting(Base):
 
     programme_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programme.id"), primary_key=True)
     baseline_months: Mapped[int]
-    # The unit cost item that prices a fixed-term exclusion; null leaves them unmonetised (DOMAIN.md).
+    # The unit cost item that prices a fixed-term exclusion; null leaves them unmonetised (docs/domain.md).
     fixed_term_exclusion_cost_code: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime]
     updated_by_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))

@@ -2,7 +2,7 @@
 
 The seed project's evaluation compared, for children on the programme, how often four kinds of event
 happened before and during the intervention: arrests, police call-outs, missing episodes and school
-exclusions (DOMAIN.md, "Outcomes the commissioners judge the service by"). So:
+exclusions (docs/domain.md, "Outcomes and unit costs"). So:
 
 - An outcome event is a dated fact about one child (its type, the day it happened, where we learnt of it).
   Two events of the same type, on the same day, from the same source, are the same event: that is what lets
@@ -13,7 +13,7 @@ exclusions (DOMAIN.md, "Outcomes the commissioners judge the service by"). So:
 - Rates are events per child-year (days / 365.25) so windows of different lengths compare. A programme's
   rate pools its children: all their events over all their child-years.
 - Savings per event type = (baseline rate - during rate) x child-years during x unit cost, with the unit
-  cost uplifted to one price year by the GDP deflator (low and high scenarios from DOMAIN.md's unit costs).
+  cost uplifted to one price year by the GDP deflator (low and high scenarios from docs/domain.md's unit costs).
   A before/after design has no counterfactual: it cannot say what would have happened without the programme.
 """
 
@@ -54,7 +54,7 @@ class OutcomeSource(StrEnum):
 
     A short list rather than free text: reports group and compare by source (police extracts against school
     returns), one spelling per source keeps them honest, and free text is where personal data creeps in.
-    The agencies are the referral sources of DOMAIN.md; the name of the extract ("Kent Police extract,
+    The agencies are the referral sources (api/referrals/rules.py); the name of the extract ("Kent Police extract,
     March") goes in the optional source_detail beside it."""
 
     POLICE = "police"
@@ -503,7 +503,7 @@ class CostItems:
     high: str
 
 
-# DOMAIN.md: an arrest costs between "no further action" and "detained"; a call-out between a police incident
+# docs/domain.md: an arrest costs between "no further action" and "detained"; a call-out between a police incident
 # with no further action and one needing it; a missing episode the University of Portsmouth's range for a
 # medium-risk investigation; a permanent exclusion the cost per person per year. A fixed-term exclusion has no
 # standard figure: it is left out unless the programme names a unit cost for it.

@@ -1,8 +1,8 @@
 """Retention: how long each kind of record is kept, and the moment before which it goes.
 
-DOMAIN.md, privacy: "Retention is configurable per record type (for example SMS bodies kept 30 days, case
-records years); purges are logged." The days per type come from RETENTION_DAYS (api/config.py, which says why
-each default is what it is); SMS follow SMS_RETENTION_DAYS unless RETENTION_DAYS names them. Children's case
+Retention is configurable per record type, and every purge is logged (docs/domain.md, "Privacy and retention").
+The days per type come from RETENTION_DAYS (api/config.py, which says why each default is what it is); SMS
+follow SMS_RETENTION_DAYS unless RETENTION_DAYS names them. Children's case
 records are not a type here: they are kept for years, and nothing in this product decides when they end.
 """
 

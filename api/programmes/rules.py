@@ -1,7 +1,7 @@
 """Programmes and cohorts.
 
 Places, intensity and duration are configuration, not constants: the seed project funds 60 Protect and 30
-Prevent places "at any one time", but other programmes differ (DOMAIN.md). A cohort's places can be cut
+Prevent places "at any one time", but other programmes differ (docs/domain.md). A cohort's places can be cut
 only to what is already taken, so a change of contract never silently pushes a cohort over capacity.
 """
 

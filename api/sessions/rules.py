@@ -2,8 +2,8 @@
 
 - A session belongs to one enrolment (one child) or is a group session with several enrolled children.
 - Times are stored UTC and read in the programme's time zone. A session is an *evening* session when it
-  starts at or after 17:00 local time, a *weekend* session on a local Saturday or Sunday (DOMAIN.md).
-- The weekly cap (design choice in DOMAIN.md): at most the cohort's max_sessions_per_week per child per ISO
+  starts at or after 17:00 local time, a *weekend* session on a local Saturday or Sunday (docs/domain.md).
+- The weekly cap (our choice, docs/domain.md, "Timings"): at most the cohort's max_sessions_per_week per child per ISO
   week in the programme's local time, counted across all mentors and group sessions; cancelled and
   rescheduled-away sessions do not count. A coordinator may raise the cap for one child's week, with a reason.
 """

@@ -1,6 +1,6 @@
 """Wellbeing instruments: definitions held as data, and how answers are checked, scored and compared.
 
-From DOMAIN.md ("Wellbeing instruments") and issue 4 ("Instruments as data"):
+From docs/domain.md ("Wellbeing instruments") and issue 4 ("Instruments as data"):
 
 - An instrument is a definition, not a code path: its items, each item's response scale and which way is
   better, a scoring rule, a meaningful-change threshold (and what it is measured in), the ages it suits, its
@@ -354,7 +354,7 @@ def change(instrument: Instrument, baseline: Score, latest: Score) -> list[Measu
 
 # --- Check-ins, goals and one-time links ---------------------------------------------------------------------
 #
-# From issue 4 and DOMAIN.md (privacy):
+# From issue 4 and docs/domain.md ("Privacy and retention"):
 # - A check-in is completed in a session (on the mentor's phone) or by the child from a one-time link sent by SMS;
 #   the channel is kept with it. A child's first check-in with an instrument is their baseline for it.
 # - A one-time link carries an opaque token only: at least 128 bits that cannot be guessed, never stored (only

@@ -1,6 +1,6 @@
 """Outcome rates before and during support, per programme and per cohort, and the cost-benefit estimate, through
 the services on a small programme, against the same figures worked out independently in this file (plain date
-arithmetic and fractions, the DOMAIN.md unit costs and the seeded HM Treasury indices written out again)."""
+arithmetic and fractions, the docs/domain.md unit costs and the seeded HM Treasury indices written out again)."""
 
 from __future__ import annotations
 
@@ -218,7 +218,7 @@ def test_a_shorter_baseline_set_for_the_programme_changes_the_windows(db_session
     assert summary.totals.for_type(ARREST).baseline_events == 1  # A's arrest of 1 March 2025 is now too early
 
 
-# The cost-benefit estimate, independently: DOMAIN.md's unit costs and the seeded HM Treasury indices.
+# The cost-benefit estimate, independently: docs/domain.md's unit costs and the seeded HM Treasury indices.
 INDEX = {"2002/03": 56.6, "2005/06": 61.3576, "2006/07": 63.2017, "2011/12": 70.3261, "2024/25": 100.0}
 COSTS = {
     ARREST: ((285, "2006/07"), (593, "2006/07")),

@@ -2,7 +2,7 @@
 
 Up to the cohort's max_sessions_per_week per child per ISO week in Europe/London time, across every mentor
 and group session; cancelled and rescheduled-away sessions do not count; a coordinator may raise one child's
-cap for one week (DOMAIN.md, "Timings").
+cap for one week (docs/domain.md, "Timings").
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The check-in SMS: one GSM-7 segment once filled in, and nothing in it that reveals the service.
 
-The phone may be shared or watched (DOMAIN.md): the message carries a first name and an opaque link, and no
+The phone may be shared or watched (docs/domain.md): the message carries a first name and an opaque link, and no
 word that would tell a reader what the service is. A message with any character outside the GSM-7 basic set is
 sent as UCS-2 (70 characters a segment), and characters from the GSM-7 extension table count twice, so both
 are kept out.

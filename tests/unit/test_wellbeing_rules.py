@@ -1,7 +1,7 @@
 """The pure rules behind wellbeing instruments: checking answers, scoring them and reading change.
 
 The instruments are the definitions the product ships (api/wellbeing/instruments/*.json), so these tests
-also pin the shipped data: the SWEMWBS raw-to-metric table exactly as in DOMAIN.md, the ONS4 anxiety
+also pin the shipped data: the SWEMWBS raw-to-metric table exactly as published, the ONS4 anxiety
 direction, the Goal Based Outcomes threshold of 2.5. SWEMWBS is scored without its (licensed) wording.
 """
 
@@ -36,7 +36,7 @@ ONS4 = SHIPPED["ons4"]
 GBO = SHIPPED["gbo"]
 SWEMWBS = SHIPPED["swemwbs"]
 
-# DOMAIN.md, "Wellbeing instruments": SWEMWBS raw total to metric score.
+# SWEMWBS raw total to metric score, as published (docs/domain.md, "Wellbeing instruments").
 SWEMWBS_METRIC = {
     7: "7.00",
     8: "9.51",
