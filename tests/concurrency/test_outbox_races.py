@@ -41,12 +41,13 @@ from api.children.models import PhoneNumber
 from api.children.rules import ConsentGivenBy, ContactChannel
 from api.clock import FixedClock
 from api.db import Database, make_session_factory
-from api.outbox import rules
 from api.outbox import service as outbox
 from api.outbox.models import MessageEvent, OutboundMessage
 from api.outbox.rules import MessageState
-from api.outbox.service import DispatchSettings
 from api.programmes.models import Programme
+from api.sms import dispatch as sms_dispatch
+from api.sms import rules
+from api.sms.dispatch import DispatchSettings
 from api.wellbeing import service as wellbeing_service
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from notifications.fake import FakeSmsSender
@@ -198,7 +199,7 @@ def test_four_dispatchers_at_once_send_each_of_forty_messages_exactly_once(backe
     def dispatcher() -> int:
         session_factory = make_session_factory(database.engine)  # sessions of its own
         sent = 0
-        while batch := outbox.dispatch_due(
+        while batch := sms_dispatch.dispatch_due(
             session_factory, settings=settings(provider), clock=clock.now, limit=DISPATCH_BATCH
         ):
             sent += batch
@@ -275,7 +276,7 @@ def steered_claim(
                 continue
             message.claim_id = claim_id
             message.claimed_at = now
-            outbox._move(db_session, message, MessageState.SENDING, f"claimed (was {message.state})", now)
+            outbox.move_message(db_session, message, MessageState.SENDING, f"claimed (was {message.state})", now)
             claimed.append(message_id)
         db_session.commit()
         return claim_id, claimed
@@ -315,7 +316,7 @@ def test_two_dispatchers_reading_the_same_due_messages_send_each_once_with_eithe
 
     def dispatcher() -> int:
         try:
-            return outbox.dispatch_due(database.session_factory, settings=settings(provider), clock=clock.now)
+            return sms_dispatch.dispatch_due(database.session_factory, settings=settings(provider), clock=clock.now)
         finally:
             if threading.current_thread().name == "first":
                 first_has_sent.set()  # it found nothing to claim: the second need not wait for a send
