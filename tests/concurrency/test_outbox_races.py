@@ -1,6 +1,6 @@
 """The SMS outbox sends every message exactly once with several dispatchers at once, and when they are killed.
 
-The mechanisms (api/outbox/service.py) and what each test proves:
+The mechanisms (api/sms/dispatch.py, api/sms/reconcile.py) and what each test proves:
 
 - several dispatchers share the due messages without taking the same one: on PostgreSQL the claim selects its
   batch `FOR UPDATE SKIP LOCKED` and moves it to `sending` under a claim id of its own in the same transaction,
@@ -255,7 +255,7 @@ def steered_claim(
     both_have_read: threading.Barrier,
     first_has_sent: threading.Event,
 ) -> Callable[..., tuple[uuid.UUID, list[uuid.UUID]]]:
-    """api/outbox/service.py::_claim line for line, with the lock and the compare-and-set optional, and two pauses:
+    """api/sms/dispatch.py::claim line for line, with the lock and the compare-and-set optional, and two pauses:
     each dispatcher waits after reading its batch until the other has read too; the second then waits to write
     its claim until the first has sent a message (or has finished, having found nothing to claim)."""
 
@@ -303,8 +303,8 @@ def test_two_dispatchers_reading_the_same_due_messages_send_each_once_with_eithe
     fake = FakeSmsSender(now=clock.now)
     both_have_read, first_has_sent = threading.Barrier(2, timeout=PATIENCE_SECONDS), threading.Event()
     monkeypatch.setattr(
-        outbox,
-        "_claim",
+        sms_dispatch,
+        "claim",
         steered_claim(
             skip_locked=skip_locked,
             compare_and_set=compare_and_set,
@@ -420,7 +420,7 @@ def provider_file(path: Path) -> list[dict[str, str]]:
 def test_dispatchers_killed_at_any_moment_lose_nothing_and_double_nothing(
     backend, committed_database_url, committed_db_session, tmp_path, repo_root
 ):
-    # Proves the claim lease and reconcile's look-up before any resend (api/outbox/service.py::reconcile). A
+    # Proves the claim lease and reconcile's look-up before any resend (api/sms/reconcile.py::reconcile). A
     # dispatcher process is killed with SIGKILL again and again while 32 messages are due: first at each point
     # that matters (a batch claimed; a message's attempt noted but not handed over; handed over but its outcome
     # not recorded; reconcile's own claim taken), then fifteen times at seeded random moments, each restart

@@ -2,7 +2,7 @@
 
 The mechanism (scheduling/runner.py): SIGTERM and SIGINT are blocked in every thread and the main thread waits
 for them with sigwait; on one it sets JobContext.stopping and shuts APScheduler down waiting for running jobs.
-The dispatcher checks the flag between batches (api/outbox/service.py, dispatch_until_idle), so it finishes the
+The dispatcher checks the flag between batches (api/sms/dispatch.py, dispatch_until_idle), so it finishes the
 batch it has claimed, message by message, and claims no other. Without the signal handling SIGTERM kills the
 process mid-batch (exit -15, messages left `sending` until the claim lease passes and reconcile looks them up);
 without the check between batches, it goes on claiming and sending after the signal.
