@@ -30,7 +30,6 @@ from api.db import Database
 from api.enrolments.views import blp as enrolments_blp
 from api.health.views import blp as health_blp
 from api.missing.views import blp as missing_blp
-from api.outbox.views import blp as outbox_blp
 from api.outcomes.views import blp as outcomes_blp
 from api.privacy.logs import redact_link_tokens_in_logs
 from api.privacy.views import blp as privacy_blp
@@ -39,6 +38,7 @@ from api.referrals.views import blp as referrals_blp
 from api.request_input import refuse_unstorable_input
 from api.schedules.views import blp as schedules_blp
 from api.sessions.views import blp as sessions_blp
+from api.sms.views import blp as sms_blp
 from api.sync.views import blp as sync_blp
 from api.web import Api, init_database, keep_retry_after, register_error_handlers
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
@@ -60,7 +60,7 @@ BLUEPRINTS = [
     sync_blp,
     missing_blp,
     wellbeing_blp,
-    outbox_blp,
+    sms_blp,
     outcomes_blp,
     dashboards_blp,
     privacy_blp,

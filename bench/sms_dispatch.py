@@ -8,7 +8,7 @@ would: one programme, a cohort, a coordinator, and N invented children, each wit
 range (+447700900000 to +447700900999), consent to SMS, a place in the cohort and one check-in invitation,
 which queues one outbox message. All N messages fall due at the same moment, like a scheduler sweep.
 
-Then K dispatcher threads loop `api.outbox.service.dispatch_due` (claim, re-check, send, record: the real
+Then K dispatcher threads loop `api.sms.dispatch.dispatch_due` (claim, re-check, send, record: the real
 code, with the real `TwilioSender`, quiet hours off, the system clock) until nothing is queued or sending.
 Twilio is a local stand-in in a process of its own (so it does not share this one's interpreter lock): it
 answers `POST .../Messages.json` with 201 and a Twilio-shaped message after a fixed delay (20 ms by default,
@@ -65,12 +65,12 @@ from api.children import service as children_service
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
 from api.clock import SystemClock
 from api.db import Database
-from api.outbox import service as outbox
 from api.outbox.models import OutboundMessage
 from api.outbox.rules import MessageState
 from api.programmes import service as programmes_service
 from api.referrals import service as referrals_service
 from api.referrals.rules import Priority, ReferralSource
+from api.sms import dispatch as sms_dispatch
 from api.wellbeing import service as wellbeing_service
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from notifications.port import Outcome, OutgoingSms
@@ -454,7 +454,7 @@ def run_dispatchers(
     def dispatch() -> None:
         try:
             with twilio_sender(base_url, DISPATCH_ACCOUNT_SID) as sender:
-                settings = outbox.DispatchSettings(
+                settings = sms_dispatch.DispatchSettings(
                     sender=sender,
                     secret_key=secret_key,
                     public_base_url=PUBLIC_BASE_URL,
@@ -462,7 +462,7 @@ def run_dispatchers(
                     quiet_hours={},
                 )
                 while time.monotonic() < deadline:
-                    if outbox.dispatch_due(session_factory, settings=settings, clock=clock.now, limit=batch):
+                    if sms_dispatch.dispatch_due(session_factory, settings=settings, clock=clock.now, limit=batch):
                         continue
                     with work.paused():
                         if pending(session_factory) == 0:
@@ -533,7 +533,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--messages", type=int, default=1000, help=f"messages to send, 1 to {MAX_MESSAGES}")
     parser.add_argument("--dispatchers", type=int, default=4, help="dispatcher threads (and floor threads)")
     parser.add_argument(
-        "--batch", type=int, default=outbox.DISPATCH_BATCH, help="messages claimed per dispatch_due call"
+        "--batch", type=int, default=sms_dispatch.DISPATCH_BATCH, help="messages claimed per dispatch_due call"
     )
     parser.add_argument(
         "--provider-delay-ms", type=float, default=20, help="the fake Twilio's delay before each answer"

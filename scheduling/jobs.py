@@ -1,7 +1,9 @@
 """The scheduler's job table: every job the scheduler process runs, in one reviewable place.
 
 Jobs receive a JobContext (a session factory, a clock, the secret key and the wellbeing instruments); each
-opens its own db_session and calls one domain service, which owns the transaction. Nothing here imports Flask.
+opens its own db_session and calls one domain service, which owns the transaction. Where that service sits below
+the domain whose records it needs (the reminder policy, below sessions), the job hands it what a query of that
+domain found. Nothing here imports Flask.
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.clock import Clock
 from api.config import DefaultConfig
 from api.enrolments import service as enrolments_service
-from api.outbox import service as outbox
-from api.outbox.service import DispatchSettings
 from api.privacy import service as privacy_service
 from api.privacy.rules import RetentionPolicy, retention_policy
+from api.reminders import service as reminders
+from api.sessions import queries as sessions_queries
+from api.sms import dispatch as sms_dispatch
+from api.sms import reconcile as sms_reconcile
+from api.sms import service as sms_service
+from api.sms.dispatch import DispatchSettings
 from api.wellbeing import service as wellbeing_service
 from api.wellbeing.rules import Instrument
 
@@ -63,11 +69,15 @@ def invite_due_check_ins(context: JobContext) -> int:
 
 def queue_due_reminders(context: JobContext) -> int:
     with context.session_factory() as db_session:
-        return outbox.queue_due_reminders(db_session, now=context.clock.now())
+        now = context.clock.now()
+        # The sessions domain finds the sessions coming due; the reminder policy (below it) queues their SMS.
+        return reminders.queue_reminders(
+            db_session, sessions=sessions_queries.sessions_to_remind(db_session, now=now), now=now
+        )
 
 
 def dispatch_outbox(context: JobContext) -> int:
-    return outbox.dispatch_until_idle(
+    return sms_dispatch.dispatch_until_idle(
         context.session_factory,
         settings=context.dispatch,
         clock=context.clock.now,
@@ -76,12 +86,12 @@ def dispatch_outbox(context: JobContext) -> int:
 
 
 def reconcile_messages(context: JobContext) -> int:
-    return outbox.reconcile(context.session_factory, settings=context.dispatch, clock=context.clock.now)
+    return sms_reconcile.reconcile(context.session_factory, settings=context.dispatch, clock=context.clock.now)
 
 
 def drop_late_messages(context: JobContext) -> int:
     with context.session_factory() as db_session:
-        return outbox.drop_late_messages(db_session, now=context.clock.now())
+        return sms_service.drop_late_messages(db_session, now=context.clock.now())
 
 
 def purge_expired_records(context: JobContext) -> int:

@@ -4,7 +4,7 @@ Stopping (SIGTERM from systemd, Docker or Kubernetes; SIGINT from a terminal) is
 blocked in every thread and the main thread waits for them with sigwait, so no Python signal handler runs at an
 arbitrary moment (one could interrupt the main thread holding a lock a finishing job needs). On the signal it
 sets JobContext.stopping and shuts the scheduler down: no job starts after the signal, the dispatcher claims no
-further batch (api/outbox/service.py, dispatch_until_idle), and every running job is waited for, so a claimed
+further batch (api/sms/dispatch.py, dispatch_until_idle), and every running job is waited for, so a claimed
 batch is sent and recorded message by message before the process releases the scheduler lock and exits 0. A
 second signal during the wait changes nothing (it stays blocked); only SIGKILL cuts the wait short, and what it
 leaves claimed is reconciled by the next scheduler.
@@ -25,9 +25,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from api.clock import Clock, SystemClock
 from api.config import DefaultConfig, check_secret_key, database_url_from_environment, settings_from_environment
 from api.db import Database
-from api.outbox.rules import QuietHours, RecipientType, parse_quiet_hours
-from api.outbox.service import DispatchSettings
+from api.outbox.rules import RecipientType
 from api.privacy.rules import InvalidRetention, RetentionPolicy, retention_policy
+from api.sms.dispatch import DispatchSettings
+from api.sms.rules import QuietHours, parse_quiet_hours
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from notifications.dev_sender import RecordingSmsSender
 from notifications.port import SmsSender

@@ -34,11 +34,11 @@ from api.children.errors import ChildNotFound
 from api.enrolments import queries as enrolments_queries
 from api.idempotency.models import IdempotencyRecord
 from api.missing import queries as missing_queries
-from api.outbox import service as outbox
 from api.privacy import queries, rules
 from api.privacy.rules import RetentionPolicy
 from api.referrals import queries as referrals_queries
 from api.sessions import queries as sessions_queries
+from api.sms import service as sms
 from api.wellbeing import queries as wellbeing_queries
 from api.wellbeing.models import CheckInInvitation
 
@@ -163,8 +163,8 @@ def purge_expired_records(
             batch_size=batch_size,
             progress=report(record_type),
         )
-    # SMS: the outbox owns which messages are finished; it deletes them with their ledger.
-    counts[rules.SMS_MESSAGE] = outbox.purge_old_messages(
+    # SMS: the SMS domain owns which messages are finished; it deletes them with their ledger.
+    counts[rules.SMS_MESSAGE] = sms.purge_old_messages(
         db_session, retention_days=policy.days_for(rules.SMS_MESSAGE), now=now
     )
     run = PurgeRun(run_id=uuid.uuid4(), ran_at=now, cutoffs=cutoffs, counts=counts)

@@ -7,7 +7,13 @@ only to what is already taken, so a change of contract never silently pushes a c
 
 from __future__ import annotations
 
+from datetime import time
 from zoneinfo import ZoneInfo, available_timezones
+
+# A new programme's SMS session reminders (an admin can change either or switch it off): the evening before at
+# 17:00 local time, and 2 hours before. The reminder policy (api/reminders) reads a programme's own settings.
+DAY_BEFORE_AT = time(17, 0)
+HOURS_BEFORE = 2
 
 
 def is_known_time_zone(name: str) -> bool:

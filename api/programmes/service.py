@@ -14,9 +14,9 @@ from api.actors import Actor
 from api.children.models import Child
 from api.enrolments import service as enrolments_service
 from api.enrolments.queries import count_places_taken
-from api.outbox.rules import DAY_BEFORE_AT, HOURS_BEFORE
 from api.programmes import errors, queries, rules
 from api.programmes.models import Cohort, Programme
+from api.programmes.rules import DAY_BEFORE_AT, HOURS_BEFORE
 
 # A new programme's check-in routine unless the admin says otherwise: a link at enrolment, every 4 weeks, at the end.
 NEW_PROGRAMME_ROUTINE: dict[str, Any] = {

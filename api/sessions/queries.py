@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from api.actors import Actor, Role
 from api.children.models import Child
 from api.children.queries import visible_to
+from api.reminders.rules import REMINDER_HORIZON, SessionToRemind
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
-from api.sessions.rules import COUNTS_TOWARDS_CAP
+from api.sessions.rules import COUNTS_TOWARDS_CAP, SessionStatus
 
 
 def week_load(
@@ -153,3 +154,28 @@ def sessions_of_child(db_session: Session, *, child_id: uuid.UUID) -> Sequence[M
         .where(SessionAttendee.child_id == child_id)
         .order_by(MentoringSession.planned_start_at)
     ).all()
+
+
+def session_to_remind(db_session: Session, session: MentoringSession) -> SessionToRemind:
+    """The session as the reminder policy (api/reminders) needs it, with its children as they are now."""
+    child_ids = db_session.scalars(select(SessionAttendee.child_id).where(SessionAttendee.session_id == session.id))
+    return SessionToRemind(
+        session_id=session.id,
+        programme_id=session.programme_id,
+        mentor_id=session.mentor_id,
+        planned_start_at=session.planned_start_at,
+        planned=session.status is SessionStatus.PLANNED,
+        child_ids=tuple(child_ids),
+    )
+
+
+def sessions_to_remind(db_session: Session, *, now: datetime) -> list[SessionToRemind]:
+    """The planned sessions starting within the reminder horizon, for the scheduler's reminder sweep."""
+    sessions = db_session.scalars(
+        select(MentoringSession).where(
+            MentoringSession.status == SessionStatus.PLANNED,
+            MentoringSession.planned_start_at > now,
+            MentoringSession.planned_start_at <= now + REMINDER_HORIZON,
+        )
+    ).all()
+    return [session_to_remind(db_session, session) for session in sessions]

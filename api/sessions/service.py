@@ -32,8 +32,8 @@ from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.errors import check_version
-from api.outbox import service as outbox
 from api.programmes.models import Cohort, Programme
+from api.reminders import service as reminders
 from api.sessions import errors, queries, rules
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
 from api.sessions.rules import LocationCategory, SessionKind, SessionLog, SessionStatus
@@ -227,7 +227,9 @@ def _record(
         )
     # Its SMS reminders follow the session in the same transaction: queued, moved or cancelled with it.
     if op is ChangeOp.UPSERT:
-        outbox.resync_if_reminded(db_session, session=session, now=now, created=created)
+        reminders.resync_if_reminded(
+            db_session, session=queries.session_to_remind(db_session, session), now=now, created=created
+        )
 
 
 def _check_log(programme: Programme, status: SessionStatus, log: SessionLog, child_ids: list[uuid.UUID]) -> None:

@@ -30,10 +30,10 @@ from api.children.models import Child, ContactConsent, PhoneNumber
 from api.children.queries import consents_in_force
 from api.children.rules import ConsentGivenBy, ContactChannel
 from api.clock import FixedClock
-from api.outbox import service as outbox
 from api.outbox.models import MessageEvent, OutboundMessage
 from api.outbox.rules import MessageState
-from api.outbox.service import DispatchSettings
+from api.sms import dispatch as sms_dispatch
+from api.sms.dispatch import DispatchSettings
 from notifications.fake import FakeSmsSender
 from tests.api.test_wellbeing import Team
 from tests.builders import actor_for, auth_headers, make_user
@@ -121,7 +121,7 @@ def provider(clock: FixedClock) -> FakeSmsSender:
 def dispatch(session_factory: sessionmaker[Session], clock: FixedClock, provider: FakeSmsSender) -> list[str]:
     """Run the dispatcher once: the numbers it handed messages to."""
     attempts_before = len(provider.attempts)
-    outbox.dispatch_due(session_factory, settings=settings(provider), clock=clock.now)
+    sms_dispatch.dispatch_due(session_factory, settings=settings(provider), clock=clock.now)
     return [sms.to for sms in provider.attempts[attempts_before:]]
 
 
@@ -625,14 +625,12 @@ def test_a_commissioner_may_not_read_any_ledger(client, db_session, clock, sent)
 
 @pytest.mark.parametrize("body", ["Stop!", "STOP.", " stop "])
 def test_a_stop_with_punctuation_or_spaces_still_stops(body, db_session, clock):
-    from api.outbox import service as outbox_service
+    from api.sms import service as sms_service
 
-    assert outbox_service.apply_reply(db_session, from_number="+447700900555", body=body, now=clock.now()) == "stop"
+    assert sms_service.apply_reply(db_session, from_number="+447700900555", body=body, now=clock.now()) == "stop"
 
 
 def test_please_stop_is_left_to_a_person_rather_than_guessed(db_session, clock):
-    from api.outbox import service as outbox_service
+    from api.sms import service as sms_service
 
-    assert (
-        outbox_service.apply_reply(db_session, from_number="+447700900555", body="please stop", now=clock.now()) is None
-    )
+    assert sms_service.apply_reply(db_session, from_number="+447700900555", body="please stop", now=clock.now()) is None

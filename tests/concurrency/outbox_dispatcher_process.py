@@ -35,8 +35,9 @@ from sqlalchemy import func, select
 from api.clock import FixedClock
 from api.db import Database
 from api.outbox import rules
-from api.outbox import service as outbox
 from api.outbox.models import OutboundMessage
+from api.sms import dispatch as sms_dispatch
+from api.sms import reconcile as sms_reconcile
 from notifications.dev_sender import RecordingSmsSender
 from notifications.port import OutgoingSms, ProviderMessage, SendResult
 
@@ -112,12 +113,12 @@ def main() -> int:
 
     clock = FixedClock(arguments.now)
     if arguments.die_at == "claimed":
-        outbox.claim_due = dying_after(outbox.claim_due)
+        sms_dispatch.claim_due = dying_after(sms_dispatch.claim_due)
     if arguments.die_at == "reconciling":
-        outbox._reconcile_one = dying_before(outbox._reconcile_one)
+        sms_reconcile._reconcile_one = dying_before(sms_reconcile._reconcile_one)
     # The provider stamps what it takes with the same clock, as Twilio's clock and ours agree (near enough).
     provider = SlowProvider(RecordingSmsSender(arguments.sms_file, now=clock.now), arguments.die_at)
-    settings = outbox.DispatchSettings(
+    settings = sms_dispatch.DispatchSettings(
         sender=provider,
         secret_key=arguments.secret_key,
         public_base_url=arguments.public_base_url,
@@ -129,8 +130,8 @@ def main() -> int:
             db_session.scalar(select(1))
         print("ready", flush=True)
         for _ in range(MAX_ROUNDS_UNTIL_IDLE) if arguments.until_idle else iter(int, 1):
-            outbox.reconcile(database.session_factory, settings=settings, clock=clock.now)
-            outbox.dispatch_due(database.session_factory, settings=settings, clock=clock.now, limit=BATCH)
+            sms_reconcile.reconcile(database.session_factory, settings=settings, clock=clock.now)
+            sms_dispatch.dispatch_due(database.session_factory, settings=settings, clock=clock.now, limit=BATCH)
             if pending(database) == 0:
                 if arguments.until_idle:
                     print("idle", flush=True)

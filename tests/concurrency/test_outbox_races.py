@@ -1,6 +1,6 @@
 """The SMS outbox sends every message exactly once with several dispatchers at once, and when they are killed.
 
-The mechanisms (api/outbox/service.py) and what each test proves:
+The mechanisms (api/sms/dispatch.py, api/sms/reconcile.py) and what each test proves:
 
 - several dispatchers share the due messages without taking the same one: on PostgreSQL the claim selects its
   batch `FOR UPDATE SKIP LOCKED` and moves it to `sending` under a claim id of its own in the same transaction,
@@ -41,12 +41,13 @@ from api.children.models import PhoneNumber
 from api.children.rules import ConsentGivenBy, ContactChannel
 from api.clock import FixedClock
 from api.db import Database, make_session_factory
-from api.outbox import rules
 from api.outbox import service as outbox
 from api.outbox.models import MessageEvent, OutboundMessage
 from api.outbox.rules import MessageState
-from api.outbox.service import DispatchSettings
 from api.programmes.models import Programme
+from api.sms import dispatch as sms_dispatch
+from api.sms import rules
+from api.sms.dispatch import DispatchSettings
 from api.wellbeing import service as wellbeing_service
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from notifications.fake import FakeSmsSender
@@ -198,7 +199,7 @@ def test_four_dispatchers_at_once_send_each_of_forty_messages_exactly_once(backe
     def dispatcher() -> int:
         session_factory = make_session_factory(database.engine)  # sessions of its own
         sent = 0
-        while batch := outbox.dispatch_due(
+        while batch := sms_dispatch.dispatch_due(
             session_factory, settings=settings(provider), clock=clock.now, limit=DISPATCH_BATCH
         ):
             sent += batch
@@ -254,7 +255,7 @@ def steered_claim(
     both_have_read: threading.Barrier,
     first_has_sent: threading.Event,
 ) -> Callable[..., tuple[uuid.UUID, list[uuid.UUID]]]:
-    """api/outbox/service.py::_claim line for line, with the lock and the compare-and-set optional, and two pauses:
+    """api/sms/dispatch.py::claim line for line, with the lock and the compare-and-set optional, and two pauses:
     each dispatcher waits after reading its batch until the other has read too; the second then waits to write
     its claim until the first has sent a message (or has finished, having found nothing to claim)."""
 
@@ -275,7 +276,7 @@ def steered_claim(
                 continue
             message.claim_id = claim_id
             message.claimed_at = now
-            outbox._move(db_session, message, MessageState.SENDING, f"claimed (was {message.state})", now)
+            outbox.move_message(db_session, message, MessageState.SENDING, f"claimed (was {message.state})", now)
             claimed.append(message_id)
         db_session.commit()
         return claim_id, claimed
@@ -302,8 +303,8 @@ def test_two_dispatchers_reading_the_same_due_messages_send_each_once_with_eithe
     fake = FakeSmsSender(now=clock.now)
     both_have_read, first_has_sent = threading.Barrier(2, timeout=PATIENCE_SECONDS), threading.Event()
     monkeypatch.setattr(
-        outbox,
-        "_claim",
+        sms_dispatch,
+        "claim",
         steered_claim(
             skip_locked=skip_locked,
             compare_and_set=compare_and_set,
@@ -315,7 +316,7 @@ def test_two_dispatchers_reading_the_same_due_messages_send_each_once_with_eithe
 
     def dispatcher() -> int:
         try:
-            return outbox.dispatch_due(database.session_factory, settings=settings(provider), clock=clock.now)
+            return sms_dispatch.dispatch_due(database.session_factory, settings=settings(provider), clock=clock.now)
         finally:
             if threading.current_thread().name == "first":
                 first_has_sent.set()  # it found nothing to claim: the second need not wait for a send
@@ -419,7 +420,7 @@ def provider_file(path: Path) -> list[dict[str, str]]:
 def test_dispatchers_killed_at_any_moment_lose_nothing_and_double_nothing(
     backend, committed_database_url, committed_db_session, tmp_path, repo_root
 ):
-    # Proves the claim lease and reconcile's look-up before any resend (api/outbox/service.py::reconcile). A
+    # Proves the claim lease and reconcile's look-up before any resend (api/sms/reconcile.py::reconcile). A
     # dispatcher process is killed with SIGKILL again and again while 32 messages are due: first at each point
     # that matters (a batch claimed; a message's attempt noted but not handed over; handed over but its outcome
     # not recorded; reconcile's own claim taken), then fifteen times at seeded random moments, each restart

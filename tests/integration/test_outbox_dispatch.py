@@ -19,12 +19,17 @@ from api.accounts.models import AppUser
 from api.children import service as children_service
 from api.children.models import Child, ContactConsent, PhoneNumber
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
-from api.outbox import rules
-from api.outbox import service as outbox
 from api.outbox.models import MessageEvent, OutboundMessage
-from api.outbox.rules import MessageState, RecipientType
-from api.outbox.schemas import LedgerEntrySchema
-from api.outbox.service import DispatchSettings
+from api.outbox.rules import MessagePurpose, MessageState, RecipientType
+from api.reminders import service as reminders_service
+from api.sessions import queries as sessions_queries
+from api.sms import dispatch as sms_dispatch
+from api.sms import queries as sms_queries
+from api.sms import reconcile as sms_reconcile
+from api.sms import rules
+from api.sms import service as sms_service
+from api.sms.dispatch import DispatchSettings
+from api.sms.schemas import LedgerEntrySchema
 from api.wellbeing import service as wellbeing_service
 from notifications.fake import FakeSmsSender, Step, permanent_failure
 from notifications.port import OutgoingSms, SendResult
@@ -150,14 +155,16 @@ class Outbox:
         )
 
     def dispatch(self, **options) -> int:
-        return outbox.dispatch_due(self.session_factory, settings=self.settings, clock=self.clock.now, **options)
+        return sms_dispatch.dispatch_due(self.session_factory, settings=self.settings, clock=self.clock.now, **options)
 
     def reconcile(self) -> int:
-        return outbox.reconcile(self.session_factory, settings=self.settings, clock=self.clock.now)
+        return sms_reconcile.reconcile(self.session_factory, settings=self.settings, clock=self.clock.now)
 
     def queue_due_reminders(self) -> int:
         with self.session_factory() as db_session:
-            return outbox.queue_due_reminders(db_session, now=self.clock.now())
+            now = self.clock.now()
+            due = sessions_queries.sessions_to_remind(db_session, now=now)
+            return reminders_service.queue_reminders(db_session, sessions=due, now=now)
 
     def travel_to(self, moment: datetime) -> None:
         self.clock.at = moment
@@ -176,9 +183,9 @@ class Outbox:
             db_session.commit()
         return message
 
-    def ledger(self, session_id) -> list[outbox.LedgerEntry]:
+    def ledger(self, session_id) -> list[sms_queries.LedgerEntry]:
         with self.session_factory() as db_session:
-            entries = outbox.ledger(db_session, session_id=uuid.UUID(str(session_id)))
+            entries = sms_queries.ledger(db_session, session_id=uuid.UUID(str(session_id)))
             db_session.commit()
         return entries
 
@@ -218,13 +225,13 @@ class Outbox:
 
     def apply_status(self, provider_id: str, status: str, error_code: int | None = None) -> bool:
         with self.session_factory() as db_session:
-            return outbox.apply_status(
+            return sms_service.apply_status(
                 db_session, provider_id=provider_id, status=status, error_code=error_code, now=self.clock.now()
             )
 
     def apply_reply(self, from_number: str, body: str) -> str | None:
         with self.session_factory() as db_session:
-            return outbox.apply_reply(db_session, from_number=from_number, body=body, now=self.clock.now())
+            return sms_service.apply_reply(db_session, from_number=from_number, body=body, now=self.clock.now())
 
 
 @pytest.fixture()
@@ -258,7 +265,7 @@ class TestReminders:
             (RecipientType.CHILD, casework.mobile.id, WEDNESDAY_08, QUEUED),
         ]
         assert {m.drop_after for m in reminders} == {WEDNESDAY_10}
-        assert {m.purpose for m in reminders} == {rules.MessagePurpose.SESSION_REMINDER}
+        assert {m.purpose for m in reminders} == {MessagePurpose.SESSION_REMINDER}
 
     def test_the_carer_gets_the_reminders_too_with_consent_to_sms_to_a_carer(self, casework, sms):
         carer = casework.add_carer()
@@ -829,13 +836,13 @@ class TestOneBadMessage:
         fake = Exploding(messages[1][0].mobile.e164, now=clock.now)
         settings = DispatchSettings(sender=fake, secret_key=SECRET_KEY, public_base_url=SITE, status_callback_url=None)
 
-        assert outbox.dispatch_due(session_factory, settings=settings, clock=clock.now) == 2
+        assert sms_dispatch.dispatch_due(session_factory, settings=settings, clock=clock.now) == 2
         states = [reader.for_invitation(invitation_id).state for _, invitation_id in messages]
         assert states == [SENT, SENDING, SENT]
 
         clock.advance(minutes=6)
-        assert outbox.reconcile(session_factory, settings=settings, clock=clock.now) == 1
-        assert outbox.dispatch_due(session_factory, settings=settings, clock=clock.now) == 1
+        assert sms_reconcile.reconcile(session_factory, settings=settings, clock=clock.now) == 1
+        assert sms_dispatch.dispatch_due(session_factory, settings=settings, clock=clock.now) == 1
         assert [reader.for_invitation(invitation_id).state for _, invitation_id in messages] == [SENT] * 3
         assert [fake.count_sent(to=casework.mobile.e164) for casework, _ in messages] == [1, 1, 1]
 
@@ -852,9 +859,9 @@ class TestHousekeeping:
 
         sms.travel_to(DEFAULT_NOW + timedelta(hours=72))
         with sms.session_factory() as db_session:
-            assert outbox.drop_late_messages(db_session, now=clock.now()) == 3  # the link and both reminders
+            assert sms_service.drop_late_messages(db_session, now=clock.now()) == 3  # the link and both reminders
         with sms.session_factory() as db_session:
-            assert outbox.drop_late_messages(db_session, now=clock.now()) == 0
+            assert sms_service.drop_late_messages(db_session, now=clock.now()) == 0
 
         assert (sms.message(stale.id).state, sms.message(stale.id).state_reason) == (
             DROPPED,
@@ -876,7 +883,7 @@ class TestHousekeeping:
 
         clock.advance(hours=80)
         with sms.session_factory() as db_session:
-            assert outbox.drop_late_messages(db_session, now=clock.now()) == 0
+            assert sms_service.drop_late_messages(db_session, now=clock.now()) == 0
         assert (sms.message(sent.id).state, sms.message(unknown.id).state) == (SENT, UNKNOWN)
         assert sms.reconcile() == 1
         assert sms.message(unknown.id).state is SENT
@@ -905,7 +912,7 @@ class TestHousekeeping:
 
         clock.advance(days=11)
         with session_factory() as db_session:
-            assert outbox.purge_old_messages(db_session, retention_days=30, now=clock.now()) == 2
+            assert sms_service.purge_old_messages(db_session, retention_days=30, now=clock.now()) == 2
 
         with session_factory() as db_session:
             remaining = set(db_session.scalars(select(OutboundMessage.id)))
@@ -919,7 +926,7 @@ class TestHousekeeping:
         assert orphans == 0
         assert sms.states(recent.id) == [QUEUED, SENDING, SENT, DELIVERED]
         with session_factory() as db_session:
-            assert outbox.purge_old_messages(db_session, retention_days=30, now=clock.now()) == 0
+            assert sms_service.purge_old_messages(db_session, retention_days=30, now=clock.now()) == 0
 
     def test_a_sent_message_that_never_heard_back_is_purged_after_the_retention_period(
         self, casework, sms, clock, session_factory
@@ -929,7 +936,7 @@ class TestHousekeeping:
         assert sms.message(message.id).state is SENT
         clock.advance(days=31)
         with session_factory() as db_session:
-            assert outbox.purge_old_messages(db_session, retention_days=30, now=clock.now()) == 1
+            assert sms_service.purge_old_messages(db_session, retention_days=30, now=clock.now()) == 1
 
 
 # --- Status callbacks and replies ----------------------------------------------------------------------------
@@ -1142,13 +1149,13 @@ class TestLedger:
 
 def claim(session_factory, clock) -> tuple[uuid.UUID, list[uuid.UUID]]:
     with session_factory() as db_session:
-        return outbox.claim_due(db_session, now=clock.now())
+        return sms_dispatch.claim_due(db_session, now=clock.now())
 
 
 def prepare_and_send(session_factory, sms: Outbox, clock, message_id: uuid.UUID, claim_id: uuid.UUID) -> None:
     """Steps 2 and 3 of dispatch: the attempt is noted and the provider takes the message; step 4 never comes."""
     with session_factory() as db_session:
-        prepared = outbox.prepare(
+        prepared = sms_dispatch.prepare(
             db_session, message_id=message_id, claim_id=claim_id, settings=sms.settings, now=clock.now()
         )
     assert prepared is not None
@@ -1199,14 +1206,14 @@ class TestCrashes:
         message = sms.for_invitation(casework.invite())
         claim_id, [message_id] = claim(session_factory, clock)
         with session_factory() as db_session:
-            prepared = outbox.prepare(
+            prepared = sms_dispatch.prepare(
                 db_session, message_id=message_id, claim_id=claim_id, settings=sms.settings, now=clock.now()
             )
         result = sms.fake.send(prepared.sms)
         clock.advance(minutes=6)
         assert sms.reconcile() == 1
         with session_factory() as db_session:
-            assert outbox.record(db_session, prepared=prepared, result=result, now=clock.now()) is None
+            assert sms_dispatch.record(db_session, prepared=prepared, result=result, now=clock.now()) is None
 
         assert sms.message(message.id).state is SENT
         assert sms.states(message.id) == [QUEUED, SENDING, SENDING, SENT]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from api.outbox import service as outbox
 from api.outbox.models import MessageEvent, OutboundMessage
 from api.outbox.rules import MessageState
-from api.outbox.service import DispatchSettings
+from api.sms import dispatch as sms_dispatch
+from api.sms import reconcile as sms_reconcile
+from api.sms.dispatch import DispatchSettings
 from notifications.fake import FakeSmsSender, Step
 from tests.api.test_wellbeing import Team
 from tests.conftest import SECRET_KEY
@@ -31,7 +32,7 @@ def test_a_check_in_link_is_sent_once_with_a_working_link(db_session, session_fa
     message = invite(db_session, client, team)
     fake = FakeSmsSender(now=clock.now)
 
-    assert outbox.dispatch_due(session_factory, settings=settings(fake), clock=clock.now) == 1
+    assert sms_dispatch.dispatch_due(session_factory, settings=settings(fake), clock=clock.now) == 1
 
     [sent] = fake.sent
     link = sent.sms.body.split(": ")[-1]
@@ -41,7 +42,7 @@ def test_a_check_in_link_is_sent_once_with_a_working_link(db_session, session_fa
     assert db_session.get(OutboundMessage, message.id).state is MessageState.SENT
     states = db_session.scalars(select(MessageEvent.state).order_by(MessageEvent.id)).all()
     assert states == [MessageState.QUEUED, MessageState.SENDING, MessageState.SENT]
-    assert outbox.dispatch_due(session_factory, settings=settings(fake), clock=clock.now) == 0
+    assert sms_dispatch.dispatch_due(session_factory, settings=settings(fake), clock=clock.now) == 0
 
 
 def test_a_send_whose_answer_was_lost_is_found_at_the_provider_and_never_resent(
@@ -55,12 +56,12 @@ def test_a_send_whose_answer_was_lost_is_found_at_the_provider_and_never_resent(
 
     fake.script(db_session.get(PhoneNumber, number).e164, [Step.UNKNOWN_BUT_SENT])
 
-    assert outbox.dispatch_due(session_factory, settings=settings(fake), clock=clock.now) == 0
+    assert sms_dispatch.dispatch_due(session_factory, settings=settings(fake), clock=clock.now) == 0
     db_session.expire_all()
     assert db_session.get(OutboundMessage, message.id).state is MessageState.UNKNOWN
     clock.advance(minutes=3)
-    assert outbox.reconcile(session_factory, settings=settings(fake), clock=clock.now) == 1
-    assert outbox.dispatch_due(session_factory, settings=settings(fake), clock=clock.now) == 0
+    assert sms_reconcile.reconcile(session_factory, settings=settings(fake), clock=clock.now) == 1
+    assert sms_dispatch.dispatch_due(session_factory, settings=settings(fake), clock=clock.now) == 0
 
     db_session.expire_all()
     assert db_session.get(OutboundMessage, message.id).state is MessageState.SENT

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from api.actors import Role
 from api.outbox.models import OutboundMessage
-from api.outbox.rules import QuietHours, RecipientType, parse_quiet_hours
+from api.outbox.rules import RecipientType
+from api.sms.rules import QuietHours, parse_quiet_hours
 from scheduling.runner import _quiet_hours
 from tests.api.test_wellbeing import Team
 from tests.builders import auth_headers, make_user

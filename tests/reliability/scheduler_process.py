@@ -20,7 +20,7 @@ from pathlib import Path
 
 from api.clock import FixedClock
 from api.db import Database
-from api.outbox.service import DispatchSettings
+from api.sms.dispatch import DispatchSettings
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from notifications.dev_sender import RecordingSmsSender
 from notifications.port import OutgoingSms, ProviderMessage, SendResult

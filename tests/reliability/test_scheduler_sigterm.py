@@ -2,7 +2,7 @@
 
 The mechanism (scheduling/runner.py): SIGTERM and SIGINT are blocked in every thread and the main thread waits
 for them with sigwait; on one it sets JobContext.stopping and shuts APScheduler down waiting for running jobs.
-The dispatcher checks the flag between batches (api/outbox/service.py, dispatch_until_idle), so it finishes the
+The dispatcher checks the flag between batches (api/sms/dispatch.py, dispatch_until_idle), so it finishes the
 batch it has claimed, message by message, and claims no other. Without the signal handling SIGTERM kills the
 process mid-batch (exit -15, messages left `sending` until the claim lease passes and reconcile looks them up);
 without the check between batches, it goes on claiming and sending after the signal.
@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from api.outbox.models import OutboundMessage
 from api.outbox.rules import MessageState
-from api.outbox.service import DISPATCH_BATCH
+from api.sms.dispatch import DISPATCH_BATCH
 from tests.concurrency.test_outbox_races import due_check_in_links
 from tests.conftest import DEFAULT_NOW
 from tests.reliability.processes import PATIENCE_SECONDS, OutputLines, stop

@@ -10,7 +10,7 @@ from api.db import Database
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EndReason, EnrolmentStatus
 from api.enrolments.service import end_enrolment
-from api.outbox.service import DispatchSettings
+from api.sms.dispatch import DispatchSettings
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from api.wellbeing.models import CheckInInvitation
 from api.wellbeing.rules import InvitationReason

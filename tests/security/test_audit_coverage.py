@@ -51,14 +51,15 @@ from api.enrolments.models import Enrolment
 from api.enrolments.rules import EndReason
 from api.missing import service as missing_service
 from api.missing.rules import MissingSource
-from api.outbox import service as outbox_service
 from api.outbox.models import OutboundMessage
 from api.outbox.rules import MessageState
 from api.outcomes import service as outcomes_service
 from api.outcomes.rules import OutcomeEventType, OutcomeSource
 from api.programmes.models import Cohort, Programme
+from api.reminders import service as reminders_service
 from api.schedules import service as schedules_service
 from api.schedules.rules import Slot
+from api.sessions import queries as sessions_queries
 from api.sessions import service as sessions_service
 from api.sessions.rules import LocationCategory, SessionKind, SessionLog, SessionStatus
 from api.wellbeing import service as wellbeing_service
@@ -806,7 +807,7 @@ def end_pattern(w: World) -> Call:
 
 def session_messages(w: World) -> Call:
     session_id = a_session(w, hours_from_now=30)
-    outbox_service.queue_due_reminders(w.db, now=w.now)
+    reminders_service.queue_reminders(w.db, sessions=sessions_queries.sessions_to_remind(w.db, now=w.now), now=w.now)
     messages = messages_about(w, session_id=session_id)
     assert messages, "the session's reminders were queued"
     return Call(

@@ -37,10 +37,10 @@ from werkzeug.serving import make_server
 import api.models  # noqa: F401  (every table in the metadata)
 from api.actors import Role
 from api.db import Base
-from api.outbox import service as outbox
 from api.outbox.models import OutboundMessage
-from api.outbox.service import DispatchSettings
 from api.privacy.logs import RedactLinkTokens
+from api.sms import dispatch as sms_dispatch
+from api.sms.dispatch import DispatchSettings
 from api.wellbeing import page as checkin_page
 from notifications.dev_sender import RecordingSmsSender
 from tests.api.test_dashboard_page import sign_in as page_sign_in
@@ -216,7 +216,7 @@ def test_a_whole_journey_logs_no_name_number_password_or_token(
         quiet_hours={},
     )
     clock.advance(minutes=1)
-    assert outbox.dispatch_due(session_factory, settings=settings, clock=clock.now) >= 1
+    assert sms_dispatch.dispatch_due(session_factory, settings=settings, clock=clock.now) >= 1
     sms = [json.loads(line) for line in sent_file.read_text().splitlines()]
     (link,) = [word for record in sms for word in record["body"].split() if "/c/" in word]
     token = urlsplit(link).path.rsplit("/", 1)[1]
@@ -439,7 +439,7 @@ def test_no_raw_token_is_stored_anywhere(client, db_session, session_factory, tm
         quiet_hours={},
     )
     clock.advance(minutes=1)
-    assert outbox.dispatch_due(session_factory, settings=settings, clock=clock.now) == 1
+    assert sms_dispatch.dispatch_due(session_factory, settings=settings, clock=clock.now) == 1
     (body,) = [json.loads(line)["body"] for line in sent_file.read_text().splitlines()]
     found_link = re.search(r"/c/([A-Za-z0-9_-]{32})", body)
     assert found_link is not None

@@ -23,11 +23,11 @@ from api.accounts.models import AuthSession, RefreshToken, SignInSource
 from api.audit.models import AuditEvent
 from api.config import DefaultConfig
 from api.idempotency.models import IdempotencyRecord
-from api.outbox import service as outbox
 from api.outbox.models import MessageEvent, OutboundMessage
-from api.outbox.service import DispatchSettings
 from api.privacy import rules, service
 from api.privacy.rules import InvalidRetention, retention_policy
+from api.sms import dispatch as sms_dispatch
+from api.sms.dispatch import DispatchSettings
 from api.wellbeing import service as wellbeing_service
 from api.wellbeing.links import link_path, link_token
 from api.wellbeing.models import CheckIn, CheckInInvitation
@@ -156,7 +156,7 @@ class World:
             status_callback_url=None,
             quiet_hours={},
         )
-        outbox.dispatch_due(session_factory, settings=settings, clock=clock.now)
+        sms_dispatch.dispatch_due(session_factory, settings=settings, clock=clock.now)
         return record.id
 
     @staticmethod

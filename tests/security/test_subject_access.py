@@ -22,10 +22,10 @@ from api.actors import Role
 from api.audit.models import AuditEvent
 from api.children.models import PhoneNumber
 from api.db import Base
-from api.outbox import service as outbox
-from api.outbox.service import DispatchSettings
 from api.privacy import service
 from api.privacy.rules import SECTION_TABLES
+from api.sms import dispatch as sms_dispatch
+from api.sms.dispatch import DispatchSettings
 from notifications.fake import FakeSmsSender
 from tests.builders import admit_child, allocate, auth_headers, make_cohort, make_user
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
@@ -141,7 +141,7 @@ class Family:
             quiet_hours={},
         )
         clock.advance(minutes=1)
-        outbox.dispatch_due(session_factory, settings=settings, clock=clock.now)
+        sms_dispatch.dispatch_due(session_factory, settings=settings, clock=clock.now)
 
 
 @pytest.fixture()

@@ -13,19 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from api.outbox.rules import (
-    DEFAULT_QUIET_HOURS,
-    MessageState,
-    QuietHours,
-    RecipientType,
-    Verdict,
-    can_move,
-    decide,
-    next_allowed,
-    reminder_key,
-    reminder_times,
-    retry_delay,
-)
+from api.outbox.rules import MessageState, RecipientType, can_move
+from api.reminders.rules import reminder_key, reminder_times
+from api.sms.rules import DEFAULT_QUIET_HOURS, QuietHours, Verdict, decide, next_allowed, retry_delay
 
 LONDON = ZoneInfo("Europe/London")
 CHILD_QUIET = QuietHours(time(21, 0), time(8, 0))

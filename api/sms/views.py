@@ -9,8 +9,8 @@ from flask import Response, current_app, request
 from flask_smorest import Blueprint, abort
 
 from api.auth import CASEWORK, current_actor, requires
-from api.outbox import service
-from api.outbox.schemas import LedgerEntrySchema
+from api.sms import service
+from api.sms.schemas import LedgerEntrySchema
 from api.web import clock, db_session, error_answer
 from notifications.webhooks import signature_is_valid
 

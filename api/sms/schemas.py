@@ -1,3 +1,5 @@
+"""The SMS ledger as staff read it: each message's state and history, never its text or number."""
+
 from marshmallow import fields
 
 from api.outbox.rules import MessagePurpose, MessageState, RecipientType

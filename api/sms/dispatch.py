@@ -1,0 +1,342 @@
+"""Dispatching queued SMS so none is lost and none is sent twice.
+
+Dispatch, one message at a time after a batch claim (api/sms/rules.py has the rules):
+
+1. claim_due: in one short transaction, take due queued rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+   several dispatchers share the work; SQLite's write lock serialises claims), mark them `sending` under a
+   fresh claim id, commit.
+2. prepare: in its own transaction, re-check the row against the records as they are now (consent, opt-out,
+   the number, the session, the link) and quiet hours; hold, drop, or note the attempt and commit.
+3. send, outside any transaction.
+4. record: in its own transaction, write the outcome only if the claim is still ours (compare-and-set).
+
+A dispatcher that dies after 1 leaves a `sending` row; after 2 or 3, one that may or may not have gone out.
+Either way the row's claim goes stale, and reconcile (api/sms/reconcile.py) looks the message up at the provider
+before anything is sent again: found, it is marked sent; not found, it is queued again. An UNKNOWN outcome takes
+the same path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.accounts.models import AppUser
+from api.children import contact
+from api.children.models import Child, PhoneNumber
+from api.children.queries import consents_in_force
+from api.children.rules import ContactChannel
+from api.db import step, use_case
+from api.outbox.models import OutboundMessage
+from api.outbox.rules import MessagePurpose, MessageState, RecipientType
+from api.outbox.service import move_message
+from api.programmes.models import Programme
+from api.sessions.models import MentoringSession
+from api.sessions.rules import SessionStatus
+from api.sms import rules
+from api.sms.rules import QuietHours, Verdict
+from api.wellbeing.links import link_path, link_token
+from api.wellbeing.models import CheckInInvitation
+from notifications import templates
+from notifications.port import OPT_OUT_ERROR_CODE, Outcome, OutgoingSms, SendResult, SmsSender
+
+log = logging.getLogger(__name__)
+
+DISPATCH_BATCH = 50
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    sender: SmsSender
+    secret_key: str
+    public_base_url: str
+    status_callback_url: str | None
+    quiet_hours: Mapping[RecipientType, QuietHours | None] = field(
+        default_factory=lambda: dict(rules.DEFAULT_QUIET_HOURS)
+    )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    message_id: uuid.UUID
+    claim_id: uuid.UUID
+    sms: OutgoingSms
+
+
+# --- Claiming ------------------------------------------------------------------------------------------------
+
+
+@use_case
+def claim_due(db_session: Session, *, now: datetime, limit: int = DISPATCH_BATCH) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """Claim up to `limit` due messages for this dispatcher; other dispatchers skip them. Commits."""
+    query = (
+        select(OutboundMessage.id)
+        .where(OutboundMessage.state == MessageState.QUEUED, OutboundMessage.send_after <= now)
+        .order_by(OutboundMessage.send_after, OutboundMessage.id)
+        .limit(limit)
+    )
+    return claim(
+        db_session,
+        query,
+        claimable=lambda message: message.state is MessageState.QUEUED and message.send_after <= now,
+        now=now,
+    )
+
+
+@step
+def claim(
+    db_session: Session, query: Any, *, claimable: Callable[[OutboundMessage], bool], now: datetime
+) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """Take the rows the query selects, each only if it is still claimable when read under the lock."""
+    if db_session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(db_session.scalars(query))
+    claim_id = uuid.uuid4()
+    claimed: list[uuid.UUID] = []
+    for message_id in ids:
+        message = db_session.get_one(OutboundMessage, message_id, populate_existing=True)
+        # Compare-and-set: a row another dispatcher claimed (or settled) since it was selected is left alone.
+        if not claimable(message):
+            continue
+        message.claim_id = claim_id
+        message.claimed_at = now
+        previous = message.state
+        move_message(db_session, message, MessageState.SENDING, f"claimed (was {previous})", now)
+        claimed.append(message_id)
+    return claim_id, claimed
+
+
+# --- The message as the records are now ----------------------------------------------------------------------
+
+
+def time_zone_of(db_session: Session, message: OutboundMessage) -> ZoneInfo:
+    """The child's programme's time zone: quiet hours and the session's time in the text are local to it."""
+    return ZoneInfo(db_session.get_one(Programme, db_session.get_one(Child, message.child_id).programme_id).time_zone)
+
+
+def render(db_session: Session, message: OutboundMessage, settings: DispatchSettings, zone: ZoneInfo) -> str | None:
+    """The message's text from the records as they are now; None when what it was about is gone."""
+    child = db_session.get_one(Child, message.child_id)
+    if message.purpose is MessagePurpose.CHECK_IN_LINK:
+        invitation = db_session.get(CheckInInvitation, message.check_in_invitation_id)
+        if invitation is None:
+            return None
+        link = settings.public_base_url.rstrip("/") + link_path(link_token(settings.secret_key, invitation.token_nonce))
+        return templates.check_in_link(first_name=child.first_name, link=link)
+    session = db_session.get(MentoringSession, message.session_id) if message.session_id else None
+    if session is None:
+        return None
+    when = session.planned_start_at.astimezone(zone)
+    if message.recipient_type is RecipientType.CHILD:
+        return templates.session_reminder_to_child(first_name=child.first_name, when=when)
+    if message.recipient_type is RecipientType.MENTOR:
+        return templates.session_reminder_to_mentor(first_name=child.first_name, when=when)
+    return templates.session_reminder_to_carer(first_name=child.first_name, when=when)
+
+
+def destination(db_session: Session, message: OutboundMessage) -> str | None:
+    """The number to send to, as recorded now: the child's or carer's number, or the mentor's mobile."""
+    if message.recipient_user_id is not None:
+        return db_session.get_one(AppUser, message.recipient_user_id).mobile_e164
+    return db_session.get_one(PhoneNumber, message.phone_number_id).e164
+
+
+def body_digest(settings: DispatchSettings, to: str, body: str) -> str:
+    return hmac.new(settings.secret_key.encode(), f"{to}\n{body}".encode(), hashlib.sha256).hexdigest()
+
+
+def _blocked_reason(db_session: Session, message: OutboundMessage, now: datetime) -> str | None:
+    """Why this message must not go now, checked against the records at the moment of sending."""
+    if message.recipient_user_id is not None:
+        staff = db_session.get_one(AppUser, message.recipient_user_id)
+        if not staff.is_active or not staff.mobile_e164:
+            return "the mentor has no mobile recorded or is no longer active"
+        return _session_blocked_reason(db_session, message)
+    number = db_session.get_one(PhoneNumber, message.phone_number_id)
+    if number.removed_at is not None:
+        return "the number was removed"
+    if number.sms_blocked_at is not None:
+        return f"the number is blocked: {number.sms_blocked_reason}"
+    channel = (
+        ContactChannel.SMS_TO_CHILD if message.recipient_type is RecipientType.CHILD else ContactChannel.SMS_TO_CARER
+    )
+    consent = consents_in_force(db_session, child_id=message.child_id).get(channel)
+    if consent is None or not consent.granted:
+        return "no consent to SMS in force (or the recipient replied STOP)"
+    if message.purpose is MessagePurpose.CHECK_IN_LINK:
+        invitation = db_session.get(CheckInInvitation, message.check_in_invitation_id)
+        if invitation is None or invitation.completed_at is not None or invitation.revoked_at is not None:
+            return "the check-in link was used or withdrawn"
+    return _session_blocked_reason(db_session, message)
+
+
+def _session_blocked_reason(db_session: Session, message: OutboundMessage) -> str | None:
+    if message.purpose is MessagePurpose.SESSION_REMINDER:
+        session = db_session.get(MentoringSession, message.session_id) if message.session_id else None
+        if session is None or session.status is not SessionStatus.PLANNED:
+            return "the session was cancelled, moved or deleted"
+    return None
+
+
+# --- Preparing, and recording the outcome --------------------------------------------------------------------
+
+
+@use_case
+def prepare(
+    db_session: Session, *, message_id: uuid.UUID, claim_id: uuid.UUID, settings: DispatchSettings, now: datetime
+) -> Prepared | None:
+    """Re-check a claimed message; hold or drop it, or note the attempt and return what to send. Commits."""
+    message = db_session.get_one(OutboundMessage, message_id, with_for_update=True)
+    if message.claim_id != claim_id or message.state is not MessageState.SENDING:
+        return None  # no longer ours (a reconciler took over a stale claim)
+    zone = time_zone_of(db_session, message)
+    body = render(db_session, message, settings, zone)
+    decision = rules.decide(
+        now=now,
+        drop_after=message.drop_after,
+        quiet=settings.quiet_hours.get(message.recipient_type),
+        zone=zone,
+        blocked_reason=_blocked_reason(db_session, message, now) if body is not None else "what it was about is gone",
+    )
+    if decision.verdict is Verdict.DROP:
+        move_message(db_session, message, MessageState.DROPPED, decision.reason, now)
+        return None
+    if decision.verdict is Verdict.HOLD:
+        assert decision.hold_until is not None
+        message.send_after = decision.hold_until
+        move_message(db_session, message, MessageState.QUEUED, f"held for {decision.reason}", now)
+        return None
+    assert body is not None
+    message.attempts += 1
+    message.attempted_at = now
+    # The lease runs from the attempt, not the batch's claim: a slow batch never looks like a dead dispatcher.
+    message.claimed_at = now
+    message.updated_at = now
+    to = destination(db_session, message)
+    assert to is not None  # checked by _blocked_reason
+    message.body_digest = body_digest(settings, to, body)
+    sms = OutgoingSms(to=to, body=body, status_callback_url=settings.status_callback_url)
+    return Prepared(message_id, claim_id, sms)
+
+
+@use_case
+def record(db_session: Session, *, prepared: Prepared, result: SendResult, now: datetime) -> MessageState | None:
+    """Write a send's outcome, only if the claim is still ours. Commits."""
+    message = db_session.get_one(OutboundMessage, prepared.message_id, with_for_update=True)
+    if message.claim_id != prepared.claim_id or message.state is not MessageState.SENDING:
+        return None
+    message.error_code = result.error_code
+    if result.outcome is Outcome.ACCEPTED:
+        message.provider_id = result.provider_id
+        message.provider_status = result.provider_status
+        message.sent_at = now
+        move_message(db_session, message, MessageState.SENT, None, now)
+    elif result.outcome is Outcome.RETRY_LATER:
+        if message.attempts >= rules.MAX_ATTEMPTS:
+            move_message(
+                db_session,
+                message,
+                MessageState.FAILED,
+                f"gave up after {message.attempts} attempts (rate limited)",
+                now,
+            )
+        else:
+            delay = max(rules.retry_delay(message.attempts), timedelta(seconds=result.retry_after_seconds or 0))
+            message.send_after = now + delay
+            move_message(
+                db_session, message, MessageState.QUEUED, f"rate limited ({result.error_code or 429}): retry", now
+            )
+    elif result.outcome is Outcome.PERMANENT_FAILURE:
+        move_message(db_session, message, MessageState.FAILED, f"refused for good: error {result.error_code}", now)
+        stop_sending_to_number(db_session, message, result.error_code, now)
+    else:
+        message.send_after = now + rules.RECONCILE_AFTER
+        move_message(db_session, message, MessageState.UNKNOWN, f"outcome unknown ({result.detail}): look it up", now)
+    return message.state
+
+
+@step
+def stop_sending_to_number(
+    db_session: Session, message: OutboundMessage, error_code: int | None, now: datetime
+) -> None:
+    """The provider says this message's number must get no more SMS: opted out there (consent withdrawn, as a
+    STOP would), or not a number that can take SMS (blocked)."""
+    if message.phone_number_id is None:
+        log.warning("a mentor's mobile was refused by the SMS provider (error %s)", error_code)
+        return
+    number = db_session.get_one(PhoneNumber, message.phone_number_id)
+    if error_code == OPT_OUT_ERROR_CODE:
+        contact.record_reply_consent(db_session, number=number, granted=False, now=now)
+    else:
+        contact.block_number(db_session, number=number, reason=f"SMS provider error {error_code}", now=now)
+
+
+# --- The dispatcher's loop -----------------------------------------------------------------------------------
+
+
+def dispatch_until_idle(
+    session_factory: sessionmaker[Session],
+    *,
+    settings: DispatchSettings,
+    clock: Callable[[], datetime],
+    budget: timedelta = timedelta(seconds=50),
+    stop_requested: Callable[[], bool] = lambda: False,
+) -> int:
+    """Dispatch batch after batch until nothing is due or the time budget is spent (a burst is not throttled to
+    one batch per scheduler tick). Once stop_requested() (the scheduler got SIGTERM), no further batch is
+    claimed: the batch in hand is always finished, so nothing is left claimed when the process exits."""
+    started = clock()
+    sent = 0
+    while not stop_requested():
+        claimed, batch_sent = _dispatch_batch(session_factory, settings=settings, clock=clock)
+        sent += batch_sent
+        if not claimed or clock() - started >= budget:
+            break
+    return sent
+
+
+def dispatch_due(
+    session_factory: sessionmaker[Session],
+    *,
+    settings: DispatchSettings,
+    clock: Callable[[], datetime],
+    limit: int = DISPATCH_BATCH,
+) -> int:
+    """Claim, check, send and record due messages one by one; one bad message never stops the batch."""
+    return _dispatch_batch(session_factory, settings=settings, clock=clock, limit=limit)[1]
+
+
+def _dispatch_batch(
+    session_factory: sessionmaker[Session],
+    *,
+    settings: DispatchSettings,
+    clock: Callable[[], datetime],
+    limit: int = DISPATCH_BATCH,
+) -> tuple[int, int]:
+    """One batch: (how many were claimed, how many were sent). Each step is its own transaction (a use case)."""
+    with session_factory() as db_session:
+        claim_id, claimed = claim_due(db_session, now=clock(), limit=limit)
+    sent = 0
+    for message_id in claimed:
+        try:
+            with session_factory() as db_session:
+                prepared = prepare(db_session, message_id=message_id, claim_id=claim_id, settings=settings, now=clock())
+            if prepared is None:
+                continue
+            result = settings.sender.send(prepared.sms)
+            with session_factory() as db_session:
+                state = record(db_session, prepared=prepared, result=result, now=clock())
+            sent += state is MessageState.SENT
+        except Exception:  # the row stays claimed; its stale claim is reconciled, never resent blindly
+            log.exception("dispatching message %s failed", message_id)
+    return len(claimed), sent
