@@ -158,24 +158,39 @@ def sessions_of_child(db_session: Session, *, child_id: uuid.UUID) -> Sequence[M
 
 def session_to_remind(db_session: Session, session: MentoringSession) -> SessionToRemind:
     """The session as the reminder policy (api/reminders) needs it, with its children as they are now."""
-    child_ids = db_session.scalars(select(SessionAttendee.child_id).where(SessionAttendee.session_id == session.id))
+    child_ids = db_session.scalars(
+        select(SessionAttendee.child_id)
+        .where(SessionAttendee.session_id == session.id)
+        .order_by(SessionAttendee.child_id)
+    )
+    return _to_remind(session, tuple(child_ids))
+
+
+def sessions_to_remind(db_session: Session, *, now: datetime) -> list[SessionToRemind]:
+    """The planned sessions starting within the reminder horizon, for the scheduler's reminder sweep: two selects
+    however many sessions are due (the sessions, then all their children at once)."""
+    due = (
+        MentoringSession.status == SessionStatus.PLANNED,
+        MentoringSession.planned_start_at > now,
+        MentoringSession.planned_start_at <= now + REMINDER_HORIZON,
+    )
+    sessions = db_session.scalars(select(MentoringSession).where(*due)).all()
+    children: dict[uuid.UUID, tuple[uuid.UUID, ...]] = {}
+    attendees = select(SessionAttendee.session_id, SessionAttendee.child_id).join(
+        MentoringSession, MentoringSession.id == SessionAttendee.session_id
+    )
+    # A fixed order, the same as for one session: a group session's mentor reminder names the first child.
+    for session_id, child_id in db_session.execute(attendees.where(*due).order_by(SessionAttendee.child_id)):
+        children[session_id] = (*children.get(session_id, ()), child_id)
+    return [_to_remind(session, children.get(session.id, ())) for session in sessions]
+
+
+def _to_remind(session: MentoringSession, child_ids: tuple[uuid.UUID, ...]) -> SessionToRemind:
     return SessionToRemind(
         session_id=session.id,
         programme_id=session.programme_id,
         mentor_id=session.mentor_id,
         planned_start_at=session.planned_start_at,
         planned=session.status is SessionStatus.PLANNED,
-        child_ids=tuple(child_ids),
+        child_ids=child_ids,
     )
-
-
-def sessions_to_remind(db_session: Session, *, now: datetime) -> list[SessionToRemind]:
-    """The planned sessions starting within the reminder horizon, for the scheduler's reminder sweep."""
-    sessions = db_session.scalars(
-        select(MentoringSession).where(
-            MentoringSession.status == SessionStatus.PLANNED,
-            MentoringSession.planned_start_at > now,
-            MentoringSession.planned_start_at <= now + REMINDER_HORIZON,
-        )
-    ).all()
-    return [session_to_remind(db_session, session) for session in sessions]
