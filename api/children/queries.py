@@ -22,7 +22,8 @@ from api.programmes.models import Cohort
 
 def visible_to(actor: Actor) -> ColumnElement[bool]:
     """Which children an actor may see: admins all; coordinators their programme's; mentors only the
-    children currently allocated to them; commissioners none (they get aggregates elsewhere)."""
+    children currently allocated to them; commissioners none (they get aggregates elsewhere). The same rule, read
+    for one place, decides who may plan sessions for it (api/sessions/rules.may_plan_for); change both together."""
     if actor.role is Role.ADMIN:
         return true()
     if actor.role is Role.COORDINATOR:

@@ -1,10 +1,14 @@
-"""Setting, changing and ending a recurring session pattern, and generating its sessions."""
+"""Setting, changing and ending a recurring session pattern, and generating its sessions.
+
+A pattern's sessions are planned through the sessions domain's own steps (its places locked, the weekly cap counted
+and checked, the session added) so a pattern never plans what a mentor could not.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,30 +21,63 @@ from api.audit import service as audit
 from api.changes.rules import ChangeOp, EntityType
 from api.changes.service import record_change
 from api.children.queries import get_visible_child
+from api.db import step, use_case
 from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.models import Enrolment
 from api.errors import check_version
-from api.programmes.models import Programme
 from api.schedules import errors, rules
 from api.schedules.models import SessionPattern
 from api.schedules.rules import Slot
 from api.sessions import queries as session_queries
+from api.sessions import rules as session_rules
 from api.sessions.models import MentoringSession, SessionAttendee
-from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_week
-from api.sessions.service import Place, add_session, key_worker_id, lock_places
+from api.sessions.queries import Place
+from api.sessions.rules import LocationCategory, SessionKind, SessionStatus
+from api.sessions.service import add_session, lock_places_to_plan
 
 
 @dataclass(frozen=True)
 class PatternResult:
-    pattern: SessionPattern
+    """A pattern as the answer shows it (PatternResultSchema), with what this request did to its sessions."""
+
+    id: uuid.UUID
+    enrolment_id: uuid.UUID
+    child_id: uuid.UUID
+    mentor_id: uuid.UUID
+    slots: list[dict[str, Any]]
+    duration_minutes: int
+    kind: SessionKind
+    location_category: LocationCategory
+    starts_on: date
+    ends_on: date
+    ended_at: datetime | None
+    version: int
     sessions_planned: int
     weeks_skipped_at_cap: list[str]
-    sessions_removed: int = 0
+    sessions_removed: int
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.pattern, name)
+    @classmethod
+    def of(cls, pattern: SessionPattern, *, planned: int, skipped: list[str], removed: int = 0) -> PatternResult:
+        return cls(
+            id=pattern.id,
+            enrolment_id=pattern.enrolment_id,
+            child_id=pattern.child_id,
+            mentor_id=pattern.mentor_id,
+            slots=pattern.slots,
+            duration_minutes=pattern.duration_minutes,
+            kind=pattern.kind,
+            location_category=pattern.location_category,
+            starts_on=pattern.starts_on,
+            ends_on=pattern.ends_on,
+            ended_at=pattern.ended_at,
+            version=pattern.version,
+            sessions_planned=planned,
+            weeks_skipped_at_cap=skipped,
+            sessions_removed=removed,
+        )
 
 
+@use_case
 def set_pattern(
     db_session: Session,
     *,
@@ -53,15 +90,14 @@ def set_pattern(
     starts_on: date | None,
     now: datetime,
 ) -> PatternResult:
-    place = lock_places(db_session, actor=actor, enrolment_ids=[enrolment_id])[0]
-    programme = db_session.get(Programme, place.cohort.programme_id)
-    assert programme is not None and place.enrolment.planned_end_on is not None
+    place = lock_places_to_plan(db_session, actor=actor, enrolment_ids=[enrolment_id])[0]
+    assert place.enrolment.planned_end_on is not None
     _check_slots(slots, place)
-    today = now.astimezone(ZoneInfo(programme.time_zone)).date()
+    today = now.astimezone(ZoneInfo(place.programme.time_zone)).date()
     pattern = SessionPattern(
         enrolment_id=place.enrolment.id,
         child_id=place.enrolment.child_id,
-        mentor_id=_mentor(db_session, actor, place),
+        mentor_id=_mentor(actor, place),
         slots=rules.slots_to_json(slots),
         duration_minutes=duration_minutes,
         kind=kind,
@@ -73,12 +109,13 @@ def set_pattern(
     )
     db_session.add(pattern)
     db_session.flush()
-    planned, skipped = _generate(db_session, actor=actor, pattern=pattern, place=place, programme=programme, now=now)
-    _record(db_session, actor, "pattern.create", pattern, now)
-    db_session.commit()
-    return PatternResult(pattern, planned, skipped)
+    planned, skipped = _generate(db_session, actor=actor, pattern=pattern, place=place, now=now)
+    record_change(db_session, entity_type=EntityType.PATTERN, entity_id=pattern.id, child_id=pattern.child_id, now=now)
+    audit.record(db_session, actor=actor, action="pattern.create", record=pattern, child_id=pattern.child_id, now=now)
+    return PatternResult.of(pattern, planned=planned, skipped=skipped)
 
 
+@use_case
 def change_pattern(
     db_session: Session,
     *,
@@ -92,50 +129,51 @@ def change_pattern(
     now: datetime,
 ) -> PatternResult:
     """Replace the pattern's future, untouched sessions with ones from the new slots."""
-    pattern, place, programme = _lock_pattern(db_session, actor=actor, pattern_id=pattern_id, version=expected_version)
+    pattern, place = _lock_pattern(db_session, actor=actor, pattern_id=pattern_id, version=expected_version)
     _check_slots(slots, place)
     removed = _remove_untouched_future_sessions(db_session, pattern=pattern, now=now)
     pattern.slots = rules.slots_to_json(slots)
     pattern.duration_minutes, pattern.kind, pattern.location_category = duration_minutes, kind, location_category
-    today = now.astimezone(ZoneInfo(programme.time_zone)).date()
+    today = now.astimezone(ZoneInfo(place.programme.time_zone)).date()
     pattern.starts_on = max(pattern.starts_on, today)
     pattern.version += 1
     pattern.updated_at = now
-    planned, skipped = _generate(db_session, actor=actor, pattern=pattern, place=place, programme=programme, now=now)
-    _record(db_session, actor, "pattern.change", pattern, now)
-    db_session.commit()
-    return PatternResult(pattern, planned, skipped, removed)
+    planned, skipped = _generate(db_session, actor=actor, pattern=pattern, place=place, now=now)
+    record_change(db_session, entity_type=EntityType.PATTERN, entity_id=pattern.id, child_id=pattern.child_id, now=now)
+    audit.record(db_session, actor=actor, action="pattern.change", record=pattern, child_id=pattern.child_id, now=now)
+    return PatternResult.of(pattern, planned=planned, skipped=skipped, removed=removed)
 
 
+@use_case
 def end_pattern(
     db_session: Session, *, actor: Actor, pattern_id: uuid.UUID, expected_version: int, now: datetime
 ) -> PatternResult:
-    pattern, _, _ = _lock_pattern(db_session, actor=actor, pattern_id=pattern_id, version=expected_version)
+    pattern, _ = _lock_pattern(db_session, actor=actor, pattern_id=pattern_id, version=expected_version)
+    removed = _end(db_session, actor=actor, pattern=pattern, now=now)
+    return PatternResult.of(pattern, planned=0, skipped=[], removed=removed)
+
+
+@step
+def end_patterns_of_enrolment(db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, now: datetime) -> int:
+    """An enrolment that ends (or moves cohort) takes its patterns with it: their future, untouched sessions
+    go. Returns how many sessions were removed."""
+    patterns = db_session.scalars(
+        select(SessionPattern).where(SessionPattern.enrolment_id == enrolment_id, SessionPattern.ended_at.is_(None))
+    ).all()
+    return sum(_end(db_session, actor=actor, pattern=pattern, now=now) for pattern in patterns)
+
+
+def _end(db_session: Session, *, actor: Actor, pattern: SessionPattern, now: datetime) -> int:
     removed = _remove_untouched_future_sessions(db_session, pattern=pattern, now=now)
     pattern.ended_at = now
     pattern.version += 1
     pattern.updated_at = now
-    _record(db_session, actor, "pattern.end", pattern, now)
-    db_session.commit()
-    return PatternResult(pattern, 0, [], removed)
-
-
-def end_patterns_of_enrolment(db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, now: datetime) -> int:
-    """An enrolment that ends (or moves cohort) takes its patterns with it: their future, untouched sessions
-    go. Part of the caller's transaction; returns how many sessions were removed."""
-    removed = 0
-    patterns = db_session.scalars(
-        select(SessionPattern).where(SessionPattern.enrolment_id == enrolment_id, SessionPattern.ended_at.is_(None))
-    ).all()
-    for pattern in patterns:
-        removed += _remove_untouched_future_sessions(db_session, pattern=pattern, now=now)
-        pattern.ended_at = now
-        pattern.version += 1
-        pattern.updated_at = now
-        _record(db_session, actor, "pattern.end", pattern, now)
+    record_change(db_session, entity_type=EntityType.PATTERN, entity_id=pattern.id, child_id=pattern.child_id, now=now)
+    audit.record(db_session, actor=actor, action="pattern.end", record=pattern, child_id=pattern.child_id, now=now)
     return removed
 
 
+@use_case
 def list_patterns(
     db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, now: datetime
 ) -> Sequence[SessionPattern]:
@@ -154,27 +192,24 @@ def list_patterns(
         records=[(pattern.id, pattern.child_id) for pattern in patterns],
         now=now,
     )
-    db_session.commit()
     return patterns
 
 
 def _lock_pattern(
     db_session: Session, *, actor: Actor, pattern_id: uuid.UUID, version: int
-) -> tuple[SessionPattern, Place, Programme]:
+) -> tuple[SessionPattern, Place]:
     pattern = db_session.get(SessionPattern, pattern_id)
     if pattern is None:
         raise errors.PatternNotFound()
     try:
-        place = lock_places(db_session, actor=actor, enrolment_ids=[pattern.enrolment_id])[0]
+        place = lock_places_to_plan(db_session, actor=actor, enrolment_ids=[pattern.enrolment_id])[0]
     except EnrolmentNotFound:
         raise errors.PatternNotFound() from None
     db_session.refresh(pattern)
     check_version(current=pattern.version, expected=version)
     if pattern.ended_at is not None:
         raise errors.PatternEnded()
-    programme = db_session.get(Programme, place.cohort.programme_id)
-    assert programme is not None
-    return pattern, place, programme
+    return pattern, place
 
 
 def _check_slots(slots: list[Slot], place: Place) -> None:
@@ -184,49 +219,58 @@ def _check_slots(slots: list[Slot], place: Place) -> None:
         raise errors.PatternExceedsWeeklyCap(max_sessions=place.cohort.max_sessions_per_week, slots=len(slots))
 
 
-def _mentor(db_session: Session, actor: Actor, place: Place) -> uuid.UUID:
+def _mentor(actor: Actor, place: Place) -> uuid.UUID:
     """Pattern sessions are led by the child's key worker."""
     if actor.role is Role.MENTOR:
         return actor.user_id
-    mentor_id = key_worker_id(db_session, place.enrolment.id)
-    if mentor_id is None:
+    if place.key_worker_id is None:
         raise errors.InvalidPattern("Allocate a key worker before setting a pattern.")
-    return mentor_id
+    return place.key_worker_id
 
 
 def _generate(
-    db_session: Session, *, actor: Actor, pattern: SessionPattern, place: Place, programme: Programme, now: datetime
+    db_session: Session, *, actor: Actor, pattern: SessionPattern, place: Place, now: datetime
 ) -> tuple[int, list[str]]:
     """Plan the pattern's sessions from its start to its end, skipping past times and weeks at the cap.
 
     An occurrence the pattern already has a session for (one kept by a change: logged, cancelled, moved or
     edited) is not planned again, so a change never doubles a session or brings back a cancelled one."""
+    time_zone = place.programme.time_zone
     kept = set(
         db_session.scalars(select(MentoringSession.planned_start_at).where(MentoringSession.pattern_id == pattern.id))
     )
-    slots = rules.slots_from_json(pattern.slots)
     wanted = [
-        (start, end)
+        (start, end, session_rules.local_timing(start, time_zone))
         for start, end in rules.occurrences(
-            slots,
+            rules.slots_from_json(pattern.slots),
             starts_on=pattern.starts_on,
             ends_on=pattern.ends_on,
-            time_zone=programme.time_zone,
+            time_zone=time_zone,
             duration_minutes=pattern.duration_minutes,
         )
         if start > now and start not in kept
     ]
-    weeks = {local_week(start, programme.time_zone) for start, _ in wanted}
-    in_week = session_queries.counts_by_week(db_session, child_id=place.enrolment.child_id, weeks=weeks)
-    overrides = session_queries.cap_overrides(db_session, enrolment_id=place.enrolment.id)
-    skipped: list[str] = []
+    loads = session_queries.week_loads(
+        db_session,
+        child_id=place.enrolment.child_id,
+        enrolment_id=place.enrolment.id,
+        weeks={timing.week for _, _, timing in wanted},
+    )
+    skipped: set[str] = set()
     planned = 0
-    for start, end in wanted:
-        week = local_week(start, programme.time_zone)
-        if in_week.get(week, 0) >= overrides.get(week, place.cohort.max_sessions_per_week):
-            skipped.append(week)
+    for start, end, timing in wanted:
+        load = loads[timing.week]
+        check = session_rules.check_weekly_cap(
+            week=timing.week,
+            sessions_in_week=load.sessions_in_week,
+            adding=1,
+            max_sessions=place.cohort.max_sessions_per_week,
+            override=load.override,
+        )
+        if not check.allowed:
+            skipped.add(timing.week)
             continue
-        in_week[week] = in_week.get(week, 0) + 1
+        loads[timing.week] = replace(load, sessions_in_week=load.sessions_in_week + 1)
         session = add_session(
             db_session,
             actor=actor,
@@ -238,7 +282,7 @@ def _generate(
             status=SessionStatus.PLANNED,
             planned_start_at=start,
             planned_end_at=end,
-            time_zone=programme.time_zone,
+            timing=timing,
             pattern_id=pattern.id,
             now=now,
         )
@@ -246,7 +290,7 @@ def _generate(
             db_session, entity_type=EntityType.SESSION, entity_id=session.id, child_id=pattern.child_id, now=now
         )
         planned += 1
-    return planned, sorted(set(skipped))
+    return planned, sorted(skipped)
 
 
 def _remove_untouched_future_sessions(db_session: Session, *, pattern: SessionPattern, now: datetime) -> int:
@@ -271,15 +315,3 @@ def _remove_untouched_future_sessions(db_session: Session, *, pattern: SessionPa
                 now=now,
             )
     return len(untouched)
-
-
-def _record(db_session: Session, actor: Actor, action: str, pattern: SessionPattern, now: datetime) -> None:
-    record_change(db_session, entity_type=EntityType.PATTERN, entity_id=pattern.id, child_id=pattern.child_id, now=now)
-    audit.record(
-        db_session,
-        actor=actor,
-        action=action,
-        record=pattern,
-        child_id=pattern.child_id,
-        now=now,
-    )

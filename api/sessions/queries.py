@@ -1,70 +1,102 @@
+"""Reading sessions, and the two reads that planning one rests on: the places it is for, locked, and the weeks of the
+children at it, counted for the weekly cap."""
+
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ColumnElement, Integer, cast, func, literal, null, select, true, union_all
 from sqlalchemy.orm import Session
 
 from api.actors import Actor, Role
+from api.caseloads.models import Allocation
 from api.children.models import Child
 from api.children.queries import visible_to
+from api.enrolments.models import Enrolment
+from api.programmes.models import Cohort, Programme
 from api.reminders.rules import REMINDER_HORIZON, SessionToRemind
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
 from api.sessions.rules import COUNTS_TOWARDS_CAP, SessionStatus
 
 
-def week_load(
+@dataclass(frozen=True)
+class Place:
+    """A child's place (enrolment) locked for planning, with what planning for it needs, read with the lock."""
+
+    enrolment: Enrolment
+    cohort: Cohort
+    programme: Programme
+    key_worker_id: uuid.UUID | None
+    child_reference: str
+
+
+def lock_places(db_session: Session, *, enrolment_ids: Collection[uuid.UUID]) -> list[Place]:
+    """Lock the enrolments, in id order so group sessions cannot deadlock each other, and read with them their cohort,
+    programme, current key worker and child's reference (the enrolments not found are absent)."""
+    rows = db_session.execute(
+        select(Enrolment, Cohort, Programme, Allocation.mentor_id, Child.reference)
+        .join(Cohort, Cohort.id == Enrolment.cohort_id)
+        .join(Programme, Programme.id == Cohort.programme_id)
+        .join(Child, Child.id == Enrolment.child_id)
+        .outerjoin(Allocation, (Allocation.enrolment_id == Enrolment.id) & Allocation.ended_at.is_(None))
+        .where(Enrolment.id.in_(enrolment_ids))
+        .order_by(Enrolment.id)
+        .with_for_update(of=Enrolment)
+        .execution_options(populate_existing=True)
+    ).all()
+    return [Place(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class WeekLoad:
+    """One child's week as the weekly cap sees it."""
+
+    week: str
+    # Sessions counting towards the cap, across all mentors and group sessions.
+    sessions_in_week: int
+    # The most sessions a coordinator allowed this child's place in this week, if they set one.
+    override: int | None
+
+
+def week_loads(
     db_session: Session,
     *,
     child_id: uuid.UUID,
     enrolment_id: uuid.UUID,
-    local_week: str,
+    weeks: Collection[str],
     excluding: uuid.UUID | None = None,
-) -> tuple[int, int | None]:
-    """For one child's week, in one round trip: the sessions that count towards the weekly cap (across all mentors
-    and group sessions, read from the attendance rows' copy of each session's status) and the week's cap override,
-    if a coordinator set one."""
+) -> dict[str, WeekLoad]:
+    """For each of one child's weeks, in one round trip: the sessions that count towards the weekly cap (read from the
+    attendance rows' copy of each session's status, which the sessions service keeps in step) and the week's cap
+    override for the place, if any. `excluding`: a session left out of the count (one being moved)."""
+    loads = {week: WeekLoad(week, 0, None) for week in weeks}
+    if not loads:
+        return loads
     counted = (
-        select(func.count())
-        .select_from(SessionAttendee)
+        select(SessionAttendee.local_week, func.count(), cast(null(), Integer))
         .where(
             SessionAttendee.child_id == child_id,
-            SessionAttendee.local_week == local_week,
+            SessionAttendee.local_week.in_(list(loads)),
             SessionAttendee.status.in_(COUNTS_TOWARDS_CAP),
         )
+        .group_by(SessionAttendee.local_week)
     )
     if excluding is not None:
         counted = counted.where(SessionAttendee.session_id != excluding)
-    override = select(WeeklyCapOverride.max_sessions).where(
-        WeeklyCapOverride.enrolment_id == enrolment_id, WeeklyCapOverride.local_week == local_week
+    overrides = select(WeeklyCapOverride.local_week, literal(0, Integer), WeeklyCapOverride.max_sessions).where(
+        WeeklyCapOverride.enrolment_id == enrolment_id, WeeklyCapOverride.local_week.in_(list(loads))
     )
-    count, max_sessions = db_session.execute(select(counted.scalar_subquery(), override.scalar_subquery())).one()
-    return int(count), max_sessions
-
-
-def counts_by_week(db_session: Session, *, child_id: uuid.UUID, weeks: set[str]) -> dict[str, int]:
-    rows = db_session.execute(
-        select(SessionAttendee.local_week, func.count())
-        .join(MentoringSession, MentoringSession.id == SessionAttendee.session_id)
-        .where(
-            SessionAttendee.child_id == child_id,
-            SessionAttendee.local_week.in_(weeks),
-            MentoringSession.status.in_(COUNTS_TOWARDS_CAP),
+    for week, sessions_in_week, override in db_session.execute(union_all(counted, overrides)):
+        load = loads[week]
+        loads[week] = WeekLoad(
+            week,
+            load.sessions_in_week + int(sessions_in_week),
+            override if override is not None else load.override,
         )
-        .group_by(SessionAttendee.local_week)
-    ).all()
-    return {week: count for week, count in rows}
-
-
-def cap_overrides(db_session: Session, *, enrolment_id: uuid.UUID) -> dict[str, int]:
-    rows = db_session.execute(
-        select(WeeklyCapOverride.local_week, WeeklyCapOverride.max_sessions).where(
-            WeeklyCapOverride.enrolment_id == enrolment_id
-        )
-    ).all()
-    return {week: max_sessions for week, max_sessions in rows}
+    return loads
 
 
 def cap_override(db_session: Session, *, enrolment_id: uuid.UUID, local_week: str) -> WeeklyCapOverride | None:
@@ -75,31 +107,34 @@ def cap_override(db_session: Session, *, enrolment_id: uuid.UUID, local_week: st
     )
 
 
-def attendees(db_session: Session, *, session_id: uuid.UUID) -> Sequence[tuple[SessionAttendee, str]]:
-    rows = db_session.execute(
-        select(SessionAttendee, Child.reference)
-        .join(Child, Child.id == SessionAttendee.child_id)
-        .where(SessionAttendee.session_id == session_id)
-        .order_by(Child.reference)
-    ).all()
-    return [(attendee, reference) for attendee, reference in rows]
+@dataclass(frozen=True)
+class Attendee:
+    """A child at a session, as its answer names them."""
+
+    enrolment_id: uuid.UUID
+    child_id: uuid.UUID
+    child_reference: str
+
+
+def attendees(db_session: Session, *, session_id: uuid.UUID) -> list[Attendee]:
+    return attendees_of_sessions(db_session, session_ids=[session_id]).get(session_id, [])
 
 
 def attendees_of_sessions(
     db_session: Session, *, session_ids: Collection[uuid.UUID]
-) -> dict[uuid.UUID, list[tuple[SessionAttendee, str]]]:
-    """The children at each of the sessions, read together, by session."""
-    found: dict[uuid.UUID, list[tuple[SessionAttendee, str]]] = {}
+) -> dict[uuid.UUID, list[Attendee]]:
+    """The children at each of the sessions, read together, by session, in order of their reference."""
+    found: dict[uuid.UUID, list[Attendee]] = {}
     if not session_ids:
         return found
     rows = db_session.execute(
-        select(SessionAttendee, Child.reference)
+        select(SessionAttendee.session_id, SessionAttendee.enrolment_id, SessionAttendee.child_id, Child.reference)
         .join(Child, Child.id == SessionAttendee.child_id)
         .where(SessionAttendee.session_id.in_(session_ids))
         .order_by(Child.reference)
     ).all()
-    for attendee, reference in rows:
-        found.setdefault(attendee.session_id, []).append((attendee, reference))
+    for session_id, enrolment_id, child_id, reference in rows:
+        found.setdefault(session_id, []).append(Attendee(enrolment_id, child_id, reference))
     return found
 
 
@@ -156,16 +191,6 @@ def sessions_of_child(db_session: Session, *, child_id: uuid.UUID) -> Sequence[M
     ).all()
 
 
-def session_to_remind(db_session: Session, session: MentoringSession) -> SessionToRemind:
-    """The session as the reminder policy (api/reminders) needs it, with its children as they are now."""
-    child_ids = db_session.scalars(
-        select(SessionAttendee.child_id)
-        .where(SessionAttendee.session_id == session.id)
-        .order_by(SessionAttendee.child_id)
-    )
-    return _to_remind(session, tuple(child_ids))
-
-
 def sessions_to_remind(db_session: Session, *, now: datetime) -> list[SessionToRemind]:
     """The planned sessions starting within the reminder horizon, for the scheduler's reminder sweep: two selects
     however many sessions are due (the sessions, then all their children at once)."""
@@ -179,18 +204,19 @@ def sessions_to_remind(db_session: Session, *, now: datetime) -> list[SessionToR
     attendees = select(SessionAttendee.session_id, SessionAttendee.child_id).join(
         MentoringSession, MentoringSession.id == SessionAttendee.session_id
     )
-    # A fixed order, the same as for one session: a group session's mentor reminder names the first child.
-    for session_id, child_id in db_session.execute(attendees.where(*due).order_by(SessionAttendee.child_id)):
+    for session_id, child_id in db_session.execute(attendees.where(*due)):
         children[session_id] = (*children.get(session_id, ()), child_id)
-    return [_to_remind(session, children.get(session.id, ())) for session in sessions]
+    return [to_remind(session, children.get(session.id, ())) for session in sessions]
 
 
-def _to_remind(session: MentoringSession, child_ids: tuple[uuid.UUID, ...]) -> SessionToRemind:
+def to_remind(session: MentoringSession, child_ids: Iterable[uuid.UUID]) -> SessionToRemind:
+    """The session as the reminder policy (api/reminders) needs it. Its children in a fixed order (by id): a group
+    session's mentor reminder names the first."""
     return SessionToRemind(
         session_id=session.id,
         programme_id=session.programme_id,
         mentor_id=session.mentor_id,
         planned_start_at=session.planned_start_at,
         planned=session.status is SessionStatus.PLANNED,
-        child_ids=child_ids,
+        child_ids=tuple(sorted(child_ids)),
     )

@@ -6,15 +6,23 @@
 - The weekly cap (our choice, docs/domain.md, "Timings"): at most the cohort's max_sessions_per_week per child per ISO
   week in the programme's local time, counted across all mentors and group sessions; cancelled and
   rescheduled-away sessions do not count. A coordinator may raise the cap for one child's week, with a reason.
+  Planning a session and generating a pattern's sessions both ask `check_weekly_cap`, with the week counted by
+  `api/sessions/queries.week_loads`.
+- Who may plan, log or move sessions for a child's place (`may_plan_for`): the rule of which children an actor may see
+  (`api/children/queries.visible_to`), read for one place.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+from api.actors import Actor, Role
+from api.sessions.errors import InvalidSession
 
 EVENING_STARTS = time(17, 0)
 MAX_GROUP_SIZE = 30
@@ -49,18 +57,33 @@ CANCELLED = frozenset({SessionStatus.CANCELLED_BY_CHILD, SessionStatus.CANCELLED
 FINAL = frozenset({SessionStatus.COMPLETED, SessionStatus.DID_NOT_ATTEND, SessionStatus.RESCHEDULED}) | CANCELLED
 
 
+@dataclass(frozen=True)
+class LocalTiming:
+    """When a session starts, read once in the programme's time zone: its ISO week and whether it is an evening or
+    a weekend session."""
+
+    week: str
+    is_evening: bool
+    is_weekend: bool
+
+
+def local_timing(start: datetime, time_zone: str) -> LocalTiming:
+    local = start.astimezone(ZoneInfo(time_zone))
+    year, week, weekday = local.isocalendar()
+    return LocalTiming(week=f"{year}-W{week:02d}", is_evening=local.time() >= EVENING_STARTS, is_weekend=weekday >= 6)
+
+
 def local_week(at: datetime, time_zone: str) -> str:
     """The ISO week, in the programme's local time, that an instant falls in: '2026-W48'."""
-    year, week, _ = at.astimezone(ZoneInfo(time_zone)).isocalendar()
-    return f"{year}-W{week:02d}"
+    return local_timing(at, time_zone).week
 
 
 def is_evening(start: datetime, time_zone: str) -> bool:
-    return start.astimezone(ZoneInfo(time_zone)).time() >= EVENING_STARTS
+    return local_timing(start, time_zone).is_evening
 
 
 def is_weekend(start: datetime, time_zone: str) -> bool:
-    return start.astimezone(ZoneInfo(time_zone)).isoweekday() >= 6
+    return local_timing(start, time_zone).is_weekend
 
 
 @dataclass(frozen=True)
@@ -82,8 +105,49 @@ class CapCheck:
     max_sessions: int
 
 
-def check_weekly_cap(*, week: str, sessions_in_week: int, adding: int, max_sessions: int) -> CapCheck:
+def check_weekly_cap(
+    *, week: str, sessions_in_week: int, adding: int, max_sessions: int, override: int | None = None
+) -> CapCheck:
+    """Whether `adding` more sessions fit in one child's week that already has `sessions_in_week` counting towards
+    the cap. `max_sessions` is the cohort's cap; `override`, a coordinator's for this child's week, replaces it."""
+    if override is not None:
+        max_sessions = override
     return CapCheck(sessions_in_week + adding <= max_sessions, week, sessions_in_week, max_sessions)
+
+
+def may_plan_for(actor: Actor, *, programme_id: uuid.UUID, key_worker_id: uuid.UUID | None) -> bool:
+    """Whether `actor` may plan, log or move sessions for one child's place, in programme `programme_id` with key
+    worker `key_worker_id`: admins for any place; coordinators for their programme's; mentors only for the places
+    they are key worker for; commissioners for none. The same rule as `api/children/queries.visible_to` (which
+    children an actor may see), which states it in SQL for many children at once; change both together."""
+    if actor.role is Role.ADMIN:
+        return True
+    if actor.role is Role.COORDINATOR:
+        return programme_id == actor.programme_id
+    if actor.role is Role.MENTOR:
+        return key_worker_id == actor.user_id
+    return False
+
+
+def check_log(
+    *, programme_activities: Collection[str], status: SessionStatus, log: SessionLog, child_ids: list[uuid.UUID]
+) -> None:
+    """What is logged about a session must fit it: delivery only on a completed session, activities from the
+    programme's list, and a safeguarding concern about a child at the session (named, at a group session)."""
+    problems: dict[str, list[str]] = {}
+    logs_delivery = any(value is not None for value in (log.actual_duration_minutes, log.activities, log.notes))
+    if logs_delivery and status is not SessionStatus.COMPLETED:
+        problems["status"] = ["Duration, activities and notes are recorded for completed sessions."]
+    unknown = sorted(set(log.activities or []) - set(programme_activities))
+    if unknown:
+        problems["activities"] = [f"Not one of the programme's activities: {', '.join(unknown)}."]
+    if log.safeguarding_concern and len(child_ids) > 1 and log.concern_child_id not in child_ids:
+        problems["concern_child_id"] = ["Say which child at this group session the concern is about."]
+    elif log.concern_child_id is not None and log.concern_child_id not in child_ids:
+        # Never silently ignored: a child not at the session (perhaps another programme's) is named back as wrong.
+        problems["concern_child_id"] = ["Not a child at this session."]
+    if problems:
+        raise InvalidSession(errors=problems)
 
 
 def duration_problem(start: datetime, end: datetime) -> str | None:

@@ -4,6 +4,9 @@ Every write that could add a session to a child's week first locks that child's 
 so group sessions cannot deadlock each other), then counts, then writes: simultaneous requests for the same
 child and week queue on the lock and the cap holds (tests/concurrency). Each write also records the change
 for the phones' sync and an audit row per child, in the same transaction.
+
+The use cases (`@use_case`) own their transaction; `lock_places_to_plan`, `add_session` and `view_session` are
+steps (`@step`) that join their caller's, which is how the schedules domain plans a pattern's sessions.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
@@ -23,78 +26,94 @@ from api.actors import Actor, Role
 from api.alerts.models import Alert
 from api.alerts.rules import AlertKind
 from api.audit import service as audit
-from api.caseloads.models import Allocation
-from api.changes.rules import ChangeOp, EntityType
+from api.changes.rules import EntityType
 from api.changes.service import record_change
-from api.children.models import Child
 from api.children.service import visible_child
+from api.db import step, use_case
 from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.errors import check_version
-from api.programmes.models import Cohort, Programme
+from api.programmes.models import Programme
 from api.reminders import service as reminders
 from api.sessions import errors, queries, rules
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
-from api.sessions.rules import LocationCategory, SessionKind, SessionLog, SessionStatus
-
-
-@dataclass(frozen=True)
-class Attendee:
-    enrolment_id: uuid.UUID
-    child_id: uuid.UUID
-    child_reference: str
+from api.sessions.queries import Attendee, Place
+from api.sessions.rules import LocalTiming, LocationCategory, SessionKind, SessionLog, SessionStatus
 
 
 @dataclass(frozen=True)
 class SessionView:
-    """A session as one caller may see it: notes only for its mentor, coordinators and admins."""
+    """A session as one caller may see it (what SessionSchema answers): notes only for its mentor, coordinators and
+    admins; its week and evening and weekend flags in programme time."""
 
-    session: MentoringSession
-    attendees: list[Attendee]
+    id: uuid.UUID
+    programme_id: uuid.UUID
+    mentor_id: uuid.UUID
+    kind: SessionKind
+    location_category: LocationCategory
+    status: SessionStatus
+    planned_start_at: datetime
+    planned_end_at: datetime
+    local_week: str
     is_evening: bool
     is_weekend: bool
-    notes_visible: bool
-
-    @property
-    def notes(self) -> str | None:
-        return self.session.notes if self.notes_visible else None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.session, name)
-
-
-@dataclass(frozen=True)
-class Place:
-    enrolment: Enrolment
-    cohort: Cohort
-    # Read with the lock, so checking the caller and answering need no more round trips.
-    programme: Programme
-    key_worker_id: uuid.UUID | None
-    child_reference: str
+    attendees: list[Attendee]
+    actual_duration_minutes: int | None
+    activities: list[str] | None
+    notes: str | None
+    pattern_id: uuid.UUID | None
+    rescheduled_to_id: uuid.UUID | None
+    version: int
+    updated_at: datetime
 
 
+def _view(session: MentoringSession, timing: LocalTiming, *, actor: Actor, attendees: list[Attendee]) -> SessionView:
+    notes_visible = actor.role in (Role.ADMIN, Role.COORDINATOR) or session.mentor_id == actor.user_id
+    return SessionView(
+        id=session.id,
+        programme_id=session.programme_id,
+        mentor_id=session.mentor_id,
+        kind=session.kind,
+        location_category=session.location_category,
+        status=session.status,
+        planned_start_at=session.planned_start_at,
+        planned_end_at=session.planned_end_at,
+        local_week=session.local_week,
+        is_evening=timing.is_evening,
+        is_weekend=timing.is_weekend,
+        attendees=attendees,
+        actual_duration_minutes=session.actual_duration_minutes,
+        activities=session.activities,
+        notes=session.notes if notes_visible else None,
+        pattern_id=session.pattern_id,
+        rescheduled_to_id=session.rescheduled_to_id,
+        version=session.version,
+        updated_at=session.updated_at,
+    )
+
+
+@step
 def view_session(
-    db_session: Session, session: MentoringSession, *, actor: Actor, places: list[Place] | None = None
+    db_session: Session,
+    session: MentoringSession,
+    *,
+    actor: Actor,
+    attendees: list[Attendee] | None = None,
+    timing: LocalTiming | None = None,
 ) -> SessionView:
-    """The session as `actor` may see it. `places`: its children, when the caller has just locked them."""
-    if places is None:
-        attendees = [
-            Attendee(attendee.enrolment_id, attendee.child_id, reference)
-            for attendee, reference in queries.attendees(db_session, session_id=session.id)
-        ]
-    else:
-        attendees = sorted(
-            (Attendee(place.enrolment.id, place.enrolment.child_id, place.child_reference) for place in places),
-            key=lambda attendee: attendee.child_reference,
-        )
-    programme = db_session.get(Programme, session.programme_id)
-    assert programme is not None
-    return _view(session, programme, actor=actor, attendees=attendees)
+    """The session as `actor` may see it. `attendees`, `timing`: when the caller has them already."""
+    if attendees is None:
+        attendees = queries.attendees(db_session, session_id=session.id)
+    if timing is None:
+        programme = db_session.get_one(Programme, session.programme_id)
+        timing = rules.local_timing(session.planned_start_at, programme.time_zone)
+    return _view(session, timing, actor=actor, attendees=attendees)
 
 
 def view_sessions(db_session: Session, sessions: Sequence[MentoringSession], *, actor: Actor) -> list[SessionView]:
-    """Many sessions as `actor` may see them, their children read in one statement (the sync feed's pages)."""
+    """Many sessions as `actor` may see them, their children read in one statement (a page of a list or of the
+    sync feed)."""
     attendees = queries.attendees_of_sessions(db_session, session_ids=[session.id for session in sessions])
     # Held here: the identity map keeps only what something references, so get() per session would re-read.
     programmes = {
@@ -104,42 +123,30 @@ def view_sessions(db_session: Session, sessions: Sequence[MentoringSession], *, 
     return [
         _view(
             session,
-            programmes[session.programme_id],
+            rules.local_timing(session.planned_start_at, programmes[session.programme_id].time_zone),
             actor=actor,
-            attendees=[
-                Attendee(attendee.enrolment_id, attendee.child_id, reference)
-                for attendee, reference in attendees.get(session.id, [])
-            ],
+            attendees=attendees.get(session.id, []),
         )
         for session in sessions
     ]
 
 
-def _view(session: MentoringSession, programme: Programme, *, actor: Actor, attendees: list[Attendee]) -> SessionView:
-    return SessionView(
-        session=session,
-        attendees=attendees,
-        is_evening=rules.is_evening(session.planned_start_at, programme.time_zone),
-        is_weekend=rules.is_weekend(session.planned_start_at, programme.time_zone),
-        notes_visible=actor.role in (Role.ADMIN, Role.COORDINATOR) or session.mentor_id == actor.user_id,
+def _attendees_at(places: list[Place]) -> list[Attendee]:
+    return sorted(
+        (Attendee(place.enrolment.id, place.enrolment.child_id, place.child_reference) for place in places),
+        key=lambda attendee: attendee.child_reference,
     )
 
 
-def lock_places(db_session: Session, *, actor: Actor, enrolment_ids: list[uuid.UUID]) -> list[Place]:
-    """Lock the enrolments (in id order), check the caller may plan for each, and that each is active."""
-    rows = db_session.execute(
-        select(Enrolment, Cohort, Programme, Allocation.mentor_id, Child.reference)
-        .join(Cohort, Cohort.id == Enrolment.cohort_id)
-        .join(Programme, Programme.id == Cohort.programme_id)
-        .join(Child, Child.id == Enrolment.child_id)
-        .outerjoin(Allocation, (Allocation.enrolment_id == Enrolment.id) & Allocation.ended_at.is_(None))
-        .where(Enrolment.id.in_(enrolment_ids))
-        .order_by(Enrolment.id)
-        .with_for_update(of=Enrolment)
-        .execution_options(populate_existing=True)
-    ).all()
-    places = [Place(*row) for row in rows]
-    if len(places) != len(set(enrolment_ids)) or not all(_may_plan_for(actor, place) for place in places):
+@step
+def lock_places_to_plan(db_session: Session, *, actor: Actor, enrolment_ids: list[uuid.UUID]) -> list[Place]:
+    """Lock the enrolments a session or pattern is for, and check the caller may plan for each (404 if not, so
+    existence does not leak), that they are in one programme and that each is active."""
+    places = queries.lock_places(db_session, enrolment_ids=enrolment_ids)
+    if len(places) != len(set(enrolment_ids)) or not all(
+        rules.may_plan_for(actor, programme_id=place.cohort.programme_id, key_worker_id=place.key_worker_id)
+        for place in places
+    ):
         raise EnrolmentNotFound()
     if len({place.cohort.programme_id for place in places}) != 1:
         raise errors.InvalidSession("A session's children must all be in one programme.")
@@ -148,42 +155,31 @@ def lock_places(db_session: Session, *, actor: Actor, enrolment_ids: list[uuid.U
     return places
 
 
-def _may_plan_for(actor: Actor, place: Place) -> bool:
-    if actor.role is Role.ADMIN:
-        return True
-    if actor.role is Role.COORDINATOR:
-        return place.cohort.programme_id == actor.programme_id
-    if actor.role is Role.MENTOR:
-        return place.key_worker_id == actor.user_id
-    return False
-
-
-def key_worker_id(db_session: Session, enrolment_id: uuid.UUID) -> uuid.UUID | None:
-    return db_session.scalar(
-        select(Allocation.mentor_id).where(Allocation.enrolment_id == enrolment_id, Allocation.ended_at.is_(None))
-    )
-
-
 def check_weekly_caps(
     db_session: Session, *, places: list[Place], local_week: str, excluding: uuid.UUID | None = None
 ) -> None:
     """Refuse a session that would take any of its children past their cap for that week."""
     for place in places:
-        count, override = queries.week_load(
+        load = queries.week_loads(
             db_session,
             child_id=place.enrolment.child_id,
             enrolment_id=place.enrolment.id,
-            local_week=local_week,
+            weeks=[local_week],
             excluding=excluding,
+        )[local_week]
+        check = rules.check_weekly_cap(
+            week=local_week,
+            sessions_in_week=load.sessions_in_week,
+            adding=1,
+            max_sessions=place.cohort.max_sessions_per_week,
+            override=load.override,
         )
-        max_sessions = override if override is not None else place.cohort.max_sessions_per_week
-        check = rules.check_weekly_cap(week=local_week, sessions_in_week=count, adding=1, max_sessions=max_sessions)
         if not check.allowed:
             raise errors.WeeklySessionCapReached(
-                f"This child already has {count} of {max_sessions} sessions in {local_week}.",
+                f"This child already has {check.sessions_in_week} of {check.max_sessions} sessions in {local_week}.",
                 week=local_week,
-                sessions_in_week=count,
-                max_sessions=max_sessions,
+                sessions_in_week=check.sessions_in_week,
+                max_sessions=check.max_sessions,
                 child_id=str(place.enrolment.child_id),
             )
 
@@ -193,7 +189,7 @@ def _session_mentor(
 ) -> uuid.UUID:
     if actor.role is Role.MENTOR:
         return actor.user_id
-    chosen = mentor_id or key_worker_id(db_session, places[0].enrolment.id)
+    chosen = mentor_id or places[0].key_worker_id
     mentor = db_session.get(AppUser, chosen) if chosen else None
     if mentor is None or mentor.role is not Role.MENTOR or mentor.programme_id != places[0].cohort.programme_id:
         raise errors.InvalidSession(
@@ -202,51 +198,22 @@ def _session_mentor(
     return mentor.id
 
 
-def _record(
+def _record_written(
     db_session: Session,
     session: MentoringSession,
     child_ids: list[uuid.UUID],
-    actor: Actor | None,
+    *,
+    actor: Actor,
     action: str,
     now: datetime,
-    op: ChangeOp = ChangeOp.UPSERT,
-    *,
     created: bool = False,
 ) -> None:
+    """A session written: one change for the phones' sync and one audit row per child at it, and its reminders."""
     for child_id in child_ids:
-        record_change(
-            db_session, entity_type=EntityType.SESSION, entity_id=session.id, child_id=child_id, op=op, now=now
-        )
-        audit.record(
-            db_session,
-            actor=actor,
-            action=action,
-            record=session,
-            child_id=child_id,
-            now=now,
-        )
+        record_change(db_session, entity_type=EntityType.SESSION, entity_id=session.id, child_id=child_id, now=now)
+        audit.record(db_session, actor=actor, action=action, record=session, child_id=child_id, now=now)
     # Its SMS reminders follow the session in the same transaction: queued, moved or cancelled with it.
-    if op is ChangeOp.UPSERT:
-        reminders.resync_if_reminded(
-            db_session, session=queries.session_to_remind(db_session, session), now=now, created=created
-        )
-
-
-def _check_log(programme: Programme, status: SessionStatus, log: SessionLog, child_ids: list[uuid.UUID]) -> None:
-    problems: dict[str, list[str]] = {}
-    logs_delivery = any(value is not None for value in (log.actual_duration_minutes, log.activities, log.notes))
-    if logs_delivery and status is not SessionStatus.COMPLETED:
-        problems["status"] = ["Duration, activities and notes are recorded for completed sessions."]
-    unknown = sorted(set(log.activities or []) - set(programme.session_activities))
-    if unknown:
-        problems["activities"] = [f"Not one of the programme's activities: {', '.join(unknown)}."]
-    if log.safeguarding_concern and len(child_ids) > 1 and log.concern_child_id not in child_ids:
-        problems["concern_child_id"] = ["Say which child at this group session the concern is about."]
-    elif log.concern_child_id is not None and log.concern_child_id not in child_ids:
-        # Never silently ignored: a child not at the session (perhaps another programme's) is named back as wrong.
-        problems["concern_child_id"] = ["Not a child at this session."]
-    if problems:
-        raise errors.InvalidSession(errors=problems)
+    reminders.resync_if_reminded(db_session, session=queries.to_remind(session, child_ids), now=now, created=created)
 
 
 def _raise_concern(
@@ -274,16 +241,10 @@ def _raise_concern(
     db_session.add(alert)
     db_session.flush()
     record_change(db_session, entity_type=EntityType.ALERT, entity_id=alert.id, child_id=child_id, now=now)
-    audit.record(
-        db_session,
-        actor=actor,
-        action="alert.raise",
-        record=alert,
-        child_id=child_id,
-        now=now,
-    )
+    audit.record(db_session, actor=actor, action="alert.raise", record=alert, child_id=child_id, now=now)
 
 
+@step
 def add_session(
     db_session: Session,
     *,
@@ -296,14 +257,14 @@ def add_session(
     status: SessionStatus,
     planned_start_at: datetime,
     planned_end_at: datetime,
-    time_zone: str,
+    timing: LocalTiming,
     pattern_id: uuid.UUID | None = None,
     log: SessionLog | None = None,
     now: datetime,
 ) -> MentoringSession:
-    """Add a session and its attendee rows. Part of the caller's transaction: the caller checked the cap."""
+    """Add a session and its attendee rows. The caller locked the places and checked the cap for `timing.week`
+    (`timing`: the planned start in programme time)."""
     log = log or SessionLog()
-    local_week = rules.local_week(planned_start_at, time_zone)
     session = MentoringSession(
         id=session_id or uuid.uuid4(),
         programme_id=places[0].cohort.programme_id,
@@ -313,7 +274,7 @@ def add_session(
         status=status,
         planned_start_at=planned_start_at,
         planned_end_at=planned_end_at,
-        local_week=local_week,
+        local_week=timing.week,
         actual_duration_minutes=log.actual_duration_minutes,
         activities=log.activities,
         notes=log.notes,
@@ -326,12 +287,13 @@ def add_session(
     db_session.add(session)
     db_session.flush()
     for place in places:
-        db_session.add(attendee_row(session, place.enrolment, time_zone))
+        db_session.add(attendee_row(session, place.enrolment, timing))
     return session
 
 
-def attendee_row(session: MentoringSession, enrolment: Enrolment, time_zone: str) -> SessionAttendee:
-    """A child's attendance at a session, with the session's facts the dashboards count copied onto it."""
+def attendee_row(session: MentoringSession, enrolment: Enrolment, timing: LocalTiming) -> SessionAttendee:
+    """A child's attendance at a session, with the session's facts the dashboards count copied onto it (`timing`:
+    the session's start in programme time)."""
     return SessionAttendee(
         session_id=session.id,
         enrolment_id=enrolment.id,
@@ -339,8 +301,8 @@ def attendee_row(session: MentoringSession, enrolment: Enrolment, time_zone: str
         local_week=session.local_week,
         status=session.status,
         planned_start_at=session.planned_start_at,
-        starts_in_evening=rules.is_evening(session.planned_start_at, time_zone),
-        starts_at_weekend=rules.is_weekend(session.planned_start_at, time_zone),
+        starts_in_evening=timing.is_evening,
+        starts_at_weekend=timing.is_weekend,
     )
 
 
@@ -350,6 +312,7 @@ def _set_status(db_session: Session, session: MentoringSession, status: SessionS
     db_session.execute(update(SessionAttendee).where(SessionAttendee.session_id == session.id).values(status=status))
 
 
+@use_case
 def create_session(
     db_session: Session,
     *,
@@ -371,15 +334,15 @@ def create_session(
         raise errors.InvalidSession(problem, errors={"planned_end_at": [problem]})
     if kind is not SessionKind.GROUP and len(enrolment_ids) != 1:
         raise errors.InvalidSession(errors={"enrolment_ids": ["A one-to-one or phone session has one child."]})
-    places = lock_places(db_session, actor=actor, enrolment_ids=enrolment_ids)
+    places = lock_places_to_plan(db_session, actor=actor, enrolment_ids=enrolment_ids)
     # Checked under the enrolment lock, so a phone's retry racing its first create finds it committed (409).
     if session_id is not None and db_session.get(MentoringSession, session_id) is not None:
         raise errors.SessionAlreadyExists()
     programme = places[0].programme
     child_ids = [place.enrolment.child_id for place in places]
-    _check_log(programme, status, log, child_ids)
-    local_week = rules.local_week(planned_start_at, programme.time_zone)
-    check_weekly_caps(db_session, places=places, local_week=local_week)
+    rules.check_log(programme_activities=programme.session_activities, status=status, log=log, child_ids=child_ids)
+    timing = rules.local_timing(planned_start_at, programme.time_zone)
+    check_weekly_caps(db_session, places=places, local_week=timing.week)
     session = add_session(
         db_session,
         actor=actor,
@@ -391,16 +354,16 @@ def create_session(
         status=status,
         planned_start_at=planned_start_at,
         planned_end_at=planned_end_at,
-        time_zone=programme.time_zone,
+        timing=timing,
         log=log,
         now=now,
     )
     _raise_concern(db_session, actor=actor, session=session, log=log, child_ids=child_ids, now=now)
-    _record(db_session, session, child_ids, actor, "session.create", now, created=True)
-    db_session.commit()
-    return view_session(db_session, session, actor=actor, places=places)
+    _record_written(db_session, session, child_ids, actor=actor, action="session.create", now=now, created=True)
+    return view_session(db_session, session, actor=actor, attendees=_attendees_at(places), timing=timing)
 
 
+@use_case
 def get_session(db_session: Session, *, actor: Actor, session_id: uuid.UUID, now: datetime) -> SessionView:
     session = queries.get_visible_session(db_session, actor=actor, session_id=session_id)
     if session is None:
@@ -414,10 +377,10 @@ def get_session(db_session: Session, *, actor: Actor, session_id: uuid.UUID, now
         records=[(session.id, attendee.child_id) for attendee in view.attendees],
         now=now,
     )
-    db_session.commit()
     return view
 
 
+@use_case
 def list_sessions(
     db_session: Session,
     *,
@@ -438,16 +401,15 @@ def list_sessions(
         offset=offset,
         limit=limit,
     )
-    views = [view_session(db_session, session, actor=actor) for session in sessions]
+    views = view_sessions(db_session, sessions, actor=actor)
     audit.record_many(
         db_session,
         actor=actor,
         action="session.list",
         of=MentoringSession,
-        records=[(view.session.id, attendee.child_id) for view in views for attendee in view.attendees],
+        records=[(view.id, attendee.child_id) for view in views for attendee in view.attendees],
         now=now,
     )
-    db_session.commit()
     return views, total
 
 
@@ -462,6 +424,7 @@ def _get_session_to_change(db_session: Session, *, actor: Actor, session_id: uui
     return session
 
 
+@use_case
 def update_session(
     db_session: Session,
     *,
@@ -483,11 +446,10 @@ def update_session(
         raise errors.InvalidSession(errors={"status": ["Use the reschedule operation to move a session."]})
     if session.status is not SessionStatus.PLANNED and ({"kind", "location_category"} & changes.keys()):
         raise errors.SessionStatusFinal("Only a planned session's kind and place can change.")
-    programme = db_session.get(Programme, session.programme_id)
-    assert programme is not None
-    child_ids = [attendee.child_id for attendee, _ in queries.attendees(db_session, session_id=session.id)]
-    _check_log(programme, new_status, log, child_ids)
-    _set_status(db_session, session, new_status)
+    programme = db_session.get_one(Programme, session.programme_id)
+    attendees = queries.attendees(db_session, session_id=session.id)
+    child_ids = [attendee.child_id for attendee in attendees]
+    rules.check_log(programme_activities=programme.session_activities, status=new_status, log=log, child_ids=child_ids)
     for field in ("kind", "location_category"):
         if field in changes:
             setattr(session, field, changes[field])
@@ -498,12 +460,15 @@ def update_session(
     session.version += 1
     session.updated_at = now
     session.updated_by_user_id = actor.user_id
+    # Last, so the session's row is written once, with its new status, when the attendees' copy follows it.
+    _set_status(db_session, session, new_status)
     _raise_concern(db_session, actor=actor, session=session, log=log, child_ids=child_ids, now=now)
-    _record(db_session, session, child_ids, actor, "session.update", now)
-    db_session.commit()
-    return view_session(db_session, session, actor=actor)
+    _record_written(db_session, session, child_ids, actor=actor, action="session.update", now=now)
+    timing = rules.local_timing(session.planned_start_at, programme.time_zone)
+    return view_session(db_session, session, actor=actor, attendees=attendees, timing=timing)
 
 
+@use_case
 def reschedule_session(
     db_session: Session,
     *,
@@ -525,12 +490,10 @@ def reschedule_session(
         raise errors.InvalidSession(problem, errors={"planned_end_at": [problem]})
     if new_session_id is not None and db_session.get(MentoringSession, new_session_id) is not None:
         raise errors.SessionAlreadyExists()
-    enrolment_ids = [attendee.enrolment_id for attendee, _ in queries.attendees(db_session, session_id=old.id)]
-    places = lock_places(db_session, actor=actor, enrolment_ids=enrolment_ids)
-    programme = db_session.get(Programme, old.programme_id)
-    assert programme is not None
-    local_week = rules.local_week(planned_start_at, programme.time_zone)
-    check_weekly_caps(db_session, places=places, local_week=local_week, excluding=old.id)
+    enrolment_ids = [attendee.enrolment_id for attendee in queries.attendees(db_session, session_id=old.id)]
+    places = lock_places_to_plan(db_session, actor=actor, enrolment_ids=enrolment_ids)
+    timing = rules.local_timing(planned_start_at, places[0].programme.time_zone)
+    check_weekly_caps(db_session, places=places, local_week=timing.week, excluding=old.id)
     new = add_session(
         db_session,
         actor=actor,
@@ -542,7 +505,7 @@ def reschedule_session(
         status=SessionStatus.PLANNED,
         planned_start_at=planned_start_at,
         planned_end_at=planned_end_at,
-        time_zone=programme.time_zone,
+        timing=timing,
         now=now,
     )
     _set_status(db_session, old, SessionStatus.RESCHEDULED)
@@ -551,12 +514,12 @@ def reschedule_session(
     old.updated_at = now
     old.updated_by_user_id = actor.user_id
     child_ids = [place.enrolment.child_id for place in places]
-    _record(db_session, old, child_ids, actor, "session.reschedule", now)
-    _record(db_session, new, child_ids, actor, "session.create", now, created=True)
-    db_session.commit()
-    return view_session(db_session, new, actor=actor, places=places)
+    _record_written(db_session, old, child_ids, actor=actor, action="session.reschedule", now=now)
+    _record_written(db_session, new, child_ids, actor=actor, action="session.create", now=now, created=True)
+    return view_session(db_session, new, actor=actor, attendees=_attendees_at(places), timing=timing)
 
 
+@use_case
 def override_weekly_cap(
     db_session: Session,
     *,
@@ -568,7 +531,7 @@ def override_weekly_cap(
     now: datetime,
 ) -> WeeklyCapOverride:
     """A coordinator allows one child more sessions in one exceptional week (audited, with the reason)."""
-    places = lock_places(db_session, actor=actor, enrolment_ids=[enrolment_id])
+    places = lock_places_to_plan(db_session, actor=actor, enrolment_ids=[enrolment_id])
     enrolment = places[0].enrolment
     override = queries.cap_override(db_session, enrolment_id=enrolment.id, local_week=local_week)
     if override is None:
@@ -593,7 +556,6 @@ def override_weekly_cap(
         child_id=enrolment.child_id,
         now=now,
     )
-    db_session.commit()
     return override
 
 
@@ -616,6 +578,7 @@ class DeliverySummary:
     weeks: list[WeekOfSessions]
 
 
+@use_case
 def summarise_delivery(db_session: Session, *, actor: Actor, child_id: uuid.UUID, now: datetime) -> DeliverySummary:
     """Planned against delivered, missed and cancelled, evening and weekend share, and sessions per week."""
     child = visible_child(db_session, actor=actor, child_id=child_id)
@@ -638,7 +601,6 @@ def summarise_delivery(db_session: Session, *, actor: Actor, child_id: uuid.UUID
         child_id=child.id,
         now=now,
     )
-    db_session.commit()
     return DeliverySummary(
         planned=sum(by_status[status] for status in rules.COUNTS_TOWARDS_CAP),
         delivered=len(delivered),

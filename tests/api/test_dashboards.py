@@ -19,7 +19,7 @@ from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.outcomes import service as outcomes_service
 from api.sessions.models import MentoringSession
-from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_week
+from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_timing, local_week
 from api.sessions.service import attendee_row
 from api.wellbeing.models import CheckIn
 from api.wellbeing.rules import CheckInChannel, ScoreKind
@@ -112,7 +112,7 @@ class World:
         self.db_session.add(row)
         self.db_session.flush()
         for enrolment in enrolments:
-            self.db_session.add(attendee_row(row, enrolment, "Europe/London"))
+            self.db_session.add(attendee_row(row, enrolment, local_timing(start, "Europe/London")))
         self.db_session.commit()
         self.sessions.append((start, status, enrolments))
 

@@ -386,6 +386,42 @@ def test_a_raised_cap_for_one_week_lets_the_pattern_plan_in_that_week(client, db
     assert (body["sessions_planned"], body["weeks_skipped_at_cap"]) == (8, [])
 
 
+def test_a_lowered_cap_for_one_week_makes_the_pattern_skip_that_week(client, db_session, team):
+    enrolment = team.child()
+    plan_session(client, team, enrolment, utc(2026, 11, 30, 10))
+    override = client.put(
+        f"/enrolments/{enrolment.id}/weekly-cap-overrides",
+        json={"week": "2026-W49", "max_sessions": 1, "reason": "A week of exams: one session only."},
+        headers=team.headers(team.coordinator),
+    )
+    assert override.status_code == 200, override.json
+
+    body = pattern_set(client, team, enrolment, (TUESDAY, "18:00"))
+
+    assert (body["sessions_planned"], body["weeks_skipped_at_cap"]) == (7, ["2026-W49"])
+
+
+def test_a_group_session_led_by_another_mentor_fills_the_childs_week_for_the_pattern(client, db_session, team):
+    # The same count as planning one session: per child, across every mentor and group session.
+    enrolment, other_mentor = team.child(), make_user(db_session, Role.MENTOR, programme=team.programme)
+    classmate = team.child(other_mentor)
+    for start in (utc(2026, 11, 30, 10), utc(2026, 12, 2, 10), utc(2026, 12, 3, 10)):
+        group = {
+            "enrolment_ids": [str(enrolment.id), str(classmate.id)],
+            "mentor_id": str(other_mentor.id),
+            "kind": "group",
+            "location_category": "community_venue",
+            "planned_start_at": start.isoformat(),
+            "planned_end_at": (start + timedelta(hours=1)).isoformat(),
+        }
+        response = client.post("/sessions", json=group, headers=team.headers(team.coordinator))
+        assert response.status_code == 201, response.json
+
+    body = pattern_set(client, team, enrolment, (TUESDAY, "18:00"))
+
+    assert (body["sessions_planned"], body["weeks_skipped_at_cap"]) == (7, ["2026-W49"])
+
+
 def test_a_pattern_with_more_slots_a_week_than_the_cohort_allows_is_refused_and_plans_nothing(
     client, db_session, clock
 ):

@@ -40,7 +40,7 @@ from api.dashboards.page import FORM_COOKIE, SIGN_IN_COOKIE
 from api.outcomes.models import OutcomeEvent
 from api.outcomes.rules import OutcomeEventType, OutcomeSource
 from api.sessions.models import MentoringSession
-from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_week
+from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_timing, local_week
 from api.sessions.service import attendee_row
 from api.wellbeing.models import CheckIn
 from api.wellbeing.rules import CheckInChannel, ScoreKind
@@ -94,7 +94,7 @@ def seed_programme(db: Session) -> AppUser:
             )
             db.add(session)
             db.flush()
-            db.add(attendee_row(session, enrolment, "Europe/London"))
+            db.add(attendee_row(session, enrolment, local_timing(session.planned_start_at, "Europe/London")))
     for number, enrolment in enumerate(enrolments):
         for completed, value in ((date(2025, 6, 10), 18 + number % 3), (date(2026, 10, 1), 22 + number % 4)):
             check_in = CheckIn(

@@ -1,7 +1,7 @@
 """The weekly cap and Idempotency-Key hold when many requests for one child arrive at the same moment.
 
 On PostgreSQL the guarantee comes from the enrolment's row lock taken before counting
-(api/sessions/service.py::_lock_places); on SQLite from BEGIN IMMEDIATE. Without the lock every request
+(api/sessions/queries.py::lock_places); on SQLite from BEGIN IMMEDIATE. Without the lock every request
 counts the same sessions and the cap is overrun.
 """
 

@@ -118,10 +118,10 @@ class Team:
         )
 
     def count(self, enrolment: Enrolment, week: str) -> int:
-        count, _ = queries.week_load(
-            self.db_session, child_id=enrolment.child_id, enrolment_id=enrolment.id, local_week=week
+        loads = queries.week_loads(
+            self.db_session, child_id=enrolment.child_id, enrolment_id=enrolment.id, weeks=[week]
         )
-        return count
+        return loads[week].sessions_in_week
 
 
 @pytest.fixture()

@@ -170,7 +170,7 @@ def a_session(w: World, *, hours_from_now: int = 50) -> uuid.UUID:
         log=SessionLog(),
         now=w.now,
     )
-    return view.session.id
+    return view.id
 
 
 def a_pattern(w: World) -> uuid.UUID:
@@ -185,7 +185,7 @@ def a_pattern(w: World) -> uuid.UUID:
         starts_on=None,
         now=w.now,
     )
-    return result.pattern.id
+    return result.id
 
 
 def an_episode(w: World, *, returned: bool = True) -> uuid.UUID:

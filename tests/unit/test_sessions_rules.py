@@ -1,5 +1,6 @@
 """The pure rules behind sessions: local weeks, evenings and weekends in Europe/London, the weekly cap,
-durations and which status changes are allowed. Plain values in, plain values out.
+durations, which status changes are allowed, what a log must fit and who may plan for a place. Plain values
+in, plain values out.
 
 Europe/London changes to BST at 01:00 UTC on the last Sunday of March (28 March 2027) and back to GMT at
 01:00 UTC on the last Sunday of October (25 October 2026); both changeover weeks are covered.
@@ -7,22 +8,30 @@ Europe/London changes to BST at 01:00 UTC on the last Sunday of March (28 March 
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from api.actors import Actor, Role
+from api.sessions.errors import InvalidSession
 from api.sessions.rules import (
     CANCELLED,
     COUNTS_TOWARDS_CAP,
     FINAL,
     CapCheck,
+    LocalTiming,
+    SessionLog,
     SessionStatus,
     can_change_to,
+    check_log,
     check_weekly_cap,
     duration_problem,
     is_evening,
     is_weekend,
+    local_timing,
     local_week,
+    may_plan_for,
 )
 
 LONDON = "Europe/London"
@@ -218,6 +227,102 @@ class TestCheckWeeklyCap:
     def test_the_check_reports_the_week_count_and_maximum_it_was_made_against(self):
         check = check_weekly_cap(week="2027-W12", sessions_in_week=1, adding=1, max_sessions=2)
         assert (check.week, check.sessions_in_week, check.max_sessions) == ("2027-W12", 1, 2)
+
+    def test_an_override_replaces_the_cohorts_cap_for_the_week(self):
+        check = check_weekly_cap(week="2026-W48", sessions_in_week=3, adding=1, max_sessions=3, override=5)
+        assert check == CapCheck(allowed=True, week="2026-W48", sessions_in_week=3, max_sessions=5)
+
+    def test_an_override_may_also_lower_the_cap_for_the_week(self):
+        check = check_weekly_cap(week="2026-W48", sessions_in_week=1, adding=1, max_sessions=3, override=1)
+        assert check == CapCheck(allowed=False, week="2026-W48", sessions_in_week=1, max_sessions=1)
+
+    def test_without_an_override_the_cohorts_cap_holds(self):
+        check = check_weekly_cap(week="2026-W48", sessions_in_week=3, adding=1, max_sessions=3, override=None)
+        assert (check.allowed, check.max_sessions) == (False, 3)
+
+
+class TestLocalTiming:
+    def test_the_week_and_flags_are_read_once_in_programme_time(self):
+        # Sunday 7 June 2026, 23:30 UTC is Monday 8 June 00:30 BST: a new week, neither evening nor weekend.
+        assert local_timing(utc(2026, 6, 7, 23, 30), LONDON) == LocalTiming(
+            week="2026-W24", is_evening=False, is_weekend=False
+        )
+
+    def test_a_saturday_evening_is_both(self):
+        assert local_timing(utc(2026, 11, 28, 18), LONDON) == LocalTiming(
+            week="2026-W48", is_evening=True, is_weekend=True
+        )
+
+    @pytest.mark.parametrize("start", [utc(2026, 10, 25, 23, 30), utc(2027, 3, 28, 23, 30), utc(2026, 7, 14, 16)])
+    def test_it_agrees_with_the_single_questions(self, start):
+        assert local_timing(start, LONDON) == LocalTiming(
+            local_week(start, LONDON), is_evening(start, LONDON), is_weekend(start, LONDON)
+        )
+
+
+PROGRAMME, OTHER_PROGRAMME = uuid.uuid4(), uuid.uuid4()
+KEY_WORKER, OTHER_MENTOR = uuid.uuid4(), uuid.uuid4()
+
+
+class TestMayPlanFor:
+    def test_an_admin_may_plan_for_any_place(self):
+        admin = Actor(uuid.uuid4(), Role.ADMIN, None)
+        assert may_plan_for(admin, programme_id=OTHER_PROGRAMME, key_worker_id=None) is True
+
+    def test_a_coordinator_may_plan_for_their_programmes_places_only(self):
+        coordinator = Actor(uuid.uuid4(), Role.COORDINATOR, PROGRAMME)
+        assert may_plan_for(coordinator, programme_id=PROGRAMME, key_worker_id=None) is True
+        assert may_plan_for(coordinator, programme_id=OTHER_PROGRAMME, key_worker_id=None) is False
+
+    def test_a_mentor_may_plan_only_for_the_places_they_are_key_worker_for(self):
+        assert may_plan_for(Actor(KEY_WORKER, Role.MENTOR, PROGRAMME), programme_id=PROGRAMME, key_worker_id=KEY_WORKER)
+        assert not may_plan_for(
+            Actor(OTHER_MENTOR, Role.MENTOR, PROGRAMME), programme_id=PROGRAMME, key_worker_id=KEY_WORKER
+        )
+        assert not may_plan_for(Actor(KEY_WORKER, Role.MENTOR, PROGRAMME), programme_id=PROGRAMME, key_worker_id=None)
+
+    def test_a_commissioner_may_plan_for_no_place(self):
+        commissioner = Actor(uuid.uuid4(), Role.COMMISSIONER, PROGRAMME)
+        assert may_plan_for(commissioner, programme_id=PROGRAMME, key_worker_id=KEY_WORKER) is False
+
+
+ACTIVITIES = ["Talking and listening", "Sport or exercise"]
+CHILD, OTHER_CHILD = uuid.uuid4(), uuid.uuid4()
+
+
+def log_problems(status: SessionStatus, log: SessionLog, child_ids: list[uuid.UUID]) -> dict | None:
+    try:
+        check_log(programme_activities=ACTIVITIES, status=status, log=log, child_ids=child_ids)
+    except InvalidSession as error:
+        return error.errors
+    return None
+
+
+class TestCheckLog:
+    def test_a_completed_session_may_log_its_delivery(self):
+        log = SessionLog(actual_duration_minutes=60, activities=[ACTIVITIES[0]], notes="Good.")
+        assert log_problems(SessionStatus.COMPLETED, log, [CHILD]) is None
+
+    def test_delivery_is_logged_only_for_a_completed_session(self):
+        problems = log_problems(SessionStatus.PLANNED, SessionLog(notes="Early."), [CHILD])
+        assert problems == {"status": ["Duration, activities and notes are recorded for completed sessions."]}
+
+    def test_activities_come_from_the_programmes_list(self):
+        problems = log_problems(SessionStatus.COMPLETED, SessionLog(activities=["Karaoke"]), [CHILD])
+        assert problems == {"activities": ["Not one of the programme's activities: Karaoke."]}
+
+    def test_a_concern_at_a_group_session_names_its_child(self):
+        log = SessionLog(safeguarding_concern="Worried.")
+        problems = log_problems(SessionStatus.PLANNED, log, [CHILD, OTHER_CHILD])
+        assert problems == {"concern_child_id": ["Say which child at this group session the concern is about."]}
+
+    def test_a_concern_about_a_child_not_at_the_session_is_refused(self):
+        log = SessionLog(safeguarding_concern="Worried.", concern_child_id=OTHER_CHILD)
+        problems = log_problems(SessionStatus.PLANNED, log, [CHILD])
+        assert problems == {"concern_child_id": ["Not a child at this session."]}
+
+    def test_a_concern_at_a_one_to_one_session_needs_no_child_named(self):
+        assert log_problems(SessionStatus.PLANNED, SessionLog(safeguarding_concern="Worried."), [CHILD]) is None
 
 
 class TestDurationProblem:
