@@ -20,7 +20,7 @@ from api.outbox import service as outbox
 from api.outbox.service import DispatchSettings
 from api.privacy import service as privacy_service
 from api.privacy.rules import RetentionPolicy, retention_policy
-from api.wellbeing import service as wellbeing_service
+from api.wellbeing import routine as wellbeing_routine
 from api.wellbeing.rules import Instrument
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def lapse_expired_offers(context: JobContext) -> int:
 
 def invite_due_check_ins(context: JobContext) -> int:
     with context.session_factory() as db_session:
-        return wellbeing_service.invite_due_check_ins(
+        return wellbeing_routine.invite_due_check_ins(
             db_session, instruments=context.instruments, secret_key=context.secret_key, now=context.clock.now()
         )
 

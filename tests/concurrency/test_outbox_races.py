@@ -47,7 +47,8 @@ from api.outbox.models import MessageEvent, OutboundMessage
 from api.outbox.rules import MessageState
 from api.outbox.service import DispatchSettings
 from api.programmes.models import Programme
-from api.wellbeing import service as wellbeing_service
+from api.wellbeing import invitations as wellbeing_invitations
+from api.wellbeing import routine as wellbeing_routine
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from notifications.fake import FakeSmsSender
 from notifications.port import OutgoingSms, ProviderMessage, SendResult
@@ -94,7 +95,7 @@ def due_check_in_links(db_session: Session, count: int) -> list[DueLink]:
             given_by=ConsentGivenBy.CHILD,
             now=DEFAULT_NOW,
         )
-    created = wellbeing_service.invite_due_check_ins(
+    created = wellbeing_routine.invite_due_check_ins(
         db_session, instruments=INSTRUMENTS, secret_key=SECRET_KEY, now=DEFAULT_NOW
     )
     assert created == count
@@ -104,7 +105,7 @@ def due_check_in_links(db_session: Session, count: int) -> list[DueLink]:
             message.check_in_invitation_id,
             db_session.get_one(PhoneNumber, message.phone_number_id).e164,
             PUBLIC_BASE_URL
-            + wellbeing_service.link_for(
+            + wellbeing_invitations.link_for(
                 db_session, invitation_id=message.check_in_invitation_id, secret_key=SECRET_KEY
             ),
         )
