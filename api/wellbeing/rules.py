@@ -510,9 +510,14 @@ def goal_answer_problems(
 
 
 # --- Which instruments to ask --------------------------------------------------------------------------------
+#
+# An instrument is asked only of a child of the ages it suits. A link asks only instruments whose wording is loaded
+# (licensed wording may be absent) and Goal Based Outcomes only while the child has a goal to rate: a link someone
+# asks for is refused, naming the instrument at fault; the programme's routine leaves such an instrument out.
 
 
 def instrument_named(instruments: Mapping[str, Instrument], key: str, *, field_name: str = "instrument") -> Instrument:
+    """The deployment's instrument with this key; UnknownInstrument, named under `field_name`, if there is none."""
     instrument = instruments.get(key)
     if instrument is None:
         raise UnknownInstrument(errors={field_name: [f"Choose one of: {', '.join(sorted(instruments))}."]})
@@ -520,6 +525,7 @@ def instrument_named(instruments: Mapping[str, Instrument], key: str, *, field_n
 
 
 def check_suits_age(instrument: Instrument, age: int, *, field_name: str = "instrument") -> None:
+    """InstrumentNotSuitable, named under `field_name`, when the instrument is not for a child of this age."""
     if not instrument.suits_age(age):
         bounds = (
             f"from {instrument.min_age}"

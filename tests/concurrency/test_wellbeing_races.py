@@ -3,8 +3,8 @@
 Each test names the mechanism it proves; remove that mechanism and the test fails:
 
 - a link submitted many times at once is stored once: the invitation's row lock in submit_link
-  (api/wellbeing/service.py, `_usable_invitation(..., for_update=True)`);
-- goals set at once stop at three: the child's row lock in set_goal (`_lock_child`), backed by the partial
+  (api/wellbeing/link_check_ins.py, `_usable_invitation(..., for_update=True)`);
+- goals set at once stop at three: the child's row lock in set_goal (`queries.lock_child`), backed by the partial
   unique index uq_goal_child_id_slot_active (one active goal per place, places 1 to 3);
 - two scheduler runs at once create each occasion once: the unique key (child_id, occasion) on
   check_in_invitation;
