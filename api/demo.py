@@ -31,7 +31,9 @@ from api.schedules import service as schedules_service
 from api.schedules.rules import Slot
 from api.sessions import service as sessions_service
 from api.sessions.rules import LocationCategory, SessionKind, SessionLog, SessionStatus
-from api.wellbeing import service as wellbeing_service
+from api.wellbeing import check_ins as wellbeing_check_ins
+from api.wellbeing import goals as wellbeing_goals
+from api.wellbeing import invitations as wellbeing_invitations
 from api.wellbeing.rules import Instrument
 
 DEMO_PROGRAMME = "North Kent and Medway mentoring programme"
@@ -347,15 +349,15 @@ def _goals_and_check_ins(
     for summary, (baseline, review) in zip(children, DEMO_ONS4, strict=False):
         child_id = summary.child.id
         for description in DEMO_GOALS[:2]:
-            wellbeing_service.set_goal(
+            wellbeing_goals.set_goal(
                 db_session, actor=actor, child_id=child_id, description=description, now=baseline_at
             )
         for answers, at, ratings in ((baseline, baseline_at, (2, 3)), (review, review_at, (5, 4))):
-            wellbeing_service.record_check_in(
+            wellbeing_check_ins.record_check_in(
                 db_session, actor=actor, instruments=instruments, child_id=child_id, instrument="ons4",
                 answers=dict(answers), session_id=None, now=at,
             )  # fmt: skip
-            wellbeing_service.record_check_in(
+            wellbeing_check_ins.record_check_in(
                 db_session, actor=actor, instruments=instruments, child_id=child_id, instrument="gbo",
                 answers={"goal_1": ratings[0], "goal_2": ratings[1]}, session_id=None, now=at,
             )  # fmt: skip
@@ -372,7 +374,7 @@ def demo_check_in_link(
     assert mentor is not None, "load the demo data first"
     actor = _actor(mentor)
     (first, *_) = _demo_mentor_children(db_session, actor=actor, now=now, limit=1)
-    invitation = wellbeing_service.invite_check_in(
+    invitation = wellbeing_invitations.invite_check_in(
         db_session,
         actor=actor,
         instruments=instruments,
@@ -381,4 +383,4 @@ def demo_check_in_link(
         secret_key=secret_key,
         now=now,
     )
-    return wellbeing_service.link_for(db_session, invitation_id=invitation.id, secret_key=secret_key)
+    return wellbeing_invitations.link_for(db_session, invitation_id=invitation.id, secret_key=secret_key)

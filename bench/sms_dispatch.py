@@ -71,7 +71,7 @@ from api.programmes import service as programmes_service
 from api.referrals import service as referrals_service
 from api.referrals.rules import Priority, ReferralSource
 from api.sms import dispatch as sms_dispatch
-from api.wellbeing import service as wellbeing_service
+from api.wellbeing import invitations as wellbeing_invitations
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from notifications.port import Outcome, OutgoingSms
 from notifications.twilio_adapter import TwilioSender
@@ -371,7 +371,7 @@ def invite_all(
     started = time.perf_counter()
     for index, child_id in enumerate(child_ids):
         with session_factory() as db_session:
-            wellbeing_service.invite_check_in(
+            wellbeing_invitations.invite_check_in(
                 db_session,
                 actor=actor,
                 instruments=instruments,

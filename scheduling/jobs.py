@@ -26,7 +26,7 @@ from api.sms import dispatch as sms_dispatch
 from api.sms import reconcile as sms_reconcile
 from api.sms import service as sms_service
 from api.sms.dispatch import DispatchSettings
-from api.wellbeing import service as wellbeing_service
+from api.wellbeing import routine as wellbeing_routine
 from api.wellbeing.rules import Instrument
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def lapse_expired_offers(context: JobContext) -> int:
 
 def invite_due_check_ins(context: JobContext) -> int:
     with context.session_factory() as db_session:
-        return wellbeing_service.invite_due_check_ins(
+        return wellbeing_routine.invite_due_check_ins(
             db_session, instruments=context.instruments, secret_key=context.secret_key, now=context.clock.now()
         )
 

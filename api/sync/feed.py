@@ -54,7 +54,8 @@ from api.sync.rules import (
     Cursor,
     Position,
 )
-from api.wellbeing import service as wellbeing
+from api.wellbeing.check_ins import view_check_ins
+from api.wellbeing.goals import view_goals
 from api.wellbeing.models import CheckIn, Goal
 
 RECORD_OPS = (ChangeOp.UPSERT, ChangeOp.DELETE)
@@ -371,9 +372,9 @@ def _current(db_session: Session, actor: Actor, items: Sequence[_Item]) -> dict[
             model = EXPANDED[entity_type]
             records = db_session.scalars(select(model).where(model.id.in_(ids))).all()
             if entity_type is EntityType.CHECK_IN:
-                records = wellbeing.view_check_ins(db_session, records)
+                records = view_check_ins(db_session, records)
             elif entity_type is EntityType.GOAL:
-                records = wellbeing.view_goals(db_session, records)
+                records = view_goals(db_session, records)
         found |= {(entity_type, record.id): record for record in records}
     return found
 

@@ -35,7 +35,7 @@ from flask import Blueprint, Response, render_template, request
 from werkzeug.datastructures import MultiDict
 
 from api.web import clock, count_failed_check_in_look_up, db_session, retry_after_seconds
-from api.wellbeing import service
+from api.wellbeing import link_check_ins
 from api.wellbeing.errors import LinkNotUsable
 from api.wellbeing.links import TOKEN_PATTERN
 from api.wellbeing.views import instruments
@@ -86,7 +86,7 @@ def _answers_from(form: MultiDict[str, str]) -> dict[str, dict[str, object]]:
     return answers
 
 
-def _question_labels(form: service.LinkForm) -> dict[str, str]:
+def _question_labels(form: link_check_ins.LinkForm) -> dict[str, str]:
     """What the error summary calls each field: "Question 3", or the section for a problem with all of it."""
     labels: dict[str, str] = {}
     number = 0
@@ -99,13 +99,15 @@ def _question_labels(form: service.LinkForm) -> dict[str, str]:
     return labels
 
 
-def _render_form(form: service.LinkForm, *, chosen: Mapping[str, Any], errors: Mapping[str, list[str]]) -> str:
+def _render_form(form: link_check_ins.LinkForm, *, chosen: Mapping[str, Any], errors: Mapping[str, list[str]]) -> str:
     return render_template("checkin/form.html", form=form, chosen=chosen, errors=errors, labels=_question_labels(form))
 
 
 @blp.get("/<token>")
 def show(token: str) -> str:
-    form = service.open_link(db_session(), instruments=instruments(), token=_well_formed(token), now=clock().now())
+    form = link_check_ins.open_link(
+        db_session(), instruments=instruments(), token=_well_formed(token), now=clock().now()
+    )
     return _render_form(form, chosen={}, errors={})
 
 
@@ -116,7 +118,7 @@ def submit(token: str) -> tuple[str, int]:
     shown_goals = {
         name.removeprefix("goal."): value for name, value in request.form.items() if name.startswith("goal.")
     }
-    answer = service.answer_link(
+    answer = link_check_ins.answer_link(
         db_session(),
         instruments=instruments(),
         token=token,

@@ -1,4 +1,4 @@
-"""Read-only selects for check-ins, goals and check-in links."""
+"""Read-only selects for check-ins, goals and check-in links (and the child's row lock that orders their writes)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from api.actors import Actor
 from api.alerts.models import Alert
-from api.children.models import Child
-from api.children.queries import visible_to
+from api.children.models import Child, PhoneNumber
+from api.children.queries import consents_in_force, current_phone_numbers, visible_to
+from api.children.rules import ContactChannel, PhoneOwner, age_on
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.programmes.models import Cohort, Programme
@@ -29,6 +31,33 @@ class StoredScores:
     goal_ids: dict[str, uuid.UUID]
     raw: dict[str, Decimal]
     derived: dict[str, Decimal]
+
+
+def lock_child(db_session: Session, child_id: uuid.UUID) -> None:
+    """Serialise a child's check-ins and goal changes, so two at once both see the same baseline and goals."""
+    db_session.execute(select(Child.id).where(Child.id == child_id).with_for_update())
+
+
+def programme_zone(db_session: Session, child: Child) -> ZoneInfo:
+    """The time zone of the child's programme: the child's own calendar."""
+    return ZoneInfo(db_session.get_one(Programme, child.programme_id).time_zone)
+
+
+def child_age(db_session: Session, child: Child, now: datetime) -> int:
+    return age_on(child.date_of_birth, now.astimezone(programme_zone(db_session, child)).date())
+
+
+def child_mobile_for_links(db_session: Session, *, child_id: uuid.UUID) -> PhoneNumber | None:
+    """The child's own mobile, if the child's consent to SMS is in force: a link never goes to a carer's phone."""
+    consent = consents_in_force(db_session, child_id=child_id).get(ContactChannel.SMS_TO_CHILD)
+    if consent is None or not consent.granted:
+        return None
+    own = [
+        number
+        for number in current_phone_numbers(db_session, child_id=child_id)
+        if number.belongs_to is PhoneOwner.CHILD
+    ]
+    return max(own, key=lambda number: number.created_at, default=None)
 
 
 def get_visible_check_in(db_session: Session, *, actor: Actor, check_in_id: uuid.UUID) -> CheckIn | None:
@@ -72,6 +101,19 @@ def list_check_ins(db_session: Session, *, child_id: uuid.UUID, instrument_key: 
     if instrument_key is not None:
         query = query.where(CheckIn.instrument_key == instrument_key)
     return db_session.scalars(query.order_by(CheckIn.completed_at, CheckIn.id)).all()
+
+
+def latest_completed_at(db_session: Session, *, child_id: uuid.UUID, instrument_key: str) -> datetime | None:
+    """When the child last completed this instrument."""
+    return db_session.scalar(
+        select(func.max(CheckIn.completed_at)).where(
+            CheckIn.child_id == child_id, CheckIn.instrument_key == instrument_key
+        )
+    )
+
+
+def check_ins_from_invitation(db_session: Session, *, invitation_id: uuid.UUID) -> Sequence[CheckIn]:
+    return db_session.scalars(select(CheckIn).where(CheckIn.invitation_id == invitation_id)).all()
 
 
 def page_of_check_ins(

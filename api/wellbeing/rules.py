@@ -25,7 +25,7 @@ From docs/domain.md ("Wellbeing instruments") and issue 4 ("Instruments as data"
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -33,7 +33,13 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import cast
 
-from api.wellbeing.errors import InvalidAnswers
+from api.wellbeing.errors import (
+    InstrumentHasNoWording,
+    InstrumentNotSuitable,
+    InvalidAnswers,
+    NoActiveGoals,
+    UnknownInstrument,
+)
 
 # Names of the derived scores that are not one item's own score.
 TOTAL = "total"  # SWEMWBS: the raw total of the items
@@ -428,6 +434,158 @@ def invitation_state(
 def deteriorations(changes: list[MeasureChange]) -> list[MeasureChange]:
     """The measures that fell from the baseline by at least the meaningful-change threshold."""
     return [change for change in changes if change.verdict is ChangeVerdict.MEANINGFUL_DETERIORATION]
+
+
+def change_from_baseline(
+    instrument: Instrument, baseline: Mapping[str, Decimal], latest: Mapping[str, Decimal]
+) -> list[MeasureChange]:
+    """The change in each derived score from the child's first check-in with the instrument to a later one.
+
+    Goals come and go, so for per_goal scoring only the mean rating is compared with the baseline's; each goal is
+    compared with its own first rating instead (goal_change)."""
+    if instrument.scoring is ScoringRule.PER_GOAL:
+        baseline, latest = _mean_only(baseline), _mean_only(latest)
+    return change(instrument, _derived(instrument, baseline), _derived(instrument, latest))
+
+
+def _mean_only(derived: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    return {MEAN_OF_GOALS: derived[MEAN_OF_GOALS]} if MEAN_OF_GOALS in derived else {}
+
+
+def _derived(instrument: Instrument, derived: Mapping[str, Decimal]) -> Score:
+    # Change reads only the derived scores.
+    return Score(instrument.key, "", {}, {}, derived)
+
+
+def goal_change(instrument: Instrument, measure: str, first: Decimal, latest: Decimal) -> MeasureChange:
+    """How one goal's rating moved from its first rating (a higher rating is better)."""
+    verdict = classify_change(latest - first, threshold=instrument.meaningful_change.threshold, lower_is_better=False)
+    return MeasureChange(measure, first, latest, latest - first, False, verdict)
+
+
+def goal_falls(instrument: Instrument, ratings: Mapping[str, tuple[int, int]]) -> list[MeasureChange]:
+    """The goals (by item) whose rating now, against their own first rating, fell meaningfully."""
+    return deteriorations(
+        [goal_change(instrument, item, Decimal(first), Decimal(now)) for item, (first, now) in ratings.items()]
+    )
+
+
+def fall_detail(
+    instrument: Instrument,
+    *,
+    baseline_on: date | None,
+    baseline_falls: list[MeasureChange],
+    goal_falls: list[MeasureChange],
+) -> str:
+    """What a wellbeing-drop alert says: which scores fell, from what to what, and the threshold they passed."""
+    described = []
+    if baseline_on is not None and baseline_falls:
+        described.append(f"since the first check-in on {baseline_on.isoformat()}: {_falls(baseline_falls)}")
+    if goal_falls:
+        described.append(f"since each goal's first rating: {_falls(goal_falls)}")
+    threshold = _number(instrument.meaningful_change.threshold)
+    return f"{instrument.name}: a meaningful fall {'; and '.join(described)} (threshold {threshold})."
+
+
+def _falls(falls: list[MeasureChange]) -> str:
+    return ", ".join(f"{fall.measure} {_number(fall.baseline)} to {_number(fall.latest)}" for fall in falls)
+
+
+def _number(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+
+
+def goal_answer_problems(
+    instrument: Instrument, answers: Mapping[str, object], active_slots: Iterable[int]
+) -> dict[str, list[str]]:
+    """Goal Based Outcomes rates the child's active goals: a rating for a place with no goal is refused."""
+    if instrument.scoring is not ScoringRule.PER_GOAL:
+        return {}
+    active_items = {goal_item_key(slot) for slot in active_slots}
+    return {
+        item: ["There is no active goal in this place."]
+        for item in answers
+        if item in instrument.item_keys and item not in active_items
+    }
+
+
+# --- Which instruments to ask --------------------------------------------------------------------------------
+#
+# An instrument is asked only of a child of the ages it suits. A link asks only instruments whose wording is loaded
+# (licensed wording may be absent) and Goal Based Outcomes only while the child has a goal to rate: a link someone
+# asks for is refused, naming the instrument at fault; the programme's routine leaves such an instrument out.
+
+
+def instrument_named(instruments: Mapping[str, Instrument], key: str, *, field_name: str = "instrument") -> Instrument:
+    """The deployment's instrument with this key; UnknownInstrument, named under `field_name`, if there is none."""
+    instrument = instruments.get(key)
+    if instrument is None:
+        raise UnknownInstrument(errors={field_name: [f"Choose one of: {', '.join(sorted(instruments))}."]})
+    return instrument
+
+
+def check_suits_age(instrument: Instrument, age: int, *, field_name: str = "instrument") -> None:
+    """InstrumentNotSuitable, named under `field_name`, when the instrument is not for a child of this age."""
+    if not instrument.suits_age(age):
+        bounds = (
+            f"from {instrument.min_age}"
+            if instrument.max_age is None
+            else f"{instrument.min_age} to {instrument.max_age}"
+        )
+        raise InstrumentNotSuitable(errors={field_name: [f"{instrument.name} is for children aged {bounds}."]})
+
+
+def link_instruments(
+    instruments: Mapping[str, Instrument], keys: Sequence[str], *, age: int, has_active_goals: bool
+) -> list[str]:
+    """The instruments a link may ask this child, each once: known, worded, right for their age, goals to rate.
+    Anything else is refused, named under `instruments`."""
+    if not keys:
+        raise UnknownInstrument(errors={"instruments": ["Choose at least one instrument."]})
+    chosen: list[str] = []
+    for key in keys:
+        instrument = instrument_named(instruments, key, field_name="instruments")
+        if not instrument.has_wording:
+            raise InstrumentHasNoWording(errors={"instruments": [f"{instrument.name} has no wording here."]})
+        check_suits_age(instrument, age, field_name="instruments")
+        if instrument.scoring is ScoringRule.PER_GOAL and not has_active_goals:
+            raise NoActiveGoals(errors={"instruments": ["This child has no active goals to rate."]})
+        if key not in chosen:
+            chosen.append(key)
+    return chosen
+
+
+def scheduled_link_instruments(
+    instruments: Mapping[str, Instrument], keys: Sequence[str], *, age: int, has_active_goals: bool
+) -> list[str]:
+    """The programme's instruments a scheduled link asks this child: those a link may ask; the rest are skipped."""
+    return [
+        key
+        for key in keys
+        if key in instruments
+        and instruments[key].has_wording
+        and instruments[key].suits_age(age)
+        and (instruments[key].scoring is not ScoringRule.PER_GOAL or has_active_goals)
+    ]
+
+
+# A repeated "Send" within this of the first is the same child tapping twice, not a reused link.
+REPEAT_SUBMISSION_WINDOW = timedelta(minutes=10)
+
+
+def is_repeated_submission(
+    *,
+    completed_at: datetime | None,
+    now: datetime,
+    answers: Mapping[str, Mapping[str, object]],
+    stored: Mapping[str, Mapping[str, int]],
+) -> bool:
+    """Whether answers sent to a used link are its submission arriving twice: the link was completed moments ago
+    with exactly these answers (`stored`: each instrument's answers as stored; one sent empty was not sent)."""
+    if completed_at is None or now - completed_at > REPEAT_SUBMISSION_WINDOW:
+        return False
+    given = {key: dict(values) for key, values in answers.items() if values}
+    return {key: given.get(key) for key in stored} == stored
 
 
 @dataclass(frozen=True)

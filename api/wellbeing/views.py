@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from api.auth import ALL_ROLES, CASEWORK, current_actor, requires
 from api.idempotency.http import idempotent
 from api.web import IF_MATCH_HEADER, RATE_LIMITED, clock, db_session, etag, expected_version, spend_sms_budget
-from api.wellbeing import service
+from api.wellbeing import check_ins, goals, invitations, picture
 from api.wellbeing.rules import Instrument
 from api.wellbeing.schemas import (
     CheckInCreateSchema,
@@ -71,7 +71,7 @@ def record_check_in(body: dict[str, Any], child_id: uuid.UUID) -> Any:
     only for their own caseload. Send an `Idempotency-Key` so a retry replays the first answer instead of recording
     twice. The check-in reaches the key worker's phone through `GET /sync`. Audited.
     """
-    return service.record_check_in(
+    return check_ins.record_check_in(
         db_session(), actor=current_actor(), instruments=instruments(), child_id=child_id, now=clock().now(), **body
     )
 
@@ -88,7 +88,7 @@ def list_check_ins(child_id: uuid.UUID, pagination_parameters: Any) -> Any:
     `X-Pagination` gives the total). A mentor may read them only for their own caseload (any other child answers
     404). Audited.
     """
-    records, total = service.list_check_ins(
+    records, total = check_ins.list_check_ins(
         db_session(),
         actor=current_actor(),
         child_id=child_id,
@@ -110,7 +110,7 @@ def get_check_in(check_in_id: uuid.UUID) -> Any:
     answer, the raw and derived scores, and the alert it raised if it fell meaningfully from the baseline. A
     check-in of a child you may not see answers 404. Audited.
     """
-    return service.get_check_in(db_session(), actor=current_actor(), check_in_id=check_in_id, now=clock().now())
+    return check_ins.get_check_in(db_session(), actor=current_actor(), check_in_id=check_in_id, now=clock().now())
 
 
 @blp.route("/children/<uuid:child_id>/wellbeing", methods=["GET"])
@@ -124,7 +124,7 @@ def get_wellbeing(child_id: uuid.UUID) -> Any:
     instrument's meaningful-change threshold; and each goal with its ratings over time and its change from the first
     rating. A mentor may read it only for their own caseload (any other child answers 404). Audited.
     """
-    return service.get_wellbeing(
+    return picture.get_wellbeing(
         db_session(), actor=current_actor(), instruments=instruments(), child_id=child_id, now=clock().now()
     )
 
@@ -143,7 +143,7 @@ def set_goal(body: dict[str, Any], child_id: uuid.UUID) -> Any:
     `Idempotency-Key` so a retry replays the first answer instead of setting the goal twice. The answer's ETag goes
     in If-Match to end or reword the goal. Audited.
     """
-    record = service.set_goal(db_session(), actor=current_actor(), child_id=child_id, now=clock().now(), **body)
+    record = goals.set_goal(db_session(), actor=current_actor(), child_id=child_id, now=clock().now(), **body)
     return record, etag(record.version)
 
 
@@ -157,7 +157,7 @@ def list_goals(child_id: uuid.UUID) -> Any:
     with every rating it was given and its change from the first rating. A mentor may read them only for their own
     caseload (any other child answers 404). Audited.
     """
-    return service.list_goals(
+    return goals.list_goals(
         db_session(), actor=current_actor(), instruments=instruments(), child_id=child_id, now=clock().now()
     )
 
@@ -175,7 +175,7 @@ def end_goal(body: dict[str, Any], goal_id: uuid.UUID) -> Any:
     stay in the history. Rewording is `POST /goals/{goal_id}/change`. A goal no longer active answers 409
     `goal_not_active`. The answer carries the new ETag. Audited.
     """
-    record = service.end_goal(
+    record = goals.end_goal(
         db_session(),
         actor=current_actor(),
         goal_id=goal_id,
@@ -199,7 +199,7 @@ def change_goal(body: dict[str, Any], goal_id: uuid.UUID) -> Any:
     so the ratings carry on under the same item. Answers 201 with the new goal and its ETag. A goal no longer active
     answers 409 `goal_not_active`. Audited.
     """
-    record = service.change_goal(
+    record = goals.change_goal(
         db_session(),
         actor=current_actor(),
         goal_id=goal_id,
@@ -227,7 +227,7 @@ def invite_check_in(body: dict[str, Any], child_id: uuid.UUID) -> Any:
     scheduler (held overnight for quiet hours). Links sent are rate-limited per user (429 with Retry-After). Send an
     `Idempotency-Key` so a retry replays the first answer instead of texting twice. Audited.
     """
-    return service.invite_check_in(
+    return invitations.invite_check_in(
         db_session(),
         actor=current_actor(),
         instruments=instruments(),
@@ -252,7 +252,7 @@ def list_invitations(child_id: uuid.UUID, pagination_parameters: Any) -> Any:
     at a time (`page`, `page_size`; `X-Pagination` gives the total). A mentor may read them only for their own
     caseload. Audited.
     """
-    records, total = service.list_invitations(
+    records, total = invitations.list_invitations(
         db_session(),
         actor=current_actor(),
         child_id=child_id,
@@ -274,6 +274,6 @@ def revoke_invitation(invitation_id: uuid.UUID) -> Any:
     for any link that does not work. Only an open link can be withdrawn (409 `check_in_invitation_not_open` once
     used, expired or withdrawn). A mentor may withdraw links only for their own caseload. Audited.
     """
-    return service.revoke_invitation(
+    return invitations.revoke_invitation(
         db_session(), actor=current_actor(), invitation_id=invitation_id, now=clock().now()
     )

@@ -33,8 +33,9 @@ from api.db import Base
 from api.outbox.models import OutboundMessage
 from api.programmes.models import Programme
 from api.referrals import service as referrals_service
+from api.wellbeing import goals as wellbeing_goals
+from api.wellbeing import invitations as wellbeing_invitations
 from api.wellbeing import links
-from api.wellbeing import service as wellbeing_service
 from api.wellbeing.models import CheckIn, CheckInInvitation, CheckInResponse
 from tests.builders import actor_for, allocate, make_child, make_cohort, make_programme, make_referral, make_user
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
@@ -115,7 +116,7 @@ class Link:
 
 def send_link(db_session: Session, app: Flask, family: Family, clock: FixedClock) -> Link:
     """The mentor sends the child a link now (an ONS4 check-in)."""
-    record = wellbeing_service.invite_check_in(
+    record = wellbeing_invitations.invite_check_in(
         db_session,
         actor=actor_for(family.mentor),
         instruments=app.extensions["reachable.instruments"],
@@ -124,8 +125,8 @@ def send_link(db_session: Session, app: Flask, family: Family, clock: FixedClock
         secret_key=SECRET_KEY,
         now=clock.now(),
     )
-    path = wellbeing_service.link_for(db_session, invitation_id=record.invitation.id, secret_key=SECRET_KEY)
-    return Link(record.invitation.id, path)
+    path = wellbeing_invitations.link_for(db_session, invitation_id=record.id, secret_key=SECRET_KEY)
+    return Link(record.id, path)
 
 
 @pytest.fixture()
@@ -156,7 +157,7 @@ def links_that_do_not_work(
     """One path of each kind: never sent, malformed, used, withdrawn, expired."""
     used, revoked, expired = (send_link(db_session, app, family, clock) for _ in range(3))
     assert client.post(used.path, data=ANSWERS).status_code == 200
-    wellbeing_service.revoke_invitation(
+    wellbeing_invitations.revoke_invitation(
         db_session, actor=actor_for(family.mentor), invitation_id=revoked.invitation_id, now=clock.now()
     )
     clock.advance(hours=72)  # the programme's links last 72 hours
@@ -357,10 +358,8 @@ def test_a_goal_reworded_while_the_page_is_open_does_not_take_the_rating_given_t
 ):
     mentor = actor_for(family.mentor)
     for words in ("Go to school every day", "Keep my temper"):
-        wellbeing_service.set_goal(
-            db_session, actor=mentor, child_id=family.child.id, description=words, now=clock.now()
-        )
-    record = wellbeing_service.invite_check_in(
+        wellbeing_goals.set_goal(db_session, actor=mentor, child_id=family.child.id, description=words, now=clock.now())
+    record = wellbeing_invitations.invite_check_in(
         db_session,
         actor=mentor,
         instruments=app.extensions["reachable.instruments"],
@@ -369,22 +368,22 @@ def test_a_goal_reworded_while_the_page_is_open_does_not_take_the_rating_given_t
         secret_key=SECRET_KEY,
         now=clock.now(),
     )
-    path = wellbeing_service.link_for(db_session, invitation_id=record.invitation.id, secret_key=SECRET_KEY)
+    path = wellbeing_invitations.link_for(db_session, invitation_id=record.id, secret_key=SECRET_KEY)
     assert "Keep my temper" in html(client.get(path))
-    old_goal = wellbeing_service.list_goals(
+    old_goal = wellbeing_goals.list_goals(
         db_session,
         actor=mentor,
         instruments=app.extensions["reachable.instruments"],
         child_id=family.child.id,
         now=clock.now(),
     )[1]
-    new_goal = wellbeing_service.change_goal(
+    new_goal = wellbeing_goals.change_goal(
         db_session,
         actor=mentor,
-        goal_id=old_goal.goal.id,
+        goal_id=old_goal.id,
         description="Walk away when I am angry",
         note=None,
-        expected_version=old_goal.goal.version,
+        expected_version=old_goal.version,
         now=clock.now(),
     )
 
@@ -392,7 +391,7 @@ def test_a_goal_reworded_while_the_page_is_open_does_not_take_the_rating_given_t
 
     db_session.expire_all()
     rated = db_session.scalars(select(CheckInResponse.goal_id).where(CheckInResponse.goal_id.isnot(None))).all()
-    assert new_goal.goal.id not in rated
+    assert new_goal.id not in rated
 
 
 # --- Headers: never cached, indexed, framed or referred; nothing loaded from elsewhere -----------------------

@@ -21,9 +21,9 @@ from api.outcomes import service as outcomes_service
 from api.sessions.models import MentoringSession
 from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_timing, local_week
 from api.sessions.service import attendee_row
+from api.wellbeing.check_ins import score_row
 from api.wellbeing.models import CheckIn
 from api.wellbeing.rules import CheckInChannel, ScoreKind
-from api.wellbeing.service import score_row
 from tests.builders import actor_for, admit_child, allocate, auth_headers, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
 

@@ -17,7 +17,7 @@ from api.alerts.models import Alert
 from api.children import service as children_service
 from api.children.rules import ConsentGivenBy, ContactChannel
 from api.outbox.models import OutboundMessage
-from api.wellbeing import service as wellbeing_service
+from api.wellbeing import invitations as wellbeing_invitations
 from api.wellbeing.models import CheckInInvitation
 from tests.builders import actor_for, admit_child, allocate, auth_headers, make_cohort, make_user
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
@@ -152,7 +152,9 @@ def test_a_child_completes_a_check_in_from_a_link_once(client, team, db_session,
     assert "token" not in str(invited.json)
     message = db_session.scalar(select(OutboundMessage))
     assert message.dedupe_key == f"check_in_link:{invited.json['id']}"
-    path = wellbeing_service.link_for(db_session, invitation_id=uuid.UUID(invited.json["id"]), secret_key=SECRET_KEY)
+    path = wellbeing_invitations.link_for(
+        db_session, invitation_id=uuid.UUID(invited.json["id"]), secret_key=SECRET_KEY
+    )
     assert re.fullmatch(r"/c/[A-Za-z0-9_-]{32}", path)
     invitation = db_session.scalar(select(CheckInInvitation))
     assert path.removeprefix("/c/") not in (invitation.token_hash, invitation.token_nonce)

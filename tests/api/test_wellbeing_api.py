@@ -36,7 +36,7 @@ from api.enrolments.models import Enrolment
 from api.outbox.models import OutboundMessage
 from api.outbox.rules import MessagePurpose
 from api.programmes.models import Programme
-from api.wellbeing import service as wellbeing_service
+from api.wellbeing import invitations as wellbeing_invitations
 from api.wellbeing.models import CheckIn, CheckInInvitation, CheckInResponse, CheckInScore, Goal
 from tests.builders import (
     actor_for,
@@ -191,7 +191,7 @@ class World:
         return self.post(f"/check-in-invitations/{invitation['id']}/revoke", by=by)
 
     def link(self, invitation: dict) -> str:
-        return wellbeing_service.link_for(self.db, invitation_id=uuid.UUID(invitation["id"]), secret_key=SECRET_KEY)
+        return wellbeing_invitations.link_for(self.db, invitation_id=uuid.UUID(invitation["id"]), secret_key=SECRET_KEY)
 
     def session(self, enrolment: Enrolment | None = None) -> dict:
         start = datetime(2026, 11, 23, 10, tzinfo=UTC)
@@ -1216,7 +1216,7 @@ def test_the_link_and_its_message_are_written_together_or_not_at_all(world, monk
     def outbox_down(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("the outbox table is unavailable")
 
-    monkeypatch.setattr(wellbeing_service.outbox, "queue_message", outbox_down)
+    monkeypatch.setattr(wellbeing_invitations.outbox, "queue_message", outbox_down)
 
     with pytest.raises(RuntimeError):
         world.invite()

@@ -39,7 +39,7 @@ from api.children.models import Child, PhoneNumber
 from api.children.rules import ConsentGivenBy, ContactChannel
 from api.clock import FixedClock
 from api.programmes.models import Programme
-from api.wellbeing import service as wellbeing_service
+from api.wellbeing import invitations as wellbeing_invitations
 from tests.builders import actor_for, admit_child, make_cohort, make_user
 from tests.conftest import SECRET_KEY
 
@@ -237,7 +237,7 @@ def make_link(committed_db_session: Session, committed_app: Flask, clock: FixedC
             given_by=ConsentGivenBy.CHILD,
             now=clock.now(),
         )
-        invitation = wellbeing_service.invite_check_in(
+        invitation = wellbeing_invitations.invite_check_in(
             db,
             actor=actor_for(coordinator),
             instruments=committed_app.extensions["reachable.instruments"],
@@ -246,7 +246,7 @@ def make_link(committed_db_session: Session, committed_app: Flask, clock: FixedC
             secret_key=SECRET_KEY,
             now=clock.now(),
         )
-        path = wellbeing_service.link_for(db, invitation_id=invitation.id, secret_key=SECRET_KEY)
+        path = wellbeing_invitations.link_for(db, invitation_id=invitation.id, secret_key=SECRET_KEY)
         child = db.get_one(Child, enrolment.child_id)
         phone_number = db.scalars(select(PhoneNumber.e164).where(PhoneNumber.child_id == child.id)).one()
         # On SQLite every transaction, reads too, takes the write lock: never leave one open for the server.

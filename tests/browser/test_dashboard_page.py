@@ -42,9 +42,9 @@ from api.outcomes.rules import OutcomeEventType, OutcomeSource
 from api.sessions.models import MentoringSession
 from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_timing, local_week
 from api.sessions.service import attendee_row
+from api.wellbeing.check_ins import score_row
 from api.wellbeing.models import CheckIn
 from api.wellbeing.rules import CheckInChannel, ScoreKind
-from api.wellbeing.service import score_row
 from tests.browser.conftest import CHROMEDRIVER, CHROMIUM, HEADLESS_FLAGS, OFFLINE_FLAGS, Browsers, PageServer
 from tests.builders import PASSWORD, admit_child, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW

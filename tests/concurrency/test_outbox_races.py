@@ -48,7 +48,8 @@ from api.programmes.models import Programme
 from api.sms import dispatch as sms_dispatch
 from api.sms import rules
 from api.sms.dispatch import DispatchSettings
-from api.wellbeing import service as wellbeing_service
+from api.wellbeing import invitations as wellbeing_invitations
+from api.wellbeing import routine as wellbeing_routine
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from notifications.fake import FakeSmsSender
 from notifications.port import OutgoingSms, ProviderMessage, SendResult
@@ -95,7 +96,7 @@ def due_check_in_links(db_session: Session, count: int) -> list[DueLink]:
             given_by=ConsentGivenBy.CHILD,
             now=DEFAULT_NOW,
         )
-    created = wellbeing_service.invite_due_check_ins(
+    created = wellbeing_routine.invite_due_check_ins(
         db_session, instruments=INSTRUMENTS, secret_key=SECRET_KEY, now=DEFAULT_NOW
     )
     assert created == count
@@ -105,7 +106,7 @@ def due_check_in_links(db_session: Session, count: int) -> list[DueLink]:
             message.check_in_invitation_id,
             db_session.get_one(PhoneNumber, message.phone_number_id).e164,
             PUBLIC_BASE_URL
-            + wellbeing_service.link_for(
+            + wellbeing_invitations.link_for(
                 db_session, invitation_id=message.check_in_invitation_id, secret_key=SECRET_KEY
             ),
         )

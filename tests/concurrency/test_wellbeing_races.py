@@ -3,8 +3,8 @@
 Each test names the mechanism it proves; remove that mechanism and the test fails:
 
 - a link submitted many times at once is stored once: the invitation's row lock in submit_link
-  (api/wellbeing/service.py, `_usable_invitation(..., for_update=True)`);
-- goals set at once stop at three: the child's row lock in set_goal (`_lock_child`), backed by the partial
+  (api/wellbeing/link_check_ins.py, `_usable_invitation(..., for_update=True)`);
+- goals set at once stop at three: the child's row lock in set_goal (`queries.lock_child`), backed by the partial
   unique index uq_goal_child_id_slot_active (one active goal per place, places 1 to 3);
 - two scheduler runs at once create each occasion once: the unique key (child_id, occasion) on
   check_in_invitation;
@@ -47,8 +47,12 @@ from api.clock import FixedClock
 from api.db import Database
 from api.enrolments.models import Enrolment
 from api.outbox.models import OutboundMessage
+from api.wellbeing import check_ins as wellbeing_check_ins
+from api.wellbeing import goals as wellbeing_goals
+from api.wellbeing import invitations as wellbeing_invitations
+from api.wellbeing import link_check_ins as wellbeing_link_check_ins
 from api.wellbeing import queries as wellbeing_queries
-from api.wellbeing import service as wellbeing_service
+from api.wellbeing import routine as wellbeing_routine
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from api.wellbeing.models import CheckIn, CheckInInvitation, CheckInResponse, CheckInScore, Goal
 from api.wellbeing.rules import GoalStatus
@@ -155,7 +159,7 @@ def invite(db_session: Session, server: LiveServer, team: Setting) -> tuple[uuid
     invited = server.request("POST", f"/children/{team.child_id}/check-in-invitations", headers=headers, body={})
     assert invited.status == 201, invited.body
     invitation_id = uuid.UUID(invited.body["id"])
-    path = wellbeing_service.link_for(db_session, invitation_id=invitation_id, secret_key=SECRET_KEY)
+    path = wellbeing_invitations.link_for(db_session, invitation_id=invitation_id, secret_key=SECRET_KEY)
     db_session.rollback()  # end the read: on SQLite an open transaction holds the write lock
     return invitation_id, path
 
@@ -304,8 +308,8 @@ def test_a_link_submitted_while_its_first_submission_is_being_stored_is_refused(
     # store seven more check-ins.
     team = setting(committed_db_session)
     invitation_id, path = invite(committed_db_session, steered_server.server, team)
-    gate = Gate(wellbeing_service._form_for)
-    monkeypatch.setattr(wellbeing_service, "_form_for", gate)
+    gate = Gate(wellbeing_link_check_ins._form_for)
+    monkeypatch.setattr(wellbeing_link_check_ins, "_form_for", gate)
     base_url = steered_server.server.base_url
 
     first, others = held_while_the_others_arrive(
@@ -398,8 +402,8 @@ def test_goals_set_while_another_is_being_set_wait_and_take_the_next_free_places
     team = setting(committed_db_session, consent_to_sms=False)
     headers = auth_headers(committed_db_session, team.mentor)
     server = steered_server.server
-    gate = Gate(wellbeing_service._new_goal)
-    monkeypatch.setattr(wellbeing_service, "_new_goal", gate)
+    gate = Gate(wellbeing_goals._new_goal)
+    monkeypatch.setattr(wellbeing_goals, "_new_goal", gate)
 
     def set_goal(description: str) -> Callable[[], Answer]:
         path = f"/children/{team.child_id}/goals"
@@ -424,7 +428,7 @@ INSTRUMENTS = load_instruments(SHIPPED_INSTRUMENTS, licensed_wording_file=None)
 def scheduler_run(database: Database) -> Callable[[], int]:
     def run() -> int:
         with database.session() as db_session:
-            return wellbeing_service.invite_due_check_ins(
+            return wellbeing_routine.invite_due_check_ins(
                 db_session, instruments=INSTRUMENTS, secret_key=SECRET_KEY, now=DEFAULT_NOW
             )
 
@@ -562,8 +566,8 @@ def test_a_check_in_arriving_while_another_is_stored_is_compared_with_it(
     team = setting(committed_db_session, consent_to_sms=False)
     headers = auth_headers(committed_db_session, team.coordinator)
     server, clock = steered_server.server, steered_server.clock
-    gate = Gate(wellbeing_service._alert_if_fallen)
-    monkeypatch.setattr(wellbeing_service, "_alert_if_fallen", gate)
+    gate = Gate(wellbeing_check_ins._alert_if_fallen)
+    monkeypatch.setattr(wellbeing_check_ins, "_alert_if_fallen", gate)
 
     stored_first, [stored_second] = held_while_the_others_arrive(
         steered_server,
@@ -591,8 +595,8 @@ def test_a_check_in_delayed_before_the_lock_does_not_displace_the_baseline_judge
     team = setting(committed_db_session, consent_to_sms=False)
     headers = auth_headers(committed_db_session, team.coordinator)
     server, clock = steered_server.server, steered_server.clock
-    gate = Gate(wellbeing_service.visible_child)
-    monkeypatch.setattr(wellbeing_service, "visible_child", gate)
+    gate = Gate(wellbeing_check_ins.visible_child)
+    monkeypatch.setattr(wellbeing_check_ins, "visible_child", gate)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         delayed: Future[Answer] = pool.submit(check_in, server, team.child_id, headers, ONS4_WELL)

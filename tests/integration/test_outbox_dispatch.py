@@ -30,7 +30,7 @@ from api.sms import rules
 from api.sms import service as sms_service
 from api.sms.dispatch import DispatchSettings
 from api.sms.schemas import LedgerEntrySchema
-from api.wellbeing import service as wellbeing_service
+from api.wellbeing import invitations as wellbeing_invitations
 from notifications.fake import FakeSmsSender, Step, permanent_failure
 from notifications.port import OutgoingSms, SendResult
 from tests.api.test_wellbeing import ONS4_GOOD, Team
@@ -758,7 +758,7 @@ class TestDroppedAtDispatch:
             )
             assert response.status_code == 200, response.json
         else:
-            path = wellbeing_service.link_for(db_session, invitation_id=invitation_id, secret_key=SECRET_KEY)
+            path = wellbeing_invitations.link_for(db_session, invitation_id=invitation_id, secret_key=SECRET_KEY)
             form = {f"ons4.{item}": str(value) for item, value in ONS4_GOOD.items()}
             assert casework.client.post(path, data=form).status_code == 200
 

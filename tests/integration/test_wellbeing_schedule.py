@@ -1,4 +1,4 @@
-"""The programme's check-in routine, run by the scheduler: api.wellbeing.service.invite_due_check_ins.
+"""The programme's check-in routine, run by the scheduler: api.wellbeing.routine.invite_due_check_ins.
 
 A consenting child with a mobile of their own is sent a one-time link when they start, every four weeks after
 (counted in the programme's own calendar), and in the last week before their planned end. Each occasion is
@@ -29,7 +29,8 @@ from api.outbox.models import OutboundMessage
 from api.outbox.rules import MessagePurpose
 from api.programmes import service as programmes_service
 from api.programmes.models import Cohort, Programme
-from api.wellbeing import service as wellbeing_service
+from api.wellbeing import goals as wellbeing_goals
+from api.wellbeing import routine as wellbeing_routine
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from api.wellbeing.models import CheckInInvitation
 from api.wellbeing.rules import InvitationReason
@@ -91,7 +92,7 @@ class Routine:
         )
 
     def set_goal(self, enrolment: Enrolment, description: str = "Go to school every day") -> None:
-        wellbeing_service.set_goal(
+        wellbeing_goals.set_goal(
             self.db_session,
             actor=actor_for(self.coordinator),
             child_id=enrolment.child_id,
@@ -102,7 +103,7 @@ class Routine:
     # --- the scheduler ---
 
     def run(self) -> int:
-        return wellbeing_service.invite_due_check_ins(
+        return wellbeing_routine.invite_due_check_ins(
             self.db_session, instruments=INSTRUMENTS, secret_key=SECRET_KEY, now=self.clock.now()
         )
 

@@ -61,7 +61,7 @@ from api.db import Database
 from api.outbox.models import OutboundMessage
 from api.programmes.models import Programme
 from api.wellbeing import links
-from api.wellbeing import service as wellbeing_service
+from api.wellbeing import queries as wellbeing_queries
 
 # The check-in page's fixture of a child with a mobile, SMS consent and a mentor (pytest finds it by its name).
 from tests.api.test_check_in_page import ANSWERS, Family, links_that_do_not_work, make_family
@@ -614,13 +614,13 @@ def test_parallel_requests_cannot_send_more_sms_than_the_limit(
     mentor = auth_headers(committed_db_session, family.mentor)
     app = create_app(config_for(committed_database_url, CLOCK=clock, **TIGHT_LIMITS))
     barrier = threading.Barrier(SENDERS)
-    real_child_mobile = wellbeing_service._child_mobile
+    real_child_mobile = wellbeing_queries.child_mobile_for_links
 
     def child_mobile_once_all_are_here(*args: Any, **kwargs: Any) -> Any:
         barrier.wait(timeout=30)
         return real_child_mobile(*args, **kwargs)
 
-    monkeypatch.setattr(wellbeing_service, "_child_mobile", child_mobile_once_all_are_here)
+    monkeypatch.setattr(wellbeing_queries, "child_mobile_for_links", child_mobile_once_all_are_here)
     try:
         with ThreadPoolExecutor(max_workers=SENDERS) as pool:
             answers = list(pool.map(lambda _: invite(app.test_client(), mentor, family.child.id), range(SENDERS)))

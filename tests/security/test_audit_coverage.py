@@ -62,7 +62,9 @@ from api.schedules.rules import Slot
 from api.sessions import queries as sessions_queries
 from api.sessions import service as sessions_service
 from api.sessions.rules import LocationCategory, SessionKind, SessionLog, SessionStatus
-from api.wellbeing import service as wellbeing_service
+from api.wellbeing import check_ins as wellbeing_check_ins
+from api.wellbeing import goals as wellbeing_goals
+from api.wellbeing import invitations as wellbeing_invitations
 from tests.api.test_sms_webhooks import AUTH_TOKEN, INBOUND, PUBLIC_BASE_URL, STATUS, status_callback, twilio_post
 from tests.builders import (
     actor_for,
@@ -217,14 +219,14 @@ def an_outcome_event(w: World) -> uuid.UUID:
 
 
 def a_goal(w: World) -> uuid.UUID:
-    record = wellbeing_service.set_goal(
+    record = wellbeing_goals.set_goal(
         w.db, actor=w.actor(w.mentor), child_id=w.child.id, description="Go to school every day", now=w.now
     )
-    return record.goal.id
+    return record.id
 
 
 def a_check_in(w: World) -> uuid.UUID:
-    record = wellbeing_service.record_check_in(
+    record = wellbeing_check_ins.record_check_in(
         w.db,
         actor=w.actor(w.mentor),
         instruments=w.instruments,
@@ -234,11 +236,11 @@ def a_check_in(w: World) -> uuid.UUID:
         session_id=None,
         now=w.now,
     )
-    return record.check_in.id
+    return record.id
 
 
 def an_invitation(w: World) -> uuid.UUID:
-    record = wellbeing_service.invite_check_in(
+    record = wellbeing_invitations.invite_check_in(
         w.db,
         actor=w.actor(w.mentor),
         instruments=w.instruments,
@@ -247,7 +249,7 @@ def an_invitation(w: World) -> uuid.UUID:
         secret_key=SECRET_KEY,
         now=w.now,
     )
-    return record.invitation.id
+    return record.id
 
 
 def an_alert(w: World) -> uuid.UUID:
@@ -1130,7 +1132,7 @@ def revoke_invitation(w: World) -> Call:
 
 def link_path(w: World) -> tuple[uuid.UUID, str]:
     invitation_id = an_invitation(w)
-    return invitation_id, wellbeing_service.link_for(w.db, invitation_id=invitation_id, secret_key=SECRET_KEY)
+    return invitation_id, wellbeing_invitations.link_for(w.db, invitation_id=invitation_id, secret_key=SECRET_KEY)
 
 
 def open_check_in_page(w: World) -> Call:

@@ -262,7 +262,7 @@ def test_a_check_in_page_that_fails_unexpectedly_logs_the_failure_but_not_the_to
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(checkin_page.service, "open_link", broken)
+    monkeypatch.setattr(checkin_page.link_check_ins, "open_link", broken)
     token = "Q" * 32
 
     server.call("GET", f"/c/{token}", status=500)

@@ -28,7 +28,7 @@ from api.privacy import rules, service
 from api.privacy.rules import InvalidRetention, retention_policy
 from api.sms import dispatch as sms_dispatch
 from api.sms.dispatch import DispatchSettings
-from api.wellbeing import service as wellbeing_service
+from api.wellbeing import invitations as wellbeing_invitations
 from api.wellbeing.links import link_path, link_token
 from api.wellbeing.models import CheckIn, CheckInInvitation
 from notifications.fake import FakeSmsSender
@@ -140,7 +140,7 @@ class World:
 
     def _link(self, db_session: Session, session_factory, sender: FakeSmsSender, clock, *, at: datetime) -> uuid.UUID:
         clock.at = at
-        record = wellbeing_service.invite_check_in(
+        record = wellbeing_invitations.invite_check_in(
             db_session,
             actor=actor_for(self.team.mentor),
             instruments=self.instruments,
