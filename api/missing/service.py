@@ -22,6 +22,7 @@ from api.errors import check_version
 from api.missing import errors, queries, rules
 from api.missing.models import MissingEpisode, ReturnConversation
 from api.missing.rules import ConversationOutcome, MissingSource
+from api.pagination import Page, Window
 from api.programmes.service import get_programme
 
 EDITABLE_FIELDS = ("reported_at", "returned_at", "source")
@@ -161,20 +162,20 @@ def get_missing_episode(db_session: Session, *, actor: Actor, episode_id: uuid.U
 
 
 def list_missing_episodes(
-    db_session: Session, *, actor: Actor, child_id: uuid.UUID, offset: int, limit: int, now: datetime
-) -> tuple[list[EpisodeRecord], int]:
+    db_session: Session, *, actor: Actor, child_id: uuid.UUID, window: Window, now: datetime
+) -> Page[EpisodeRecord]:
     child = visible_child(db_session, actor=actor, child_id=child_id)
-    rows, total = queries.list_child_episodes(db_session, child_id=child.id, offset=offset, limit=limit)
+    page = queries.list_child_episodes(db_session, child_id=child.id, window=window)
     audit.record_many(
         db_session,
         actor=actor,
         action="missing_episode.list",
         of=MissingEpisode,
-        records=[(episode.id, episode.child_id) for episode, _ in rows],
+        records=[(episode.id, episode.child_id) for episode, _ in page.items],
         now=now,
     )
     db_session.commit()
-    return [_record(episode, conversation, now) for episode, conversation in rows], total
+    return Page([_record(episode, conversation, now) for episode, conversation in page.items], page.total)
 
 
 def update_missing_episode(
@@ -264,17 +265,16 @@ def list_outstanding_conversations(
     actor: Actor,
     programme_id: uuid.UUID,
     overdue: bool | None,
-    offset: int,
-    limit: int,
+    window: Window,
     now: datetime,
-) -> tuple[list[OutstandingConversation], int]:
+) -> Page[OutstandingConversation]:
     """Children back from missing whose return conversation is not completed, the longest-waiting first."""
     programme = get_programme(db_session, actor=actor, programme_id=programme_id)
-    rows, total = queries.list_outstanding_conversations(
-        db_session, programme_id=programme.id, overdue=overdue, now=now, offset=offset, limit=limit
+    page = queries.list_outstanding_conversations(
+        db_session, programme_id=programme.id, overdue=overdue, now=now, window=window
     )
     items = []
-    for episode, reference, conversation in rows:
+    for episode, reference, conversation in page.items:
         assert episode.returned_at is not None
         items.append(
             OutstandingConversation(
@@ -296,7 +296,7 @@ def list_outstanding_conversations(
         now=now,
     )
     db_session.commit()
-    return items, total
+    return Page(items, page.total)
 
 
 def summarise_return_conversations(

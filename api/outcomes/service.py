@@ -29,6 +29,7 @@ from api.outcomes.rules import (
     OutcomeTotals,
     RowProblem,
 )
+from api.pagination import Page, Window
 from api.programmes.errors import CohortNotFound
 from api.programmes.models import Programme
 from api.programmes.queries import get_cohort_or_none
@@ -115,20 +116,20 @@ def record_outcome_event(
 
 
 def list_outcome_events(
-    db_session: Session, *, actor: Actor, child_id: uuid.UUID, offset: int, limit: int, now: datetime
-) -> tuple[Sequence[OutcomeEvent], int]:
+    db_session: Session, *, actor: Actor, child_id: uuid.UUID, window: Window, now: datetime
+) -> Page[OutcomeEvent]:
     child = visible_child(db_session, actor=actor, child_id=child_id)
-    events, total = queries.list_child_events(db_session, child_id=child.id, offset=offset, limit=limit)
+    page = queries.list_child_events(db_session, child_id=child.id, window=window)
     audit.record_many(
         db_session,
         actor=actor,
         action="outcome_event.list",
         of=OutcomeEvent,
-        records=[(event.id, event.child_id) for event in events],
+        records=[(event.id, event.child_id) for event in page.items],
         now=now,
     )
     db_session.commit()
-    return events, total
+    return page
 
 
 def void_outcome_event(db_session: Session, *, actor: Actor, event_id: uuid.UUID, now: datetime) -> None:

@@ -35,6 +35,7 @@ from api.enrolments import queries as enrolments_queries
 from api.idempotency.models import IdempotencyRecord
 from api.missing import queries as missing_queries
 from api.outbox import service as outbox
+from api.pagination import Window
 from api.privacy import queries, rules
 from api.privacy.rules import RetentionPolicy
 from api.referrals import queries as referrals_queries
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 # The export reads whole histories through list functions that page: one page holds everything.
-EVERYTHING = 1_000_000_000
+EVERYTHING = Window(offset=0, limit=1_000_000_000)
 PURGE_ACTION = "retention.purge"
 PURGE_RECORD_TYPE = "retention_run"
 EXPORT_ACTION = "child.subject_access_export"
@@ -223,12 +224,12 @@ def subject_access_export(db_session: Session, *, actor: Actor, child_id: uuid.U
     child = children_queries.get_visible_child(db_session, actor=actor, child_id=child_id)
     if child is None:
         raise ChildNotFound()
-    enrolments, _ = enrolments_queries.list_enrolments(
-        db_session, programme_id=None, cohort_id=None, child_id=child.id, status=None, offset=0, limit=EVERYTHING
-    )
-    referrals, _ = referrals_queries.list_referrals(
-        db_session, programme_id=None, status=None, cohort_id=None, child_id=child.id, offset=0, limit=EVERYTHING
-    )
+    enrolments = enrolments_queries.list_enrolments(
+        db_session, programme_id=None, cohort_id=None, child_id=child.id, status=None, window=EVERYTHING
+    ).items
+    referrals = referrals_queries.list_referrals(
+        db_session, programme_id=None, status=None, cohort_id=None, child_id=child.id, window=EVERYTHING
+    ).items
     allocations = [
         allocation
         for enrolment in enrolments
@@ -236,19 +237,12 @@ def subject_access_export(db_session: Session, *, actor: Actor, child_id: uuid.U
     ]
     check_ins = wellbeing_queries.list_check_ins(db_session, child_id=child.id)
     check_in_ids = [check_in.id for check_in in check_ins]
-    invitations, _ = wellbeing_queries.invitations_of_child(db_session, child_id=child.id, offset=0, limit=EVERYTHING)
-    episodes, _ = missing_queries.list_child_episodes(db_session, child_id=child.id, offset=0, limit=EVERYTHING)
+    invitations = wellbeing_queries.invitations_of_child(db_session, child_id=child.id, window=EVERYTHING).items
+    episodes = missing_queries.list_child_episodes(db_session, child_id=child.id, window=EVERYTHING).items
     messages = queries.messages_of_child(db_session, child_id=child.id)
-    audit_events, _ = audit_queries.list_audit_events(
-        db_session,
-        child_id=child.id,
-        actor_user_id=None,
-        action=None,
-        since=None,
-        until=None,
-        offset=0,
-        limit=EVERYTHING,
-    )
+    audit_events = audit_queries.list_audit_events(
+        db_session, child_id=child.id, actor_user_id=None, action=None, since=None, until=None, window=EVERYTHING
+    ).items
     document: dict[str, Any] = {
         "schema_version": EXPORT_SCHEMA_VERSION,
         "generated_at": now.isoformat(),

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from api.actors import Actor, Role
 from api.children.models import Child
 from api.children.queries import visible_to
+from api.pagination import Page, Window, page_of
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
 from api.sessions.rules import COUNTS_TOWARDS_CAP
 
@@ -127,9 +128,8 @@ def list_sessions(
     child_id: uuid.UUID | None,
     starts_from: datetime | None,
     starts_before: datetime | None,
-    offset: int,
-    limit: int,
-) -> tuple[Sequence[MentoringSession], int]:
+    window: Window,
+) -> Page[MentoringSession]:
     query = select(MentoringSession).where(session_visible_to(actor))
     if child_id is not None:
         query = query.where(
@@ -139,11 +139,7 @@ def list_sessions(
         query = query.where(MentoringSession.planned_start_at >= starts_from)
     if starts_before is not None:
         query = query.where(MentoringSession.planned_start_at < starts_before)
-    total = int(db_session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    page = db_session.scalars(
-        query.order_by(MentoringSession.planned_start_at, MentoringSession.id).offset(offset).limit(limit)
-    ).all()
-    return page, total
+    return page_of(db_session, query, order_by=(MentoringSession.planned_start_at, MentoringSession.id), window=window)
 
 
 def sessions_of_child(db_session: Session, *, child_id: uuid.UUID) -> Sequence[MentoringSession]:

@@ -33,6 +33,7 @@ from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.errors import check_version
 from api.outbox import service as outbox
+from api.pagination import Page, Window
 from api.programmes.models import Cohort, Programme
 from api.sessions import errors, queries, rules
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
@@ -423,20 +424,18 @@ def list_sessions(
     child_id: uuid.UUID | None,
     starts_from: datetime | None,
     starts_before: datetime | None,
-    offset: int,
-    limit: int,
+    window: Window,
     now: datetime,
-) -> tuple[list[SessionView], int]:
-    sessions, total = queries.list_sessions(
+) -> Page[SessionView]:
+    page = queries.list_sessions(
         db_session,
         actor=actor,
         child_id=child_id,
         starts_from=starts_from,
         starts_before=starts_before,
-        offset=offset,
-        limit=limit,
+        window=window,
     )
-    views = [view_session(db_session, session, actor=actor) for session in sessions]
+    views = [view_session(db_session, session, actor=actor) for session in page.items]
     audit.record_many(
         db_session,
         actor=actor,
@@ -446,7 +445,7 @@ def list_sessions(
         now=now,
     )
     db_session.commit()
-    return views, total
+    return Page(views, page.total)
 
 
 def _get_session_to_change(db_session: Session, *, actor: Actor, session_id: uuid.UUID) -> MentoringSession:

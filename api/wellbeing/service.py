@@ -34,6 +34,7 @@ from api.errors import check_version
 from api.outbox import service as outbox
 from api.outbox.queries import messages_for_invitation
 from api.outbox.rules import MessagePurpose, RecipientType, check_in_link_key
+from api.pagination import Page, Window
 from api.programmes.models import Programme
 from api.wellbeing import errors, links, queries, rules
 from api.wellbeing.models import CheckIn, CheckInInvitation, CheckInResponse, CheckInScore, Goal
@@ -430,11 +431,12 @@ def get_check_in(db_session: Session, *, actor: Actor, check_in_id: uuid.UUID, n
 
 
 def list_check_ins(
-    db_session: Session, *, actor: Actor, child_id: uuid.UUID, offset: int, limit: int, now: datetime
-) -> tuple[list[CheckInRecord], int]:
+    db_session: Session, *, actor: Actor, child_id: uuid.UUID, window: Window, now: datetime
+) -> Page[CheckInRecord]:
     """A child's check-in history, newest first, each with its channel and scores."""
     child = visible_child(db_session, actor=actor, child_id=child_id)
-    rows, total = queries.page_of_check_ins(db_session, child_id=child.id, offset=offset, limit=limit)
+    page = queries.page_of_check_ins(db_session, child_id=child.id, window=window)
+    rows = page.items
     stored = queries.stored_scores(db_session, check_in_ids=[row.id for row in rows])
     audit.record_many(
         db_session,
@@ -446,7 +448,7 @@ def list_check_ins(
     )
     db_session.commit()
     alerts = queries.alerts_for_check_ins(db_session, check_in_ids=[row.id for row in rows])
-    return [_record(row, stored[row.id], alerts.get(row.id)) for row in rows], total
+    return Page([_record(row, stored[row.id], alerts.get(row.id)) for row in rows], page.total)
 
 
 def view_check_ins(db_session: Session, check_ins: Sequence[CheckIn]) -> list[CheckInRecord]:
@@ -808,10 +810,11 @@ def invite_check_in(
 
 
 def list_invitations(
-    db_session: Session, *, actor: Actor, child_id: uuid.UUID, offset: int, limit: int, now: datetime
-) -> tuple[list[InvitationRecord], int]:
+    db_session: Session, *, actor: Actor, child_id: uuid.UUID, window: Window, now: datetime
+) -> Page[InvitationRecord]:
     child = visible_child(db_session, actor=actor, child_id=child_id)
-    rows, total = queries.invitations_of_child(db_session, child_id=child.id, offset=offset, limit=limit)
+    page = queries.invitations_of_child(db_session, child_id=child.id, window=window)
+    rows = page.items
     audit.record_many(
         db_session,
         actor=actor,
@@ -821,7 +824,7 @@ def list_invitations(
         now=now,
     )
     db_session.commit()
-    return [_invitation_record(db_session, row, now) for row in rows], total
+    return Page([_invitation_record(db_session, row, now) for row in rows], page.total)
 
 
 def revoke_invitation(
