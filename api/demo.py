@@ -270,7 +270,7 @@ def _allocate(
             )
             return
         except MentorCaseloadFull:
-            db_session.rollback()
+            continue  # a full caseload is refused before anything is written: try the next mentor
     # Everyone is full: the child waits for a key worker, which the demo shows too.
 
 

@@ -17,6 +17,7 @@ from api.audit import service as audit
 from api.changes.rules import EntityType
 from api.changes.service import record_change
 from api.children.service import visible_child
+from api.db import use_case
 from api.disclosure import is_suppressed, suppress
 from api.errors import check_version
 from api.missing import errors, queries, rules
@@ -76,25 +77,6 @@ def _record(episode: MissingEpisode, conversation: ReturnConversation | None, no
     )
 
 
-def _audit(
-    db_session: Session,
-    actor: Actor,
-    action: str,
-    record: MissingEpisode | ReturnConversation,
-    *,
-    child_id: uuid.UUID,
-    now: datetime,
-) -> None:
-    audit.record(
-        db_session,
-        actor=actor,
-        action=action,
-        record=record,
-        child_id=child_id,
-        now=now,
-    )
-
-
 def _changed(db_session: Session, episode: MissingEpisode, now: datetime) -> None:
     # The return conversation travels inside its episode, so either changing is a change to the episode.
     record_change(
@@ -122,6 +104,7 @@ def _check_times(*, reported_at: datetime, returned_at: datetime | None, now: da
         raise errors.ImplausibleEpisodeTimes(errors={field: [problem] for field, problem in problems.items()})
 
 
+@use_case
 def record_missing_episode(
     db_session: Session,
     *,
@@ -147,20 +130,22 @@ def record_missing_episode(
     )
     db_session.add(episode)
     db_session.flush()
-    _audit(db_session, actor, "missing_episode.create", episode, child_id=child.id, now=now)
+    audit.record(db_session, actor=actor, action="missing_episode.create", record=episode, child_id=child.id, now=now)
     _changed(db_session, episode, now)
-    db_session.commit()
     return _record(episode, None, now)
 
 
+@use_case
 def get_missing_episode(db_session: Session, *, actor: Actor, episode_id: uuid.UUID, now: datetime) -> EpisodeRecord:
     episode = _visible_episode(db_session, actor=actor, episode_id=episode_id)
     conversation = queries.get_return_conversation(db_session, episode_id=episode.id)
-    _audit(db_session, actor, "missing_episode.read", episode, child_id=episode.child_id, now=now)
-    db_session.commit()
+    audit.record(
+        db_session, actor=actor, action="missing_episode.read", record=episode, child_id=episode.child_id, now=now
+    )
     return _record(episode, conversation, now)
 
 
+@use_case
 def list_missing_episodes(
     db_session: Session, *, actor: Actor, child_id: uuid.UUID, window: Window, now: datetime
 ) -> Page[EpisodeRecord]:
@@ -174,10 +159,10 @@ def list_missing_episodes(
         records=[(episode.id, episode.child_id) for episode, _ in page.items],
         now=now,
     )
-    db_session.commit()
     return Page([_record(episode, conversation, now) for episode, conversation in page.items], page.total)
 
 
+@use_case
 def update_missing_episode(
     db_session: Session,
     *,
@@ -204,12 +189,14 @@ def update_missing_episode(
             setattr(episode, field, changes[field])
     episode.version += 1
     episode.updated_at = now
-    _audit(db_session, actor, "missing_episode.update", episode, child_id=episode.child_id, now=now)
+    audit.record(
+        db_session, actor=actor, action="missing_episode.update", record=episode, child_id=episode.child_id, now=now
+    )
     _changed(db_session, episode, now)
-    db_session.commit()
     return _record(episode, conversation, now)
 
 
+@use_case
 def record_return_conversation(
     db_session: Session,
     *,
@@ -253,12 +240,19 @@ def record_return_conversation(
     conversation.recorded_by_user_id = actor.user_id
     conversation.recorded_at = now
     db_session.flush()
-    _audit(db_session, actor, "return_conversation.record", conversation, child_id=episode.child_id, now=now)
+    audit.record(
+        db_session,
+        actor=actor,
+        action="return_conversation.record",
+        record=conversation,
+        child_id=episode.child_id,
+        now=now,
+    )
     _changed(db_session, episode, now)
-    db_session.commit()
     return conversation
 
 
+@use_case
 def list_outstanding_conversations(
     db_session: Session,
     *,
@@ -295,7 +289,6 @@ def list_outstanding_conversations(
         records=[(item.missing_episode_id, item.child_id) for item in items],
         now=now,
     )
-    db_session.commit()
     return Page(items, page.total)
 
 

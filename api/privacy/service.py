@@ -31,6 +31,7 @@ from api.audit.models import AuditEvent
 from api.caseloads import queries as caseloads_queries
 from api.children import queries as children_queries
 from api.children.errors import ChildNotFound
+from api.db import transaction, use_case
 from api.enrolments import queries as enrolments_queries
 from api.idempotency.models import IdempotencyRecord
 from api.missing import queries as missing_queries
@@ -77,10 +78,10 @@ def _in_batches(
 ) -> int:
     done = 0
     while True:
-        ids = find(before, batch_size)
-        if ids:
-            remove(ids)
-        db_session.commit()
+        with transaction(db_session):
+            ids = find(before, batch_size)
+            if ids:
+                remove(ids)
         done += len(ids)
         if ids:
             progress(done)
@@ -169,17 +170,17 @@ def purge_expired_records(
         db_session, retention_days=policy.days_for(rules.SMS_MESSAGE), now=now
     )
     run = PurgeRun(run_id=uuid.uuid4(), ran_at=now, cutoffs=cutoffs, counts=counts)
-    audit.record(
-        db_session,
-        actor=None,
-        action=PURGE_ACTION,
-        # A purge run has no table of its own: the audit row is its only record.
-        record=audit.Ref(PURGE_RECORD_TYPE, run.run_id),
-        child_id=None,
-        now=now,
-        details={"counts": counts, "cutoffs": {kind: moment.isoformat() for kind, moment in cutoffs.items()}},
-    )
-    db_session.commit()
+    with transaction(db_session):
+        audit.record(
+            db_session,
+            actor=None,
+            action=PURGE_ACTION,
+            # A purge run has no table of its own: the audit row is its only record.
+            record=audit.Ref(PURGE_RECORD_TYPE, run.run_id),
+            child_id=None,
+            now=now,
+            details={"counts": counts, "cutoffs": {kind: moment.isoformat() for kind, moment in cutoffs.items()}},
+        )
     log.info(
         "retention purge %s: %s",
         run.run_id,
@@ -219,6 +220,7 @@ def _rows(records: Sequence[Any]) -> list[dict[str, Any]]:
     return [_row(record) for record in records]
 
 
+@use_case
 def subject_access_export(db_session: Session, *, actor: Actor, child_id: uuid.UUID, now: datetime) -> dict[str, Any]:
     """Everything held about one child, as one document (see api/privacy/schemas.py); the export is audited."""
     child = children_queries.get_visible_child(db_session, actor=actor, child_id=child_id)
@@ -278,5 +280,4 @@ def subject_access_export(db_session: Session, *, actor: Actor, child_id: uuid.U
         child_id=child.id,
         now=now,
     )
-    db_session.commit()
     return document
