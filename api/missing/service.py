@@ -31,15 +31,20 @@ EDITABLE_FIELDS = ("reported_at", "returned_at", "source")
 
 @dataclass(frozen=True)
 class EpisodeRecord:
-    """An episode as answered: with its return conversation and where it stands against the 72 hours."""
+    """An episode as answered: its own fields, its return conversation and where it stands against the 72 hours."""
 
-    episode: MissingEpisode
+    id: uuid.UUID
+    child_id: uuid.UUID
+    reported_at: datetime
+    returned_at: datetime | None
+    source: MissingSource
+    recorded_by_user_id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+    version: int
     return_conversation: ReturnConversation | None
     return_conversation_due_at: datetime | None
     overdue: bool
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.episode, name)
 
 
 @dataclass(frozen=True)
@@ -63,17 +68,22 @@ class ReturnConversationSummary:
 
 
 def _record(episode: MissingEpisode, conversation: ReturnConversation | None, now: datetime) -> EpisodeRecord:
-    if episode.returned_at is None:
-        return EpisodeRecord(episode, conversation, None, overdue=False)
+    returned_at = episode.returned_at
+    completed_at = conversation.completed_at if conversation else None
     return EpisodeRecord(
-        episode,
-        conversation,
-        rules.conversation_due_at(episode.returned_at),
-        overdue=rules.is_overdue(
-            returned_at=episode.returned_at,
-            completed_at=conversation.completed_at if conversation else None,
-            now=now,
-        ),
+        id=episode.id,
+        child_id=episode.child_id,
+        reported_at=episode.reported_at,
+        returned_at=returned_at,
+        source=episode.source,
+        recorded_by_user_id=episode.recorded_by_user_id,
+        created_at=episode.created_at,
+        updated_at=episode.updated_at,
+        version=episode.version,
+        return_conversation=conversation,
+        return_conversation_due_at=None if returned_at is None else rules.conversation_due_at(returned_at),
+        overdue=returned_at is not None
+        and rules.is_overdue(returned_at=returned_at, completed_at=completed_at, now=now),
     )
 
 
