@@ -23,6 +23,7 @@ from api.children import service as children_service
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
 from api.enrolments import service as enrolments_service
 from api.enrolments.rules import EndReason, EnrolmentStatus
+from api.pagination import Window
 from api.programmes import service as programmes_service
 from api.programmes.models import Programme
 from api.referrals import service as referrals_service
@@ -198,10 +199,9 @@ def load_demo_data(
         cohort_id=prevent.id,
         child_id=None,
         status=EnrolmentStatus.ACTIVE,
-        offset=0,
-        limit=1,
+        window=Window(offset=0, limit=1),
         now=now,
-    )[0][0]
+    ).items[0]
     enrolments_service.end_enrolment(
         db_session,
         actor=coordinator,
@@ -272,7 +272,7 @@ def _allocate(
             )
             return
         except MentorCaseloadFull:
-            db_session.rollback()
+            continue  # a full caseload is refused before anything is written: try the next mentor
     # Everyone is full: the child waits for a key worker, which the demo shows too.
 
 
@@ -313,19 +313,19 @@ def _plan_and_log_sessions(db_session: Session, *, mentor: AppUser, now: datetim
 
 
 def _demo_mentor_children(db_session: Session, *, actor: Actor, now: datetime, limit: int) -> list[Any]:
-    children, _ = children_service.list_children(
-        db_session,
-        actor=actor,
-        cohort_id=None,
-        status=EnrolmentStatus.ACTIVE,
-        not_enrolled=False,
-        district=None,
-        mentor_id=None,
-        offset=0,
-        limit=limit,
-        now=now,
+    return list(
+        children_service.list_children(
+            db_session,
+            actor=actor,
+            cohort_id=None,
+            status=EnrolmentStatus.ACTIVE,
+            not_enrolled=False,
+            district=None,
+            mentor_id=None,
+            window=Window(offset=0, limit=limit),
+            now=now,
+        ).items
     )
-    return list(children)
 
 
 # Baseline six weeks ago and a review last week; the third child's fall raises a wellbeing alert.

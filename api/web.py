@@ -7,13 +7,15 @@ import logging
 import math
 import time
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import marshmallow as ma
 from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api as SmorestApi
 from flask_smorest import abort
 from flask_smorest import pagination as smorest_pagination
+from flask_smorest.pagination import PaginationParameters
 from limits import parse_many
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -32,8 +34,11 @@ from api.errors import (
     PermissionDenied,
     PreconditionFailed,
 )
+from api.pagination import Page, Window
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # The highest page any paginated list accepts. flask-smorest bounds only the page size, so a page number
 # like 10**17 made an OFFSET past the databases' 64-bit integers: a 500 instead of a 422 (found by fuzzing).
@@ -52,6 +57,18 @@ def _bounded_pagination_schema(def_page: int, def_page_size: int, def_max_page_s
 
 # Every blueprint's paginate() builds its parameters through this factory; views import api.web first.
 smorest_pagination._pagination_parameters_schema_factory = _bounded_pagination_schema
+
+
+def page_window(pagination_parameters: PaginationParameters) -> Window:
+    """The rows the requested page shows (`page` and `page_size`, as a @blp.paginate() view receives them)."""
+    return Window(offset=pagination_parameters.first_item, limit=pagination_parameters.page_size)
+
+
+def page_answer(pagination_parameters: PaginationParameters, page: Page[T]) -> Sequence[T]:
+    """What a @blp.paginate() view returns for a page: its items; its total goes to the X-Pagination header."""
+    pagination_parameters.item_count = page.total
+    return page.items
+
 
 # The one central mapping from domain error categories to HTTP.
 STATUS_FOR_ERROR: list[tuple[type[DomainError], int]] = [

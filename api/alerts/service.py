@@ -15,8 +15,10 @@ from api.alerts.models import Alert
 from api.audit import service as audit
 from api.changes.rules import EntityType
 from api.changes.service import record_change
+from api.db import use_case
 
 
+@use_case
 def list_alerts(db_session: Session, *, actor: Actor, acknowledged: bool | None, now: datetime) -> Sequence[Alert]:
     query = select(Alert).order_by(Alert.raised_at.desc(), Alert.id)
     if actor.role is not Role.ADMIN:
@@ -32,10 +34,10 @@ def list_alerts(db_session: Session, *, actor: Actor, acknowledged: bool | None,
         records=[(alert.id, alert.child_id) for alert in alerts],
         now=now,
     )
-    db_session.commit()
     return alerts
 
 
+@use_case
 def acknowledge_alert(db_session: Session, *, actor: Actor, alert_id: uuid.UUID, note: str, now: datetime) -> Alert:
     alert = db_session.scalar(select(Alert).where(Alert.id == alert_id).with_for_update())
     if alert is None or not actor.sees_programme(alert.programme_id):
@@ -54,5 +56,4 @@ def acknowledge_alert(db_session: Session, *, actor: Actor, alert_id: uuid.UUID,
         child_id=alert.child_id,
         now=now,
     )
-    db_session.commit()
     return alert

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.audit.models import AuditEvent
+from api.pagination import Page, Window, page_of
 
 
 def list_audit_events(
@@ -18,9 +18,8 @@ def list_audit_events(
     action: str | None,
     since: datetime | None,
     until: datetime | None,
-    offset: int,
-    limit: int,
-) -> tuple[Sequence[AuditEvent], int]:
+    window: Window,
+) -> Page[AuditEvent]:
     query = select(AuditEvent)
     if child_id:
         query = query.where(AuditEvent.child_id == child_id)
@@ -32,8 +31,4 @@ def list_audit_events(
         query = query.where(AuditEvent.occurred_at >= since)
     if until:
         query = query.where(AuditEvent.occurred_at < until)
-    total = int(db_session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    page = db_session.scalars(
-        query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id).offset(offset).limit(limit)
-    ).all()
-    return page, total
+    return page_of(db_session, query, order_by=(AuditEvent.occurred_at.desc(), AuditEvent.id), window=window)

@@ -8,7 +8,7 @@ from api.actors import Role
 from api.audit import queries
 from api.audit.schemas import AuditEventSchema, AuditQuerySchema
 from api.auth import requires
-from api.web import db_session
+from api.web import db_session, page_answer, page_window
 
 blp = Blueprint("audit", __name__, description="Who read or wrote children's records (admins only)")
 
@@ -27,15 +27,13 @@ def list_audit_events(args: dict[str, Any], pagination_parameters: Any) -> Any:
     counts in `details`. Filter by child, acting user, exact action, or a period (`since` inclusive, `until`
     exclusive), a page at a time (`page`, `page_size`; `X-Pagination` gives the total). Admins only.
     """
-    events, total = queries.list_audit_events(
+    page = queries.list_audit_events(
         db_session(),
         child_id=args.get("child_id"),
         actor_user_id=args.get("actor_user_id"),
         action=args.get("action"),
         since=args.get("since"),
         until=args.get("until"),
-        offset=pagination_parameters.first_item,
-        limit=pagination_parameters.page_size,
+        window=page_window(pagination_parameters),
     )
-    pagination_parameters.item_count = total
-    return events
+    return page_answer(pagination_parameters, page)

@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, select, true
+from sqlalchemy import ColumnElement, Select, false, select, true
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
@@ -17,6 +17,7 @@ from api.children.models import Child, ContactConsent, PhoneNumber
 from api.children.rules import ContactChannel
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import OPEN, EnrolmentStatus
+from api.pagination import Page, Window, page_of_rows
 from api.programmes.models import Cohort
 
 
@@ -79,9 +80,8 @@ def list_children(
     not_enrolled: bool,
     district: str | None,
     mentor_id: uuid.UUID | None,
-    offset: int,
-    limit: int,
-) -> tuple[list[ChildSummary], int]:
+    window: Window,
+) -> Page[ChildSummary]:
     query = _summary_query().where(visible_to(actor))
     if cohort_id is not None:
         query = query.where(Enrolment.cohort_id == cohort_id)
@@ -93,9 +93,8 @@ def list_children(
         query = query.where(Child.district == district)
     if mentor_id is not None:
         query = query.where(Allocation.mentor_id == mentor_id)
-    total = int(db_session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    rows = db_session.execute(query.order_by(Child.reference).offset(offset).limit(limit)).all()
-    return [ChildSummary(*row) for row in rows], total
+    page = page_of_rows(db_session, query, order_by=(Child.reference,), window=window)
+    return Page([ChildSummary(*row) for row in page.items], page.total)
 
 
 def get_child_summary(db_session: Session, *, child_id: uuid.UUID) -> ChildSummary:

@@ -20,6 +20,7 @@ from api.children.models import Child, ContactConsent, PhoneNumber
 from api.children.rules import ConsentGivenBy, ContactChannel, MobileNumberProblem, NewPhoneNumber
 from api.enrolments.queries import waitlist_position
 from api.enrolments.rules import EnrolmentStatus
+from api.pagination import Page, Window
 from api.programmes.errors import ProgrammeNotFound
 from api.programmes.models import Programme
 
@@ -212,11 +213,10 @@ def list_children(
     not_enrolled: bool,
     district: str | None,
     mentor_id: uuid.UUID | None,
-    offset: int,
-    limit: int,
+    window: Window,
     now: datetime,
-) -> tuple[list[queries.ChildSummary], int]:
-    summaries, total = queries.list_children(
+) -> Page[queries.ChildSummary]:
+    page = queries.list_children(
         db_session,
         actor=actor,
         cohort_id=cohort_id,
@@ -224,19 +224,18 @@ def list_children(
         not_enrolled=not_enrolled,
         district=district,
         mentor_id=mentor_id,
-        offset=offset,
-        limit=limit,
+        window=window,
     )
     audit.record_many(
         db_session,
         actor=actor,
         action="child.list",
         of=Child,
-        records=[(summary.child.id, summary.child.id) for summary in summaries],
+        records=[(summary.child.id, summary.child.id) for summary in page.items],
         now=now,
     )
     db_session.commit()
-    return summaries, total
+    return page
 
 
 def add_phone_number(

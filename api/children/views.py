@@ -19,7 +19,7 @@ from api.children.schemas import (
     PhoneNumberSchema,
 )
 from api.enrolments.rules import EnrolmentStatus
-from api.web import clock, db_session
+from api.web import clock, db_session, page_answer, page_window
 
 blp = Blueprint("children", __name__, description="Children, their phone numbers and consent to contact")
 
@@ -39,7 +39,7 @@ def list_children(args: dict[str, Any], pagination_parameters: Any) -> Any:
     log.
     """
     status = args.get("status")
-    children, total = service.list_children(
+    page = service.list_children(
         db_session(),
         actor=current_actor(),
         cohort_id=args.get("cohort_id"),
@@ -47,12 +47,10 @@ def list_children(args: dict[str, Any], pagination_parameters: Any) -> Any:
         not_enrolled=status == "not_enrolled",
         district=args.get("district"),
         mentor_id=args.get("mentor_id"),
-        offset=pagination_parameters.first_item,
-        limit=pagination_parameters.page_size,
+        window=page_window(pagination_parameters),
         now=clock().now(),
     )
-    pagination_parameters.item_count = total
-    return children
+    return page_answer(pagination_parameters, page)
 
 
 @blp.route("/children", methods=["POST"])

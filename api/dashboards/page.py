@@ -221,7 +221,6 @@ def sign_in() -> Any:
             guards=sign_in_guards(),
         )
     except InvalidCredentials as refused:
-        db_session().rollback()
         return _sign_in_page(next_path=next_path or "", problem=refused.message, status=401)
     actor = signed_in.actor
     if next_path is None and actor.programme_id is not None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from api.children.models import Child
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import HOLDS_PLACE, OPEN, EnrolmentStatus
+from api.pagination import Page, Window, page_of
 from api.programmes.models import Cohort
 from api.referrals.rules import PRIORITY_RANK
 
@@ -122,9 +123,8 @@ def list_enrolments(
     cohort_id: uuid.UUID | None,
     child_id: uuid.UUID | None,
     status: EnrolmentStatus | None,
-    offset: int,
-    limit: int,
-) -> tuple[Sequence[Enrolment], int]:
+    window: Window,
+) -> Page[Enrolment]:
     query = select(Enrolment).join(Cohort, Cohort.id == Enrolment.cohort_id)
     if programme_id is not None:
         query = query.where(Cohort.programme_id == programme_id)
@@ -134,8 +134,4 @@ def list_enrolments(
         query = query.where(Enrolment.child_id == child_id)
     if status is not None:
         query = query.where(Enrolment.status == status)
-    total = int(db_session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    page = db_session.scalars(
-        query.order_by(Enrolment.created_at.desc(), Enrolment.id).offset(offset).limit(limit)
-    ).all()
-    return page, total
+    return page_of(db_session, query, order_by=(Enrolment.created_at.desc(), Enrolment.id), window=window)

@@ -8,7 +8,6 @@ hundred simultaneous requests, can never take a cohort over its places. The rule
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +25,7 @@ from api.disclosure import is_suppressed, suppress
 from api.enrolments import errors, queries, rules
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EndReason, EnrolmentStatus
+from api.pagination import Page, Window
 from api.programmes.errors import CohortNotFound, ProgrammeNotFound
 from api.programmes.models import Cohort, Programme
 from api.programmes.queries import get_cohort_or_none, list_cohorts, select_cohort_for_update
@@ -374,30 +374,28 @@ def list_enrolments(
     cohort_id: uuid.UUID | None,
     child_id: uuid.UUID | None,
     status: EnrolmentStatus | None,
-    offset: int,
-    limit: int,
+    window: Window,
     now: datetime,
-) -> tuple[Sequence[EnrolmentWithPosition], int]:
-    enrolments, total = queries.list_enrolments(
+) -> Page[EnrolmentWithPosition]:
+    page = queries.list_enrolments(
         db_session,
         programme_id=actor.programme_scope,
         cohort_id=cohort_id,
         child_id=child_id,
         status=status,
-        offset=offset,
-        limit=limit,
+        window=window,
     )
     audit.record_many(
         db_session,
         actor=actor,
         action="enrolment.list",
         of=Enrolment,
-        records=[(enrolment.id, enrolment.child_id) for enrolment in enrolments],
+        records=[(enrolment.id, enrolment.child_id) for enrolment in page.items],
         now=now,
     )
-    results = [_with_position(db_session, enrolment) for enrolment in enrolments]
+    results = [_with_position(db_session, enrolment) for enrolment in page.items]
     db_session.commit()
-    return results, total
+    return Page(results, page.total)
 
 
 def _close(

@@ -18,7 +18,7 @@ from api.enrolments.schemas import (
     WaitlistEntrySchema,
     WithdrawSchema,
 )
-from api.web import clock, db_session
+from api.web import clock, db_session, page_answer, page_window
 
 blp = Blueprint("enrolments", __name__, description="Places, the waitlist, offers and enrolments")
 
@@ -68,18 +68,16 @@ def list_enrolments(args: dict[str, Any], pagination_parameters: Any) -> Any:
     page at a time (`page`, `page_size`; `X-Pagination` gives the total). A waiting child's enrolment carries its
     waitlist position. Admins and coordinators; every enrolment listed is written to the audit log.
     """
-    enrolments, total = service.list_enrolments(
+    page = service.list_enrolments(
         db_session(),
         actor=current_actor(),
         cohort_id=args.get("cohort_id"),
         child_id=args.get("child_id"),
         status=args.get("status"),
-        offset=pagination_parameters.first_item,
-        limit=pagination_parameters.page_size,
+        window=page_window(pagination_parameters),
         now=clock().now(),
     )
-    pagination_parameters.item_count = total
-    return enrolments
+    return page_answer(pagination_parameters, page)
 
 
 @blp.route("/enrolments/<uuid:enrolment_id>", methods=["GET"])

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from api.actors import Actor
@@ -14,6 +14,7 @@ from api.children.models import Child
 from api.children.queries import visible_to
 from api.missing.models import MissingEpisode, ReturnConversation
 from api.missing.rules import RETURN_CONVERSATION_WITHIN, ConversationOutcome
+from api.pagination import Page, Window, page_of_rows
 
 
 def get_visible_episode(
@@ -34,22 +35,19 @@ def get_return_conversation(db_session: Session, *, episode_id: uuid.UUID) -> Re
 
 
 def list_child_episodes(
-    db_session: Session, *, child_id: uuid.UUID, offset: int, limit: int
-) -> tuple[list[tuple[MissingEpisode, ReturnConversation | None]], int]:
-    """A child's episodes, newest report first, each with its return conversation if one is recorded."""
-    total = int(
-        db_session.scalar(select(func.count()).select_from(MissingEpisode).where(MissingEpisode.child_id == child_id))
-        or 0
-    )
-    rows = db_session.execute(
+    db_session: Session, *, child_id: uuid.UUID, window: Window
+) -> Page[tuple[MissingEpisode, ReturnConversation | None]]:
+    """A child's episodes, newest report first, each with its return conversation if one is recorded (at most one:
+    the join never adds a row)."""
+    page = page_of_rows(
+        db_session,
         select(MissingEpisode, ReturnConversation)
         .outerjoin(ReturnConversation, ReturnConversation.missing_episode_id == MissingEpisode.id)
-        .where(MissingEpisode.child_id == child_id)
-        .order_by(MissingEpisode.reported_at.desc(), MissingEpisode.created_at.desc(), MissingEpisode.id)
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    return [(episode, conversation) for episode, conversation in rows], total
+        .where(MissingEpisode.child_id == child_id),
+        order_by=(MissingEpisode.reported_at.desc(), MissingEpisode.created_at.desc(), MissingEpisode.id),
+        window=window,
+    )
+    return Page([(episode, conversation) for episode, conversation in page.items], page.total)
 
 
 def _outstanding(programme_id: uuid.UUID) -> Select[MissingEpisode, str, ReturnConversation | None]:
@@ -76,9 +74,8 @@ def list_outstanding_conversations(
     programme_id: uuid.UUID,
     overdue: bool | None,
     now: datetime,
-    offset: int,
-    limit: int,
-) -> tuple[Sequence[tuple[MissingEpisode, str, ReturnConversation | None]], int]:
+    window: Window,
+) -> Page[tuple[MissingEpisode, str, ReturnConversation | None]]:
     """Outstanding return conversations, the longest-waiting first. overdue=True: past the 72 hours;
     False: still within them (exactly 72 hours is within); None: both."""
     query = _outstanding(programme_id)
@@ -88,11 +85,8 @@ def list_outstanding_conversations(
         query = query.where(MissingEpisode.returned_at < returned_by)
     elif overdue is False:
         query = query.where(MissingEpisode.returned_at >= returned_by)
-    total = int(db_session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    rows = db_session.execute(
-        query.order_by(MissingEpisode.returned_at, MissingEpisode.id).offset(offset).limit(limit)
-    ).all()
-    return [(episode, reference, conversation) for episode, reference, conversation in rows], total
+    page = page_of_rows(db_session, query, order_by=(MissingEpisode.returned_at, MissingEpisode.id), window=window)
+    return Page([(episode, reference, conversation) for episode, reference, conversation in page.items], page.total)
 
 
 def list_return_times(

@@ -17,11 +17,13 @@ from api.audit import service as audit
 from api.changes.rules import EntityType
 from api.changes.service import record_change
 from api.children.service import visible_child
+from api.db import use_case
 from api.disclosure import is_suppressed, suppress
 from api.errors import check_version
 from api.missing import errors, queries, rules
 from api.missing.models import MissingEpisode, ReturnConversation
 from api.missing.rules import ConversationOutcome, MissingSource
+from api.pagination import Page, Window
 from api.programmes.service import get_programme
 
 EDITABLE_FIELDS = ("reported_at", "returned_at", "source")
@@ -29,15 +31,20 @@ EDITABLE_FIELDS = ("reported_at", "returned_at", "source")
 
 @dataclass(frozen=True)
 class EpisodeRecord:
-    """An episode as answered: with its return conversation and where it stands against the 72 hours."""
+    """An episode as answered: its own fields, its return conversation and where it stands against the 72 hours."""
 
-    episode: MissingEpisode
+    id: uuid.UUID
+    child_id: uuid.UUID
+    reported_at: datetime
+    returned_at: datetime | None
+    source: MissingSource
+    recorded_by_user_id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+    version: int
     return_conversation: ReturnConversation | None
     return_conversation_due_at: datetime | None
     overdue: bool
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.episode, name)
 
 
 @dataclass(frozen=True)
@@ -61,36 +68,22 @@ class ReturnConversationSummary:
 
 
 def _record(episode: MissingEpisode, conversation: ReturnConversation | None, now: datetime) -> EpisodeRecord:
-    if episode.returned_at is None:
-        return EpisodeRecord(episode, conversation, None, overdue=False)
+    returned_at = episode.returned_at
+    completed_at = conversation.completed_at if conversation else None
     return EpisodeRecord(
-        episode,
-        conversation,
-        rules.conversation_due_at(episode.returned_at),
-        overdue=rules.is_overdue(
-            returned_at=episode.returned_at,
-            completed_at=conversation.completed_at if conversation else None,
-            now=now,
-        ),
-    )
-
-
-def _audit(
-    db_session: Session,
-    actor: Actor,
-    action: str,
-    record: MissingEpisode | ReturnConversation,
-    *,
-    child_id: uuid.UUID,
-    now: datetime,
-) -> None:
-    audit.record(
-        db_session,
-        actor=actor,
-        action=action,
-        record=record,
-        child_id=child_id,
-        now=now,
+        id=episode.id,
+        child_id=episode.child_id,
+        reported_at=episode.reported_at,
+        returned_at=returned_at,
+        source=episode.source,
+        recorded_by_user_id=episode.recorded_by_user_id,
+        created_at=episode.created_at,
+        updated_at=episode.updated_at,
+        version=episode.version,
+        return_conversation=conversation,
+        return_conversation_due_at=None if returned_at is None else rules.conversation_due_at(returned_at),
+        overdue=returned_at is not None
+        and rules.is_overdue(returned_at=returned_at, completed_at=completed_at, now=now),
     )
 
 
@@ -121,6 +114,7 @@ def _check_times(*, reported_at: datetime, returned_at: datetime | None, now: da
         raise errors.ImplausibleEpisodeTimes(errors={field: [problem] for field, problem in problems.items()})
 
 
+@use_case
 def record_missing_episode(
     db_session: Session,
     *,
@@ -146,37 +140,39 @@ def record_missing_episode(
     )
     db_session.add(episode)
     db_session.flush()
-    _audit(db_session, actor, "missing_episode.create", episode, child_id=child.id, now=now)
+    audit.record(db_session, actor=actor, action="missing_episode.create", record=episode, child_id=child.id, now=now)
     _changed(db_session, episode, now)
-    db_session.commit()
     return _record(episode, None, now)
 
 
+@use_case
 def get_missing_episode(db_session: Session, *, actor: Actor, episode_id: uuid.UUID, now: datetime) -> EpisodeRecord:
     episode = _visible_episode(db_session, actor=actor, episode_id=episode_id)
     conversation = queries.get_return_conversation(db_session, episode_id=episode.id)
-    _audit(db_session, actor, "missing_episode.read", episode, child_id=episode.child_id, now=now)
-    db_session.commit()
+    audit.record(
+        db_session, actor=actor, action="missing_episode.read", record=episode, child_id=episode.child_id, now=now
+    )
     return _record(episode, conversation, now)
 
 
+@use_case
 def list_missing_episodes(
-    db_session: Session, *, actor: Actor, child_id: uuid.UUID, offset: int, limit: int, now: datetime
-) -> tuple[list[EpisodeRecord], int]:
+    db_session: Session, *, actor: Actor, child_id: uuid.UUID, window: Window, now: datetime
+) -> Page[EpisodeRecord]:
     child = visible_child(db_session, actor=actor, child_id=child_id)
-    rows, total = queries.list_child_episodes(db_session, child_id=child.id, offset=offset, limit=limit)
+    page = queries.list_child_episodes(db_session, child_id=child.id, window=window)
     audit.record_many(
         db_session,
         actor=actor,
         action="missing_episode.list",
         of=MissingEpisode,
-        records=[(episode.id, episode.child_id) for episode, _ in rows],
+        records=[(episode.id, episode.child_id) for episode, _ in page.items],
         now=now,
     )
-    db_session.commit()
-    return [_record(episode, conversation, now) for episode, conversation in rows], total
+    return Page([_record(episode, conversation, now) for episode, conversation in page.items], page.total)
 
 
+@use_case
 def update_missing_episode(
     db_session: Session,
     *,
@@ -203,12 +199,14 @@ def update_missing_episode(
             setattr(episode, field, changes[field])
     episode.version += 1
     episode.updated_at = now
-    _audit(db_session, actor, "missing_episode.update", episode, child_id=episode.child_id, now=now)
+    audit.record(
+        db_session, actor=actor, action="missing_episode.update", record=episode, child_id=episode.child_id, now=now
+    )
     _changed(db_session, episode, now)
-    db_session.commit()
     return _record(episode, conversation, now)
 
 
+@use_case
 def record_return_conversation(
     db_session: Session,
     *,
@@ -252,29 +250,35 @@ def record_return_conversation(
     conversation.recorded_by_user_id = actor.user_id
     conversation.recorded_at = now
     db_session.flush()
-    _audit(db_session, actor, "return_conversation.record", conversation, child_id=episode.child_id, now=now)
+    audit.record(
+        db_session,
+        actor=actor,
+        action="return_conversation.record",
+        record=conversation,
+        child_id=episode.child_id,
+        now=now,
+    )
     _changed(db_session, episode, now)
-    db_session.commit()
     return conversation
 
 
+@use_case
 def list_outstanding_conversations(
     db_session: Session,
     *,
     actor: Actor,
     programme_id: uuid.UUID,
     overdue: bool | None,
-    offset: int,
-    limit: int,
+    window: Window,
     now: datetime,
-) -> tuple[list[OutstandingConversation], int]:
+) -> Page[OutstandingConversation]:
     """Children back from missing whose return conversation is not completed, the longest-waiting first."""
     programme = get_programme(db_session, actor=actor, programme_id=programme_id)
-    rows, total = queries.list_outstanding_conversations(
-        db_session, programme_id=programme.id, overdue=overdue, now=now, offset=offset, limit=limit
+    page = queries.list_outstanding_conversations(
+        db_session, programme_id=programme.id, overdue=overdue, now=now, window=window
     )
     items = []
-    for episode, reference, conversation in rows:
+    for episode, reference, conversation in page.items:
         assert episode.returned_at is not None
         items.append(
             OutstandingConversation(
@@ -295,8 +299,7 @@ def list_outstanding_conversations(
         records=[(item.missing_episode_id, item.child_id) for item in items],
         now=now,
     )
-    db_session.commit()
-    return items, total
+    return Page(items, page.total)
 
 
 def summarise_return_conversations(

@@ -19,7 +19,7 @@ from api.missing.schemas import (
     ReturnConversationSummarySchema,
     SummaryQuerySchema,
 )
-from api.web import IF_MATCH_HEADER, clock, db_session, etag, expected_version
+from api.web import IF_MATCH_HEADER, clock, db_session, etag, expected_version, page_answer, page_window
 
 blp = Blueprint(
     "missing", __name__, description="Missing episodes and the return conversation within 72 hours of each return"
@@ -59,16 +59,14 @@ def list_missing_episodes(child_id: uuid.UUID, pagination_parameters: Any) -> An
     recorded, when that is due and whether it is overdue; a page at a time (`page`, `page_size`; `X-Pagination`
     gives the total). A mentor may read them only for their own caseload (any other child answers 404). Audited.
     """
-    records, total = service.list_missing_episodes(
+    page = service.list_missing_episodes(
         db_session(),
         actor=current_actor(),
         child_id=child_id,
-        offset=pagination_parameters.first_item,
-        limit=pagination_parameters.page_size,
+        window=page_window(pagination_parameters),
         now=clock().now(),
     )
-    pagination_parameters.item_count = total
-    return records
+    return page_answer(pagination_parameters, page)
 
 
 @blp.route("/missing-episodes/<uuid:episode_id>", methods=["GET"])
@@ -143,17 +141,15 @@ def list_outstanding_conversations(args: dict[str, Any], programme_id: uuid.UUID
     gives the total). Admins and coordinators of the programme; every child listed is written to the audit log.
     """
     state = args.get("state")
-    items, total = service.list_outstanding_conversations(
+    page = service.list_outstanding_conversations(
         db_session(),
         actor=current_actor(),
         programme_id=programme_id,
         overdue=None if state is None else state == "overdue",
-        offset=pagination_parameters.first_item,
-        limit=pagination_parameters.page_size,
+        window=page_window(pagination_parameters),
         now=clock().now(),
     )
-    pagination_parameters.item_count = total
-    return items
+    return page_answer(pagination_parameters, page)
 
 
 @blp.route("/programmes/<uuid:programme_id>/return-conversations/summary", methods=["GET"])

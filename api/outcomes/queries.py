@@ -4,7 +4,7 @@ built from, and the unit cost and deflator tables."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
 
@@ -17,6 +17,7 @@ from api.children.queries import visible_to
 from api.enrolments.models import Enrolment
 from api.outcomes.models import DeflatorIndex, DeflatorSeries, OutcomeEvent, OutcomeSetting, UnitCost
 from api.outcomes.rules import EnrolmentSpan, EventKey, KnownChild, OutcomeEventType
+from api.pagination import Page, Window, page_of
 from api.programmes.models import Cohort
 
 
@@ -34,20 +35,14 @@ def get_visible_event(
     return db_session.scalar(query)
 
 
-def list_child_events(
-    db_session: Session, *, child_id: uuid.UUID, offset: int, limit: int
-) -> tuple[Sequence[OutcomeEvent], int]:
+def list_child_events(db_session: Session, *, child_id: uuid.UUID, window: Window) -> Page[OutcomeEvent]:
     """A child's current events, the most recent first."""
-    current = (OutcomeEvent.child_id == child_id, OutcomeEvent.voided_at.is_(None))
-    total = int(db_session.scalar(select(func.count()).select_from(OutcomeEvent).where(*current)) or 0)
-    events = db_session.scalars(
-        select(OutcomeEvent)
-        .where(*current)
-        .order_by(OutcomeEvent.occurred_on.desc(), OutcomeEvent.recorded_at.desc(), OutcomeEvent.id)
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    return events, total
+    return page_of(
+        db_session,
+        select(OutcomeEvent).where(OutcomeEvent.child_id == child_id, OutcomeEvent.voided_at.is_(None)),
+        order_by=(OutcomeEvent.occurred_on.desc(), OutcomeEvent.recorded_at.desc(), OutcomeEvent.id),
+        window=window,
+    )
 
 
 def event_recorded(db_session: Session, *, key: EventKey) -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from api.actors import Actor, Role
 from api.audit import service as audit
 from api.children.service import visible_child
+from api.db import use_case
 from api.disclosure import is_suppressed, suppress
 from api.missing.models import MissingEpisode
 from api.outcomes import errors, queries, rules
@@ -29,21 +30,11 @@ from api.outcomes.rules import (
     OutcomeTotals,
     RowProblem,
 )
+from api.pagination import Page, Window
 from api.programmes.errors import CohortNotFound
 from api.programmes.models import Programme
 from api.programmes.queries import get_cohort_or_none
 from api.programmes.service import get_programme
-
-
-def _audit(db_session: Session, actor: Actor, action: str, event: OutcomeEvent, now: datetime) -> None:
-    audit.record(
-        db_session,
-        actor=actor,
-        action=action,
-        record=event,
-        child_id=event.child_id,
-        now=now,
-    )
 
 
 def _today(db_session: Session, programme_id: uuid.UUID, now: datetime) -> date:
@@ -56,8 +47,8 @@ def _flush_refusing_duplicates(db_session: Session) -> None:
     try:
         db_session.flush()
     except IntegrityError as error:
-        # Two writers racing to record the same event: the partial unique indexes keep one.
-        db_session.rollback()
+        # Two writers racing to record the same event: the partial unique indexes keep one (the use case's
+        # transaction rolls back as the error leaves it).
         if "missing_episode" in str(error.orig):
             raise errors.MissingEpisodeAlreadyRecorded() from error
         raise errors.OutcomeEventAlreadyRecorded() from error
@@ -66,6 +57,7 @@ def _flush_refusing_duplicates(db_session: Session) -> None:
 # One event at a time
 
 
+@use_case
 def record_outcome_event(
     db_session: Session,
     *,
@@ -109,28 +101,28 @@ def record_outcome_event(
     )
     db_session.add(event)
     _flush_refusing_duplicates(db_session)
-    _audit(db_session, actor, "outcome_event.create", event, now)
-    db_session.commit()
+    audit.record(db_session, actor=actor, action="outcome_event.create", record=event, child_id=event.child_id, now=now)
     return event
 
 
+@use_case
 def list_outcome_events(
-    db_session: Session, *, actor: Actor, child_id: uuid.UUID, offset: int, limit: int, now: datetime
-) -> tuple[Sequence[OutcomeEvent], int]:
+    db_session: Session, *, actor: Actor, child_id: uuid.UUID, window: Window, now: datetime
+) -> Page[OutcomeEvent]:
     child = visible_child(db_session, actor=actor, child_id=child_id)
-    events, total = queries.list_child_events(db_session, child_id=child.id, offset=offset, limit=limit)
+    page = queries.list_child_events(db_session, child_id=child.id, window=window)
     audit.record_many(
         db_session,
         actor=actor,
         action="outcome_event.list",
         of=OutcomeEvent,
-        records=[(event.id, event.child_id) for event in events],
+        records=[(event.id, event.child_id) for event in page.items],
         now=now,
     )
-    db_session.commit()
-    return events, total
+    return page
 
 
+@use_case
 def void_outcome_event(db_session: Session, *, actor: Actor, event_id: uuid.UUID, now: datetime) -> None:
     """Remove an event recorded in error: it stops counting and leaves the lists, but the row stays (who
     recorded it, who removed it, when). A correction is a removal and a new event."""
@@ -139,8 +131,7 @@ def void_outcome_event(db_session: Session, *, actor: Actor, event_id: uuid.UUID
         raise errors.OutcomeEventNotFound()
     event.voided_at = now
     event.voided_by_user_id = actor.user_id
-    _audit(db_session, actor, "outcome_event.void", event, now)
-    db_session.commit()
+    audit.record(db_session, actor=actor, action="outcome_event.void", record=event, child_id=event.child_id, now=now)
 
 
 # The CSV import
@@ -156,6 +147,7 @@ def _problem_entry(problem: RowProblem) -> dict[str, object]:
     return {"line": problem.line, "field": problem.field, "reason": problem.reason, "message": problem.message}
 
 
+@use_case
 def import_outcome_events(
     db_session: Session,
     *,
@@ -200,7 +192,6 @@ def import_outcome_events(
         records=[(event.id, event.child_id) for event in events],
         now=now,
     )
-    db_session.commit()
     return ImportReport(imported=len(events), rejected=problems)
 
 
@@ -226,6 +217,7 @@ def get_outcome_settings(db_session: Session, *, actor: Actor, programme_id: uui
     return _settings(db_session, programme.id)
 
 
+@use_case
 def set_outcome_settings(
     db_session: Session,
     *,
@@ -247,7 +239,6 @@ def set_outcome_settings(
     setting.updated_at = now
     setting.updated_by_user_id = actor.user_id
     db_session.add(setting)
-    db_session.commit()
     return _settings(db_session, programme.id)
 
 

@@ -20,7 +20,7 @@ from api.outcomes.schemas import (
     OutcomeEventSchema,
     OutcomeSettingsSchema,
 )
-from api.web import clock, db_session, error_answer
+from api.web import clock, db_session, error_answer, page_answer, page_window
 
 blp = Blueprint(
     "outcomes",
@@ -78,16 +78,14 @@ def list_outcome_events(child_id: uuid.UUID, pagination_parameters: Any) -> Any:
     who recorded it; a page at a time (`page`, `page_size`; `X-Pagination` gives the total). Mentors may read their
     own caseload's, but not record or remove events; any other child answers 404. Audited.
     """
-    events, total = service.list_outcome_events(
+    page = service.list_outcome_events(
         db_session(),
         actor=current_actor(),
         child_id=child_id,
-        offset=pagination_parameters.first_item,
-        limit=pagination_parameters.page_size,
+        window=page_window(pagination_parameters),
         now=clock().now(),
     )
-    pagination_parameters.item_count = total
-    return events
+    return page_answer(pagination_parameters, page)
 
 
 @blp.route("/outcome-events/<uuid:event_id>", methods=["DELETE"])

@@ -31,9 +31,11 @@ from api.audit.models import AuditEvent
 from api.caseloads import queries as caseloads_queries
 from api.children import queries as children_queries
 from api.children.errors import ChildNotFound
+from api.db import transaction, use_case
 from api.enrolments import queries as enrolments_queries
 from api.idempotency.models import IdempotencyRecord
 from api.missing import queries as missing_queries
+from api.pagination import Window
 from api.privacy import queries, rules
 from api.privacy.rules import RetentionPolicy
 from api.referrals import queries as referrals_queries
@@ -46,7 +48,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 # The export reads whole histories through list functions that page: one page holds everything.
-EVERYTHING = 1_000_000_000
+EVERYTHING = Window(offset=0, limit=1_000_000_000)
 PURGE_ACTION = "retention.purge"
 PURGE_RECORD_TYPE = "retention_run"
 EXPORT_ACTION = "child.subject_access_export"
@@ -76,10 +78,10 @@ def _in_batches(
 ) -> int:
     done = 0
     while True:
-        ids = find(before, batch_size)
-        if ids:
-            remove(ids)
-        db_session.commit()
+        with transaction(db_session):
+            ids = find(before, batch_size)
+            if ids:
+                remove(ids)
         done += len(ids)
         if ids:
             progress(done)
@@ -168,17 +170,17 @@ def purge_expired_records(
         db_session, retention_days=policy.days_for(rules.SMS_MESSAGE), now=now
     )
     run = PurgeRun(run_id=uuid.uuid4(), ran_at=now, cutoffs=cutoffs, counts=counts)
-    audit.record(
-        db_session,
-        actor=None,
-        action=PURGE_ACTION,
-        # A purge run has no table of its own: the audit row is its only record.
-        record=audit.Ref(PURGE_RECORD_TYPE, run.run_id),
-        child_id=None,
-        now=now,
-        details={"counts": counts, "cutoffs": {kind: moment.isoformat() for kind, moment in cutoffs.items()}},
-    )
-    db_session.commit()
+    with transaction(db_session):
+        audit.record(
+            db_session,
+            actor=None,
+            action=PURGE_ACTION,
+            # A purge run has no table of its own: the audit row is its only record.
+            record=audit.Ref(PURGE_RECORD_TYPE, run.run_id),
+            child_id=None,
+            now=now,
+            details={"counts": counts, "cutoffs": {kind: moment.isoformat() for kind, moment in cutoffs.items()}},
+        )
     log.info(
         "retention purge %s: %s",
         run.run_id,
@@ -218,17 +220,18 @@ def _rows(records: Sequence[Any]) -> list[dict[str, Any]]:
     return [_row(record) for record in records]
 
 
+@use_case
 def subject_access_export(db_session: Session, *, actor: Actor, child_id: uuid.UUID, now: datetime) -> dict[str, Any]:
     """Everything held about one child, as one document (see api/privacy/schemas.py); the export is audited."""
     child = children_queries.get_visible_child(db_session, actor=actor, child_id=child_id)
     if child is None:
         raise ChildNotFound()
-    enrolments, _ = enrolments_queries.list_enrolments(
-        db_session, programme_id=None, cohort_id=None, child_id=child.id, status=None, offset=0, limit=EVERYTHING
-    )
-    referrals, _ = referrals_queries.list_referrals(
-        db_session, programme_id=None, status=None, cohort_id=None, child_id=child.id, offset=0, limit=EVERYTHING
-    )
+    enrolments = enrolments_queries.list_enrolments(
+        db_session, programme_id=None, cohort_id=None, child_id=child.id, status=None, window=EVERYTHING
+    ).items
+    referrals = referrals_queries.list_referrals(
+        db_session, programme_id=None, status=None, cohort_id=None, child_id=child.id, window=EVERYTHING
+    ).items
     allocations = [
         allocation
         for enrolment in enrolments
@@ -236,19 +239,12 @@ def subject_access_export(db_session: Session, *, actor: Actor, child_id: uuid.U
     ]
     check_ins = wellbeing_queries.list_check_ins(db_session, child_id=child.id)
     check_in_ids = [check_in.id for check_in in check_ins]
-    invitations, _ = wellbeing_queries.invitations_of_child(db_session, child_id=child.id, offset=0, limit=EVERYTHING)
-    episodes, _ = missing_queries.list_child_episodes(db_session, child_id=child.id, offset=0, limit=EVERYTHING)
+    invitations = wellbeing_queries.invitations_of_child(db_session, child_id=child.id, window=EVERYTHING).items
+    episodes = missing_queries.list_child_episodes(db_session, child_id=child.id, window=EVERYTHING).items
     messages = queries.messages_of_child(db_session, child_id=child.id)
-    audit_events, _ = audit_queries.list_audit_events(
-        db_session,
-        child_id=child.id,
-        actor_user_id=None,
-        action=None,
-        since=None,
-        until=None,
-        offset=0,
-        limit=EVERYTHING,
-    )
+    audit_events = audit_queries.list_audit_events(
+        db_session, child_id=child.id, actor_user_id=None, action=None, since=None, until=None, window=EVERYTHING
+    ).items
     document: dict[str, Any] = {
         "schema_version": EXPORT_SCHEMA_VERSION,
         "generated_at": now.isoformat(),
@@ -284,5 +280,4 @@ def subject_access_export(db_session: Session, *, actor: Actor, child_id: uuid.U
         child_id=child.id,
         now=now,
     )
-    db_session.commit()
     return document

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.children.models import Child
+from api.pagination import Page, Window, page_of
 from api.referrals.models import Referral
 from api.referrals.rules import ReferralStatus
 
@@ -35,9 +35,8 @@ def list_referrals(
     status: ReferralStatus | None,
     cohort_id: uuid.UUID | None,
     child_id: uuid.UUID | None,
-    offset: int,
-    limit: int,
-) -> tuple[Sequence[Referral], int]:
+    window: Window,
+) -> Page[Referral]:
     query = select(Referral).join(Child, Child.id == Referral.child_id)
     if programme_id is not None:
         query = query.where(Child.programme_id == programme_id)
@@ -47,8 +46,9 @@ def list_referrals(
         query = query.where(Referral.cohort_id == cohort_id)
     if child_id is not None:
         query = query.where(Referral.child_id == child_id)
-    total = int(db_session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    page = db_session.scalars(
-        query.order_by(Referral.referred_on.desc(), Referral.created_at.desc(), Referral.id).offset(offset).limit(limit)
-    ).all()
-    return page, total
+    return page_of(
+        db_session,
+        query,
+        order_by=(Referral.referred_on.desc(), Referral.created_at.desc(), Referral.id),
+        window=window,
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -16,6 +15,7 @@ from api.children.models import Child
 from api.enrolments import service as enrolments_service
 from api.enrolments.errors import ChildAlreadyEnrolled
 from api.enrolments.queries import open_enrolment_for_child, waitlist_position
+from api.pagination import Page, Window
 from api.programmes.errors import CohortNotFound
 from api.programmes.models import Cohort, Programme
 from api.referrals import errors, queries, rules
@@ -96,29 +96,27 @@ def list_referrals(
     status: ReferralStatus | None,
     cohort_id: uuid.UUID | None,
     child_id: uuid.UUID | None,
-    offset: int,
-    limit: int,
+    window: Window,
     now: datetime,
-) -> tuple[Sequence[Referral], int]:
-    referrals, total = queries.list_referrals(
+) -> Page[Referral]:
+    page = queries.list_referrals(
         db_session,
         programme_id=actor.programme_scope,
         status=status,
         cohort_id=cohort_id,
         child_id=child_id,
-        offset=offset,
-        limit=limit,
+        window=window,
     )
     audit.record_many(
         db_session,
         actor=actor,
         action="referral.list",
         of=Referral,
-        records=[(referral.id, referral.child_id) for referral in referrals],
+        records=[(referral.id, referral.child_id) for referral in page.items],
         now=now,
     )
     db_session.commit()
-    return referrals, total
+    return page
 
 
 def accept_referral(

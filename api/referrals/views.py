@@ -9,7 +9,7 @@ from api.auth import STAFF, current_actor, requires
 from api.enrolments.schemas import EnrolmentSchema
 from api.referrals import service
 from api.referrals.schemas import DeclineSchema, ReferralListQuerySchema, ReferralSchema
-from api.web import clock, db_session
+from api.web import clock, db_session, page_answer, page_window
 
 blp = Blueprint("referrals", __name__, description="Referrals and decisions on them")
 
@@ -26,18 +26,16 @@ def list_referrals(args: dict[str, Any], pagination_parameters: Any) -> Any:
     declined), cohort or child, a page at a time (`page`, `page_size`; `X-Pagination` gives the total). Admins and
     coordinators; every referral listed is written to the audit log.
     """
-    referrals, total = service.list_referrals(
+    page = service.list_referrals(
         db_session(),
         actor=current_actor(),
         status=args.get("status"),
         cohort_id=args.get("cohort_id"),
         child_id=args.get("child_id"),
-        offset=pagination_parameters.first_item,
-        limit=pagination_parameters.page_size,
+        window=page_window(pagination_parameters),
         now=clock().now(),
     )
-    pagination_parameters.item_count = total
-    return referrals
+    return page_answer(pagination_parameters, page)
 
 
 @blp.route("/referrals", methods=["POST"])

@@ -16,6 +16,7 @@ from api.caseloads.models import Allocation
 from api.children.models import Child
 from api.children.queries import visible_to
 from api.enrolments.models import Enrolment
+from api.pagination import Page, Window, page_of
 from api.programmes.models import Cohort, Programme
 from api.reminders.rules import REMINDER_HORIZON, SessionToRemind
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
@@ -163,9 +164,8 @@ def list_sessions(
     child_id: uuid.UUID | None,
     starts_from: datetime | None,
     starts_before: datetime | None,
-    offset: int,
-    limit: int,
-) -> tuple[Sequence[MentoringSession], int]:
+    window: Window,
+) -> Page[MentoringSession]:
     query = select(MentoringSession).where(session_visible_to(actor))
     if child_id is not None:
         query = query.where(
@@ -175,11 +175,7 @@ def list_sessions(
         query = query.where(MentoringSession.planned_start_at >= starts_from)
     if starts_before is not None:
         query = query.where(MentoringSession.planned_start_at < starts_before)
-    total = int(db_session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    page = db_session.scalars(
-        query.order_by(MentoringSession.planned_start_at, MentoringSession.id).offset(offset).limit(limit)
-    ).all()
-    return page, total
+    return page_of(db_session, query, order_by=(MentoringSession.planned_start_at, MentoringSession.id), window=window)
 
 
 def sessions_of_child(db_session: Session, *, child_id: uuid.UUID) -> Sequence[MentoringSession]:

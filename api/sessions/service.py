@@ -34,6 +34,7 @@ from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.errors import check_version
+from api.pagination import Page, Window
 from api.programmes.models import Programme
 from api.reminders import service as reminders
 from api.sessions import errors, queries, rules
@@ -388,20 +389,18 @@ def list_sessions(
     child_id: uuid.UUID | None,
     starts_from: datetime | None,
     starts_before: datetime | None,
-    offset: int,
-    limit: int,
+    window: Window,
     now: datetime,
-) -> tuple[list[SessionView], int]:
-    sessions, total = queries.list_sessions(
+) -> Page[SessionView]:
+    page = queries.list_sessions(
         db_session,
         actor=actor,
         child_id=child_id,
         starts_from=starts_from,
         starts_before=starts_before,
-        offset=offset,
-        limit=limit,
+        window=window,
     )
-    views = view_sessions(db_session, sessions, actor=actor)
+    views = view_sessions(db_session, page.items, actor=actor)
     audit.record_many(
         db_session,
         actor=actor,
@@ -410,7 +409,7 @@ def list_sessions(
         records=[(view.id, attendee.child_id) for view in views for attendee in view.attendees],
         now=now,
     )
-    return views, total
+    return Page(views, page.total)
 
 
 def _get_session_to_change(db_session: Session, *, actor: Actor, session_id: uuid.UUID) -> MentoringSession:

@@ -17,7 +17,7 @@ from api.sessions.schemas import (
     SessionSchema,
     SessionUpdateSchema,
 )
-from api.web import IF_MATCH_HEADER, clock, db_session, etag, expected_version
+from api.web import IF_MATCH_HEADER, clock, db_session, etag, expected_version, page_answer, page_window
 
 blp = Blueprint("sessions", __name__, description="Planning and logging sessions, within the weekly cap")
 
@@ -63,18 +63,16 @@ def list_sessions(args: dict[str, Any], pagination_parameters: Any) -> Any:
     lead the session or are a coordinator or admin. The phone app keeps its copy up to date with `GET /sync`
     instead. Audited.
     """
-    views, total = service.list_sessions(
+    page = service.list_sessions(
         db_session(),
         actor=current_actor(),
         child_id=args.get("child_id"),
         starts_from=args.get("starts_from"),
         starts_before=args.get("starts_before"),
-        offset=pagination_parameters.first_item,
-        limit=pagination_parameters.page_size,
+        window=page_window(pagination_parameters),
         now=clock().now(),
     )
-    pagination_parameters.item_count = total
-    return views
+    return page_answer(pagination_parameters, page)
 
 
 @blp.route("/sessions/<uuid:session_id>", methods=["GET"])

@@ -43,6 +43,7 @@ from api.changes.rules import ChangeOp, EntityType
 from api.children.models import Child
 from api.children.queries import visible_to
 from api.children.service import child_records
+from api.db import use_case
 from api.missing.models import MissingEpisode
 from api.schedules.models import SessionPattern
 from api.sessions.models import MentoringSession, SessionAttendee
@@ -412,6 +413,7 @@ def _once_each(changes: list[Change]) -> list[Change]:
     ]
 
 
+@use_case
 def read_changes(db_session: Session, *, actor: Actor, cursor: Cursor, limit: int, now: datetime) -> SyncPage:
     horizon = _horizon(db_session)
     if cursor.mid_pass:
@@ -450,5 +452,4 @@ def read_changes(db_session: Session, *, actor: Actor, cursor: Cursor, limit: in
         ),
         now=now,
     )
-    db_session.commit()
     return SyncPage(changes, next_cursor.encode(), has_more)

@@ -25,6 +25,7 @@ from api.changes.service import record_change
 from api.children.models import Child
 from api.children.service import visible_child
 from api.db import step, use_case
+from api.pagination import Page, Window
 from api.wellbeing import errors, queries, rules
 from api.wellbeing.models import CheckIn, CheckInResponse, CheckInScore, Goal
 from api.wellbeing.rules import CheckInChannel, Instrument, MeasureChange, ScoreKind, ScoringRule
@@ -136,11 +137,12 @@ def get_check_in(db_session: Session, *, actor: Actor, check_in_id: uuid.UUID, n
 
 @use_case
 def list_check_ins(
-    db_session: Session, *, actor: Actor, child_id: uuid.UUID, offset: int, limit: int, now: datetime
-) -> tuple[list[CheckInRecord], int]:
+    db_session: Session, *, actor: Actor, child_id: uuid.UUID, window: Window, now: datetime
+) -> Page[CheckInRecord]:
     """A child's check-in history, newest first, each with its channel and scores."""
     child = visible_child(db_session, actor=actor, child_id=child_id)
-    rows, total = queries.page_of_check_ins(db_session, child_id=child.id, offset=offset, limit=limit)
+    page = queries.page_of_check_ins(db_session, child_id=child.id, window=window)
+    rows = page.items
     stored = queries.stored_scores(db_session, check_in_ids=[row.id for row in rows])
     audit.record_many(
         db_session,
@@ -151,7 +153,7 @@ def list_check_ins(
         now=now,
     )
     alerts = queries.alerts_for_check_ins(db_session, check_in_ids=[row.id for row in rows])
-    return [CheckInRecord.of(row, stored[row.id], alerts.get(row.id)) for row in rows], total
+    return Page([CheckInRecord.of(row, stored[row.id], alerts.get(row.id)) for row in rows], page.total)
 
 
 def view_check_ins(db_session: Session, check_ins: Sequence[CheckIn]) -> list[CheckInRecord]:

@@ -22,6 +22,7 @@ from api.db import step, use_case
 from api.outbox import service as outbox
 from api.outbox.queries import messages_for_invitation
 from api.outbox.rules import MessagePurpose, RecipientType, check_in_link_key
+from api.pagination import Page, Window
 from api.programmes.models import Programme
 from api.wellbeing import errors, links, queries, rules
 from api.wellbeing.models import CheckInInvitation
@@ -116,10 +117,11 @@ def invite_check_in(
 
 @use_case
 def list_invitations(
-    db_session: Session, *, actor: Actor, child_id: uuid.UUID, offset: int, limit: int, now: datetime
-) -> tuple[list[InvitationRecord], int]:
+    db_session: Session, *, actor: Actor, child_id: uuid.UUID, window: Window, now: datetime
+) -> Page[InvitationRecord]:
     child = visible_child(db_session, actor=actor, child_id=child_id)
-    rows, total = queries.invitations_of_child(db_session, child_id=child.id, offset=offset, limit=limit)
+    page = queries.invitations_of_child(db_session, child_id=child.id, window=window)
+    rows = page.items
     audit.record_many(
         db_session,
         actor=actor,
@@ -128,7 +130,7 @@ def list_invitations(
         records=[(row.id, row.child_id) for row in rows],
         now=now,
     )
-    return [_invitation_record(db_session, row, now) for row in rows], total
+    return Page([_invitation_record(db_session, row, now) for row in rows], page.total)
 
 
 @use_case

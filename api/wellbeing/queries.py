@@ -19,6 +19,7 @@ from api.children.queries import consents_in_force, current_phone_numbers, visib
 from api.children.rules import ContactChannel, PhoneOwner, age_on
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
+from api.pagination import Page, Window, page_of
 from api.programmes.models import Cohort, Programme
 from api.sessions.models import SessionAttendee
 from api.wellbeing.models import CheckIn, CheckInInvitation, CheckInResponse, CheckInScore, Goal
@@ -116,16 +117,14 @@ def check_ins_from_invitation(db_session: Session, *, invitation_id: uuid.UUID) 
     return db_session.scalars(select(CheckIn).where(CheckIn.invitation_id == invitation_id)).all()
 
 
-def page_of_check_ins(
-    db_session: Session, *, child_id: uuid.UUID, offset: int, limit: int
-) -> tuple[Sequence[CheckIn], int]:
+def page_of_check_ins(db_session: Session, *, child_id: uuid.UUID, window: Window) -> Page[CheckIn]:
     """Newest first, for a history list."""
-    query = select(CheckIn).where(CheckIn.child_id == child_id)
-    total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db_session.scalars(
-        query.order_by(CheckIn.completed_at.desc(), CheckIn.id.desc()).offset(offset).limit(limit)
-    ).all()
-    return rows, total
+    return page_of(
+        db_session,
+        select(CheckIn).where(CheckIn.child_id == child_id),
+        order_by=(CheckIn.completed_at.desc(), CheckIn.id.desc()),
+        window=window,
+    )
 
 
 def stored_scores(db_session: Session, *, check_in_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, StoredScores]:
@@ -195,15 +194,13 @@ def session_has_child(db_session: Session, *, session_id: uuid.UUID, child_id: u
     return found is not None
 
 
-def invitations_of_child(
-    db_session: Session, *, child_id: uuid.UUID, offset: int, limit: int
-) -> tuple[Sequence[CheckInInvitation], int]:
-    query = select(CheckInInvitation).where(CheckInInvitation.child_id == child_id)
-    total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db_session.scalars(
-        query.order_by(CheckInInvitation.created_at.desc(), CheckInInvitation.id.desc()).offset(offset).limit(limit)
-    ).all()
-    return rows, total
+def invitations_of_child(db_session: Session, *, child_id: uuid.UUID, window: Window) -> Page[CheckInInvitation]:
+    return page_of(
+        db_session,
+        select(CheckInInvitation).where(CheckInInvitation.child_id == child_id),
+        order_by=(CheckInInvitation.created_at.desc(), CheckInInvitation.id.desc()),
+        window=window,
+    )
 
 
 @dataclass(frozen=True)

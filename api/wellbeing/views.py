@@ -10,7 +10,17 @@ from flask_smorest import Blueprint
 
 from api.auth import ALL_ROLES, CASEWORK, current_actor, requires
 from api.idempotency.http import idempotent
-from api.web import IF_MATCH_HEADER, RATE_LIMITED, clock, db_session, etag, expected_version, spend_sms_budget
+from api.web import (
+    IF_MATCH_HEADER,
+    RATE_LIMITED,
+    clock,
+    db_session,
+    etag,
+    expected_version,
+    page_answer,
+    page_window,
+    spend_sms_budget,
+)
 from api.wellbeing import check_ins, goals, invitations, picture
 from api.wellbeing.rules import Instrument
 from api.wellbeing.schemas import (
@@ -88,16 +98,14 @@ def list_check_ins(child_id: uuid.UUID, pagination_parameters: Any) -> Any:
     `X-Pagination` gives the total). A mentor may read them only for their own caseload (any other child answers
     404). Audited.
     """
-    records, total = check_ins.list_check_ins(
+    page = check_ins.list_check_ins(
         db_session(),
         actor=current_actor(),
         child_id=child_id,
-        offset=pagination_parameters.first_item,
-        limit=pagination_parameters.page_size,
+        window=page_window(pagination_parameters),
         now=clock().now(),
     )
-    pagination_parameters.item_count = total
-    return records
+    return page_answer(pagination_parameters, page)
 
 
 @blp.route("/check-ins/<uuid:check_in_id>", methods=["GET"])
@@ -252,16 +260,14 @@ def list_invitations(child_id: uuid.UUID, pagination_parameters: Any) -> Any:
     at a time (`page`, `page_size`; `X-Pagination` gives the total). A mentor may read them only for their own
     caseload. Audited.
     """
-    records, total = invitations.list_invitations(
+    page = invitations.list_invitations(
         db_session(),
         actor=current_actor(),
         child_id=child_id,
-        offset=pagination_parameters.first_item,
-        limit=pagination_parameters.page_size,
+        window=page_window(pagination_parameters),
         now=clock().now(),
     )
-    pagination_parameters.item_count = total
-    return records
+    return page_answer(pagination_parameters, page)
 
 
 @blp.route("/check-in-invitations/<uuid:invitation_id>/revoke", methods=["POST"])

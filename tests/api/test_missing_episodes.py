@@ -128,7 +128,7 @@ def record_episode(db_session, *, child, by, reported_at, returned_at=None, now=
         returned_at=returned_at,
         source=MissingSource.POLICE,
         now=now,
-    ).episode
+    )
 
 
 def record_conversation(db_session, *, episode, by, completed_at=None, outcome=None, now=DEFAULT_NOW):

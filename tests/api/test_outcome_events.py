@@ -311,7 +311,7 @@ def episode(db_session, world):
         returned_at=None,
         source=MissingSource.POLICE,
         now=DEFAULT_NOW,
-    ).episode
+    )
 
 
 def test_a_missing_episode_event_may_name_the_same_childs_missing_episode(client, world, headers_for, episode):

@@ -200,7 +200,7 @@ def an_episode(w: World, *, returned: bool = True) -> uuid.UUID:
         source=MissingSource.POLICE,
         now=w.now,
     )
-    return record.episode.id
+    return record.id
 
 
 def an_outcome_event(w: World) -> uuid.UUID:
