@@ -17,16 +17,15 @@ from sqlalchemy.orm import Session
 from api.accounts import service as accounts_service
 from api.accounts.models import AppUser
 from api.actors import Actor, Role
-from api.caseloads import service as caseloads_service
 from api.caseloads.errors import MentorCaseloadFull
 from api.children import service as children_service
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
 from api.enrolments import service as enrolments_service
-from api.enrolments.rules import EndReason, EnrolmentStatus
+from api.enrolments.rules import EndReason, EnrolmentStatus, Priority
 from api.programmes import service as programmes_service
 from api.programmes.models import Programme
 from api.referrals import service as referrals_service
-from api.referrals.rules import Priority, ReferralSource
+from api.referrals.rules import ReferralSource
 from api.schedules import service as schedules_service
 from api.schedules.rules import Slot
 from api.sessions import service as sessions_service
@@ -147,7 +146,7 @@ def load_demo_data(
             referral = referrals_service.create_referral(
                 db_session,
                 actor=coordinator,
-                child_id=child.summary.child.id,
+                child_id=child.child.id,
                 cohort_id=cohort.id,
                 source=rng.choice(list(ReferralSource)),
                 source_name="Demo referrer",
@@ -158,7 +157,7 @@ def load_demo_data(
             )
             enrolment = referrals_service.accept_referral(
                 db_session, actor=coordinator, referral_id=referral.id, now=now
-            )
+            ).enrolment
             if enrolment.status is EnrolmentStatus.ACTIVE:
                 _allocate(
                     db_session,
@@ -174,7 +173,7 @@ def load_demo_data(
         referrals_service.create_referral(
             db_session,
             actor=coordinator,
-            child_id=child.summary.child.id,
+            child_id=child.child.id,
             cohort_id=rng.choice([protect, prevent]).id,
             source=ReferralSource.SCHOOL,
             source_name="Demo secondary school",
@@ -199,8 +198,8 @@ def load_demo_data(
         offset=0,
         limit=1,
         now=now,
-    )[0][0]
-    enrolments_service.end_enrolment(
+    )[0][0].enrolment
+    schedules_service.end_enrolment_and_its_patterns(
         db_session,
         actor=coordinator,
         enrolment_id=first_prevent.id,
@@ -236,7 +235,7 @@ def _make_child(
         accept_drama_numbers=True,
         now=now,
     )
-    child_id = record.summary.child.id
+    child_id = record.child.id
     for channel in ContactChannel:
         children_service.record_consent(
             db_session,
@@ -261,7 +260,7 @@ def _allocate(
 ) -> None:
     for mentor in rng.sample(mentors, len(mentors)):
         try:
-            caseloads_service.allocate_mentor(
+            enrolments_service.allocate_mentor(
                 db_session,
                 actor=coordinator,
                 enrolment_id=enrolment_id,
