@@ -1,4 +1,8 @@
-"""Recording children, their phone numbers and their consent to contact. Every read and write is audited."""
+"""Recording children, their phone numbers and their consent to contact, and reading their records as the people
+working with them see them (with their place and key worker). Every read and write is audited.
+
+Two use cases of other domains' operations live here because they need the children: a cohort's waitlist names
+children by reference, and a programme cannot drop a district a child is still recorded against."""
 
 from __future__ import annotations
 
