@@ -17,17 +17,16 @@ from sqlalchemy.orm import Session
 from api.accounts import service as accounts_service
 from api.accounts.models import AppUser
 from api.actors import Actor, Role
-from api.caseloads import service as caseloads_service
 from api.caseloads.errors import MentorCaseloadFull
 from api.children import service as children_service
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
 from api.enrolments import service as enrolments_service
-from api.enrolments.rules import EndReason, EnrolmentStatus
+from api.enrolments.rules import EndReason, EnrolmentStatus, Priority
 from api.pagination import Window
 from api.programmes import service as programmes_service
 from api.programmes.models import Programme
 from api.referrals import service as referrals_service
-from api.referrals.rules import Priority, ReferralSource
+from api.referrals.rules import ReferralSource
 from api.schedules import service as schedules_service
 from api.schedules.rules import Slot
 from api.sessions import service as sessions_service
@@ -150,7 +149,7 @@ def load_demo_data(
             referral = referrals_service.create_referral(
                 db_session,
                 actor=coordinator,
-                child_id=child.summary.child.id,
+                child_id=child.child.id,
                 cohort_id=cohort.id,
                 source=rng.choice(list(ReferralSource)),
                 source_name="Demo referrer",
@@ -161,7 +160,7 @@ def load_demo_data(
             )
             enrolment = referrals_service.accept_referral(
                 db_session, actor=coordinator, referral_id=referral.id, now=now
-            )
+            ).enrolment
             if enrolment.status is EnrolmentStatus.ACTIVE:
                 _allocate(
                     db_session,
@@ -177,7 +176,7 @@ def load_demo_data(
         referrals_service.create_referral(
             db_session,
             actor=coordinator,
-            child_id=child.summary.child.id,
+            child_id=child.child.id,
             cohort_id=rng.choice([protect, prevent]).id,
             source=ReferralSource.SCHOOL,
             source_name="Demo secondary school",
@@ -193,16 +192,20 @@ def load_demo_data(
     _goals_and_check_ins(db_session, mentor=users["mentor@reachable.example"], instruments=instruments, now=now)
 
     progress("Ending one Prevent enrolment, so its place is offered to the first child waiting ...")
-    first_prevent = enrolments_service.list_enrolments(
-        db_session,
-        actor=coordinator,
-        cohort_id=prevent.id,
-        child_id=None,
-        status=EnrolmentStatus.ACTIVE,
-        window=Window(offset=0, limit=1),
-        now=now,
-    ).items[0]
-    enrolments_service.end_enrolment(
+    first_prevent = (
+        enrolments_service.list_enrolments(
+            db_session,
+            actor=coordinator,
+            cohort_id=prevent.id,
+            child_id=None,
+            status=EnrolmentStatus.ACTIVE,
+            window=Window(offset=0, limit=1),
+            now=now,
+        )
+        .items[0]
+        .enrolment
+    )
+    schedules_service.end_enrolment_and_its_patterns(
         db_session,
         actor=coordinator,
         enrolment_id=first_prevent.id,
@@ -238,7 +241,7 @@ def _make_child(
         accept_drama_numbers=True,
         now=now,
     )
-    child_id = record.summary.child.id
+    child_id = record.child.id
     for channel in ContactChannel:
         children_service.record_consent(
             db_session,
@@ -263,7 +266,7 @@ def _allocate(
 ) -> None:
     for mentor in rng.sample(mentors, len(mentors)):
         try:
-            caseloads_service.allocate_mentor(
+            enrolments_service.allocate_mentor(
                 db_session,
                 actor=coordinator,
                 enrolment_id=enrolment_id,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
-from api.accounts.rules import client_network
+from api.actors import client_network
 from api.clock import Clock
 from api.db import Database
 from api.errors import (

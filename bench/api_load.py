@@ -73,13 +73,14 @@ from sqlalchemy.engine import make_url
 from api import migrate
 from api.accounts import service as accounts_service
 from api.actors import Actor, Role
-from api.caseloads import service as caseloads_service
 from api.children import service as children_service
 from api.children.rules import NewPhoneNumber, PhoneOwner
 from api.db import Database
+from api.enrolments import service as enrolments_service
+from api.enrolments.rules import Priority
 from api.programmes import service as programmes_service
 from api.referrals import service as referrals_service
-from api.referrals.rules import Priority, ReferralSource
+from api.referrals.rules import ReferralSource
 from api.sessions import rules as session_rules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -604,7 +605,7 @@ def create_caseloads(database: Database, *, mentors: int, children_per_mentor: i
                     accept_drama_numbers=True,
                     now=now,
                 )
-                child_id = record.summary.child.id
+                child_id = record.child.id
                 referral = referrals_service.create_referral(
                     db_session,
                     actor=actor,
@@ -620,7 +621,7 @@ def create_caseloads(database: Database, *, mentors: int, children_per_mentor: i
                 enrolment = referrals_service.accept_referral(
                     db_session, actor=actor, referral_id=referral.id, now=now
                 ).enrolment
-                caseloads_service.allocate_mentor(
+                enrolments_service.allocate_mentor(
                     db_session, actor=actor, enrolment_id=enrolment.id, mentor_id=mentor.id, now=now
                 )
                 places.append(ChildPlace(str(child_id), str(enrolment.id)))

@@ -65,11 +65,12 @@ from api.children import service as children_service
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
 from api.clock import SystemClock
 from api.db import Database
+from api.enrolments.rules import Priority
 from api.outbox.models import OutboundMessage
 from api.outbox.rules import MessageState
 from api.programmes import service as programmes_service
 from api.referrals import service as referrals_service
-from api.referrals.rules import Priority, ReferralSource
+from api.referrals.rules import ReferralSource
 from api.sms import dispatch as sms_dispatch
 from api.wellbeing import invitations as wellbeing_invitations
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
@@ -335,7 +336,7 @@ def create_children(session_factory: sessionmaker[Session], *, count: int, now: 
                 accept_drama_numbers=True,
                 now=now,
             )
-            child_id = record.summary.child.id
+            child_id = record.child.id
             children_service.record_consent(
                 db_session,
                 actor=actor,

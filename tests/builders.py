@@ -11,15 +11,16 @@ from sqlalchemy.orm import Session
 from api.accounts import service as accounts_service
 from api.accounts.models import AppUser
 from api.actors import Actor, Role
-from api.caseloads import service as caseloads_service
 from api.children import service as children_service
 from api.children.models import Child
 from api.children.rules import NewPhoneNumber, PhoneOwner
+from api.enrolments import service as enrolments_service
 from api.enrolments.models import Enrolment
+from api.enrolments.rules import Priority
 from api.programmes.models import Cohort, Programme
 from api.referrals import service as referrals_service
 from api.referrals.models import Referral
-from api.referrals.rules import Priority, ReferralSource
+from api.referrals.rules import ReferralSource
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
 
 _counter = itertools.count(1)
@@ -120,7 +121,7 @@ def make_child(
     record = children_service.create_child(
         db_session, actor=actor_for(coordinator), accept_drama_numbers=True, now=now, **(values | overrides)
     )
-    return record.summary.child
+    return record.child
 
 
 def make_referral(
@@ -170,6 +171,6 @@ def admit_child(
 def allocate(
     db_session: Session, *, enrolment: Enrolment, mentor: AppUser, by: AppUser, now: datetime = DEFAULT_NOW
 ) -> None:
-    caseloads_service.allocate_mentor(
+    enrolments_service.allocate_mentor(
         db_session, actor=actor_for(by), enrolment_id=enrolment.id, mentor_id=mentor.id, now=now
     )

@@ -7,8 +7,8 @@ never a child. Everyone except an admin belongs to one programme.
 Sign-in lock-out (issue 7, "Abuse"; NCSC password guidance: limit guessing rather than demand complexity),
 per email tried and client address together (issue 13, finding 8: a lock on the whole account let any stranger
 who knew a staff email keep its owner out). After `threshold` wrong passwords in a row from one client address
-(`client_network`), that address is locked out of that email for `minutes`, then unlocks by itself, and an admin
-can unlock every address at once. Anyone else, the owner among them, still signs in. A successful sign-in from
+(`api.actors.client_network`), that address is locked out of that email for `minutes`, then unlocks by itself, and
+an admin can unlock every address at once. Anyone else, the owner among them, still signs in. A successful sign-in from
 the address clears its count. While locked, no sign-in from there succeeds and attempts are not counted (the
 lock is fixed, so its end is predictable). The first failure after a lock ended starts a new count. A locked
 address answers exactly as a wrong password does, so a guesser cannot tell. An email that is no account is
@@ -24,7 +24,6 @@ its own lock: where the owner usually works, a stranger cannot keep them out eve
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -105,22 +104,3 @@ def is_known_source(signed_in_at: datetime | None, *, now: datetime) -> bool:
     """Whether the account signed in from this client address recently enough that the email's budget of
     attempts does not hold it (its own lock still does)."""
     return signed_in_at is not None and now - signed_in_at < timedelta(days=KNOWN_SOURCE_DAYS)
-
-
-# An IPv6 address counts by its /64: one home or office line gets a whole /64, so anyone holding one could
-# otherwise step to a new address for every guess (RFC 4291 section 2.5.1; RFC 6177 assigns sites /48 to /64).
-IPV6_NETWORK_PREFIX = 64
-
-
-def client_network(address: str) -> str:
-    """What per-address limits count a client by: an IPv4 address as it is (an IPv4-mapped IPv6 address too),
-    an IPv6 address by its /64 network. Anything that is not an address counts as itself."""
-    try:
-        parsed = ipaddress.ip_address(address.strip())
-    except ValueError:
-        return address.strip()
-    if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped is not None:
-            return str(parsed.ipv4_mapped)
-        return str(ipaddress.IPv6Network((parsed, IPV6_NETWORK_PREFIX), strict=False))
-    return str(parsed)

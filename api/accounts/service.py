@@ -25,7 +25,6 @@ from api.accounts.models import AppUser, AuthSession, RefreshToken, SignInSource
 from api.accounts.rules import (
     LockoutPolicy,
     SignInKind,
-    client_network,
     is_known_source,
     is_locked,
     lock_ends_at,
@@ -33,12 +32,11 @@ from api.accounts.rules import (
     password_problem,
     programme_required,
 )
-from api.actors import Actor, Role
+from api.actors import Actor, Role, client_network
 from api.audit import service as audit
-from api.children.errors import PHONE_NUMBER_ERRORS
-from api.children.rules import MobileNumberProblem, normalise_mobile_number
-from api.db import new_id
+from api.db import new_id, step, transaction, use_case
 from api.errors import PermissionDenied
+from api.mobile_numbers import PHONE_NUMBER_ERRORS, MobileNumberProblem, normalise_mobile_number
 from api.programmes.queries import get_programme_or_none
 
 _password_hasher = PasswordHasher()
@@ -88,6 +86,7 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@step
 def _issue_tokens(
     db_session: Session, *, auth_session: AuthSession, user: AppUser, settings: TokenSettings, now: datetime
 ) -> TokenPair:
@@ -135,11 +134,16 @@ def sign_in(
     guards: SignInGuards,
 ) -> TokenPair:
     """Every refusal is the same InvalidCredentials after the same password-hash check: an unknown email, a wrong
-    password, a deactivated user and a locked-out address cannot be told apart, by answer or by time."""
-    user = _check_password(
-        db_session, email=email, password=password, secret_key=settings.secret_key, now=now, guards=guards
-    )
-    return start_auth_session(db_session, user=user, settings=settings, now=now)
+    password, a deactivated user and a locked-out address cannot be told apart, by answer or by time. A wrong
+    password is counted in the transaction, which commits before the refusal is answered."""
+    with transaction(db_session):
+        user = _check_password(
+            db_session, email=email, password=password, secret_key=settings.secret_key, now=now, guards=guards
+        )
+        tokens = start_auth_session(db_session, user=user, settings=settings, now=now) if user else None
+    if tokens is None:
+        raise errors.InvalidCredentials()
+    return tokens
 
 
 def sign_in_to_page(
@@ -153,8 +157,16 @@ def sign_in_to_page(
     guards: SignInGuards,
 ) -> PageSignIn:
     """Sign in to the dashboard page only, with the same checks, refusals and lock-out as sign_in."""
-    user = _check_password(db_session, email=email, password=password, secret_key=secret_key, now=now, guards=guards)
-    return start_page_sign_in(db_session, user=user, secret_key=secret_key, minutes=minutes, now=now)
+    with transaction(db_session):
+        user = _check_password(
+            db_session, email=email, password=password, secret_key=secret_key, now=now, guards=guards
+        )
+        signed_in = (
+            start_page_sign_in(db_session, user=user, secret_key=secret_key, minutes=minutes, now=now) if user else None
+        )
+    if signed_in is None:
+        raise errors.InvalidCredentials()
+    return signed_in
 
 
 # Core statements on the lock-out's table: one row read, and one atomic INSERT ... ON CONFLICT per outcome.
@@ -164,7 +176,7 @@ _SOURCE_KEY_LABEL = b"reachable sign-in source v1"
 
 def sign_in_source_keys(secret_key: str, *, email: str, client_address: str) -> tuple[str, str]:
     """The lock-out's keys for an email tried (however it is written) and a client address (by its network,
-    rules.client_network): HMAC-SHA256 under a key derived from the secret key, so the table holds neither, and a
+    api.actors.client_network): HMAC-SHA256 under a key derived from the secret key, so the table holds neither, and a
     stolen copy cannot be reversed by hashing every IPv4 address. Rotating the secret key forgets every lock."""
     key = hmac.new(secret_key.encode(), _SOURCE_KEY_LABEL, hashlib.sha256).digest()
     email_key = hmac.new(key, b"email:" + email.strip().lower().encode(), hashlib.sha256).hexdigest()
@@ -172,10 +184,12 @@ def sign_in_source_keys(secret_key: str, *, email: str, client_address: str) -> 
     return email_key, client_key
 
 
+@step
 def _check_password(
     db_session: Session, *, email: str, password: str, secret_key: str, now: datetime, guards: SignInGuards
-) -> AppUser:
-    """The user whose email and password these are, or InvalidCredentials (see sign_in).
+) -> AppUser | None:
+    """The user whose email and password these are, or None: the caller refuses with InvalidCredentials (see
+    sign_in) once its transaction, which holds the count of a wrong password, has committed.
 
     The lock-out is per email tried and client address (rules.py). An address locked out of this email is refused
     after the same hash check, and nothing is counted. Otherwise the attempt spends one of the email's budget,
@@ -200,7 +214,7 @@ def _check_password(
         password_is_right = False
     if locked:
         # Not counted: the lock ends when it said it would, however often someone keeps trying.
-        raise errors.InvalidCredentials()
+        return None
     if user is None or not password_is_right:
         _count_failed_sign_in(
             db_session,
@@ -210,9 +224,9 @@ def _check_password(
             lockout=guards.lockout,
             now=now,
         )
-        raise errors.InvalidCredentials()
+        return None
     if not user.is_active:
-        raise errors.InvalidCredentials()
+        return None
     _remember_sign_in(db_session, email_key=email_key, client_key=client_key, user_id=user.id, now=now)
     if _password_hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -229,6 +243,7 @@ def _upsert_source(
     )
 
 
+@step
 def _count_failed_sign_in(
     db_session: Session,
     *,
@@ -240,8 +255,8 @@ def _count_failed_sign_in(
 ) -> None:
     """One more wrong password from this address, counted by a single INSERT ... ON CONFLICT DO UPDATE (the count
     raised by the database under the row's lock, the first attempt's insert racing no one: PostgreSQL makes a
-    second insert of the same key wait and then update) so parallel guesses cannot undercount; committed before
-    the refusal is answered.
+    second insert of the same key wait and then update) so parallel guesses cannot undercount; the caller commits
+    it before the refusal is answered.
 
     The same rule as rules.failures_after_one_more, in SQL: the first failure after a lock ended starts again
     at 1. Only the failure that reaches the threshold locks (rules.locks_now), so each lock is audited once."""
@@ -275,9 +290,9 @@ def _count_failed_sign_in(
                 child_id=None,
                 now=now,
             )
-    db_session.commit()
 
 
+@step
 def _remember_sign_in(
     db_session: Session, *, email_key: str, client_key: str, user_id: uuid.UUID, now: datetime
 ) -> None:
@@ -300,6 +315,7 @@ def _remember_sign_in(
     )
 
 
+@use_case
 def unlock_user(db_session: Session, *, actor: Actor, user_id: uuid.UUID, now: datetime) -> AppUser:
     """Lift every address's sign-in lock-out of an account at once (admins only) and clear their counts of wrong
     passwords. The addresses the account signed in from stay known. Audited."""
@@ -322,10 +338,10 @@ def unlock_user(db_session: Session, *, actor: Actor, user_id: uuid.UUID, now: d
         child_id=None,
         now=now,
     )
-    db_session.commit()
     return user
 
 
+@use_case
 def start_auth_session(db_session: Session, *, user: AppUser, settings: TokenSettings, now: datetime) -> TokenPair:
     """A new sign-in for a user whose identity is already proven."""
     auth_session = AuthSession(
@@ -334,10 +350,10 @@ def start_auth_session(db_session: Session, *, user: AppUser, settings: TokenSet
     db_session.add(auth_session)
     db_session.flush()
     tokens = _issue_tokens(db_session, auth_session=auth_session, user=user, settings=settings, now=now)
-    db_session.commit()
     return tokens
 
 
+@use_case
 def start_page_sign_in(
     db_session: Session, *, user: AppUser, secret_key: str, minutes: int, now: datetime
 ) -> PageSignIn:
@@ -349,7 +365,6 @@ def start_page_sign_in(
     db_session.flush()
     sign_in_id = auth_session.id
     actor = Actor(user_id=user.id, role=user.role, programme_id=user.programme_id, auth_session_id=sign_in_id)
-    db_session.commit()
     return PageSignIn(_page_credential(secret_key, sign_in_id), expires_at, actor)
 
 
@@ -392,25 +407,26 @@ def authenticate_page(db_session: Session, *, credential: str, secret_key: str, 
 
 
 def refresh(db_session: Session, *, refresh_token: str, settings: TokenSettings, now: datetime) -> TokenPair:
-    stored = db_session.scalar(
-        select(RefreshToken).where(RefreshToken.token_hash == _token_digest(refresh_token)).with_for_update()
-    )
-    if stored is None:
-        raise errors.RefreshTokenInvalid()
-    auth_session = db_session.get(AuthSession, stored.auth_session_id)
-    assert auth_session is not None
-    if stored.used_at is not None:
-        # A rotated-out token came back: someone holds a copy. Cut the whole sign-in off.
+    """New tokens for a refresh token, used once. A rotated-out token that comes back means someone holds a copy:
+    the whole sign-in is cut off, and that stands (its transaction commits) before the token is refused."""
+    with transaction(db_session):
+        stored = db_session.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == _token_digest(refresh_token)).with_for_update()
+        )
+        if stored is None:
+            raise errors.RefreshTokenInvalid()
+        auth_session = db_session.get(AuthSession, stored.auth_session_id)
+        assert auth_session is not None
+        if stored.used_at is None:
+            if auth_session.revoked_at is not None or auth_session.expires_at <= now or not auth_session.user.is_active:
+                raise errors.RefreshTokenInvalid()
+            stored.used_at = now
+            return _issue_tokens(
+                db_session, auth_session=auth_session, user=auth_session.user, settings=settings, now=now
+            )
         auth_session.revoked_at = auth_session.revoked_at or now
         auth_session.revoked_reason = auth_session.revoked_reason or "refresh_token_reused"
-        db_session.commit()
-        raise errors.RefreshTokenInvalid()
-    if auth_session.revoked_at is not None or auth_session.expires_at <= now or not auth_session.user.is_active:
-        raise errors.RefreshTokenInvalid()
-    stored.used_at = now
-    tokens = _issue_tokens(db_session, auth_session=auth_session, user=auth_session.user, settings=settings, now=now)
-    db_session.commit()
-    return tokens
+    raise errors.RefreshTokenInvalid()
 
 
 def authenticate(db_session: Session, *, access_token: str, settings: TokenSettings, now: datetime) -> Actor:
@@ -442,15 +458,16 @@ def authenticate(db_session: Session, *, access_token: str, settings: TokenSetti
     return Actor(user_id=user.id, role=user.role, programme_id=user.programme_id, auth_session_id=auth_session.id)
 
 
+@use_case
 def sign_out(db_session: Session, *, actor: Actor, now: datetime) -> None:
     db_session.execute(
         update(AuthSession)
         .where(AuthSession.id == actor.auth_session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=now, revoked_reason="signed_out")
     )
-    db_session.commit()
 
 
+@use_case
 def revoke_sign_ins(db_session: Session, *, actor: Actor, user_id: uuid.UUID, now: datetime) -> int:
     """Cut off every device a user is signed in on (a lost phone). Coordinators may do it for their mentors."""
     user = _get_manageable_user(db_session, actor=actor, user_id=user_id)
@@ -459,10 +476,10 @@ def revoke_sign_ins(db_session: Session, *, actor: Actor, user_id: uuid.UUID, no
         .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=now, revoked_reason=f"revoked_by_{actor.role.value}")
     )
-    db_session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+@use_case
 def create_user(
     db_session: Session,
     *,
@@ -502,7 +519,6 @@ def create_user(
         created_at=now,
     )
     db_session.add(user)
-    db_session.commit()
     return user
 
 
@@ -516,6 +532,7 @@ def _mobile(number: str | None, *, accept_drama_numbers: bool) -> str | None:
     return result
 
 
+@use_case
 def update_user(
     db_session: Session,
     *,
@@ -541,7 +558,6 @@ def update_user(
             .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
             .values(revoked_at=now, revoked_reason="user_deactivated")
         )
-    db_session.commit()
     return user
 
 
@@ -563,6 +579,7 @@ def get_own_account(db_session: Session, *, actor: Actor) -> AppUser:
     return user
 
 
+@use_case
 def create_user_as(
     db_session: Session,
     *,

@@ -16,21 +16,6 @@ class UnknownDistrict(InvalidValue):
     default_message = "Choose one of the programme's districts."
 
 
-class MalformedPhoneNumber(InvalidValue):
-    reason = "malformed_phone_number"
-
-
-class InvalidPhoneNumber(InvalidValue):
-    reason = "invalid_phone_number"
-
-
-class NotAMobileNumber(InvalidValue):
-    reason = "not_a_mobile_number"
-
-
-PHONE_NUMBER_ERRORS = {error.reason: error for error in (MalformedPhoneNumber, InvalidPhoneNumber, NotAMobileNumber)}
-
-
 class PhoneNumberAlreadyRecorded(InvalidValue):
     reason = "phone_number_already_recorded"
     default_message = "This number is already recorded for this child."

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import ColumnElement, Select, false, select, true
 from sqlalchemy.orm import Session
@@ -16,6 +15,7 @@ from api.caseloads.models import Allocation
 from api.children.models import Child, ContactConsent, PhoneNumber
 from api.children.rules import ContactChannel
 from api.enrolments.models import Enrolment
+from api.enrolments.queries import WAITLIST_ORDER, waitlist_positions
 from api.enrolments.rules import OPEN, EnrolmentStatus
 from api.pagination import Page, Window, page_of_rows
 from api.programmes.models import Cohort
@@ -56,10 +56,6 @@ class ChildSummary:
     cohort_name: str | None
     mentor: AppUser | None
 
-    def __getattr__(self, name: str) -> Any:
-        # Everything else is the child's own field, so one schema dumps both.
-        return getattr(self.child, name)
-
 
 def _summary_query() -> Select[Child, Enrolment | None, str | None, AppUser | None]:
     return (
@@ -97,13 +93,9 @@ def list_children(
     return Page([ChildSummary(*row) for row in page.items], page.total)
 
 
-def get_child_summary(db_session: Session, *, child_id: uuid.UUID) -> ChildSummary:
-    row = db_session.execute(_summary_query().where(Child.id == child_id)).one()
-    return ChildSummary(*row)
-
-
 def child_summaries(db_session: Session, *, child_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, ChildSummary]:
-    """get_child_summary for many children in one statement, by child id (a child that is gone is absent)."""
+    """Children with their open enrolment, cohort name and key worker, in one statement, by child id (a child that
+    is gone is absent)."""
     rows = db_session.execute(_summary_query().where(Child.id.in_(child_ids))).all() if child_ids else []
     return {row[0].id: ChildSummary(*row) for row in rows}
 
@@ -158,3 +150,35 @@ def consents_in_force(db_session: Session, *, child_id: uuid.UUID) -> dict[Conta
 
 def reference_taken(db_session: Session, reference: str) -> bool:
     return db_session.scalar(select(Child.id).where(Child.reference == reference)) is not None
+
+
+def districts_in_use(db_session: Session, *, programme_id: uuid.UUID, outside: Collection[str]) -> list[str]:
+    """The districts, other than these, that children of the programme are recorded against."""
+    return sorted(
+        db_session.scalars(
+            select(Child.district).where(Child.programme_id == programme_id, Child.district.not_in(outside)).distinct()
+        )
+    )
+
+
+@dataclass(frozen=True)
+class WaitlistEntry:
+    enrolment: Enrolment
+    position: int | None
+    child_reference: str
+
+
+def list_waitlist(db_session: Session, *, cohort_id: uuid.UUID) -> list[WaitlistEntry]:
+    """Children offered a place first (they hold one), then everyone waiting, in waitlist order."""
+    positions = waitlist_positions([cohort_id]).subquery()
+    rows = db_session.execute(
+        select(Enrolment, positions.c.position, Child.reference)
+        .join(Child, Child.id == Enrolment.child_id)
+        .outerjoin(positions, positions.c.id == Enrolment.id)
+        .where(
+            Enrolment.cohort_id == cohort_id,
+            Enrolment.status.in_([EnrolmentStatus.OFFERED, EnrolmentStatus.WAITLISTED]),
+        )
+        .order_by(Enrolment.status.asc(), *WAITLIST_ORDER)  # 'offered' sorts before 'waitlisted'
+    ).all()
+    return [WaitlistEntry(enrolment, position, reference) for enrolment, position, reference in rows]

@@ -1,8 +1,8 @@
 """Children, their phone numbers and their consent to be contacted.
 
 - Everywhere except where a name is needed, a child is shown by a pseudonymous reference (YP-7F3K2Q).
-- Numbers must be valid E.164 *mobiles*: a UK landline can receive SMS as a voice call read aloud in the
-  household (docs/domain.md, "Children"). We record whose phone each number is.
+- Numbers must be valid E.164 *mobiles* (api/mobile_numbers.py): a UK landline can receive SMS as a voice call
+  read aloud in the household (docs/domain.md, "Children"). We record whose phone each number is.
 - Consent is per channel and kept as history: the latest record for a channel is the one in force.
 """
 
@@ -12,9 +12,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-
-import phonenumbers
-from phonenumbers import PhoneNumberType
 
 # Crockford-style alphabet without I, L, O, U, 0 and 1: easy to read aloud, hard to mistype.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -46,38 +43,6 @@ class NewPhoneNumber:
 
 def new_child_reference() -> str:
     return "YP-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
-
-
-@dataclass(frozen=True)
-class MobileNumberProblem:
-    reason: str
-    message: str
-
-
-# Ofcom reserves 07700 900000 to 900999 for drama: never allocated, so libphonenumber calls them invalid.
-# Demo data and tests use them (no real child's number may appear there); production refuses them.
-DRAMA_MOBILE_PREFIX = "+447700900"
-
-
-def normalise_mobile_number(
-    raw: str, *, accept_drama_numbers: bool = False, default_region: str = "GB"
-) -> str | MobileNumberProblem:
-    """Return the E.164 form of a valid mobile number, or the problem with it."""
-    try:
-        parsed = phonenumbers.parse(raw, default_region)
-    except phonenumbers.NumberParseException:
-        return MobileNumberProblem("malformed_phone_number", "This is not a phone number.")
-    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    if accept_drama_numbers and e164.startswith(DRAMA_MOBILE_PREFIX) and len(e164) == len(DRAMA_MOBILE_PREFIX) + 3:
-        return e164
-    if not phonenumbers.is_valid_number(parsed):
-        return MobileNumberProblem("invalid_phone_number", "This is not a valid phone number.")
-    if phonenumbers.number_type(parsed) not in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
-        return MobileNumberProblem(
-            "not_a_mobile_number",
-            "Only mobile numbers can receive SMS safely; a landline reads messages aloud.",
-        )
-    return e164
 
 
 def channel_reaches(channel: ContactChannel, owner: PhoneOwner) -> bool:

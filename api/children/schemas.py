@@ -3,7 +3,7 @@ from typing import Any
 from marshmallow import fields, post_load, validate
 
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
-from api.enrolments.rules import EnrolmentStatus
+from api.enrolments.rules import EnrolmentStatus, Priority
 from api.schemas import Boolean, Integer, Schema, text
 
 
@@ -54,26 +54,29 @@ class KeyWorkerSchema(Schema):
     display_name = fields.String()
 
 
+# Dumps a ChildSummary (api/children/queries.py); ChildSchema a ChildRecord (api/children/service.py).
 class ChildListItemSchema(Schema):
-    id = fields.UUID()
-    reference = fields.String(metadata={"description": "Pseudonymous reference, e.g. YP-7F3K2Q"})
-    first_name = fields.String()
-    last_name = fields.String()
-    district = fields.String()
+    id = fields.UUID(attribute="child.id")
+    reference = fields.String(
+        attribute="child.reference", metadata={"description": "Pseudonymous reference, e.g. YP-7F3K2Q"}
+    )
+    first_name = fields.String(attribute="child.first_name")
+    last_name = fields.String(attribute="child.last_name")
+    district = fields.String(attribute="child.district")
     cohort_name = fields.String(allow_none=True)
     enrolment = fields.Nested(ChildEnrolmentSchema, allow_none=True)
     key_worker = fields.Nested(KeyWorkerSchema, allow_none=True, attribute="mentor")
 
 
 class ChildSchema(ChildListItemSchema):
-    programme_id = fields.UUID()
-    date_of_birth = fields.Date()
-    school = fields.String(allow_none=True)
+    programme_id = fields.UUID(attribute="child.programme_id")
+    date_of_birth = fields.Date(attribute="child.date_of_birth")
+    school = fields.String(allow_none=True, attribute="child.school")
     waitlist_position = Integer(allow_none=True)
     phone_numbers = fields.List(fields.Nested(PhoneNumberSchema))
     consents = fields.List(fields.Nested(ConsentSchema), metadata={"description": "The decision in force per channel"})
-    created_at = fields.AwareDateTime()
-    updated_at = fields.AwareDateTime()
+    created_at = fields.AwareDateTime(attribute="child.created_at")
+    updated_at = fields.AwareDateTime(attribute="child.updated_at")
 
 
 class ChildCreateSchema(Schema):
@@ -114,3 +117,14 @@ class ChildListQuerySchema(Schema):
     )
     district = fields.String(validate=validate.Length(max=80))
     mentor_id = fields.UUID()
+
+
+class WaitlistEntrySchema(Schema):
+    enrolment_id = fields.UUID(attribute="enrolment.id")
+    child_id = fields.UUID(attribute="enrolment.child_id")
+    child_reference = fields.String()
+    status = fields.Enum(EnrolmentStatus, by_value=True, attribute="enrolment.status")
+    position = Integer(allow_none=True, metadata={"description": "Null for a child holding an offer"})
+    priority = fields.Enum(Priority, by_value=True, attribute="enrolment.priority")
+    referred_on = fields.Date(attribute="enrolment.referred_on")
+    offer_expires_at = fields.AwareDateTime(allow_none=True, attribute="enrolment.offer_expires_at")

@@ -1,4 +1,8 @@
-"""Recording children, their phone numbers and their consent to contact. Every read and write is audited."""
+"""Recording children, their phone numbers and their consent to contact, and reading their records as the people
+working with them see them (with their place and key worker). Every read and write is audited.
+
+Two use cases of other domains' operations live here because they need the children: a cohort's waitlist names
+children by reference, and a programme cannot drop a district a child is still recorded against."""
 
 from __future__ import annotations
 
@@ -11,66 +15,64 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from api.accounts.models import AppUser
 from api.actors import Actor
 from api.audit import service as audit
 from api.changes.rules import EntityType
 from api.changes.service import record_change
 from api.children import errors, queries, rules
 from api.children.models import Child, ContactConsent, PhoneNumber
-from api.children.rules import ConsentGivenBy, ContactChannel, MobileNumberProblem, NewPhoneNumber
-from api.enrolments.queries import waitlist_position
+from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber
+from api.db import use_case
+from api.enrolments.models import Enrolment
+from api.enrolments.queries import waitlist_positions_of
 from api.enrolments.rules import EnrolmentStatus
+from api.mobile_numbers import PHONE_NUMBER_ERRORS, MobileNumberProblem, normalise_mobile_number
 from api.pagination import Page, Window
-from api.programmes.errors import ProgrammeNotFound
+from api.programmes import service as programmes_service
+from api.programmes.errors import CohortNotFound, DistrictInUse, ProgrammeNotFound
 from api.programmes.models import Programme
+from api.programmes.queries import get_cohort_or_none
 
 
 @dataclass(frozen=True)
 class ChildRecord:
-    summary: queries.ChildSummary
+    """A child's record as the API shows it (ChildSchema): the child, their open enrolment (if any), its cohort's
+    name, their current key worker, the waitlist position while waiting, current numbers and consents in force."""
+
+    child: Child
+    enrolment: Enrolment | None
+    cohort_name: str | None
+    mentor: AppUser | None
     waitlist_position: int | None
     phone_numbers: Sequence[PhoneNumber]
     consents: Sequence[ContactConsent]
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.summary, name)
 
-
-def _audit(db_session: Session, actor: Actor, action: str, child: Child, now: datetime, record: Any = None) -> None:
-    if not action.endswith((".read", ".list")):
-        # Every change to a child's record reaches the phones of the mentors who see the child.
-        record_change(db_session, entity_type=EntityType.CHILD, entity_id=child.id, child_id=child.id, now=now)
-    audit.record(
-        db_session,
-        actor=actor,
-        action=action,
-        record=record if record is not None else child,
-        child_id=child.id,
-        now=now,
-    )
+def _child_record_changed(db_session: Session, child: Child, now: datetime) -> None:
+    """Every change to a child's record reaches the phones of the mentors who see the child."""
+    record_change(db_session, entity_type=EntityType.CHILD, entity_id=child.id, child_id=child.id, now=now)
 
 
 def child_record(db_session: Session, child: Child) -> ChildRecord:
-    summary = queries.get_child_summary(db_session, child_id=child.id)
-    position = waitlist_position(db_session, enrolment=summary.enrolment) if summary.enrolment else None
-    return ChildRecord(
-        summary=summary,
-        waitlist_position=position,
-        phone_numbers=queries.current_phone_numbers(db_session, child_id=child.id),
-        consents=list(queries.consents_in_force(db_session, child_id=child.id).values()),
-    )
+    return child_records(db_session, [child.id])[child.id]
 
 
 def child_records(db_session: Session, child_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, ChildRecord]:
-    """child_record for many children, read together (the sync feed's pages); a child that is gone is absent.
-    Only a waitlisted child's place in the queue is read on its own."""
+    """Children's records, read together (the sync feed's pages); a child that is gone is absent."""
     summaries = queries.child_summaries(db_session, child_ids=child_ids)
     numbers = queries.current_phone_numbers_of(db_session, child_ids=list(summaries))
     consents = queries.consents_in_force_of(db_session, child_ids=list(summaries))
+    positions = waitlist_positions_of(
+        db_session, enrolments=[summary.enrolment for summary in summaries.values() if summary.enrolment]
+    )
     return {
         child_id: ChildRecord(
-            summary=summary,
-            waitlist_position=waitlist_position(db_session, enrolment=summary.enrolment) if summary.enrolment else None,
+            child=summary.child,
+            enrolment=summary.enrolment,
+            cohort_name=summary.cohort_name,
+            mentor=summary.mentor,
+            waitlist_position=positions.get(summary.enrolment.id) if summary.enrolment else None,
             phone_numbers=numbers[child_id],
             consents=list(consents[child_id].values()),
         )
@@ -98,16 +100,17 @@ def _check_date_of_birth(date_of_birth: date, *, programme: Programme, now: date
 
 
 def _normalise(number: str, *, accept_drama_numbers: bool, field_path: tuple[str | int, ...] = ()) -> str:
-    result = rules.normalise_mobile_number(number, accept_drama_numbers=accept_drama_numbers)
+    result = normalise_mobile_number(number, accept_drama_numbers=accept_drama_numbers)
     if isinstance(result, MobileNumberProblem):
         # Field errors nest the way marshmallow reports them: {"phone_numbers": {0: {"number": [...]}}}.
         field_errors: dict[str | int, object] = {"number": [result.message]}
         for key in reversed(field_path):
             field_errors = {key: field_errors}
-        raise errors.PHONE_NUMBER_ERRORS[result.reason](result.message, errors=field_errors)
+        raise PHONE_NUMBER_ERRORS[result.reason](result.message, errors=field_errors)
     return result
 
 
+@use_case
 def create_child(
     db_session: Session,
     *,
@@ -168,19 +171,20 @@ def create_child(
                 created_by_user_id=actor.user_id,
             )
         )
-    _audit(db_session, actor, "child.create", child, now)
-    db_session.commit()
+    _child_record_changed(db_session, child, now)
+    audit.record(db_session, actor=actor, action="child.create", record=child, child_id=child.id, now=now)
     return child_record(db_session, child)
 
 
+@use_case
 def get_child(db_session: Session, *, actor: Actor, child_id: uuid.UUID, now: datetime) -> ChildRecord:
     child = visible_child(db_session, actor=actor, child_id=child_id)
-    _audit(db_session, actor, "child.read", child, now)
+    audit.record(db_session, actor=actor, action="child.read", record=child, child_id=child.id, now=now)
     record = child_record(db_session, child)
-    db_session.commit()
     return record
 
 
+@use_case
 def update_child(
     db_session: Session, *, actor: Actor, child_id: uuid.UUID, changes: dict[str, Any], now: datetime
 ) -> ChildRecord:
@@ -199,11 +203,12 @@ def update_child(
         if field in changes:
             setattr(child, field, changes[field])
     child.updated_at = now
-    _audit(db_session, actor, "child.update", child, now)
-    db_session.commit()
+    _child_record_changed(db_session, child, now)
+    audit.record(db_session, actor=actor, action="child.update", record=child, child_id=child.id, now=now)
     return child_record(db_session, child)
 
 
+@use_case
 def list_children(
     db_session: Session,
     *,
@@ -234,10 +239,10 @@ def list_children(
         records=[(summary.child.id, summary.child.id) for summary in page.items],
         now=now,
     )
-    db_session.commit()
     return page
 
 
+@use_case
 def add_phone_number(
     db_session: Session,
     *,
@@ -260,11 +265,12 @@ def add_phone_number(
     )
     db_session.add(phone_number)
     db_session.flush()
-    _audit(db_session, actor, "phone_number.create", child, now, phone_number)
-    db_session.commit()
+    _child_record_changed(db_session, child, now)
+    audit.record(db_session, actor=actor, action="phone_number.create", record=phone_number, child_id=child.id, now=now)
     return phone_number
 
 
+@use_case
 def remove_phone_number(
     db_session: Session, *, actor: Actor, child_id: uuid.UUID, phone_number_id: uuid.UUID, now: datetime
 ) -> None:
@@ -273,10 +279,11 @@ def remove_phone_number(
     if phone_number is None or phone_number.child_id != child.id or phone_number.removed_at is not None:
         raise errors.PhoneNumberNotFound()
     phone_number.removed_at = now
-    _audit(db_session, actor, "phone_number.remove", child, now, phone_number)
-    db_session.commit()
+    _child_record_changed(db_session, child, now)
+    audit.record(db_session, actor=actor, action="phone_number.remove", record=phone_number, child_id=child.id, now=now)
 
 
+@use_case
 def record_consent(
     db_session: Session,
     *,
@@ -307,6 +314,46 @@ def record_consent(
     )
     db_session.add(consent)
     db_session.flush()
-    _audit(db_session, actor, "contact_consent.create", child, now, consent)
-    db_session.commit()
+    _child_record_changed(db_session, child, now)
+    audit.record(db_session, actor=actor, action="contact_consent.create", record=consent, child_id=child.id, now=now)
     return consent
+
+
+@use_case
+def list_waitlist(
+    db_session: Session, *, actor: Actor, cohort_id: uuid.UUID, now: datetime
+) -> list[queries.WaitlistEntry]:
+    """The children holding an offer in a cohort, then those waiting, in order (api/enrolments), by reference."""
+    cohort = get_cohort_or_none(db_session, cohort_id)
+    if cohort is None or not actor.sees_programme(cohort.programme_id):
+        raise CohortNotFound()
+    entries = queries.list_waitlist(db_session, cohort_id=cohort.id)
+    audit.record_many(
+        db_session,
+        actor=actor,
+        action="enrolment.list_waitlist",
+        of=Enrolment,
+        records=[(entry.enrolment.id, entry.enrolment.child_id) for entry in entries],
+        now=now,
+    )
+    return entries
+
+
+@use_case
+def update_programme(
+    db_session: Session,
+    *,
+    programme_id: uuid.UUID,
+    changes: dict[str, Any],
+    known_instruments: Collection[str] | None = None,
+) -> Programme:
+    """Change a programme's settings (api/programmes), refusing to remove a district a child is still recorded
+    against: every child's district must stay one of its programme's."""
+    programme = programmes_service.update_programme(
+        db_session, programme_id=programme_id, changes=changes, known_instruments=known_instruments
+    )
+    if "districts" in changes:
+        in_use = queries.districts_in_use(db_session, programme_id=programme.id, outside=programme.districts)
+        if in_use:
+            raise DistrictInUse(errors={"districts": [f"Still in use: {', '.join(in_use)}."]})
+    return programme

@@ -6,6 +6,7 @@ from typing import Any
 from flask import current_app
 from flask_smorest import Blueprint
 
+from api.actors import Role
 from api.auth import CASEWORK, STAFF, current_actor, requires
 from api.children import service
 from api.children.schemas import (
@@ -17,8 +18,10 @@ from api.children.schemas import (
     ConsentSchema,
     NewPhoneNumberSchema,
     PhoneNumberSchema,
+    WaitlistEntrySchema,
 )
 from api.enrolments.rules import EnrolmentStatus
+from api.programmes.schemas import ProgrammeSchema, ProgrammeUpdateSchema
 from api.web import clock, db_session, page_answer, page_window
 
 blp = Blueprint("children", __name__, description="Children, their phone numbers and consent to contact")
@@ -160,3 +163,39 @@ def record_consent(body: dict[str, Any], child_id: uuid.UUID) -> Any:
     consent only for their own caseload. Audited.
     """
     return service.record_consent(db_session(), actor=current_actor(), child_id=child_id, now=clock().now(), **body)
+
+
+# The waitlist names children by reference: the operation is the enrolments', the reading this domain's.
+@blp.route("/cohorts/<uuid:cohort_id>/waitlist", methods=["GET"], tags=["enrolments"])
+@requires(*STAFF)
+@blp.response(200, WaitlistEntrySchema(many=True))
+def list_waitlist(cohort_id: uuid.UUID) -> Any:
+    """Children holding an offer, then the waitlist in order (priority, then referral date)
+
+    First the children holding an offered place (with when the offer lapses), then those waiting, in the order
+    places will be offered: priority (urgent, high, normal), then referral date, then when they joined. Each entry
+    gives the child's reference and their position. Admins and coordinators of the cohort's programme (any other
+    cohort answers 404); every child listed is written to the audit log.
+    """
+    return service.list_waitlist(db_session(), actor=current_actor(), cohort_id=cohort_id, now=clock().now())
+
+
+# A programme's districts cannot drop one a child is recorded against: the use case is this domain's, the
+# operation the programmes'.
+@blp.route("/programmes/<uuid:programme_id>", methods=["PATCH"], tags=["programmes"])
+@requires(Role.ADMIN)
+@blp.arguments(ProgrammeUpdateSchema)
+@blp.response(200, ProgrammeSchema)
+def update_programme(body: dict[str, Any], programme_id: uuid.UUID) -> Any:
+    """Rename a programme, or change its offer window or districts
+
+    Admins only; send only what changes. A district still recorded on a child cannot be removed (409
+    `district_in_use`); sessions already logged keep the activities they were logged with. Instruments must be ones
+    this deployment offers (`GET /instruments`). A name another programme has answers 409 `programme_name_taken`.
+    """
+    return service.update_programme(
+        db_session(),
+        programme_id=programme_id,
+        changes=body,
+        known_instruments=current_app.extensions["reachable.instruments"],
+    )

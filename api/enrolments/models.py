@@ -7,9 +7,8 @@ from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, new_id
-from api.enrolments.rules import EndReason, EnrolmentStatus
+from api.enrolments.rules import EndReason, EnrolmentStatus, Priority
 from api.enums import enum_column_type
-from api.referrals.rules import Priority
 
 
 class Enrolment(Base):

@@ -1,19 +1,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from api.children.models import Child
 from api.enrolments.models import Enrolment
-from api.enrolments.rules import HOLDS_PLACE, OPEN, EnrolmentStatus
+from api.enrolments.rules import HOLDS_PLACE, OPEN, PRIORITY_RANK, EnrolmentStatus
 from api.pagination import Page, Window, page_of
 from api.programmes.models import Cohort
-from api.referrals.rules import PRIORITY_RANK
 
 _priority_rank = case({priority.value: rank for priority, rank in PRIORITY_RANK.items()}, value=Enrolment.priority)
 # The waitlist order (api/enrolments/rules.py): priority, then referral date, then arrival.
@@ -63,40 +60,31 @@ def cohorts_with_expired_offers(db_session: Session, *, now: datetime) -> Sequen
     ).all()
 
 
-def _waitlist_positions(cohort_id: uuid.UUID) -> Select[uuid.UUID, int]:
-    return select(Enrolment.id, func.row_number().over(order_by=WAITLIST_ORDER).label("position")).where(
-        Enrolment.cohort_id == cohort_id, Enrolment.status == EnrolmentStatus.WAITLISTED
-    )
+def waitlist_positions(cohort_ids: Collection[uuid.UUID]) -> Select[uuid.UUID, int]:
+    """(enrolment id, position) of every child waiting in these cohorts; 1 is next in line in its cohort."""
+    return select(
+        Enrolment.id,
+        func.row_number().over(partition_by=Enrolment.cohort_id, order_by=WAITLIST_ORDER).label("position"),
+    ).where(Enrolment.cohort_id.in_(cohort_ids), Enrolment.status == EnrolmentStatus.WAITLISTED)
 
 
 def waitlist_position(db_session: Session, *, enrolment: Enrolment) -> int | None:
     if enrolment.status is not EnrolmentStatus.WAITLISTED:
         return None
-    positions = _waitlist_positions(enrolment.cohort_id).subquery()
+    positions = waitlist_positions([enrolment.cohort_id]).subquery()
     return db_session.scalar(select(positions.c.position).where(positions.c.id == enrolment.id))
 
 
-@dataclass(frozen=True)
-class WaitlistEntry:
-    enrolment: Enrolment
-    position: int | None
-    child_reference: str
-
-
-def list_waitlist(db_session: Session, *, cohort_id: uuid.UUID) -> list[WaitlistEntry]:
-    """Children offered a place first (they hold one), then everyone waiting, in waitlist order."""
-    positions = _waitlist_positions(cohort_id).subquery()
+def waitlist_positions_of(db_session: Session, *, enrolments: Collection[Enrolment]) -> dict[uuid.UUID, int]:
+    """waitlist_position for many enrolments in one statement, by enrolment id (absent: not waiting)."""
+    waiting = [enrolment for enrolment in enrolments if enrolment.status is EnrolmentStatus.WAITLISTED]
+    if not waiting:
+        return {}
+    positions = waitlist_positions({enrolment.cohort_id for enrolment in waiting}).subquery()
     rows = db_session.execute(
-        select(Enrolment, positions.c.position, Child.reference)
-        .join(Child, Child.id == Enrolment.child_id)
-        .outerjoin(positions, positions.c.id == Enrolment.id)
-        .where(
-            Enrolment.cohort_id == cohort_id,
-            Enrolment.status.in_([EnrolmentStatus.OFFERED, EnrolmentStatus.WAITLISTED]),
-        )
-        .order_by(Enrolment.status.asc(), *WAITLIST_ORDER)  # 'offered' sorts before 'waitlisted'
+        select(positions.c.id, positions.c.position).where(positions.c.id.in_([e.id for e in waiting]))
     ).all()
-    return [WaitlistEntry(enrolment, position, reference) for enrolment, position, reference in rows]
+    return {enrolment_id: position for enrolment_id, position in rows}
 
 
 def open_enrolment_for_child(db_session: Session, *, child_id: uuid.UUID) -> Enrolment | None:

@@ -44,6 +44,16 @@ class EndReason(StrEnum):
     MOVED_COHORT = "moved_cohort"
 
 
+class Priority(StrEnum):
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+
+
+# Lower sorts first on the waitlist.
+PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2}
+
+
 HOLDS_PLACE = frozenset({EnrolmentStatus.OFFERED, EnrolmentStatus.ACTIVE})
 OPEN = frozenset({EnrolmentStatus.WAITLISTED, EnrolmentStatus.OFFERED, EnrolmentStatus.ACTIVE})
 

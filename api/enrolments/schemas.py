@@ -1,7 +1,6 @@
 from marshmallow import fields, validate
 
-from api.enrolments.rules import EndReason, EnrolmentStatus
-from api.referrals.rules import Priority
+from api.enrolments.rules import EndReason, EnrolmentStatus, Priority
 from api.schemas import Integer, Schema, text
 
 SUPPRESSIBLE_COUNT = {
@@ -20,35 +19,25 @@ class PlacesSchema(Schema):
     waitlisted = fields.Raw(metadata=SUPPRESSIBLE_COUNT)
 
 
+# Dumps an EnrolmentWithPosition (api/enrolments/service.py): the enrolment, and its place while it waits.
 class EnrolmentSchema(Schema):
-    id = fields.UUID()
-    child_id = fields.UUID()
-    cohort_id = fields.UUID()
-    referral_id = fields.UUID(allow_none=True)
-    moved_from_enrolment_id = fields.UUID(allow_none=True)
-    status = fields.Enum(EnrolmentStatus, by_value=True)
-    priority = fields.Enum(Priority, by_value=True)
-    referred_on = fields.Date()
-    waitlist_position = Integer(allow_none=True, metadata={"description": "1 is next in line"})
-    offered_at = fields.AwareDateTime(allow_none=True)
-    offer_expires_at = fields.AwareDateTime(allow_none=True)
-    started_at = fields.AwareDateTime(allow_none=True)
-    planned_end_on = fields.Date(allow_none=True)
-    ended_at = fields.AwareDateTime(allow_none=True)
-    end_reason = fields.Enum(EndReason, by_value=True, allow_none=True)
-    end_note = fields.String(allow_none=True)
-    status_note = fields.String(allow_none=True)
-
-
-class WaitlistEntrySchema(Schema):
-    enrolment_id = fields.UUID(attribute="enrolment.id")
+    id = fields.UUID(attribute="enrolment.id")
     child_id = fields.UUID(attribute="enrolment.child_id")
-    child_reference = fields.String()
+    cohort_id = fields.UUID(attribute="enrolment.cohort_id")
+    referral_id = fields.UUID(allow_none=True, attribute="enrolment.referral_id")
+    moved_from_enrolment_id = fields.UUID(allow_none=True, attribute="enrolment.moved_from_enrolment_id")
     status = fields.Enum(EnrolmentStatus, by_value=True, attribute="enrolment.status")
-    position = Integer(allow_none=True, metadata={"description": "Null for a child holding an offer"})
     priority = fields.Enum(Priority, by_value=True, attribute="enrolment.priority")
     referred_on = fields.Date(attribute="enrolment.referred_on")
+    waitlist_position = Integer(allow_none=True, metadata={"description": "1 is next in line"})
+    offered_at = fields.AwareDateTime(allow_none=True, attribute="enrolment.offered_at")
     offer_expires_at = fields.AwareDateTime(allow_none=True, attribute="enrolment.offer_expires_at")
+    started_at = fields.AwareDateTime(allow_none=True, attribute="enrolment.started_at")
+    planned_end_on = fields.Date(allow_none=True, attribute="enrolment.planned_end_on")
+    ended_at = fields.AwareDateTime(allow_none=True, attribute="enrolment.ended_at")
+    end_reason = fields.Enum(EndReason, by_value=True, allow_none=True, attribute="enrolment.end_reason")
+    end_note = fields.String(allow_none=True, attribute="enrolment.end_note")
+    status_note = fields.String(allow_none=True, attribute="enrolment.status_note")
 
 
 class EnrolmentListQuerySchema(Schema):

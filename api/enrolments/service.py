@@ -1,37 +1,46 @@
-"""Places in a cohort: admitting accepted referrals, the waitlist, offers, ending and moving enrolments.
+"""Places in a cohort: admitting accepted referrals, the waitlist, offers, ending and moving enrolments, changing a
+cohort's places, and allocating key workers to the children holding them (api/caseloads keeps the allocations).
 
 Every function that changes who holds a cohort's places first takes that cohort's row lock
 (select_cohort_for_update), then lapses any expired offers, then decides. So two coordinators, or a
 hundred simultaneous requests, can never take a cohort over its places. The rules are in rules.py.
+
+Ending or moving an enrolment here does not end its session patterns: patterns sit above places, so the use cases
+the API calls to end or move an enrolment are api.schedules.service's, which call these and then end the patterns.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.actors import Actor, Role
 from api.audit import service as audit
+from api.caseloads import queries as caseloads_queries
 from api.caseloads import service as caseloads_service
+from api.caseloads.errors import EnrolmentNotAllocatable
+from api.caseloads.models import Allocation
 from api.caseloads.rules import AllocationEndReason
 from api.changes.rules import EntityType
 from api.changes.service import record_change
+from api.db import step, transaction, use_case
 from api.disclosure import is_suppressed, suppress
 from api.enrolments import errors, queries, rules
 from api.enrolments.models import Enrolment
-from api.enrolments.rules import EndReason, EnrolmentStatus
+from api.enrolments.rules import EndReason, EnrolmentStatus, Priority
 from api.pagination import Page, Window
-from api.programmes.errors import CohortNotFound, ProgrammeNotFound
+from api.programmes import service as programmes_service
+from api.programmes.errors import CohortNotFound, PlacesBelowTaken, ProgrammeNotFound
 from api.programmes.models import Cohort, Programme
 from api.programmes.queries import get_cohort_or_none, list_cohorts, select_cohort_for_update
-from api.referrals.models import Referral
-from api.referrals.rules import Priority
-from api.schedules import service as schedules_service
+from api.programmes.rules import places_cut_below_taken
 
 
 def _lock_cohort(db_session: Session, cohort_id: uuid.UUID) -> tuple[Cohort, Programme]:
@@ -43,19 +52,10 @@ def _lock_cohort(db_session: Session, cohort_id: uuid.UUID) -> tuple[Cohort, Pro
     return cohort, programme
 
 
-def _audit(db_session: Session, actor: Actor | None, action: str, enrolment: Enrolment, now: datetime) -> None:
-    if not action.endswith((".read", ".list", ".list_waitlist")):
-        # The child's record shows its enrolment: the phones and coordinators' copies must hear of the change.
-        record_change(
-            db_session, entity_type=EntityType.CHILD, entity_id=enrolment.child_id, child_id=enrolment.child_id, now=now
-        )
-    audit.record(
-        db_session,
-        actor=actor,
-        action=action,
-        record=enrolment,
-        child_id=enrolment.child_id,
-        now=now,
+def _child_record_changed(db_session: Session, enrolment: Enrolment, now: datetime) -> None:
+    """The child's record shows its enrolment: the phones and coordinators' copies must hear of every change."""
+    record_change(
+        db_session, entity_type=EntityType.CHILD, entity_id=enrolment.child_id, child_id=enrolment.child_id, now=now
     )
 
 
@@ -67,8 +67,9 @@ def _start(enrolment: Enrolment, *, cohort: Cohort, programme: Programme, now: d
     )
 
 
+@step
 def offer_free_places(db_session: Session, *, actor: Actor | None, cohort: Cohort, now: datetime) -> list[Enrolment]:
-    """Offer every free place to the head of the waitlist. Caller holds the cohort lock and commits."""
+    """Offer every free place to the head of the waitlist. The caller holds the cohort lock."""
     programme = db_session.get(Programme, cohort.programme_id)
     assert programme is not None
     db_session.flush()
@@ -79,10 +80,26 @@ def offer_free_places(db_session: Session, *, actor: Actor | None, cohort: Cohor
         enrolment.offered_at = now
         enrolment.offer_expires_at = rules.offer_expires_at(now, offer_lapse_hours=programme.offer_lapse_hours)
         enrolment.status_note = None
-        _audit(db_session, actor, "enrolment.offer", enrolment, now)
+        _child_record_changed(db_session, enrolment, now)
+        audit.record(
+            db_session, actor=actor, action="enrolment.offer", record=enrolment, child_id=enrolment.child_id, now=now
+        )
     return offered
 
 
+def _end_allocation(db_session: Session, *, actor: Actor | None, enrolment: Enrolment, now: datetime) -> None:
+    """A child whose place ends (or was never taken up) no longer counts on their key worker's caseload."""
+    caseloads_service.end_current_allocation(
+        db_session,
+        actor=actor,
+        enrolment_id=enrolment.id,
+        child_id=enrolment.child_id,
+        reason=AllocationEndReason.ENROLMENT_ENDED,
+        now=now,
+    )
+
+
+@step
 def lapse_expired_offers_in_cohort(
     db_session: Session, *, actor: Actor | None, cohort: Cohort, now: datetime
 ) -> list[Enrolment]:
@@ -90,42 +107,60 @@ def lapse_expired_offers_in_cohort(
     for enrolment in lapsed:
         enrolment.status = EnrolmentStatus.OFFER_LAPSED
         enrolment.status_note = "The offer was not confirmed in time."
-        # A key worker may be allocated while the offer is open; the child no longer counts on their caseload.
-        caseloads_service.end_current_allocation(
-            db_session, actor=actor, enrolment_id=enrolment.id, reason=AllocationEndReason.ENROLMENT_ENDED, now=now
+        # A key worker may be allocated while the offer is open.
+        _end_allocation(db_session, actor=actor, enrolment=enrolment, now=now)
+        _child_record_changed(db_session, enrolment, now)
+        audit.record(
+            db_session,
+            actor=actor,
+            action="enrolment.offer_lapse",
+            record=enrolment,
+            child_id=enrolment.child_id,
+            now=now,
         )
-        _audit(db_session, actor, "enrolment.offer_lapse", enrolment, now)
     if lapsed:
         offer_free_places(db_session, actor=actor, cohort=cohort, now=now)
     return lapsed
 
 
 def lapse_expired_offers(db_session: Session, *, now: datetime) -> int:
-    """The scheduler's job: pass every expired offer on to the next child. One transaction per cohort."""
+    """The scheduler's job: pass every expired offer on to the next child. One transaction per cohort, each taking
+    its cohort's lock afresh (after the read of which cohorts have expired offers has ended)."""
+    with transaction(db_session):
+        cohort_ids = queries.cohorts_with_expired_offers(db_session, now=now)
     lapsed = 0
-    for cohort_id in queries.cohorts_with_expired_offers(db_session, now=now):
-        db_session.rollback()  # end the read transaction before taking the lock
-        cohort, _ = _lock_cohort(db_session, cohort_id)
-        lapsed += len(lapse_expired_offers_in_cohort(db_session, actor=None, cohort=cohort, now=now))
-        db_session.commit()
-    db_session.rollback()
+    for cohort_id in cohort_ids:
+        with transaction(db_session):
+            cohort, _ = _lock_cohort(db_session, cohort_id)
+            lapsed += len(lapse_expired_offers_in_cohort(db_session, actor=None, cohort=cohort, now=now))
     return lapsed
 
 
-def admit(db_session: Session, *, actor: Actor, referral: Referral, now: datetime) -> Enrolment:
-    """Enrol the referred child if the cohort has a free place, else waitlist them. Caller commits."""
-    cohort, programme = _lock_cohort(db_session, referral.cohort_id)
+@step
+def admit(
+    db_session: Session,
+    *,
+    actor: Actor,
+    referral_id: uuid.UUID,
+    child_id: uuid.UUID,
+    cohort_id: uuid.UUID,
+    priority: Priority,
+    referred_on: date,
+    now: datetime,
+) -> Enrolment:
+    """Enrol a child whose referral was accepted if the cohort has a free place, else waitlist them."""
+    cohort, programme = _lock_cohort(db_session, cohort_id)
     lapse_expired_offers_in_cohort(db_session, actor=actor, cohort=cohort, now=now)
-    if queries.open_enrolment_for_child(db_session, child_id=referral.child_id) is not None:
+    if queries.open_enrolment_for_child(db_session, child_id=child_id) is not None:
         raise errors.ChildAlreadyEnrolled()
     taken = queries.count_places_taken(db_session, cohort_id=cohort.id)
     enrolment = Enrolment(
-        child_id=referral.child_id,
+        child_id=child_id,
         cohort_id=cohort.id,
-        referral_id=referral.id,
+        referral_id=referral_id,
         status=rules.status_on_acceptance(places=cohort.places, taken=taken),
-        priority=referral.priority,
-        referred_on=referral.referred_on,
+        priority=priority,
+        referred_on=referred_on,
         created_at=now,
         last_changed_by_user_id=actor.user_id,
     )
@@ -133,18 +168,24 @@ def admit(db_session: Session, *, actor: Actor, referral: Referral, now: datetim
         _start(enrolment, cohort=cohort, programme=programme, now=now)
     db_session.add(enrolment)
     _flush_refusing_second_open_enrolment(db_session)
-    _audit(db_session, actor, f"enrolment.{enrolment.status.value}", enrolment, now)
+    _child_record_changed(db_session, enrolment, now)
+    audit.record(
+        db_session,
+        actor=actor,
+        action=f"enrolment.{enrolment.status.value}",
+        record=enrolment,
+        child_id=enrolment.child_id,
+        now=now,
+    )
     return enrolment
 
 
 @dataclass(frozen=True)
 class EnrolmentWithPosition:
+    """An enrolment as the API shows it: with its place in the waitlist while it waits (EnrolmentSchema)."""
+
     enrolment: Enrolment
     waitlist_position: int | None
-
-    def __getattr__(self, name: str) -> Any:
-        # Read everything else straight from the enrolment, so one schema dumps both.
-        return getattr(self.enrolment, name)
 
 
 @dataclass(frozen=True)
@@ -190,41 +231,52 @@ def get_places(
     return summaries
 
 
-def _with_position(db_session: Session, enrolment: Enrolment) -> EnrolmentWithPosition:
+def with_position(db_session: Session, enrolment: Enrolment) -> EnrolmentWithPosition:
     return EnrolmentWithPosition(enrolment, queries.waitlist_position(db_session, enrolment=enrolment))
 
 
+@use_case
 def get_enrolment(
     db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, now: datetime
 ) -> EnrolmentWithPosition:
     enrolment = _get_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
-    _audit(db_session, actor, "enrolment.read", enrolment, now)
-    result = _with_position(db_session, enrolment)
-    db_session.commit()
-    return result
+    audit.record(
+        db_session, actor=actor, action="enrolment.read", record=enrolment, child_id=enrolment.child_id, now=now
+    )
+    return with_position(db_session, enrolment)
 
 
 def confirm_offer(
     db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, now: datetime
 ) -> EnrolmentWithPosition:
-    enrolment = _get_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
-    cohort, programme = _lock_cohort(db_session, enrolment.cohort_id)
-    db_session.refresh(enrolment)
-    lapsed = lapse_expired_offers_in_cohort(db_session, actor=actor, cohort=cohort, now=now)
-    if enrolment in lapsed:
-        db_session.commit()  # the lapse and the next offer stand even though this request fails
-        raise errors.OfferLapsed()
-    if enrolment.status is EnrolmentStatus.OFFER_LAPSED:  # the scheduler lapsed it first: the same answer
-        raise errors.OfferLapsed()
-    if enrolment.status is not EnrolmentStatus.OFFERED:
-        raise errors.NoOfferToConfirm()
-    _start(enrolment, cohort=cohort, programme=programme, now=now)
-    enrolment.last_changed_by_user_id = actor.user_id
-    _audit(db_session, actor, "enrolment.confirm_offer", enrolment, now)
-    db_session.commit()
-    return _with_position(db_session, enrolment)
+    """Support starts now. An offer found past its window lapses and passes to the next child, and that stands
+    even though the confirmation fails: its transaction commits before OfferLapsed is answered."""
+    with transaction(db_session):
+        enrolment = _get_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
+        cohort, programme = _lock_cohort(db_session, enrolment.cohort_id)
+        db_session.refresh(enrolment)
+        lapsed = lapse_expired_offers_in_cohort(db_session, actor=actor, cohort=cohort, now=now)
+        if enrolment not in lapsed:
+            if enrolment.status is EnrolmentStatus.OFFER_LAPSED:  # the scheduler lapsed it first: the same answer
+                raise errors.OfferLapsed()
+            if enrolment.status is not EnrolmentStatus.OFFERED:
+                raise errors.NoOfferToConfirm()
+            _start(enrolment, cohort=cohort, programme=programme, now=now)
+            enrolment.last_changed_by_user_id = actor.user_id
+            _child_record_changed(db_session, enrolment, now)
+            audit.record(
+                db_session,
+                actor=actor,
+                action="enrolment.confirm_offer",
+                record=enrolment,
+                child_id=enrolment.child_id,
+                now=now,
+            )
+            return with_position(db_session, enrolment)
+    raise errors.OfferLapsed()
 
 
+@use_case
 def withdraw_from_waitlist(
     db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, note: str, now: datetime
 ) -> EnrolmentWithPosition:
@@ -237,16 +289,17 @@ def withdraw_from_waitlist(
     enrolment.status = EnrolmentStatus.WITHDRAWN
     enrolment.status_note = note
     enrolment.last_changed_by_user_id = actor.user_id
-    # A child who declines an offer may already have a key worker; free that place on the caseload too.
-    caseloads_service.end_current_allocation(
-        db_session, actor=actor, enrolment_id=enrolment.id, reason=AllocationEndReason.ENROLMENT_ENDED, now=now
+    # A child who declines an offer may already have a key worker.
+    _end_allocation(db_session, actor=actor, enrolment=enrolment, now=now)
+    _child_record_changed(db_session, enrolment, now)
+    audit.record(
+        db_session, actor=actor, action="enrolment.withdraw", record=enrolment, child_id=enrolment.child_id, now=now
     )
-    _audit(db_session, actor, "enrolment.withdraw", enrolment, now)
     offer_free_places(db_session, actor=actor, cohort=cohort, now=now)
-    db_session.commit()
-    return _with_position(db_session, enrolment)
+    return with_position(db_session, enrolment)
 
 
+@use_case
 def change_priority(
     db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, priority: Priority, now: datetime
 ) -> EnrolmentWithPosition:
@@ -257,11 +310,19 @@ def change_priority(
         raise errors.NotOnWaitlist()
     enrolment.priority = priority
     enrolment.last_changed_by_user_id = actor.user_id
-    _audit(db_session, actor, "enrolment.change_priority", enrolment, now)
-    db_session.commit()
-    return _with_position(db_session, enrolment)
+    _child_record_changed(db_session, enrolment, now)
+    audit.record(
+        db_session,
+        actor=actor,
+        action="enrolment.change_priority",
+        record=enrolment,
+        child_id=enrolment.child_id,
+        now=now,
+    )
+    return with_position(db_session, enrolment)
 
 
+@use_case
 def end_enrolment(
     db_session: Session,
     *,
@@ -271,27 +332,25 @@ def end_enrolment(
     note: str | None,
     now: datetime,
 ) -> EnrolmentWithPosition:
-    """End support; the place goes to the next child on the waitlist in the same transaction."""
+    """End support; the place goes to the next child on the waitlist in the same transaction. (Its session
+    patterns end in api.schedules.service.end_enrolment_and_its_patterns, which the API calls.)"""
     enrolment = _get_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
     cohort, _ = _lock_cohort(db_session, enrolment.cohort_id)
     db_session.refresh(enrolment)
     if not rules.can_end(enrolment.status):
         raise errors.EnrolmentNotActive()
-    _close(db_session, enrolment, actor=actor, reason=reason, note=note, now=now)
-    caseloads_service.end_current_allocation(
-        db_session,
-        actor=actor,
-        enrolment_id=enrolment.id,
-        reason=AllocationEndReason.ENROLMENT_ENDED,
-        now=now,
+    _close(enrolment, actor=actor, reason=reason, note=note, now=now)
+    _end_allocation(db_session, actor=actor, enrolment=enrolment, now=now)
+    _child_record_changed(db_session, enrolment, now)
+    audit.record(
+        db_session, actor=actor, action="enrolment.end", record=enrolment, child_id=enrolment.child_id, now=now
     )
-    _audit(db_session, actor, "enrolment.end", enrolment, now)
     lapse_expired_offers_in_cohort(db_session, actor=actor, cohort=cohort, now=now)
     offer_free_places(db_session, actor=actor, cohort=cohort, now=now)
-    db_session.commit()
-    return _with_position(db_session, enrolment)
+    return with_position(db_session, enrolment)
 
 
+@use_case
 def move_enrolment(
     db_session: Session,
     *,
@@ -301,7 +360,9 @@ def move_enrolment(
     note: str | None,
     now: datetime,
 ) -> EnrolmentWithPosition:
-    """Step a child up or down between cohorts of one programme: all of it happens, or none of it."""
+    """Step a child up or down between cohorts of one programme: all of it happens, or none of it. (The old
+    enrolment's session patterns end in api.schedules.service.move_enrolment_ending_its_patterns, which the API
+    calls: the new cohort may allow a different number of sessions a week, so the mentor sets a new pattern.)"""
     enrolment = _get_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
     target = get_cohort_or_none(db_session, to_cohort_id)
     source = get_cohort_or_none(db_session, enrolment.cohort_id)
@@ -321,7 +382,7 @@ def move_enrolment(
     taken = queries.count_places_taken(db_session, cohort_id=target.id)
     if rules.free_places(places=target.places, taken=taken) == 0:
         raise errors.CohortFull(places=target.places, places_taken=taken)
-    _close(db_session, enrolment, actor=actor, reason=EndReason.MOVED_COHORT, note=note, now=now)
+    _close(enrolment, actor=actor, reason=EndReason.MOVED_COHORT, note=note, now=now)
     db_session.flush()
     moved = Enrolment(
         child_id=enrolment.child_id,
@@ -338,35 +399,42 @@ def move_enrolment(
     db_session.add(moved)
     _flush_refusing_second_open_enrolment(db_session)
     caseloads_service.carry_allocation(
-        db_session, actor=actor, from_enrolment_id=enrolment.id, to_enrolment_id=moved.id, now=now
-    )
-    _audit(db_session, actor, "enrolment.move_out", enrolment, now)
-    _audit(db_session, actor, "enrolment.move_in", moved, now)
-    lapse_expired_offers_in_cohort(db_session, actor=actor, cohort=source, now=now)
-    offer_free_places(db_session, actor=actor, cohort=source, now=now)
-    db_session.commit()
-    return _with_position(db_session, moved)
-
-
-def list_waitlist(
-    db_session: Session, *, actor: Actor, cohort_id: uuid.UUID, now: datetime
-) -> list[queries.WaitlistEntry]:
-    cohort = get_cohort_or_none(db_session, cohort_id)
-    if cohort is None or not actor.sees_programme(cohort.programme_id):
-        raise CohortNotFound()
-    entries = queries.list_waitlist(db_session, cohort_id=cohort.id)
-    audit.record_many(
         db_session,
         actor=actor,
-        action="enrolment.list_waitlist",
-        of=Enrolment,
-        records=[(entry.enrolment.id, entry.enrolment.child_id) for entry in entries],
+        child_id=enrolment.child_id,
+        from_enrolment_id=enrolment.id,
+        to_enrolment_id=moved.id,
         now=now,
     )
-    db_session.commit()
-    return entries
+    _child_record_changed(db_session, enrolment, now)
+    audit.record(
+        db_session, actor=actor, action="enrolment.move_out", record=enrolment, child_id=enrolment.child_id, now=now
+    )
+    _child_record_changed(db_session, moved, now)
+    audit.record(db_session, actor=actor, action="enrolment.move_in", record=moved, child_id=moved.child_id, now=now)
+    lapse_expired_offers_in_cohort(db_session, actor=actor, cohort=source, now=now)
+    offer_free_places(db_session, actor=actor, cohort=source, now=now)
+    return with_position(db_session, moved)
 
 
+@use_case
+def update_cohort(
+    db_session: Session, *, actor: Actor, cohort_id: uuid.UUID, changes: dict[str, Any], now: datetime
+) -> Cohort:
+    """Change a cohort's name, intensity (api/programmes) or places. Places cannot be cut below those held or
+    offered (lapsed offers are let go first); new places go straight to the children waiting for them."""
+    cohort = programmes_service.update_cohort(db_session, cohort_id=cohort_id, changes=changes)
+    if "places" in changes:
+        lapse_expired_offers_in_cohort(db_session, actor=actor, cohort=cohort, now=now)
+        taken = queries.count_places_taken(db_session, cohort_id=cohort.id)
+        if places_cut_below_taken(new_places=changes["places"], taken=taken):
+            raise PlacesBelowTaken(places_taken=taken)
+        cohort.places = changes["places"]
+        offer_free_places(db_session, actor=actor, cohort=cohort, now=now)
+    return cohort
+
+
+@use_case
 def list_enrolments(
     db_session: Session,
     *,
@@ -393,22 +461,58 @@ def list_enrolments(
         records=[(enrolment.id, enrolment.child_id) for enrolment in page.items],
         now=now,
     )
-    results = [_with_position(db_session, enrolment) for enrolment in page.items]
-    db_session.commit()
-    return Page(results, page.total)
+    positions = queries.waitlist_positions_of(db_session, enrolments=page.items)
+    return Page([EnrolmentWithPosition(enrolment, positions.get(enrolment.id)) for enrolment in page.items], page.total)
 
 
-def _close(
-    db_session: Session, enrolment: Enrolment, *, actor: Actor, reason: EndReason, note: str | None, now: datetime
-) -> None:
+@use_case
+def allocate_mentor(
+    db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, mentor_id: uuid.UUID, now: datetime
+) -> Allocation:
+    """Allocate a key worker to a child holding a place (offered or active), or reallocate (api/caseloads)."""
+    enrolment = queries.get_enrolment_in_programme(
+        db_session, enrolment_id=enrolment_id, programme_id=actor.programme_scope, for_update=True
+    )
+    if enrolment is None:
+        raise errors.EnrolmentNotFound()
+    if enrolment.status not in rules.HOLDS_PLACE:
+        raise EnrolmentNotAllocatable()
+    return caseloads_service.allocate_mentor(
+        db_session,
+        actor=actor,
+        enrolment_id=enrolment.id,
+        child_id=enrolment.child_id,
+        programme_id=enrolment_programme_id(db_session, enrolment),
+        mentor_id=mentor_id,
+        now=now,
+    )
+
+
+@use_case
+def list_allocations(
+    db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, now: datetime
+) -> Sequence[Allocation]:
+    """Every key worker the child has had on this enrolment, oldest first."""
+    enrolment = _get_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
+    allocations = caseloads_queries.list_allocations(db_session, enrolment_id=enrolment.id)
+    audit.record(
+        db_session, actor=actor, action="allocation.list", record=enrolment, child_id=enrolment.child_id, now=now
+    )
+    return allocations
+
+
+def enrolment_programme_id(db_session: Session, enrolment: Enrolment) -> uuid.UUID:
+    programme_id = db_session.scalar(select(Cohort.programme_id).where(Cohort.id == enrolment.cohort_id))
+    assert programme_id is not None
+    return programme_id
+
+
+def _close(enrolment: Enrolment, *, actor: Actor, reason: EndReason, note: str | None, now: datetime) -> None:
     enrolment.status = EnrolmentStatus.ENDED
     enrolment.ended_at = now
     enrolment.end_reason = reason
     enrolment.end_note = note
     enrolment.last_changed_by_user_id = actor.user_id
-    # Its patterns end too (a moved child's new cohort may allow a different number of sessions a week, so
-    # the mentor sets a new pattern); sessions already logged, edited or past stay as they are.
-    schedules_service.end_patterns_of_enrolment(db_session, actor=actor, enrolment_id=enrolment.id, now=now)
 
 
 def _get_for_staff(db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID) -> Enrolment:
@@ -421,9 +525,9 @@ def _get_for_staff(db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID
 
 
 def _flush_refusing_second_open_enrolment(db_session: Session) -> None:
-    # The partial unique index is the last line of defence if two referrals for one child race.
+    # The partial unique index is the last line of defence if two referrals for one child race; the use case's
+    # transaction rolls back when the refusal leaves it.
     try:
         db_session.flush()
     except IntegrityError as error:
-        db_session.rollback()
         raise errors.ChildAlreadyEnrolled() from error

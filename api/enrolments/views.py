@@ -6,18 +6,18 @@ from typing import Any
 from flask import current_app
 from flask_smorest import Blueprint
 
+from api.actors import Role
 from api.auth import ALL_ROLES, STAFF, current_actor, requires
+from api.caseloads.schemas import AllocateSchema, AllocationSchema
 from api.enrolments import service
 from api.enrolments.schemas import (
-    EndEnrolmentSchema,
     EnrolmentListQuerySchema,
     EnrolmentSchema,
-    MoveEnrolmentSchema,
     PlacesSchema,
     PriorityChangeSchema,
-    WaitlistEntrySchema,
     WithdrawSchema,
 )
+from api.programmes.schemas import CohortSchema, CohortUpdateSchema
 from api.web import clock, db_session, page_answer, page_window
 
 blp = Blueprint("enrolments", __name__, description="Places, the waitlist, offers and enrolments")
@@ -40,20 +40,6 @@ def get_places(programme_id: uuid.UUID) -> Any:
         programme_id=programme_id,
         suppression_threshold=current_app.config["SMALL_NUMBER_THRESHOLD"],
     )
-
-
-@blp.route("/cohorts/<uuid:cohort_id>/waitlist", methods=["GET"])
-@requires(*STAFF)
-@blp.response(200, WaitlistEntrySchema(many=True))
-def list_waitlist(cohort_id: uuid.UUID) -> Any:
-    """Children holding an offer, then the waitlist in order (priority, then referral date)
-
-    First the children holding an offered place (with when the offer lapses), then those waiting, in the order
-    places will be offered: priority (urgent, high, normal), then referral date, then when they joined. Each entry
-    gives the child's reference and their position. Admins and coordinators of the cohort's programme (any other
-    cohort answers 404); every child listed is written to the audit log.
-    """
-    return service.list_waitlist(db_session(), actor=current_actor(), cohort_id=cohort_id, now=clock().now())
 
 
 @blp.route("/enrolments", methods=["GET"])
@@ -144,47 +130,56 @@ def change_priority(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:
     )
 
 
-@blp.route("/enrolments/<uuid:enrolment_id>/end", methods=["POST"])
-@requires(*STAFF)
-@blp.arguments(EndEnrolmentSchema)
-@blp.response(200, EnrolmentSchema)
-def end_enrolment(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:
-    """End a child's support with a reason: the place is offered to the next child waiting
+# Changing a cohort's places changes who holds them: the use case is this domain's, the operation the programmes'.
+@blp.route("/cohorts/<uuid:cohort_id>", methods=["PATCH"], tags=["programmes"])
+@requires(Role.ADMIN)
+@blp.arguments(CohortUpdateSchema)
+@blp.response(200, CohortSchema)
+def update_cohort(body: dict[str, Any], cohort_id: uuid.UUID) -> Any:
+    """Change a cohort's places or intensity (new places are offered to the waitlist at once)
 
-    Only an active enrolment can end (409 `enrolment_not_active`). It ends now with the reason and note; the key
-    worker allocation and the child's session patterns end with it (their future untouched sessions are removed;
-    sessions already logged stay). The place is offered at once to the child at the head of the waitlist, in the
-    same transaction. Admins and coordinators of its programme; audited.
+    Admins only; send only what changes. Places cannot be cut below those held or offered now (409
+    `places_below_taken`, with `places_taken`; lapsed offers are let go first). New places are offered at once to
+    the children at the head of the waitlist, in the same transaction. A new weekly cap applies to sessions written
+    from now on; sessions already planned stay.
     """
-    return service.end_enrolment(
+    return service.update_cohort(
+        db_session(), actor=current_actor(), cohort_id=cohort_id, changes=body, now=clock().now()
+    )
+
+
+# A key worker is allocated to a child holding a place: the use case is this domain's, the operation the caseloads'.
+@blp.route("/enrolments/<uuid:enrolment_id>/allocation", methods=["PUT"], tags=["caseloads"])
+@requires(*STAFF)
+@blp.arguments(AllocateSchema)
+@blp.response(200, AllocationSchema)
+def allocate(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:
+    """Allocate a key worker, or reallocate (the previous allocation is kept as history)
+
+    The child's enrolment must hold a place (active, or offered from the waitlist; 409 `enrolment_not_allocatable`
+    otherwise), and the mentor must be an active mentor of the same programme (404 `mentor_not_found`) with room in
+    their caseload (409 `mentor_caseload_full`, with `caseload` and `max_caseload`); the mentor's row is locked, so
+    two coordinators cannot both take their last slot. Allocating the mentor already allocated answers 409
+    `already_allocated`. A previous key worker's allocation ends and stays in the history. The new key worker's
+    phone receives the child, and all that is theirs, on its next `GET /sync`; the previous key worker's phone is
+    told to forget the child. Admins and coordinators; audited.
+    """
+    return service.allocate_mentor(
         db_session(),
         actor=current_actor(),
         enrolment_id=enrolment_id,
-        reason=body["reason"],
-        note=body["note"],
+        mentor_id=body["mentor_id"],
         now=clock().now(),
     )
 
 
-@blp.route("/enrolments/<uuid:enrolment_id>/move", methods=["POST"])
+@blp.route("/enrolments/<uuid:enrolment_id>/allocations", methods=["GET"], tags=["caseloads"])
 @requires(*STAFF)
-@blp.arguments(MoveEnrolmentSchema)
-@blp.response(201, EnrolmentSchema)
-def move_enrolment(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:
-    """Step a child up or down to another cohort, keeping their key worker; all or nothing
+@blp.response(200, AllocationSchema(many=True))
+def list_allocations(enrolment_id: uuid.UUID) -> Any:
+    """Every key worker the child has had on this enrolment, oldest first
 
-    A step up or down between two cohorts of one programme, in one transaction: the active enrolment ends (reason
-    `moved_cohort`), a new active one starts in the target cohort with the same priority and key worker, and the
-    freed place is offered to the head of the source cohort's waitlist. The target needs a free place (409
-    `cohort_full`, with `places` and `places_taken`); the same cohort answers 409 `same_cohort`; a cohort of another
-    programme answers 404. Session patterns end with the old enrolment, since the new cohort's weekly cap may
-    differ. Answers 201 with the new enrolment. Admins and coordinators; audited.
+    Who was key worker when: each allocation with its start, its end and why it ended (reallocated, enrolment ended
+    ...), oldest first. Admins and coordinators of the enrolment's programme (any other answers 404); audited.
     """
-    return service.move_enrolment(
-        db_session(),
-        actor=current_actor(),
-        enrolment_id=enrolment_id,
-        to_cohort_id=body["cohort_id"],
-        note=body["note"],
-        now=clock().now(),
-    )
+    return service.list_allocations(db_session(), actor=current_actor(), enrolment_id=enrolment_id, now=clock().now())

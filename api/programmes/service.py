@@ -11,9 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.actors import Actor
-from api.children.models import Child
-from api.enrolments import service as enrolments_service
-from api.enrolments.queries import count_places_taken
+from api.db import use_case
 from api.programmes import errors, queries, rules
 from api.programmes.models import Cohort, Programme
 from api.programmes.rules import DAY_BEFORE_AT, HOURS_BEFORE
@@ -59,6 +57,7 @@ def get_cohort(db_session: Session, *, actor: Actor, cohort_id: uuid.UUID) -> Co
     return cohort
 
 
+@use_case
 def create_programme(
     db_session: Session,
     *,
@@ -86,7 +85,6 @@ def create_programme(
     )
     _set_check_in_routine(programme, {**NEW_PROGRAMME_ROUTINE, **check_in_routine}, known_instruments)
     db_session.add(programme)
-    db_session.commit()
     return programme
 
 
@@ -111,6 +109,7 @@ def _set_check_in_routine(
             setattr(programme, name, changes[name])
 
 
+@use_case
 def update_programme(
     db_session: Session,
     *,
@@ -118,6 +117,8 @@ def update_programme(
     changes: dict[str, Any],
     known_instruments: Collection[str] | None = None,
 ) -> Programme:
+    """Change a programme's settings. Districts still recorded on a child are refused by the use case the API
+    calls, api.children.service.update_programme, which knows the children and calls this."""
     programme = queries.get_programme_or_none(db_session, programme_id)
     if programme is None:
         raise errors.ProgrammeNotFound()
@@ -134,19 +135,11 @@ def update_programme(
         # Sessions already logged keep the activities they were logged with.
         programme.session_activities = _clean_list(changes["session_activities"])
     if "districts" in changes:
-        districts = _clean_districts(changes["districts"])
-        in_use = db_session.scalars(
-            select(Child.district)
-            .where(Child.programme_id == programme.id, Child.district.not_in(districts))
-            .distinct()
-        ).all()
-        if in_use:
-            raise errors.DistrictInUse(errors={"districts": [f"Still in use: {', '.join(sorted(in_use))}."]})
-        programme.districts = districts
-    db_session.commit()
+        programme.districts = _clean_districts(changes["districts"])
     return programme
 
 
+@use_case
 def add_cohort(
     db_session: Session,
     *,
@@ -170,13 +163,13 @@ def add_cohort(
         created_at=now,
     )
     db_session.add(cohort)
-    db_session.commit()
     return cohort
 
 
-def update_cohort(
-    db_session: Session, *, actor: Actor, cohort_id: uuid.UUID, changes: dict[str, Any], now: datetime
-) -> Cohort:
+@use_case
+def update_cohort(db_session: Session, *, cohort_id: uuid.UUID, changes: dict[str, Any]) -> Cohort:
+    """Rename a cohort or change its intensity, holding its row lock. Its places are who holds them: those are
+    changed by api.enrolments.service.update_cohort (the use case the API calls), which calls this first."""
     cohort = queries.select_cohort_for_update(db_session, cohort_id)
     if cohort is None:
         raise errors.CohortNotFound()
@@ -187,15 +180,6 @@ def update_cohort(
     for field in ("max_sessions_per_week", "planned_weeks"):
         if field in changes:
             setattr(cohort, field, changes[field])
-    if "places" in changes:
-        enrolments_service.lapse_expired_offers_in_cohort(db_session, actor=actor, cohort=cohort, now=now)
-        taken = count_places_taken(db_session, cohort_id=cohort.id)
-        if rules.places_cut_below_taken(new_places=changes["places"], taken=taken):
-            raise errors.PlacesBelowTaken(places_taken=taken)
-        cohort.places = changes["places"]
-        # New places go straight to the children waiting for them.
-        enrolments_service.offer_free_places(db_session, actor=actor, cohort=cohort, now=now)
-    db_session.commit()
     return cohort
 
 

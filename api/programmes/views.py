@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from api.actors import Role
 from api.auth import ALL_ROLES, current_actor, requires
 from api.programmes import service
-from api.programmes.schemas import CohortSchema, CohortUpdateSchema, ProgrammeSchema, ProgrammeUpdateSchema
+from api.programmes.schemas import CohortSchema, ProgrammeSchema
 from api.web import clock, db_session
 
 blp = Blueprint("programmes", __name__, description="Programmes and their cohorts")
@@ -60,25 +60,6 @@ def get_programme(programme_id: uuid.UUID) -> Any:
     return service.get_programme(db_session(), actor=current_actor(), programme_id=programme_id)
 
 
-@blp.route("/programmes/<uuid:programme_id>", methods=["PATCH"])
-@requires(Role.ADMIN)
-@blp.arguments(ProgrammeUpdateSchema)
-@blp.response(200, ProgrammeSchema)
-def update_programme(body: dict[str, Any], programme_id: uuid.UUID) -> Any:
-    """Rename a programme, or change its offer window or districts
-
-    Admins only; send only what changes. A district still recorded on a child cannot be removed (409
-    `district_in_use`); sessions already logged keep the activities they were logged with. Instruments must be ones
-    this deployment offers (`GET /instruments`). A name another programme has answers 409 `programme_name_taken`.
-    """
-    return service.update_programme(
-        db_session(),
-        programme_id=programme_id,
-        changes=body,
-        known_instruments=current_app.extensions["reachable.instruments"],
-    )
-
-
 @blp.route("/programmes/<uuid:programme_id>/cohorts", methods=["GET"])
 @requires(*ALL_ROLES)
 @blp.response(200, CohortSchema(many=True))
@@ -116,20 +97,3 @@ def get_cohort(cohort_id: uuid.UUID) -> Any:
     programme's (any other answers 404).
     """
     return service.get_cohort(db_session(), actor=current_actor(), cohort_id=cohort_id)
-
-
-@blp.route("/cohorts/<uuid:cohort_id>", methods=["PATCH"])
-@requires(Role.ADMIN)
-@blp.arguments(CohortUpdateSchema)
-@blp.response(200, CohortSchema)
-def update_cohort(body: dict[str, Any], cohort_id: uuid.UUID) -> Any:
-    """Change a cohort's places or intensity (new places are offered to the waitlist at once)
-
-    Admins only; send only what changes. Places cannot be cut below those held or offered now (409
-    `places_below_taken`, with `places_taken`; lapsed offers are let go first). New places are offered at once to
-    the children at the head of the waitlist, in the same transaction. A new weekly cap applies to sessions written
-    from now on; sessions already planned stay.
-    """
-    return service.update_cohort(
-        db_session(), actor=current_actor(), cohort_id=cohort_id, changes=body, now=clock().now()
-    )

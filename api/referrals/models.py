@@ -7,8 +7,9 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, new_id
+from api.enrolments.rules import Priority
 from api.enums import enum_column_type
-from api.referrals.rules import Priority, ReferralSource, ReferralStatus
+from api.referrals.rules import ReferralSource, ReferralStatus
 
 
 class Referral(Base):

@@ -1,7 +1,7 @@
 """Referrals: a named source asks for a place in a cohort for a child; a coordinator accepts or declines.
 
 Accepting enrols the child if the cohort has a free place, or puts them on its waitlist (api/enrolments).
-A decision is final: a referral is decided once.
+A decision is final: a referral is decided once. A referral's priority is the waitlist's (api/enrolments/rules.py).
 """
 
 from __future__ import annotations
@@ -22,16 +22,6 @@ class ReferralStatus(StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     DECLINED = "declined"
-
-
-class Priority(StrEnum):
-    URGENT = "urgent"
-    HIGH = "high"
-    NORMAL = "normal"
-
-
-# Lower sorts first on the waitlist.
-PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2}
 
 
 def can_decide(status: ReferralStatus) -> bool:

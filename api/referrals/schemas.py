@@ -1,6 +1,7 @@
 from marshmallow import fields
 
-from api.referrals.rules import Priority, ReferralSource, ReferralStatus
+from api.enrolments.rules import Priority
+from api.referrals.rules import ReferralSource, ReferralStatus
 from api.schemas import Schema, text
 
 

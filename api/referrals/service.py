@@ -12,28 +12,20 @@ from api.actors import Actor
 from api.audit import service as audit
 from api.children.errors import ChildNotFound
 from api.children.models import Child
+from api.db import use_case
 from api.enrolments import service as enrolments_service
 from api.enrolments.errors import ChildAlreadyEnrolled
-from api.enrolments.queries import open_enrolment_for_child, waitlist_position
+from api.enrolments.queries import open_enrolment_for_child
+from api.enrolments.rules import Priority
 from api.pagination import Page, Window
 from api.programmes.errors import CohortNotFound
 from api.programmes.models import Cohort, Programme
 from api.referrals import errors, queries, rules
 from api.referrals.models import Referral
-from api.referrals.rules import Priority, ReferralSource, ReferralStatus
+from api.referrals.rules import ReferralSource, ReferralStatus
 
 
-def _audit(db_session: Session, actor: Actor, action: str, referral: Referral, now: datetime) -> None:
-    audit.record(
-        db_session,
-        actor=actor,
-        action=action,
-        record=referral,
-        child_id=referral.child_id,
-        now=now,
-    )
-
-
+@use_case
 def create_referral(
     db_session: Session,
     *,
@@ -77,18 +69,20 @@ def create_referral(
     )
     db_session.add(referral)
     db_session.flush()
-    _audit(db_session, actor, "referral.create", referral, now)
-    db_session.commit()
+    audit.record(
+        db_session, actor=actor, action="referral.create", record=referral, child_id=referral.child_id, now=now
+    )
     return referral
 
 
+@use_case
 def get_referral(db_session: Session, *, actor: Actor, referral_id: uuid.UUID, now: datetime) -> Referral:
     referral = _get(db_session, actor=actor, referral_id=referral_id)
-    _audit(db_session, actor, "referral.read", referral, now)
-    db_session.commit()
+    audit.record(db_session, actor=actor, action="referral.read", record=referral, child_id=referral.child_id, now=now)
     return referral
 
 
+@use_case
 def list_referrals(
     db_session: Session,
     *,
@@ -115,10 +109,10 @@ def list_referrals(
         records=[(referral.id, referral.child_id) for referral in page.items],
         now=now,
     )
-    db_session.commit()
     return page
 
 
+@use_case
 def accept_referral(
     db_session: Session, *, actor: Actor, referral_id: uuid.UUID, now: datetime
 ) -> enrolments_service.EnrolmentWithPosition:
@@ -129,12 +123,23 @@ def accept_referral(
     referral.status = ReferralStatus.ACCEPTED
     referral.decided_at = now
     referral.decided_by_user_id = actor.user_id
-    _audit(db_session, actor, "referral.accept", referral, now)
-    enrolment = enrolments_service.admit(db_session, actor=actor, referral=referral, now=now)
-    db_session.commit()
-    return enrolments_service.EnrolmentWithPosition(enrolment, waitlist_position(db_session, enrolment=enrolment))
+    audit.record(
+        db_session, actor=actor, action="referral.accept", record=referral, child_id=referral.child_id, now=now
+    )
+    enrolment = enrolments_service.admit(
+        db_session,
+        actor=actor,
+        referral_id=referral.id,
+        child_id=referral.child_id,
+        cohort_id=referral.cohort_id,
+        priority=referral.priority,
+        referred_on=referral.referred_on,
+        now=now,
+    )
+    return enrolments_service.with_position(db_session, enrolment)
 
 
+@use_case
 def decline_referral(
     db_session: Session, *, actor: Actor, referral_id: uuid.UUID, reason: str, now: datetime
 ) -> Referral:
@@ -145,8 +150,9 @@ def decline_referral(
     referral.decided_at = now
     referral.decided_by_user_id = actor.user_id
     referral.decision_reason = reason.strip()
-    _audit(db_session, actor, "referral.decline", referral, now)
-    db_session.commit()
+    audit.record(
+        db_session, actor=actor, action="referral.decline", record=referral, child_id=referral.child_id, now=now
+    )
     return referral
 
 

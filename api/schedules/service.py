@@ -22,8 +22,11 @@ from api.changes.rules import ChangeOp, EntityType
 from api.changes.service import record_change
 from api.children.queries import get_visible_child
 from api.db import step, use_case
+from api.enrolments import service as enrolments_service
 from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.models import Enrolment
+from api.enrolments.rules import EndReason
+from api.enrolments.service import EnrolmentWithPosition
 from api.errors import check_version
 from api.schedules import errors, rules
 from api.schedules.models import SessionPattern
@@ -315,3 +318,41 @@ def _remove_untouched_future_sessions(db_session: Session, *, pattern: SessionPa
                 now=now,
             )
     return len(untouched)
+
+
+@use_case
+def end_enrolment_and_its_patterns(
+    db_session: Session,
+    *,
+    actor: Actor,
+    enrolment_id: uuid.UUID,
+    reason: EndReason,
+    note: str | None,
+    now: datetime,
+) -> EnrolmentWithPosition:
+    """End support (api/enrolments) and, in the same transaction, the enrolment's patterns: their future, untouched
+    sessions go; sessions already logged, edited or past stay as they are."""
+    ended = enrolments_service.end_enrolment(
+        db_session, actor=actor, enrolment_id=enrolment_id, reason=reason, note=note, now=now
+    )
+    end_patterns_of_enrolment(db_session, actor=actor, enrolment_id=enrolment_id, now=now)
+    return ended
+
+
+@use_case
+def move_enrolment_ending_its_patterns(
+    db_session: Session,
+    *,
+    actor: Actor,
+    enrolment_id: uuid.UUID,
+    to_cohort_id: uuid.UUID,
+    note: str | None,
+    now: datetime,
+) -> EnrolmentWithPosition:
+    """Move a child to another cohort (api/enrolments); the old enrolment's patterns end with it, since the new
+    cohort may allow a different number of sessions a week (the mentor sets a new pattern)."""
+    moved = enrolments_service.move_enrolment(
+        db_session, actor=actor, enrolment_id=enrolment_id, to_cohort_id=to_cohort_id, note=note, now=now
+    )
+    end_patterns_of_enrolment(db_session, actor=actor, enrolment_id=enrolment_id, now=now)
+    return moved

@@ -5,7 +5,8 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from api.auth import CASEWORK, current_actor, requires
+from api.auth import CASEWORK, STAFF, current_actor, requires
+from api.enrolments.schemas import EndEnrolmentSchema, EnrolmentSchema, MoveEnrolmentSchema
 from api.idempotency.http import idempotent
 from api.schedules import service
 from api.schedules.schemas import PatternCreateSchema, PatternFields, PatternResultSchema, PatternSchema
@@ -94,3 +95,50 @@ def end_pattern(pattern_id: uuid.UUID) -> Any:
         now=clock().now(),
     )
     return result, etag(result.version)
+
+
+# Ending or moving an enrolment ends its patterns: the operations are the enrolments', the use cases this domain's.
+@blp.route("/enrolments/<uuid:enrolment_id>/end", methods=["POST"], tags=["enrolments"])
+@requires(*STAFF)
+@blp.arguments(EndEnrolmentSchema)
+@blp.response(200, EnrolmentSchema)
+def end_enrolment(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:
+    """End a child's support with a reason: the place is offered to the next child waiting
+
+    Only an active enrolment can end (409 `enrolment_not_active`). It ends now with the reason and note; the key
+    worker allocation and the child's session patterns end with it (their future untouched sessions are removed;
+    sessions already logged stay). The place is offered at once to the child at the head of the waitlist, in the
+    same transaction. Admins and coordinators of its programme; audited.
+    """
+    return service.end_enrolment_and_its_patterns(
+        db_session(),
+        actor=current_actor(),
+        enrolment_id=enrolment_id,
+        reason=body["reason"],
+        note=body["note"],
+        now=clock().now(),
+    )
+
+
+@blp.route("/enrolments/<uuid:enrolment_id>/move", methods=["POST"], tags=["enrolments"])
+@requires(*STAFF)
+@blp.arguments(MoveEnrolmentSchema)
+@blp.response(201, EnrolmentSchema)
+def move_enrolment(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:
+    """Step a child up or down to another cohort, keeping their key worker; all or nothing
+
+    A step up or down between two cohorts of one programme, in one transaction: the active enrolment ends (reason
+    `moved_cohort`), a new active one starts in the target cohort with the same priority and key worker, and the
+    freed place is offered to the head of the source cohort's waitlist. The target needs a free place (409
+    `cohort_full`, with `places` and `places_taken`); the same cohort answers 409 `same_cohort`; a cohort of another
+    programme answers 404. Session patterns end with the old enrolment, since the new cohort's weekly cap may
+    differ. Answers 201 with the new enrolment. Admins and coordinators; audited.
+    """
+    return service.move_enrolment_ending_its_patterns(
+        db_session(),
+        actor=current_actor(),
+        enrolment_id=enrolment_id,
+        to_cohort_id=body["cohort_id"],
+        note=body["note"],
+        now=clock().now(),
+    )

@@ -12,8 +12,8 @@ from api.accounts.models import AppUser
 from api.actors import Role
 from api.caseloads.models import Allocation
 from api.enrolments.models import Enrolment
+from api.enrolments.rules import Priority
 from api.programmes.models import Cohort, Programme
-from api.referrals.rules import Priority
 from tests.builders import admit_child, allocate, auth_headers, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
 

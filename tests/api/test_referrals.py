@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from api.actors import Role
 from api.audit.models import AuditEvent
 from api.enrolments.models import Enrolment
+from api.enrolments.rules import Priority
 from api.programmes.models import Programme
 from api.referrals.models import Referral
-from api.referrals.rules import Priority
 from tests.builders import (
     admit_child,
     auth_headers,

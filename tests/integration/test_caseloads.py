@@ -46,7 +46,7 @@ class Team:
         )
 
     def allocate(self, enrolment: Enrolment, mentor: AppUser | None = None, *, now=LATER, by: AppUser | None = None):
-        return service.allocate_mentor(
+        return enrolments_service.allocate_mentor(
             self.db_session,
             actor=actor_for(by or self.coordinator),
             enrolment_id=enrolment.id,
@@ -125,7 +125,7 @@ def test_reallocating_ends_the_old_allocation_and_keeps_the_history_oldest_first
 
     second = team.allocate(enrolment, second_mentor, now=reallocated_at)
 
-    history = service.list_allocations(
+    history = enrolments_service.list_allocations(
         db_session, actor=actor_for(team.coordinator), enrolment_id=enrolment.id, now=reallocated_at
     )
     assert [allocation.id for allocation in history] == [first.id, second.id]
@@ -254,7 +254,7 @@ def test_a_coordinator_cannot_allocate_in_another_programme(db_session, team):
     with pytest.raises(EnrolmentNotFound):
         team.allocate(enrolment, by=stranger)
     with pytest.raises(EnrolmentNotFound):
-        service.list_allocations(db_session, actor=actor_for(stranger), enrolment_id=enrolment.id, now=LATER)
+        enrolments_service.list_allocations(db_session, actor=actor_for(stranger), enrolment_id=enrolment.id, now=LATER)
 
 
 def test_an_admin_can_allocate_in_any_programme(db_session, team):
@@ -305,7 +305,7 @@ def test_a_moved_child_keeps_their_key_worker_even_when_the_mentor_is_at_their_m
         now=LATER,
     )
 
-    assert queries.current_allocation(db_session, enrolment_id=moved.id).mentor_id == team.mentor.id
+    assert queries.current_allocation(db_session, enrolment_id=moved.enrolment.id).mentor_id == team.mentor.id
     assert queries.count_caseload(db_session, mentor_id=team.mentor.id) == 1
     assert [a.end_reason for a in queries.list_allocations(db_session, enrolment_id=enrolment.id)] == [
         AllocationEndReason.MOVED_COHORT

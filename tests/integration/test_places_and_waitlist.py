@@ -17,16 +17,15 @@ from api.accounts.models import AppUser
 from api.actors import Role
 from api.caseloads import queries as caseload_queries
 from api.caseloads.rules import AllocationEndReason
+from api.children import service as children_service
 from api.children.models import Child
 from api.enrolments import errors, service
 from api.enrolments.models import Enrolment
 from api.enrolments.queries import count_by_status
-from api.enrolments.rules import EndReason, EnrolmentStatus
-from api.programmes import service as programmes_service
+from api.enrolments.rules import EndReason, EnrolmentStatus, Priority
 from api.programmes.errors import CohortNotFound, PlacesBelowTaken
 from api.programmes.models import Cohort, Programme
 from api.referrals import service as referrals_service
-from api.referrals.rules import Priority
 from tests.builders import actor_for, admit_child, allocate, make_cohort, make_programme, make_referral, make_user
 from tests.conftest import DEFAULT_NOW
 
@@ -71,7 +70,7 @@ def statuses(db_session: Session, *enrolments: Enrolment) -> list[EnrolmentStatu
 
 
 def waiting_order(db_session: Session, cohort: Cohort, by: AppUser) -> list[tuple[object, EnrolmentStatus, int | None]]:
-    entries = service.list_waitlist(db_session, actor=actor_for(by), cohort_id=cohort.id, now=LATER)
+    entries = children_service.list_waitlist(db_session, actor=actor_for(by), cohort_id=cohort.id, now=LATER)
     return [(entry.enrolment.id, entry.enrolment.status, entry.position) for entry in entries]
 
 
@@ -101,12 +100,12 @@ def test_a_child_accepted_into_a_cohort_with_a_free_place_starts_support_at_once
         db_session, actor=actor_for(coordinator), referral_id=referral.id, now=DEFAULT_NOW
     )
 
-    assert result.status is EnrolmentStatus.ACTIVE
+    assert result.enrolment.status is EnrolmentStatus.ACTIVE
     assert result.waitlist_position is None
-    assert result.started_at == DEFAULT_NOW
-    assert result.planned_end_on == date(2027, 11, 22)
-    assert result.offered_at is None
-    assert result.referral_id == referral.id
+    assert result.enrolment.started_at == DEFAULT_NOW
+    assert result.enrolment.planned_end_on == date(2027, 11, 22)
+    assert result.enrolment.offered_at is None
+    assert result.enrolment.referral_id == referral.id
     assert_places_invariants(db_session, cohort)
 
 
@@ -134,11 +133,11 @@ def test_a_child_accepted_into_a_full_cohort_is_waitlisted_with_a_position(db_se
         db_session, actor=actor_for(coordinator), referral_id=second_waiting.id, now=at(6)
     )
 
-    assert (first.status, first.waitlist_position) == (EnrolmentStatus.WAITLISTED, 1)
-    assert (second.status, second.waitlist_position) == (EnrolmentStatus.WAITLISTED, 2)
-    assert first.started_at is None
-    assert first.planned_end_on is None
-    assert first.offered_at is None
+    assert (first.enrolment.status, first.waitlist_position) == (EnrolmentStatus.WAITLISTED, 1)
+    assert (second.enrolment.status, second.waitlist_position) == (EnrolmentStatus.WAITLISTED, 2)
+    assert first.enrolment.started_at is None
+    assert first.enrolment.planned_end_on is None
+    assert first.enrolment.offered_at is None
     assert_places_invariants(db_session, cohort)
 
 
@@ -262,7 +261,7 @@ def test_the_waitlist_of_another_programmes_cohort_is_not_found(db_session):
     stranger = make_user(db_session, Role.COORDINATOR, programme=make_programme(db_session))
 
     with pytest.raises(CohortNotFound):
-        service.list_waitlist(db_session, actor=actor_for(stranger), cohort_id=cohort.id, now=LATER)
+        children_service.list_waitlist(db_session, actor=actor_for(stranger), cohort_id=cohort.id, now=LATER)
 
 
 # --- changing priority ---------------------------------------------------------------------------------------
@@ -277,7 +276,7 @@ def test_raising_a_waiting_childs_priority_moves_them_up_the_waitlist(db_session
         db_session, actor=actor_for(coordinator), enrolment_id=third.id, priority=Priority.URGENT, now=LATER
     )
 
-    assert result.priority is Priority.URGENT
+    assert result.enrolment.priority is Priority.URGENT
     assert result.waitlist_position == 1
     assert [entry[0] for entry in waiting_order(db_session, cohort, coordinator)] == [third.id, first.id, second.id]
 
@@ -362,10 +361,10 @@ def test_ending_support_offers_the_freed_place_to_the_head_of_the_waitlist(db_se
         now=LATER,
     )
 
-    assert ended.status is EnrolmentStatus.ENDED
-    assert ended.end_reason is EndReason.COMPLETED
-    assert ended.end_note == "Finished the programme."
-    assert ended.ended_at == LATER
+    assert ended.enrolment.status is EnrolmentStatus.ENDED
+    assert ended.enrolment.end_reason is EndReason.COMPLETED
+    assert ended.enrolment.end_note == "Finished the programme."
+    assert ended.enrolment.ended_at == LATER
     reload(db_session, urgent)
     assert urgent.status is EnrolmentStatus.OFFERED
     assert urgent.offered_at == LATER
@@ -405,7 +404,7 @@ def test_support_can_be_ended_for_each_reason_a_coordinator_chooses(db_session, 
     )
 
     assert reload(db_session, ended.enrolment).end_reason is reason
-    assert ended.status is EnrolmentStatus.ENDED
+    assert ended.enrolment.status is EnrolmentStatus.ENDED
 
 
 def test_ending_support_with_nobody_waiting_leaves_a_free_place(db_session):
@@ -535,7 +534,7 @@ def test_an_admin_can_end_an_enrolment_in_any_programme(db_session):
         db_session, actor=actor_for(admin), enrolment_id=active.id, reason=EndReason.OTHER, note=None, now=LATER
     )
 
-    assert ended.status is EnrolmentStatus.ENDED
+    assert ended.enrolment.status is EnrolmentStatus.ENDED
 
 
 # --- offers: confirming and lapsing --------------------------------------------------------------------------
@@ -564,9 +563,9 @@ def test_confirming_an_offer_starts_the_childs_support(db_session):
 
     result = service.confirm_offer(db_session, actor=actor_for(coordinator), enrolment_id=offered.id, now=confirmed_at)
 
-    assert result.status is EnrolmentStatus.ACTIVE
-    assert result.started_at == confirmed_at
-    assert result.planned_end_on == date(2026, 11, 24) + timedelta(weeks=10)
+    assert result.enrolment.status is EnrolmentStatus.ACTIVE
+    assert result.enrolment.started_at == confirmed_at
+    assert result.enrolment.planned_end_on == date(2026, 11, 24) + timedelta(weeks=10)
     assert result.waitlist_position is None
     assert reload(db_session, next_waiting).status is EnrolmentStatus.WAITLISTED
     assert_places_invariants(db_session, cohort)
@@ -582,7 +581,7 @@ def test_an_offer_can_be_confirmed_up_to_the_last_second_of_its_window(db_sessio
         now=LATER + timedelta(hours=72) - timedelta(seconds=1),
     )
 
-    assert result.status is EnrolmentStatus.ACTIVE
+    assert result.enrolment.status is EnrolmentStatus.ACTIVE
 
 
 @pytest.mark.parametrize("after", [timedelta(0), timedelta(hours=1), timedelta(days=30)], ids=["at", "hour", "month"])
@@ -655,7 +654,7 @@ def test_a_child_whose_offer_lapsed_can_be_referred_again_and_joins_the_waitlist
         db_session, actor=actor_for(coordinator), referral_id=again.id, now=LATER + timedelta(days=4)
     )
 
-    assert result.status is EnrolmentStatus.WAITLISTED
+    assert result.enrolment.status is EnrolmentStatus.WAITLISTED
     assert result.waitlist_position == 2
     assert reload(db_session, offered).status is EnrolmentStatus.OFFER_LAPSED
 
@@ -732,8 +731,8 @@ def test_withdrawing_a_waiting_child_takes_them_off_the_waitlist(db_session):
         db_session, actor=actor_for(coordinator), enrolment_id=first.id, note="Family moved away.", now=LATER
     )
 
-    assert result.status is EnrolmentStatus.WITHDRAWN
-    assert result.status_note == "Family moved away."
+    assert result.enrolment.status is EnrolmentStatus.WITHDRAWN
+    assert result.enrolment.status_note == "Family moved away."
     assert result.waitlist_position is None
     assert waiting_order(db_session, cohort, coordinator) == [(second.id, EnrolmentStatus.WAITLISTED, 1)]
     assert reload(db_session, active).status is EnrolmentStatus.ACTIVE
@@ -748,7 +747,7 @@ def test_withdrawing_a_child_holding_an_offer_passes_the_place_to_the_next_child
         db_session, actor=actor_for(coordinator), enrolment_id=offered.id, note="Declined the place.", now=declined_at
     )
 
-    assert result.status is EnrolmentStatus.WITHDRAWN
+    assert result.enrolment.status is EnrolmentStatus.WITHDRAWN
     reload(db_session, next_waiting)
     assert next_waiting.status is EnrolmentStatus.OFFERED
     assert next_waiting.offer_expires_at == declined_at + timedelta(hours=72)
@@ -797,7 +796,7 @@ def test_a_child_who_is_not_waiting_cannot_be_withdrawn(db_session, status):
 
 def update_places(db_session: Session, cohort: Cohort, places: int, *, now: datetime = LATER) -> Cohort:
     admin = make_user(db_session, Role.ADMIN)
-    return programmes_service.update_cohort(
+    return service.update_cohort(
         db_session, actor=actor_for(admin), cohort_id=cohort.id, changes={"places": places}, now=now
     )
 
@@ -888,15 +887,15 @@ def test_moving_a_child_starts_them_in_the_target_cohort_and_ends_the_old_enrolm
         now=LATER,
     )
 
-    assert moved.id != active.id
-    assert moved.cohort_id == target.id
-    assert moved.child_id == active.child_id
-    assert moved.status is EnrolmentStatus.ACTIVE
-    assert moved.moved_from_enrolment_id == active.id
-    assert moved.referral_id is None
-    assert moved.started_at == LATER
-    assert moved.planned_end_on == date(2026, 11, 24) + timedelta(weeks=26)
-    assert (moved.priority, moved.referred_on) == (active.priority, active.referred_on)
+    assert moved.enrolment.id != active.id
+    assert moved.enrolment.cohort_id == target.id
+    assert moved.enrolment.child_id == active.child_id
+    assert moved.enrolment.status is EnrolmentStatus.ACTIVE
+    assert moved.enrolment.moved_from_enrolment_id == active.id
+    assert moved.enrolment.referral_id is None
+    assert moved.enrolment.started_at == LATER
+    assert moved.enrolment.planned_end_on == date(2026, 11, 24) + timedelta(weeks=26)
+    assert (moved.enrolment.priority, moved.enrolment.referred_on) == (active.priority, active.referred_on)
     reload(db_session, active)
     assert active.status is EnrolmentStatus.ENDED
     assert active.end_reason is EndReason.MOVED_COHORT
@@ -916,7 +915,7 @@ def test_a_moved_child_keeps_their_key_worker_without_changing_the_caseload(db_s
 
     (old,) = caseload_queries.list_allocations(db_session, enrolment_id=active.id)
     assert (old.ended_at, old.end_reason) == (LATER, AllocationEndReason.MOVED_COHORT)
-    new = caseload_queries.current_allocation(db_session, enrolment_id=moved.id)
+    new = caseload_queries.current_allocation(db_session, enrolment_id=moved.enrolment.id)
     assert new is not None
     assert new.mentor_id == mentor.id
     assert new.started_at == LATER
@@ -931,7 +930,7 @@ def test_moving_a_child_without_a_key_worker_gives_them_none(db_session):
         db_session, actor=actor_for(coordinator), enrolment_id=active.id, to_cohort_id=target.id, note=None, now=LATER
     )
 
-    assert caseload_queries.list_allocations(db_session, enrolment_id=moved.id) == []
+    assert caseload_queries.list_allocations(db_session, enrolment_id=moved.enrolment.id) == []
 
 
 def test_the_place_a_moved_child_leaves_is_offered_to_the_source_waitlist(db_session):
@@ -1084,11 +1083,16 @@ def test_a_moved_child_can_be_moved_back_and_the_chain_is_kept(db_session):
     )
 
     back = service.move_enrolment(
-        db_session, actor=actor, enrolment_id=moved.id, to_cohort_id=source.id, note=None, now=LATER + timedelta(days=7)
+        db_session,
+        actor=actor,
+        enrolment_id=moved.enrolment.id,
+        to_cohort_id=source.id,
+        note=None,
+        now=LATER + timedelta(days=7),
     )
 
-    assert back.cohort_id == source.id
-    assert back.moved_from_enrolment_id == moved.id
+    assert back.enrolment.cohort_id == source.id
+    assert back.enrolment.moved_from_enrolment_id == moved.enrolment.id
     assert statuses(db_session, active, moved.enrolment) == [EnrolmentStatus.ENDED, EnrolmentStatus.ENDED]
     assert_places_invariants(db_session, source, target)
 

@@ -17,10 +17,8 @@ from sqlalchemy import func, select
 from api.actors import Role
 from api.enrolments import service as enrolments_service
 from api.enrolments.models import Enrolment
-from api.enrolments.rules import OPEN, EndReason, EnrolmentStatus
+from api.enrolments.rules import OPEN, EndReason, EnrolmentStatus, Priority
 from api.errors import DomainError
-from api.programmes import service as programmes_service
-from api.referrals.rules import Priority
 from tests.builders import actor_for, admit_child, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
 
@@ -100,7 +98,7 @@ def test_places_invariants_hold_for_any_sequence_of_operations(db_session):
         @rule(which=st.integers(0, 1), places=st.integers(0, 3))
         def resize_a_cohort(self, which: int, places: int) -> None:
             self._attempt(
-                programmes_service.update_cohort,
+                enrolments_service.update_cohort,
                 actor=actor_for(self.admin),
                 cohort_id=self.cohorts[which].id,
                 changes={"places": places},

@@ -46,14 +46,13 @@ from api.accounts.errors import InvalidCredentials
 from api.accounts.models import AppUser, SignInSource
 from api.accounts.rules import (
     LockoutPolicy,
-    client_network,
     failures_after_one_more,
     is_locked,
     lock_ended,
     lock_ends_at,
     locks_now,
 )
-from api.actors import Role
+from api.actors import Role, client_network
 from api.app import create_app
 from api.audit.models import AuditEvent
 from api.clock import FixedClock
@@ -183,7 +182,7 @@ class TestLockoutRules:
 
 
 class TestClientNetworks:
-    """What per-address limits count a client by (rules.client_network)."""
+    """What per-address limits count a client by (api.actors.client_network)."""
 
     @pytest.mark.parametrize(
         ("address", "network"),

@@ -8,14 +8,13 @@ import pytest
 from api.children.rules import (
     REFERENCE_ALPHABET,
     ContactChannel,
-    MobileNumberProblem,
     PhoneOwner,
     age_on,
     channel_reaches,
     date_of_birth_problem,
     new_child_reference,
-    normalise_mobile_number,
 )
+from api.mobile_numbers import MobileNumberProblem, normalise_mobile_number
 
 LANDLINE_MESSAGE = "Only mobile numbers can receive SMS safely; a landline reads messages aloud."
 
