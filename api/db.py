@@ -104,22 +104,22 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
 _DEPTH = "reachable.transaction_depth"
 _FAILED_INSIDE = "reachable.transaction_failed_inside"
-# Until every service opens its transaction with `use_case`/`transaction`, a step may still be reached from a use case
-# that commits by hand; the check in `step` is switched on once none does (issue 15).
-STEPS_MUST_JOIN = False
 
 
 class TransactionAbandoned(RuntimeError):
     """An inner scope failed and its caller carried on: committing the rest would keep half a change."""
 
 
-class HoldableSession(Session):
-    """Transitional: a service's own commit() inside a `transaction` scope only flushes (the scope commits)."""
+class ScopedSession(Session):
+    """A session whose transactions are opened and ended by `transaction` scopes (`use_case`, `step`).
+
+    commit() inside an open scope is refused rather than obeyed: it would commit half of a use case (and the caller's
+    work with it) before the use case had finished. Outside any scope it commits, as a plain Session does (tests and
+    command-line set-up use that)."""
 
     def commit(self) -> None:
         if self.info.get(_DEPTH, 0):
-            self.flush()
-            return
+            raise RuntimeError("commit() inside a transaction scope: the scope commits when the use case ends")
         super().commit()
 
 
@@ -150,7 +150,7 @@ def transaction(db_session: Session) -> Iterator[Session]:
         db_session.rollback()
         raise TransactionAbandoned("a step of this transaction failed; nothing of it was kept")
     try:
-        Session.commit(db_session)
+        db_session.commit()
     except BaseException:
         db_session.rollback()
         raise
@@ -185,7 +185,7 @@ def step(function: F) -> F:
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if STEPS_MUST_JOIN and not in_transaction_scope(_session_argument(args, kwargs)):
+        if not in_transaction_scope(_session_argument(args, kwargs)):
             raise RuntimeError(f"{function.__qualname__} is a step: call it inside a use case or transaction()")
         return function(*args, **kwargs)
 
@@ -193,7 +193,7 @@ def step(function: F) -> F:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, class_=HoldableSession, expire_on_commit=False)
+    return sessionmaker(engine, class_=ScopedSession, expire_on_commit=False)
 
 
 class Database:

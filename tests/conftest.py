@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api import migrate
 from api.app import create_app
 from api.clock import FixedClock
-from api.db import Database, HoldableSession, make_engine
+from api.db import Database, ScopedSession, make_engine
 from tests.contract.answers import answers_not_as_documented, check_every_answer
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -122,7 +122,7 @@ def connection(engine: Engine) -> Iterator[Connection]:
 def session_factory(connection: Connection) -> sessionmaker[Session]:
     # Services commit; here a commit only releases a savepoint inside the test's transaction.
     return sessionmaker(
-        bind=connection, class_=HoldableSession, join_transaction_mode="create_savepoint", expire_on_commit=False
+        bind=connection, class_=ScopedSession, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
 
 
