@@ -62,7 +62,7 @@ from api.schedules.rules import Slot
 from api.sessions import service as sessions_service
 from api.sessions.rules import LocationCategory, SessionKind, SessionLog, SessionStatus
 from api.wellbeing import service as wellbeing_service
-from tests.api.test_sms_webhooks import AUTH_TOKEN, INBOUND, PUBLIC_BASE_URL, STATUS, status_callback, twilio_post
+from tests.api.test_sms import AUTH_TOKEN, INBOUND, PUBLIC_BASE_URL, STATUS, status_callback, twilio_post
 from tests.builders import (
     actor_for,
     admit_child,
