@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,7 +23,6 @@ from api.audit.models import AuditEvent
 from api.changes.models import ChangeEvent
 from api.changes.rules import ChangeOp
 from api.children.models import Child
-from api.clock import FixedClock
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.idempotency import service as idempotency_service
@@ -31,18 +30,22 @@ from api.idempotency.models import IdempotencyRecord
 from api.idempotency.service import fingerprint
 from api.sessions import views as sessions_views
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
-from tests.builders import ACTIVITIES, admit_child, allocate, auth_headers, make_cohort, make_programme, make_user
+from tests.builders import (
+    ACTIVITIES,
+    Team,
+    admit_child,
+    allocate,
+    auth_headers,
+    iso,
+    make_cohort,
+    make_programme,
+    make_user,
+    utc,
+)
 from tests.conftest import DEFAULT_NOW
 
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat()
-
-
+# Children are enrolled long before the weeks these tests plan in, a minute apart.
+ENROLLED_FROM = DEFAULT_NOW - timedelta(days=400)
 # Week 2026-W48, Monday 23 to Sunday 29 November 2026 (GMT).
 TUESDAY_EVENING = utc(2026, 11, 24, 17, 30)
 WEDNESDAY_MORNING = utc(2026, 11, 25, 10)
@@ -53,59 +56,9 @@ SATURDAY_MORNING = utc(2026, 11, 28, 10)
 NEXT_TUESDAY = utc(2026, 12, 1, 10)
 
 
-class Team:
-    """One programme with a cohort, a coordinator and a mentor, and children enrolled and allocated."""
-
-    def __init__(self, db_session: Session, clock: FixedClock, *, max_sessions_per_week: int = 3, places: int = 10):
-        self.db_session = db_session
-        self.clock = clock
-        self.programme = make_programme(db_session)
-        self.cohort = make_cohort(
-            db_session, programme=self.programme, places=places, max_sessions_per_week=max_sessions_per_week
-        )
-        self.coordinator = make_user(db_session, Role.COORDINATOR, programme=self.programme)
-        self.mentor = self.new_mentor()
-        self._minute = 0
-
-    def new_mentor(self) -> AppUser:
-        return make_user(self.db_session, Role.MENTOR, programme=self.programme)
-
-    def admit(self) -> Enrolment:
-        self._minute += 1
-        return admit_child(
-            self.db_session,
-            cohort=self.cohort,
-            by=self.coordinator,
-            now=DEFAULT_NOW - timedelta(days=400) + timedelta(minutes=self._minute),
-        )
-
-    def child(self, mentor: AppUser | None = None) -> Enrolment:
-        """A child with an active place and a key worker (the team's mentor unless named)."""
-        enrolment = self.admit()
-        assert enrolment.status is EnrolmentStatus.ACTIVE
-        allocate(
-            self.db_session,
-            enrolment=enrolment,
-            mentor=mentor or self.mentor,
-            by=self.coordinator,
-            now=DEFAULT_NOW - timedelta(days=400) + timedelta(minutes=self._minute),
-        )
-        return enrolment
-
-    def user(self, role: Role) -> AppUser:
-        return make_user(self.db_session, role, programme=self.programme)
-
-    def headers(self, user: AppUser | None = None, **extra: str) -> dict[str, str]:
-        """Fresh bearer headers at the clock's current time (tokens last 15 minutes of it)."""
-        return auth_headers(self.db_session, user or self.mentor, now=self.clock.now()) | extra
-
-    def travel_to(self, moment: datetime) -> None:
-        self.clock.advance(seconds=(moment - self.clock.now()).total_seconds())
-
-
 @pytest.fixture()
 def team(db_session, clock) -> Team:
-    return Team(db_session, clock)
+    return Team(db_session, clock, enrolled_from=ENROLLED_FROM)
 
 
 def session_body(
@@ -481,7 +434,7 @@ def test_a_session_needs_a_signed_in_caller(client, team):
 
 
 def test_no_session_can_be_planned_for_a_child_still_on_the_waitlist(client, db_session, clock):
-    team = Team(db_session, clock, places=1)
+    team = Team(db_session, clock, places=1, enrolled_from=ENROLLED_FROM)
     team.child()
     waiting = team.admit()
     assert waiting.status is EnrolmentStatus.WAITLISTED
@@ -631,7 +584,7 @@ def test_a_fourth_session_in_one_week_is_refused_when_the_cap_is_three(client, d
 
 
 def test_the_cap_is_the_cohorts_maximum_sessions_per_week(client, db_session, clock):
-    team = Team(db_session, clock, max_sessions_per_week=1)
+    team = Team(db_session, clock, max_sessions_per_week=1, enrolled_from=ENROLLED_FROM)
     enrolment = team.child()
     planned(client, team, enrolment, TUESDAY_EVENING)
 

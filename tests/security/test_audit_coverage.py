@@ -64,6 +64,7 @@ from api.sessions.rules import LocationCategory, SessionKind, SessionLog, Sessio
 from api.wellbeing import service as wellbeing_service
 from tests.api.test_sms import AUTH_TOKEN, INBOUND, PUBLIC_BASE_URL, STATUS, status_callback, twilio_post
 from tests.builders import (
+    ONS4_GOOD,
     actor_for,
     admit_child,
     allocate,
@@ -79,7 +80,6 @@ Op = tuple[str, str]  # (method, the route as Flask spells it)
 Row = tuple[uuid.UUID | None, Role | None, str, str, uuid.UUID | None, uuid.UUID | None]
 # The same, and when it happened.
 StoredRow = tuple[uuid.UUID | None, Role | None, str, str, uuid.UUID | None, uuid.UUID | None, datetime]
-ONS4_GOOD = {"life_satisfaction": 8, "worthwhile": 7, "happy_yesterday": 8, "anxious_yesterday": 2}
 ONS4_WORSE = {"life_satisfaction": 3, "worthwhile": 7, "happy_yesterday": 7, "anxious_yesterday": 7}
 
 
