@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -23,6 +23,8 @@ from api.referrals import service as referrals_service
 from api.referrals.models import Referral
 from api.referrals.rules import Priority, ReferralSource
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
+from tests.times import iso as iso  # re-exported: builders and times go together in the tests
+from tests.times import utc as utc
 
 _counter = itertools.count(1)
 PASSWORD = "correct horse battery staple"
@@ -33,14 +35,6 @@ DISTRICTS = ["Dartford", "Medway", "Swale", "Thanet"]
 ACTIVITIES = ["Talking and listening", "Sport or exercise", "Education support"]
 # A child's good answers to the ONS personal wellbeing questions.
 ONS4_GOOD = {"life_satisfaction": 8, "worthwhile": 7, "happy_yesterday": 8, "anxious_yesterday": 2}
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat()
 
 
 def unique(prefix: str) -> str:

@@ -29,6 +29,7 @@ from notifications.fake import FakeSmsSender, Step, permanent_failure
 from notifications.port import OutgoingSms, SendResult
 from tests.builders import ONS4_GOOD, Team, actor_for
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
+from tests.times import utc
 
 SITE = "https://checkin.example.org"
 QUEUED, SENDING, UNKNOWN, SENT = MessageState.QUEUED, MessageState.SENDING, MessageState.UNKNOWN, MessageState.SENT
@@ -38,11 +39,6 @@ DELIVERED, FAILED, DROPPED, CANCELLED = (
     MessageState.DROPPED,
     MessageState.CANCELLED,
 )
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-
 
 # Week 2026-W48 (GMT): the clock starts on Monday the 23rd at 14:00.
 TUESDAY_17 = utc(2026, 11, 24, 17)

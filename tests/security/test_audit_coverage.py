@@ -62,7 +62,6 @@ from api.schedules.rules import Slot
 from api.sessions import service as sessions_service
 from api.sessions.rules import LocationCategory, SessionKind, SessionLog, SessionStatus
 from api.wellbeing import service as wellbeing_service
-from tests.api.test_sms import AUTH_TOKEN, INBOUND, PUBLIC_BASE_URL, STATUS, status_callback, twilio_post
 from tests.builders import (
     ONS4_GOOD,
     actor_for,
@@ -75,6 +74,7 @@ from tests.builders import (
     make_user,
 )
 from tests.conftest import SECRET_KEY
+from tests.twilio_webhooks import AUTH_TOKEN, INBOUND, PUBLIC_BASE_URL, STATUS, status_callback, twilio_post
 
 Op = tuple[str, str]  # (method, the route as Flask spells it)
 Row = tuple[uuid.UUID | None, Role | None, str, str, uuid.UUID | None, uuid.UUID | None]
