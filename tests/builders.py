@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,15 +13,18 @@ from api.accounts.models import AppUser
 from api.actors import Actor, Role
 from api.children import service as children_service
 from api.children.models import Child
-from api.children.rules import NewPhoneNumber, PhoneOwner
+from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
+from api.clock import FixedClock
 from api.enrolments import service as enrolments_service
 from api.enrolments.models import Enrolment
-from api.enrolments.rules import Priority
+from api.enrolments.rules import EnrolmentStatus, Priority
 from api.programmes.models import Cohort, Programme
 from api.referrals import service as referrals_service
 from api.referrals.models import Referral
 from api.referrals.rules import ReferralSource
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
+from tests.times import iso as iso  # re-exported: builders and times go together in the tests
+from tests.times import utc as utc
 
 _counter = itertools.count(1)
 PASSWORD = "correct horse battery staple"
@@ -30,6 +33,8 @@ _PASSWORD_HASH = accounts_service.hash_password(PASSWORD)
 TOKEN_SETTINGS = accounts_service.TokenSettings(SECRET_KEY, access_token_minutes=15, refresh_token_days=30)
 DISTRICTS = ["Dartford", "Medway", "Swale", "Thanet"]
 ACTIVITIES = ["Talking and listening", "Sport or exercise", "Education support"]
+# A child's good answers to the ONS personal wellbeing questions.
+ONS4_GOOD = {"life_satisfaction": 8, "worthwhile": 7, "happy_yesterday": 8, "anxious_yesterday": 2}
 
 
 def unique(prefix: str) -> str:
@@ -174,3 +179,124 @@ def allocate(
     enrolments_service.allocate_mentor(
         db_session, actor=actor_for(by), enrolment_id=enrolment.id, mentor_id=mentor.id, now=now
     )
+
+
+class Team:
+    """A programme's people and places: a programme with one cohort, its coordinator and a mentor; children are
+    enrolled (referred, accepted, given a key worker) through the services when a test asks for them.
+
+    Children are admitted and allocated at the clock's time, or, given `enrolled_from`, one minute apart from it
+    (the first a minute after), so that they queue in the order they came. With `with_child`, one child is
+    enrolled and allocated to the mentor at once: `team.enrolment` and `team.child_id`.
+    """
+
+    def __init__(
+        self,
+        db_session: Session,
+        clock: FixedClock | None = None,
+        *,
+        places: int = 10,
+        max_sessions_per_week: int = 3,
+        planned_weeks: int = 52,
+        max_caseload: int = 10,
+        enrolled_from: datetime | None = None,
+        with_child: bool = False,
+    ) -> None:
+        self.db_session = db_session
+        self.clock = clock or FixedClock(DEFAULT_NOW)
+        self._enrolled_from = enrolled_from
+        self._admitted = 0
+        self.programme = make_programme(db_session)
+        self.cohort = make_cohort(
+            db_session,
+            programme=self.programme,
+            places=places,
+            max_sessions_per_week=max_sessions_per_week,
+            planned_weeks=planned_weeks,
+        )
+        self.coordinator = make_user(db_session, Role.COORDINATOR, programme=self.programme)
+        self.mentor = self.new_mentor(max_caseload=max_caseload)
+        if with_child:
+            self.enrolment = self.child()
+            self.child_id = self.enrolment.child_id
+
+    # --- people ---
+
+    def user(self, role: Role, **overrides: Any) -> AppUser:
+        return make_user(self.db_session, role, programme=self.programme, **overrides)
+
+    def new_mentor(self, **overrides: Any) -> AppUser:
+        return self.user(Role.MENTOR, **overrides)
+
+    # --- children ---
+
+    def enrolled_at(self) -> datetime:
+        if self._enrolled_from is None:
+            return self.clock.now()
+        self._admitted += 1
+        return self._enrolled_from + timedelta(minutes=self._admitted)
+
+    def admit(self, cohort: Cohort | None = None, *, now: datetime | None = None, **referral: Any) -> Enrolment:
+        """Refer a new child to the cohort (the team's unless named) and accept them: active if a place is free,
+        else waitlisted."""
+        return admit_child(
+            self.db_session,
+            cohort=cohort or self.cohort,
+            by=self.coordinator,
+            now=now or self.enrolled_at(),
+            **referral,
+        )
+
+    def child(self, mentor: AppUser | None = None, *, cohort: Cohort | None = None, **child: Any) -> Enrolment:
+        """A child (of the given details, if any) with an active place and a key worker: the team's mentor unless
+        named."""
+        now = self.enrolled_at()
+        made = (
+            make_child(self.db_session, programme=self.programme, by=self.coordinator, now=now, **child)
+            if child
+            else None
+        )
+        enrolment = self.admit(cohort, now=now, **({"child": made} if made else {}))
+        assert enrolment.status is EnrolmentStatus.ACTIVE, "the cohort has no free place"
+        allocate(self.db_session, enrolment=enrolment, mentor=mentor or self.mentor, by=self.coordinator, now=now)
+        return enrolment
+
+    def allocate(
+        self,
+        enrolment: Enrolment,
+        mentor: AppUser | None = None,
+        *,
+        now: datetime | None = None,
+        by: AppUser | None = None,
+    ) -> Any:
+        """Allocate (or reallocate) a key worker through the service at the clock's time, returning the
+        allocation."""
+        return enrolments_service.allocate_mentor(
+            self.db_session,
+            actor=actor_for(by or self.coordinator),
+            enrolment_id=enrolment.id,
+            mentor_id=(mentor or self.mentor).id,
+            now=now or self.clock.now(),
+        )
+
+    def consent_to_sms(self, child_id: Any = None, *, granted: bool = True, now: datetime | None = None) -> None:
+        """The child's own consent to SMS on their mobile (the team's child unless named)."""
+        children_service.record_consent(
+            self.db_session,
+            actor=actor_for(self.coordinator),
+            child_id=child_id or self.child_id,
+            channel=ContactChannel.SMS_TO_CHILD,
+            granted=granted,
+            given_by=ConsentGivenBy.CHILD,
+            now=now or self.clock.now(),
+        )
+
+    # --- requests ---
+
+    def headers(self, user: AppUser | None = None, **extra: str) -> dict[str, str]:
+        """Fresh bearer headers (the mentor's unless someone is named) at the clock's time; tokens last 15 minutes
+        of it."""
+        return auth_headers(self.db_session, user or self.mentor, now=self.clock.now()) | extra
+
+    def travel_to(self, moment: datetime) -> None:
+        self.clock.advance(seconds=(moment - self.clock.now()).total_seconds())

@@ -177,6 +177,25 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+@pytest.fixture()
+def team(db_session: Session, clock: FixedClock) -> Any:
+    """A programme with a cohort of ten places, a coordinator and a mentor (tests/builders.py's Team)."""
+    from tests.builders import Team  # the builders import this module's constants
+
+    return Team(db_session, clock)
+
+
+@pytest.fixture()
+def headers_for(db_session: Session, clock: FixedClock) -> Any:
+    """headers_for(user, **extra): fresh bearer headers for the user at the clock's time."""
+    from tests.builders import auth_headers  # the builders import this module's constants
+
+    def headers(user: Any, **extra: str) -> dict[str, str]:
+        return auth_headers(db_session, user, now=clock.now()) | extra
+
+    return headers
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent

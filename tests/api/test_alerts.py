@@ -7,7 +7,7 @@ The clock stands on Monday 23 November 2026, 14:00 UTC.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,48 +21,16 @@ from api.alerts.rules import AlertKind
 from api.audit.models import AuditEvent
 from api.changes.models import ChangeEvent
 from api.changes.rules import ChangeOp
-from api.clock import FixedClock
 from api.enrolments.models import Enrolment
-from tests.builders import admit_child, allocate, auth_headers, make_cohort, make_programme, make_user
+from tests.builders import Team, make_user, utc
 from tests.conftest import DEFAULT_NOW
 
 CONCERN = "Said an older boy has been asking them to carry parcels."
 
 
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
-
-
-class Team:
-    """One programme with a cohort, a coordinator and a mentor."""
-
-    def __init__(self, db_session: Session, clock: FixedClock):
-        self.db_session = db_session
-        self.clock = clock
-        self.programme = make_programme(db_session)
-        self.cohort = make_cohort(db_session, programme=self.programme, places=10)
-        self.coordinator = make_user(db_session, Role.COORDINATOR, programme=self.programme)
-        self.mentor = make_user(db_session, Role.MENTOR, programme=self.programme)
-
-    def child(self) -> Enrolment:
-        enrolment = admit_child(self.db_session, cohort=self.cohort, by=self.coordinator, now=DEFAULT_NOW)
-        allocate(self.db_session, enrolment=enrolment, mentor=self.mentor, by=self.coordinator, now=DEFAULT_NOW)
-        return enrolment
-
-    def user(self, role: Role) -> AppUser:
-        return make_user(self.db_session, role, programme=self.programme)
-
-    def headers(self, user: AppUser | None = None, **extra: str) -> dict[str, str]:
-        return auth_headers(self.db_session, user or self.mentor, now=self.clock.now()) | extra
-
-
-@pytest.fixture()
-def team(db_session, clock) -> Team:
-    return Team(db_session, clock)
-
-
 @pytest.fixture()
 def other_team(db_session, clock) -> Team:
+    """A second programme, for what one programme must not see of another's."""
     return Team(db_session, clock)
 
 

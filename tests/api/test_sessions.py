@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -23,149 +23,49 @@ from api.audit.models import AuditEvent
 from api.changes.models import ChangeEvent
 from api.changes.rules import ChangeOp
 from api.children.models import Child
-from api.clock import FixedClock
-from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.idempotency import service as idempotency_service
 from api.idempotency.models import IdempotencyRecord
 from api.idempotency.service import fingerprint
 from api.sessions import views as sessions_views
-from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
-from tests.builders import ACTIVITIES, admit_child, allocate, auth_headers, make_cohort, make_programme, make_user
+from api.sessions.models import MentoringSession, SessionAttendee
+from tests.api.sessions_over_http import (
+    ENROLLED_FROM,
+    FRIDAY_AFTERNOON,
+    NEXT_TUESDAY,
+    SATURDAY_MORNING,
+    THURSDAY_AFTERNOON,
+    TUESDAY_EVENING,
+    WEDNESDAY_MORNING,
+    cap_refusal,
+    error,
+    fill_week,
+    get,
+    patch,
+    plan,
+    planned,
+    reschedule,
+    session_body,
+    sessions_of,
+)
+from tests.builders import (
+    ACTIVITIES,
+    Team,
+    admit_child,
+    allocate,
+    auth_headers,
+    iso,
+    make_cohort,
+    make_programme,
+    make_user,
+    utc,
+)
 from tests.conftest import DEFAULT_NOW
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat()
-
-
-# Week 2026-W48, Monday 23 to Sunday 29 November 2026 (GMT).
-TUESDAY_EVENING = utc(2026, 11, 24, 17, 30)
-WEDNESDAY_MORNING = utc(2026, 11, 25, 10)
-THURSDAY_AFTERNOON = utc(2026, 11, 26, 15)
-FRIDAY_AFTERNOON = utc(2026, 11, 27, 15)
-SATURDAY_MORNING = utc(2026, 11, 28, 10)
-# Week 2026-W49.
-NEXT_TUESDAY = utc(2026, 12, 1, 10)
-
-
-class Team:
-    """One programme with a cohort, a coordinator and a mentor, and children enrolled and allocated."""
-
-    def __init__(self, db_session: Session, clock: FixedClock, *, max_sessions_per_week: int = 3, places: int = 10):
-        self.db_session = db_session
-        self.clock = clock
-        self.programme = make_programme(db_session)
-        self.cohort = make_cohort(
-            db_session, programme=self.programme, places=places, max_sessions_per_week=max_sessions_per_week
-        )
-        self.coordinator = make_user(db_session, Role.COORDINATOR, programme=self.programme)
-        self.mentor = self.new_mentor()
-        self._minute = 0
-
-    def new_mentor(self) -> AppUser:
-        return make_user(self.db_session, Role.MENTOR, programme=self.programme)
-
-    def admit(self) -> Enrolment:
-        self._minute += 1
-        return admit_child(
-            self.db_session,
-            cohort=self.cohort,
-            by=self.coordinator,
-            now=DEFAULT_NOW - timedelta(days=400) + timedelta(minutes=self._minute),
-        )
-
-    def child(self, mentor: AppUser | None = None) -> Enrolment:
-        """A child with an active place and a key worker (the team's mentor unless named)."""
-        enrolment = self.admit()
-        assert enrolment.status is EnrolmentStatus.ACTIVE
-        allocate(
-            self.db_session,
-            enrolment=enrolment,
-            mentor=mentor or self.mentor,
-            by=self.coordinator,
-            now=DEFAULT_NOW - timedelta(days=400) + timedelta(minutes=self._minute),
-        )
-        return enrolment
-
-    def user(self, role: Role) -> AppUser:
-        return make_user(self.db_session, role, programme=self.programme)
-
-    def headers(self, user: AppUser | None = None, **extra: str) -> dict[str, str]:
-        """Fresh bearer headers at the clock's current time (tokens last 15 minutes of it)."""
-        return auth_headers(self.db_session, user or self.mentor, now=self.clock.now()) | extra
-
-    def travel_to(self, moment: datetime) -> None:
-        self.clock.advance(seconds=(moment - self.clock.now()).total_seconds())
 
 
 @pytest.fixture()
 def team(db_session, clock) -> Team:
-    return Team(db_session, clock)
-
-
-def session_body(
-    enrolments: list[Enrolment] | Enrolment, start: datetime, *, minutes: int = 60, **fields: Any
-) -> dict[str, Any]:
-    enrolments = enrolments if isinstance(enrolments, list) else [enrolments]
-    body: dict[str, Any] = {
-        "enrolment_ids": [str(enrolment.id) for enrolment in enrolments],
-        "kind": "group" if len(enrolments) > 1 else "one_to_one",
-        "location_category": "community_venue",
-        "planned_start_at": iso(start),
-        "planned_end_at": iso(start + timedelta(minutes=minutes)),
-    }
-    return body | fields
-
-
-def plan(client, team: Team, enrolments, start: datetime, *, by: AppUser | None = None, **fields: Any):
-    return client.post("/sessions", json=session_body(enrolments, start, **fields), headers=team.headers(by))
-
-
-def planned(client, team: Team, enrolments, start: datetime, **fields: Any) -> dict[str, Any]:
-    response = plan(client, team, enrolments, start, **fields)
-    assert response.status_code == 201, response.json
-    return response.json
-
-
-def patch(client, team: Team, session_id, body: dict[str, Any], *, if_match: str | None, by: AppUser | None = None):
-    extra = {"If-Match": if_match} if if_match is not None else {}
-    return client.patch(f"/sessions/{session_id}", json=body, headers=team.headers(by, **extra))
-
-
-def reschedule(client, team: Team, session_id, start: datetime, *, if_match: str | None, **fields: Any):
-    extra = {"If-Match": if_match} if if_match is not None else {}
-    body = {"planned_start_at": iso(start), "planned_end_at": iso(start + timedelta(hours=1))} | fields
-    return client.post(f"/sessions/{session_id}/reschedule", json=body, headers=team.headers(**extra))
-
-
-def get(client, team: Team, session_id, *, by: AppUser | None = None):
-    return client.get(f"/sessions/{session_id}", headers=team.headers(by))
-
-
-def error(response) -> tuple[int, str]:
-    return response.status_code, response.json["reason"]
-
-
-def sessions_of(db_session: Session, enrolment: Enrolment) -> int:
-    return db_session.scalar(
-        select(func.count()).select_from(SessionAttendee).where(SessionAttendee.enrolment_id == enrolment.id)
-    )
-
-
-def fill_week(
-    client, team: Team, enrolment: Enrolment, starts=(TUESDAY_EVENING, WEDNESDAY_MORNING, THURSDAY_AFTERNOON)
-):
-    return [planned(client, team, enrolment, start) for start in starts]
-
-
-def cap_refusal(response) -> dict[str, Any]:
-    assert error(response) == (409, "weekly_session_cap_reached")
-    return {key: response.json[key] for key in ("week", "sessions_in_week", "max_sessions")}
+    return Team(db_session, clock, enrolled_from=ENROLLED_FROM)
 
 
 # --- planning and logging ------------------------------------------------------------------------------------
@@ -481,7 +381,7 @@ def test_a_session_needs_a_signed_in_caller(client, team):
 
 
 def test_no_session_can_be_planned_for_a_child_still_on_the_waitlist(client, db_session, clock):
-    team = Team(db_session, clock, places=1)
+    team = Team(db_session, clock, places=1, enrolled_from=ENROLLED_FROM)
     team.child()
     waiting = team.admit()
     assert waiting.status is EnrolmentStatus.WAITLISTED
@@ -614,307 +514,6 @@ def test_a_mentor_lists_only_the_sessions_of_their_own_children_in_time_order(cl
 
     assert response.status_code == 200
     assert [row["id"] for row in response.json] == [earlier["id"], later["id"]]
-
-
-# --- the weekly cap ------------------------------------------------------------------------------------------
-
-
-def test_a_fourth_session_in_one_week_is_refused_when_the_cap_is_three(client, db_session, team):
-    enrolment = team.child()
-    fill_week(client, team, enrolment)
-
-    response = plan(client, team, enrolment, FRIDAY_AFTERNOON)
-
-    assert cap_refusal(response) == {"week": "2026-W48", "sessions_in_week": 3, "max_sessions": 3}
-    assert response.json["child_id"] == str(enrolment.child_id)
-    assert sessions_of(db_session, enrolment) == 3
-
-
-def test_the_cap_is_the_cohorts_maximum_sessions_per_week(client, db_session, clock):
-    team = Team(db_session, clock, max_sessions_per_week=1)
-    enrolment = team.child()
-    planned(client, team, enrolment, TUESDAY_EVENING)
-
-    response = plan(client, team, enrolment, WEDNESDAY_MORNING)
-
-    assert cap_refusal(response) == {"week": "2026-W48", "sessions_in_week": 1, "max_sessions": 1}
-
-
-def test_a_full_week_does_not_stop_sessions_in_the_next_week(client, team):
-    enrolment = team.child()
-    fill_week(client, team, enrolment)
-
-    body = planned(client, team, enrolment, NEXT_TUESDAY)
-
-    assert body["week"] == "2026-W49"
-
-
-def test_a_full_week_for_one_child_does_not_stop_another_child(client, team):
-    full, other = team.child(), team.child()
-    fill_week(client, team, full)
-
-    assert plan(client, team, other, FRIDAY_AFTERNOON).status_code == 201
-
-
-@pytest.mark.parametrize("cancelled", ["cancelled_by_child", "cancelled_by_mentor"])
-def test_a_cancelled_session_frees_its_slot_in_the_week(client, team, cancelled):
-    enrolment = team.child()
-    first, _, _ = fill_week(client, team, enrolment)
-
-    cancel = patch(client, team, first["id"], {"status": cancelled}, if_match='"1"')
-
-    assert cancel.status_code == 200
-    assert cancel.json["status"] == cancelled
-    assert plan(client, team, enrolment, FRIDAY_AFTERNOON).status_code == 201
-    assert cap_refusal(plan(client, team, enrolment, SATURDAY_MORNING))["sessions_in_week"] == 3
-
-
-@pytest.mark.parametrize("status", ["completed", "did_not_attend"])
-def test_sessions_that_happened_or_were_missed_still_count_towards_the_cap(client, team, status):
-    enrolment = team.child()
-    first, _, _ = fill_week(client, team, enrolment)
-    assert patch(client, team, first["id"], {"status": status}, if_match='"1"').status_code == 200
-
-    assert cap_refusal(plan(client, team, enrolment, FRIDAY_AFTERNOON))["sessions_in_week"] == 3
-
-
-def test_a_session_at_2330_utc_on_a_summer_sunday_counts_in_the_next_london_week(client, team):
-    enrolment = team.child()
-    team.travel_to(utc(2027, 6, 1, 9))
-    # Week 2027-W23: Monday 7 to Sunday 13 June 2027.
-    fill_week(client, team, enrolment, starts=(utc(2027, 6, 8, 16), utc(2027, 6, 9, 16), utc(2027, 6, 10, 16)))
-
-    # Sunday 6 June, 23:30 UTC is Monday 7 June, 00:30 BST.
-    refused = plan(client, team, enrolment, utc(2027, 6, 6, 23, 30))
-    # Sunday 6 June, 22:30 UTC is still Sunday in London: the week before.
-    allowed = plan(client, team, enrolment, utc(2027, 6, 6, 22, 30))
-
-    assert cap_refusal(refused) == {"week": "2027-W23", "sessions_in_week": 3, "max_sessions": 3}
-    assert allowed.status_code == 201
-    assert (allowed.json["week"], allowed.json["is_weekend"]) == ("2027-W22", True)
-
-
-def test_the_cap_counts_sessions_led_by_different_mentors(client, team):
-    enrolment = team.child()
-    cover = team.new_mentor()
-    planned(client, team, enrolment, TUESDAY_EVENING)
-    planned(client, team, enrolment, WEDNESDAY_MORNING, by=team.coordinator, mentor_id=str(cover.id))
-    planned(client, team, enrolment, THURSDAY_AFTERNOON, by=team.coordinator)
-
-    response = plan(client, team, enrolment, FRIDAY_AFTERNOON)
-
-    assert cap_refusal(response) == {"week": "2026-W48", "sessions_in_week": 3, "max_sessions": 3}
-
-
-def test_the_cap_counts_group_sessions_for_each_child_at_them(client, db_session, team):
-    busy, quiet = team.child(), team.child()
-    planned(client, team, busy, TUESDAY_EVENING)
-    planned(client, team, busy, WEDNESDAY_MORNING)
-    planned(client, team, [busy, quiet], THURSDAY_AFTERNOON)
-
-    refused = plan(client, team, busy, FRIDAY_AFTERNOON)
-    allowed = plan(client, team, quiet, FRIDAY_AFTERNOON)
-
-    assert cap_refusal(refused) == {"week": "2026-W48", "sessions_in_week": 3, "max_sessions": 3}
-    assert allowed.status_code == 201
-    assert sessions_of(db_session, quiet) == 2
-
-
-def test_a_group_session_is_refused_for_everyone_when_one_child_is_at_their_cap(client, db_session, team):
-    full, free = team.child(), team.child()
-    fill_week(client, team, full)
-
-    response = plan(client, team, [free, full], FRIDAY_AFTERNOON)
-
-    assert cap_refusal(response) == {"week": "2026-W48", "sessions_in_week": 3, "max_sessions": 3}
-    assert response.json["child_id"] == str(full.child_id)
-    assert sessions_of(db_session, free) == 0
-
-
-class TestWeeklyCapOverride:
-    def put_override(self, client, team: Team, enrolment: Enrolment, *, by: AppUser | None = None, **fields: Any):
-        body = {"week": "2026-W48", "max_sessions": 4, "reason": "Court hearing this week; extra support."} | fields
-        return client.put(
-            f"/enrolments/{enrolment.id}/weekly-cap-overrides", json=body, headers=team.headers(by or team.coordinator)
-        )
-
-    def test_a_coordinator_raises_one_childs_cap_for_one_week(self, client, team):
-        enrolment = team.child()
-
-        response = self.put_override(client, team, enrolment)
-
-        assert response.status_code == 200
-        body = response.json
-        assert uuid.UUID(body["id"])
-        assert {key: body[key] for key in body if key != "id"} == {
-            "enrolment_id": str(enrolment.id),
-            "week": "2026-W48",
-            "max_sessions": 4,
-            "reason": "Court hearing this week; extra support.",
-            "created_at": iso(DEFAULT_NOW),
-        }
-
-    def test_an_override_allows_a_fourth_session_in_that_week_only(self, client, team):
-        enrolment = team.child()
-        fill_week(client, team, enrolment)
-        fill_week(client, team, enrolment, starts=(utc(2026, 12, 1, 10), utc(2026, 12, 2, 10), utc(2026, 12, 3, 10)))
-        assert self.put_override(client, team, enrolment).status_code == 200
-
-        fourth = plan(client, team, enrolment, FRIDAY_AFTERNOON)
-        fifth = plan(client, team, enrolment, SATURDAY_MORNING)
-        next_weeks_fourth = plan(client, team, enrolment, utc(2026, 12, 4, 10))
-
-        assert fourth.status_code == 201
-        assert cap_refusal(fifth) == {"week": "2026-W48", "sessions_in_week": 4, "max_sessions": 4}
-        assert cap_refusal(next_weeks_fourth) == {"week": "2026-W49", "sessions_in_week": 3, "max_sessions": 3}
-
-    def test_an_override_applies_to_that_child_only(self, client, team):
-        raised, other = team.child(), team.child()
-        fill_week(client, team, other)
-        assert self.put_override(client, team, raised).status_code == 200
-
-        assert cap_refusal(plan(client, team, other, FRIDAY_AFTERNOON))["max_sessions"] == 3
-
-    def test_an_override_is_audited_with_who_set_it(self, client, db_session, team):
-        enrolment = team.child()
-
-        body = self.put_override(client, team, enrolment).json
-
-        events = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "weekly_cap_override.set")).all()
-        assert [
-            (event.record_type, event.record_id, event.child_id, event.actor_user_id, event.actor_role)
-            for event in events
-        ] == [
-            (
-                "weekly_cap_override",
-                uuid.UUID(body["id"]),
-                enrolment.child_id,
-                team.coordinator.id,
-                Role.COORDINATOR,
-            )
-        ]
-
-    def test_setting_the_override_again_replaces_it(self, client, db_session, team):
-        enrolment = team.child()
-        first = self.put_override(client, team, enrolment).json
-
-        second = self.put_override(client, team, enrolment, max_sessions=5, reason="Hearing moved; more support.")
-
-        assert second.status_code == 200
-        assert (second.json["id"], second.json["max_sessions"], second.json["reason"]) == (
-            first["id"],
-            5,
-            "Hearing moved; more support.",
-        )
-        assert (
-            db_session.scalar(
-                select(func.count())
-                .select_from(WeeklyCapOverride)
-                .where(WeeklyCapOverride.enrolment_id == enrolment.id)
-            )
-            == 1
-        )
-
-    def test_a_mentor_may_not_raise_the_cap(self, client, db_session, team):
-        enrolment = team.child()
-
-        response = self.put_override(client, team, enrolment, by=team.mentor)
-
-        assert response.status_code == 403
-        assert db_session.scalar(select(func.count()).select_from(WeeklyCapOverride)) == 0
-
-    def test_a_coordinator_of_another_programme_cannot_raise_the_cap(self, client, db_session, team):
-        enrolment = team.child()
-        outsider = make_user(db_session, Role.COORDINATOR, programme=make_programme(db_session))
-
-        response = self.put_override(client, team, enrolment, by=outsider)
-
-        assert error(response) == (404, "enrolment_not_found")
-
-    @pytest.mark.parametrize("week", ["2026-48", "2026-W54", "2026-W00", "W48"])
-    def test_an_override_names_a_real_iso_week(self, client, team, week):
-        response = self.put_override(client, team, team.child(), week=week)
-
-        assert error(response) == (422, "invalid_request")
-        assert "week" in response.json["errors"]
-
-    def test_an_override_needs_a_reason(self, client, team):
-        response = self.put_override(client, team, team.child(), reason="   ")
-
-        assert error(response) == (422, "invalid_request")
-        assert "reason" in response.json["errors"]
-
-
-class TestChangeoverWeeks:
-    """Tuesday 18:00 in London is 18:00 UTC in GMT and 17:00 UTC in BST; both are evenings."""
-
-    def test_the_week_containing_the_last_sunday_of_march_counts_sessions_either_side_of_the_change(self, client, team):
-        enrolment = team.child()
-        team.travel_to(utc(2027, 3, 20, 9))
-
-        tuesday = planned(client, team, enrolment, utc(2027, 3, 23, 18))  # 18:00 GMT
-        wednesday = planned(client, team, enrolment, utc(2027, 3, 24, 16, 59))  # 16:59 GMT
-        sunday = planned(client, team, enrolment, utc(2027, 3, 28, 17))  # 18:00 BST, after the change
-        late_sunday = plan(client, team, enrolment, utc(2027, 3, 28, 22, 30))  # 23:30 BST, still Sunday
-
-        assert [(body["week"], body["is_evening"], body["is_weekend"]) for body in (tuesday, wednesday, sunday)] == [
-            ("2027-W12", True, False),
-            ("2027-W12", False, False),
-            ("2027-W12", True, True),
-        ]
-        assert cap_refusal(late_sunday) == {"week": "2027-W12", "sessions_in_week": 3, "max_sessions": 3}
-
-    def test_2330_utc_on_the_march_changeover_sunday_is_monday_in_london_and_in_the_next_week(self, client, team):
-        enrolment = team.child()
-        team.travel_to(utc(2027, 3, 20, 9))
-        fill_week(client, team, enrolment, starts=(utc(2027, 3, 23, 18), utc(2027, 3, 24, 18), utc(2027, 3, 25, 18)))
-
-        body = planned(client, team, enrolment, utc(2027, 3, 28, 23, 30))
-
-        assert (body["week"], body["is_evening"], body["is_weekend"]) == ("2027-W13", False, False)
-
-    def test_tuesday_1800_in_london_after_the_march_change_is_1700_utc_and_an_evening(self, client, team):
-        enrolment = team.child()
-        team.travel_to(utc(2027, 3, 27, 9))
-
-        body = planned(client, team, enrolment, utc(2027, 3, 30, 17))
-
-        assert (body["week"], body["is_evening"]) == ("2027-W13", True)
-
-    def test_the_week_containing_the_last_sunday_of_october_counts_sessions_either_side_of_the_change(
-        self, client, team
-    ):
-        enrolment = team.child()
-        team.travel_to(utc(2026, 10, 17, 9))
-
-        tuesday = planned(client, team, enrolment, utc(2026, 10, 20, 17))  # 18:00 BST
-        wednesday = planned(client, team, enrolment, utc(2026, 10, 21, 15, 59))  # 16:59 BST
-        sunday = planned(client, team, enrolment, utc(2026, 10, 25, 18))  # 18:00 GMT, after the change
-        late_sunday = plan(client, team, enrolment, utc(2026, 10, 25, 23, 30))  # 23:30 GMT, still Sunday
-
-        assert [(body["week"], body["is_evening"], body["is_weekend"]) for body in (tuesday, wednesday, sunday)] == [
-            ("2026-W43", True, False),
-            ("2026-W43", False, False),
-            ("2026-W43", True, True),
-        ]
-        assert cap_refusal(late_sunday) == {"week": "2026-W43", "sessions_in_week": 3, "max_sessions": 3}
-
-    def test_a_session_on_the_monday_after_the_october_change_is_in_the_next_week(self, client, team):
-        enrolment = team.child()
-        team.travel_to(utc(2026, 10, 17, 9))
-        fill_week(client, team, enrolment, starts=(utc(2026, 10, 20, 17), utc(2026, 10, 21, 17), utc(2026, 10, 22, 17)))
-
-        body = planned(client, team, enrolment, utc(2026, 10, 26, 0, 0))
-
-        assert body["week"] == "2026-W44"
-
-    def test_tuesday_1800_in_london_after_the_october_change_is_1800_utc_and_an_evening(self, client, team):
-        enrolment = team.child()
-        team.travel_to(utc(2026, 10, 24, 9))
-
-        body = planned(client, team, enrolment, utc(2026, 10, 27, 18))
-
-        assert (body["week"], body["is_evening"]) == ("2026-W44", True)
 
 
 # --- rescheduling --------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -31,14 +31,11 @@ from api.enrolments.models import Enrolment
 from api.programmes.models import Cohort, Programme
 from tests.builders import admit_child, allocate, auth_headers, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
+from tests.times import utc
 
 pytestmark = pytest.mark.serial
 
 CONCERN = "Mentioned being approached outside school by older teenagers."
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 class World:

@@ -12,74 +12,39 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from api.actors import Role
 from api.alerts.models import Alert
-from api.children import service as children_service
-from api.children.rules import ConsentGivenBy, ContactChannel
 from api.outbox.models import OutboundMessage
 from api.wellbeing import invitations as wellbeing_invitations
 from api.wellbeing.models import CheckInInvitation
-from tests.builders import actor_for, admit_child, allocate, auth_headers, make_cohort, make_user
-from tests.conftest import DEFAULT_NOW, SECRET_KEY
-
-ONS4_GOOD = {"life_satisfaction": 8, "worthwhile": 7, "happy_yesterday": 8, "anxious_yesterday": 2}
-
-
-class Team:
-    def __init__(self, db_session):
-        self.cohort = make_cohort(db_session, places=5)
-        from api.programmes.models import Programme
-
-        self.programme = db_session.get(Programme, self.cohort.programme_id)
-        self.coordinator = make_user(db_session, Role.COORDINATOR, programme=self.programme)
-        self.mentor = make_user(db_session, Role.MENTOR, programme=self.programme)
-        self.enrolment = admit_child(db_session, cohort=self.cohort, by=self.coordinator)
-        allocate(db_session, enrolment=self.enrolment, mentor=self.mentor, by=self.coordinator)
-        self.child_id = self.enrolment.child_id
-        self.mentor_headers = auth_headers(db_session, self.mentor)
-        self.coordinator_headers = auth_headers(db_session, self.coordinator)
-
-    def sign_in_again(self, db_session, now):
-        self.mentor_headers = auth_headers(db_session, self.mentor, now=now)
-        self.coordinator_headers = auth_headers(db_session, self.coordinator, now=now)
-
-    def consent_to_sms(self, db_session):
-        children_service.record_consent(
-            db_session,
-            actor=actor_for(self.coordinator),
-            child_id=self.child_id,
-            channel=ContactChannel.SMS_TO_CHILD,
-            granted=True,
-            given_by=ConsentGivenBy.CHILD,
-            now=DEFAULT_NOW,
-        )
+from tests.builders import ONS4_GOOD, Team
+from tests.conftest import SECRET_KEY
 
 
 @pytest.fixture()
-def team(db_session):
-    return Team(db_session)
+def team(db_session, clock):
+    """A programme with a child enrolled and allocated to the mentor."""
+    return Team(db_session, clock, places=5, with_child=True)
 
 
 def test_a_mentor_records_a_check_in_and_sees_the_change_from_baseline(client, team, clock, db_session):
     first = client.post(
         f"/children/{team.child_id}/check-ins",
         json={"instrument": "ons4", "answers": ONS4_GOOD},
-        headers=team.mentor_headers,
+        headers=team.headers(),
     )
     assert first.status_code == 201, first.json
     assert first.json["channel"] == "in_session"
     assert first.json["derived_scores"]["life_satisfaction"] == 8
     clock.advance(days=28)
-    team.sign_in_again(db_session, clock.now())
     worse = {"life_satisfaction": 4, "worthwhile": 7, "happy_yesterday": 7, "anxious_yesterday": 6}
     second = client.post(
         f"/children/{team.child_id}/check-ins",
         json={"instrument": "ons4", "answers": worse},
-        headers=team.mentor_headers,
+        headers=team.headers(),
     )
     assert second.status_code == 201, second.json
     assert second.json["alert_id"] is not None
-    picture = client.get(f"/children/{team.child_id}/wellbeing", headers=team.mentor_headers)
+    picture = client.get(f"/children/{team.child_id}/wellbeing", headers=team.headers())
     assert picture.status_code == 200, picture.json
     (ons4,) = picture.json["instruments"]
     changes = {change["measure"]: change for change in ons4["changes"]}
@@ -87,7 +52,7 @@ def test_a_mentor_records_a_check_in_and_sees_the_change_from_baseline(client, t
     assert changes["life_satisfaction"]["verdict"] == "meaningful_deterioration"
     assert changes["anxious_yesterday"]["verdict"] == "meaningful_deterioration"
     assert changes["happy_yesterday"]["verdict"] == "no_meaningful_change"
-    alerts = client.get("/alerts", headers=team.coordinator_headers).json
+    alerts = client.get("/alerts", headers=team.headers(team.coordinator)).json
     assert [alert["kind"] for alert in alerts] == ["wellbeing_drop"]
 
 
@@ -97,7 +62,7 @@ def test_a_missing_answer_is_a_422_naming_the_item(client, team):
     response = client.post(
         f"/children/{team.child_id}/check-ins",
         json={"instrument": "ons4", "answers": {**answers, "life_satisfaction": 11}},
-        headers=team.mentor_headers,
+        headers=team.headers(),
     )
     assert response.status_code == 422
     assert response.json["reason"] == "invalid_answers"
@@ -109,31 +74,28 @@ def test_a_missing_answer_is_a_422_naming_the_item(client, team):
 
 def test_goals_are_rated_and_ended_with_history(client, team, clock, db_session):
     created = [
-        client.post(f"/children/{team.child_id}/goals", json={"description": words}, headers=team.mentor_headers)
+        client.post(f"/children/{team.child_id}/goals", json={"description": words}, headers=team.headers())
         for words in ("Go to school every day", "Keep my temper", "Join a football club")
     ]
     assert [response.status_code for response in created] == [201, 201, 201]
-    fourth = client.post(
-        f"/children/{team.child_id}/goals", json={"description": "One more"}, headers=team.mentor_headers
-    )
+    fourth = client.post(f"/children/{team.child_id}/goals", json={"description": "One more"}, headers=team.headers())
     assert fourth.status_code == 409 and fourth.json["reason"] == "too_many_active_goals"
     rated = client.post(
         f"/children/{team.child_id}/check-ins",
         json={"instrument": "gbo", "answers": {"goal_1": 2, "goal_2": 5, "goal_3": 1}},
-        headers=team.mentor_headers,
+        headers=team.headers(),
     )
     assert rated.status_code == 201, rated.json
     goal = created[1].json
     clock.advance(days=7)
-    team.sign_in_again(db_session, clock.now())
     changed = client.post(
         f"/goals/{goal['id']}/change",
         json={"description": "Stay calm when I am told off"},
-        headers={**team.mentor_headers, "If-Match": created[1].headers["ETag"]},
+        headers={**team.headers(), "If-Match": created[1].headers["ETag"]},
     )
     assert changed.status_code == 201, changed.json
     assert changed.json["slot"] == 2
-    goals = client.get(f"/children/{team.child_id}/goals", headers=team.mentor_headers).json
+    goals = client.get(f"/children/{team.child_id}/goals", headers=team.headers()).json
     assert [(g["description"], g["status"]) for g in goals] == [
         ("Go to school every day", "active"),
         ("Keep my temper", "changed"),
@@ -145,8 +107,8 @@ def test_goals_are_rated_and_ended_with_history(client, team, clock, db_session)
 
 
 def test_a_child_completes_a_check_in_from_a_link_once(client, team, db_session, clock):
-    team.consent_to_sms(db_session)
-    invited = client.post(f"/children/{team.child_id}/check-in-invitations", json={}, headers=team.mentor_headers)
+    team.consent_to_sms()
+    invited = client.post(f"/children/{team.child_id}/check-in-invitations", json={}, headers=team.headers())
     assert invited.status_code == 201, invited.json
     assert invited.json["state"] == "open" and invited.json["messages"] == 1
     assert "token" not in str(invited.json)
@@ -178,6 +140,6 @@ def test_a_child_completes_a_check_in_from_a_link_once(client, team, db_session,
     assert again.status_code == 404
     assert "does not work any more" in again.get_data(as_text=True)
 
-    history = client.get(f"/children/{team.child_id}/check-ins", headers=team.mentor_headers).json
+    history = client.get(f"/children/{team.child_id}/check-ins", headers=team.headers()).json
     assert [(c["channel"], c["invitation_id"]) for c in history] == [("sms_link", invited.json["id"])]
     assert db_session.scalar(select(Alert)) is None

@@ -39,11 +39,10 @@ from api.programmes.models import Programme
 from api.wellbeing import invitations as wellbeing_invitations
 from api.wellbeing.models import CheckIn, CheckInInvitation, CheckInResponse, CheckInScore, Goal
 from tests.builders import (
+    Team,
     actor_for,
     admit_child,
     allocate,
-    auth_headers,
-    make_child,
     make_cohort,
     make_programme,
     make_user,
@@ -70,17 +69,14 @@ def born_years_ago(years: int, *, days: int = 0) -> date:
     return date(2026 - years, 11, 23) + timedelta(days=days)
 
 
-class World:
-    """A programme with a coordinator and a mentor, and one child (14, with their own mobile) allocated to them."""
+class World(Team):
+    """A team (tests/builders.py) with one child (14, with their own mobile) allocated to the mentor, and the
+    requests these tests make, as the mentor unless someone else is named."""
 
     def __init__(self, db_session: Session, client: FlaskClient, clock: FixedClock) -> None:
+        super().__init__(db_session, clock)
         self.db = db_session
         self.client = client
-        self.clock = clock
-        self.programme: Programme = make_programme(db_session)
-        self.cohort = make_cohort(db_session, programme=self.programme, places=10)
-        self.coordinator = make_user(db_session, Role.COORDINATOR, programme=self.programme)
-        self.mentor = make_user(db_session, Role.MENTOR, programme=self.programme)
         self.enrolment = self.enrol()
         self.child_id = self.enrolment.child_id
 
@@ -88,10 +84,7 @@ class World:
 
     def enrol(self, *, mentor: AppUser | None = None, **child: Any) -> Enrolment:
         """A new child with an active place, allocated to the mentor (fields of the child may be given)."""
-        made = make_child(self.db, programme=self.programme, by=self.coordinator, now=self.clock.now(), **child)
-        enrolment = admit_child(self.db, cohort=self.cohort, by=self.coordinator, now=self.clock.now(), child=made)
-        allocate(self.db, enrolment=enrolment, mentor=mentor or self.mentor, by=self.coordinator, now=self.clock.now())
-        return enrolment
+        return self.child(mentor, **child)
 
     def consent_to_sms(self, child_id: uuid.UUID | None = None, *, granted: bool = True, channel=None) -> None:
         children_service.record_consent(
@@ -115,9 +108,6 @@ class World:
         self.clock.advance(**(delta or {"days": 7}))
 
     # --- requests, as the mentor unless someone else is named ---
-
-    def headers(self, user: AppUser | None = None, **extra: str) -> dict[str, str]:
-        return auth_headers(self.db, user or self.mentor, now=self.clock.now()) | extra
 
     def request(self, method: str, path: str, *, by: AppUser | None = None, headers: dict | None = None, **kwargs):
         return self.client.open(path, method=method, headers=self.headers(by, **(headers or {})), **kwargs)

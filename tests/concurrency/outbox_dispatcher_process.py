@@ -1,4 +1,4 @@
-"""A dispatcher in a process of its own, for tests/concurrency/test_outbox_races.py to kill with SIGKILL.
+"""A dispatcher in a process of its own, for tests/concurrency/test_sms_races.py to kill with SIGKILL.
 
     python -m tests.concurrency.outbox_dispatcher_process DATABASE_URL SMS_FILE NOW [--die-at POINT] [--until-idle]
 

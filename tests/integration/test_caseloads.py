@@ -7,57 +7,27 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from api.accounts.models import AppUser
 from api.actors import Role
 from api.caseloads import errors, queries, service
 from api.caseloads.rules import AllocationEndReason
+from api.clock import FixedClock
 from api.enrolments import service as enrolments_service
 from api.enrolments.errors import EnrolmentNotFound
-from api.enrolments.models import Enrolment
 from api.enrolments.rules import EndReason, EnrolmentStatus
-from api.programmes.models import Cohort
-from tests.builders import actor_for, admit_child, allocate, make_cohort, make_programme, make_user
+from tests.builders import Team, actor_for, allocate, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
 
 LATER = DEFAULT_NOW + timedelta(days=1)
 
 
-class Team:
-    """One programme with a cohort, a coordinator and a mentor."""
-
-    def __init__(self, db_session: Session, *, places: int = 5, max_caseload: int = 2) -> None:
-        self.db_session = db_session
-        self.programme = make_programme(db_session)
-        self.cohort = make_cohort(db_session, programme=self.programme, places=places)
-        self.coordinator = make_user(db_session, Role.COORDINATOR, programme=self.programme)
-        self.mentor = self.new_mentor(max_caseload=max_caseload)
-        self._minute = 0
-
-    def new_mentor(self, **overrides) -> AppUser:
-        return make_user(self.db_session, Role.MENTOR, programme=self.programme, **overrides)
-
-    def admit(self, cohort: Cohort | None = None) -> Enrolment:
-        self._minute += 1
-        return admit_child(
-            self.db_session,
-            cohort=cohort or self.cohort,
-            by=self.coordinator,
-            now=DEFAULT_NOW + timedelta(minutes=self._minute),
-        )
-
-    def allocate(self, enrolment: Enrolment, mentor: AppUser | None = None, *, now=LATER, by: AppUser | None = None):
-        return enrolments_service.allocate_mentor(
-            self.db_session,
-            actor=actor_for(by or self.coordinator),
-            enrolment_id=enrolment.id,
-            mentor_id=(mentor or self.mentor).id,
-            now=now,
-        )
+def caseload_team(db_session: Session, *, places: int = 5, max_caseload: int = 2) -> Team:
+    """Children admitted a minute apart from DEFAULT_NOW; key workers allocated a day later (LATER) by default."""
+    return Team(db_session, FixedClock(LATER), places=places, max_caseload=max_caseload, enrolled_from=DEFAULT_NOW)
 
 
 @pytest.fixture()
 def team(db_session) -> Team:
-    return Team(db_session)
+    return caseload_team(db_session)
 
 
 def test_allocating_a_key_worker_makes_them_the_childs_current_mentor(db_session, team):
@@ -157,7 +127,7 @@ def test_allocating_the_current_key_worker_again_is_refused(db_session, team):
 
 
 def test_the_current_key_worker_at_their_maximum_is_told_already_allocated_not_full(db_session):
-    team = Team(db_session, max_caseload=1)
+    team = caseload_team(db_session, max_caseload=1)
     enrolment = team.admit()
     team.allocate(enrolment)
 
@@ -201,7 +171,7 @@ def test_only_a_mentor_can_be_a_key_worker(db_session, team):
 
 
 def test_a_child_on_the_waitlist_cannot_have_a_key_worker(db_session):
-    team = Team(db_session, places=1)
+    team = caseload_team(db_session, places=1)
     team.admit()
     waiting = team.admit()
     assert waiting.status is EnrolmentStatus.WAITLISTED
@@ -215,7 +185,7 @@ def test_a_child_on_the_waitlist_cannot_have_a_key_worker(db_session):
 
 
 def test_a_child_holding_an_offer_can_have_a_key_worker(db_session):
-    team = Team(db_session, places=1)
+    team = caseload_team(db_session, places=1)
     active, waiting = team.admit(), team.admit()
     enrolments_service.end_enrolment(
         db_session,
@@ -291,7 +261,7 @@ def test_an_admin_sees_mentors_of_every_programme(db_session, team):
 
 
 def test_a_moved_child_keeps_their_key_worker_even_when_the_mentor_is_at_their_maximum(db_session):
-    team = Team(db_session, max_caseload=1)
+    team = caseload_team(db_session, max_caseload=1)
     target = make_cohort(db_session, programme=team.programme, places=1)
     enrolment = team.admit()
     allocate(db_session, enrolment=enrolment, mentor=team.mentor, by=team.coordinator)

@@ -65,8 +65,8 @@ from api.sessions.rules import LocationCategory, SessionKind, SessionLog, Sessio
 from api.wellbeing import check_ins as wellbeing_check_ins
 from api.wellbeing import goals as wellbeing_goals
 from api.wellbeing import invitations as wellbeing_invitations
-from tests.api.test_sms_webhooks import AUTH_TOKEN, INBOUND, PUBLIC_BASE_URL, STATUS, status_callback, twilio_post
 from tests.builders import (
+    ONS4_GOOD,
     actor_for,
     admit_child,
     allocate,
@@ -77,12 +77,12 @@ from tests.builders import (
     make_user,
 )
 from tests.conftest import SECRET_KEY
+from tests.twilio_webhooks import AUTH_TOKEN, INBOUND, PUBLIC_BASE_URL, STATUS, status_callback, twilio_post
 
 Op = tuple[str, str]  # (method, the route as Flask spells it)
 Row = tuple[uuid.UUID | None, Role | None, str, str, uuid.UUID | None, uuid.UUID | None]
 # The same, and when it happened.
 StoredRow = tuple[uuid.UUID | None, Role | None, str, str, uuid.UUID | None, uuid.UUID | None, datetime]
-ONS4_GOOD = {"life_satisfaction": 8, "worthwhile": 7, "happy_yesterday": 8, "anxious_yesterday": 2}
 ONS4_WORSE = {"life_satisfaction": 3, "worthwhile": 7, "happy_yesterday": 7, "anxious_yesterday": 7}
 
 

@@ -33,8 +33,7 @@ from api.wellbeing.links import link_path, link_token
 from api.wellbeing.models import CheckIn, CheckInInvitation
 from notifications.fake import FakeSmsSender
 from scheduling.jobs import JOBS, JobContext, purge_expired_records
-from tests.api.test_wellbeing import Team
-from tests.builders import TOKEN_SETTINGS, actor_for
+from tests.builders import TOKEN_SETTINGS, Team, actor_for
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
 
 NOW = DEFAULT_NOW
@@ -57,8 +56,8 @@ class World:
 
     def __init__(self, db_session: Session, session_factory, client, app, clock) -> None:
         self.instruments = app.extensions["reachable.instruments"]
-        team = Team(db_session)
-        team.consent_to_sms(db_session)
+        team = Team(db_session, clock, places=5, with_child=True)
+        team.consent_to_sms()
         self.team = team
         # Sign-ins: one ended 70 days ago (expired), one revoked 5 days ago, one still running.
         self.old_sign_in = self._sign_in(db_session, team, at=days_ago(100))

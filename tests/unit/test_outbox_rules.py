@@ -7,7 +7,7 @@ Europe/London goes to BST at 01:00 UTC on Sunday 29 March 2026 and back to GMT a
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from itertools import product
 from zoneinfo import ZoneInfo
 
@@ -16,13 +16,10 @@ import pytest
 from api.outbox.rules import MessageState, RecipientType, can_move
 from api.reminders.rules import reminder_key, reminder_times
 from api.sms.rules import DEFAULT_QUIET_HOURS, QuietHours, Verdict, decide, next_allowed, retry_delay
+from tests.times import utc
 
 LONDON = ZoneInfo("Europe/London")
 CHILD_QUIET = QuietHours(time(21, 0), time(8, 0))
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def london(year: int, month: int, day: int, hour: int = 0, minute: int = 0, *, fold: int = 0) -> datetime:

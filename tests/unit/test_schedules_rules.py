@@ -6,19 +6,16 @@ of October (2026-10-25, 2027-10-31). A slot is local wall-clock time, so its UTC
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
 from api.schedules.rules import Slot, exceeds_weekly_cap, is_untouched, occurrences, slots_from_json, slots_to_json
+from tests.times import utc
 
 LONDON = "Europe/London"
 MONDAY, TUESDAY, WEDNESDAY, THURSDAY, FRIDAY, SATURDAY, SUNDAY = range(1, 8)
 TUESDAY_1800 = Slot(TUESDAY, time(18, 0))
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def starts(slots: list[Slot], starts_on: date, ends_on: date, *, duration_minutes: int = 60) -> list[datetime]:
@@ -33,37 +30,47 @@ def starts(slots: list[Slot], starts_on: date, ends_on: date, *, duration_minute
 # --- wall-clock time across the changes ---------------------------------------------------------------------
 
 
-def test_tuesday_1800_is_1800_utc_in_winter_and_1700_utc_after_the_clocks_go_forward():
-    assert starts([TUESDAY_1800], date(2027, 3, 15), date(2027, 4, 7)) == [
-        utc(2027, 3, 16, 18),
-        utc(2027, 3, 23, 18),
-        utc(2027, 3, 30, 17),
-        utc(2027, 4, 6, 17),
-    ]
+@pytest.mark.parametrize(
+    ("starts_on", "ends_on", "expected"),
+    [
+        pytest.param(
+            date(2027, 3, 15),
+            date(2027, 4, 7),
+            [utc(2027, 3, 16, 18), utc(2027, 3, 23, 18), utc(2027, 3, 30, 17), utc(2027, 4, 6, 17)],
+            id="1800-utc-in-winter-1700-after-the-clocks-go-forward",
+        ),
+        pytest.param(
+            date(2026, 10, 12),
+            date(2026, 11, 4),
+            [utc(2026, 10, 13, 17), utc(2026, 10, 20, 17), utc(2026, 10, 27, 18), utc(2026, 11, 3, 18)],
+            id="1700-utc-in-summer-1800-after-the-clocks-go-back",
+        ),
+    ],
+)
+def test_tuesday_1800_stays_1800_in_london_across_the_change(starts_on, ends_on, expected):
+    assert starts([TUESDAY_1800], starts_on, ends_on) == expected
 
 
-def test_tuesday_1800_is_1700_utc_in_summer_and_1800_utc_after_the_clocks_go_back():
-    assert starts([TUESDAY_1800], date(2026, 10, 12), date(2026, 11, 4)) == [
-        utc(2026, 10, 13, 17),
-        utc(2026, 10, 20, 17),
-        utc(2026, 10, 27, 18),
-        utc(2026, 11, 3, 18),
-    ]
-
-
-def test_a_slot_on_the_spring_changeover_sunday_itself_is_already_in_summer_time():
-    # 10:00 on Sunday 28 March 2027 is after the 01:00 UTC change: 10:00 BST is 09:00 UTC.
-    assert starts([Slot(SUNDAY, time(10, 0))], date(2027, 3, 21), date(2027, 3, 28)) == [
-        utc(2027, 3, 21, 10),
-        utc(2027, 3, 28, 9),
-    ]
-
-
-def test_a_slot_on_the_autumn_changeover_sunday_itself_is_already_back_in_gmt():
-    assert starts([Slot(SUNDAY, time(10, 0))], date(2026, 10, 18), date(2026, 10, 25)) == [
-        utc(2026, 10, 18, 9),
-        utc(2026, 10, 25, 10),
-    ]
+@pytest.mark.parametrize(
+    ("week_before", "changeover_sunday", "expected"),
+    [
+        # 10:00 on Sunday 28 March 2027 is after the 01:00 UTC change: 10:00 BST is 09:00 UTC.
+        pytest.param(
+            date(2027, 3, 21),
+            date(2027, 3, 28),
+            [utc(2027, 3, 21, 10), utc(2027, 3, 28, 9)],
+            id="spring-already-in-summer-time",
+        ),
+        pytest.param(
+            date(2026, 10, 18),
+            date(2026, 10, 25),
+            [utc(2026, 10, 18, 9), utc(2026, 10, 25, 10)],
+            id="autumn-already-back-in-gmt",
+        ),
+    ],
+)
+def test_a_slot_on_the_changeover_sunday_itself_is_already_in_the_new_time(week_before, changeover_sunday, expected):
+    assert starts([Slot(SUNDAY, time(10, 0))], week_before, changeover_sunday) == expected
 
 
 def test_a_slot_in_the_spring_forward_gap_is_planned_once_an_hour_later_in_wall_clock_time():

@@ -19,13 +19,11 @@ from api.sessions.rules import (
     CANCELLED,
     COUNTS_TOWARDS_CAP,
     FINAL,
-    CapCheck,
     LocalTiming,
     SessionLog,
     SessionStatus,
     can_change_to,
     check_log,
-    check_weekly_cap,
     duration_problem,
     is_evening,
     is_weekend,
@@ -33,12 +31,9 @@ from api.sessions.rules import (
     local_week,
     may_plan_for,
 )
+from tests.times import utc
 
 LONDON = "Europe/London"
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 class TestLocalWeek:
@@ -199,46 +194,6 @@ class TestIsWeekend:
 
     def test_new_years_day_2027_a_friday_is_not_a_weekend(self):
         assert is_weekend(utc(2027, 1, 1, 12), LONDON) is False
-
-
-class TestCheckWeeklyCap:
-    def test_a_session_that_fills_the_last_slot_is_allowed(self):
-        assert check_weekly_cap(week="2026-W48", sessions_in_week=2, adding=1, max_sessions=3) == CapCheck(
-            allowed=True, week="2026-W48", sessions_in_week=2, max_sessions=3
-        )
-
-    def test_a_fourth_session_when_the_cap_is_three_is_refused(self):
-        assert check_weekly_cap(week="2026-W48", sessions_in_week=3, adding=1, max_sessions=3) == CapCheck(
-            allowed=False, week="2026-W48", sessions_in_week=3, max_sessions=3
-        )
-
-    def test_the_first_session_of_an_empty_week_is_allowed(self):
-        assert check_weekly_cap(week="2026-W48", sessions_in_week=0, adding=1, max_sessions=1).allowed is True
-
-    def test_adding_two_when_only_one_slot_is_left_is_refused(self):
-        assert check_weekly_cap(week="2026-W48", sessions_in_week=2, adding=2, max_sessions=3).allowed is False
-
-    def test_a_week_already_over_its_cap_refuses_more(self):
-        assert check_weekly_cap(week="2026-W48", sessions_in_week=5, adding=1, max_sessions=3).allowed is False
-
-    def test_a_raised_cap_allows_a_fourth_session(self):
-        assert check_weekly_cap(week="2026-W48", sessions_in_week=3, adding=1, max_sessions=4).allowed is True
-
-    def test_the_check_reports_the_week_count_and_maximum_it_was_made_against(self):
-        check = check_weekly_cap(week="2027-W12", sessions_in_week=1, adding=1, max_sessions=2)
-        assert (check.week, check.sessions_in_week, check.max_sessions) == ("2027-W12", 1, 2)
-
-    def test_an_override_replaces_the_cohorts_cap_for_the_week(self):
-        check = check_weekly_cap(week="2026-W48", sessions_in_week=3, adding=1, max_sessions=3, override=5)
-        assert check == CapCheck(allowed=True, week="2026-W48", sessions_in_week=3, max_sessions=5)
-
-    def test_an_override_may_also_lower_the_cap_for_the_week(self):
-        check = check_weekly_cap(week="2026-W48", sessions_in_week=1, adding=1, max_sessions=3, override=1)
-        assert check == CapCheck(allowed=False, week="2026-W48", sessions_in_week=1, max_sessions=1)
-
-    def test_without_an_override_the_cohorts_cap_holds(self):
-        check = check_weekly_cap(week="2026-W48", sessions_in_week=3, adding=1, max_sessions=3, override=None)
-        assert (check.allowed, check.max_sessions) == (False, 3)
 
 
 class TestLocalTiming:

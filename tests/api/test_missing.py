@@ -23,7 +23,7 @@ from api.missing import service as missing_service
 from api.missing.models import MissingEpisode, ReturnConversation
 from api.missing.rules import ConversationOutcome, MissingSource
 from api.programmes.models import Cohort, Programme
-from tests.builders import actor_for, admit_child, allocate, auth_headers, make_cohort, make_programme, make_user
+from tests.builders import actor_for, admit_child, allocate, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
 
 NOW_JSON = "2026-11-23T14:00:00+00:00"
@@ -107,16 +107,6 @@ def world(db_session):
         child=db_session.get(Child, mine.child_id),
         theirs=db_session.get(Child, theirs.child_id),
     )
-
-
-@pytest.fixture()
-def headers_for(db_session, clock):
-    """Fresh headers at the clock's current time (access tokens last 15 minutes of it)."""
-
-    def headers(user, **extra):
-        return auth_headers(db_session, user, now=clock.now()) | extra
-
-    return headers
 
 
 def record_episode(db_session, *, child, by, reported_at, returned_at=None, now=DEFAULT_NOW):

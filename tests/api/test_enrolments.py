@@ -16,10 +16,7 @@ from api.enrolments.rules import Priority
 from api.programmes.models import Cohort, Programme
 from tests.builders import admit_child, allocate, auth_headers, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
-
-
-def iso(moment) -> str:
-    return moment.isoformat()
+from tests.times import iso
 
 
 class Programme_:

@@ -12,8 +12,7 @@ from api.outbox.models import OutboundMessage
 from api.outbox.rules import RecipientType
 from api.sms.rules import QuietHours, parse_quiet_hours
 from scheduling.runner import _quiet_hours
-from tests.api.test_wellbeing import Team
-from tests.builders import auth_headers, make_user
+from tests.builders import Team, auth_headers, make_user
 from tests.conftest import DEFAULT_NOW
 
 
@@ -29,15 +28,15 @@ def plan_session_tomorrow(client, team, db_session):
             "planned_end_at": (start + timedelta(hours=1)).isoformat(),
             "status": "planned",
         },
-        headers=team.mentor_headers,
+        headers=team.headers(),
     )
     assert response.status_code == 201, response.json
     return db_session.scalars(select(OutboundMessage).order_by(OutboundMessage.send_after)).all()
 
 
-def test_a_programme_that_wants_only_the_evening_before_reminder_gets_only_that(client, db_session):
-    team = Team(db_session)
-    team.consent_to_sms(db_session)
+def test_a_programme_that_wants_only_the_evening_before_reminder_gets_only_that(client, db_session, clock):
+    team = Team(db_session, clock, places=5, with_child=True)
+    team.consent_to_sms()
     admin = make_user(db_session, Role.ADMIN)
     changed = client.patch(
         f"/programmes/{team.programme.id}",
@@ -53,9 +52,9 @@ def test_a_programme_that_wants_only_the_evening_before_reminder_gets_only_that(
     assert reminder.send_after == DEFAULT_NOW.replace(hour=18, minute=30)
 
 
-def test_the_default_programme_reminds_the_evening_before_and_two_hours_before(client, db_session):
-    team = Team(db_session)
-    team.consent_to_sms(db_session)
+def test_the_default_programme_reminds_the_evening_before_and_two_hours_before(client, db_session, clock):
+    team = Team(db_session, clock, places=5, with_child=True)
+    team.consent_to_sms()
 
     reminders = plan_session_tomorrow(client, team, db_session)
 

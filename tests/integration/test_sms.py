@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from api.accounts.models import AppUser
 from api.children import service as children_service
 from api.children.models import Child, ContactConsent, PhoneNumber
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
@@ -33,9 +32,9 @@ from api.sms.schemas import LedgerEntrySchema
 from api.wellbeing import invitations as wellbeing_invitations
 from notifications.fake import FakeSmsSender, Step, permanent_failure
 from notifications.port import OutgoingSms, SendResult
-from tests.api.test_wellbeing import ONS4_GOOD, Team
-from tests.builders import actor_for, auth_headers
+from tests.builders import ONS4_GOOD, Team, actor_for
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
+from tests.times import utc
 
 SITE = "https://checkin.example.org"
 QUEUED, SENDING, UNKNOWN, SENT = MessageState.QUEUED, MessageState.SENDING, MessageState.UNKNOWN, MessageState.SENT
@@ -46,11 +45,6 @@ DELIVERED, FAILED, DROPPED, CANCELLED = (
     MessageState.CANCELLED,
 )
 
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-
-
 # Week 2026-W48 (GMT): the clock starts on Monday the 23rd at 14:00.
 TUESDAY_17 = utc(2026, 11, 24, 17)
 WEDNESDAY_08 = utc(2026, 11, 25, 8)
@@ -58,21 +52,18 @@ WEDNESDAY_10 = utc(2026, 11, 25, 10)
 
 
 class Casework(Team):
-    """tests/api/test_wellbeing.py's team (a child enrolled, allocated to a mentor, with their own mobile), with
+    """A team with a child enrolled and allocated to the mentor (the child has a mobile of their own), with
     the child's consent to SMS unless told otherwise, and the few things the tests below do to it."""
 
     def __init__(self, db_session, client, clock, *, consent: bool = True):
-        super().__init__(db_session)
-        self.db_session, self.client, self.clock = db_session, client, clock
+        super().__init__(db_session, clock, places=5, with_child=True)
+        self.client = client
         if consent:
-            self.consent_to_sms(db_session)
+            self.consent_to_sms()
         self.child = db_session.get_one(Child, self.child_id)
         self.mobile = db_session.scalar(select(PhoneNumber).where(PhoneNumber.child_id == self.child_id))
         # The reminders below are the child's and the carer's: the mentor has no mobile to be reminded on.
         assert getattr(self.mentor, "mobile_e164", None) is None
-
-    def headers(self, user: AppUser | None = None) -> dict[str, str]:
-        return auth_headers(self.db_session, user or self.mentor, now=self.clock.now())
 
     def add_carer(self, *, consent: bool = True) -> PhoneNumber:
         """A parent's mobile, different from the child's, and (unless told not to) their consent to SMS."""

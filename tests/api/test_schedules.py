@@ -9,7 +9,7 @@ The clock stands on Monday 23 November 2026, 14:00 UTC (GMT). Children are admit
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,20 +21,15 @@ from api.actors import Role
 from api.audit.models import AuditEvent
 from api.changes.models import ChangeEvent
 from api.changes.rules import ChangeOp
-from api.clock import FixedClock
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.schedules.models import SessionPattern
 from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.rules import SessionStatus
-from tests.builders import admit_child, allocate, auth_headers, make_cohort, make_programme, make_user
+from tests.builders import Team, admit_child, make_cohort, make_user, utc
 from tests.conftest import DEFAULT_NOW
 
 TUESDAY, THURSDAY = 2, 4
-
-
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 EIGHT_TUESDAYS = [
@@ -49,54 +44,9 @@ EIGHT_TUESDAYS = [
 ]
 
 
-class Team:
-    """One programme with a cohort, a coordinator and a mentor; children admitted at the clock's time."""
-
-    def __init__(
-        self, db_session: Session, clock: FixedClock, *, max_sessions_per_week: int = 3, planned_weeks: int = 8
-    ):
-        self.db_session = db_session
-        self.clock = clock
-        self.programme = make_programme(db_session)
-        self.cohort = make_cohort(
-            db_session,
-            programme=self.programme,
-            places=10,
-            max_sessions_per_week=max_sessions_per_week,
-            planned_weeks=planned_weeks,
-        )
-        self.coordinator = make_user(db_session, Role.COORDINATOR, programme=self.programme)
-        self.mentor = make_user(db_session, Role.MENTOR, programme=self.programme)
-
-    def admit(self) -> Enrolment:
-        enrolment = admit_child(self.db_session, cohort=self.cohort, by=self.coordinator, now=self.clock.now())
-        assert enrolment.status is EnrolmentStatus.ACTIVE
-        return enrolment
-
-    def child(self, mentor: AppUser | None = None) -> Enrolment:
-        enrolment = self.admit()
-        allocate(
-            self.db_session,
-            enrolment=enrolment,
-            mentor=mentor or self.mentor,
-            by=self.coordinator,
-            now=self.clock.now(),
-        )
-        return enrolment
-
-    def user(self, role: Role) -> AppUser:
-        return make_user(self.db_session, role, programme=self.programme)
-
-    def headers(self, user: AppUser | None = None, **extra: str) -> dict[str, str]:
-        return auth_headers(self.db_session, user or self.mentor, now=self.clock.now()) | extra
-
-    def travel_to(self, moment: datetime) -> None:
-        self.clock.advance(seconds=(moment - self.clock.now()).total_seconds())
-
-
 @pytest.fixture()
 def team(db_session, clock) -> Team:
-    return Team(db_session, clock)
+    return Team(db_session, clock, planned_weeks=8)
 
 
 def pattern_body(*slots: tuple[int, str], **fields: Any) -> dict[str, Any]:
@@ -425,7 +375,7 @@ def test_a_group_session_led_by_another_mentor_fills_the_childs_week_for_the_pat
 def test_a_pattern_with_more_slots_a_week_than_the_cohort_allows_is_refused_and_plans_nothing(
     client, db_session, clock
 ):
-    team = Team(db_session, clock, max_sessions_per_week=2)
+    team = Team(db_session, clock, max_sessions_per_week=2, planned_weeks=8)
     enrolment = team.child()
 
     response = set_pattern(client, team, enrolment, pattern_body((1, "16:00"), (TUESDAY, "18:00"), (THURSDAY, "18:00")))
@@ -437,7 +387,7 @@ def test_a_pattern_with_more_slots_a_week_than_the_cohort_allows_is_refused_and_
 
 
 def test_as_many_slots_as_the_cohort_allows_is_accepted(client, db_session, clock):
-    team = Team(db_session, clock, max_sessions_per_week=2)
+    team = Team(db_session, clock, max_sessions_per_week=2, planned_weeks=8)
 
     body = pattern_set(client, team, team.child(), (TUESDAY, "18:00"), (THURSDAY, "18:00"))
 
@@ -508,6 +458,7 @@ def test_a_coordinator_sets_a_pattern_and_its_sessions_are_led_by_the_childs_key
 
 def test_a_coordinator_cannot_set_a_pattern_before_a_key_worker_is_allocated(client, db_session, team):
     enrolment = team.admit()
+    assert enrolment.status is EnrolmentStatus.ACTIVE
 
     response = set_pattern(client, team, enrolment, pattern_body((TUESDAY, "18:00")), by=team.coordinator)
 
@@ -557,7 +508,7 @@ def test_setting_a_pattern_needs_a_signed_in_caller(client, team):
 
 
 def test_no_pattern_for_a_child_still_on_the_waitlist(client, db_session, clock):
-    team = Team(db_session, clock)
+    team = Team(db_session, clock, planned_weeks=8)
     team.cohort.places = 0
     db_session.commit()
     waiting = admit_child(db_session, cohort=team.cohort, by=team.coordinator, now=clock.now())
@@ -852,7 +803,7 @@ def test_a_changed_pattern_skips_weeks_its_kept_sessions_and_others_fill(client,
 
 
 def test_changing_to_more_slots_than_the_cohort_allows_is_refused_and_removes_nothing(client, db_session, clock):
-    team = Team(db_session, clock, max_sessions_per_week=1)
+    team = Team(db_session, clock, max_sessions_per_week=1, planned_weeks=8)
     enrolment = team.child()
     pattern = pattern_set(client, team, enrolment, (TUESDAY, "18:00"))
 
@@ -1142,7 +1093,7 @@ def test_creating_changing_and_ending_a_pattern_are_audited(client, db_session, 
 
 
 def test_a_refused_pattern_leaves_no_audit_row_or_change(client, db_session, clock):
-    team = Team(db_session, clock, max_sessions_per_week=1)
+    team = Team(db_session, clock, max_sessions_per_week=1, planned_weeks=8)
     enrolment = team.child()
 
     set_pattern(client, team, enrolment, pattern_body((TUESDAY, "18:00"), (THURSDAY, "18:00")))

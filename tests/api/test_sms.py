@@ -20,7 +20,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from api.actors import Role
@@ -35,17 +34,19 @@ from api.outbox.rules import MessageState
 from api.sms import dispatch as sms_dispatch
 from api.sms.dispatch import DispatchSettings
 from notifications.fake import FakeSmsSender
-from tests.api.test_wellbeing import Team
-from tests.builders import actor_for, auth_headers, make_user
+from tests.builders import Team, actor_for, auth_headers, make_user
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
-
-AUTH_TOKEN = "test-twilio-auth-token-5c1d0e7f"
-PUBLIC_BASE_URL = "https://sms.example.org"
-# Where the request really arrives: the app behind a proxy that terminated TLS, on an internal address.
-BEHIND_THE_PROXY = "http://10.0.0.5:8000"
-STATUS = "/webhooks/twilio/status"
-INBOUND = "/webhooks/twilio/inbound"
-OUR_NUMBER = "+447700900999"
+from tests.twilio_webhooks import (
+    AUTH_TOKEN,
+    BEHIND_THE_PROXY,
+    INBOUND,
+    PUBLIC_BASE_URL,
+    STATUS,
+    reply,
+    signature,
+    status_callback,
+    twilio_post,
+)
 
 
 @pytest.fixture()
@@ -54,43 +55,6 @@ def twilio(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setitem(app.config, "TWILIO_AUTH_TOKEN", AUTH_TOKEN)
     monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", PUBLIC_BASE_URL)
     yield
-
-
-def signature(params: dict[str, str], *, path: str, url: str | None = None, token: str = AUTH_TOKEN) -> str:
-    return RequestValidator(token).compute_signature(url or PUBLIC_BASE_URL + path, params)
-
-
-def twilio_post(
-    client: FlaskClient, path: str, params: dict[str, str], *, signed: str | bool | None = True
-) -> TestResponse:
-    """POST the form as Twilio does, through the proxy; signed for the public URL unless `signed` says otherwise
-    (a signature of its own, or None for no X-Twilio-Signature header at all)."""
-    if signed is True:
-        signed = signature(params, path=path)
-    headers = {"X-Twilio-Signature": signed} if isinstance(signed, str) else {}
-    return client.post(path, data=params, headers=headers, base_url=BEHIND_THE_PROXY)
-
-
-def status_callback(provider_id: str, status: str, **extra: str) -> dict[str, str]:
-    return {
-        "AccountSid": "AC" + "0" * 32,
-        "MessageSid": provider_id,
-        "MessageStatus": status,
-        "To": "+447700900123",
-        "From": OUR_NUMBER,
-        **extra,
-    }
-
-
-def reply(from_number: str, body: str) -> dict[str, str]:
-    return {
-        "AccountSid": "AC" + "0" * 32,
-        "MessageSid": "SM" + uuid.uuid4().hex,
-        "From": from_number,
-        "To": OUR_NUMBER,
-        "Body": body,
-        "NumMedia": "0",
-    }
 
 
 def settings(sender: FakeSmsSender) -> DispatchSettings:
@@ -104,7 +68,7 @@ def settings(sender: FakeSmsSender) -> DispatchSettings:
 
 def invite(db_session: Session, client: FlaskClient, team: Team) -> tuple[uuid.UUID, OutboundMessage]:
     """A check-in link for the team's child, asked for by the mentor: the invitation and its queued SMS."""
-    response = client.post(f"/children/{team.child_id}/check-in-invitations", json={}, headers=team.mentor_headers)
+    response = client.post(f"/children/{team.child_id}/check-in-invitations", json={}, headers=team.headers())
     assert response.status_code == 201, response.json
     invitation_id = uuid.UUID(response.json["id"])
     message = db_session.scalar(select(OutboundMessage).where(OutboundMessage.check_in_invitation_id == invitation_id))
@@ -140,7 +104,7 @@ def plan_session(client: FlaskClient, team: Team, start: datetime) -> str:
             "planned_start_at": iso(start),
             "planned_end_at": iso(start + timedelta(hours=1)),
         },
-        headers=team.mentor_headers,
+        headers=team.headers(),
     )
     assert planned.status_code == 201, planned.json
     return planned.json["id"]
@@ -153,8 +117,8 @@ def the_childs_number(db_session: Session, team: Team) -> str:
 @pytest.fixture()
 def sent(db_session, session_factory, client, clock, provider, twilio) -> tuple[Team, uuid.UUID, OutboundMessage]:
     """A check-in link sent to the child (state sent, with the provider's id); the clock a minute on."""
-    team = Team(db_session)
-    team.consent_to_sms(db_session)
+    team = Team(db_session, clock, places=5, with_child=True)
+    team.consent_to_sms()
     invitation_id, message = invite(db_session, client, team)
     assert dispatch(session_factory, clock, provider) == [the_childs_number(db_session, team)]
     db_session.expire_all()
@@ -398,7 +362,7 @@ def test_stop_withdraws_consent_at_once_and_drops_what_is_queued_for_that_number
     assert history(db_session, queued)[-1] == (MessageState.DROPPED, "the recipient replied STOP")
     assert sent_message.state is MessageState.SENT  # what has gone has gone: it is not rewritten
     # Nothing more goes to the child: a link asked for now cannot be queued, and the dispatcher has nothing.
-    refused = client.post(f"/children/{team.child_id}/check-in-invitations", json={}, headers=team.mentor_headers)
+    refused = client.post(f"/children/{team.child_id}/check-in-invitations", json={}, headers=team.headers())
     assert (refused.status_code, refused.json["reason"]) == (409, "no_mobile_with_sms_consent")
     assert dispatch(session_factory, clock, provider) == []
 
@@ -425,7 +389,6 @@ def test_start_after_stop_restores_consent_and_links_go_again(
     assert_empty_twiml(response)
     consent = sms_to_child_consent(db_session, team)
     assert (consent.granted, consent.given_by, consent.recorded_by_user_id) == (True, ConsentGivenBy.CHILD, None)
-    team.sign_in_again(db_session, clock.now())
     _, queued = invite(db_session, client, team)
     assert dispatch(session_factory, clock, provider) == [number]
     db_session.expire_all()
@@ -536,9 +499,8 @@ def assert_tells_nothing_of_the_text_or_the_number(response: TestResponse, db_se
 def test_a_mentor_reads_the_messages_that_carried_their_childs_check_in_link(client, db_session, clock, sent):
     team, invitation_id, message = sent
     assert twilio_post(client, STATUS, status_callback(message.provider_id, "delivered")).status_code == 204
-    team.sign_in_again(db_session, clock.now())
 
-    response = client.get(f"/check-in-invitations/{invitation_id}/messages", headers=team.mentor_headers)
+    response = client.get(f"/check-in-invitations/{invitation_id}/messages", headers=team.headers())
 
     assert response.status_code == 200, response.json
     (entry,) = response.json
@@ -559,17 +521,16 @@ def test_a_mentor_reads_the_messages_that_carried_their_childs_check_in_link(cli
 def test_a_mentor_reads_the_reminders_of_their_childs_session_and_each_read_is_audited(
     client, db_session, session_factory, clock, provider, twilio
 ):
-    team = Team(db_session)
-    team.consent_to_sms(db_session)
+    team = Team(db_session, clock, places=5, with_child=True)
+    team.consent_to_sms()
     tomorrow = DEFAULT_NOW + timedelta(days=1, hours=2)  # Tuesday 16:00 (GMT)
     session_id = plan_session(client, team, tomorrow)
     # The evening before at 17:00 the first reminder goes.
     clock.advance(hours=3)
     assert dispatch(session_factory, clock, provider) == [the_childs_number(db_session, team)]
-    team.sign_in_again(db_session, clock.now())
 
-    first = client.get(f"/sessions/{session_id}/messages", headers=team.mentor_headers)
-    second = client.get(f"/sessions/{session_id}/messages", headers=team.mentor_headers)
+    first = client.get(f"/sessions/{session_id}/messages", headers=team.headers())
+    second = client.get(f"/sessions/{session_id}/messages", headers=team.headers())
 
     assert first.status_code == second.status_code == 200, first.json
     assert first.json == second.json
@@ -596,9 +557,10 @@ def test_another_programmes_mentor_is_told_the_ledgers_do_not_exist_and_nothing_
     client, db_session, clock, sent
 ):
     team, invitation_id, _ = sent
-    team.sign_in_again(db_session, clock.now())
     session_id = plan_session(client, team, DEFAULT_NOW + timedelta(days=1))
-    stranger = Team(db_session)  # a mentor with a child of their own, in another programme
+    stranger = Team(
+        db_session, clock, places=5, with_child=True
+    )  # a mentor with a child of their own, in another programme
     headers = auth_headers(db_session, stranger.mentor, now=clock.now())
 
     by_invitation = client.get(f"/check-in-invitations/{invitation_id}/messages", headers=headers)
@@ -611,7 +573,6 @@ def test_another_programmes_mentor_is_told_the_ledgers_do_not_exist_and_nothing_
 
 def test_a_commissioner_may_not_read_any_ledger(client, db_session, clock, sent):
     team, invitation_id, _ = sent
-    team.sign_in_again(db_session, clock.now())
     session_id = plan_session(client, team, DEFAULT_NOW + timedelta(days=1))
     commissioner = make_user(db_session, Role.COMMISSIONER, programme=team.programme)
     headers = auth_headers(db_session, commissioner, now=clock.now())

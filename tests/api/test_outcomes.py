@@ -28,7 +28,6 @@ from tests.builders import (
     actor_for,
     admit_child,
     allocate,
-    auth_headers,
     make_child,
     make_cohort,
     make_programme,
@@ -117,14 +116,6 @@ def world(db_session):
         elsewhere_coordinator=elsewhere_coordinator,
         elsewhere_child=make_child(db_session, programme=elsewhere, by=elsewhere_coordinator),
     )
-
-
-@pytest.fixture()
-def headers_for(db_session, clock):
-    def headers(user, **extra):
-        return auth_headers(db_session, user, now=clock.now()) | extra
-
-    return headers
 
 
 def payload(**overrides):

@@ -10,7 +10,7 @@ from api.sms import dispatch as sms_dispatch
 from api.sms import reconcile as sms_reconcile
 from api.sms.dispatch import DispatchSettings
 from notifications.fake import FakeSmsSender, Step
-from tests.api.test_wellbeing import Team
+from tests.builders import Team
 from tests.conftest import SECRET_KEY
 
 
@@ -21,14 +21,14 @@ def settings(sender):
 
 
 def invite(db_session, client, team):
-    team.consent_to_sms(db_session)
-    response = client.post(f"/children/{team.child_id}/check-in-invitations", json={}, headers=team.mentor_headers)
+    team.consent_to_sms()
+    response = client.post(f"/children/{team.child_id}/check-in-invitations", json={}, headers=team.headers())
     assert response.status_code == 201, response.json
     return db_session.scalar(select(OutboundMessage))
 
 
 def test_a_check_in_link_is_sent_once_with_a_working_link(db_session, session_factory, client, clock):
-    team = Team(db_session)
+    team = Team(db_session, clock, places=5, with_child=True)
     message = invite(db_session, client, team)
     fake = FakeSmsSender(now=clock.now)
 
@@ -48,7 +48,7 @@ def test_a_check_in_link_is_sent_once_with_a_working_link(db_session, session_fa
 def test_a_send_whose_answer_was_lost_is_found_at_the_provider_and_never_resent(
     db_session, session_factory, client, clock
 ):
-    team = Team(db_session)
+    team = Team(db_session, clock, places=5, with_child=True)
     message = invite(db_session, client, team)
     fake = FakeSmsSender(now=clock.now)
     number = db_session.scalar(select(OutboundMessage)).phone_number_id
