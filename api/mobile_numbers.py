@@ -1,7 +1,8 @@
 """Mobile numbers, for children's phones and staff's alike.
 
 Numbers must be valid E.164 *mobiles*: a UK landline can receive SMS as a voice call read aloud in the household
-(DOMAIN.md, SMS safeguarding). The ground floor, because accounts (staff mobiles) sit below children.
+(docs/domain.md, "SMS to children: safeguarding"). The ground floor, because accounts (staff mobiles) sit below
+children.
 """
 
 from __future__ import annotations

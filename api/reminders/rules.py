@@ -1,4 +1,6 @@
-"""Session reminders: which SMS a planned session needs, and when (DOMAIN.md, SMS safeguarding; issue 5).
+"""Session reminders: which SMS a planned session needs, and when.
+
+From docs/domain.md ("SMS to children: safeguarding") and issue 5:
 
 - A planned session's children (by SMS to the child's own mobile and/or a carer's, as the consent in force says)
   and its mentor are reminded the day before at a set local time and a set number of hours before; each programme

@@ -1,7 +1,7 @@
 """Sending SMS from the outbox: when a message may go, how failures are retried, and what replies mean.
 
-From ARCHITECTURE.md, DOMAIN.md (SMS safeguarding, Twilio facts) and issue 5 (the queue itself and its states are
-api/outbox/rules.py):
+From docs/domain.md ("SMS to children: safeguarding", "Twilio behaviour") and issue 5 (the queue itself and its
+states are api/outbox/rules.py):
 
 - Quiet hours per recipient type, in local time (children and carers: nothing between 21:00 and 08:00 by
   default). A held message goes when the window opens unless it would then arrive after its session started:
