@@ -34,7 +34,9 @@ from api.programmes.queries import get_cohort_or_none
 from api.programmes.service import get_programme
 from api.sessions.rules import SessionStatus
 from api.wellbeing import rules as wellbeing_rules
-from api.wellbeing.rules import ChangeVerdict, Instrument, ScoringRule
+from api.wellbeing import scoring
+from api.wellbeing.rules import Instrument, ScoringRule
+from api.wellbeing.scoring import ChangeVerdict
 
 
 @dataclass(frozen=True)
@@ -461,10 +463,10 @@ def wellbeing_dashboard(
         for measure in _measures_compared(instrument):
             changes = changes_by_measure.get((key, measure), [])
             improved = sum(
-                wellbeing_rules.classify_change(
+                scoring.classify_change(
                     change,
                     threshold=instrument.meaningful_change.threshold,
-                    lower_is_better=wellbeing_rules.lower_is_better(instrument, measure),
+                    lower_is_better=scoring.lower_is_better(instrument, measure),
                 )
                 is ChangeVerdict.MEANINGFUL_IMPROVEMENT
                 for change in changes
