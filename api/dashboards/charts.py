@@ -2,7 +2,7 @@
 
 Each series is told apart by a pattern (solid, hatched, dotted) and named in a legend, and every bar carries its
 figure as text; a figure with no bar (suppressed "<5" or withheld) still prints its text where the bar would be.
-Presentation only: the figures come from api.dashboards.service, unchanged.
+Presentation only: the figures come from api.dashboards.page_figures, unchanged.
 """
 
 from __future__ import annotations

@@ -34,9 +34,9 @@ wrong, the post still fails. A sibling subdomain is the exception: it is the sam
 whose token it fetched for itself, so against it the Origin check stands alone. Refusals are not counted as
 wrong passwords (no password was checked), though they do count against the rate limits.
 
-Figures come from api.dashboards.service with the caller's own disclosure, exactly as the JSON endpoints give
-them (commissioners: counts under the threshold as "<5", figures derived from them withheld). The series over
-time are the same service asked once per month (occupancy) and once per ISO week (delivery).
+Figures come from api.dashboards.page_figures with the caller's own disclosure, exactly as the JSON endpoints
+give them (commissioners: counts under the threshold as "<5", figures derived from them withheld). The series
+over time are the same dashboards asked once per month (occupancy) and once per ISO week (delivery).
 """
 
 from __future__ import annotations
@@ -56,9 +56,10 @@ from api.accounts import service as accounts_service
 from api.accounts.errors import InvalidCredentials
 from api.accounts.views import sign_in_guards
 from api.actors import Actor, Role
-from api.dashboards import charts, rules, service
+from api.dashboards import charts, rules
 from api.dashboards.charts import Chart, Point, Series
 from api.dashboards.errors import FormRefused
+from api.dashboards.page_figures import PageFigures, page_figures
 from api.errors import AuthenticationFailed, NotFound, PermissionDenied
 from api.web import clock, db_session, retry_after_seconds
 
@@ -289,7 +290,7 @@ def _rate(value: Decimal | None) -> str:
     return WITHHELD if value is None else f"{value:.2f}"
 
 
-def _occupancy(page: service.PageFigures) -> list[Section]:
+def _occupancy(page: PageFigures) -> list[Section]:
     """One chart per cohort: time-weighted occupancy in each of the last 12 months (the places dashboard)."""
     months = [first for first, _ in page.months]
     per_month = [month for _, month in page.months]
@@ -332,7 +333,7 @@ def _occupancy(page: service.PageFigures) -> list[Section]:
     return sections
 
 
-def _delivery(figures: service.PageFigures) -> Section:
+def _delivery(figures: PageFigures) -> Section:
     """Sessions delivered, missed and cancelled in each of the last 12 ISO weeks (the delivery dashboard)."""
     mondays = [monday for monday, _ in figures.weeks]
     weeks = [week for _, week in figures.weeks]
@@ -361,7 +362,7 @@ def _delivery(figures: service.PageFigures) -> Section:
     return Section(chart, Table("Sessions per week", ("Week", "Delivered", "Missed", "Cancelled"), rows))
 
 
-def _wellbeing(figures: service.PageFigures) -> Section:
+def _wellbeing(figures: PageFigures) -> Section:
     dashboard = figures.wellbeing
     labels = [f"{row.instrument_key.upper()} {row.measure.replace('_', ' ')}" for row in dashboard.measures]
     points = [
@@ -396,7 +397,7 @@ def _wellbeing(figures: service.PageFigures) -> Section:
     return Section(chart, Table("Wellbeing change per measure", headers, rows), note)
 
 
-def _outcomes(figures: service.PageFigures) -> Section:
+def _outcomes(figures: PageFigures) -> Section:
     estimate = figures.outcomes.estimate
     names = [EVENT_NAMES.get(str(row.event_type), str(row.event_type)) for row in estimate.outcomes]
 
@@ -438,7 +439,7 @@ def programme_dashboard(programme_id: uuid.UUID) -> str:
     actor = _actor_from_cookie()
     if actor.role not in PAGE_ROLES:
         raise PermissionDenied()
-    figures = service.page_figures(
+    figures = page_figures(
         db_session(),
         actor=actor,
         programme_id=programme_id,

@@ -26,7 +26,7 @@ from api.programmes.models import Cohort
 from api.sessions.models import SessionAttendee
 from api.sessions.rules import SessionStatus
 from api.wellbeing.models import CheckInScore
-from api.wellbeing.rules import ScoreKind
+from api.wellbeing.scoring import ScoreKind
 
 Query = TypeVar("Query", bound=Select)
 

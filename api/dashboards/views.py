@@ -12,7 +12,7 @@ from marshmallow import Schema
 
 from api.actors import Role
 from api.auth import current_actor, requires
-from api.dashboards import service
+from api.dashboards import capacity, change, delivery
 from api.dashboards.schemas import (
     DashboardQuerySchema,
     DeliveryDashboardSchema,
@@ -24,6 +24,7 @@ from api.dashboards.schemas import (
     WaitlistDashboardSchema,
     WellbeingDashboardSchema,
 )
+from api.dashboards.scope import DashboardRequest
 from api.spreadsheet import csv_text
 from api.web import clock, db_session
 
@@ -37,8 +38,8 @@ ALSO_CSV = blp.doc(responses={200: {"content": {"text/csv": {"schema": {"type": 
 FILTER_COLUMNS = ("programme_id", "cohort_id", "district", "since", "until")
 
 
-def _request(args: dict[str, Any], programme_id: uuid.UUID) -> service.DashboardRequest:
-    return service.DashboardRequest(
+def _request(args: dict[str, Any], programme_id: uuid.UUID) -> DashboardRequest:
+    return DashboardRequest(
         programme_id=programme_id,
         cohort_id=args.get("cohort_id"),
         district=args.get("district"),
@@ -105,7 +106,7 @@ def places_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
     commissioners see counts from 1 to 4 as "<5" and every figure derived from one withheld (null); no answer names
     a child. Admins, coordinators and commissioners of the programme (any other answers 404).
     """
-    result = service.places_dashboard(db_session(), **_common(args, programme_id))
+    result = capacity.places_dashboard(db_session(), **_common(args, programme_id))
     return _answer(result, args, PlacesDashboardSchema(), "places", lambda dumped: dumped["cohorts"])
 
 
@@ -126,7 +127,7 @@ def waitlist_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
     withheld (null); no answer names a child. Admins, coordinators and commissioners of the programme (any other
     answers 404).
     """
-    result = service.waitlist_dashboard(db_session(), **_common(args, programme_id))
+    result = capacity.waitlist_dashboard(db_session(), **_common(args, programme_id))
     return _answer(result, args, WaitlistDashboardSchema(), "waitlist", _scalars)
 
 
@@ -148,7 +149,7 @@ def mentors_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
     derived from one withheld (null); no answer names a child. Admins, coordinators and commissioners of the
     programme (any other answers 404).
     """
-    result = service.mentors_dashboard(db_session(), **_common(args, programme_id))
+    result = capacity.mentors_dashboard(db_session(), **_common(args, programme_id))
     return _answer(
         result, args, MentorsDashboardSchema(), "mentors", lambda dumped: dumped["caseloads"] or _scalars(dumped)
     )
@@ -171,7 +172,7 @@ def delivery_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
     to 4 as "<5" and every figure derived from one withheld (null); no answer names a child. Admins, coordinators
     and commissioners of the programme (any other answers 404).
     """
-    result = service.delivery_dashboard(db_session(), **_common(args, programme_id))
+    result = delivery.delivery_dashboard(db_session(), **_common(args, programme_id))
     return _answer(result, args, DeliveryDashboardSchema(), "delivery", _scalars)
 
 
@@ -193,7 +194,7 @@ def wellbeing_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
     figure derived from one withheld (null); no answer names a child. Admins, coordinators and commissioners of the
     programme (any other answers 404).
     """
-    result = service.wellbeing_dashboard(
+    result = change.wellbeing_dashboard(
         db_session(), instruments=current_app.extensions["reachable.instruments"], **_common(args, programme_id)
     )
     return _answer(result, args, WellbeingDashboardSchema(), "wellbeing", lambda dumped: dumped["measures"])
@@ -219,7 +220,7 @@ def outcomes_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
     (null); no answer names a child. Admins, coordinators and commissioners of the programme (any other answers
     404).
     """
-    result = service.outcomes_dashboard(db_session(), price_year=args.get("price_year"), **_common(args, programme_id))
+    result = change.outcomes_dashboard(db_session(), price_year=args.get("price_year"), **_common(args, programme_id))
     return _answer(result, args, OutcomesDashboardSchema(), "outcomes", _outcome_rows)
 
 
@@ -249,7 +250,7 @@ def return_conversations_dashboard(args: dict[str, Any], programme_id: uuid.UUID
     to 4 as "<5" and every figure derived from one withheld (null); no answer names a child. Admins, coordinators
     and commissioners of the programme (any other answers 404).
     """
-    result = service.return_conversations_dashboard(db_session(), **_common(args, programme_id))
+    result = change.return_conversations_dashboard(db_session(), **_common(args, programme_id))
     return _answer(
         result, args, ReturnConversationsDashboardSchema(), "return-conversations", lambda dumped: [dumped["summary"]]
     )

@@ -15,8 +15,10 @@ from api.actors import Actor
 from api.children.models import Child
 from api.children.queries import visible_to
 from api.enrolments.models import Enrolment
+from api.outcomes.csv_import import KnownChild
 from api.outcomes.models import DeflatorIndex, DeflatorSeries, OutcomeEvent, OutcomeSetting, UnitCost
-from api.outcomes.rules import EnrolmentSpan, EventKey, KnownChild, OutcomeEventType
+from api.outcomes.rates import EnrolmentSpan
+from api.outcomes.rules import EventKey, OutcomeEventType
 from api.pagination import Page, Window, page_of
 from api.programmes.models import Cohort
 

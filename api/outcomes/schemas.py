@@ -1,15 +1,9 @@
 from marshmallow import fields, validate
 
 from api.enrolments.schemas import SUPPRESSIBLE_COUNT
-from api.outcomes.rules import (
-    IMPORT_MAX_BYTES,
-    IMPORT_MAX_ROWS,
-    MAX_BASELINE_MONTHS,
-    SOURCE_DETAIL_MAX_LENGTH,
-    ImportMode,
-    OutcomeEventType,
-    OutcomeSource,
-)
+from api.outcomes.csv_import import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, ImportMode
+from api.outcomes.rates import MAX_BASELINE_MONTHS
+from api.outcomes.rules import SOURCE_DETAIL_MAX_LENGTH, OutcomeEventType, OutcomeSource
 from api.schemas import Integer, Schema
 
 

@@ -19,17 +19,19 @@ from api.children.service import visible_child
 from api.db import use_case
 from api.disclosure import is_suppressed, suppress
 from api.missing.models import MissingEpisode
-from api.outcomes import errors, queries, rules
+from api.outcomes import csv_import, errors, queries, rules
+from api.outcomes.cost_benefit import CostRange, cost_benefit, cost_items, financial_year, uplift
+from api.outcomes.csv_import import ImportMode, RowProblem
 from api.outcomes.models import OutcomeEvent, OutcomeSetting
-from api.outcomes.rules import (
-    CostRange,
-    EventKey,
-    ImportMode,
-    OutcomeEventType,
-    OutcomeSource,
+from api.outcomes.rates import (
+    DEFAULT_BASELINE_MONTHS,
+    ChildOutcomes,
     OutcomeTotals,
-    RowProblem,
+    child_outcomes,
+    intervention_spell,
+    outcome_totals,
 )
+from api.outcomes.rules import EventKey, OutcomeEventType, OutcomeSource
 from api.pagination import Page, Window
 from api.programmes.errors import CohortNotFound
 from api.programmes.models import Programme
@@ -160,11 +162,13 @@ def import_outcome_events(
     """Import an extract's rows (child_reference,event_type,occurred_on,source[,source_detail]) in one
     transaction. all_or_nothing imports nothing if any row is refused; valid_rows imports the rest."""
     programme = get_programme(db_session, actor=actor, programme_id=programme_id)
-    _, rows = rules.parse_csv(content)
-    references = {rules.normalise_reference(row.values["child_reference"]) for row in rows if row.values is not None}
+    _, rows = csv_import.parse_csv(content)
+    references = {
+        csv_import.normalise_reference(row.values["child_reference"]) for row in rows if row.values is not None
+    }
     children = queries.children_by_reference(db_session, programme_id=programme.id, references=references)
     existing = queries.current_event_keys(db_session, child_ids=[child.child_id for child in children.values()])
-    valid, problems = rules.validate_rows(
+    valid, problems = csv_import.validate_rows(
         rows, children=children, existing=existing, today=rules.local_date(now, programme.time_zone)
     )
     if problems and mode is ImportMode.ALL_OR_NOTHING:
@@ -208,7 +212,7 @@ class OutcomeSettings:
 def _settings(db_session: Session, programme_id: uuid.UUID) -> OutcomeSettings:
     setting = queries.get_setting(db_session, programme_id=programme_id)
     if setting is None:
-        return OutcomeSettings(programme_id, rules.DEFAULT_BASELINE_MONTHS, None)
+        return OutcomeSettings(programme_id, DEFAULT_BASELINE_MONTHS, None)
     return OutcomeSettings(programme_id, setting.baseline_months, setting.fixed_term_exclusion_cost_code)
 
 
@@ -273,11 +277,11 @@ def summarise_outcomes(
     today = rules.local_date(now, programme.time_zone)
     spells = {}
     for child_id, spans in queries.list_started_enrolments(db_session, programme_id=programme.id).items():
-        spell = rules.intervention_spell(spans, time_zone=programme.time_zone)
+        spell = intervention_spell(spans, time_zone=programme.time_zone)
         if spell is not None and spell.started_on <= today and cohort_id in (None, spell.cohort_id):
             spells[child_id] = spell
     windows = {
-        child_id: rules.child_outcomes(spell, [], baseline_months=settings.baseline_months, today=today)
+        child_id: child_outcomes(spell, [], baseline_months=settings.baseline_months, today=today)
         for child_id, spell in spells.items()
     }
     events = (
@@ -291,8 +295,8 @@ def summarise_outcomes(
         if windows
         else {}
     )
-    totals = rules.outcome_totals(
-        rules.ChildOutcomes(child.baseline, child.during, events[child_id]) for child_id, child in windows.items()
+    totals = outcome_totals(
+        ChildOutcomes(child.baseline, child.during, events[child_id]) for child_id, child in windows.items()
     )
     return OutcomeSummary(programme.id, cohort_id, today, settings.baseline_months, totals)
 
@@ -349,7 +353,7 @@ def _round(value: Decimal | None, places: str) -> Decimal | None:
 def _uplifted_costs(
     db_session: Session, *, fixed_term_code: str | None, price_year: str, series: dict[str, Decimal]
 ) -> tuple[dict[OutcomeEventType, CostRange], dict[OutcomeEventType, tuple[str, ...]]]:
-    items = rules.cost_items(fixed_term_exclusion_code=fixed_term_code)
+    items = cost_items(fixed_term_exclusion_code=fixed_term_code)
     codes = {code for item in items.values() for code in (item.low, item.high)}
     unit_costs = queries.current_unit_costs(db_session, item_codes=codes)
     missing = sorted(codes - set(unit_costs))
@@ -359,10 +363,8 @@ def _uplifted_costs(
     for event_type, item in items.items():
         low, high = unit_costs[item.low], unit_costs[item.high]
         costs[event_type] = CostRange(
-            low=rules.uplift(Decimal(str(low.value_low)), from_year=low.price_year, to_year=price_year, series=series),
-            high=rules.uplift(
-                Decimal(str(high.value_high)), from_year=high.price_year, to_year=price_year, series=series
-            ),
+            low=uplift(Decimal(str(low.value_low)), from_year=low.price_year, to_year=price_year, series=series),
+            high=uplift(Decimal(str(high.value_high)), from_year=high.price_year, to_year=price_year, series=series),
         )
         names[event_type] = tuple(dict.fromkeys((item.low, item.high)))
     return costs, names
@@ -383,7 +385,7 @@ def estimate_cost_benefit(
 
     Commissioners get counts from 1 to threshold-1 as "<5"; every figure derived from a suppressed count (its
     rates, change and savings, and the totals they add to) is withheld. No child is ever named."""
-    price_year = rules.financial_year(price_year)
+    price_year = financial_year(price_year)
     summary = summarise_outcomes(db_session, actor=actor, programme_id=programme_id, cohort_id=cohort_id, now=now)
     series = queries.get_deflator_series(db_session, name=deflator_series)
     if series is None:
@@ -394,7 +396,7 @@ def estimate_cost_benefit(
         db_session, fixed_term_code=settings.fixed_term_exclusion_cost_code, price_year=price_year, series=indices
     )
     totals = summary.totals
-    estimate = rules.cost_benefit(totals, costs)
+    estimate = cost_benefit(totals, costs)
 
     commissioner = actor.role is Role.COMMISSIONER
 

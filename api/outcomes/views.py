@@ -10,7 +10,7 @@ from api.actors import Role
 from api.auth import CASEWORK, STAFF, current_actor, requires
 from api.idempotency.http import idempotent
 from api.outcomes import service
-from api.outcomes.rules import IMPORT_MAX_BYTES
+from api.outcomes.csv_import import IMPORT_MAX_BYTES
 from api.outcomes.schemas import (
     IMPORT_REQUEST_BODY,
     CostBenefitQuerySchema,

@@ -26,9 +26,10 @@ from api.children.models import Child
 from api.children.service import visible_child
 from api.db import step, use_case
 from api.pagination import Page, Window
-from api.wellbeing import errors, queries, rules
+from api.wellbeing import errors, goal_rules, queries, rules, scoring
 from api.wellbeing.models import CheckIn, CheckInResponse, CheckInScore, Goal
-from api.wellbeing.rules import CheckInChannel, Instrument, MeasureChange, ScoreKind, ScoringRule
+from api.wellbeing.rules import Instrument, ScoringRule
+from api.wellbeing.scoring import CheckInChannel, MeasureChange, ScoreKind
 
 
 @dataclass(frozen=True)
@@ -103,11 +104,11 @@ def record_check_in(
     goals = queries.active_goals(db_session, child_id=child.id)
     if definition.scoring is ScoringRule.PER_GOAL and not goals:
         raise errors.NoActiveGoals()
-    goal_problems = rules.goal_answer_problems(definition, answers, goals)
+    goal_problems = goal_rules.goal_answer_problems(definition, answers, goals)
     if goal_problems:
         raise errors.InvalidAnswers(errors={"answers": goal_problems})
     try:
-        scored = rules.score(definition, answers)
+        scored = scoring.score(definition, answers)
     except errors.InvalidAnswers as problem:
         raise errors.InvalidAnswers(errors={"answers": problem.errors}) from problem
     return store_check_in(
@@ -173,7 +174,7 @@ def store_check_in(
     *,
     child: Child,
     instrument: Instrument,
-    scored: rules.Score,
+    scored: scoring.Score,
     channel: CheckInChannel,
     goals: dict[int, Goal],
     recorded_by: Actor | None,
@@ -198,7 +199,7 @@ def store_check_in(
     )
     db_session.add(check_in)
     db_session.flush()
-    goal_ids = {rules.goal_item_key(slot): goal.id for slot, goal in goals.items()}
+    goal_ids = {goal_rules.goal_item_key(slot): goal.id for slot, goal in goals.items()}
     for item, value in scored.responses.items():
         db_session.add(
             CheckInResponse(check_in_id=check_in.id, item_key=item, response=value, goal_id=goal_ids.get(item))
@@ -252,7 +253,7 @@ def _alert_if_fallen(
     compared = _changes_since_baseline(
         db_session, instrument=instrument, child_id=child.id, latest=check_in, latest_scores=stored
     )
-    baseline_falls = rules.deteriorations(compared[1]) if compared else []
+    baseline_falls = scoring.deteriorations(compared[1]) if compared else []
     goal_falls = _goal_falls(db_session, instrument=instrument, child_id=child.id, stored=stored)
     if not baseline_falls and not goal_falls:
         return None
@@ -264,7 +265,7 @@ def _alert_if_fallen(
         child_id=child.id,
         kind=AlertKind.WELLBEING_DROP,
         check_in_id=check_in.id,
-        detail=rules.fall_detail(
+        detail=scoring.fall_detail(
             instrument, baseline_on=baseline_on, baseline_falls=baseline_falls, goal_falls=goal_falls
         ),
         raised_by_user_id=check_in.recorded_by_user_id,
@@ -292,7 +293,7 @@ def _changes_since_baseline(
     if baseline is None or baseline.id == latest.id:
         return None
     baseline_scores = queries.stored_scores(db_session, check_in_ids=[baseline.id])[baseline.id]
-    return baseline, rules.change_from_baseline(instrument, baseline_scores.derived, latest_scores.derived)
+    return baseline, scoring.change_from_baseline(instrument, baseline_scores.derived, latest_scores.derived)
 
 
 def _goal_falls(
@@ -307,4 +308,4 @@ def _goal_falls(
         for item, goal_id in stored.goal_ids.items()
         if len(ratings.get(goal_id, [])) >= 2
     }
-    return rules.goal_falls(instrument, first_and_now)
+    return goal_rules.goal_falls(instrument, first_and_now)

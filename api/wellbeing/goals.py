@@ -21,9 +21,11 @@ from api.changes.service import record_change
 from api.children.service import visible_child
 from api.db import step, use_case
 from api.errors import check_version
-from api.wellbeing import errors, queries, rules
+from api.wellbeing import errors, goal_rules, queries
+from api.wellbeing.goal_rules import GoalStatus
 from api.wellbeing.models import Goal
-from api.wellbeing.rules import GoalStatus, Instrument, MeasureChange, ScoringRule
+from api.wellbeing.rules import Instrument, ScoringRule
+from api.wellbeing.scoring import MeasureChange
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class GoalRecord:
 
     @property
     def item_key(self) -> str | None:
-        return rules.goal_item_key(self.slot) if self.status is GoalStatus.ACTIVE else None
+        return goal_rules.goal_item_key(self.slot) if self.status is GoalStatus.ACTIVE else None
 
 
 def goal_records(
@@ -86,7 +88,7 @@ def goal_records(
         change = None
         if gbo is not None and len(goal_ratings) >= 2:
             first, last = Decimal(goal_ratings[0].rating), Decimal(goal_ratings[-1].rating)
-            change = rules.goal_change(gbo, "rating", first, last)
+            change = goal_rules.goal_change(gbo, "rating", first, last)
         records.append(GoalRecord.of(goal, goal_ratings, change))
     return records
 
@@ -96,7 +98,7 @@ def set_goal(db_session: Session, *, actor: Actor, child_id: uuid.UUID, descript
     """A new goal in the child's own words, in the first free place (at most three are active)."""
     child = visible_child(db_session, actor=actor, child_id=child_id)
     queries.lock_child(db_session, child.id)
-    slot = rules.free_goal_slot(set(queries.active_goals(db_session, child_id=child.id)))
+    slot = goal_rules.free_goal_slot(set(queries.active_goals(db_session, child_id=child.id)))
     if slot is None:
         raise errors.TooManyGoals()
     goal = _new_goal(db_session, actor=actor, child_id=child.id, description=description, slot=slot, now=now)

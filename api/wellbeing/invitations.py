@@ -25,8 +25,10 @@ from api.outbox.rules import MessagePurpose, RecipientType, check_in_link_key
 from api.pagination import Page, Window
 from api.programmes.models import Programme
 from api.wellbeing import errors, links, queries, rules
+from api.wellbeing.links import InvitationState
 from api.wellbeing.models import CheckInInvitation
-from api.wellbeing.rules import Instrument, InvitationReason, InvitationState
+from api.wellbeing.rules import Instrument
+from api.wellbeing.schedule import InvitationReason
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class InvitationRecord:
 
 
 def state_of(invitation: CheckInInvitation, now: datetime) -> InvitationState:
-    return rules.invitation_state(
+    return links.invitation_state(
         expires_at=invitation.expires_at,
         completed_at=invitation.completed_at,
         revoked_at=invitation.revoked_at,

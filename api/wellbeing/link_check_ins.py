@@ -17,11 +17,13 @@ from api.audit import service as audit
 from api.children.models import Child
 from api.db import use_case
 from api.programmes.models import Programme
-from api.wellbeing import errors, links, queries, rules
+from api.wellbeing import errors, goal_rules, links, queries, scoring
 from api.wellbeing.check_ins import store_check_in
 from api.wellbeing.invitations import state_of
+from api.wellbeing.links import InvitationState
 from api.wellbeing.models import CheckInInvitation
-from api.wellbeing.rules import CheckInChannel, Instrument, InvitationState, ScoringRule
+from api.wellbeing.rules import Instrument, ScoringRule
+from api.wellbeing.scoring import CheckInChannel
 
 
 @dataclass(frozen=True)
@@ -113,12 +115,12 @@ def submit_link(
     goals = queries.active_goals(db_session, child_id=child.id)
     shown_goals = shown_goals or {}
     problems: dict[str, list[str]] = {}
-    scored: list[tuple[Instrument, rules.Score]] = []
+    scored: list[tuple[Instrument, scoring.Score]] = []
     for instrument in form.instruments:
         # A form field for a question the page did not ask is ignored: the child could not correct it.
         given = {item: value for item, value in answers.get(instrument.key, {}).items() if item in instrument.item_keys}
-        found = rules.problems_by_item(rules.validate_answers(instrument, given))
-        found.update(rules.goal_answer_problems(instrument, given, goals))
+        found = scoring.problems_by_item(scoring.validate_answers(instrument, given))
+        found.update(goal_rules.goal_answer_problems(instrument, given, goals))
         if instrument.scoring is ScoringRule.PER_GOAL:
             found.update(
                 {
@@ -130,7 +132,7 @@ def submit_link(
         if found:
             problems.update({f"{instrument.key}.{item}": messages for item, messages in found.items()})
         else:
-            scored.append((instrument, rules.score(instrument, given)))
+            scored.append((instrument, scoring.score(instrument, given)))
     if problems:
         raise errors.InvalidAnswers(errors=problems)
     invitation.completed_at = now
@@ -165,7 +167,7 @@ def thanks_for_a_repeated_submission(
     check_ins = queries.check_ins_from_invitation(db_session, invitation_id=invitation.id)
     stored = queries.stored_scores(db_session, check_in_ids=[check_in.id for check_in in check_ins])
     as_stored = {check_in.instrument_key: stored[check_in.id].responses for check_in in check_ins}
-    if not rules.is_repeated_submission(
+    if not links.is_repeated_submission(
         completed_at=invitation.completed_at, now=now, answers=answers, stored=as_stored
     ):
         raise errors.LinkNotUsable()
@@ -194,7 +196,7 @@ def _form_for(db_session: Session, invitation: CheckInInvitation, instruments: M
         raise errors.LinkNotUsable()
     return LinkForm(
         instruments=asked,
-        goals_by_item={rules.goal_item_key(slot): goal.description for slot, goal in sorted(goals.items())},
-        goal_ids_by_item={rules.goal_item_key(slot): goal.id for slot, goal in goals.items()},
+        goals_by_item={goal_rules.goal_item_key(slot): goal.description for slot, goal in sorted(goals.items())},
+        goal_ids_by_item={goal_rules.goal_item_key(slot): goal.id for slot, goal in goals.items()},
         expires_at=invitation.expires_at.astimezone(zone),
     )

@@ -1,4 +1,8 @@
-"""One-time check-in links: the token is derived, never stored.
+"""One-time check-in links: the token is derived, never stored; a link stays open until used, revoked or expired.
+
+A link carries an opaque token only (issue 4, docs/domain.md "Privacy and retention"): at least 128 bits that
+cannot be guessed, never stored (only its hash is), expiring (72 hours by default) and used up when the answers
+are submitted, not when the page is opened, because link previews open links.
 
 A link's token is HMAC-SHA256 of a random 128-bit nonce under a key derived from the server's secret key,
 cut to 192 bits and written in URL-safe base64 (32 characters, short enough for one SMS segment). The
@@ -14,6 +18,9 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from enum import StrEnum
 
 TOKEN_BYTES = 24
 NONCE_BYTES = 16
@@ -42,3 +49,44 @@ def token_hash(token: str) -> str:
 def link_path(token: str) -> str:
     """The path of the check-in page for a token (kept short: it goes in an SMS)."""
     return f"/c/{token}"
+
+
+class InvitationState(StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+DEFAULT_LINK_HOURS = 72
+
+
+def invitation_state(
+    *, expires_at: datetime, completed_at: datetime | None, revoked_at: datetime | None, now: datetime
+) -> InvitationState:
+    if completed_at is not None:
+        return InvitationState.COMPLETED
+    if revoked_at is not None:
+        return InvitationState.REVOKED
+    if now >= expires_at:
+        return InvitationState.EXPIRED
+    return InvitationState.OPEN
+
+
+# A repeated "Send" within this of the first is the same child tapping twice, not a reused link.
+REPEAT_SUBMISSION_WINDOW = timedelta(minutes=10)
+
+
+def is_repeated_submission(
+    *,
+    completed_at: datetime | None,
+    now: datetime,
+    answers: Mapping[str, Mapping[str, object]],
+    stored: Mapping[str, Mapping[str, int]],
+) -> bool:
+    """Whether answers sent to a used link are its submission arriving twice: the link was completed moments ago
+    with exactly these answers (`stored`: each instrument's answers as stored; one sent empty was not sent)."""
+    if completed_at is None or now - completed_at > REPEAT_SUBMISSION_WINDOW:
+        return False
+    given = {key: dict(values) for key, values in answers.items() if values}
+    return {key: given.get(key) for key in stored} == stored

@@ -9,7 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, new_id
 from api.enums import enum_column_type
-from api.wellbeing.rules import CheckInChannel, GoalStatus, InvitationReason, ScoreKind
+from api.wellbeing.goal_rules import GoalStatus
+from api.wellbeing.schedule import InvitationReason
+from api.wellbeing.scoring import CheckInChannel, ScoreKind
 
 
 class Goal(Base):

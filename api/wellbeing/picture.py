@@ -15,10 +15,11 @@ from api.actors import Actor
 from api.audit import service as audit
 from api.children.service import visible_child
 from api.db import use_case
-from api.wellbeing import queries, rules
+from api.wellbeing import queries, scoring
 from api.wellbeing.goals import GoalRecord, goal_records
 from api.wellbeing.models import CheckIn
-from api.wellbeing.rules import CheckInChannel, Instrument, MeasureChange
+from api.wellbeing.rules import Instrument
+from api.wellbeing.scoring import CheckInChannel, MeasureChange
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def get_wellbeing(
                 check_ins=len(rows),
                 baseline=ScorePoint(baseline.id, baseline.completed_at, baseline.channel, before),
                 latest=ScorePoint(latest.id, latest.completed_at, latest.channel, after),
-                changes=rules.change_from_baseline(instrument, before, after) if len(rows) > 1 else [],
+                changes=scoring.change_from_baseline(instrument, before, after) if len(rows) > 1 else [],
             )
         )
     goals = goal_records(db_session, child_id=child.id, instruments=instruments)

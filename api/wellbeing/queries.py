@@ -22,8 +22,9 @@ from api.enrolments.rules import EnrolmentStatus
 from api.pagination import Page, Window, page_of
 from api.programmes.models import Cohort, Programme
 from api.sessions.models import SessionAttendee
+from api.wellbeing.goal_rules import GoalStatus
 from api.wellbeing.models import CheckIn, CheckInInvitation, CheckInResponse, CheckInScore, Goal
-from api.wellbeing.rules import GoalStatus, ScoreKind
+from api.wellbeing.scoring import ScoreKind
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from api.db import transaction
 from api.wellbeing import queries, rules
 from api.wellbeing.invitations import create_invitation
 from api.wellbeing.rules import Instrument
+from api.wellbeing.schedule import CheckInSchedule, due_invitation
 
 
 def invite_due_check_ins(
@@ -27,7 +28,7 @@ def invite_due_check_ins(
     created = 0
     for candidate in queries.enrolments_with_check_in_routine(db_session):
         programme, enrolment, child = candidate.programme, candidate.enrolment, candidate.child
-        schedule = rules.CheckInSchedule(
+        schedule = CheckInSchedule(
             at_enrolment=programme.check_in_at_enrolment,
             every_weeks=programme.check_in_every_weeks,
             at_end=programme.check_in_at_end,
@@ -35,7 +36,7 @@ def invite_due_check_ins(
         zone = ZoneInfo(programme.time_zone)
         assert enrolment.started_at is not None  # the query selects started enrolments only
         prefix = f"enrolment:{enrolment.id}:"
-        due = rules.due_invitation(
+        due = due_invitation(
             schedule,
             started_on=enrolment.started_at.astimezone(zone).date(),
             planned_end_on=enrolment.planned_end_on,

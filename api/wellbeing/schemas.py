@@ -1,7 +1,10 @@
 from marshmallow import fields, validate
 
 from api.schemas import Integer, Schema, text
-from api.wellbeing.rules import ChangeVerdict, CheckInChannel, GoalStatus, InvitationReason, InvitationState
+from api.wellbeing.goal_rules import GoalStatus
+from api.wellbeing.links import InvitationState
+from api.wellbeing.schedule import InvitationReason
+from api.wellbeing.scoring import ChangeVerdict, CheckInChannel
 
 INSTRUMENT_KEY = validate.Length(min=1, max=40)
 SCORES = fields.Dict(keys=fields.String(), values=fields.Float())

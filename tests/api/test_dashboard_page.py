@@ -15,7 +15,10 @@ from api.accounts.models import AuthSession
 from api.actors import Role
 from api.children.models import Child
 from api.dashboards import page, rules
-from api.dashboards import service as dashboards
+from api.dashboards.capacity import places_dashboard
+from api.dashboards.delivery import delivery_dashboard
+from api.dashboards.page_figures import page_figures
+from api.dashboards.scope import DashboardRequest
 from api.sessions.rules import SessionStatus
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from tests.api.test_dashboards import World, at
@@ -440,7 +443,7 @@ def test_the_pages_weeks_and_months_are_each_periods_own_dashboard(db_session, p
     actor = actor_for(getattr(world, role))
     asked = {"actor": actor, "suppression_threshold": 5, "now": DEFAULT_NOW}
 
-    figures = dashboards.page_figures(
+    figures = page_figures(
         db_session,
         programme_id=world.programme.id,
         instruments=load_instruments(SHIPPED_INSTRUMENTS, licensed_wording_file=None),
@@ -448,14 +451,14 @@ def test_the_pages_weeks_and_months_are_each_periods_own_dashboard(db_session, p
     )
 
     assert figures.weeks[0][0] == date(2026, 9, 7)
-    whole_year = dashboards.DashboardRequest(world.programme.id)
-    assert figures.year == dashboards.places_dashboard(db_session, request=whole_year, **asked)
+    whole_year = DashboardRequest(world.programme.id)
+    assert figures.year == places_dashboard(db_session, request=whole_year, **asked)
     for monday, week in figures.weeks:
         until = min(monday + timedelta(days=6), DEFAULT_NOW.date())
-        request = dashboards.DashboardRequest(world.programme.id, since=monday, until=until)
-        assert week == dashboards.delivery_dashboard(db_session, request=request, **asked), monday
+        request = DashboardRequest(world.programme.id, since=monday, until=until)
+        assert week == delivery_dashboard(db_session, request=request, **asked), monday
     assert sum(week.delivered != 0 for _, week in figures.weeks) >= 4  # not a page of empty weeks
     for first, month in figures.months:
         until = min((first + timedelta(days=31)).replace(day=1) - timedelta(days=1), DEFAULT_NOW.date())
-        request = dashboards.DashboardRequest(world.programme.id, since=first, until=until)
-        assert month == dashboards.places_dashboard(db_session, request=request, **asked), first
+        request = DashboardRequest(world.programme.id, since=first, until=until)
+        assert month == places_dashboard(db_session, request=request, **asked), first

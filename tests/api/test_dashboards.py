@@ -23,7 +23,7 @@ from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, loc
 from api.sessions.service import attendee_row
 from api.wellbeing.check_ins import score_row
 from api.wellbeing.models import CheckIn
-from api.wellbeing.rules import CheckInChannel, ScoreKind
+from api.wellbeing.scoring import CheckInChannel, ScoreKind
 from tests.builders import actor_for, admit_child, allocate, auth_headers, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
 

@@ -21,8 +21,9 @@ from api.children.models import Child
 from api.missing import service as missing_service
 from api.missing.rules import MissingSource
 from api.outcomes import service as outcomes_service
+from api.outcomes.csv_import import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS
 from api.outcomes.models import OutcomeEvent, UnitCost
-from api.outcomes.rules import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, OutcomeEventType, OutcomeSource
+from api.outcomes.rules import OutcomeEventType, OutcomeSource
 from api.programmes.models import Cohort, Programme
 from tests.builders import (
     actor_for,

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from api.clock import FixedClock
 from api.wellbeing.models import CheckIn, CheckInResponse
-from api.wellbeing.rules import CheckInChannel
+from api.wellbeing.scoring import CheckInChannel
 from tests.browser.conftest import PHONE_PIXEL_RATIO, PHONE_WIDTH, Browsers, Link, PageServer
 
 pytestmark = pytest.mark.browser

@@ -44,7 +44,7 @@ from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, loc
 from api.sessions.service import attendee_row
 from api.wellbeing.check_ins import score_row
 from api.wellbeing.models import CheckIn
-from api.wellbeing.rules import CheckInChannel, ScoreKind
+from api.wellbeing.scoring import CheckInChannel, ScoreKind
 from tests.browser.conftest import CHROMEDRIVER, CHROMIUM, HEADLESS_FLAGS, OFFLINE_FLAGS, Browsers, PageServer
 from tests.builders import PASSWORD, admit_child, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW

@@ -53,9 +53,9 @@ from api.wellbeing import invitations as wellbeing_invitations
 from api.wellbeing import link_check_ins as wellbeing_link_check_ins
 from api.wellbeing import queries as wellbeing_queries
 from api.wellbeing import routine as wellbeing_routine
+from api.wellbeing.goal_rules import GoalStatus
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from api.wellbeing.models import CheckIn, CheckInInvitation, CheckInResponse, CheckInScore, Goal
-from api.wellbeing.rules import GoalStatus
 from tests.builders import actor_for, admit_child, allocate, auth_headers, make_cohort, make_user
 from tests.concurrency.conftest import Answer, LiveServer
 from tests.conftest import DEFAULT_NOW, SECRET_KEY

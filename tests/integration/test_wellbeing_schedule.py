@@ -33,7 +33,7 @@ from api.wellbeing import goals as wellbeing_goals
 from api.wellbeing import routine as wellbeing_routine
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from api.wellbeing.models import CheckInInvitation
-from api.wellbeing.rules import InvitationReason
+from api.wellbeing.schedule import InvitationReason
 from tests.builders import actor_for, admit_child, make_child, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
 

@@ -13,7 +13,7 @@ from api.enrolments.service import end_enrolment
 from api.sms.dispatch import DispatchSettings
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from api.wellbeing.models import CheckInInvitation
-from api.wellbeing.rules import InvitationReason
+from api.wellbeing.schedule import InvitationReason
 from notifications.fake import FakeSmsSender
 from scheduling.jobs import JOBS, JobContext, invite_due_check_ins, lapse_expired_offers
 from scheduling.lock import SchedulerLock

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from api.outcomes.cost_benefit import CostItems, CostRange, cost_benefit, cost_items, financial_year, saving, uplift
+from api.outcomes.csv_import import CsvRow, KnownChild, parse_csv, validate_rows
 from api.outcomes.errors import (
     DeflatorYearMissing,
     ImportHeaderInvalid,
@@ -15,36 +17,22 @@ from api.outcomes.errors import (
     ImportTooManyRows,
     InvalidPriceYear,
 )
-from api.outcomes.rules import (
-    CostItems,
-    CostRange,
-    CsvRow,
+from api.outcomes.rates import (
     EnrolmentSpan,
-    EventKey,
-    KnownChild,
-    OutcomeEventType,
-    OutcomeSource,
     OutcomeTotals,
     TypeRates,
     Window,
     baseline_window,
     child_outcomes,
     child_years,
-    cost_benefit,
-    cost_items,
     during_window,
-    event_problems,
-    financial_year,
     intervention_spell,
     months_before,
     outcome_totals,
-    parse_csv,
     percent_change,
     rate,
-    saving,
-    uplift,
-    validate_rows,
 )
+from api.outcomes.rules import EventKey, OutcomeEventType, OutcomeSource, event_problems
 
 ARREST = OutcomeEventType.ARREST
 CALL_OUT = OutcomeEventType.POLICE_CALL_OUT

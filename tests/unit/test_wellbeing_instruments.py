@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
-from api.wellbeing.rules import ChangeUnit, MeaningfulChange, ScoringRule, score
+from api.wellbeing.rules import ChangeUnit, MeaningfulChange, ScoringRule
+from api.wellbeing.scoring import score
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 PLACEHOLDER_WORDING = {f"item_{number}": f"Placeholder item {number}" for number in range(1, 8)}

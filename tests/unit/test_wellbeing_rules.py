@@ -14,16 +14,12 @@ import pytest
 
 from api.wellbeing.errors import InvalidAnswers
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
-from api.wellbeing.rules import (
+from api.wellbeing.rules import ChangeUnit, Instrument, Item, MeaningfulChange, ScoringRule
+from api.wellbeing.scoring import (
     AnswerProblem,
     AnswerProblemReason,
-    ChangeUnit,
     ChangeVerdict,
-    Instrument,
-    Item,
-    MeaningfulChange,
     MeasureChange,
-    ScoringRule,
     change,
     classify_change,
     problems_by_item,

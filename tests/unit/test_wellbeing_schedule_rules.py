@@ -15,21 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from api.wellbeing.goal_rules import free_goal_slot
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
-from api.wellbeing.rules import (
-    ChangeVerdict,
-    CheckInSchedule,
-    DueInvitation,
-    InvitationReason,
-    InvitationState,
-    MeasureChange,
-    change,
-    deteriorations,
-    due_invitation,
-    free_goal_slot,
-    invitation_state,
-    score,
-)
+from api.wellbeing.links import InvitationState, invitation_state
+from api.wellbeing.schedule import CheckInSchedule, DueInvitation, InvitationReason, due_invitation
+from api.wellbeing.scoring import ChangeVerdict, MeasureChange, change, deteriorations, score
 
 SHIPPED = load_instruments(SHIPPED_INSTRUMENTS, licensed_wording_file=None)
 ONS4 = SHIPPED["ons4"]
