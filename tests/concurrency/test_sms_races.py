@@ -279,7 +279,6 @@ def steered_claim(
             message.claimed_at = now
             outbox.move_message(db_session, message, MessageState.SENDING, f"claimed (was {message.state})", now)
             claimed.append(message_id)
-        db_session.commit()
         return claim_id, claimed
 
     return claim

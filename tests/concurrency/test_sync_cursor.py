@@ -9,7 +9,7 @@ import pytest
 from api.actors import Role
 from api.changes.rules import ChangeOp, EntityType
 from api.changes.service import record_change
-from api.db import Database
+from api.db import Database, transaction
 from tests.builders import admit_child, allocate, auth_headers, make_cohort, make_user
 from tests.conftest import DEFAULT_NOW
 
@@ -48,28 +48,29 @@ def test_a_change_that_commits_after_a_later_one_is_still_delivered(
     database = Database(committed_database_url)
     slow, quick = database.session(), database.session()
     try:
-        # The slow transaction writes first (so it has the older transaction id) but commits last.
-        record_change(
-            slow,
-            entity_type=EntityType.CHILD,
-            entity_id=first.child_id,
-            child_id=first.child_id,
-            op=ChangeOp.UPSERT,
-            now=DEFAULT_NOW,
-        )
-        slow.flush()
-        record_change(
-            quick,
-            entity_type=EntityType.CHILD,
-            entity_id=second.child_id,
-            child_id=second.child_id,
-            op=ChangeOp.UPSERT,
-            now=DEFAULT_NOW,
-        )
-        quick.commit()
+        # The slow transaction writes first (so it has the older transaction id) but commits last: its scope stays
+        # open while the quick one commits and a phone syncs.
+        with transaction(slow):
+            record_change(
+                slow,
+                entity_type=EntityType.CHILD,
+                entity_id=first.child_id,
+                child_id=first.child_id,
+                op=ChangeOp.UPSERT,
+                now=DEFAULT_NOW,
+            )
+            slow.flush()
+            with transaction(quick):
+                record_change(
+                    quick,
+                    entity_type=EntityType.CHILD,
+                    entity_id=second.child_id,
+                    child_id=second.child_id,
+                    op=ChangeOp.UPSERT,
+                    now=DEFAULT_NOW,
+                )
 
-        while_slow_runs = committed_client.get(f"/sync?cursor={cursor}", headers=headers).json
-        slow.commit()
+            while_slow_runs = committed_client.get(f"/sync?cursor={cursor}", headers=headers).json
         after_both = sync_until_changes(committed_client, headers, while_slow_runs["cursor"])
     finally:
         slow.close()
