@@ -22,7 +22,7 @@ from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.errors import StaleVersion
 from api.programmes.models import Cohort
-from api.sessions import errors, queries, service
+from api.sessions import cap_overrides, errors, queries, reading, service
 from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.rules import LocationCategory, SessionKind, SessionLog, SessionStatus
 from tests.builders import actor_for, admit_child, allocate, make_cohort, make_programme, make_user
@@ -68,7 +68,7 @@ class Team:
         status: SessionStatus = SessionStatus.PLANNED,
         log: SessionLog | None = None,
         **overrides: Any,
-    ) -> service.SessionView:
+    ) -> reading.SessionView:
         enrolments = enrolments if isinstance(enrolments, list) else [enrolments]
         values: dict[str, Any] = {
             "session_id": None,
@@ -84,7 +84,7 @@ class Team:
         }
         return service.create_session(self.db_session, actor=actor_for(by or self.mentor), **(values | overrides))
 
-    def set_status(self, view: service.SessionView, status: SessionStatus) -> service.SessionView:
+    def set_status(self, view: reading.SessionView, status: SessionStatus) -> reading.SessionView:
         return service.update_session(
             self.db_session,
             actor=actor_for(self.mentor),
@@ -95,7 +95,7 @@ class Team:
             now=DEFAULT_NOW,
         )
 
-    def reschedule(self, view: service.SessionView, start: datetime, **overrides: Any) -> service.SessionView:
+    def reschedule(self, view: reading.SessionView, start: datetime, **overrides: Any) -> reading.SessionView:
         values: dict[str, Any] = {
             "session_id": view.id,
             "expected_version": view.version,
@@ -107,7 +107,7 @@ class Team:
         return service.reschedule_session(self.db_session, actor=actor_for(self.mentor), **(values | overrides))
 
     def override(self, enrolment: Enrolment, week: str, max_sessions: int, reason: str = "Exceptional week."):
-        return service.override_weekly_cap(
+        return cap_overrides.override_weekly_cap(
             self.db_session,
             actor=actor_for(self.coordinator),
             enrolment_id=enrolment.id,
