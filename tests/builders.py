@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.accounts import service as accounts_service
+from api.accounts import auth_sessions, signing_in
 from api.accounts.models import AppUser
 from api.actors import Actor, Role
 from api.children import service as children_service
@@ -26,8 +26,8 @@ from tests.conftest import DEFAULT_NOW, SECRET_KEY
 _counter = itertools.count(1)
 PASSWORD = "correct horse battery staple"
 # Hashing is deliberately slow; hash the shared test password once.
-_PASSWORD_HASH = accounts_service.hash_password(PASSWORD)
-TOKEN_SETTINGS = accounts_service.TokenSettings(SECRET_KEY, access_token_minutes=15, refresh_token_days=30)
+_PASSWORD_HASH = signing_in.hash_password(PASSWORD)
+TOKEN_SETTINGS = auth_sessions.TokenSettings(SECRET_KEY, access_token_minutes=15, refresh_token_days=30)
 DISTRICTS = ["Dartford", "Medway", "Swale", "Thanet"]
 ACTIVITIES = ["Talking and listening", "Sport or exercise", "Education support"]
 
@@ -95,7 +95,7 @@ def actor_for(user: AppUser) -> Actor:
 
 
 def auth_headers(db_session: Session, user: AppUser, *, now: datetime = DEFAULT_NOW) -> dict[str, str]:
-    tokens = accounts_service.start_auth_session(db_session, user=user, settings=TOKEN_SETTINGS, now=now)
+    tokens = auth_sessions.start_auth_session(db_session, user=user, settings=TOKEN_SETTINGS, now=now)
     return {"Authorization": f"Bearer {tokens.access_token}"}
 
 
