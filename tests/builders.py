@@ -14,7 +14,7 @@ from api.actors import Actor, Role
 from api.children import service as children_service
 from api.children.models import Child
 from api.children.rules import NewPhoneNumber, PhoneOwner
-from api.enrolments import service as enrolments_service
+from api.enrolments import allocations
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import Priority
 from api.programmes.models import Cohort, Programme
@@ -171,6 +171,6 @@ def admit_child(
 def allocate(
     db_session: Session, *, enrolment: Enrolment, mentor: AppUser, by: AppUser, now: datetime = DEFAULT_NOW
 ) -> None:
-    enrolments_service.allocate_mentor(
+    allocations.allocate_mentor(
         db_session, actor=actor_for(by), enrolment_id=enrolment.id, mentor_id=mentor.id, now=now
     )
