@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from flask import current_app, g, request
 
-from api.accounts import service as accounts_service
+from api.accounts import auth_sessions
 from api.accounts.errors import AccessTokenInvalid
 from api.actors import Actor, Role
 from api.errors import PermissionDenied
@@ -25,9 +25,9 @@ STAFF = (Role.ADMIN, Role.COORDINATOR)
 CASEWORK = (Role.ADMIN, Role.COORDINATOR, Role.MENTOR)
 
 
-def token_settings() -> accounts_service.TokenSettings:
+def token_settings() -> auth_sessions.TokenSettings:
     config = current_app.config
-    return accounts_service.TokenSettings(
+    return auth_sessions.TokenSettings(
         secret_key=config["SECRET_KEY"],
         access_token_minutes=int(config["ACCESS_TOKEN_MINUTES"]),
         refresh_token_days=int(config["REFRESH_TOKEN_DAYS"]),
@@ -47,7 +47,7 @@ def requires(*roles: Role) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            actor = accounts_service.authenticate(
+            actor = auth_sessions.authenticate(
                 db_session(), access_token=_bearer_token(), settings=token_settings(), now=clock().now()
             )
             if actor.role not in roles:

@@ -20,7 +20,8 @@ from api.actors import Actor, Role
 from api.caseloads.errors import MentorCaseloadFull
 from api.children import service as children_service
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
-from api.enrolments import service as enrolments_service
+from api.enrolments import allocations as enrolments_allocations
+from api.enrolments import reading as enrolments_reading
 from api.enrolments.rules import EndReason, EnrolmentStatus, Priority
 from api.pagination import Window
 from api.programmes import service as programmes_service
@@ -193,7 +194,7 @@ def load_demo_data(
 
     progress("Ending one Prevent enrolment, so its place is offered to the first child waiting ...")
     first_prevent = (
-        enrolments_service.list_enrolments(
+        enrolments_reading.list_enrolments(
             db_session,
             actor=coordinator,
             cohort_id=prevent.id,
@@ -266,7 +267,7 @@ def _allocate(
 ) -> None:
     for mentor in rng.sample(mentors, len(mentors)):
         try:
-            enrolments_service.allocate_mentor(
+            enrolments_allocations.allocate_mentor(
                 db_session,
                 actor=coordinator,
                 enrolment_id=enrolment_id,

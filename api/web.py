@@ -285,7 +285,7 @@ def spend_sign_in_budget(email: str) -> None:
     """Count one sign-in attempt against the email's budget (SIGN_IN_LIMIT_PER_EMAIL) in the shared store, or
     refuse with 429. The budget is per account, from any address (OWASP: counted per address alone, many
     addresses would mean many guesses), and spent only by attempts that can guess from an address the account
-    has not signed in from lately (accounts.service._check_password): an address locked out of the account
+    has not signed in from lately (accounts.signing_in._check_password): an address locked out of the account
     spends none, so one stranger cannot spend it for everyone."""
     if not _spend("SIGN_IN_LIMIT_PER_EMAIL", sign_in_email_key(email), SIGN_IN_PER_EMAIL_SCOPE):
         abort(429, reason="rate_limited")

@@ -76,7 +76,7 @@ from api.actors import Actor, Role
 from api.children import service as children_service
 from api.children.rules import NewPhoneNumber, PhoneOwner
 from api.db import Database
-from api.enrolments import service as enrolments_service
+from api.enrolments import allocations as enrolments_allocations
 from api.enrolments.rules import Priority
 from api.programmes import service as programmes_service
 from api.referrals import service as referrals_service
@@ -621,7 +621,7 @@ def create_caseloads(database: Database, *, mentors: int, children_per_mentor: i
                 enrolment = referrals_service.accept_referral(
                     db_session, actor=actor, referral_id=referral.id, now=now
                 ).enrolment
-                enrolments_service.allocate_mentor(
+                enrolments_allocations.allocate_mentor(
                     db_session, actor=actor, enrolment_id=enrolment.id, mentor_id=mentor.id, now=now
                 )
                 places.append(ChildPlace(str(child_id), str(enrolment.id)))

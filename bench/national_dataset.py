@@ -31,7 +31,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from api import migrate
-from api.accounts.service import hash_password
+from api.accounts.signing_in import hash_password
 
 PASSWORD = "bench-password-not-a-secret"  # every invented user's password, for bench/dashboards.py
 DISTRICTS = 5

@@ -8,14 +8,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.accounts import service as accounts_service
+from api.accounts import auth_sessions, signing_in
 from api.accounts.models import AppUser
 from api.actors import Actor, Role
 from api.children import service as children_service
 from api.children.models import Child
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
 from api.clock import FixedClock
-from api.enrolments import service as enrolments_service
+from api.enrolments import allocations
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus, Priority
 from api.programmes.models import Cohort, Programme
@@ -29,8 +29,8 @@ from tests.times import utc as utc
 _counter = itertools.count(1)
 PASSWORD = "correct horse battery staple"
 # Hashing is deliberately slow; hash the shared test password once.
-_PASSWORD_HASH = accounts_service.hash_password(PASSWORD)
-TOKEN_SETTINGS = accounts_service.TokenSettings(SECRET_KEY, access_token_minutes=15, refresh_token_days=30)
+_PASSWORD_HASH = signing_in.hash_password(PASSWORD)
+TOKEN_SETTINGS = auth_sessions.TokenSettings(SECRET_KEY, access_token_minutes=15, refresh_token_days=30)
 DISTRICTS = ["Dartford", "Medway", "Swale", "Thanet"]
 ACTIVITIES = ["Talking and listening", "Sport or exercise", "Education support"]
 # A child's good answers to the ONS personal wellbeing questions.
@@ -100,7 +100,7 @@ def actor_for(user: AppUser) -> Actor:
 
 
 def auth_headers(db_session: Session, user: AppUser, *, now: datetime = DEFAULT_NOW) -> dict[str, str]:
-    tokens = accounts_service.start_auth_session(db_session, user=user, settings=TOKEN_SETTINGS, now=now)
+    tokens = auth_sessions.start_auth_session(db_session, user=user, settings=TOKEN_SETTINGS, now=now)
     return {"Authorization": f"Bearer {tokens.access_token}"}
 
 
@@ -176,7 +176,7 @@ def admit_child(
 def allocate(
     db_session: Session, *, enrolment: Enrolment, mentor: AppUser, by: AppUser, now: datetime = DEFAULT_NOW
 ) -> None:
-    enrolments_service.allocate_mentor(
+    allocations.allocate_mentor(
         db_session, actor=actor_for(by), enrolment_id=enrolment.id, mentor_id=mentor.id, now=now
     )
 
@@ -271,7 +271,7 @@ class Team:
     ) -> Any:
         """Allocate (or reallocate) a key worker through the service at the clock's time, returning the
         allocation."""
-        return enrolments_service.allocate_mentor(
+        return allocations.allocate_mentor(
             self.db_session,
             actor=actor_for(by or self.coordinator),
             enrolment_id=enrolment.id,

@@ -17,7 +17,7 @@ class SignInSource(Base):
     in a row from there, the lock they caused, and when the account last signed in from there.
 
     Both addresses are kept only as keyed hashes (HMAC under a key derived from the secret key, so the table
-    cannot be reversed by trying every IPv4 address; service.sign_in_source_keys): not the email typed, which may
+    cannot be reversed by trying every IPv4 address; signing_in.sign_in_source_keys): not the email typed, which may
     be no account, nor the client's address, which is personal data. The retention purge removes a row 30 days
     (RETENTION_DAYS["sign_in_source"]) after its last attempt."""
 

@@ -6,7 +6,7 @@ from typing import Any
 from flask import current_app, request
 from flask_smorest import Blueprint
 
-from api.accounts import queries, service
+from api.accounts import auth_sessions, queries, service, signing_in
 from api.accounts.rules import LockoutPolicy
 from api.accounts.schemas import (
     RefreshSchema,
@@ -34,10 +34,10 @@ def lockout_policy() -> LockoutPolicy:
     )
 
 
-def sign_in_guards() -> service.SignInGuards:
+def sign_in_guards() -> signing_in.SignInGuards:
     """What every door to sign-in (this API, the dashboard page) tells the service of the attempt: the client's
     address (as ProxyFix rebuilt it behind a proxy), the lock-out policy, and the email's budget of attempts."""
-    return service.SignInGuards(
+    return signing_in.SignInGuards(
         client_address=request.remote_addr or "", lockout=lockout_policy(), spend_email_budget=spend_sign_in_budget
     )
 
@@ -56,7 +56,7 @@ def sign_in(body: dict[str, Any]) -> Any:
     SIGN_IN_LOCKOUT_MINUTES), not anyone else; a locked-out address is answered exactly as a wrong password is.
     An admin can unlock the account at once.
     """
-    return service.sign_in(
+    return signing_in.sign_in(
         db_session(),
         email=body["email"],
         password=body["password"],
@@ -81,7 +81,7 @@ def refresh(body: dict[str, Any]) -> Any:
     every device holding its tokens must sign in again. An expired, revoked or unknown token, or a deactivated user,
     answers 401. Rate-limited per client address (429 with Retry-After). No access token needed.
     """
-    return service.refresh(
+    return auth_sessions.refresh(
         db_session(), refresh_token=body["refresh_token"], settings=token_settings(), now=clock().now()
     )
 
@@ -96,7 +96,7 @@ def sign_out() -> None:
     request on. Other devices the user is signed in on are not affected (see `POST
     /users/{user_id}/revoke-sign-ins`). Answers 204 with no body. Any role.
     """
-    service.sign_out(db_session(), actor=current_actor(), now=clock().now())
+    auth_sessions.sign_out(db_session(), actor=current_actor(), now=clock().now())
 
 
 @blp.route("/auth/me", methods=["GET"])
@@ -195,6 +195,6 @@ def unlock_user(user_id: uuid.UUID) -> Any:
     per-email sign-in rate limit, so the user can sign in straight away. Existing sign-ins are untouched. Admins
     only; the unlock is written to the audit log.
     """
-    user = service.unlock_user(db_session(), actor=current_actor(), user_id=user_id, now=clock().now())
+    user = signing_in.unlock_user(db_session(), actor=current_actor(), user_id=user_id, now=clock().now())
     forget_sign_in_attempts(user.email)
     return user

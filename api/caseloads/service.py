@@ -1,6 +1,7 @@
 """Allocating key workers to enrolled children, within each mentor's maximum caseload.
 
-The enrolment an allocation belongs to is checked by api.enrolments.service, which calls these steps.
+The enrolment an allocation belongs to is checked by api.enrolments (allocations.py, service.py), which calls these
+steps.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def allocate_mentor(
     mentor_id: uuid.UUID,
     now: datetime,
 ) -> Allocation:
-    """Allocate a key worker to an enrolment holding a place (checked, and locked, by api.enrolments.service), or
+    """Allocate a key worker to an enrolment holding a place (checked, and locked, by api.enrolments.allocations), or
     reallocate: the previous allocation ends and stays in the history."""
     # The mentor's row lock serialises allocations to one mentor, so two coordinators cannot both take
     # the last slot of a caseload.

@@ -7,7 +7,7 @@ simply opens, so the page has its own sign-in form, and its own kind of sign-in:
   POST /auth/sign-in checks them (same refusals, same lock-out, and the same rate limits: SIGN_IN_ENDPOINTS in
   api/app.py). What it makes is a *dashboard page* sign-in record (accounts.rules.SignInKind), not an API one:
   no access or refresh token exists for it. The cookie holds the record's id and an HMAC of it under a key of
-  the page's own (accounts.service.authenticate_page). It is not a JWT, so the API's bearer check cannot read
+  the page's own (accounts.auth_sessions.authenticate_page). It is not a JWT, so the API's bearer check cannot read
   it, and that check refuses page sign-ins by kind as well: a coordinator or admin who signs in here carries
   nothing that can write through the API if the cookie ever leaks. (It used to hold a full API access token.)
 - The sign-in lasts DASHBOARD_SIGN_IN_MINUTES (15), decided by the record, whatever the browser keeps; there is
@@ -52,7 +52,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as AnyResponse
 
-from api.accounts import service as accounts_service
+from api.accounts import auth_sessions, signing_in
 from api.accounts.errors import InvalidCredentials
 from api.accounts.views import sign_in_guards
 from api.actors import Actor, Role
@@ -180,7 +180,7 @@ def _safe_next(value: str | None) -> str | None:
 
 
 def _actor_from_cookie() -> Actor:
-    return accounts_service.authenticate_page(
+    return auth_sessions.authenticate_page(
         db_session(),
         credential=request.cookies.get(SIGN_IN_COOKIE, ""),
         secret_key=current_app.config["SECRET_KEY"],
@@ -212,7 +212,7 @@ def sign_in() -> Any:
     )
     minutes = int(current_app.config["DASHBOARD_SIGN_IN_MINUTES"])
     try:
-        signed_in = accounts_service.sign_in_to_page(
+        signed_in = signing_in.sign_in_to_page(
             db_session(),
             email=request.form.get("email", ""),
             password=request.form.get("password", ""),
@@ -247,7 +247,7 @@ def sign_out() -> AnyResponse:
     rules.check_sign_out_form_token(
         _forms_key(), sign_in_id=actor.auth_session_id, token=request.form.get("form_token", "")
     )
-    accounts_service.sign_out(db_session(), actor=actor, now=clock().now())
+    auth_sessions.sign_out(db_session(), actor=actor, now=clock().now())
     _delete_cookie(response, SIGN_IN_COOKIE)
     return response
 

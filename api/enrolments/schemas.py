@@ -19,7 +19,7 @@ class PlacesSchema(Schema):
     waitlisted = fields.Raw(metadata=SUPPRESSIBLE_COUNT)
 
 
-# Dumps an EnrolmentWithPosition (api/enrolments/service.py): the enrolment, and its place while it waits.
+# Dumps an EnrolmentWithPosition (api/enrolments/reading.py): the enrolment, and its place while it waits.
 class EnrolmentSchema(Schema):
     id = fields.UUID(attribute="enrolment.id")
     child_id = fields.UUID(attribute="enrolment.child_id")

@@ -1,5 +1,6 @@
-"""Places in a cohort: admitting accepted referrals, the waitlist, offers, ending and moving enrolments, changing a
-cohort's places, and allocating key workers to the children holding them (api/caseloads keeps the allocations).
+"""Who holds a cohort's places: admitting accepted referrals, the waitlist, offers, ending and moving enrolments,
+and changing a cohort's places. Reading enrolments and places is in reading.py, allocating key workers to the
+children holding them in allocations.py (api/caseloads keeps the allocations).
 
 Every function that changes who holds a cohort's places first takes that cohort's row lock
 (select_cohort_for_update), then lapses any expired offers, then decides. So two coordinators, or a
@@ -12,34 +13,27 @@ the API calls to end or move an enrolment are api.schedules.service's, which cal
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.actors import Actor, Role
+from api.actors import Actor
 from api.audit import service as audit
-from api.caseloads import queries as caseloads_queries
 from api.caseloads import service as caseloads_service
-from api.caseloads.errors import EnrolmentNotAllocatable
-from api.caseloads.models import Allocation
 from api.caseloads.rules import AllocationEndReason
 from api.changes.rules import EntityType
 from api.changes.service import record_change
 from api.db import step, transaction, use_case
-from api.disclosure import is_suppressed, suppress
 from api.enrolments import errors, queries, rules
 from api.enrolments.models import Enrolment
+from api.enrolments.reading import EnrolmentWithPosition, get_enrolment_for_staff, with_position
 from api.enrolments.rules import EndReason, EnrolmentStatus, Priority
-from api.pagination import Page, Window
 from api.programmes import service as programmes_service
-from api.programmes.errors import CohortNotFound, PlacesBelowTaken, ProgrammeNotFound
+from api.programmes.errors import CohortNotFound, PlacesBelowTaken
 from api.programmes.models import Cohort, Programme
-from api.programmes.queries import get_cohort_or_none, list_cohorts, select_cohort_for_update
+from api.programmes.queries import get_cohort_or_none, select_cohort_for_update
 from api.programmes.rules import places_cut_below_taken
 
 
@@ -180,79 +174,13 @@ def admit(
     return enrolment
 
 
-@dataclass(frozen=True)
-class EnrolmentWithPosition:
-    """An enrolment as the API shows it: with its place in the waitlist while it waits (EnrolmentSchema)."""
-
-    enrolment: Enrolment
-    waitlist_position: int | None
-
-
-@dataclass(frozen=True)
-class PlacesSummary:
-    cohort_id: uuid.UUID
-    cohort_name: str
-    places: int
-    active: int | str
-    offered: int | str
-    free: int | None
-    waitlisted: int | str
-
-
-def get_places(
-    db_session: Session, *, actor: Actor, programme_id: uuid.UUID, suppression_threshold: int
-) -> list[PlacesSummary]:
-    """Places used against places funded, per cohort. Commissioners get small numbers suppressed."""
-    if not actor.sees_programme(programme_id) or db_session.get(Programme, programme_id) is None:
-        raise ProgrammeNotFound()
-    summaries = []
-    for cohort in list_cohorts(db_session, programme_id=programme_id):
-        counts = queries.count_by_status(db_session, cohort_id=cohort.id)
-        active, offered = counts[EnrolmentStatus.ACTIVE], counts[EnrolmentStatus.OFFERED]
-        waitlisted = counts[EnrolmentStatus.WAITLISTED]
-        free: int | None = rules.free_places(places=cohort.places, taken=active + offered)
-        if actor.role is not Role.COMMISSIONER:
-            summaries.append(PlacesSummary(cohort.id, cohort.name, cohort.places, active, offered, free, waitlisted))
-            continue
-        threshold = suppression_threshold
-        if is_suppressed(active, threshold=threshold) or is_suppressed(offered, threshold=threshold):
-            free = None
-        summaries.append(
-            PlacesSummary(
-                cohort.id,
-                cohort.name,
-                cohort.places,
-                active=suppress(active, threshold=threshold),
-                offered=suppress(offered, threshold=threshold),
-                free=free,
-                waitlisted=suppress(waitlisted, threshold=threshold),
-            )
-        )
-    return summaries
-
-
-def with_position(db_session: Session, enrolment: Enrolment) -> EnrolmentWithPosition:
-    return EnrolmentWithPosition(enrolment, queries.waitlist_position(db_session, enrolment=enrolment))
-
-
-@use_case
-def get_enrolment(
-    db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, now: datetime
-) -> EnrolmentWithPosition:
-    enrolment = _get_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
-    audit.record(
-        db_session, actor=actor, action="enrolment.read", record=enrolment, child_id=enrolment.child_id, now=now
-    )
-    return with_position(db_session, enrolment)
-
-
 def confirm_offer(
     db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, now: datetime
 ) -> EnrolmentWithPosition:
     """Support starts now. An offer found past its window lapses and passes to the next child, and that stands
     even though the confirmation fails: its transaction commits before OfferLapsed is answered."""
     with transaction(db_session):
-        enrolment = _get_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
+        enrolment = get_enrolment_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
         cohort, programme = _lock_cohort(db_session, enrolment.cohort_id)
         db_session.refresh(enrolment)
         lapsed = lapse_expired_offers_in_cohort(db_session, actor=actor, cohort=cohort, now=now)
@@ -281,7 +209,7 @@ def withdraw_from_waitlist(
     db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, note: str, now: datetime
 ) -> EnrolmentWithPosition:
     """The child no longer wants or needs the place they wait for (or were offered)."""
-    enrolment = _get_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
+    enrolment = get_enrolment_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
     cohort, _ = _lock_cohort(db_session, enrolment.cohort_id)
     db_session.refresh(enrolment)
     if not rules.can_leave_waitlist(enrolment.status):
@@ -303,7 +231,7 @@ def withdraw_from_waitlist(
 def change_priority(
     db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, priority: Priority, now: datetime
 ) -> EnrolmentWithPosition:
-    enrolment = _get_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
+    enrolment = get_enrolment_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
     _lock_cohort(db_session, enrolment.cohort_id)
     db_session.refresh(enrolment)
     if enrolment.status is not EnrolmentStatus.WAITLISTED:
@@ -334,7 +262,7 @@ def end_enrolment(
 ) -> EnrolmentWithPosition:
     """End support; the place goes to the next child on the waitlist in the same transaction. (Its session
     patterns end in api.schedules.service.end_enrolment_and_its_patterns, which the API calls.)"""
-    enrolment = _get_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
+    enrolment = get_enrolment_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
     cohort, _ = _lock_cohort(db_session, enrolment.cohort_id)
     db_session.refresh(enrolment)
     if not rules.can_end(enrolment.status):
@@ -363,7 +291,7 @@ def move_enrolment(
     """Step a child up or down between cohorts of one programme: all of it happens, or none of it. (The old
     enrolment's session patterns end in api.schedules.service.move_enrolment_ending_its_patterns, which the API
     calls: the new cohort may allow a different number of sessions a week, so the mentor sets a new pattern.)"""
-    enrolment = _get_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
+    enrolment = get_enrolment_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
     target = get_cohort_or_none(db_session, to_cohort_id)
     source = get_cohort_or_none(db_session, enrolment.cohort_id)
     assert source is not None
@@ -434,94 +362,12 @@ def update_cohort(
     return cohort
 
 
-@use_case
-def list_enrolments(
-    db_session: Session,
-    *,
-    actor: Actor,
-    cohort_id: uuid.UUID | None,
-    child_id: uuid.UUID | None,
-    status: EnrolmentStatus | None,
-    window: Window,
-    now: datetime,
-) -> Page[EnrolmentWithPosition]:
-    page = queries.list_enrolments(
-        db_session,
-        programme_id=actor.programme_scope,
-        cohort_id=cohort_id,
-        child_id=child_id,
-        status=status,
-        window=window,
-    )
-    audit.record_many(
-        db_session,
-        actor=actor,
-        action="enrolment.list",
-        of=Enrolment,
-        records=[(enrolment.id, enrolment.child_id) for enrolment in page.items],
-        now=now,
-    )
-    positions = queries.waitlist_positions_of(db_session, enrolments=page.items)
-    return Page([EnrolmentWithPosition(enrolment, positions.get(enrolment.id)) for enrolment in page.items], page.total)
-
-
-@use_case
-def allocate_mentor(
-    db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, mentor_id: uuid.UUID, now: datetime
-) -> Allocation:
-    """Allocate a key worker to a child holding a place (offered or active), or reallocate (api/caseloads)."""
-    enrolment = queries.get_enrolment_in_programme(
-        db_session, enrolment_id=enrolment_id, programme_id=actor.programme_scope, for_update=True
-    )
-    if enrolment is None:
-        raise errors.EnrolmentNotFound()
-    if enrolment.status not in rules.HOLDS_PLACE:
-        raise EnrolmentNotAllocatable()
-    return caseloads_service.allocate_mentor(
-        db_session,
-        actor=actor,
-        enrolment_id=enrolment.id,
-        child_id=enrolment.child_id,
-        programme_id=enrolment_programme_id(db_session, enrolment),
-        mentor_id=mentor_id,
-        now=now,
-    )
-
-
-@use_case
-def list_allocations(
-    db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, now: datetime
-) -> Sequence[Allocation]:
-    """Every key worker the child has had on this enrolment, oldest first."""
-    enrolment = _get_for_staff(db_session, actor=actor, enrolment_id=enrolment_id)
-    allocations = caseloads_queries.list_allocations(db_session, enrolment_id=enrolment.id)
-    audit.record(
-        db_session, actor=actor, action="allocation.list", record=enrolment, child_id=enrolment.child_id, now=now
-    )
-    return allocations
-
-
-def enrolment_programme_id(db_session: Session, enrolment: Enrolment) -> uuid.UUID:
-    programme_id = db_session.scalar(select(Cohort.programme_id).where(Cohort.id == enrolment.cohort_id))
-    assert programme_id is not None
-    return programme_id
-
-
 def _close(enrolment: Enrolment, *, actor: Actor, reason: EndReason, note: str | None, now: datetime) -> None:
     enrolment.status = EnrolmentStatus.ENDED
     enrolment.ended_at = now
     enrolment.end_reason = reason
     enrolment.end_note = note
     enrolment.last_changed_by_user_id = actor.user_id
-
-
-def _get_for_staff(db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID) -> Enrolment:
-    enrolment = queries.get_enrolment_in_programme(
-        db_session, enrolment_id=enrolment_id, programme_id=actor.programme_scope
-    )
-    if enrolment is None:
-        raise errors.EnrolmentNotFound()
-    return enrolment
 
 
 def _flush_refusing_second_open_enrolment(db_session: Session) -> None:

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from api.actors import Role
 from api.auth import ALL_ROLES, STAFF, current_actor, requires
 from api.caseloads.schemas import AllocateSchema, AllocationSchema
-from api.enrolments import service
+from api.enrolments import allocations, reading, service
 from api.enrolments.schemas import (
     EnrolmentListQuerySchema,
     EnrolmentSchema,
@@ -34,7 +34,7 @@ def get_places(programme_id: uuid.UUID) -> Any:
     Commissioners see counts from 1 to 4 as "<5", and `free` withheld whenever it would reveal one; no child is ever
     identifiable.
     """
-    return service.get_places(
+    return reading.get_places(
         db_session(),
         actor=current_actor(),
         programme_id=programme_id,
@@ -54,7 +54,7 @@ def list_enrolments(args: dict[str, Any], pagination_parameters: Any) -> Any:
     page at a time (`page`, `page_size`; `X-Pagination` gives the total). A waiting child's enrolment carries its
     waitlist position. Admins and coordinators; every enrolment listed is written to the audit log.
     """
-    page = service.list_enrolments(
+    page = reading.list_enrolments(
         db_session(),
         actor=current_actor(),
         cohort_id=args.get("cohort_id"),
@@ -76,7 +76,7 @@ def get_enrolment(enrolment_id: uuid.UUID) -> Any:
     started and is planned to end, how it ended, and its waitlist position while waiting. Admins and coordinators of
     its programme (any other answers 404); audited.
     """
-    return service.get_enrolment(db_session(), actor=current_actor(), enrolment_id=enrolment_id, now=clock().now())
+    return reading.get_enrolment(db_session(), actor=current_actor(), enrolment_id=enrolment_id, now=clock().now())
 
 
 @blp.route("/enrolments/<uuid:enrolment_id>/confirm-offer", methods=["POST"])
@@ -164,7 +164,7 @@ def allocate(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:
     phone receives the child, and all that is theirs, on its next `GET /sync`; the previous key worker's phone is
     told to forget the child. Admins and coordinators; audited.
     """
-    return service.allocate_mentor(
+    return allocations.allocate_mentor(
         db_session(),
         actor=current_actor(),
         enrolment_id=enrolment_id,
@@ -182,4 +182,6 @@ def list_allocations(enrolment_id: uuid.UUID) -> Any:
     Who was key worker when: each allocation with its start, its end and why it ended (reallocated, enrolment ended
     ...), oldest first. Admins and coordinators of the enrolment's programme (any other answers 404); audited.
     """
-    return service.list_allocations(db_session(), actor=current_actor(), enrolment_id=enrolment_id, now=clock().now())
+    return allocations.list_allocations(
+        db_session(), actor=current_actor(), enrolment_id=enrolment_id, now=clock().now()
+    )

@@ -13,6 +13,7 @@ from api.audit import service as audit
 from api.children.errors import ChildNotFound
 from api.children.models import Child
 from api.db import use_case
+from api.enrolments import reading as enrolments_reading
 from api.enrolments import service as enrolments_service
 from api.enrolments.errors import ChildAlreadyEnrolled
 from api.enrolments.queries import open_enrolment_for_child
@@ -115,7 +116,7 @@ def list_referrals(
 @use_case
 def accept_referral(
     db_session: Session, *, actor: Actor, referral_id: uuid.UUID, now: datetime
-) -> enrolments_service.EnrolmentWithPosition:
+) -> enrolments_reading.EnrolmentWithPosition:
     """Accept, and in the same transaction give the child a place or a waitlist position."""
     referral = _get(db_session, actor=actor, referral_id=referral_id, for_update=True)
     if not rules.can_decide(referral.status):
@@ -136,7 +137,7 @@ def accept_referral(
         referred_on=referral.referred_on,
         now=now,
     )
-    return enrolments_service.with_position(db_session, enrolment)
+    return enrolments_reading.with_position(db_session, enrolment)
 
 
 @use_case

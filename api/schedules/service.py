@@ -25,8 +25,8 @@ from api.db import step, use_case
 from api.enrolments import service as enrolments_service
 from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.models import Enrolment
+from api.enrolments.reading import EnrolmentWithPosition
 from api.enrolments.rules import EndReason
-from api.enrolments.service import EnrolmentWithPosition
 from api.errors import check_version
 from api.schedules import errors, rules
 from api.schedules.models import SessionPattern

@@ -1,20 +1,18 @@
-"""Planning and logging sessions, within each child's weekly cap.
+"""Planning, logging, correcting and rescheduling sessions, within each child's weekly cap.
 
 Every write that could add a session to a child's week first locks that child's enrolment row (in id order,
 so group sessions cannot deadlock each other), then counts, then writes: simultaneous requests for the same
 child and week queue on the lock and the cap holds (tests/concurrency). Each write also records the change
 for the phones' sync and an audit row per child, in the same transaction.
 
-The use cases (`@use_case`) own their transaction; `lock_places_to_plan`, `add_session` and `view_session` are
-steps (`@step`) that join their caller's, which is how the schedules domain plans a pattern's sessions.
+The use cases (`@use_case`) own their transaction; `lock_places_to_plan` and `add_session` are steps (`@step`)
+that join their caller's, which is how the schedules domain plans a pattern's sessions. Reading sessions is in
+reading.py, a week's cap override in cap_overrides.py, a child's delivery summary in delivery.py.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,108 +26,18 @@ from api.alerts.rules import AlertKind
 from api.audit import service as audit
 from api.changes.rules import EntityType
 from api.changes.service import record_change
-from api.children.service import visible_child
 from api.db import step, use_case
 from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.errors import check_version
-from api.pagination import Page, Window
 from api.programmes.models import Programme
 from api.reminders import service as reminders
 from api.sessions import errors, queries, rules
-from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
+from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.queries import Attendee, Place
+from api.sessions.reading import SessionView, view_session
 from api.sessions.rules import LocalTiming, LocationCategory, SessionKind, SessionLog, SessionStatus
-
-
-@dataclass(frozen=True)
-class SessionView:
-    """A session as one caller may see it (what SessionSchema answers): notes only for its mentor, coordinators and
-    admins; its week and evening and weekend flags in programme time."""
-
-    id: uuid.UUID
-    programme_id: uuid.UUID
-    mentor_id: uuid.UUID
-    kind: SessionKind
-    location_category: LocationCategory
-    status: SessionStatus
-    planned_start_at: datetime
-    planned_end_at: datetime
-    local_week: str
-    is_evening: bool
-    is_weekend: bool
-    attendees: list[Attendee]
-    actual_duration_minutes: int | None
-    activities: list[str] | None
-    notes: str | None
-    pattern_id: uuid.UUID | None
-    rescheduled_to_id: uuid.UUID | None
-    version: int
-    updated_at: datetime
-
-
-def _view(session: MentoringSession, timing: LocalTiming, *, actor: Actor, attendees: list[Attendee]) -> SessionView:
-    notes_visible = actor.role in (Role.ADMIN, Role.COORDINATOR) or session.mentor_id == actor.user_id
-    return SessionView(
-        id=session.id,
-        programme_id=session.programme_id,
-        mentor_id=session.mentor_id,
-        kind=session.kind,
-        location_category=session.location_category,
-        status=session.status,
-        planned_start_at=session.planned_start_at,
-        planned_end_at=session.planned_end_at,
-        local_week=session.local_week,
-        is_evening=timing.is_evening,
-        is_weekend=timing.is_weekend,
-        attendees=attendees,
-        actual_duration_minutes=session.actual_duration_minutes,
-        activities=session.activities,
-        notes=session.notes if notes_visible else None,
-        pattern_id=session.pattern_id,
-        rescheduled_to_id=session.rescheduled_to_id,
-        version=session.version,
-        updated_at=session.updated_at,
-    )
-
-
-@step
-def view_session(
-    db_session: Session,
-    session: MentoringSession,
-    *,
-    actor: Actor,
-    attendees: list[Attendee] | None = None,
-    timing: LocalTiming | None = None,
-) -> SessionView:
-    """The session as `actor` may see it. `attendees`, `timing`: when the caller has them already."""
-    if attendees is None:
-        attendees = queries.attendees(db_session, session_id=session.id)
-    if timing is None:
-        programme = db_session.get_one(Programme, session.programme_id)
-        timing = rules.local_timing(session.planned_start_at, programme.time_zone)
-    return _view(session, timing, actor=actor, attendees=attendees)
-
-
-def view_sessions(db_session: Session, sessions: Sequence[MentoringSession], *, actor: Actor) -> list[SessionView]:
-    """Many sessions as `actor` may see them, their children read in one statement (a page of a list or of the
-    sync feed)."""
-    attendees = queries.attendees_of_sessions(db_session, session_ids=[session.id for session in sessions])
-    # Held here: the identity map keeps only what something references, so get() per session would re-read.
-    programmes = {
-        programme_id: db_session.get_one(Programme, programme_id)
-        for programme_id in {session.programme_id for session in sessions}
-    }
-    return [
-        _view(
-            session,
-            rules.local_timing(session.planned_start_at, programmes[session.programme_id].time_zone),
-            actor=actor,
-            attendees=attendees.get(session.id, []),
-        )
-        for session in sessions
-    ]
 
 
 def _attendees_at(places: list[Place]) -> list[Attendee]:
@@ -364,54 +272,6 @@ def create_session(
     return view_session(db_session, session, actor=actor, attendees=_attendees_at(places), timing=timing)
 
 
-@use_case
-def get_session(db_session: Session, *, actor: Actor, session_id: uuid.UUID, now: datetime) -> SessionView:
-    session = queries.get_visible_session(db_session, actor=actor, session_id=session_id)
-    if session is None:
-        raise errors.SessionNotFound()
-    view = view_session(db_session, session, actor=actor)
-    audit.record_many(
-        db_session,
-        actor=actor,
-        action="session.read",
-        of=MentoringSession,
-        records=[(session.id, attendee.child_id) for attendee in view.attendees],
-        now=now,
-    )
-    return view
-
-
-@use_case
-def list_sessions(
-    db_session: Session,
-    *,
-    actor: Actor,
-    child_id: uuid.UUID | None,
-    starts_from: datetime | None,
-    starts_before: datetime | None,
-    window: Window,
-    now: datetime,
-) -> Page[SessionView]:
-    page = queries.list_sessions(
-        db_session,
-        actor=actor,
-        child_id=child_id,
-        starts_from=starts_from,
-        starts_before=starts_before,
-        window=window,
-    )
-    views = view_sessions(db_session, page.items, actor=actor)
-    audit.record_many(
-        db_session,
-        actor=actor,
-        action="session.list",
-        of=MentoringSession,
-        records=[(view.id, attendee.child_id) for view in views for attendee in view.attendees],
-        now=now,
-    )
-    return Page(views, page.total)
-
-
 def _get_session_to_change(db_session: Session, *, actor: Actor, session_id: uuid.UUID) -> MentoringSession:
     """Lock a session for an edit. A mentor who sees a group session only through their own child may read
     it (without its notes) but not change it: the session belongs to the mentor who leads it."""
@@ -516,103 +376,3 @@ def reschedule_session(
     _record_written(db_session, old, child_ids, actor=actor, action="session.reschedule", now=now)
     _record_written(db_session, new, child_ids, actor=actor, action="session.create", now=now, created=True)
     return view_session(db_session, new, actor=actor, attendees=_attendees_at(places), timing=timing)
-
-
-@use_case
-def override_weekly_cap(
-    db_session: Session,
-    *,
-    actor: Actor,
-    enrolment_id: uuid.UUID,
-    local_week: str,
-    max_sessions: int,
-    reason: str,
-    now: datetime,
-) -> WeeklyCapOverride:
-    """A coordinator allows one child more sessions in one exceptional week (audited, with the reason)."""
-    places = lock_places_to_plan(db_session, actor=actor, enrolment_ids=[enrolment_id])
-    enrolment = places[0].enrolment
-    override = queries.cap_override(db_session, enrolment_id=enrolment.id, local_week=local_week)
-    if override is None:
-        override = WeeklyCapOverride(
-            enrolment_id=enrolment.id,
-            local_week=local_week,
-            max_sessions=max_sessions,
-            reason=reason.strip(),
-            created_by_user_id=actor.user_id,
-            created_at=now,
-        )
-        db_session.add(override)
-    else:
-        override.max_sessions, override.reason = max_sessions, reason.strip()
-        override.created_by_user_id, override.created_at = actor.user_id, now
-    db_session.flush()
-    audit.record(
-        db_session,
-        actor=actor,
-        action="weekly_cap_override.set",
-        record=override,
-        child_id=enrolment.child_id,
-        now=now,
-    )
-    return override
-
-
-@dataclass(frozen=True)
-class WeekOfSessions:
-    week: str
-    planned: int
-    delivered: int
-
-
-@dataclass(frozen=True)
-class DeliverySummary:
-    planned: int
-    delivered: int
-    did_not_attend: int
-    cancelled: int
-    rescheduled: int
-    evening_share: float | None
-    weekend_share: float | None
-    weeks: list[WeekOfSessions]
-
-
-@use_case
-def summarise_delivery(db_session: Session, *, actor: Actor, child_id: uuid.UUID, now: datetime) -> DeliverySummary:
-    """Planned against delivered, missed and cancelled, evening and weekend share, and sessions per week."""
-    child = visible_child(db_session, actor=actor, child_id=child_id)
-    programme = db_session.get(Programme, child.programme_id)
-    assert programme is not None
-    sessions = queries.sessions_of_child(db_session, child_id=child.id)
-    by_status = Counter(session.status for session in sessions)
-    delivered = [session for session in sessions if session.status is SessionStatus.COMPLETED]
-    weeks: dict[str, Counter[str]] = {}
-    for session in sessions:
-        if session.status in rules.COUNTS_TOWARDS_CAP:
-            week = weeks.setdefault(session.local_week, Counter())
-            week["planned"] += 1
-            week["delivered"] += session.status is SessionStatus.COMPLETED
-    audit.record(
-        db_session,
-        actor=actor,
-        action="session.summary",
-        record=child,
-        child_id=child.id,
-        now=now,
-    )
-    return DeliverySummary(
-        planned=sum(by_status[status] for status in rules.COUNTS_TOWARDS_CAP),
-        delivered=len(delivered),
-        did_not_attend=by_status[SessionStatus.DID_NOT_ATTEND],
-        cancelled=sum(by_status[status] for status in rules.CANCELLED),
-        rescheduled=by_status[SessionStatus.RESCHEDULED],
-        evening_share=_share(delivered, lambda s: rules.is_evening(s.planned_start_at, programme.time_zone)),
-        weekend_share=_share(delivered, lambda s: rules.is_weekend(s.planned_start_at, programme.time_zone)),
-        weeks=[WeekOfSessions(week, counts["planned"], counts["delivered"]) for week, counts in sorted(weeks.items())],
-    )
-
-
-def _share(sessions: list[MentoringSession], predicate: Any) -> float | None:
-    if not sessions:
-        return None
-    return round(sum(1 for session in sessions if predicate(session)) / len(sessions), 3)

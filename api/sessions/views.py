@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from api.auth import CASEWORK, STAFF, current_actor, requires
 from api.idempotency.http import idempotent
-from api.sessions import service
+from api.sessions import cap_overrides, delivery, reading, service
 from api.sessions.schemas import (
     CapOverrideSchema,
     DeliverySummarySchema,
@@ -63,7 +63,7 @@ def list_sessions(args: dict[str, Any], pagination_parameters: Any) -> Any:
     lead the session or are a coordinator or admin. The phone app keeps its copy up to date with `GET /sync`
     instead. Audited.
     """
-    page = service.list_sessions(
+    page = reading.list_sessions(
         db_session(),
         actor=current_actor(),
         child_id=args.get("child_id"),
@@ -85,7 +85,7 @@ def get_session(session_id: uuid.UUID) -> Any:
     and its `version`, which is also the answer's `ETag`: send it back in If-Match to edit. Notes are null unless
     you lead the session or are a coordinator or admin. A session of no child you may see answers 404. Audited.
     """
-    view = service.get_session(db_session(), actor=current_actor(), session_id=session_id, now=clock().now())
+    view = reading.get_session(db_session(), actor=current_actor(), session_id=session_id, now=clock().now())
     return view, etag(view.version)
 
 
@@ -158,7 +158,7 @@ def override_weekly_cap(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:
     number and the reason. The enrolment must be active. Admins and coordinators of its programme; audited with the
     reason.
     """
-    return service.override_weekly_cap(
+    return cap_overrides.override_weekly_cap(
         db_session(),
         actor=current_actor(),
         enrolment_id=enrolment_id,
@@ -180,4 +180,4 @@ def summarise_delivery(child_id: uuid.UUID) -> Any:
     programme time (null with none delivered); and sessions per ISO week, planned against delivered. A mentor may
     read it only for their own caseload (any other child answers 404).
     """
-    return service.summarise_delivery(db_session(), actor=current_actor(), child_id=child_id, now=clock().now())
+    return delivery.summarise_delivery(db_session(), actor=current_actor(), child_id=child_id, now=clock().now())

@@ -47,7 +47,7 @@ from api.db import use_case
 from api.missing.models import MissingEpisode
 from api.schedules.models import SessionPattern
 from api.sessions.models import MentoringSession, SessionAttendee
-from api.sessions.service import view_sessions
+from api.sessions.reading import view_sessions
 from api.sync.rules import (
     ENTRY_RANK,
     EXPANSION_RANKS,

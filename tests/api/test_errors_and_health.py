@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from api.accounts import service as accounts_service
+from api.accounts import auth_sessions
 from api.actors import Role
 from api.app import create_app
 from api.auth import token_settings
@@ -312,9 +312,7 @@ def test_a_token_signed_by_an_app_with_another_secret_key_is_refused(client, db_
     mentor = make_user(db_session, Role.MENTOR)
     other_app = throwaway_app(SECRET_KEY="another-deployment-" + "z" * 32)
     with other_app.app_context():
-        tokens = accounts_service.start_auth_session(
-            db_session, user=mentor, settings=token_settings(), now=DEFAULT_NOW
-        )
+        tokens = auth_sessions.start_auth_session(db_session, user=mentor, settings=token_settings(), now=DEFAULT_NOW)
 
     response = client.get("/auth/me", headers={"Authorization": f"Bearer {tokens.access_token}"})
 

@@ -11,6 +11,7 @@ from api.actors import Role
 from api.caseloads import errors, queries, service
 from api.caseloads.rules import AllocationEndReason
 from api.clock import FixedClock
+from api.enrolments import allocations
 from api.enrolments import service as enrolments_service
 from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.rules import EndReason, EnrolmentStatus
@@ -95,7 +96,7 @@ def test_reallocating_ends_the_old_allocation_and_keeps_the_history_oldest_first
 
     second = team.allocate(enrolment, second_mentor, now=reallocated_at)
 
-    history = enrolments_service.list_allocations(
+    history = allocations.list_allocations(
         db_session, actor=actor_for(team.coordinator), enrolment_id=enrolment.id, now=reallocated_at
     )
     assert [allocation.id for allocation in history] == [first.id, second.id]
@@ -224,7 +225,7 @@ def test_a_coordinator_cannot_allocate_in_another_programme(db_session, team):
     with pytest.raises(EnrolmentNotFound):
         team.allocate(enrolment, by=stranger)
     with pytest.raises(EnrolmentNotFound):
-        enrolments_service.list_allocations(db_session, actor=actor_for(stranger), enrolment_id=enrolment.id, now=LATER)
+        allocations.list_allocations(db_session, actor=actor_for(stranger), enrolment_id=enrolment.id, now=LATER)
 
 
 def test_an_admin_can_allocate_in_any_programme(db_session, team):

@@ -19,7 +19,7 @@ from api.caseloads import queries as caseload_queries
 from api.caseloads.rules import AllocationEndReason
 from api.children import service as children_service
 from api.children.models import Child
-from api.enrolments import errors, service
+from api.enrolments import errors, reading, service
 from api.enrolments.models import Enrolment
 from api.enrolments.queries import count_by_status
 from api.enrolments.rules import EndReason, EnrolmentStatus, Priority
@@ -222,7 +222,7 @@ def test_with_the_same_priority_and_referral_date_the_first_to_arrive_comes_firs
     ]
 
     positions = [
-        service.get_enrolment(db_session, actor=actor_for(coordinator), enrolment_id=e.id, now=LATER) for e in arrivals
+        reading.get_enrolment(db_session, actor=actor_for(coordinator), enrolment_id=e.id, now=LATER) for e in arrivals
     ]
 
     assert [position.waitlist_position for position in positions] == [3, 1, 2]
@@ -372,7 +372,7 @@ def test_ending_support_offers_the_freed_place_to_the_head_of_the_waitlist(db_se
     assert urgent.started_at is None
     assert reload(db_session, normal).status is EnrolmentStatus.WAITLISTED
     assert (
-        service.get_enrolment(
+        reading.get_enrolment(
             db_session, actor=actor_for(coordinator), enrolment_id=normal.id, now=LATER
         ).waitlist_position
         == 1
@@ -1152,7 +1152,7 @@ def test_a_single_place_passes_down_the_waitlist_and_the_invariants_hold_at_ever
 def test_a_coordinator_sees_exact_place_counts(db_session):
     cohort, coordinator, _ = offered_place(db_session, places=3, waiting=2)
 
-    (summary,) = service.get_places(
+    (summary,) = reading.get_places(
         db_session, actor=actor_for(coordinator), programme_id=cohort.programme_id, suppression_threshold=5
     )
 
@@ -1163,7 +1163,7 @@ def test_a_commissioner_sees_small_counts_suppressed_and_free_withheld(db_sessio
     cohort, _, _ = offered_place(db_session, places=3, waiting=2)
     commissioner = make_user(db_session, Role.COMMISSIONER, programme=programme_of(db_session, cohort))
 
-    (summary,) = service.get_places(
+    (summary,) = reading.get_places(
         db_session, actor=actor_for(commissioner), programme_id=cohort.programme_id, suppression_threshold=5
     )
 

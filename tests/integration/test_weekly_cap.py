@@ -20,7 +20,7 @@ from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.errors import StaleVersion
-from api.sessions import errors, queries, service
+from api.sessions import cap_overrides, errors, queries, reading, service
 from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.rules import LocationCategory, SessionKind, SessionLog, SessionStatus
 from tests.builders import Team, actor_for, make_cohort, make_user, utc
@@ -46,7 +46,7 @@ def create_session(
     status: SessionStatus = SessionStatus.PLANNED,
     log: SessionLog | None = None,
     **overrides: Any,
-) -> service.SessionView:
+) -> reading.SessionView:
     enrolments = enrolments if isinstance(enrolments, list) else [enrolments]
     values: dict[str, Any] = {
         "session_id": None,
@@ -63,7 +63,7 @@ def create_session(
     return service.create_session(team.db_session, actor=actor_for(by or team.mentor), **(values | overrides))
 
 
-def set_status(team: Team, view: service.SessionView, status: SessionStatus) -> service.SessionView:
+def set_status(team: Team, view: reading.SessionView, status: SessionStatus) -> reading.SessionView:
     return service.update_session(
         team.db_session,
         actor=actor_for(team.mentor),
@@ -75,7 +75,7 @@ def set_status(team: Team, view: service.SessionView, status: SessionStatus) -> 
     )
 
 
-def reschedule(team: Team, view: service.SessionView, start: datetime, **overrides: Any) -> service.SessionView:
+def reschedule(team: Team, view: reading.SessionView, start: datetime, **overrides: Any) -> reading.SessionView:
     values: dict[str, Any] = {
         "session_id": view.id,
         "expected_version": view.version,
@@ -88,7 +88,7 @@ def reschedule(team: Team, view: service.SessionView, start: datetime, **overrid
 
 
 def override_cap(team: Team, enrolment: Enrolment, week: str, max_sessions: int, reason: str = "Exceptional week."):
-    return service.override_weekly_cap(
+    return cap_overrides.override_weekly_cap(
         team.db_session,
         actor=actor_for(team.coordinator),
         enrolment_id=enrolment.id,

@@ -41,7 +41,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import TestResponse
 
-from api.accounts import service as accounts_service
+from api.accounts import signing_in
 from api.accounts.errors import InvalidCredentials
 from api.accounts.models import AppUser, SignInSource
 from api.accounts.rules import (
@@ -118,8 +118,8 @@ CHEAP_PASSWORD_HASH = CHEAP_HASHER.hash(PASSWORD)
 def cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     if "real_password_hashing" in request.fixturenames:
         return
-    monkeypatch.setattr(accounts_service, "_password_hasher", CHEAP_HASHER)
-    monkeypatch.setattr(accounts_service, "_dummy_hash", lambda: CHEAP_HASHER.hash("not-a-real-password"))
+    monkeypatch.setattr(signing_in, "_password_hasher", CHEAP_HASHER)
+    monkeypatch.setattr(signing_in, "_dummy_hash", lambda: CHEAP_HASHER.hash("not-a-real-password"))
 
 
 @pytest.fixture()
@@ -267,8 +267,8 @@ def test_a_locked_account_still_costs_the_full_password_check_so_timing_does_not
 ):
     mentor = make_user(db_session, Role.MENTOR)
     lock(client, mentor)
-    hasher = CountingHasher(accounts_service._password_hasher)
-    monkeypatch.setattr(accounts_service, "_password_hasher", hasher)
+    hasher = CountingHasher(signing_in._password_hasher)
+    monkeypatch.setattr(signing_in, "_password_hasher", hasher)
 
     sign_in(client, mentor.email)
     sign_in(client, mentor.email, WRONG)
@@ -416,13 +416,13 @@ def guess_in_parallel(database: Database, email: str, lockout: LockoutPolicy) ->
     """GUESSERS wrong passwords at once from one address, each on its own connection, released together by a
     barrier."""
     barrier = threading.Barrier(GUESSERS)
-    guards = accounts_service.SignInGuards(client_address=GUESSER_ADDRESS, lockout=lockout)
+    guards = signing_in.SignInGuards(client_address=GUESSER_ADDRESS, lockout=lockout)
 
     def guess() -> str:
         with database.session() as db_session:
             barrier.wait(timeout=30)
             try:
-                accounts_service.sign_in(
+                signing_in.sign_in(
                     db_session, email=email, password=WRONG, settings=TOKEN_SETTINGS, now=DEFAULT_NOW, guards=guards
                 )
             except InvalidCredentials:
@@ -434,7 +434,7 @@ def guess_in_parallel(database: Database, email: str, lockout: LockoutPolicy) ->
 
 
 def guesses_counted(db_session: Session, email: str, address: str = GUESSER_ADDRESS) -> SignInSource:
-    email_key, client_key = accounts_service.sign_in_source_keys(SECRET_KEY, email=email, client_address=address)
+    email_key, client_key = signing_in.sign_in_source_keys(SECRET_KEY, email=email, client_address=address)
     return db_session.scalars(
         select(SignInSource).where(SignInSource.email_key == email_key, SignInSource.client_key == client_key)
     ).one()

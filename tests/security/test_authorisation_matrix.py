@@ -47,7 +47,7 @@ from typing import Any
 import jwt
 import pytest
 
-from api.accounts import service as accounts_service
+from api.accounts import auth_sessions
 from api.accounts.models import AppUser
 from api.dashboards.page import SIGN_IN_COOKIE
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
@@ -706,7 +706,7 @@ def page_credential(authz: AuthzCall, caller: str) -> str:
     if caller not in SIGNED_IN:
         return "not-a-credential" if token else ""
     user = authz.db_session.get_one(AppUser, uuid.UUID(jwt.decode(token, options={"verify_signature": False})["sub"]))
-    signed_in = accounts_service.start_page_sign_in(
+    signed_in = auth_sessions.start_page_sign_in(
         authz.db_session, user=user, secret_key=SECRET_KEY, minutes=15, now=DEFAULT_NOW
     )
     return signed_in.credential

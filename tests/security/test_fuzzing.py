@@ -60,7 +60,7 @@ from schemathesis.generation.stateful import run_state_machine_as_test
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.accounts import service as accounts_service
+from api.accounts import auth_sessions
 from api.accounts.models import AppUser
 from api.actors import Actor, Role
 from api.alerts.models import Alert
@@ -133,7 +133,7 @@ class World:
             database = self.app.extensions["reachable.db"]
             with self.app.app_context(), database.session() as db_session:
                 user = db_session.get_one(AppUser, self.user_ids[role])
-                tokens = accounts_service.start_auth_session(
+                tokens = auth_sessions.start_auth_session(
                     db_session, user=user, settings=token_settings(), now=DEFAULT_NOW
                 )
             self._tokens[role] = tokens.access_token

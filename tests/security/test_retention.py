@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.accounts import service as accounts_service
+from api.accounts import auth_sessions, signing_in
 from api.accounts.errors import InvalidCredentials
 from api.accounts.models import AuthSession, RefreshToken, SignInSource
 from api.audit.models import AuditEvent
@@ -97,7 +97,7 @@ class World:
 
     @staticmethod
     def _sign_in(db_session: Session, team: Team, *, at: datetime) -> uuid.UUID:
-        accounts_service.start_auth_session(db_session, user=team.mentor, settings=TOKEN_SETTINGS, now=at)
+        auth_sessions.start_auth_session(db_session, user=team.mentor, settings=TOKEN_SETTINGS, now=at)
         return db_session.scalars(
             select(AuthSession.id).where(AuthSession.user_id == team.mentor.id, AuthSession.created_at == at)
         ).one()
@@ -105,13 +105,13 @@ class World:
     @staticmethod
     def _wrong_password(db_session: Session, team: Team, *, address: str, at: datetime) -> uuid.UUID:
         with pytest.raises(InvalidCredentials):
-            accounts_service.sign_in(
+            signing_in.sign_in(
                 db_session,
                 email=team.mentor.email,
                 password="not the right password at all",
                 settings=TOKEN_SETTINGS,
                 now=at,
-                guards=accounts_service.SignInGuards(client_address=address),
+                guards=signing_in.SignInGuards(client_address=address),
             )
         return db_session.scalars(select(SignInSource.id).where(SignInSource.last_attempt_at == at)).one()
 

@@ -1,0 +1,201 @@
+"""Sign-ins (AuthSession: one sign-in on one device) for a user whose identity is proven: starting one, with API
+tokens or a dashboard page credential of its own kind; checking a token or credential on each request; refreshing
+tokens, each refresh token used once; and signing out."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, joinedload
+
+from api.accounts import errors
+from api.accounts.models import AppUser, AuthSession, RefreshToken
+from api.accounts.rules import SignInKind
+from api.actors import Actor
+from api.db import step, transaction, use_case
+
+ACCESS_TOKEN_ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    secret_key: str
+    access_token_minutes: int
+    refresh_token_days: int
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "Bearer"
+
+
+@dataclass(frozen=True)
+class PageSignIn:
+    """A sign-in to the dashboard page only: the cookie's value, when it ends, and who it is."""
+
+    credential: str
+    expires_at: datetime
+    actor: Actor
+
+
+def _token_digest(token: str) -> str:
+    # Refresh tokens carry 256 bits of randomness, so a fast hash is enough to make a stolen table useless.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@step
+def _issue_tokens(
+    db_session: Session, *, auth_session: AuthSession, user: AppUser, settings: TokenSettings, now: datetime
+) -> TokenPair:
+    refresh_token = secrets.token_urlsafe(32)
+    db_session.add(
+        RefreshToken(auth_session_id=auth_session.id, token_hash=_token_digest(refresh_token), issued_at=now)
+    )
+    expires_at = now + timedelta(minutes=settings.access_token_minutes)
+    claims = {
+        "sub": str(user.id),
+        "sid": str(auth_session.id),
+        "role": user.role.value,
+        "iat": int(now.timestamp()),
+        "exp": int(expires_at.timestamp()),
+    }
+    access_token = jwt.encode(claims, settings.secret_key, algorithm=ACCESS_TOKEN_ALGORITHM)
+    return TokenPair(access_token, refresh_token, expires_in=settings.access_token_minutes * 60)
+
+
+@use_case
+def start_auth_session(db_session: Session, *, user: AppUser, settings: TokenSettings, now: datetime) -> TokenPair:
+    """A new sign-in for a user whose identity is already proven."""
+    auth_session = AuthSession(
+        user_id=user.id, created_at=now, expires_at=now + timedelta(days=settings.refresh_token_days)
+    )
+    db_session.add(auth_session)
+    db_session.flush()
+    tokens = _issue_tokens(db_session, auth_session=auth_session, user=user, settings=settings, now=now)
+    return tokens
+
+
+@use_case
+def start_page_sign_in(
+    db_session: Session, *, user: AppUser, secret_key: str, minutes: int, now: datetime
+) -> PageSignIn:
+    """A new dashboard page sign-in for a user whose identity is already proven: a sign-in record of its own kind
+    that ends after `minutes` (the record decides, whatever the browser keeps), and no tokens at all."""
+    expires_at = now + timedelta(minutes=minutes)
+    auth_session = AuthSession(user_id=user.id, kind=SignInKind.DASHBOARD_PAGE, created_at=now, expires_at=expires_at)
+    db_session.add(auth_session)
+    db_session.flush()
+    sign_in_id = auth_session.id
+    actor = Actor(user_id=user.id, role=user.role, programme_id=user.programme_id, auth_session_id=sign_in_id)
+    return PageSignIn(_page_credential(secret_key, sign_in_id), expires_at, actor)
+
+
+# The page's credential is the sign-in's id and an HMAC of it under a key of its own, derived from the secret key
+# (as check-in links are): only this server can make one, it names a sign-in record that can end (sign-out,
+# revocation, deactivation, expiry), and it is not a JWT, so the API's check cannot even read it.
+_PAGE_CREDENTIAL_LABEL = b"reachable dashboard page sign-in v1"
+
+
+def _page_credential_mac(secret_key: str, auth_session_id: uuid.UUID) -> str:
+    key = hmac.new(secret_key.encode(), _PAGE_CREDENTIAL_LABEL, hashlib.sha256).digest()
+    digest = hmac.new(key, auth_session_id.bytes, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _page_credential(secret_key: str, auth_session_id: uuid.UUID) -> str:
+    return f"{auth_session_id.hex}.{_page_credential_mac(secret_key, auth_session_id)}"
+
+
+def authenticate_page(db_session: Session, *, credential: str, secret_key: str, now: datetime) -> Actor:
+    """Who a dashboard page cookie belongs to, if it names a live page sign-in (never an API sign-in)."""
+    sign_in_id, _, mac = credential.partition(".")
+    try:
+        auth_session_id = uuid.UUID(hex=sign_in_id)
+    except ValueError:
+        raise errors.PageSignInInvalid() from None
+    if not hmac.compare_digest(mac.encode(), _page_credential_mac(secret_key, auth_session_id).encode()):
+        raise errors.PageSignInInvalid()
+    auth_session = db_session.get(AuthSession, auth_session_id, options=[joinedload(AuthSession.user)])
+    if (
+        auth_session is None
+        or auth_session.kind is not SignInKind.DASHBOARD_PAGE
+        or auth_session.revoked_at is not None
+        or auth_session.expires_at <= now
+        or not auth_session.user.is_active
+    ):
+        raise errors.PageSignInInvalid()
+    user = auth_session.user
+    return Actor(user_id=user.id, role=user.role, programme_id=user.programme_id, auth_session_id=auth_session.id)
+
+
+def refresh(db_session: Session, *, refresh_token: str, settings: TokenSettings, now: datetime) -> TokenPair:
+    """New tokens for a refresh token, used once. A rotated-out token that comes back means someone holds a copy:
+    the whole sign-in is cut off, and that stands (its transaction commits) before the token is refused."""
+    with transaction(db_session):
+        stored = db_session.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == _token_digest(refresh_token)).with_for_update()
+        )
+        if stored is None:
+            raise errors.RefreshTokenInvalid()
+        auth_session = db_session.get(AuthSession, stored.auth_session_id)
+        assert auth_session is not None
+        if stored.used_at is None:
+            if auth_session.revoked_at is not None or auth_session.expires_at <= now or not auth_session.user.is_active:
+                raise errors.RefreshTokenInvalid()
+            stored.used_at = now
+            return _issue_tokens(
+                db_session, auth_session=auth_session, user=auth_session.user, settings=settings, now=now
+            )
+        auth_session.revoked_at = auth_session.revoked_at or now
+        auth_session.revoked_reason = auth_session.revoked_reason or "refresh_token_reused"
+    raise errors.RefreshTokenInvalid()
+
+
+def authenticate(db_session: Session, *, access_token: str, settings: TokenSettings, now: datetime) -> Actor:
+    """Check the token's signature and expiry, then that its sign-in is still live (revocation is immediate)."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            access_token,
+            settings.secret_key,
+            algorithms=[ACCESS_TOKEN_ALGORITHM],
+            # Expiry is checked below against the injected clock, not the wall clock.
+            options={"require": ["sub", "sid", "exp"], "verify_exp": False, "verify_iat": False},
+        )
+        auth_session_id = uuid.UUID(claims["sid"])
+    except (jwt.PyJWTError, ValueError):
+        raise errors.AccessTokenInvalid() from None
+    if claims["exp"] <= now.timestamp():
+        raise errors.AccessTokenInvalid()
+    # One round trip for the sign-in and its user: every request of every endpoint pays for this.
+    auth_session = db_session.get(AuthSession, auth_session_id, options=[joinedload(AuthSession.user)])
+    if (
+        auth_session is None
+        or auth_session.revoked_at is not None
+        or not auth_session.user.is_active
+        # No access token is ever made for a dashboard page sign-in; should one be forged, it opens nothing.
+        or auth_session.kind is not SignInKind.API
+    ):
+        raise errors.AccessTokenInvalid()
+    user = auth_session.user
+    return Actor(user_id=user.id, role=user.role, programme_id=user.programme_id, auth_session_id=auth_session.id)
+
+
+@use_case
+def sign_out(db_session: Session, *, actor: Actor, now: datetime) -> None:
+    db_session.execute(
+        update(AuthSession)
+        .where(AuthSession.id == actor.auth_session_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason="signed_out")
+    )
