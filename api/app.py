@@ -7,17 +7,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import cli
+from api.accounts import auth_sessions
 from api.accounts.views import blp as accounts_blp
+from api.actors import Actor
 from api.alerts.views import blp as alerts_blp
 from api.apidocs.page import blp as apidocs_blp
 from api.audit.views import blp as audit_blp
+from api.auth import AUTHENTICATE
 from api.caseloads.views import blp as caseloads_blp
 from api.children.views import blp as children_blp
 from api.clock import SystemClock
@@ -40,7 +43,7 @@ from api.schedules.views import blp as schedules_blp
 from api.sessions.views import blp as sessions_blp
 from api.sms.views import blp as sms_blp
 from api.sync.views import blp as sync_blp
-from api.web import Api, init_database, keep_retry_after, register_error_handlers
+from api.web import Api, clock, db_session, init_database, keep_retry_after, register_error_handlers
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from api.wellbeing.page import blp as checkin_page_blp
 from api.wellbeing.views import blp as wellbeing_blp
@@ -83,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SHIPPED_INSTRUMENTS, licensed_wording_file=Path(wording) if wording else None
     )
     init_database(app, Database(app.config["DATABASE_URL"]))
+    app.extensions[AUTHENTICATE] = _authenticate
     # First of all before-request hooks: no view, schema or rate limit reads text that cannot be stored.
     app.before_request(refuse_unstorable_input)
 
@@ -198,3 +202,13 @@ def _html_policy(response: Response) -> str:
     """Pages with no policy of their own may load and run nothing (the API docs pages set theirs: api/apidocs)."""
     response.headers.setdefault("Cache-Control", "no-store")
     return "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+
+def _authenticate(access_token: str) -> Actor:
+    """The accounts domain's check of a bearer token, for api.auth (which every view imports) to call."""
+    return auth_sessions.authenticate(
+        db_session(),
+        access_token=access_token,
+        settings=auth_sessions.TokenSettings.from_config(current_app.config),
+        now=clock().now(),
+    )

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +32,14 @@ class TokenSettings:
     secret_key: str
     access_token_minutes: int
     refresh_token_days: int
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> TokenSettings:
+        return cls(
+            secret_key=config["SECRET_KEY"],
+            access_token_minutes=int(config["ACCESS_TOKEN_MINUTES"]),
+            refresh_token_days=int(config["REFRESH_TOKEN_DAYS"]),
+        )
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from api.accounts.schemas import (
     UserUpdateSchema,
 )
 from api.actors import Role
-from api.auth import ALL_ROLES, STAFF, current_actor, requires, token_settings
+from api.auth import ALL_ROLES, STAFF, current_actor, requires
 from api.schemas import RevokedSchema
 from api.web import RATE_LIMITED, clock, db_session, error_answer, forget_sign_in_attempts, spend_sign_in_budget
 
@@ -60,7 +60,7 @@ def sign_in(body: dict[str, Any]) -> Any:
         db_session(),
         email=body["email"],
         password=body["password"],
-        settings=token_settings(),
+        settings=_token_settings(),
         now=clock().now(),
         guards=sign_in_guards(),
     )
@@ -82,7 +82,7 @@ def refresh(body: dict[str, Any]) -> Any:
     answers 401. Rate-limited per client address (429 with Retry-After). No access token needed.
     """
     return auth_sessions.refresh(
-        db_session(), refresh_token=body["refresh_token"], settings=token_settings(), now=clock().now()
+        db_session(), refresh_token=body["refresh_token"], settings=_token_settings(), now=clock().now()
     )
 
 
@@ -198,3 +198,7 @@ def unlock_user(user_id: uuid.UUID) -> Any:
     user = signing_in.unlock_user(db_session(), actor=current_actor(), user_id=user_id, now=clock().now())
     forget_sign_in_attempts(user.email)
     return user
+
+
+def _token_settings() -> auth_sessions.TokenSettings:
+    return auth_sessions.TokenSettings.from_config(current_app.config)

@@ -216,7 +216,10 @@ def attendee_row(session: MentoringSession, enrolment: Enrolment, timing: LocalT
 
 
 def _set_status(db_session: Session, session: MentoringSession, status: SessionStatus) -> None:
-    """The only way a session's status changes: its attendees' copy changes with it, in the same transaction."""
+    """The only way a session's status changes: its attendees' copy changes with it, in the same transaction (so an
+    unchanged status leaves the copy as it is, already equal)."""
+    if session.status is status:
+        return
     session.status = status
     db_session.execute(update(SessionAttendee).where(SessionAttendee.session_id == session.id).values(status=status))
 

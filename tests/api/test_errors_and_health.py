@@ -9,7 +9,6 @@ import pytest
 from api.accounts import auth_sessions
 from api.actors import Role
 from api.app import create_app
-from api.auth import token_settings
 from api.config import MIN_SECRET_KEY_LENGTH
 from tests.builders import PASSWORD, auth_headers, make_user
 from tests.conftest import DEFAULT_NOW
@@ -312,7 +311,9 @@ def test_a_token_signed_by_an_app_with_another_secret_key_is_refused(client, db_
     mentor = make_user(db_session, Role.MENTOR)
     other_app = throwaway_app(SECRET_KEY="another-deployment-" + "z" * 32)
     with other_app.app_context():
-        tokens = auth_sessions.start_auth_session(db_session, user=mentor, settings=token_settings(), now=DEFAULT_NOW)
+        tokens = auth_sessions.start_auth_session(
+            db_session, user=mentor, settings=auth_sessions.TokenSettings.from_config(other_app.config), now=DEFAULT_NOW
+        )
 
     response = client.get("/auth/me", headers={"Authorization": f"Bearer {tokens.access_token}"})
 

@@ -65,7 +65,6 @@ from api.accounts.models import AppUser
 from api.actors import Actor, Role
 from api.alerts.models import Alert
 from api.app import create_app
-from api.auth import token_settings
 from api.caseloads.models import Allocation
 from api.children.models import Child, PhoneNumber
 from api.clock import FixedClock
@@ -134,7 +133,10 @@ class World:
             with self.app.app_context(), database.session() as db_session:
                 user = db_session.get_one(AppUser, self.user_ids[role])
                 tokens = auth_sessions.start_auth_session(
-                    db_session, user=user, settings=token_settings(), now=DEFAULT_NOW
+                    db_session,
+                    user=user,
+                    settings=auth_sessions.TokenSettings.from_config(self.app.config),
+                    now=DEFAULT_NOW,
                 )
             self._tokens[role] = tokens.access_token
         # identity: schemathesis sends requests' default Accept-Encoding (gzip) through WSGI too, but reads the
