@@ -35,29 +35,19 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.actors import Role
-from api.children import service as children_service
-from api.children.models import PhoneNumber
-from api.children.rules import ConsentGivenBy, ContactChannel
 from api.clock import FixedClock
 from api.db import Database, make_session_factory
 from api.outbox import service as outbox
 from api.outbox.models import MessageEvent, OutboundMessage
 from api.outbox.rules import MessageState
-from api.programmes.models import Programme
 from api.sms import dispatch as sms_dispatch
 from api.sms import rules
 from api.sms.dispatch import DispatchSettings
-from api.wellbeing import invitations as wellbeing_invitations
-from api.wellbeing import routine as wellbeing_routine
-from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from notifications.fake import FakeSmsSender
 from notifications.port import OutgoingSms, ProviderMessage, SendResult
-from tests.builders import actor_for, admit_child, make_cohort, make_user
+from tests.concurrency.due_check_in_links import PUBLIC_BASE_URL, due_check_in_links
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
 
-PUBLIC_BASE_URL = "https://checkin.example.org"
-INSTRUMENTS = load_instruments(SHIPPED_INSTRUMENTS, licensed_wording_file=None)
 # How long to wait for a thread or a process to reach the state the test expects before calling it lost.
 # Only a guard against hanging: nothing is asserted about how long anything takes.
 PATIENCE_SECONDS = 60
@@ -66,56 +56,6 @@ PATIENCE_SECONDS = 60
 def skip_on_sqlite(backend: str, why: str) -> None:
     if backend == "sqlite":
         pytest.skip(why)
-
-
-# --- Setting up: children whose check-in links are due -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DueLink:
-    message_id: uuid.UUID
-    invitation_id: uuid.UUID
-    to: str
-    link: str
-
-
-def due_check_in_links(db_session: Session, count: int) -> list[DueLink]:
-    """`count` children with a mobile and consent to SMS, each sent their first check-in link by the scheduler:
-    `count` queued messages, due now."""
-    cohort = make_cohort(db_session, places=count)
-    programme = db_session.get_one(Programme, cohort.programme_id)
-    coordinator = make_user(db_session, Role.COORDINATOR, programme=programme)
-    for _ in range(count):
-        enrolment = admit_child(db_session, cohort=cohort, by=coordinator)
-        children_service.record_consent(
-            db_session,
-            actor=actor_for(coordinator),
-            child_id=enrolment.child_id,
-            channel=ContactChannel.SMS_TO_CHILD,
-            granted=True,
-            given_by=ConsentGivenBy.CHILD,
-            now=DEFAULT_NOW,
-        )
-    created = wellbeing_routine.invite_due_check_ins(
-        db_session, instruments=INSTRUMENTS, secret_key=SECRET_KEY, now=DEFAULT_NOW
-    )
-    assert created == count
-    links = [
-        DueLink(
-            message.id,
-            message.check_in_invitation_id,
-            db_session.get_one(PhoneNumber, message.phone_number_id).e164,
-            PUBLIC_BASE_URL
-            + wellbeing_invitations.link_for(
-                db_session, invitation_id=message.check_in_invitation_id, secret_key=SECRET_KEY
-            ),
-        )
-        for message in db_session.scalars(select(OutboundMessage).order_by(OutboundMessage.id))
-    ]
-    assert {message_state(db_session, link.message_id) for link in links} == {MessageState.QUEUED}
-    db_session.rollback()  # end the read: on SQLite an open transaction holds the write lock
-    assert len(links) == count and len({link.to for link in links}) == count
-    return links
 
 
 def link_in(body: str) -> str:
@@ -127,10 +67,6 @@ def settings(sender: Any) -> DispatchSettings:
     return DispatchSettings(
         sender=sender, secret_key=SECRET_KEY, public_base_url=PUBLIC_BASE_URL, status_callback_url=None
     )
-
-
-def message_state(db_session: Session, message_id: uuid.UUID) -> MessageState:
-    return db_session.get_one(OutboundMessage, message_id).state
 
 
 def messages(db_session: Session) -> list[OutboundMessage]:

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from api.outbox.models import OutboundMessage
 from api.outbox.rules import MessageState
 from api.sms.dispatch import DISPATCH_BATCH
-from tests.concurrency.test_sms_races import due_check_in_links
+from tests.concurrency.due_check_in_links import due_check_in_links
 from tests.conftest import DEFAULT_NOW
 from tests.reliability.processes import PATIENCE_SECONDS, OutputLines, stop
 
