@@ -21,7 +21,7 @@ from api.dashboards.page_figures import page_figures
 from api.dashboards.scope import DashboardRequest
 from api.sessions.rules import SessionStatus
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
-from tests.api.test_dashboards import World, at
+from tests.api.dashboard_world import World, at
 from tests.builders import PASSWORD, actor_for, auth_headers, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
 

@@ -6,129 +6,23 @@ from __future__ import annotations
 import csv
 import io
 import statistics
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from api.actors import Role
 from api.children.models import Child
-from api.enrolments.models import Enrolment
-from api.enrolments.rules import EnrolmentStatus
 from api.outcomes import service as outcomes_service
-from api.sessions.models import MentoringSession
-from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_timing, local_week
-from api.sessions.service import attendee_row
-from api.wellbeing.check_ins import score_row
-from api.wellbeing.models import CheckIn
-from api.wellbeing.scoring import CheckInChannel, ScoreKind
-from tests.builders import actor_for, admit_child, allocate, auth_headers, make_cohort, make_programme, make_user
+from api.sessions.rules import SessionStatus
+from tests.api.dashboard_world import LONDON, World, at
+from tests.builders import actor_for, admit_child, auth_headers, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
 
-LONDON = ZoneInfo("Europe/London")
 SINCE, UNTIL = date(2026, 1, 1), date(2026, 6, 30)
 PERIOD = f"since={SINCE}&until={UNTIL}"
 DASHBOARDS = ("places", "waitlist", "mentors", "delivery", "wellbeing", "outcomes", "return-conversations")
-
-
-def at(day: date, hour: int = 10, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON).astimezone(UTC)
-
-
-class World:
-    """Cohort A (10 places): six children with known spells, referrals, sessions and check-ins; cohort B (3 places):
-    one active, one offered, two waitlisted. Four of A's children live in Dartford, two in Medway."""
-
-    def __init__(self, db_session):
-        self.db_session = db_session
-        self.programme = make_programme(db_session)
-        self.coordinator = make_user(db_session, Role.COORDINATOR, programme=self.programme)
-        self.commissioner = make_user(db_session, Role.COMMISSIONER, programme=self.programme)
-        self.mentor = make_user(db_session, Role.MENTOR, programme=self.programme, max_caseload=2)
-        self.mentor_two = make_user(db_session, Role.MENTOR, programme=self.programme, max_caseload=10)
-        self.admin = make_user(db_session, Role.ADMIN)
-        self.cohort_a = make_cohort(db_session, programme=self.programme, name="A", places=10)
-        self.cohort_b = make_cohort(db_session, programme=self.programme, name="B", places=3)
-        self.a = [self.admit(self.cohort_a, "Dartford" if n < 4 else "Medway") for n in range(6)]
-        self.b = [self.admit(self.cohort_b, "Dartford") for _ in range(4)]
-        # Spells in cohort A: (started, ended) local dates.
-        self.spells = [
-            (date(2025, 12, 1), None),
-            (date(2026, 2, 10), date(2026, 4, 1)),
-            (date(2026, 3, 1), None),
-            (date(2026, 6, 15), None),
-            (date(2025, 6, 1), date(2025, 12, 31)),  # ended before the period
-            (date(2026, 5, 20), date(2026, 7, 10)),
-        ]
-        self.referred = [
-            date(2025, 11, 20),
-            date(2026, 1, 20),
-            date(2026, 2, 1),
-            date(2026, 6, 1),
-            date(2025, 5, 1),
-            date(2026, 5, 1),
-        ]
-        for enrolment, (started, ended), referred in zip(self.a, self.spells, self.referred, strict=True):
-            enrolment.started_at = at(started, 9)
-            enrolment.ended_at = at(ended, 9) if ended else None
-            enrolment.status = EnrolmentStatus.ENDED if ended else EnrolmentStatus.ACTIVE
-            enrolment.referred_on = referred
-        _b_active, b_offered, *b_waiting = self.b
-        b_offered.status, b_offered.started_at = EnrolmentStatus.OFFERED, None
-        for enrolment in b_waiting:
-            enrolment.status, enrolment.started_at = EnrolmentStatus.WAITLISTED, None
-        db_session.commit()
-        allocate(db_session, enrolment=self.a[0], mentor=self.mentor, by=self.coordinator)
-        allocate(db_session, enrolment=self.a[2], mentor=self.mentor, by=self.coordinator)
-        allocate(db_session, enrolment=self.a[3], mentor=self.mentor_two, by=self.coordinator)
-        self.sessions: list[tuple[datetime, SessionStatus, list[Enrolment]]] = []
-
-    def admit(self, cohort, district):
-        from api.children.models import Child
-
-        enrolment = admit_child(self.db_session, cohort=cohort, by=self.coordinator)
-        child = self.db_session.get(Child, enrolment.child_id)
-        child.district = district
-        self.db_session.commit()
-        return enrolment
-
-    def session(self, start: datetime, status: SessionStatus, enrolments: list[Enrolment]) -> None:
-        row = MentoringSession(
-            programme_id=self.programme.id,
-            mentor_id=self.mentor.id,
-            kind=SessionKind.GROUP if len(enrolments) > 1 else SessionKind.ONE_TO_ONE,
-            location_category=LocationCategory.COMMUNITY_VENUE,
-            status=status,
-            planned_start_at=start,
-            planned_end_at=start + timedelta(hours=1),
-            local_week=local_week(start, "Europe/London"),
-            created_at=DEFAULT_NOW,
-            created_by_user_id=self.coordinator.id,
-            updated_at=DEFAULT_NOW,
-            updated_by_user_id=self.coordinator.id,
-        )
-        self.db_session.add(row)
-        self.db_session.flush()
-        for enrolment in enrolments:
-            self.db_session.add(attendee_row(row, enrolment, local_timing(start, "Europe/London")))
-        self.db_session.commit()
-        self.sessions.append((start, status, enrolments))
-
-    def score(self, enrolment: Enrolment, instrument: str, measure: str, completed: datetime, value: str) -> None:
-        check_in = CheckIn(
-            child_id=enrolment.child_id,
-            instrument_key=instrument,
-            instrument_version="1",
-            channel=CheckInChannel.IN_SESSION,
-            completed_at=completed,
-            recorded_by_user_id=self.coordinator.id,
-        )
-        self.db_session.add(check_in)
-        self.db_session.flush()
-        self.db_session.add(score_row(check_in, ScoreKind.DERIVED, measure, Decimal(value)))
-        self.db_session.commit()
 
 
 @pytest.fixture()
