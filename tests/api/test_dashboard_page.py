@@ -21,12 +21,11 @@ from api.dashboards.page_figures import page_figures
 from api.dashboards.scope import DashboardRequest
 from api.sessions.rules import SessionStatus
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
+from tests.api.dashboard_page_sign_in import SAME_SITE, hidden_token, sign_in, sign_in_token
 from tests.api.dashboard_world import World, at
 from tests.builders import PASSWORD, actor_for, auth_headers, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
 
-# What a browser sends with a form posted from a page of this site (the test client's site is http://localhost).
-SAME_SITE = {"Origin": "http://localhost"}
 EVIL = "https://evil.example"
 # The cookie the page used to keep an API access token in (before issue 13).
 OLD_TOKEN_COOKIE = "reachable_dashboard_token"
@@ -43,23 +42,6 @@ def page_world(db_session) -> World:
     world.score(a[0], "swemwbs", "metric", at(today - timedelta(days=200)), "18.00")
     world.score(a[0], "swemwbs", "metric", at(today - timedelta(days=20)), "22.00")
     return world
-
-
-def hidden_token(html: str, action: str) -> str:
-    """The anti-forgery token in the page's form that posts to `action` ("" if the form has none)."""
-    form = re.search(rf'<form[^>]*action="{re.escape(action)}".*?</form>', html, flags=re.DOTALL)
-    token = re.search(r'name="form_token" value="([^"]*)"', form.group(0)) if form else None
-    return token.group(1) if token else ""
-
-
-def sign_in_token(client, **kwargs) -> str:
-    """Open the sign-in form as a browser does (which also sets the form's cookie) and read its token."""
-    return hidden_token(client.get("/dashboard/sign-in", **kwargs).get_data(as_text=True), "/dashboard/sign-in")
-
-
-def sign_in(client, user, next_path="", *, password=PASSWORD):
-    data = {"email": user.email, "password": password, "next": next_path, "form_token": sign_in_token(client)}
-    return client.post("/dashboard/sign-in", data=data, headers=SAME_SITE)
 
 
 def sign_in_cookie(client) -> str:

@@ -43,7 +43,7 @@ from api.sms import dispatch as sms_dispatch
 from api.sms.dispatch import DispatchSettings
 from api.wellbeing import page as checkin_page
 from notifications.dev_sender import RecordingSmsSender
-from tests.api.test_dashboard_page import sign_in as page_sign_in
+from tests.api.dashboard_page_sign_in import sign_in as page_sign_in
 from tests.builders import DISTRICTS, PASSWORD, make_cohort, make_user
 from tests.conftest import DEFAULT_NOW
 
