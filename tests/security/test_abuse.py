@@ -61,11 +61,8 @@ from api.outbox.models import OutboundMessage
 from api.programmes.models import Programme
 from api.wellbeing import links
 from api.wellbeing import queries as wellbeing_queries
+from tests.api.check_in_family import ANSWERS, Family, links_that_do_not_work, make_family
 from tests.api.dashboard_page_sign_in import SAME_SITE, sign_in_token
-
-# The check-in page's fixture of a child with a mobile, SMS consent and a mentor (pytest finds it by its name).
-from tests.api.test_check_in_page import ANSWERS, Family, links_that_do_not_work, make_family
-from tests.api.test_check_in_page import family as _family_fixture  # noqa: F401
 from tests.builders import PASSWORD, TOKEN_SETTINGS, auth_headers
 from tests.builders import make_user as build_user
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
@@ -132,8 +129,9 @@ def make_user(db_session: Session, role: Role, **overrides: Any) -> AppUser:
 
 
 @pytest.fixture()
-def family(_family_fixture: Family) -> Family:  # noqa: F811 (the imported fixture, asked for by its name)
-    return _family_fixture
+def family(db_session: Session) -> Family:
+    """A child with a mobile, SMS consent and a mentor, as in the check-in page's tests."""
+    return make_family(db_session)
 
 
 # --- The lock-out rules (pure) ---------------------------------------------------------------------------------
