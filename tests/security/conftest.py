@@ -19,6 +19,9 @@ The callers are admin, coordinator A, mentor A1 and commissioner A; every other 
 write aimed at someone's sign-ins has something to damage. The world is built once per module
 through the API itself (so it is what real use produces), committed; every test then runs inside a
 transaction rolled back afterwards, so an allowed write changes nothing for the next test.
+
+At the end, the fixtures the abuse and lock-out tests share: cheap password hashing (which they use for every
+test) and an app of its own with small rate limits.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.accounts import signing_in
 from api.accounts.models import AppUser
 from api.actors import Role
 from api.alerts.models import Alert
@@ -48,6 +52,7 @@ from api.sessions.models import SessionAttendee
 from tests.builders import admit_child, allocate, auth_headers, make_child, make_cohort, make_programme, make_user
 from tests.builders import make_referral as build_referral
 from tests.conftest import DEFAULT_NOW, test_config, throwaway_database
+from tests.security.sign_in_attempts import CHEAP_HASHER, TIGHT_LIMITS
 
 # Ids of the programme and its staff: what a slot shares with its programme rather than with its child.
 PROGRAMME_LEVEL = frozenset({"programme_id", "cohort_id", "other_cohort_id", "user_id", "other_user_id"})
@@ -317,3 +322,36 @@ def database_fingerprint(connection: Connection) -> dict[str, list[tuple[Any, ..
         name: sorted(tuple(map(repr, row)) for row in connection.execute(text(f'SELECT * FROM "{name}"')))
         for name in tables
     }
+
+
+# --- The abuse and lock-out tests (tests/security/test_abuse.py, tests/security/test_lockout.py) ----------------
+
+
+@pytest.fixture()
+def cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service verifies passwords with a cheap hasher (tests/security/sign_in_attempts.py, CHEAP_HASHER),
+    unless the test asks for real_password_hashing. The abuse and lock-out tests use it for every test."""
+    if "real_password_hashing" in request.fixturenames:
+        return
+    monkeypatch.setattr(signing_in, "_password_hasher", CHEAP_HASHER)
+    monkeypatch.setattr(signing_in, "_dummy_hash", lambda: CHEAP_HASHER.hash("not-a-real-password"))
+
+
+@pytest.fixture()
+def real_password_hashing() -> None:
+    """Asked for by the tests that keep the production hashing cost."""
+
+
+@pytest.fixture()
+def tight_app(database_url: str, session_factory: sessionmaker[Session], clock: FixedClock) -> Iterator[Flask]:
+    """An app of its own with small limits (and a fresh memory store), joined to the test's transaction."""
+    app = create_app(test_config(database_url, CLOCK=clock, **TIGHT_LIMITS))
+    database = app.extensions["reachable.db"]
+    database.session_factory = session_factory
+    yield app
+    database.dispose()
+
+
+@pytest.fixture()
+def tight_client(tight_app: Flask) -> FlaskClient:
+    return tight_app.test_client()

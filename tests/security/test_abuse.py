@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -34,11 +33,10 @@ from typing import Any
 
 import pytest
 import redis
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from api.accounts import signing_in
@@ -55,7 +53,6 @@ from api.accounts.rules import (
 from api.actors import Role, client_network
 from api.app import create_app
 from api.audit.models import AuditEvent
-from api.clock import FixedClock
 from api.db import Database
 from api.outbox.models import OutboundMessage
 from api.programmes.models import Programme
@@ -64,21 +61,18 @@ from api.wellbeing import queries as wellbeing_queries
 from tests.api.check_in_family import ANSWERS, Family, links_that_do_not_work, make_family
 from tests.api.dashboard_page_sign_in import SAME_SITE, sign_in_token
 from tests.builders import PASSWORD, TOKEN_SETTINGS, auth_headers
-from tests.builders import make_user as build_user
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
 from tests.conftest import test_config as config_for
+from tests.security.sign_in_attempts import TIGHT_LIMITS, WRONG, assert_rate_limited, make_user, sign_in
 
 REDIS_URL = os.environ.get("REACHABLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRE_REDIS = os.environ.get("REACHABLE_TEST_REQUIRE_REDIS") == "1"
-WRONG = "not the right password at all"
 # Headers that differ from one request to the next whatever was asked: the rate-limit counters and the time.
 PER_REQUEST_HEADERS = {"date", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after"}
 
-
-def sign_in(client: FlaskClient, email: str, password: str = PASSWORD, *, address: str = "127.0.0.1") -> TestResponse:
-    return client.post(
-        "/auth/sign-in", json={"email": email, "password": password}, environ_overrides={"REMOTE_ADDR": address}
-    )
+# Every test here verifies passwords with a cheap hasher unless it asks for real_password_hashing
+# (tests/security/conftest.py).
+pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
 
 
 def page_sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> TestResponse:
@@ -89,43 +83,6 @@ def page_sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> T
 
 def stable_headers(response: TestResponse) -> list[tuple[str, str]]:
     return sorted((name.lower(), value) for name, value in response.headers if name.lower() not in PER_REQUEST_HEADERS)
-
-
-def assert_rate_limited(response: TestResponse) -> int:
-    """A 429 in the error envelope whose message says when to try again, as Retry-After does. The seconds."""
-    assert response.status_code == 429, response.get_data(as_text=True)[:300]
-    body = response.json
-    assert body is not None
-    assert set(body) == {"code", "status", "message", "reason"}
-    assert (body["code"], body["status"], body["reason"]) == (429, "Too Many Requests", "rate_limited")
-    seconds = response.headers["Retry-After"]
-    assert seconds.isdigit() and int(seconds) >= 1
-    assert re.fullmatch(rf"Too many requests\. Try again in {seconds} seconds?\.", body["message"]), body["message"]
-    return int(seconds)
-
-
-# Argon2 at its production cost takes up to a second a hash on a busy machine, and these tests sign in hundreds
-# of times: users here get a cheap hash, and the service verifies with a cheap hasher (the lock-out and the
-# limits do not depend on the cost). The concurrency tests keep the real cost: it is what makes guesses overlap.
-CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-CHEAP_PASSWORD_HASH = CHEAP_HASHER.hash(PASSWORD)
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    if "real_password_hashing" in request.fixturenames:
-        return
-    monkeypatch.setattr(signing_in, "_password_hasher", CHEAP_HASHER)
-    monkeypatch.setattr(signing_in, "_dummy_hash", lambda: CHEAP_HASHER.hash("not-a-real-password"))
-
-
-@pytest.fixture()
-def real_password_hashing() -> None:
-    """Asked for by the tests that keep the production hashing cost."""
-
-
-def make_user(db_session: Session, role: Role, **overrides: Any) -> AppUser:
-    return build_user(db_session, role, **({"password_hash": CHEAP_PASSWORD_HASH} | overrides))
 
 
 @pytest.fixture()
@@ -473,28 +430,6 @@ def test_parallel_wrong_passwords_from_one_address_lock_it_out_once(committed_da
 
 
 # --- Rate limits ----------------------------------------------------------------------------------------------
-
-TIGHT_LIMITS = {
-    "SIGN_IN_LIMIT_PER_ADDRESS": "3 per minute",
-    "SIGN_IN_LIMIT_PER_EMAIL": "3 per minute",
-    "REFRESH_LIMIT_PER_ADDRESS": "2 per minute",
-    "SMS_SEND_LIMIT_PER_USER": "2 per hour",
-}
-
-
-@pytest.fixture()
-def tight_app(database_url: str, session_factory: sessionmaker[Session], clock: FixedClock) -> Iterator[Flask]:
-    """An app of its own with small limits (and a fresh memory store), joined to the test's transaction."""
-    app = create_app(config_for(database_url, CLOCK=clock, **TIGHT_LIMITS))
-    database = app.extensions["reachable.db"]
-    database.session_factory = session_factory
-    yield app
-    database.dispose()
-
-
-@pytest.fixture()
-def tight_client(tight_app: Flask) -> FlaskClient:
-    return tight_app.test_client()
 
 
 def test_sign_in_is_limited_per_email_tried_from_any_address(tight_client, db_session):

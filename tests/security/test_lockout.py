@@ -29,17 +29,11 @@ from api.clock import FixedClock
 from tests.builders import auth_headers
 from tests.conftest import DEFAULT_NOW
 from tests.conftest import test_config as config_for
+from tests.security.sign_in_attempts import WRONG, assert_rate_limited, make_user, sign_in
 
-# Cheap password hashing (autouse) and the small-limits app, as in the abuse tests (pytest finds them by name).
-from tests.security.test_abuse import WRONG, assert_rate_limited, make_user, sign_in
-from tests.security.test_abuse import cheap_password_hashing as _cheap_password_hashing  # noqa: F401
-from tests.security.test_abuse import tight_app as _tight_app  # noqa: F401
-
-
-@pytest.fixture()
-def tight_client(_tight_app: Flask) -> FlaskClient:  # noqa: F811 (the imported fixture, asked for by its name)
-    """A client of an app of its own with small limits (tests/security/test_abuse.py, TIGHT_LIMITS)."""
-    return _tight_app.test_client()
+# Cheap password hashing, as in the abuse tests; tight_client, an app of its own with small limits
+# (tests/security/sign_in_attempts.py, TIGHT_LIMITS), comes from tests/security/conftest.py.
+pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
 
 
 def test_an_address_is_known_for_thirty_days_after_the_account_signed_in_from_it():
