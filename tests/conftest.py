@@ -32,6 +32,12 @@ from api.clock import FixedClock
 from api.db import Database, ScopedSession, make_engine
 from tests.contract.answers import answers_not_as_documented, check_every_answer
 
+# Helper modules whose asserts came from test modules (issue 15): pytest rewrites them as it did there, so a
+# failing one still shows its values.
+pytest.register_assert_rewrite(
+    "tests.api.check_in_family", "tests.concurrency.due_check_in_links", "tests.security.sign_in_attempts"
+)
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "REACHABLE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
