@@ -87,16 +87,7 @@ def session_ledger(db_session: Session, *, actor: Actor, session_id: uuid.UUID, 
     session = sessions_queries.get_visible_session(db_session, actor=actor, session_id=session_id)
     if session is None:
         raise SessionNotFound()
-    entries = ledger(db_session, session_id=session.id)
-    audit.record_many(
-        db_session,
-        actor=actor,
-        action="outbound_message.list",
-        of=OutboundMessage,
-        records=[(entry.message.id, entry.message.child_id) for entry in entries],
-        now=now,
-    )
-    return entries
+    return _audited(db_session, ledger(db_session, session_id=session.id), actor=actor, now=now)
 
 
 @use_case
@@ -107,7 +98,11 @@ def invitation_ledger(
     invitation = wellbeing_queries.get_visible_invitation(db_session, actor=actor, invitation_id=invitation_id)
     if invitation is None:
         raise InvitationNotFound()
-    entries = ledger(db_session, invitation_id=invitation.id)
+    return _audited(db_session, ledger(db_session, invitation_id=invitation.id), actor=actor, now=now)
+
+
+def _audited(db_session: Session, entries: list[LedgerEntry], *, actor: Actor, now: datetime) -> list[LedgerEntry]:
+    """A ledger shows messages to or about children: each one shown is an audited read."""
     audit.record_many(
         db_session,
         actor=actor,
