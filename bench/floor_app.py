@@ -119,7 +119,7 @@ class Tables:
         )
 
 
-# As the API's change log (api/sync/service.py): the writing transaction's id, asked inside the INSERT itself.
+# As the API's change log (api/changes/models.py): the writing transaction's id, asked inside the INSERT itself.
 CURRENT_TXID = cast(cast(func.pg_current_xact_id(), Text), BigInteger)
 
 
