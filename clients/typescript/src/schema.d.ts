@@ -388,31 +388,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/cohorts/{cohort_id}/waitlist": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                cohort_id: string;
-            };
-            cookie?: never;
-        };
-        /**
-         * Children holding an offer, then the waitlist in order (priority, then referral date)
-         * @description First the children holding an offered place (with when the offer lapses), then those waiting, in the order
-         *     places will be offered: priority (urgent, high, normal), then referral date, then when they joined. Each entry
-         *     gives the child's reference and their position. Admins and coordinators of the cohort's programme (any other
-         *     cohort answers 404); every child listed is written to the audit log.
-         */
-        get: operations["listWaitlist"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/enrolments": {
         parameters: {
             query?: never;
@@ -533,7 +508,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/enrolments/{enrolment_id}/end": {
+    "/enrolments/{enrolment_id}/allocation": {
         parameters: {
             query?: never;
             header?: never;
@@ -543,22 +518,25 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        put?: never;
         /**
-         * End a child's support with a reason: the place is offered to the next child waiting
-         * @description Only an active enrolment can end (409 `enrolment_not_active`). It ends now with the reason and note; the key
-         *     worker allocation and the child's session patterns end with it (their future untouched sessions are removed;
-         *     sessions already logged stay). The place is offered at once to the child at the head of the waitlist, in the
-         *     same transaction. Admins and coordinators of its programme; audited.
+         * Allocate a key worker, or reallocate (the previous allocation is kept as history)
+         * @description The child's enrolment must hold a place (active, or offered from the waitlist; 409 `enrolment_not_allocatable`
+         *     otherwise), and the mentor must be an active mentor of the same programme (404 `mentor_not_found`) with room in
+         *     their caseload (409 `mentor_caseload_full`, with `caseload` and `max_caseload`); the mentor's row is locked, so
+         *     two coordinators cannot both take their last slot. Allocating the mentor already allocated answers 409
+         *     `already_allocated`. A previous key worker's allocation ends and stays in the history. The new key worker's
+         *     phone receives the child, and all that is theirs, on its next `GET /sync`; the previous key worker's phone is
+         *     told to forget the child. Admins and coordinators; audited.
          */
-        post: operations["endEnrolment"];
+        put: operations["allocate"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/enrolments/{enrolment_id}/move": {
+    "/enrolments/{enrolment_id}/allocations": {
         parameters: {
             query?: never;
             header?: never;
@@ -567,18 +545,14 @@ export interface paths {
             };
             cookie?: never;
         };
-        get?: never;
-        put?: never;
         /**
-         * Step a child up or down to another cohort, keeping their key worker; all or nothing
-         * @description A step up or down between two cohorts of one programme, in one transaction: the active enrolment ends (reason
-         *     `moved_cohort`), a new active one starts in the target cohort with the same priority and key worker, and the
-         *     freed place is offered to the head of the source cohort's waitlist. The target needs a free place (409
-         *     `cohort_full`, with `places` and `places_taken`); the same cohort answers 409 `same_cohort`; a cohort of another
-         *     programme answers 404. Session patterns end with the old enrolment, since the new cohort's weekly cap may
-         *     differ. Answers 201 with the new enrolment. Admins and coordinators; audited.
+         * Every key worker the child has had on this enrolment, oldest first
+         * @description Who was key worker when: each allocation with its start, its end and why it ended (reallocated, enrolment ended
+         *     ...), oldest first. Admins and coordinators of the enrolment's programme (any other answers 404); audited.
          */
-        post: operations["moveEnrolment"];
+        get: operations["listAllocations"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -726,6 +700,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cohorts/{cohort_id}/waitlist": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cohort_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Children holding an offer, then the waitlist in order (priority, then referral date)
+         * @description First the children holding an offered place (with when the offer lapses), then those waiting, in the order
+         *     places will be offered: priority (urgent, high, normal), then referral date, then when they joined. Each entry
+         *     gives the child's reference and their position. Admins and coordinators of the cohort's programme (any other
+         *     cohort answers 404); every child listed is written to the audit log.
+         */
+        get: operations["listWaitlist"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/referrals": {
         parameters: {
             query?: never;
@@ -844,57 +843,6 @@ export interface paths {
          *     allocating. Admins and coordinators.
          */
         get: operations["listMentors"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/enrolments/{enrolment_id}/allocation": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                enrolment_id: string;
-            };
-            cookie?: never;
-        };
-        get?: never;
-        /**
-         * Allocate a key worker, or reallocate (the previous allocation is kept as history)
-         * @description The child's enrolment must hold a place (active, or offered from the waitlist; 409 `enrolment_not_allocatable`
-         *     otherwise), and the mentor must be an active mentor of the same programme (404 `mentor_not_found`) with room in
-         *     their caseload (409 `mentor_caseload_full`, with `caseload` and `max_caseload`); the mentor's row is locked, so
-         *     two coordinators cannot both take their last slot. Allocating the mentor already allocated answers 409
-         *     `already_allocated`. A previous key worker's allocation ends and stays in the history. The new key worker's
-         *     phone receives the child, and all that is theirs, on its next `GET /sync`; the previous key worker's phone is
-         *     told to forget the child. Admins and coordinators; audited.
-         */
-        put: operations["allocate"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/enrolments/{enrolment_id}/allocations": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                enrolment_id: string;
-            };
-            cookie?: never;
-        };
-        /**
-         * Every key worker the child has had on this enrolment, oldest first
-         * @description Who was key worker when: each allocation with its start, its end and why it ended (reallocated, enrolment ended
-         *     ...), oldest first. Admins and coordinators of the enrolment's programme (any other answers 404); audited.
-         */
-        get: operations["listAllocations"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1158,6 +1106,58 @@ export interface paths {
          *     ended answers 409 `pattern_ended`. Audited.
          */
         post: operations["endPattern"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/enrolments/{enrolment_id}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                enrolment_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End a child's support with a reason: the place is offered to the next child waiting
+         * @description Only an active enrolment can end (409 `enrolment_not_active`). It ends now with the reason and note; the key
+         *     worker allocation and the child's session patterns end with it (their future untouched sessions are removed;
+         *     sessions already logged stay). The place is offered at once to the child at the head of the waitlist, in the
+         *     same transaction. Admins and coordinators of its programme; audited.
+         */
+        post: operations["endEnrolment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/enrolments/{enrolment_id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                enrolment_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Step a child up or down to another cohort, keeping their key worker; all or nothing
+         * @description A step up or down between two cohorts of one programme, in one transaction: the active enrolment ends (reason
+         *     `moved_cohort`), a new active one starts in the target cohort with the same priority and key worker, and the
+         *     freed place is offered to the head of the source cohort's waitlist. The target needs a free place (409
+         *     `cohort_full`, with `places` and `places_taken`); the same cohort answers 409 `same_cohort`; a cohort of another
+         *     programme answers 404. Session patterns end with the old enrolment, since the new cohort's weekly cap may
+         *     differ. Answers 201 with the new enrolment. Admins and coordinators; audited.
+         */
+        post: operations["moveEnrolment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2297,28 +2297,6 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
         };
-        ProgrammeUpdate: {
-            /** @description Local time of the reminder the day before (null: none) */
-            reminder_day_before_at?: string | null;
-            /** @description Hours before the start of the second reminder (null: none) */
-            reminder_hours_before?: number | null;
-            /** @description What a scheduled check-in link asks (instrument keys) */
-            check_in_instruments?: string[];
-            /** @description Send a check-in link when a child starts */
-            check_in_at_enrolment?: boolean;
-            /** @description Then every this many weeks (null: never) */
-            check_in_every_weeks?: number | null;
-            /** @description And in the last week before the planned end */
-            check_in_at_end?: boolean;
-            /** @description How long a check-in link works */
-            check_in_link_hours?: number;
-            /** @description Shown after a check-in from a link: where to get help now (plain text) */
-            check_in_help_text?: string | null;
-            name?: string;
-            offer_lapse_hours?: number;
-            districts?: string[];
-            session_activities?: string[];
-        };
         Cohort: {
             /** Format: uuid */
             readonly id: string;
@@ -2331,12 +2309,6 @@ export interface components {
             planned_weeks: number;
             /** Format: date-time */
             readonly created_at: string;
-        };
-        CohortUpdate: {
-            name?: string;
-            places?: number;
-            max_sessions_per_week?: number;
-            planned_weeks?: number;
         };
         Places: {
             /** Format: uuid */
@@ -2357,21 +2329,6 @@ export interface components {
         EnrolmentStatus: "waitlisted" | "offered" | "active" | "ended" | "offer_lapsed" | "withdrawn";
         /** @enum {string} */
         Priority: "urgent" | "high" | "normal";
-        WaitlistEntry: {
-            /** Format: uuid */
-            enrolment_id: string;
-            /** Format: uuid */
-            child_id: string;
-            child_reference: string;
-            status: components["schemas"]["EnrolmentStatus"];
-            /** @description Null for a child holding an offer */
-            position: number | null;
-            priority: components["schemas"]["Priority"];
-            /** Format: date */
-            referred_on: string;
-            /** Format: date-time */
-            offer_expires_at: string | null;
-        };
         /** @enum {string} */
         EndReason: "completed" | "disengaged" | "moved_away" | "stepped_down" | "custody" | "other" | "moved_cohort";
         Enrolment: {
@@ -2412,18 +2369,30 @@ export interface components {
         PriorityChange: {
             priority: components["schemas"]["Priority"];
         };
-        EndEnrolment: {
-            /** @enum {string} */
-            reason: "completed" | "disengaged" | "moved_away" | "stepped_down" | "custody" | "other";
-            note?: string | null;
+        CohortUpdate: {
+            name?: string;
+            places?: number;
+            max_sessions_per_week?: number;
+            planned_weeks?: number;
         };
-        MoveEnrolment: {
-            /**
-             * Format: uuid
-             * @description The cohort to move the child to
-             */
-            cohort_id: string;
-            note?: string | null;
+        Allocate: {
+            /** Format: uuid */
+            mentor_id: string;
+        };
+        /** @enum {string} */
+        AllocationEndReason: "reallocated" | "enrolment_ended" | "moved_cohort";
+        Allocation: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            enrolment_id: string;
+            /** Format: uuid */
+            mentor_id: string;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            ended_at: string | null;
+            end_reason: components["schemas"]["AllocationEndReason"] | null;
         };
         ChildEnrolment: {
             /** Format: uuid */
@@ -2538,6 +2507,43 @@ export interface components {
             district?: string;
             school?: string | null;
         };
+        WaitlistEntry: {
+            /** Format: uuid */
+            enrolment_id: string;
+            /** Format: uuid */
+            child_id: string;
+            child_reference: string;
+            status: components["schemas"]["EnrolmentStatus"];
+            /** @description Null for a child holding an offer */
+            position: number | null;
+            priority: components["schemas"]["Priority"];
+            /** Format: date */
+            referred_on: string;
+            /** Format: date-time */
+            offer_expires_at: string | null;
+        };
+        ProgrammeUpdate: {
+            /** @description Local time of the reminder the day before (null: none) */
+            reminder_day_before_at?: string | null;
+            /** @description Hours before the start of the second reminder (null: none) */
+            reminder_hours_before?: number | null;
+            /** @description What a scheduled check-in link asks (instrument keys) */
+            check_in_instruments?: string[];
+            /** @description Send a check-in link when a child starts */
+            check_in_at_enrolment?: boolean;
+            /** @description Then every this many weeks (null: never) */
+            check_in_every_weeks?: number | null;
+            /** @description And in the last week before the planned end */
+            check_in_at_end?: boolean;
+            /** @description How long a check-in link works */
+            check_in_link_hours?: number;
+            /** @description Shown after a check-in from a link: where to get help now (plain text) */
+            check_in_help_text?: string | null;
+            name?: string;
+            offer_lapse_hours?: number;
+            districts?: string[];
+            session_activities?: string[];
+        };
         /** @enum {string} */
         ReferralStatus: "pending" | "accepted" | "declined";
         /** @enum {string} */
@@ -2583,25 +2589,6 @@ export interface components {
             /** @description Children currently allocated */
             caseload: number;
             max_caseload: number;
-        };
-        Allocate: {
-            /** Format: uuid */
-            mentor_id: string;
-        };
-        /** @enum {string} */
-        AllocationEndReason: "reallocated" | "enrolment_ended" | "moved_cohort";
-        Allocation: {
-            /** Format: uuid */
-            id: string;
-            /** Format: uuid */
-            enrolment_id: string;
-            /** Format: uuid */
-            mentor_id: string;
-            /** Format: date-time */
-            started_at: string;
-            /** Format: date-time */
-            ended_at: string | null;
-            end_reason: components["schemas"]["AllocationEndReason"] | null;
         };
         AuditEvent: {
             /** Format: uuid */
@@ -2848,6 +2835,19 @@ export interface components {
             /** @description Left out, it is "one_to_one". */
             kind?: components["schemas"]["SessionKind"];
             location_category: components["schemas"]["LocationCategory"];
+        };
+        EndEnrolment: {
+            /** @enum {string} */
+            reason: "completed" | "disengaged" | "moved_away" | "stepped_down" | "custody" | "other";
+            note?: string | null;
+        };
+        MoveEnrolment: {
+            /**
+             * Format: uuid
+             * @description The cohort to move the child to
+             */
+            cohort_id: string;
+            note?: string | null;
         };
         /** @enum {string} */
         AlertKind: "safeguarding_concern" | "wellbeing_drop";
@@ -4426,33 +4426,6 @@ export interface operations {
             default: components["responses"]["DEFAULT_ERROR"];
         };
     };
-    listWaitlist: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                cohort_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["WaitlistEntry"][];
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["DEFAULT_ERROR"];
-        };
-    };
     listEnrolments: {
         parameters: {
             query?: {
@@ -4613,7 +4586,7 @@ export interface operations {
             default: components["responses"]["DEFAULT_ERROR"];
         };
     };
-    endEnrolment: {
+    allocate: {
         parameters: {
             query?: never;
             header?: never;
@@ -4624,7 +4597,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["EndEnrolment"];
+                "application/json": components["schemas"]["Allocate"];
             };
         };
         responses: {
@@ -4634,7 +4607,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Enrolment"];
+                    "application/json": components["schemas"]["Allocation"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4648,7 +4621,7 @@ export interface operations {
             default: components["responses"]["DEFAULT_ERROR"];
         };
     };
-    moveEnrolment: {
+    listAllocations: {
         parameters: {
             query?: never;
             header?: never;
@@ -4657,28 +4630,20 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["MoveEnrolment"];
-            };
-        };
+        requestBody?: never;
         responses: {
-            /** @description Created */
-            201: {
+            /** @description OK */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Enrolment"];
+                    "application/json": components["schemas"]["Allocation"][];
                 };
             };
-            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            422: components["responses"]["UNPROCESSABLE_ENTITY"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["DEFAULT_ERROR"];
         };
@@ -4912,6 +4877,33 @@ export interface operations {
             default: components["responses"]["DEFAULT_ERROR"];
         };
     };
+    listWaitlist: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cohort_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WaitlistEntry"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
     listReferrals: {
         parameters: {
             query?: {
@@ -5090,68 +5082,6 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["DEFAULT_ERROR"];
-        };
-    };
-    allocate: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                enrolment_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["Allocate"];
-            };
-        };
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Allocation"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            422: components["responses"]["UNPROCESSABLE_ENTITY"];
-            503: components["responses"]["ServiceUnavailable"];
-            default: components["responses"]["DEFAULT_ERROR"];
-        };
-    };
-    listAllocations: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                enrolment_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Allocation"][];
-                };
-            };
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["DEFAULT_ERROR"];
         };
@@ -5584,6 +5514,76 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    endEnrolment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                enrolment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndEnrolment"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Enrolment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    moveEnrolment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                enrolment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MoveEnrolment"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Enrolment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["DEFAULT_ERROR"];
         };
