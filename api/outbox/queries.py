@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.outbox.models import OutboundMessage
@@ -45,7 +45,3 @@ def queued_for_number(db_session: Session, *, phone_number_id: uuid.UUID) -> Seq
 def dedupe_keys_taken(db_session: Session, *, keys: Collection[str]) -> set[str]:
     """Which of these keys are already in the queue (in any state: a key is never queued twice)."""
     return set(db_session.scalars(select(OutboundMessage.dedupe_key).where(OutboundMessage.dedupe_key.in_(list(keys)))))
-
-
-def count_messages(db_session: Session) -> int:
-    return db_session.scalar(select(func.count()).select_from(OutboundMessage)) or 0

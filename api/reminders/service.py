@@ -63,8 +63,9 @@ def resync_if_reminded(db_session: Session, *, session: SessionToRemind, now: da
 
 
 @step
-def sync_session_reminders(db_session: Session, *, session: SessionToRemind, now: datetime) -> None:
-    """Make a session's pending reminders match the session as it is now, in the caller's transaction.
+def sync_session_reminders(db_session: Session, *, session: SessionToRemind, now: datetime) -> int:
+    """Make a session's pending reminders match the session as it is now, in the caller's transaction; how many
+    reminders it queued.
 
     Called whenever a session is created, moved or cancelled, and by the scheduler for sessions coming due.
     Reminders for another start time, or for a session no longer planned, are cancelled; missing ones queued.
@@ -105,9 +106,11 @@ def sync_session_reminders(db_session: Session, *, session: SessionToRemind, now
         if message.dedupe_key not in current:
             move_message(db_session, message, MessageState.CANCELLED, "the session changed", now)
     existing = outbox_queries.dedupe_keys_taken(db_session, keys=wanted)
+    queued = 0
     for key, (recipient, addressee, child_id, reminder) in wanted.items():
         if key in existing:
             continue
+        queued += 1
         queue_message(
             db_session,
             dedupe_key=key,
@@ -121,6 +124,7 @@ def sync_session_reminders(db_session: Session, *, session: SessionToRemind, now
             drop_after=session.planned_start_at,
             now=now,
         )
+    return queued
 
 
 @use_case
@@ -129,7 +133,4 @@ def queue_reminders(db_session: Session, *, sessions: Iterable[SessionToRemind],
 
     The scheduler passes the sessions the sessions domain finds starting within REMINDER_HORIZON.
     """
-    before = outbox_queries.count_messages(db_session)
-    for session in sessions:
-        sync_session_reminders(db_session, session=session, now=now)
-    return outbox_queries.count_messages(db_session) - before
+    return sum(sync_session_reminders(db_session, session=session, now=now) for session in sessions)
