@@ -7,6 +7,7 @@ from api.caseloads.models import Allocation
 from api.changes.models import ChangeEvent
 from api.children.models import Child, ContactConsent, PhoneNumber
 from api.db import Base
+from api.duty.models import DutyShift
 from api.enrolments.models import Enrolment
 from api.idempotency.models import IdempotencyRecord
 from api.missing.models import MissingEpisode, ReturnConversation
@@ -35,6 +36,7 @@ __all__ = [
     "ContactConsent",
     "DeflatorIndex",
     "DeflatorSeries",
+    "DutyShift",
     "Enrolment",
     "Goal",
     "IdempotencyRecord",

@@ -1,0 +1,86 @@
+"""The duty rota: who a safeguarding alert reaches, at any hour.
+
+- Each programme has a rota of shifts. A shift names the coordinator on duty from its start to its end (evenings
+  and weekends included) and, optionally, a fallback to try when they do not answer: the programme's manager (an
+  admin) or a second coordinator.
+- A shift is the half-open interval [starts_at, ends_at): it covers its first instant, not its last, so one shift
+  can end exactly when the next begins and an instant is never covered twice.
+- A programme's shifts never overlap, so "who is on duty now" has exactly one answer (or none: a gap).
+- A shift ends after it starts and lasts at most 7 days: the rota is planned week by week, and a longer shift is
+  more likely a mistyped date than a plan.
+- Times are instants (UTC when stored). A shift's length is the time that passes, not the difference of wall
+  clocks: 18:00 to 08:00 local is 14 hours on an ordinary night, 15 the night the clocks go back and 13 the night
+  they go forward.
+- A gap is any stretch of a window no shift covers; the rota reports them for the next 7 days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+MAX_SHIFT = timedelta(days=7)
+# What the rota shows and checks for gaps when not told otherwise, and the most one read may ask for.
+DEFAULT_WINDOW = timedelta(days=7)
+MAX_WINDOW = timedelta(days=31)
+
+Interval = tuple[datetime, datetime]
+
+
+def is_aware(moment: datetime) -> bool:
+    return moment.tzinfo is not None and moment.utcoffset() is not None
+
+
+def shift_times_problem(starts_at: datetime, ends_at: datetime) -> tuple[str, str] | None:
+    """What is wrong with a shift's times, as (field, message), or None when they are fine."""
+    if not is_aware(starts_at):
+        return "starts_at", "Give the time with its offset from UTC (for example 2026-12-07T18:00:00+00:00)."
+    if not is_aware(ends_at):
+        return "ends_at", "Give the time with its offset from UTC (for example 2026-12-08T08:00:00+00:00)."
+    if ends_at <= starts_at:
+        return "ends_at", "A shift must end after it starts."
+    if ends_at - starts_at > MAX_SHIFT:
+        return "ends_at", f"A shift lasts at most {MAX_SHIFT.days} days; split a longer stretch into shifts."
+    return None
+
+
+def overlaps(first: Interval, second: Interval) -> bool:
+    """Two half-open intervals share an instant (touching end to start is not sharing one)."""
+    return first[0] < second[1] and second[0] < first[1]
+
+
+def first_overlap(shift: Interval, others: Iterable[Interval]) -> Interval | None:
+    return next((other for other in others if overlaps(shift, other)), None)
+
+
+def uncovered(shifts: Iterable[Interval], *, start: datetime, end: datetime) -> list[Interval]:
+    """The stretches of [start, end) that no shift covers, in time order.
+
+    `shifts` must be sorted by start. They may overlap or reach outside the window (a shift that began before it
+    counts from the window's start)."""
+    gaps: list[Interval] = []
+    covered_to = start
+    for shift_start, shift_end in shifts:
+        if covered_to >= end:
+            break
+        if shift_end <= covered_to:
+            continue
+        if shift_start > covered_to:
+            gaps.append((covered_to, min(shift_start, end)))
+        covered_to = max(covered_to, shift_end)
+    if covered_to < end:
+        gaps.append((covered_to, end))
+    return gaps
+
+
+def covered_until(shifts: Iterable[Interval], *, start: datetime) -> datetime | None:
+    """How long cover runs without a break from `start`: the end of the unbroken run of shifts covering it, or None
+    when no shift covers `start`. `shifts` must be sorted by start."""
+    covered_to: datetime | None = None
+    for shift_start, shift_end in shifts:
+        reached = start if covered_to is None else covered_to
+        if shift_start > reached:
+            break
+        if shift_end > reached:
+            covered_to = shift_end
+    return covered_to
