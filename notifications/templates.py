@@ -54,3 +54,21 @@ def session_reminder_to_carer(*, first_name: str, when: datetime) -> str:
 
 def session_reminder_to_mentor(*, first_name: str, when: datetime) -> str:
     return SESSION_REMINDER_TO_MENTOR.format(someone=sms_name(first_name) or "your session", when=_when(when))
+
+
+# To staff, about an alert: its urgency, a plain kind and its code, never the child or what happened. The phone may
+# be read over a shoulder like anyone's; the app says the rest to the person signed in.
+ALERT_TO_COORDINATOR = "Reachable: {urgency} {kind} {code} needs you {when}. Open the app."
+ALERT_ESCALATED = "Reachable: {urgency} {kind} {code} is not yet acknowledged and needs you {when}. Open the app."
+LONE_WORKING_CHECK = "Reachable: please check in now to say you are safe after your session. Open the app."
+
+
+def alert_to_coordinator(*, urgent: bool, kind_words: str, code: str, escalated: bool) -> str:
+    template = ALERT_ESCALATED if escalated else ALERT_TO_COORDINATOR
+    return template.format(
+        urgency="urgent" if urgent else "high priority", kind=kind_words, code=code, when="now" if urgent else "today"
+    )
+
+
+def lone_working_check() -> str:
+    return LONE_WORKING_CHECK

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.alerts import service as alerts_service
 from api.clock import Clock
 from api.config import DefaultConfig
 from api.enrolments import service as enrolments_service
@@ -85,6 +86,28 @@ def dispatch_outbox(context: JobContext) -> int:
     )
 
 
+def dispatch_urgent(context: JobContext) -> int:
+    """Only urgent messages (an urgent alert, a lone-working check): polled every few seconds so one leaves within
+    seconds of its commit, however long the regular dispatcher's interval."""
+    return sms_dispatch.dispatch_until_idle(
+        context.session_factory,
+        settings=context.dispatch,
+        clock=context.clock.now,
+        stop_requested=context.stopping.is_set,
+        urgent_only=True,
+    )
+
+
+def escalate_alerts(context: JobContext) -> int:
+    with context.session_factory() as db_session:
+        return alerts_service.escalate_unacknowledged(db_session, now=context.clock.now())
+
+
+def check_duty_cover(context: JobContext) -> int:
+    with context.session_factory() as db_session:
+        return alerts_service.check_duty_cover(db_session, now=context.clock.now())
+
+
 def reconcile_messages(context: JobContext) -> int:
     return sms_reconcile.reconcile(context.session_factory, settings=context.dispatch, clock=context.clock.now)
 
@@ -129,6 +152,24 @@ JOBS = [
         every_seconds=15,
         run=dispatch_outbox,
         purpose="Send due SMS: claim, re-check consent and session, send outside any transaction, record.",
+    ),
+    Job(
+        name="dispatch_urgent",
+        every_seconds=2,
+        run=dispatch_urgent,
+        purpose="Send urgent SMS (urgent alerts, lone-working checks) within seconds, ahead of everything else.",
+    ),
+    Job(
+        name="escalate_alerts",
+        every_seconds=30,
+        run=escalate_alerts,
+        purpose="Text an unacknowledged alert's next step: the rota's fallback, then every coordinator.",
+    ),
+    Job(
+        name="check_duty_cover",
+        every_seconds=60 * 60,
+        run=check_duty_cover,
+        purpose="Alert a programme whose duty rota leaves part of the coming days uncovered.",
     ),
     Job(
         name="reconcile_messages",

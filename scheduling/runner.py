@@ -52,7 +52,14 @@ def run_job(job: Job, context: JobContext) -> None:
     except Exception:
         log.exception("job %s failed", job.name)
         return
-    log.info("job %s done: %d changed in %.2fs", job.name, count, time.monotonic() - started)
+    # A run that changed nothing is routine (the urgent poll runs every 2 seconds): kept out of the INFO log.
+    log.log(
+        logging.INFO if count else logging.DEBUG,
+        "job %s done: %d changed in %.2fs",
+        job.name,
+        count,
+        time.monotonic() - started,
+    )
 
 
 def context_from_environment(database: Database, clock: Clock) -> JobContext:
@@ -139,6 +146,8 @@ def build_scheduler(context: JobContext) -> BackgroundScheduler:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # APScheduler logs every run at INFO; with a poll every 2 seconds that drowns what matters.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     database = Database(database_url_from_environment())
     run(database, context_from_environment(database, SystemClock()))
 

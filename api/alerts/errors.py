@@ -9,3 +9,8 @@ class AlertNotFound(NotFound):
 class AlertAlreadyAcknowledged(Conflict):
     reason = "alert_already_acknowledged"
     default_message = "This alert has already been acknowledged."
+
+
+class AlertAlreadyResolved(Conflict):
+    reason = "alert_already_resolved"
+    default_message = "This alert has been resolved; a new occurrence opens a new alert."

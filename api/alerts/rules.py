@@ -12,10 +12,11 @@ updates it, with a count and its latest moment, so a falling score does not bury
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from zoneinfo import ZoneInfo
+
+from api.programmes.rules import AlertThresholds
 
 
 class AlertKind(StrEnum):
@@ -65,6 +66,16 @@ class AlertState(StrEnum):
     RESOLVED = "resolved"  # closed with an outcome note; a new occurrence opens a new alert
 
 
+class AlertEventKind(StrEnum):
+    RAISED = "raised"
+    REPEATED = "repeated"  # the same thing happened again while the alert was open
+    TEXTED = "texted"  # an SMS was queued to this person
+    NOBODY_TO_TEXT = "nobody_to_text"  # no one at this step had a work mobile: the next step is tried at once
+    ESCALATED = "escalated"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
 class EscalationStep(StrEnum):
     """Who an urgent or high alert has been sent to, in order; each step is recorded on the alert."""
 
@@ -81,43 +92,13 @@ NEXT_STEP = {
 }
 
 
-@dataclass(frozen=True)
-class AlertThresholds:
-    """A programme's alert settings (programme.alert_thresholds holds only what differs from these defaults)."""
-
-    # Unacknowledged this long, an alert escalates one step.
-    acknowledge_urgent_minutes: int = 15
-    acknowledge_high_minutes: int = 120
-    # A return conversation not held raises an alert when it is due within this many hours.
-    return_conversation_warning_hours: int = 12
-    # Disengagement: planned sessions not attended in a row; days with no completed session while enrolled;
-    # check-in links in a row that expired unanswered.
-    missed_sessions_in_a_row: int = 3
-    days_without_completed_session: int = 14
-    unanswered_links_in_a_row: int = 2
-    # Lone working: a session's "check in by" defaults to its planned end plus this; the mentor is texted at
-    # check-in-by, and the duty coordinator alerted this many minutes later.
-    lone_working_grace_minutes: int = 30
-    lone_working_alert_after_minutes: int = 15
-    # Gaps in duty cover are looked for this many days ahead.
-    duty_cover_days_ahead: int = 7
-
-    def acknowledge_within(self, urgency: Urgency) -> timedelta | None:
-        """How long an alert may wait for acknowledgement before it escalates; None: it never escalates."""
-        if urgency is Urgency.URGENT:
-            return timedelta(minutes=self.acknowledge_urgent_minutes)
-        if urgency is Urgency.HIGH:
-            return timedelta(minutes=self.acknowledge_high_minutes)
-        return None
-
-
-THRESHOLD_NAMES = tuple(field.name for field in fields(AlertThresholds))
-
-
-def thresholds_from(stored: dict[str, Any] | None) -> AlertThresholds:
-    """A programme's thresholds: its stored overrides over the defaults (unknown names are ignored)."""
-    overrides = {name: int(value) for name, value in (stored or {}).items() if name in THRESHOLD_NAMES}
-    return replace(AlertThresholds(), **overrides)
+def acknowledge_within(thresholds: AlertThresholds, urgency: Urgency) -> timedelta | None:
+    """How long an alert may wait for acknowledgement before it escalates; None: it never escalates."""
+    if urgency is Urgency.URGENT:
+        return timedelta(minutes=thresholds.acknowledge_urgent_minutes)
+    if urgency is Urgency.HIGH:
+        return timedelta(minutes=thresholds.acknowledge_high_minutes)
+    return None
 
 
 def is_texted(urgency: Urgency) -> bool:
@@ -125,7 +106,7 @@ def is_texted(urgency: Urgency) -> bool:
 
 
 def escalate_at(*, urgency: Urgency, thresholds: AlertThresholds, since: datetime) -> datetime | None:
-    within = thresholds.acknowledge_within(urgency)
+    within = acknowledge_within(thresholds, urgency)
     return since + within if within is not None else None
 
 
@@ -134,5 +115,26 @@ _CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def new_code() -> str:
-    """A short code to name an alert in an SMS and on the phone ("A-7K2Q"): it says nothing about the child."""
-    return "A-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(4))
+    """A short code to name an alert in an SMS and on the phone ("A-7K2QX"): it says nothing about the child."""
+    return "A-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(5))
+
+
+def describe_gaps(
+    gaps: list[tuple[datetime, datetime]], *, window: tuple[datetime, datetime], zone: ZoneInfo, days: int
+) -> str:
+    """ "Nobody on duty in the next 7 days: now to Sat 12 Dec 08:00; Sun 13 Dec 18:00 onwards", in the programme's
+    time. A gap running from the window's start or to its end says "now" or "onwards", so the text changes only
+    when the rota does, not every time the window moves on."""
+
+    def local(moment: datetime) -> str:
+        moment = moment.astimezone(zone)
+        return f"{moment:%a} {moment.day} {moment:%b %H:%M}"
+
+    def stretch(start: datetime, end: datetime) -> str:
+        if end >= window[1]:
+            return "now onwards" if start <= window[0] else f"{local(start)} onwards"
+        return f"{'now' if start <= window[0] else local(start)} to {local(end)}"
+
+    listed = "; ".join(stretch(start, end) for start, end in gaps[:10])
+    more = f" and {len(gaps) - 10} more" if len(gaps) > 10 else ""
+    return f"Nobody on duty in the next {days} days: {listed}{more}."

@@ -33,6 +33,11 @@ class OutboundMessage(Base):
     # Set null if the session is deleted (a pattern's future sessions when an enrolment ends): the dispatcher
     # then drops the reminder, and its ledger stays.
     session_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("mentoring_session.id", ondelete="SET NULL"))
+    # The alert a message to a coordinator is about: it is dropped if the alert is acknowledged before it goes.
+    alert_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"))
+    # Urgent messages (an urgent alert, a lone-working check) are never held by quiet hours, are claimed first,
+    # and are looked for every few seconds (scheduling/jobs.py, dispatch_urgent) rather than every 15.
+    urgent: Mapped[bool] = mapped_column(default=False)
     state: Mapped[MessageState] = mapped_column(enum_column_type(MessageState, "message_state"))
     # Why it is in its state: "quiet hours", "too late: ...", "permanent error 21211" ...
     state_reason: Mapped[str | None] = mapped_column(String(200))
@@ -58,6 +63,12 @@ class OutboundMessage(Base):
 
 # The dispatcher's query: due messages by state and time.
 Index("ix_outbound_message_state_send_after", OutboundMessage.state, OutboundMessage.send_after)
+Index(
+    "ix_outbound_message_urgent_due",
+    OutboundMessage.send_after,
+    postgresql_where=text("urgent AND state = 'queued'"),
+    sqlite_where=text("urgent AND state = 'queued'"),
+)
 Index("ix_outbound_message_check_in_invitation_id", OutboundMessage.check_in_invitation_id)
 Index(
     "ix_outbound_message_session_id_pending",

@@ -19,12 +19,15 @@ from enum import StrEnum
 class MessagePurpose(StrEnum):
     CHECK_IN_LINK = "check_in_link"
     SESSION_REMINDER = "session_reminder"
+    ALERT = "alert"  # to a coordinator: an alert needs them (api/alerts)
+    LONE_WORKING_CHECK = "lone_working_check"  # to a mentor: check in after a session, to say they are safe
 
 
 class RecipientType(StrEnum):
     CHILD = "child"
     CARER = "carer"
     MENTOR = "mentor"
+    COORDINATOR = "coordinator"  # the duty coordinator, the fallback, or every coordinator when it escalates
 
 
 class MessageState(StrEnum):

@@ -39,6 +39,8 @@ def queue_message(
     check_in_invitation_id: uuid.UUID | None = None,
     session_id: uuid.UUID | None = None,
     recipient_user_id: uuid.UUID | None = None,
+    alert_id: uuid.UUID | None = None,
+    urgent: bool = False,
 ) -> OutboundMessage:
     """Part of the caller's transaction; the unique key makes a second queueing of the same message fail."""
     message = OutboundMessage(
@@ -50,6 +52,8 @@ def queue_message(
         check_in_invitation_id=check_in_invitation_id,
         session_id=session_id,
         recipient_user_id=recipient_user_id,
+        alert_id=alert_id,
+        urgent=urgent,
         state=MessageState.QUEUED,
         send_after=send_after,
         drop_after=drop_after,

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime, time
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, new_id
+from api.programmes.rules import thresholds_from
 
 
 class Programme(Base):
@@ -40,7 +42,14 @@ class Programme(Base):
     reminder_hours_before: Mapped[int | None]
     # Shown on the thank-you page after a check-in from a link: where to get help now (plain text).
     check_in_help_text: Mapped[str | None] = mapped_column(Text)
+    # What differs from the alert thresholds' defaults (api/alerts/rules.py, AlertThresholds); null: none does.
+    alert_thresholds: Mapped[dict[str, int] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
+
+    @property
+    def alert_settings(self) -> dict[str, int]:
+        """Every alert threshold in force for the programme: its own where set, the defaults elsewhere."""
+        return asdict(thresholds_from(self.alert_thresholds))
 
 
 class Cohort(Base):

@@ -41,6 +41,47 @@ class CheckInRoutineFields(ReminderFields):
     )
 
 
+class AlertThresholdsSchema(Schema):
+    """When alerts escalate and what raises them; each is optional when changing (the others stay)."""
+
+    acknowledge_urgent_minutes = Integer(
+        validate=validate.Range(min=1, max=24 * 60),
+        metadata={"description": "An urgent alert not acknowledged in this many minutes escalates (default 15)"},
+    )
+    acknowledge_high_minutes = Integer(
+        validate=validate.Range(min=1, max=7 * 24 * 60),
+        metadata={"description": "A high alert not acknowledged in this many minutes escalates (default 120)"},
+    )
+    return_conversation_warning_hours = Integer(
+        validate=validate.Range(min=1, max=72),
+        metadata={"description": "Alert when a return conversation is due within this many hours (default 12)"},
+    )
+    missed_sessions_in_a_row = Integer(
+        validate=validate.Range(min=1, max=20),
+        metadata={"description": "Disengagement: planned sessions not attended in a row (default 3)"},
+    )
+    days_without_completed_session = Integer(
+        validate=validate.Range(min=1, max=180),
+        metadata={"description": "Disengagement: days with no completed session while enrolled (default 14)"},
+    )
+    unanswered_links_in_a_row = Integer(
+        validate=validate.Range(min=1, max=20),
+        metadata={"description": "Disengagement: check-in links in a row that expired unanswered (default 2)"},
+    )
+    lone_working_grace_minutes = Integer(
+        validate=validate.Range(min=0, max=24 * 60),
+        metadata={"description": "A session's 'check in by' is its planned end plus this many minutes (default 30)"},
+    )
+    lone_working_alert_after_minutes = Integer(
+        validate=validate.Range(min=1, max=24 * 60),
+        metadata={"description": "The duty coordinator is alerted this long after a missed check-in (default 15)"},
+    )
+    duty_cover_days_ahead = Integer(
+        validate=validate.Range(min=1, max=31),
+        metadata={"description": "Gaps in duty cover are looked for this many days ahead (default 7)"},
+    )
+
+
 class ProgrammeSchema(CheckInRoutineFields):
     id = fields.UUID(dump_only=True)
     name = text(200)
@@ -58,11 +99,21 @@ class ProgrammeSchema(CheckInRoutineFields):
     session_activities = fields.List(
         text(60), load_default=list, validate=validate.Length(max=50), metadata={"description": "Loggable activities"}
     )
+    alert_thresholds = fields.Nested(
+        AlertThresholdsSchema,
+        attribute="alert_settings",
+        dump_only=True,
+        metadata={"description": "Every alert threshold in force (change them with PATCH)"},
+    )
     created_at = fields.AwareDateTime(dump_only=True)
 
 
 class ProgrammeUpdateSchema(CheckInRoutineFields):
     name = text(200, required=False)
+    alert_thresholds = fields.Nested(
+        AlertThresholdsSchema,
+        metadata={"description": "The thresholds to change; those left out stay as they are"},
+    )
     offer_lapse_hours = Integer(validate=validate.Range(min=1, max=24 * 28))
     districts = fields.List(text(80), validate=validate.Length(min=1, max=100))
     session_activities = fields.List(text(60), validate=validate.Length(max=50))

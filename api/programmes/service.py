@@ -107,6 +107,10 @@ def _set_check_in_routine(
     for name in CHECK_IN_ROUTINE_FIELDS:
         if name in changes:
             setattr(programme, name, changes[name])
+    if changes.get("alert_thresholds"):
+        programme.alert_thresholds = rules.overridden_thresholds(
+            programme.alert_thresholds, changes["alert_thresholds"]
+        )
 
 
 @use_case

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
 from api.actors import Actor, Role
-from api.alerts.models import Alert
+from api.alerts import service as alerts
 from api.alerts.rules import AlertKind
 from api.audit import service as audit
 from api.changes.rules import EntityType
@@ -138,19 +138,16 @@ def _raise_concern(
         return
     child_id = log.concern_child_id if len(child_ids) > 1 else child_ids[0]
     assert child_id is not None
-    alert = Alert(
+    alerts.raise_alert(
+        db_session,
         programme_id=session.programme_id,
         child_id=child_id,
         kind=AlertKind.SAFEGUARDING_CONCERN,
         session_id=session.id,
         detail=log.safeguarding_concern,
-        raised_by_user_id=actor.user_id,
-        raised_at=now,
+        actor=actor,
+        now=now,
     )
-    db_session.add(alert)
-    db_session.flush()
-    record_change(db_session, entity_type=EntityType.ALERT, entity_id=alert.id, child_id=child_id, now=now)
-    audit.record(db_session, actor=actor, action="alert.raise", record=alert, child_id=child_id, now=now)
 
 
 @step

@@ -32,6 +32,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.accounts.models import AppUser
+from api.alerts.models import Alert
+from api.alerts.rules import SMS_KIND_WORDS, AlertState, EscalationStep, Urgency
 from api.children import contact
 from api.children.models import Child, PhoneNumber
 from api.children.queries import consents_in_force
@@ -77,14 +79,19 @@ class Prepared:
 
 
 @use_case
-def claim_due(db_session: Session, *, now: datetime, limit: int = DISPATCH_BATCH) -> tuple[uuid.UUID, list[uuid.UUID]]:
-    """Claim up to `limit` due messages for this dispatcher; other dispatchers skip them. Commits."""
+def claim_due(
+    db_session: Session, *, now: datetime, limit: int = DISPATCH_BATCH, urgent_only: bool = False
+) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """Claim up to `limit` due messages for this dispatcher, urgent ones first; other dispatchers skip them.
+    `urgent_only`: the few-second poll for urgent messages (scheduling/jobs.py). Commits."""
     query = (
         select(OutboundMessage.id)
         .where(OutboundMessage.state == MessageState.QUEUED, OutboundMessage.send_after <= now)
-        .order_by(OutboundMessage.send_after, OutboundMessage.id)
+        .order_by(OutboundMessage.urgent.desc(), OutboundMessage.send_after, OutboundMessage.id)
         .limit(limit)
     )
+    if urgent_only:
+        query = query.where(OutboundMessage.urgent.is_(True))
     return claim(
         db_session,
         query,
@@ -126,6 +133,18 @@ def time_zone_of(db_session: Session, message: OutboundMessage) -> ZoneInfo:
 
 def render(db_session: Session, message: OutboundMessage, settings: DispatchSettings, zone: ZoneInfo) -> str | None:
     """The message's text from the records as they are now; None when what it was about is gone."""
+    if message.purpose is MessagePurpose.ALERT:
+        alert = db_session.get(Alert, message.alert_id) if message.alert_id else None
+        if alert is None:
+            return None
+        return templates.alert_to_coordinator(
+            urgent=alert.urgency is Urgency.URGENT,
+            kind_words=SMS_KIND_WORDS.get(alert.kind, "alert"),
+            code=alert.code,
+            escalated=alert.escalation_step not in (None, EscalationStep.DUTY),
+        )
+    if message.purpose is MessagePurpose.LONE_WORKING_CHECK:
+        return templates.lone_working_check()
     child = db_session.get_one(Child, message.child_id)
     if message.purpose is MessagePurpose.CHECK_IN_LINK:
         invitation = db_session.get(CheckInInvitation, message.check_in_invitation_id)
@@ -160,7 +179,9 @@ def _blocked_reason(db_session: Session, message: OutboundMessage, now: datetime
     if message.recipient_user_id is not None:
         staff = db_session.get_one(AppUser, message.recipient_user_id)
         if not staff.is_active or not staff.mobile_e164:
-            return "the mentor has no mobile recorded or is no longer active"
+            return f"the {message.recipient_type} has no mobile recorded or is no longer active"
+        if message.purpose is MessagePurpose.ALERT:
+            return _alert_blocked_reason(db_session, message)
         return _session_blocked_reason(db_session, message)
     number = db_session.get_one(PhoneNumber, message.phone_number_id)
     if number.removed_at is not None:
@@ -178,6 +199,18 @@ def _blocked_reason(db_session: Session, message: OutboundMessage, now: datetime
         if invitation is None or invitation.completed_at is not None or invitation.revoked_at is not None:
             return "the check-in link was used or withdrawn"
     return _session_blocked_reason(db_session, message)
+
+
+def _alert_blocked_reason(db_session: Session, message: OutboundMessage) -> str | None:
+    alert = db_session.get(Alert, message.alert_id) if message.alert_id else None
+    if alert is None:
+        return "the alert is gone"
+    handled_at = alert.resolved_at if alert.state is AlertState.RESOLVED else alert.acknowledged_at
+    # Somebody has it (or it was closed) since this was queued: texting more people now only adds noise. (A repeat
+    # of an acknowledged urgent alert is queued after the acknowledgement, and goes.)
+    if handled_at is not None and handled_at >= message.created_at:
+        return "the alert was acknowledged or resolved before this was sent"
+    return None
 
 
 def _session_blocked_reason(db_session: Session, message: OutboundMessage) -> str | None:
@@ -204,7 +237,8 @@ def prepare(
     decision = rules.decide(
         now=now,
         drop_after=message.drop_after,
-        quiet=settings.quiet_hours.get(message.recipient_type),
+        # Urgent messages (an urgent alert, a lone-working check) are never held by anyone's quiet hours.
+        quiet=None if message.urgent else settings.quiet_hours.get(message.recipient_type),
         zone=zone,
         blocked_reason=_blocked_reason(db_session, message, now) if body is not None else "what it was about is gone",
     )
@@ -291,6 +325,7 @@ def dispatch_until_idle(
     clock: Callable[[], datetime],
     budget: timedelta = timedelta(seconds=50),
     stop_requested: Callable[[], bool] = lambda: False,
+    urgent_only: bool = False,
 ) -> int:
     """Dispatch batch after batch until nothing is due or the time budget is spent (a burst is not throttled to
     one batch per scheduler tick). Once stop_requested() (the scheduler got SIGTERM), no further batch is
@@ -298,7 +333,7 @@ def dispatch_until_idle(
     started = clock()
     sent = 0
     while not stop_requested():
-        claimed, batch_sent = _dispatch_batch(session_factory, settings=settings, clock=clock)
+        claimed, batch_sent = _dispatch_batch(session_factory, settings=settings, clock=clock, urgent_only=urgent_only)
         sent += batch_sent
         if not claimed or clock() - started >= budget:
             break
@@ -322,10 +357,11 @@ def _dispatch_batch(
     settings: DispatchSettings,
     clock: Callable[[], datetime],
     limit: int = DISPATCH_BATCH,
+    urgent_only: bool = False,
 ) -> tuple[int, int]:
     """One batch: (how many were claimed, how many were sent). Each step is its own transaction (a use case)."""
     with session_factory() as db_session:
-        claim_id, claimed = claim_due(db_session, now=clock(), limit=limit)
+        claim_id, claimed = claim_due(db_session, now=clock(), limit=limit, urgent_only=urgent_only)
     sent = 0
     for message_id in claimed:
         try:

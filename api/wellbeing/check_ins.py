@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from api.actors import Actor
+from api.alerts import service as alerts
 from api.alerts.models import Alert
 from api.alerts.rules import AlertKind
 from api.audit import service as audit
@@ -260,7 +261,9 @@ def _alert_if_fallen(
     baseline_on = None
     if compared and baseline_falls:
         baseline_on = compared[0].completed_at.astimezone(queries.programme_zone(db_session, child)).date()
-    alert = Alert(
+    # Audited like a safeguarding concern raised from a session; no actor when the child answered a link.
+    return alerts.raise_alert(
+        db_session,
         programme_id=child.programme_id,
         child_id=child.id,
         kind=AlertKind.WELLBEING_DROP,
@@ -268,15 +271,9 @@ def _alert_if_fallen(
         detail=scoring.fall_detail(
             instrument, baseline_on=baseline_on, baseline_falls=baseline_falls, goal_falls=goal_falls
         ),
-        raised_by_user_id=check_in.recorded_by_user_id,
-        raised_at=now,
+        actor=actor,
+        now=now,
     )
-    db_session.add(alert)
-    db_session.flush()
-    record_change(db_session, entity_type=EntityType.ALERT, entity_id=alert.id, child_id=child.id, now=now)
-    # Audited like a safeguarding concern raised from a session; no actor when the child answered a link.
-    audit.record(db_session, actor=actor, action="alert.raise", record=alert, child_id=child.id, now=now)
-    return alert
 
 
 def _changes_since_baseline(

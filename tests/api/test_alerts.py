@@ -6,6 +6,7 @@ The clock stands on Monday 23 November 2026, 14:00 UTC.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -139,7 +140,8 @@ def test_the_coordinator_sees_the_new_alert_at_once(client, team):
     assert response.status_code == 200
     [alert] = response.json
     assert uuid.UUID(alert["id"])
-    assert {key: value for key, value in alert.items() if key != "id"} == {
+    assert re.fullmatch(r"A-[0-9A-HJKMNP-TV-Z]{5}", alert["code"])
+    assert {key: value for key, value in alert.items() if key not in ("id", "code")} == {
         "programme_id": str(team.programme.id),
         "child_id": str(enrolment.child_id),
         "kind": "safeguarding_concern",
@@ -148,9 +150,19 @@ def test_the_coordinator_sees_the_new_alert_at_once(client, team):
         "detail": CONCERN,
         "raised_by_user_id": str(team.mentor.id),
         "raised_at": DEFAULT_NOW.isoformat(),
+        "urgency": "urgent",
+        "state": "raised",
+        "occurrences": 1,
+        "last_raised_at": DEFAULT_NOW.isoformat(),
+        # No duty rota in this programme and no coordinator with a work mobile: nobody could be texted.
+        "escalation_step": "exhausted",
+        "escalate_at": None,
         "acknowledged_at": None,
         "acknowledged_by_user_id": None,
         "acknowledgement_note": None,
+        "resolved_at": None,
+        "resolved_by_user_id": None,
+        "resolution_note": None,
     }
 
 

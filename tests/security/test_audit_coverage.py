@@ -38,6 +38,7 @@ from werkzeug.test import TestResponse
 
 from api.accounts.models import AppUser
 from api.actors import Role
+from api.alerts import service as alerts_service
 from api.alerts.models import Alert
 from api.alerts.rules import AlertKind
 from api.audit.models import AuditEvent
@@ -46,6 +47,7 @@ from api.children import service as children_service
 from api.children.models import Child, PhoneNumber
 from api.children.rules import ConsentGivenBy, ContactChannel, PhoneOwner
 from api.clock import FixedClock
+from api.db import transaction
 from api.enrolments import service as enrolments_service
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EndReason
@@ -253,16 +255,15 @@ def an_invitation(w: World) -> uuid.UUID:
 
 
 def an_alert(w: World) -> uuid.UUID:
-    alert = Alert(
-        programme_id=w.programme.id,
-        child_id=w.child.id,
-        kind=AlertKind.SAFEGUARDING_CONCERN,
-        detail="Seen with older young people the school does not know.",
-        raised_by_user_id=w.mentor.id,
-        raised_at=w.now,
-    )
-    w.db.add(alert)
-    w.db.commit()
+    with transaction(w.db):
+        alert = alerts_service.raise_alert(
+            w.db,
+            programme_id=w.programme.id,
+            child_id=w.child.id,
+            kind=AlertKind.SAFEGUARDING_CONCERN,
+            detail="Seen with older young people the school does not know.",
+            now=w.now,
+        )
     return alert.id
 
 
@@ -1194,6 +1195,29 @@ def acknowledge_alert(w: World) -> Call:
     )
 
 
+def read_alert(w: World) -> Call:
+    alert_id = an_alert(w)
+    return Call(
+        "GET",
+        f"/alerts/{alert_id}",
+        w.coordinator,
+        200,
+        expected=lambda r: [row(w.coordinator, "alert.read", "alert", alert_id, w.child.id)],
+    )
+
+
+def resolve_alert(w: World) -> Call:
+    alert_id = an_alert(w)
+    return Call(
+        "POST",
+        f"/alerts/{alert_id}/resolve",
+        w.coordinator,
+        200,
+        json={"outcome": "Strategy meeting held; plan in place."},
+        expected=lambda r: [row(w.coordinator, "alert.resolve", "alert", alert_id, w.child.id)],
+    )
+
+
 # The phones' sync: one row per child whose records the page carried
 
 
@@ -1338,6 +1362,8 @@ CHILD_LEVEL: dict[Op, tuple[Scenario, ...]] = {
     ("POST", "/c/<token>"): (submit_check_in_page,),
     ("GET", "/alerts"): (list_alerts,),
     ("POST", "/alerts/<uuid:alert_id>/acknowledge"): (acknowledge_alert,),
+    ("GET", "/alerts/<uuid:alert_id>"): (read_alert,),
+    ("POST", "/alerts/<uuid:alert_id>/resolve"): (resolve_alert,),
     ("GET", "/sync"): (read_changes,),
     ("POST", "/webhooks/twilio/inbound"): (reply_stop, reply_help),
     ("POST", "/webhooks/twilio/status"): (status_unreachable_number, status_delivered),
