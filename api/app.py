@@ -30,6 +30,7 @@ from api.contract import ContractPlugin, complete_contract
 from api.dashboards.page import blp as dashboard_page_blp
 from api.dashboards.views import blp as dashboards_blp
 from api.db import Database
+from api.duty.views import blp as duty_blp
 from api.enrolments.views import blp as enrolments_blp
 from api.health.views import blp as health_blp
 from api.missing.views import blp as missing_blp
@@ -60,6 +61,7 @@ BLUEPRINTS = [
     sessions_blp,
     schedules_blp,
     alerts_blp,
+    duty_blp,
     sync_blp,
     missing_blp,
     wellbeing_blp,

@@ -6,18 +6,20 @@
 - A shift is the half-open interval [starts_at, ends_at): it covers its first instant, not its last, so one shift
   can end exactly when the next begins and an instant is never covered twice.
 - A programme's shifts never overlap, so "who is on duty now" has exactly one answer (or none: a gap).
-- A shift ends after it starts and lasts at most 7 days: the rota is planned week by week, and a longer shift is
-  more likely a mistyped date than a plan.
-- Times are instants (UTC when stored). A shift's length is the time that passes, not the difference of wall
-  clocks: 18:00 to 08:00 local is 14 hours on an ordinary night, 15 the night the clocks go back and 13 the night
-  they go forward.
+- A shift ends after it starts and lasts at most 7 days by the programme's calendar: the rota is planned week by
+  week, and a longer shift is more likely a mistyped date than a plan. The 7 days are counted on the local clock,
+  so Saturday 18:00 to the next Saturday 18:00 is a week even when the clocks change in between (7 days and an
+  hour pass in October, an hour less in March).
+- Times are instants (UTC when stored). A shift lasts the time that passes between them: 18:00 to 08:00 local is
+  14 hours on an ordinary night, 15 the night the clocks go back and 13 the night they go forward.
 - A gap is any stretch of a window no shift covers; the rota reports them for the next 7 days.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 MAX_SHIFT = timedelta(days=7)
 # What the rota shows and checks for gaps when not told otherwise, and the most one read may ask for.
@@ -31,22 +33,35 @@ def is_aware(moment: datetime) -> bool:
     return moment.tzinfo is not None and moment.utcoffset() is not None
 
 
-def shift_times_problem(starts_at: datetime, ends_at: datetime) -> tuple[str, str] | None:
-    """What is wrong with a shift's times, as (field, message), or None when they are fine."""
+def shift_times_problem(starts_at: datetime, ends_at: datetime, *, time_zone: str) -> tuple[str, str] | None:
+    """What is wrong with a shift's times, as (field, message), or None when they are fine. `time_zone` is the
+    programme's, whose calendar the most a shift may last is counted in."""
     if not is_aware(starts_at):
         return "starts_at", "Give the time with its offset from UTC (for example 2026-12-07T18:00:00+00:00)."
     if not is_aware(ends_at):
         return "ends_at", "Give the time with its offset from UTC (for example 2026-12-08T08:00:00+00:00)."
-    if ends_at <= starts_at:
+    if utc(ends_at) <= utc(starts_at):
         return "ends_at", "A shift must end after it starts."
-    if ends_at - starts_at > MAX_SHIFT:
+    if wall_clock_length(starts_at, ends_at, time_zone=time_zone) > MAX_SHIFT:
         return "ends_at", f"A shift lasts at most {MAX_SHIFT.days} days; split a longer stretch into shifts."
     return None
 
 
+def wall_clock_length(starts_at: datetime, ends_at: datetime, *, time_zone: str) -> timedelta:
+    """How far apart the two moments are on the local clock and calendar (not the time that passes)."""
+    zone = ZoneInfo(time_zone)
+    return ends_at.astimezone(zone).replace(tzinfo=None) - starts_at.astimezone(zone).replace(tzinfo=None)
+
+
+def utc(moment: datetime) -> datetime:
+    """The instant in UTC. Python compares and subtracts two datetimes of one tzinfo by their wall clocks, which is
+    wrong across a clock change; in UTC they compare as instants."""
+    return moment.astimezone(UTC)
+
+
 def overlaps(first: Interval, second: Interval) -> bool:
     """Two half-open intervals share an instant (touching end to start is not sharing one)."""
-    return first[0] < second[1] and second[0] < first[1]
+    return utc(first[0]) < utc(second[1]) and utc(second[0]) < utc(first[1])
 
 
 def first_overlap(shift: Interval, others: Iterable[Interval]) -> Interval | None:
@@ -54,13 +69,14 @@ def first_overlap(shift: Interval, others: Iterable[Interval]) -> Interval | Non
 
 
 def uncovered(shifts: Iterable[Interval], *, start: datetime, end: datetime) -> list[Interval]:
-    """The stretches of [start, end) that no shift covers, in time order.
+    """The stretches of [start, end) that no shift covers, in time order, in UTC.
 
     `shifts` must be sorted by start. They may overlap or reach outside the window (a shift that began before it
     counts from the window's start)."""
+    start, end = utc(start), utc(end)
     gaps: list[Interval] = []
     covered_to = start
-    for shift_start, shift_end in shifts:
+    for shift_start, shift_end in _in_utc(shifts):
         if covered_to >= end:
             break
         if shift_end <= covered_to:
@@ -76,11 +92,16 @@ def uncovered(shifts: Iterable[Interval], *, start: datetime, end: datetime) -> 
 def covered_until(shifts: Iterable[Interval], *, start: datetime) -> datetime | None:
     """How long cover runs without a break from `start`: the end of the unbroken run of shifts covering it, or None
     when no shift covers `start`. `shifts` must be sorted by start."""
+    start = utc(start)
     covered_to: datetime | None = None
-    for shift_start, shift_end in shifts:
+    for shift_start, shift_end in _in_utc(shifts):
         reached = start if covered_to is None else covered_to
         if shift_start > reached:
             break
         if shift_end > reached:
             covered_to = shift_end
     return covered_to
+
+
+def _in_utc(shifts: Iterable[Interval]) -> Iterable[Interval]:
+    return ((utc(shift_start), utc(shift_end)) for shift_start, shift_end in shifts)

@@ -26,6 +26,7 @@ test) and an app of its own with small rate limits.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy import Connection, Engine, func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.accounts import signing_in
@@ -47,6 +48,7 @@ from api.app import create_app
 from api.children.models import Child, PhoneNumber
 from api.clock import FixedClock
 from api.db import Database
+from api.duty.models import DutyShift
 from api.programmes.models import Cohort, Programme
 from api.sessions.models import SessionAttendee
 from tests.builders import admit_child, allocate, auth_headers, make_child, make_cohort, make_programme, make_user
@@ -55,7 +57,9 @@ from tests.conftest import DEFAULT_NOW, test_config, throwaway_database
 from tests.security.sign_in_attempts import CHEAP_HASHER, TIGHT_LIMITS
 
 # Ids of the programme and its staff: what a slot shares with its programme rather than with its child.
-PROGRAMME_LEVEL = frozenset({"programme_id", "cohort_id", "other_cohort_id", "user_id", "other_user_id"})
+PROGRAMME_LEVEL = frozenset({"programme_id", "cohort_id", "other_cohort_id", "user_id", "other_user_id", "shift_id"})
+# Ofcom drama numbers for the coordinators' work mobiles.
+_WORK_MOBILES = (f"+447700900{n:03d}" for n in itertools.cycle(range(900, 1000)))
 ONS4 = {"life_satisfaction": 8, "worthwhile": 7, "happy_yesterday": 8, "anxious_yesterday": 2}
 
 
@@ -117,7 +121,8 @@ def _ok(response: Any, status: int = 201) -> dict[str, Any]:
 
 def _build_side(db_session: Session) -> Side:
     programme = make_programme(db_session)
-    coordinator = make_user(db_session, Role.COORDINATOR, programme=programme)
+    # With a work mobile, so the coordinator can be put on the programme's duty rota.
+    coordinator = make_user(db_session, Role.COORDINATOR, programme=programme, mobile_e164=next(_WORK_MOBILES))
     return Side(
         programme=programme,
         cohort=make_cohort(db_session, programme=programme, places=10),
@@ -183,6 +188,20 @@ def _build_slot(
     invitation = post(f"/children/{child_id}/check-in-invitations", {})
     arrest = {"event_type": "arrest", "occurred_on": "2026-11-20", "source": "police"}
     event = post(f"/children/{child_id}/outcome-events", arrest)
+    # A night on the programme's duty rota, each slot's on a night of its own (two slots share programme A).
+    nights_taken = db_session.scalar(
+        select(func.count()).select_from(DutyShift).where(DutyShift.programme_id == side.programme.id)
+    )
+    db_session.commit()
+    evening = DEFAULT_NOW.replace(hour=18) + timedelta(days=1 + nights_taken)
+    shift = post(
+        "/duty-rota",
+        {
+            "coordinator_user_id": str(side.coordinator.id),
+            "starts_at": evening.isoformat(),
+            "ends_at": (evening + timedelta(hours=14)).isoformat(),
+        },
+    )
     referral = build_referral(db_session, cohort=side.cohort, by=side.coordinator)
     unreferred = make_child(db_session, programme=side.programme, by=side.coordinator)
     identifiers = _identify(db_session, [enrolment.child_id])
@@ -198,6 +217,7 @@ def _build_slot(
         "phone_number_id": str(phone_number_id),
         "session_id": session["id"],
         "alert_id": str(alert_id),
+        "shift_id": shift["id"],
         "pattern_id": pattern["id"],
         "episode_id": episode["id"],
         "check_in_id": check_in["id"],

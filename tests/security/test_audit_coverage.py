@@ -1396,6 +1396,11 @@ NOT_CHILD_LEVEL: dict[Op, str] = {
     ("GET", "/programmes/<uuid:programme_id>/outcome-settings"): "programme set-up (baseline months, a unit cost)",
     ("PUT", "/programmes/<uuid:programme_id>/outcome-settings"): "programme set-up (baseline months, a unit cost)",
     ("GET", "/instruments"): "the deployment's questionnaires, no answers",
+    # The duty rota: staff's shifts, no child (its writes are audited all the same)
+    ("GET", "/duty-rota"): "the duty rota: staff's shifts, no child",
+    ("POST", "/duty-rota"): "the duty rota: staff's shifts, no child",
+    ("PATCH", "/duty-rota/<uuid:shift_id>"): "the duty rota: staff's shifts, no child",
+    ("DELETE", "/duty-rota/<uuid:shift_id>"): "the duty rota: staff's shifts, no child",
     # Staff accounts and signing in
     ("POST", "/auth/sign-in"): "staff accounts",
     ("POST", "/auth/refresh"): "staff accounts",

@@ -257,6 +257,20 @@ MATRIX: dict[tuple[str, str], Op] = {
     ("POST", "/alerts/{alert_id}/acknowledge"): Op(
         STAFF, PROGRAMME, body=constant({"note": "Discussed with the DSL."})
     ),
+    # The duty rota: staff of the programme (an admin names it).
+    ("GET", "/duty-rota"): Op(STAFF, PROGRAMME, query=lambda refs: {"programme_id": refs["programme_id"]}),
+    ("POST", "/duty-rota"): Op(
+        STAFF,
+        PROGRAMME,
+        body=lambda refs: {
+            "programme_id": refs["programme_id"],
+            "coordinator_user_id": refs["user_id"],
+            "starts_at": "2026-12-20T18:00:00+00:00",
+            "ends_at": "2026-12-21T08:00:00+00:00",
+        },
+    ),
+    ("PATCH", "/duty-rota/{shift_id}"): Op(STAFF, PROGRAMME, body=constant({"fallback_user_id": None}), if_match=True),
+    ("DELETE", "/duty-rota/{shift_id}"): Op(STAFF, PROGRAMME),
     # The offline sync feed.
     ("GET", "/sync"): Op(CASEWORK),
     # Missing episodes and return conversations.
