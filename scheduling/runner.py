@@ -29,6 +29,7 @@ from api.outbox.rules import RecipientType
 from api.privacy.rules import InvalidRetention, RetentionPolicy, retention_policy
 from api.sms.dispatch import DispatchSettings
 from api.sms.rules import QuietHours, parse_quiet_hours
+from api.wellbeing import links
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from notifications.dev_sender import RecordingSmsSender
 from notifications.port import SmsSender
@@ -65,6 +66,9 @@ def context_from_environment(database: Database, clock: Clock) -> JobContext:
     wording = str(settings.get("LICENSED_WORDING_FILE") or "")
     instruments = load_instruments(SHIPPED_INSTRUMENTS, licensed_wording_file=Path(wording) if wording else None)
     public_base_url = str(settings["PUBLIC_BASE_URL"]).rstrip("/")
+    public_base_url_problem = links.public_base_url_problem(public_base_url)
+    if public_base_url_problem:
+        raise SystemExit(public_base_url_problem)
     dispatch = DispatchSettings(
         sender=build_sender(settings),
         secret_key=secret_key,

@@ -118,3 +118,18 @@ def test_the_scheduler_refuses_to_start_without_the_secret_key(database_url, clo
             context_from_environment(database, clock)
     finally:
         database.dispose()
+
+
+def test_the_scheduler_refuses_to_start_with_a_public_address_too_long_for_a_one_segment_check_in_sms(
+    database_url, clock, monkeypatch
+):
+    monkeypatch.setenv("REACHABLE_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setenv(
+        "REACHABLE_PUBLIC_BASE_URL", "https://reachable-check-ins.north-kent-and-medway.example.org/mentoring/links/x"
+    )
+    database = Database(database_url)
+    try:
+        with pytest.raises(SystemExit, match=r"REACHABLE_PUBLIC_BASE_URL .* too long"):
+            context_from_environment(database, clock)
+    finally:
+        database.dispose()
