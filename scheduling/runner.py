@@ -34,7 +34,7 @@ from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from notifications.dev_sender import RecordingSmsSender
 from notifications.port import SmsSender
 from notifications.twilio_adapter import TwilioSender
-from scheduling.jobs import JOBS, Job, JobContext
+from scheduling.jobs import JOBS, RECOVER_DEAD_CLAIMS, Job, JobContext
 from scheduling.lock import SchedulerLock
 
 log = logging.getLogger("scheduling")
@@ -138,6 +138,15 @@ def build_scheduler(context: JobContext) -> BackgroundScheduler:
             name=job.purpose,
             next_run_time=datetime.now(UTC),  # first run at start-up, then every interval
         )
+    # Built only once this process holds the scheduler lock, so every claim another process made is a dead one.
+    scheduler.add_job(
+        run_job,
+        "date",
+        run_date=datetime.now(UTC),
+        args=(RECOVER_DEAD_CLAIMS, context),
+        id=RECOVER_DEAD_CLAIMS.name,
+        name=RECOVER_DEAD_CLAIMS.purpose,
+    )
     return scheduler
 
 

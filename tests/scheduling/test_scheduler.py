@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import select
 
 from api.actors import Role
@@ -15,7 +16,7 @@ from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from api.wellbeing.models import CheckInInvitation
 from api.wellbeing.schedule import InvitationReason
 from notifications.fake import FakeSmsSender
-from scheduling.jobs import JOBS, JobContext, invite_due_check_ins, lapse_expired_offers
+from scheduling.jobs import JOBS, RECOVER_DEAD_CLAIMS, JobContext, invite_due_check_ins, lapse_expired_offers
 from scheduling.lock import SchedulerLock
 from scheduling.runner import build_scheduler, context_from_environment
 from tests.builders import actor_for, admit_child, make_cohort, make_user
@@ -47,7 +48,9 @@ def test_the_job_table_names_every_job_with_its_purpose():
 def test_the_scheduler_registers_every_job_in_the_table(database_url, clock):
     database = Database(database_url)
     scheduler = build_scheduler(job_context(database.session_factory, clock))
-    assert {job.id for job in scheduler.get_jobs()} == {job.name for job in JOBS}
+    assert {job.id for job in scheduler.get_jobs()} == {job.name for job in JOBS} | {RECOVER_DEAD_CLAIMS.name}
+    # Once, at start-up: the claims a killed scheduler left are settled at once, not after their lease.
+    assert isinstance(scheduler.get_job(RECOVER_DEAD_CLAIMS.name).trigger, DateTrigger)
     database.dispose()
 
 
