@@ -45,6 +45,7 @@ from api.sessions.views import blp as sessions_blp
 from api.sms.views import blp as sms_blp
 from api.sync.views import blp as sync_blp
 from api.web import Api, clock, db_session, init_database, keep_retry_after, register_error_handlers
+from api.wellbeing import links
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from api.wellbeing.page import blp as checkin_page_blp
 from api.wellbeing.views import blp as wellbeing_blp
@@ -122,6 +123,9 @@ def _finish_config(app: Flask) -> None:
     secret_key_problem = check_secret_key(app.config.get("SECRET_KEY"))
     if secret_key_problem:
         raise RuntimeError(secret_key_problem)
+    public_base_url_problem = links.public_base_url_problem(app.config["PUBLIC_BASE_URL"])
+    if public_base_url_problem:
+        raise RuntimeError(public_base_url_problem)
     # Every operation needs a bearer token unless its view says otherwise.
     app.config.setdefault("API_SPEC_OPTIONS", {})
     app.config["API_SPEC_OPTIONS"] = {"security": [{"bearerAuth": []}], **app.config["API_SPEC_OPTIONS"]}

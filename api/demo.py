@@ -35,6 +35,7 @@ from api.sessions.rules import LocationCategory, SessionKind, SessionLog, Sessio
 from api.wellbeing import check_ins as wellbeing_check_ins
 from api.wellbeing import goals as wellbeing_goals
 from api.wellbeing import invitations as wellbeing_invitations
+from api.wellbeing import routine as wellbeing_routine
 from api.wellbeing.rules import Instrument
 
 DEMO_PROGRAMME = "North Kent and Medway mentoring programme"
@@ -372,7 +373,8 @@ def demo_check_in_link(
 ) -> str:
     """A fresh one-time link for the demo mentor's first child, so `make run` can show the child's page.
 
-    (The SMS it queues goes nowhere until the SMS dispatcher exists; the link is printed instead.)
+    It is the child's link the routine owes now (at enrolment), when one is due, so the scheduler's first run does
+    not send the child a second link a minute later.
     """
     mentor = db_session.scalar(select(AppUser).where(AppUser.email == "mentor@reachable.example"))
     assert mentor is not None, "load the demo data first"
@@ -386,5 +388,6 @@ def demo_check_in_link(
         instrument_keys=["ons4", "gbo"],
         secret_key=secret_key,
         now=now,
+        scheduled=wellbeing_routine.due_occasion_for(db_session, child_id=first.child.id, now=now),
     )
     return wellbeing_invitations.link_for(db_session, invitation_id=invitation.id, secret_key=secret_key)

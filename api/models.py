@@ -17,6 +17,7 @@ from api.programmes.models import Cohort, Programme
 from api.referrals.models import Referral
 from api.schedules.models import SessionPattern
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
+from api.sms.models import EarlyStatusReport
 from api.wellbeing.models import CheckIn, CheckInInvitation, CheckInResponse, CheckInScore, Goal
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "DeflatorIndex",
     "DeflatorSeries",
     "DutyShift",
+    "EarlyStatusReport",
     "Enrolment",
     "Goal",
     "IdempotencyRecord",

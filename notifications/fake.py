@@ -86,6 +86,13 @@ class FakeSmsSender(SmsSender):
         with self._lock:
             self._lookup_failures[to] += times
 
+    def report_status(self, provider_id: str, status: str) -> None:
+        """The status the provider now holds for a message it sent (delivered, say), as find_sent reports it."""
+        with self._lock:
+            self._sent = [
+                replace(sent, status=status) if sent.provider_id == provider_id else sent for sent in self._sent
+            ]
+
     # SmsSender
 
     def send(self, sms: OutgoingSms) -> SendResult:

@@ -4,7 +4,9 @@ opaque token only. Every message stays within one GSM-7 segment once filled in (
 
 Names are the one part we do not write: a single letter outside GSM-7 (Łucja) would turn the whole text into
 UCS-2, at 70 characters a segment, and a long name would overflow it. So a name is written without accents
-(Zoë becomes Zoe), cut to 20 characters, and left out altogether when it still is not plain GSM-7.
+(Zoë becomes Zoe), cut to 20 characters, and left out altogether when it still is not plain GSM-7. A check-in
+link's length depends on the service's public address, so its name is also left out when the text would
+otherwise need a second segment (and the address is checked at start-up to leave room for the text without one).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime
 
-from notifications.gsm7 import is_gsm7
+from notifications.gsm7 import is_gsm7, segments
 
 MAX_NAME_LENGTH = 20
 
@@ -41,7 +43,15 @@ def _when(moment: datetime) -> str:
 
 
 def check_in_link(*, first_name: str, link: str) -> str:
-    return CHECK_IN_LINK.format(greeting=_greeting(first_name), link=link)
+    text = CHECK_IN_LINK.format(greeting=_greeting(first_name), link=link)
+    if segments(text) == 1:
+        return text
+    return CHECK_IN_LINK.format(greeting=_greeting(""), link=link)
+
+
+def check_in_link_fits_one_segment(link: str) -> bool:
+    """Whether a check-in text with this link is one segment even with no name (checked at start-up)."""
+    return segments(check_in_link(first_name="", link=link)) == 1
 
 
 def session_reminder_to_child(*, first_name: str, when: datetime) -> str:

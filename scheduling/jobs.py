@@ -109,7 +109,23 @@ def check_duty_cover(context: JobContext) -> int:
 
 
 def reconcile_messages(context: JobContext) -> int:
-    return sms_reconcile.reconcile(context.session_factory, settings=context.dispatch, clock=context.clock.now)
+    return sms_reconcile.reconcile_until_idle(
+        context.session_factory,
+        settings=context.dispatch,
+        clock=context.clock.now,
+        stop_requested=context.stopping.is_set,
+    )
+
+
+def recover_dead_claims(context: JobContext) -> int:
+    """Run once when the scheduler takes the lock (scheduling/runner.py): the claims a killed scheduler left are
+    settled at once, not after their lease."""
+    return sms_reconcile.recover_dead_claims(
+        context.session_factory,
+        settings=context.dispatch,
+        clock=context.clock.now,
+        stop_requested=context.stopping.is_set,
+    )
 
 
 def drop_late_messages(context: JobContext) -> int:
@@ -127,6 +143,14 @@ def purge_expired_records(context: JobContext) -> int:
 def default_retention(*, sms_retention_days: int) -> RetentionPolicy:
     return retention_policy({}, defaults=DefaultConfig.RETENTION_DAYS, sms_retention_days=sms_retention_days)
 
+
+# Run once, at start-up, once the scheduler holds the lock: alongside the job table, so dispatch is not held up.
+RECOVER_DEAD_CLAIMS = Job(
+    name="recover_dead_claims",
+    every_seconds=0,
+    run=recover_dead_claims,
+    purpose="Settle the SMS claims a scheduler that died left behind (looked up at the provider before any resend).",
+)
 
 JOBS = [
     Job(

@@ -29,11 +29,12 @@ from api.outbox.rules import RecipientType
 from api.privacy.rules import InvalidRetention, RetentionPolicy, retention_policy
 from api.sms.dispatch import DispatchSettings
 from api.sms.rules import QuietHours, parse_quiet_hours
+from api.wellbeing import links
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from notifications.dev_sender import RecordingSmsSender
 from notifications.port import SmsSender
 from notifications.twilio_adapter import TwilioSender
-from scheduling.jobs import JOBS, Job, JobContext
+from scheduling.jobs import JOBS, RECOVER_DEAD_CLAIMS, Job, JobContext
 from scheduling.lock import SchedulerLock
 
 log = logging.getLogger("scheduling")
@@ -72,6 +73,9 @@ def context_from_environment(database: Database, clock: Clock) -> JobContext:
     wording = str(settings.get("LICENSED_WORDING_FILE") or "")
     instruments = load_instruments(SHIPPED_INSTRUMENTS, licensed_wording_file=Path(wording) if wording else None)
     public_base_url = str(settings["PUBLIC_BASE_URL"]).rstrip("/")
+    public_base_url_problem = links.public_base_url_problem(public_base_url)
+    if public_base_url_problem:
+        raise SystemExit(public_base_url_problem)
     dispatch = DispatchSettings(
         sender=build_sender(settings),
         secret_key=secret_key,
@@ -141,6 +145,15 @@ def build_scheduler(context: JobContext) -> BackgroundScheduler:
             name=job.purpose,
             next_run_time=datetime.now(UTC),  # first run at start-up, then every interval
         )
+    # Built only once this process holds the scheduler lock, so every claim another process made is a dead one.
+    scheduler.add_job(
+        run_job,
+        "date",
+        run_date=datetime.now(UTC),
+        args=(RECOVER_DEAD_CLAIMS, context),
+        id=RECOVER_DEAD_CLAIMS.name,
+        name=RECOVER_DEAD_CLAIMS.purpose,
+    )
     return scheduler
 
 

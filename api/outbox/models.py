@@ -48,6 +48,9 @@ class OutboundMessage(Base):
     # The dispatcher's claim: who holds it and since when (a stale claim is reconciled, never resent blindly).
     claim_id: Mapped[uuid.UUID | None]
     claimed_at: Mapped[datetime | None]
+    # Which process claimed it: once a scheduler holds the lock, every other process's claim is a dead one, and is
+    # reconciled at once rather than after the lease (api/sms/reconcile.py, recover_dead_claims).
+    claimed_by: Mapped[uuid.UUID | None]
     provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     provider_status: Mapped[str | None] = mapped_column(String(32))
     error_code: Mapped[int | None]

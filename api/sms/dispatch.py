@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,7 +35,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.accounts.models import AppUser
 from api.alerts.models import Alert
 from api.alerts.rules import SMS_KIND_WORDS, AlertState, EscalationStep, Urgency
-from api.children import contact
 from api.children.models import Child, PhoneNumber
 from api.children.queries import consents_in_force
 from api.children.rules import ContactChannel
@@ -46,15 +46,23 @@ from api.programmes.models import Programme
 from api.sessions.models import MentoringSession
 from api.sessions.rules import SessionStatus
 from api.sms import rules
+from api.sms.provider_status import apply_early_reports, stop_sending_to_number
 from api.sms.rules import QuietHours, Verdict
 from api.wellbeing.links import link_path, link_token
 from api.wellbeing.models import CheckInInvitation
 from notifications import templates
-from notifications.port import OPT_OUT_ERROR_CODE, Outcome, OutgoingSms, SendResult, SmsSender
+from notifications.port import Outcome, OutgoingSms, SendResult, SmsSender
 
 log = logging.getLogger(__name__)
 
 DISPATCH_BATCH = 50
+_CLAIMANTS: dict[int, uuid.UUID] = {}
+
+
+def this_process() -> uuid.UUID:
+    """This process, as named on every claim it makes: once a scheduler holds the lock, a claim any other process
+    made is a dead one (api/sms/reconcile.py, recover_dead_claims). Keyed by pid, so a forked child is another."""
+    return _CLAIMANTS.setdefault(os.getpid(), uuid.uuid4())
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,7 @@ def claim(
             continue
         message.claim_id = claim_id
         message.claimed_at = now
+        message.claimed_by = this_process()
         previous = message.state
         move_message(db_session, message, MessageState.SENDING, f"claimed (was {previous})", now)
         claimed.append(message_id)
@@ -275,6 +284,7 @@ def record(db_session: Session, *, prepared: Prepared, result: SendResult, now: 
         message.provider_status = result.provider_status
         message.sent_at = now
         move_message(db_session, message, MessageState.SENT, None, now)
+        apply_early_reports(db_session, message, now)
     elif result.outcome is Outcome.RETRY_LATER:
         if message.attempts >= rules.MAX_ATTEMPTS:
             move_message(
@@ -297,22 +307,6 @@ def record(db_session: Session, *, prepared: Prepared, result: SendResult, now: 
         message.send_after = now + rules.RECONCILE_AFTER
         move_message(db_session, message, MessageState.UNKNOWN, f"outcome unknown ({result.detail}): look it up", now)
     return message.state
-
-
-@step
-def stop_sending_to_number(
-    db_session: Session, message: OutboundMessage, error_code: int | None, now: datetime
-) -> None:
-    """The provider says this message's number must get no more SMS: opted out there (consent withdrawn, as a
-    STOP would), or not a number that can take SMS (blocked)."""
-    if message.phone_number_id is None:
-        log.warning("a mentor's mobile was refused by the SMS provider (error %s)", error_code)
-        return
-    number = db_session.get_one(PhoneNumber, message.phone_number_id)
-    if error_code == OPT_OUT_ERROR_CODE:
-        contact.record_reply_consent(db_session, number=number, granted=False, now=now)
-    else:
-        contact.block_number(db_session, number=number, reason=f"SMS provider error {error_code}", now=now)
 
 
 # --- The dispatcher's loop -----------------------------------------------------------------------------------

@@ -19,12 +19,12 @@ from api.children import contact
 from api.db import use_case
 from api.outbox import queries as outbox_queries
 from api.outbox.models import MessageEvent, OutboundMessage
-from api.outbox.rules import FINAL_STATES, MessageState, can_move
+from api.outbox.rules import FINAL_STATES, MessageState
 from api.outbox.service import move_message
 from api.sessions import queries as sessions_queries
 from api.sessions.errors import SessionNotFound
 from api.sms import rules
-from api.sms.dispatch import stop_sending_to_number
+from api.sms.provider_status import apply_provider_status, keep_early_report, purge_early_reports
 from api.sms.queries import LedgerEntry, ledger
 from api.wellbeing import queries as wellbeing_queries
 from api.wellbeing.errors import InvitationNotFound
@@ -37,21 +37,18 @@ log = logging.getLogger(__name__)
 
 @use_case
 def apply_status(db_session: Session, *, provider_id: str, status: str, error_code: int | None, now: datetime) -> bool:
-    """A status callback: moves the message forward only; repeats and late arrivals change nothing."""
-    new_state = rules.PROVIDER_STATUS.get(status)
+    """A status callback: moves the message forward only; repeats and late arrivals change nothing. One for a
+    provider id no message carries yet is kept, and applied once the send is recorded (api/sms/provider_status.py).
+    """
     message = db_session.scalar(
         select(OutboundMessage).where(OutboundMessage.provider_id == provider_id).with_for_update()
     )
-    if message is None or new_state is None:
+    if message is None:
+        keep_early_report(db_session, provider_id=provider_id, status=status, error_code=error_code, now=now)
         return False
-    if can_move(message.state, new_state):
-        message.provider_status = status
-        message.error_code = error_code or message.error_code
-        reason = f"provider error {error_code}" if error_code else None
-        move_message(db_session, message, new_state, reason, now)
-        if error_code in rules.UNREACHABLE_NUMBER_ERRORS:
-            # The number does not exist, or is a landline (SMS read aloud in the home): send nothing more to it.
-            stop_sending_to_number(db_session, message, error_code, now)
+    if status not in rules.PROVIDER_STATUS:
+        return False
+    apply_provider_status(db_session, message, status=status, error_code=error_code, now=now)
     return True
 
 
@@ -144,5 +141,6 @@ def purge_old_messages(db_session: Session, *, retention_days: int, now: datetim
     if old:
         db_session.execute(delete(MessageEvent).where(MessageEvent.message_id.in_(old)))
         db_session.execute(delete(OutboundMessage).where(OutboundMessage.id.in_(old)))
+    purge_early_reports(db_session, retention_days=retention_days, now=now)
     log.info("purged %d SMS records older than %d days", len(old), retention_days)
     return len(old)

@@ -28,7 +28,7 @@ from api.wellbeing import errors, links, queries, rules
 from api.wellbeing.links import InvitationState
 from api.wellbeing.models import CheckInInvitation
 from api.wellbeing.rules import Instrument
-from api.wellbeing.schedule import InvitationReason
+from api.wellbeing.schedule import DueInvitation, InvitationReason
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,12 @@ def invite_check_in(
     secret_key: str,
     now: datetime,
     spend_sms_budget: Callable[[], None] = lambda: None,
+    scheduled: DueInvitation | None = None,
 ) -> InvitationRecord:
     """Send the child a one-time link now (queued in the outbox with the invitation).
+
+    `scheduled` records it as the routine's occasion due now (routine.due_occasion_for), so the routine does not
+    send another.
 
     `spend_sms_budget` counts the SMS against the sender's rate limit, and raises if it is spent: called once
     everything else is checked, just before the message is queued, so a refused request costs nothing and
@@ -107,8 +111,8 @@ def invite_check_in(
         child=child,
         phone=phone,
         instrument_keys=keys,
-        reason=InvitationReason.ON_REQUEST,
-        occasion=None,
+        reason=scheduled.reason if scheduled else InvitationReason.ON_REQUEST,
+        occasion=scheduled.occasion if scheduled else None,
         created_by=actor,
         link_hours=programme.check_in_link_hours,
         secret_key=secret_key,

@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from notifications import templates
+
 TOKEN_BYTES = 24
 NONCE_BYTES = 16
 # A token as written in a link: 32 URL-safe base64 characters.
@@ -49,6 +51,18 @@ def token_hash(token: str) -> str:
 def link_path(token: str) -> str:
     """The path of the check-in page for a token (kept short: it goes in an SMS)."""
     return f"/c/{token}"
+
+
+def public_base_url_problem(public_base_url: str) -> str | None:
+    """What is wrong with the public base URL for check-in links, or None. A link is the URL, the path and the
+    token; the SMS carrying it must stay one GSM-7 segment even once the child's name is left out of it."""
+    longest_link = public_base_url.rstrip("/") + link_path("x" * len(link_token("", "")))
+    if templates.check_in_link_fits_one_segment(longest_link):
+        return None
+    return (
+        f"REACHABLE_PUBLIC_BASE_URL ({public_base_url!r}) is too long for a check-in link to fit in one SMS: "
+        "use a shorter address, in plain letters, digits and . - / : only."
+    )
 
 
 class InvitationState(StrEnum):

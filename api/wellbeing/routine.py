@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -12,8 +13,9 @@ from sqlalchemy.orm import Session
 from api.db import transaction
 from api.wellbeing import queries, rules
 from api.wellbeing.invitations import create_invitation
+from api.wellbeing.queries import ScheduledCandidate
 from api.wellbeing.rules import Instrument
-from api.wellbeing.schedule import CheckInSchedule, due_invitation
+from api.wellbeing.schedule import CheckInSchedule, DueInvitation, due_invitation
 
 
 def invite_due_check_ins(
@@ -27,22 +29,8 @@ def invite_due_check_ins(
     """
     created = 0
     for candidate in queries.enrolments_with_check_in_routine(db_session):
-        programme, enrolment, child = candidate.programme, candidate.enrolment, candidate.child
-        schedule = CheckInSchedule(
-            at_enrolment=programme.check_in_at_enrolment,
-            every_weeks=programme.check_in_every_weeks,
-            at_end=programme.check_in_at_end,
-        )
-        zone = ZoneInfo(programme.time_zone)
-        assert enrolment.started_at is not None  # the query selects started enrolments only
-        prefix = f"enrolment:{enrolment.id}:"
-        due = due_invitation(
-            schedule,
-            started_on=enrolment.started_at.astimezone(zone).date(),
-            planned_end_on=enrolment.planned_end_on,
-            today=now.astimezone(zone).date(),
-            occasions_done=queries.occasions_sent(db_session, child_id=child.id, prefix=prefix),
-        )
+        programme, child = candidate.programme, candidate.child
+        due = _due_occasion(db_session, candidate, now)
         if due is None:
             continue
         phone = queries.child_mobile_for_links(db_session, child_id=child.id)
@@ -62,7 +50,7 @@ def invite_due_check_ins(
                     phone=phone,
                     instrument_keys=keys,
                     reason=due.reason,
-                    occasion=prefix + due.occasion,
+                    occasion=due.occasion,
                     created_by=None,
                     link_hours=programme.check_in_link_hours,
                     secret_key=secret_key,
@@ -72,3 +60,36 @@ def invite_due_check_ins(
             continue
         created += 1
     return created
+
+
+def due_occasion_for(db_session: Session, *, child_id: uuid.UUID, now: datetime) -> DueInvitation | None:
+    """The routine's occasion due now for this child's active enrolment, named as the routine stores it.
+
+    A link made by hand just then (the demo's printed link) is recorded under it, so the routine counts it as the
+    child's due link and does not send a second one minutes later.
+    """
+    for candidate in queries.enrolments_with_check_in_routine(db_session):
+        if candidate.child.id == child_id:
+            return _due_occasion(db_session, candidate, now)
+    return None
+
+
+def _due_occasion(db_session: Session, candidate: ScheduledCandidate, now: datetime) -> DueInvitation | None:
+    """The scheduled link due today for the enrolment, its occasion prefixed with the enrolment it belongs to."""
+    programme, enrolment = candidate.programme, candidate.enrolment
+    schedule = CheckInSchedule(
+        at_enrolment=programme.check_in_at_enrolment,
+        every_weeks=programme.check_in_every_weeks,
+        at_end=programme.check_in_at_end,
+    )
+    zone = ZoneInfo(programme.time_zone)
+    assert enrolment.started_at is not None  # the query selects started enrolments only
+    prefix = f"enrolment:{enrolment.id}:"
+    due = due_invitation(
+        schedule,
+        started_on=enrolment.started_at.astimezone(zone).date(),
+        planned_end_on=enrolment.planned_end_on,
+        today=now.astimezone(zone).date(),
+        occasions_done=queries.occasions_sent(db_session, child_id=candidate.child.id, prefix=prefix),
+    )
+    return None if due is None else DueInvitation(due.reason, prefix + due.occasion)

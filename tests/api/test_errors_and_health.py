@@ -326,3 +326,11 @@ def test_an_unknown_user_id_in_a_path_is_not_found_not_an_error(client, db_sessi
     response = client.post(f"/users/{uuid.uuid4()}/revoke-sign-ins", headers=auth_headers(db_session, admin))
 
     assert_envelope(response, 404, "user_not_found")
+
+
+def test_the_app_refuses_to_start_with_a_public_address_too_long_for_a_one_segment_check_in_sms(tmp_path):
+    too_long = "https://reachable-check-ins.north-kent-and-medway.example.org/mentoring/links/x"
+    config = app_config(f"sqlite:///{tmp_path / 'unused.sqlite3'}", PUBLIC_BASE_URL=too_long)
+
+    with pytest.raises(RuntimeError, match=r"REACHABLE_PUBLIC_BASE_URL .* too long"):
+        create_app(config)

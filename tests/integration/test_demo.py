@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from api.alerts.models import Alert
 from api.alerts.rules import AlertKind
 from api.demo import demo_check_in_link, load_demo_data
+from api.wellbeing import routine
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
-from api.wellbeing.models import CheckIn, Goal
+from api.wellbeing.models import CheckIn, CheckInInvitation, Goal
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
 
 
@@ -26,3 +29,22 @@ def test_the_demo_loads_once_with_check_ins_goals_and_a_working_child_link(db_se
     page = client.get(link)
     assert page.status_code == 200
     assert "Walk away when someone starts trouble" in page.get_data(as_text=True)
+
+
+def test_the_routine_counts_the_demo_link_as_the_childs_due_check_in(db_session):
+    """The first scheduler run after `flask demo load` must not send the demo child a second link a minute after
+    the one the demo printed."""
+    instruments = load_instruments(SHIPPED_INSTRUMENTS, licensed_wording_file=None)
+    load_demo_data(db_session, instruments=instruments, now=DEFAULT_NOW, progress=lambda _: None)
+    demo_check_in_link(db_session, instruments=instruments, secret_key=SECRET_KEY, now=DEFAULT_NOW)
+    (demo_child,) = db_session.scalars(select(CheckInInvitation.child_id)).all()
+
+    for now in (DEFAULT_NOW, DEFAULT_NOW + timedelta(minutes=1)):
+        routine.invite_due_check_ins(db_session, instruments=instruments, secret_key=SECRET_KEY, now=now)
+
+    links_to_the_demo_child = db_session.scalars(
+        select(CheckInInvitation).where(CheckInInvitation.child_id == demo_child)
+    ).all()
+    assert len(links_to_the_demo_child) == 1
+    # The routine did run: other children got their link at enrolment.
+    assert db_session.scalar(select(func.count()).select_from(CheckInInvitation)) > 1

@@ -13,13 +13,15 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from api.children import service as children_service
 from api.children.models import Child, ContactConsent, PhoneNumber
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
+from api.db import transaction
 from api.outbox.models import MessageEvent, OutboundMessage
 from api.outbox.rules import MessagePurpose, MessageState, RecipientType
+from api.outbox.service import queue_message
 from api.reminders import service as reminders_service
 from api.sessions import queries as sessions_queries
 from api.sms import dispatch as sms_dispatch
@@ -27,11 +29,14 @@ from api.sms import queries as sms_queries
 from api.sms import reconcile as sms_reconcile
 from api.sms import rules
 from api.sms import service as sms_service
-from api.sms.dispatch import DispatchSettings
+from api.sms.dispatch import DISPATCH_BATCH, DispatchSettings
+from api.sms.models import EarlyStatusReport
+from api.sms.provider_status import keep_early_report
 from api.sms.schemas import LedgerEntrySchema
 from api.wellbeing import invitations as wellbeing_invitations
 from notifications.fake import FakeSmsSender, Step, permanent_failure
 from notifications.port import OutgoingSms, SendResult
+from scheduling.jobs import JobContext, reconcile_messages, recover_dead_claims
 from tests.builders import ONS4_GOOD, Team, actor_for
 from tests.conftest import DEFAULT_NOW, SECRET_KEY
 from tests.times import utc
@@ -982,6 +987,91 @@ class TestStatusCallbacks:
         assert sms.states(message.id) == [QUEUED, SENDING, SENT]
 
 
+class TestStatusReportedBeforeTheSendIsRecorded:
+    """Twilio may deliver a message and call back before the dispatcher has recorded the send (its answer was lost,
+    or came late): the callback is kept and applied, forward only, once a send is recorded or found with its id."""
+
+    def test_delivered_reported_while_the_outcome_was_unknown_is_applied_when_the_message_is_found(
+        self, casework, sms, clock
+    ):
+        message = sms.for_invitation(casework.invite())
+        sms.fake.script(casework.mobile.e164, [Step.UNKNOWN_BUT_SENT])
+        assert sms.dispatch() == 0
+        sid = sms.fake.sent[0].provider_id
+
+        sms.apply_status(sid, "sent")
+        sms.apply_status(sid, "delivered")
+        assert sms.message(message.id).state is UNKNOWN
+        clock.advance(minutes=3)
+        assert sms.reconcile() == 1
+
+        delivered = sms.message(message.id)
+        assert (delivered.state, delivered.provider_id, delivered.provider_status) == (DELIVERED, sid, "delivered")
+        assert sms.history(message.id)[-2:] == [
+            (SENT, "found at the provider"),
+            (DELIVERED, "reported by the provider before the send was recorded"),
+        ]
+        assert sms.fake.count_sent() == 1
+
+    def test_delivered_reported_before_the_dispatcher_records_the_send_is_applied_when_it_does(
+        self, casework, sms, clock, session_factory
+    ):
+        message = sms.for_invitation(casework.invite())
+        claim_id, [message_id] = claim(session_factory, clock)
+        with session_factory() as db_session:
+            prepared = sms_dispatch.prepare(
+                db_session, message_id=message_id, claim_id=claim_id, settings=sms.settings, now=clock.now()
+            )
+        result = sms.fake.send(prepared.sms)
+        sms.apply_status(result.provider_id, "undelivered", 30003)
+        with session_factory() as db_session:
+            sms_dispatch.record(db_session, prepared=prepared, result=result, now=clock.now())
+
+        undelivered = sms.message(message.id)
+        assert (undelivered.state, undelivered.error_code) == (MessageState.UNDELIVERED, 30003)
+        assert sms.states(message.id) == [QUEUED, SENDING, SENT, MessageState.UNDELIVERED]
+
+    def test_a_report_kept_while_its_send_was_being_recorded_is_applied_by_the_next_reconciliation(
+        self, casework, sms, session_factory, clock
+    ):
+        message = sms.for_invitation(casework.invite())
+        assert sms.dispatch() == 1
+        sid = sms.message(message.id).provider_id
+        # The callback's transaction looked for the message before the send's committed, and kept the report.
+        with session_factory() as db_session, transaction(db_session):
+            keep_early_report(db_session, provider_id=sid, status="delivered", error_code=None, now=clock.now())
+
+        sms.reconcile()
+
+        assert sms.message(message.id).state is DELIVERED
+        with session_factory() as db_session:
+            assert db_session.scalar(select(func.count()).select_from(EarlyStatusReport)) == 0
+
+    def test_a_report_no_send_ever_claims_is_purged_with_the_sms_retention(self, sms, session_factory, clock):
+        assert sms.apply_status("SM" + "7" * 32, "delivered") is False
+        with session_factory() as db_session:
+            assert db_session.scalar(select(func.count()).select_from(EarlyStatusReport)) == 1
+            sms_service.purge_old_messages(db_session, retention_days=30, now=clock.now() + timedelta(days=29))
+            assert db_session.scalar(select(func.count()).select_from(EarlyStatusReport)) == 1
+            sms_service.purge_old_messages(db_session, retention_days=30, now=clock.now() + timedelta(days=31))
+            assert db_session.scalar(select(func.count()).select_from(EarlyStatusReport)) == 0
+
+    def test_a_message_found_at_the_provider_takes_the_status_the_provider_reports(self, casework, sms, clock):
+        message = sms.for_invitation(casework.invite())
+        sms.fake.script(casework.mobile.e164, [Step.UNKNOWN_BUT_SENT])
+        sms.dispatch()
+        sms.fake.report_status(sms.fake.sent[0].provider_id, "delivered")  # its callback was lost too
+        clock.advance(minutes=3)
+        assert sms.reconcile() == 1
+
+        found = sms.message(message.id)
+        assert (found.state, found.provider_status) == (DELIVERED, "delivered")
+        assert sms.history(message.id)[-2:] == [
+            (SENT, "found at the provider"),
+            (DELIVERED, "its status at the provider"),
+        ]
+
+
 class TestReplies:
     @pytest.mark.parametrize("body", ["STOP", "stop", "  Stop  ", "\tsToP\n", "Stop please", "unsubscribe"])
     def test_stop_withdraws_consent_and_drops_what_is_queued_for_that_number(
@@ -1138,6 +1228,12 @@ class TestLedger:
 # --- Dispatchers that die half-way ---------------------------------------------------------------------------
 
 
+def job_context(session_factory, clock, sender) -> JobContext:
+    """What the scheduler hands its jobs; only the session factory, the clock and the SMS settings matter here."""
+    settings = DispatchSettings(sender=sender, secret_key=SECRET_KEY, public_base_url=SITE, status_callback_url=None)
+    return JobContext(session_factory, clock, SECRET_KEY, {}, settings)
+
+
 def claim(session_factory, clock) -> tuple[uuid.UUID, list[uuid.UUID]]:
     with session_factory() as db_session:
         return sms_dispatch.claim_due(db_session, now=clock.now())
@@ -1174,6 +1270,57 @@ class TestCrashes:
         assert sms.dispatch() == 1
         assert sms.fake.count_sent() == 1
         assert sms.message(message.id).state is SENT
+
+    def test_claims_a_killed_scheduler_left_are_settled_as_soon_as_the_next_takes_the_lock_and_live_ones_kept(
+        self, casework, sms, clock, session_factory
+    ):
+        invitations = [casework.invite() for _ in range(4)]
+        claim_id, claimed = claim(session_factory, clock)
+        # The first never handed over; the second's request lost on the way (attempted, not at the provider).
+        sms.fake.script(casework.mobile.e164, [Step.UNKNOWN_NOT_SENT])
+        for message_id in claimed[1:]:
+            prepare_and_send(session_factory, sms, clock, message_id, claim_id)
+        with session_factory() as db_session, transaction(db_session):
+            db_session.execute(
+                update(OutboundMessage).where(OutboundMessage.id.in_(claimed)).values(claimed_by=uuid.uuid4())
+            )  # made by a scheduler since killed (kill -9): nothing of it will ever record them
+        casework.invite()
+        live_claim, [live_id] = claim(session_factory, clock)  # this scheduler's own dispatcher, busy with it
+
+        clock.advance(seconds=5)  # seconds, not the 5 minutes of the lease
+        assert sms.reconcile() == 0
+        assert recover_dead_claims(job_context(session_factory, clock, sms.fake)) == 4
+
+        states = {message_id: sms.message(message_id) for message_id in claimed}
+        assert [(states[message_id].state, states[message_id].state_reason) for message_id in claimed] == [
+            (QUEUED, "a dispatcher stopped before sending"),
+            (QUEUED, "not at the provider: send again"),
+            (SENT, "found at the provider"),
+            (SENT, "found at the provider"),
+        ]
+        kept = sms.message(live_id)
+        assert (kept.state, kept.claim_id) == (SENDING, live_claim)
+        assert len(sms.fake.lookups) == 3  # every attempted one looked up before any resend
+        assert sms.dispatch() == 2
+        assert sms.fake.count_sent() == len(invitations)
+
+    def test_the_reconciliation_job_settles_a_backlog_at_once_not_one_batch_a_minute(
+        self, casework, sms, clock, session_factory
+    ):
+        link = sms.for_invitation(casework.invite())
+        with session_factory() as db_session, transaction(db_session):
+            for number in range(DISPATCH_BATCH + 9):  # the same link, as many times as a busy hour's links
+                queue_message(
+                    db_session, dedupe_key=f"backlog:{number}", purpose=link.purpose,
+                    recipient_type=link.recipient_type, child_id=link.child_id,
+                    phone_number_id=link.phone_number_id, send_after=clock.now(), drop_after=link.drop_after,
+                    now=clock.now(), check_in_invitation_id=link.check_in_invitation_id,
+                )  # fmt: skip
+        sms.fake.script(casework.mobile.e164, [Step.UNKNOWN_NOT_SENT] * (DISPATCH_BATCH + 10))
+        sms.dispatch(limit=DISPATCH_BATCH + 10)
+        clock.advance(minutes=3)
+
+        assert reconcile_messages(job_context(session_factory, clock, sms.fake)) == DISPATCH_BATCH + 10
 
     def test_a_dispatcher_that_died_after_sending_leaves_a_message_found_at_the_provider_not_resent(
         self, casework, sms, clock, session_factory

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import select
 
 from api.actors import Role
@@ -15,7 +16,7 @@ from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from api.wellbeing.models import CheckInInvitation
 from api.wellbeing.schedule import InvitationReason
 from notifications.fake import FakeSmsSender
-from scheduling.jobs import JOBS, JobContext, invite_due_check_ins, lapse_expired_offers
+from scheduling.jobs import JOBS, RECOVER_DEAD_CLAIMS, JobContext, invite_due_check_ins, lapse_expired_offers
 from scheduling.lock import SchedulerLock
 from scheduling.runner import build_scheduler, context_from_environment
 from tests.builders import actor_for, admit_child, make_cohort, make_user
@@ -50,7 +51,9 @@ def test_the_job_table_names_every_job_with_its_purpose():
 def test_the_scheduler_registers_every_job_in_the_table(database_url, clock):
     database = Database(database_url)
     scheduler = build_scheduler(job_context(database.session_factory, clock))
-    assert {job.id for job in scheduler.get_jobs()} == {job.name for job in JOBS}
+    assert {job.id for job in scheduler.get_jobs()} == {job.name for job in JOBS} | {RECOVER_DEAD_CLAIMS.name}
+    # Once, at start-up: the claims a killed scheduler left are settled at once, not after their lease.
+    assert isinstance(scheduler.get_job(RECOVER_DEAD_CLAIMS.name).trigger, DateTrigger)
     database.dispose()
 
 
@@ -118,6 +121,21 @@ def test_the_scheduler_refuses_to_start_without_the_secret_key(database_url, clo
     database = Database(database_url)
     try:
         with pytest.raises(SystemExit, match="REACHABLE_SECRET_KEY"):
+            context_from_environment(database, clock)
+    finally:
+        database.dispose()
+
+
+def test_the_scheduler_refuses_to_start_with_a_public_address_too_long_for_a_one_segment_check_in_sms(
+    database_url, clock, monkeypatch
+):
+    monkeypatch.setenv("REACHABLE_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setenv(
+        "REACHABLE_PUBLIC_BASE_URL", "https://reachable-check-ins.north-kent-and-medway.example.org/mentoring/links/x"
+    )
+    database = Database(database_url)
+    try:
+        with pytest.raises(SystemExit, match=r"REACHABLE_PUBLIC_BASE_URL .* too long"):
             context_from_environment(database, clock)
     finally:
         database.dispose()

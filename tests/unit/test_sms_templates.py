@@ -16,6 +16,7 @@ import pytest
 
 from api.wellbeing import links
 from notifications import templates
+from notifications.gsm7 import segments
 
 SEGMENT = 160
 # GSM 03.38 basic character set (without the escape to the extension table).
@@ -152,3 +153,36 @@ def test_the_longest_first_name_the_service_keeps_still_fits_one_segment(kind):
 def test_a_name_that_cannot_be_written_in_gsm7_is_left_out_rather_than_spoil_the_message():
     assert templates.check_in_link(first_name="Łucja", link=link(TOKENS[0])).startswith("Hi, your check-in")
     assert templates.check_in_link(first_name="Zoë", link=link(TOKENS[0])).startswith("Hi Zoe, your check-in")
+
+
+# The longest address the service accepts at start-up (api/wellbeing/links.py, public_base_url_problem): the
+# check-in text with no name and a 32-character token then fills exactly 160 septets.
+LONGEST_BASE_URL = "https://reachable-check-ins.north-kent-and-medway.example.org/mentoring/links"
+
+
+@pytest.mark.parametrize("base_url", ["https://checkins.kent-and-medway.example.org", LONGEST_BASE_URL])
+@pytest.mark.parametrize("token", TOKENS)
+def test_a_long_address_and_a_long_name_still_make_one_segment(base_url, token):
+    long_link = f"{base_url}{links.link_path(token)}"
+    assert links.public_base_url_problem(base_url) is None
+
+    message = templates.check_in_link(first_name=FIRST_NAME_20, link=long_link)
+
+    assert segments(message) == 1, (len(message), message)
+    assert message.endswith(" " + long_link)
+
+
+def test_the_name_is_kept_while_it_fits_and_left_out_only_when_it_does_not():
+    short_link = link(TOKENS[0])
+    long_link = f"https://checkins.north-kent-and-medway.example.org/mentoring{links.link_path(TOKENS[0])}"
+
+    assert templates.check_in_link(first_name=FIRST_NAME_20, link=short_link).startswith(f"Hi {FIRST_NAME_20}, ")
+    assert templates.check_in_link(first_name="Sam", link=long_link).startswith("Hi Sam, ")
+    assert templates.check_in_link(first_name=FIRST_NAME_20, link=long_link).startswith("Hi, your check-in")
+
+
+def test_an_address_too_long_for_a_one_segment_check_in_text_is_named_as_the_problem():
+    assert links.public_base_url_problem(LONGEST_BASE_URL) is None
+    assert "REACHABLE_PUBLIC_BASE_URL" in (links.public_base_url_problem(LONGEST_BASE_URL + "x") or "")
+    # A character outside GSM-7 would make every link text UCS-2 (70 characters a segment).
+    assert links.public_base_url_problem("https://zoë.example.org") is not None
