@@ -147,10 +147,7 @@ class ReturnConversationsDashboardSchema(Schema):
 
 
 class DashboardUrgencyAcknowledgementSchema(Schema):
-    urgency = fields.String(
-        validate=validate.OneOf([urgency.value for urgency in Urgency]),
-        metadata={"description": "From the alert's kind: urgent, high or normal"},
-    )
+    urgency = fields.Enum(Urgency, by_value=True, metadata={"description": "From the alert's kind"})
     raised = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Alerts raised in the period"})
     acknowledged = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Of those, acknowledged by now"})
     median_minutes = fields.Float(allow_none=True, metadata=_derived("Minutes from raised to acknowledged, median"))
