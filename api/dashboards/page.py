@@ -36,7 +36,8 @@ wrong passwords (no password was checked), though they do count against the rate
 
 Figures come from api.dashboards.page_figures with the caller's own disclosure, exactly as the JSON endpoints
 give them (commissioners: counts under the threshold as "<5", figures derived from them withheld). The series
-over time are the same dashboards asked once per month (occupancy) and once per ISO week (delivery).
+over time are the same dashboards asked once per month (occupancy) and once per ISO week (delivery); the time to
+acknowledge alerts is the year's, by urgency.
 """
 
 from __future__ import annotations
@@ -434,6 +435,55 @@ def _outcomes(figures: PageFigures) -> Section:
     return Section(chart, table, note)
 
 
+def _minutes(value: Decimal | None, count: int | str) -> str:
+    return _absent(count) if value is None else f"{value:.1f}"
+
+
+def _acknowledgement(figures: PageFigures) -> Section:
+    """Minutes from an alert being raised to its acknowledgement, by urgency (the time-to-acknowledge dashboard)."""
+    rows_by_urgency = figures.acknowledgement.urgencies
+    names = [row.urgency.value.capitalize() for row in rows_by_urgency]
+
+    def point(value: Decimal | None, acknowledged: int | str) -> Point:
+        return Point(float(value) if value is not None else None, _minutes(value, acknowledged))
+
+    series = [
+        Series("Median", tuple(point(row.median_minutes, row.acknowledged) for row in rows_by_urgency)),
+        Series("90th percentile", tuple(point(row.p90_minutes, row.acknowledged) for row in rows_by_urgency)),
+    ]
+    chart = charts.column_chart(
+        key="time-to-acknowledge",
+        title="Time to acknowledge alerts, by urgency",
+        description="Minutes from an alert being raised in the last 12 months to a named person acknowledging it.",
+        categories=names,
+        series=series,
+        x_label="Urgency",
+        y_label="Minutes",
+    )
+    rows = tuple(
+        (
+            name,
+            _count_text(row.raised),
+            _count_text(row.acknowledged),
+            _minutes(row.median_minutes, row.acknowledged),
+            _minutes(row.p90_minutes, row.acknowledged),
+            _count_text(row.unacknowledged),
+            _minutes(row.oldest_unacknowledged_minutes, row.unacknowledged),
+        )
+        for name, row in zip(names, rows_by_urgency, strict=True)
+    )
+    headers = (
+        "Urgency",
+        "Raised",
+        "Acknowledged",
+        "Median minutes",
+        "90th percentile minutes",
+        "Still unacknowledged",
+        "Oldest unacknowledged, minutes",
+    )
+    return Section(chart, Table("Time to acknowledge alerts, by urgency", headers, rows))
+
+
 @blp.get("/programmes/<uuid:programme_id>")
 def programme_dashboard(programme_id: uuid.UUID) -> str:
     actor = _actor_from_cookie()
@@ -449,7 +499,13 @@ def programme_dashboard(programme_id: uuid.UUID) -> str:
     )
     year = figures.year
     until = year.filters.until or clock().now().date()
-    sections = [*_occupancy(figures), _delivery(figures), _wellbeing(figures), _outcomes(figures)]
+    sections = [
+        *_occupancy(figures),
+        _delivery(figures),
+        _wellbeing(figures),
+        _outcomes(figures),
+        _acknowledgement(figures),
+    ]
     return render_template(
         "dashboard/programme.html",
         sections=sections,

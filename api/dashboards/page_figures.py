@@ -1,5 +1,6 @@
 """The dashboard page's figures: the places dashboard for the year and each of the last 12 months, the delivery
-dashboard for each of the last 12 ISO weeks, and the wellbeing and outcomes dashboards. Read-only: no writes."""
+dashboard for each of the last 12 ISO weeks, and the wellbeing, outcomes and time-to-acknowledge dashboards.
+Read-only: no writes."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.actors import Actor
 from api.dashboards import rules
+from api.dashboards.acknowledgement import AcknowledgementDashboard, acknowledgement_dashboard
 from api.dashboards.capacity import PlacesDashboard, places_dashboard
 from api.dashboards.change import OutcomesDashboard, WellbeingDashboard, outcomes_dashboard, wellbeing_dashboard
 from api.dashboards.delivery import DeliveryDashboard, delivery_dashboard
@@ -36,6 +38,7 @@ class PageFigures:
     weeks: list[tuple[date, DeliveryDashboard]]  # (Monday, its delivery dashboard)
     wellbeing: WellbeingDashboard
     outcomes: OutcomesDashboard
+    acknowledgement: AcknowledgementDashboard  # the year's alerts, by urgency
 
 
 def _month_starts(until: date, count: int) -> list[date]:
@@ -110,4 +113,7 @@ def page_figures(
         suppression_threshold=suppression_threshold,
         now=now,
     )
-    return PageFigures(by_year, by_month, by_week, wellbeing, outcomes)
+    acknowledgement = acknowledgement_dashboard(
+        db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now
+    )
+    return PageFigures(by_year, by_month, by_week, wellbeing, outcomes, acknowledgement)

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, aliased
 
 from api.accounts.models import AppUser
 from api.actors import Role
+from api.alerts.models import Alert
+from api.alerts.rules import AlertKind
 from api.caseloads.models import Allocation
 from api.children.models import Child
 from api.enrolments.models import Enrolment
@@ -290,3 +292,13 @@ def list_baselines_and_latest(
     return [
         (row[0], row[1], row[2], Decimal(row[3]), row[4], Decimal(row[5])) for row in db_session.execute(query).all()
     ]
+
+
+def list_alerts_raised(
+    db_session: Session, *, programme_id: uuid.UUID, starts_at: datetime, ends_before: datetime
+) -> list[tuple[AlertKind, datetime, datetime | None]]:
+    """(kind, raised_at, acknowledged_at) of the programme's alerts raised in the period: no child, no detail."""
+    query = select(Alert.kind, Alert.raised_at, Alert.acknowledged_at).where(
+        Alert.programme_id == programme_id, Alert.raised_at >= starts_at, Alert.raised_at < ends_before
+    )
+    return [(row[0], row[1], row[2]) for row in db_session.execute(query).all()]

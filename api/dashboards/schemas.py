@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from api.alerts.rules import Urgency
 from api.enrolments.schemas import SUPPRESSIBLE_COUNT
 from api.missing.schemas import ReturnConversationSummarySchema
 from api.outcomes.schemas import CostBenefitSchema
@@ -143,3 +144,23 @@ class OutcomesDashboardSchema(Schema):
 class ReturnConversationsDashboardSchema(Schema):
     filters = fields.Nested(DashboardFiltersSchema)
     summary = fields.Nested(ReturnConversationSummarySchema)
+
+
+class DashboardUrgencyAcknowledgementSchema(Schema):
+    urgency = fields.Enum(Urgency, by_value=True, metadata={"description": "From the alert's kind"})
+    raised = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Alerts raised in the period"})
+    acknowledged = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Of those, acknowledged by now"})
+    median_minutes = fields.Float(allow_none=True, metadata=_derived("Minutes from raised to acknowledged, median"))
+    p90_minutes = fields.Float(allow_none=True, metadata=_derived("90th percentile (nearest rank) of the minutes"))
+    unacknowledged = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Of those, not acknowledged now"})
+    oldest_unacknowledged_minutes = fields.Float(
+        allow_none=True, metadata=_derived("Age now of the oldest unacknowledged one, in minutes")
+    )
+
+
+class AcknowledgementDashboardSchema(Schema):
+    filters = fields.Nested(DashboardFiltersSchema)
+    urgencies = fields.List(
+        fields.Nested(DashboardUrgencyAcknowledgementSchema),
+        metadata={"description": "One row per urgency, urgent first, even with no alert raised"},
+    )

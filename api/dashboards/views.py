@@ -12,8 +12,9 @@ from marshmallow import Schema
 
 from api.actors import Role
 from api.auth import current_actor, requires
-from api.dashboards import capacity, change, delivery
+from api.dashboards import acknowledgement, capacity, change, delivery
 from api.dashboards.schemas import (
+    AcknowledgementDashboardSchema,
     DashboardQuerySchema,
     DeliveryDashboardSchema,
     MentorsDashboardSchema,
@@ -253,4 +254,28 @@ def return_conversations_dashboard(args: dict[str, Any], programme_id: uuid.UUID
     result = change.return_conversations_dashboard(db_session(), **_common(args, programme_id))
     return _answer(
         result, args, ReturnConversationsDashboardSchema(), "return-conversations", lambda dumped: [dumped["summary"]]
+    )
+
+
+@blp.route("/programmes/<uuid:programme_id>/dashboards/time-to-acknowledge", methods=["GET"])
+@requires(*DASHBOARD_ROLES)
+@blp.arguments(DashboardQuerySchema, location="query")
+@ALSO_CSV
+@blp.response(200, AcknowledgementDashboardSchema)
+def time_to_acknowledge_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
+    """Alerts raised in the period by urgency: how many were acknowledged, how fast, and how many still wait
+
+    Per urgency (urgent, high, normal: from the alert's kind; every one, even with no alert): alerts raised in the
+    period, how many of them have been acknowledged, the median and the 90th percentile (nearest rank) of the minutes
+    from raised to acknowledged, and how many are still unacknowledged, with the age now of the oldest, in minutes.
+    Programme-wide: the cohort and district filters do not apply (the answer's `filters` say so). Filter by cohort
+    and district; the period is `since` to `until` inclusive, in programme time (a year to today unless said).
+    `?format=csv` (or `Accept: text/csv`) answers the same figures as one CSV table, one row per urgency, the
+    filters in its first columns and a withheld figure empty. Admins and coordinators see every figure;
+    commissioners see counts from 1 to 4 as "<5" and every figure derived from one withheld (null); no answer names
+    a child. Admins, coordinators and commissioners of the programme (any other answers 404).
+    """
+    result = acknowledgement.acknowledgement_dashboard(db_session(), **_common(args, programme_id))
+    return _answer(
+        result, args, AcknowledgementDashboardSchema(), "time-to-acknowledge", lambda dumped: dumped["urgencies"]
     )

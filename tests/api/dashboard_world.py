@@ -8,6 +8,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from api.actors import Role
+from api.alerts.models import Alert
+from api.alerts.rules import AlertKind
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.sessions.models import MentoringSession
@@ -117,4 +119,32 @@ class World:
         self.db_session.add(check_in)
         self.db_session.flush()
         self.db_session.add(score_row(check_in, ScoreKind.DERIVED, measure, Decimal(value)))
+        self.db_session.commit()
+
+    def alert(
+        self,
+        kind: AlertKind,
+        raised_at: datetime,
+        acknowledged_after: timedelta | None = None,
+        *,
+        programme_id=None,
+        child_id=None,
+    ) -> None:
+        """An alert about one of cohort A's children, acknowledged by the coordinator `acknowledged_after` it was
+        raised (None: still waiting). Only kinds the alert table's CHECK constraint takes here: safeguarding_concern
+        (urgent) and wellbeing_drop (high)."""
+        acknowledged_at = raised_at + acknowledged_after if acknowledged_after is not None else None
+        self.db_session.add(
+            Alert(
+                programme_id=programme_id or self.programme.id,
+                child_id=child_id or self.a[0].child_id,
+                kind=kind,
+                detail="Invented for the dashboards' tests.",
+                raised_by_user_id=self.mentor.id,
+                raised_at=raised_at,
+                acknowledged_at=acknowledged_at,
+                acknowledged_by_user_id=self.coordinator.id if acknowledged_at else None,
+                acknowledgement_note="Seen." if acknowledged_at else None,
+            )
+        )
         self.db_session.commit()

@@ -13,8 +13,10 @@ from sqlalchemy import select
 
 from api.accounts.models import AuthSession
 from api.actors import Role
+from api.alerts.rules import AlertKind
 from api.children.models import Child
 from api.dashboards import page, rules
+from api.dashboards.acknowledgement import acknowledgement_dashboard
 from api.dashboards.capacity import places_dashboard
 from api.dashboards.delivery import delivery_dashboard
 from api.dashboards.page_figures import page_figures
@@ -41,6 +43,11 @@ def page_world(db_session) -> World:
     world.session(at(today - timedelta(days=3)), SessionStatus.DID_NOT_ATTEND, [a[0]])
     world.score(a[0], "swemwbs", "metric", at(today - timedelta(days=200)), "18.00")
     world.score(a[0], "swemwbs", "metric", at(today - timedelta(days=20)), "22.00")
+    # Urgent alerts acknowledged after 10 and 20 minutes, and one waiting since 10:00 yesterday.
+    world.alert(AlertKind.SAFEGUARDING_CONCERN, at(today - timedelta(days=40)), timedelta(minutes=20))
+    world.alert(AlertKind.SAFEGUARDING_CONCERN, at(today - timedelta(days=9)), timedelta(minutes=10))
+    world.alert(AlertKind.SAFEGUARDING_CONCERN, at(today - timedelta(days=1)))
+    world.alert(AlertKind.SAFEGUARDING_CONCERN, at(today - timedelta(days=400)), timedelta(minutes=90))  # too old
     return world
 
 
@@ -349,7 +356,7 @@ def test_the_programmes_staff_and_commissioners_may_open_it(client, page_world, 
     response = client.get(page_path(page_world))
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     html = response.get_data(as_text=True)
-    for key in ("occupancy-0", "occupancy-1", "delivery", "wellbeing", "outcomes"):
+    for key in ("occupancy-0", "occupancy-1", "delivery", "wellbeing", "outcomes", "time-to-acknowledge"):
         assert f'data-chart="{key}"' in html
 
 
@@ -405,6 +412,30 @@ def test_staff_see_the_small_numbers(client, page_world):
     assert re.search(r"<td>1</td><td>0</td><td>0</td>", html)
 
 
+def acknowledgement_row(urgency: str, *cells: str) -> str:
+    return f'<th scope="row">{urgency}</th>' + "".join(f"<td>{cell}</td>" for cell in cells)
+
+
+def test_the_time_to_acknowledge_alerts_is_on_the_page_by_urgency(client, page_world):
+    sign_in(client, page_world.coordinator)
+    html = client.get(page_path(page_world)).get_data(as_text=True)
+
+    assert 'data-chart="time-to-acknowledge"' in html
+    # Raised, acknowledged, median and 90th percentile minutes, still waiting, the oldest's age (since 10:00 GMT).
+    assert acknowledgement_row("Urgent", "3", "2", "15.0", "20.0", "1", f"{24 * 60 + 4 * 60:.1f}") in html
+    assert acknowledgement_row("High", "0", "0", "no data", "no data", "0", "no data") in html
+    assert acknowledgement_row("Normal", "0", "0", "no data", "no data", "0", "no data") in html
+
+
+def test_a_commissioner_sees_the_time_to_acknowledge_suppressed_on_the_page(client, page_world):
+    sign_in(client, page_world.commissioner)
+    html = client.get(page_path(page_world)).get_data(as_text=True)
+
+    withheld = ("withheld",) * 2
+    assert acknowledgement_row("Urgent", "&lt;5", "&lt;5", *withheld, "&lt;5", "withheld") in html
+    assert acknowledgement_row("High", "0", "0", "no data", "no data", "0", "no data") in html
+
+
 @pytest.mark.parametrize("role", ["coordinator", "commissioner"])
 def test_the_pages_weeks_and_months_are_each_periods_own_dashboard(db_session, page_world, role):
     # The page reads what its periods share once and counts its twelve weeks' sessions in one pass, split at each
@@ -435,6 +466,7 @@ def test_the_pages_weeks_and_months_are_each_periods_own_dashboard(db_session, p
     assert figures.weeks[0][0] == date(2026, 9, 7)
     whole_year = DashboardRequest(world.programme.id)
     assert figures.year == places_dashboard(db_session, request=whole_year, **asked)
+    assert figures.acknowledgement == acknowledgement_dashboard(db_session, request=whole_year, **asked)
     for monday, week in figures.weeks:
         until = min(monday + timedelta(days=6), DEFAULT_NOW.date())
         request = DashboardRequest(world.programme.id, since=monday, until=until)

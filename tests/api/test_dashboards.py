@@ -13,16 +13,33 @@ from urllib.parse import quote
 import pytest
 
 from api.actors import Role
+from api.alerts.rules import AlertKind
 from api.children.models import Child
 from api.outcomes import service as outcomes_service
 from api.sessions.rules import SessionStatus
 from tests.api.dashboard_world import LONDON, World, at
-from tests.builders import actor_for, admit_child, auth_headers, make_cohort, make_programme, make_user
+from tests.builders import actor_for, admit_child, auth_headers, make_child, make_cohort, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
 
 SINCE, UNTIL = date(2026, 1, 1), date(2026, 6, 30)
 PERIOD = f"since={SINCE}&until={UNTIL}"
-DASHBOARDS = ("places", "waitlist", "mentors", "delivery", "wellbeing", "outcomes", "return-conversations")
+DASHBOARDS = (
+    "places",
+    "waitlist",
+    "mentors",
+    "delivery",
+    "wellbeing",
+    "outcomes",
+    "return-conversations",
+    "time-to-acknowledge",
+)
+URGENT, HIGH = AlertKind.SAFEGUARDING_CONCERN, AlertKind.WELLBEING_DROP
+# Alerts still waiting at the end of the period, and their age in minutes now (DEFAULT_NOW).
+URGENT_WAITING, HIGH_WAITING = at(date(2026, 6, 30), 23, 59), at(date(2026, 3, 3), 16, 20)
+
+
+def minutes_since(moment) -> float:
+    return (DEFAULT_NOW - moment).total_seconds() / 60
 
 
 @pytest.fixture()
@@ -55,6 +72,22 @@ def world(db_session) -> World:
     world.score(a[0], "gbo", "mean", at(date(2026, 5, 1)), "6.50")  # +3.50
     world.score(a[1], "gbo", "mean", at(date(2026, 2, 11)), "5.00")
     world.score(a[1], "gbo", "mean", at(date(2026, 3, 30)), "4.00")  # -1.00
+    # Alerts: urgent ones acknowledged after 3, 7.5, 12, 15 and 40 minutes and one still waiting; high ones after 1
+    # and 3 hours and one still waiting; and urgent ones just outside the period on either side.
+    for raised_at, waited in [
+        (at(date(2026, 1, 1), 0, 0), timedelta(minutes=12)),  # the period's first moment
+        (at(date(2026, 2, 14), 3, 10), timedelta(minutes=3)),
+        (at(date(2026, 4, 1), 22, 0), timedelta(minutes=7, seconds=30)),
+        (at(date(2026, 5, 9), 9, 45), timedelta(minutes=40)),
+        (at(date(2026, 6, 12), 14, 0), timedelta(minutes=15)),
+        (URGENT_WAITING, None),  # the period's last minute (BST)
+        (at(date(2025, 12, 31), 23, 59), timedelta(minutes=999)),  # before the period
+        (at(date(2026, 7, 1), 0, 0), None),  # after it
+    ]:
+        world.alert(URGENT, raised_at, waited)
+    world.alert(HIGH, at(date(2026, 2, 2), 11), timedelta(hours=3))
+    world.alert(HIGH, at(date(2026, 5, 30), 19), timedelta(hours=1))
+    world.alert(HIGH, HIGH_WAITING)
     return world
 
 
@@ -190,6 +223,96 @@ def test_outcomes_are_the_cost_benefit_estimate(client, world):
 def test_return_conversations_with_none_in_the_period(client, world):
     body = get(client, world, world.coordinator, "return-conversations").json
     assert body["summary"] == {"returns": 0, "completed_within_72h": 0, "rate": None}
+
+
+def acknowledgement_rows(body):
+    return {
+        row["urgency"]: (
+            row["raised"],
+            row["acknowledged"],
+            row["median_minutes"],
+            row["p90_minutes"],
+            row["unacknowledged"],
+            row["oldest_unacknowledged_minutes"],
+        )
+        for row in body["urgencies"]
+    }
+
+
+def test_time_to_acknowledge_by_urgency_for_the_programmes_coordinator(client, db_session, world):
+    # Another programme's alert in the period is not this one's.
+    other = make_programme(db_session)
+    world.alert(
+        URGENT,
+        at(date(2026, 3, 1)),
+        timedelta(minutes=500),
+        programme_id=other.id,
+        child_id=make_child(db_session, programme=other).id,
+    )
+
+    body = get(client, world, world.coordinator, "time-to-acknowledge", f"{PERIOD}&district=Dartford").json
+
+    assert [row["urgency"] for row in body["urgencies"]] == ["urgent", "high", "normal"]
+    # Waits in seconds 180, 450, 720, 900, 2400: the median is the third, the 90th percentile (nearest rank) the fifth.
+    assert acknowledgement_rows(body) == {
+        "urgent": (6, 5, 12.0, 40.0, 1, minutes_since(URGENT_WAITING)),
+        "high": (3, 2, 120.0, 180.0, 1, minutes_since(HIGH_WAITING)),
+        "normal": (0, 0, None, None, 0, None),
+    }
+    # Alerts belong to the programme: the district does not narrow them, and the answer says so.
+    assert body["filters"] == {
+        "programme_id": str(world.programme.id),
+        "cohort_id": None,
+        "district": None,
+        "since": str(SINCE),
+        "until": str(UNTIL),
+    }
+
+
+def test_time_to_acknowledge_for_a_commissioner_suppresses_small_counts_and_the_times_from_them(client, world):
+    body = get(client, world, world.commissioner, "time-to-acknowledge").json
+
+    assert acknowledgement_rows(body) == {
+        "urgent": (6, 5, 12.0, 40.0, "<5", None),
+        "high": ("<5", "<5", None, None, "<5", None),
+        "normal": (0, 0, None, None, 0, None),
+    }
+
+
+@pytest.mark.parametrize(("acknowledged", "shown"), [(4, "<5"), (5, 5)])
+def test_the_times_to_acknowledge_are_withheld_from_a_commissioner_exactly_when_their_count_is(
+    client, db_session, acknowledged, shown
+):
+    world = World(db_session)
+    for minute in range(acknowledged):
+        world.alert(URGENT, at(date(2026, 3, 2 + minute)), timedelta(minutes=10 + minute))
+    for _ in range(5):
+        world.alert(URGENT, at(date(2026, 4, 1)))  # five still waiting: the raised count is never the small one
+
+    staff = acknowledgement_rows(get(client, world, world.coordinator, "time-to-acknowledge").json)["urgent"]
+    seen = acknowledgement_rows(get(client, world, world.commissioner, "time-to-acknowledge").json)["urgent"]
+
+    assert staff[:2] == (acknowledged + 5, acknowledged)
+    assert seen[:2] == (acknowledged + 5, shown)
+    assert seen[2:4] == ((None, None) if shown == "<5" else staff[2:4])
+    assert staff[2] is not None and seen[4:] == (5, minutes_since(at(date(2026, 4, 1))))
+
+
+def test_time_to_acknowledge_as_csv_has_a_row_per_urgency_and_leaves_withheld_figures_empty(client, world):
+    response = get(client, world, world.commissioner, "time-to-acknowledge", f"{PERIOD}&format=csv")
+
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = [
+        {key.removesuffix("_unacknowledged_minutes"): value for key, value in row.items()}
+        for row in csv.DictReader(io.StringIO(response.get_data(as_text=True)))
+    ]
+    columns = ("urgency", "raised", "acknowledged", "median_minutes", "p90_minutes", "unacknowledged", "oldest")
+    assert [tuple(row[column] for column in columns) for row in rows] == [
+        ("urgent", "6", "5", "12.0", "40.0", "<5", ""),
+        ("high", "<5", "<5", "", "", "<5", ""),
+        ("normal", "0", "0", "", "", "0", ""),
+    ]
+    assert {row["since"] for row in rows} == {str(SINCE)}
 
 
 def test_csv_export_of_a_table(client, world):

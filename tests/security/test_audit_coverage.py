@@ -1377,6 +1377,7 @@ NOT_CHILD_LEVEL: dict[Op, str] = {
     ("GET", "/programmes/<uuid:programme_id>/dashboards/outcomes"): AGGREGATE,
     ("GET", "/programmes/<uuid:programme_id>/dashboards/places"): AGGREGATE,
     ("GET", "/programmes/<uuid:programme_id>/dashboards/return-conversations"): AGGREGATE,
+    ("GET", "/programmes/<uuid:programme_id>/dashboards/time-to-acknowledge"): AGGREGATE,
     ("GET", "/programmes/<uuid:programme_id>/dashboards/waitlist"): AGGREGATE,
     ("GET", "/programmes/<uuid:programme_id>/dashboards/wellbeing"): AGGREGATE,
     ("GET", "/dashboard/programmes/<uuid:programme_id>"): AGGREGATE + " (the dashboards drawn as a page)",

@@ -336,6 +336,7 @@ MATRIX: dict[tuple[str, str], Op] = {
     ("GET", "/programmes/{programme_id}/dashboards/wellbeing"): DASHBOARD_ROW,
     ("GET", "/programmes/{programme_id}/dashboards/outcomes"): DASHBOARD_ROW,
     ("GET", "/programmes/{programme_id}/dashboards/return-conversations"): DASHBOARD_ROW,
+    ("GET", "/programmes/{programme_id}/dashboards/time-to-acknowledge"): DASHBOARD_ROW,
 }
 
 # Known holes: (operation, caller, record) -> why. Each is an xfail(strict=True) case, so fixing the hole

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
 from api.dashboards.rules import (
+    AcknowledgementTimes,
     Disclosure,
     Period,
+    acknowledgement_times,
     default_period,
     median,
     nearest_rank_percentile,
     place_days_held,
 )
+from tests.times import utc
 
 PERIOD = Period(date(2026, 1, 1), date(2026, 1, 31))
+NOW = utc(2026, 11, 23, 14)
 
 
 def test_the_default_period_is_the_twelve_months_to_today():
@@ -60,3 +64,73 @@ def test_a_commissioner_sees_counts_under_the_threshold_masked_and_figures_from_
     assert commissioner.derived("figure", count) == (None if shown == "<5" else "figure")
     staff = Disclosure(commissioner=False, threshold=5)
     assert (staff.count(count), staff.derived("figure", count)) == (count, "figure")
+
+
+def acknowledged_after(*waits: timedelta) -> list[tuple]:
+    raised_at = utc(2026, 11, 2, 9)
+    return [(raised_at, raised_at + wait) for wait in waits]
+
+
+def test_no_alerts_give_no_times():
+    assert acknowledgement_times([], now=NOW) == AcknowledgementTimes(0, 0, None, None, 0, None)
+
+
+@pytest.mark.parametrize(
+    ("waits_in_minutes", "median_minutes", "p90_minutes"),
+    [
+        ([30, 5, 10], Decimal("10.0"), Decimal("30.0")),
+        ([1, 2, 3, 4], Decimal("2.5"), Decimal("4.0")),  # the mean of the middle two
+        (list(range(1, 11)), Decimal("5.5"), Decimal("9.0")),  # nearest rank: the 9th of 10, not interpolated
+        (list(range(1, 12)), Decimal("6.0"), Decimal("10.0")),  # the 10th of 11 (0.9 x 11 = 9.9, rounded up)
+        ([7], Decimal("7.0"), Decimal("7.0")),
+    ],
+)
+def test_time_to_acknowledge_is_the_median_and_nearest_rank_90th_percentile_in_minutes(
+    waits_in_minutes, median_minutes, p90_minutes
+):
+    times = acknowledgement_times(acknowledged_after(*(timedelta(minutes=m) for m in waits_in_minutes)), now=NOW)
+
+    assert (times.raised, times.acknowledged, times.unacknowledged) == (len(waits_in_minutes),) * 2 + (0,)
+    assert (times.median_minutes, times.p90_minutes) == (median_minutes, p90_minutes)
+    assert times.oldest_unacknowledged_minutes is None
+
+
+def test_minutes_are_counted_from_the_seconds_to_a_tenth():
+    times = acknowledgement_times(acknowledged_after(timedelta(seconds=90), timedelta(seconds=61)), now=NOW)
+
+    # (90 + 61) / 2 = 75.5 seconds: 1.258 minutes; the 90th percentile is the 90 seconds, 1.5 minutes.
+    assert (times.median_minutes, times.p90_minutes) == (Decimal("1.3"), Decimal("1.5"))
+
+
+def test_the_offset_a_moment_was_written_in_does_not_change_the_wait():
+    raised_at = utc(2026, 6, 2, 9)
+    acknowledged_at = (raised_at + timedelta(minutes=12)).astimezone(timezone(timedelta(hours=1)))
+
+    assert acknowledgement_times([(raised_at, acknowledged_at)], now=NOW).median_minutes == Decimal("12.0")
+
+
+def test_alerts_still_waiting_are_counted_apart_with_the_age_of_the_oldest():
+    alerts = [
+        *acknowledged_after(timedelta(minutes=4), timedelta(minutes=8)),
+        (NOW - timedelta(minutes=30), None),
+        (NOW - timedelta(hours=2, minutes=5, seconds=30), None),
+    ]
+
+    times = acknowledgement_times(alerts, now=NOW)
+
+    assert times == AcknowledgementTimes(
+        raised=4,
+        acknowledged=2,
+        median_minutes=Decimal("6.0"),
+        p90_minutes=Decimal("8.0"),
+        unacknowledged=2,
+        oldest_unacknowledged_minutes=Decimal("125.5"),
+    )
+
+
+def test_an_acknowledgement_recorded_before_its_alert_counts_as_no_wait_at_all():
+    raised_at = utc(2026, 11, 2, 9)
+
+    times = acknowledgement_times([(raised_at, raised_at - timedelta(seconds=5))], now=NOW)
+
+    assert (times.median_minutes, times.p90_minutes) == (Decimal("0.0"), Decimal("0.0"))
