@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from api.actors import Role
 from api.alerts.models import Alert
-from api.alerts.rules import AlertKind
+from api.alerts.rules import URGENCY, AlertKind, AlertState, new_code
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.sessions.models import MentoringSession
@@ -75,6 +75,7 @@ class World:
         allocate(db_session, enrolment=self.a[2], mentor=self.mentor, by=self.coordinator)
         allocate(db_session, enrolment=self.a[3], mentor=self.mentor_two, by=self.coordinator)
         self.sessions: list[tuple[datetime, SessionStatus, list[Enrolment]]] = []
+        self._waiting_alerts = 0
 
     def admit(self, cohort, district):
         from api.children.models import Child
@@ -134,10 +135,15 @@ class World:
         raised (None: still waiting). Only kinds the alert table's CHECK constraint takes here: safeguarding_concern
         (urgent) and wellbeing_drop (high)."""
         acknowledged_at = raised_at + acknowledged_after if acknowledged_after is not None else None
+        if child_id is None:
+            # One open alert per child and kind: those still waiting are spread over cohort A's six children.
+            waiting = 0 if acknowledged_at else self._waiting_alerts
+            self._waiting_alerts += acknowledged_at is None
+            child_id = self.a[waiting % len(self.a)].child_id
         self.db_session.add(
             Alert(
                 programme_id=programme_id or self.programme.id,
-                child_id=child_id or self.a[0].child_id,
+                child_id=child_id,
                 kind=kind,
                 detail="Invented for the dashboards' tests.",
                 raised_by_user_id=self.mentor.id,
@@ -145,6 +151,13 @@ class World:
                 acknowledged_at=acknowledged_at,
                 acknowledged_by_user_id=self.coordinator.id if acknowledged_at else None,
                 acknowledgement_note="Seen." if acknowledged_at else None,
+                urgency=URGENCY[kind],
+                # Resolved once acknowledged, so several can be about one child and kind (one may be open).
+                state=AlertState.RESOLVED if acknowledged_at else AlertState.RAISED,
+                resolved_at=acknowledged_at,
+                code=new_code(),
+                occurrences=1,
+                last_raised_at=raised_at,
             )
         )
         self.db_session.commit()
