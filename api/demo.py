@@ -5,11 +5,13 @@ Nothing here is real: names are made up, phone numbers are in Ofcom's drama rang
 
 from __future__ import annotations
 
+import itertools
 import random
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +22,7 @@ from api.actors import Actor, Role
 from api.caseloads.errors import MentorCaseloadFull
 from api.children import service as children_service
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
+from api.duty import service as duty_service
 from api.enrolments import allocations as enrolments_allocations
 from api.enrolments import reading as enrolments_reading
 from api.enrolments.rules import EndReason, EnrolmentStatus, Priority
@@ -53,6 +56,7 @@ KENT_AND_MEDWAY_DISTRICTS = [
 DEMO_USERS = [
     ("admin@reachable.example", "Demo Admin", Role.ADMIN, None),
     ("coordinator@reachable.example", "Sam Okafor (coordinator)", Role.COORDINATOR, None),
+    ("coordinator2@reachable.example", "Rene Adeyemi (coordinator)", Role.COORDINATOR, None),
     ("mentor@reachable.example", "Jordan Reyes (mentor)", Role.MENTOR, 14),
     ("mentor2@reachable.example", "Priya Lal (mentor)", Role.MENTOR, 14),
     ("mentor3@reachable.example", "Alex Byrne (mentor)", Role.MENTOR, 14),
@@ -133,11 +137,20 @@ def load_demo_data(
             programme_id=None if role is Role.ADMIN else programme.id,
             max_caseload=max_caseload,
             now=now,
-            # Mentors' work mobiles, for their session reminders: Ofcom's drama range, like the children's.
-            mobile_e164=f"+4477009009{90 + index}" if role is Role.MENTOR else None,
+            # Work mobiles, for mentors' session reminders and coordinators' alerts: Ofcom's drama range, like the
+            # children's.
+            mobile_e164=f"+4477009009{90 + index}" if role in (Role.MENTOR, Role.COORDINATOR) else None,
             accept_drama_numbers=True,
         )
     coordinator = _actor(users["coordinator@reachable.example"])
+    progress("Putting the two coordinators on the duty rota for the next 8 days ...")
+    _duty_rota(
+        db_session,
+        actor=coordinator,
+        pair=(users["coordinator@reachable.example"].id, users["coordinator2@reachable.example"].id),
+        zone=ZoneInfo(programme.time_zone),
+        now=now,
+    )
     mentors = [user for user in users.values() if user.role is Role.MENTOR]
 
     # Protect: 48 of 60 places used. Prevent: full, with 6 waiting. A few referrals still undecided.
@@ -217,6 +230,34 @@ def load_demo_data(
     )
     progress("Demo data loaded.")
     return True
+
+
+def _duty_rota(
+    db_session: Session, *, actor: Actor, pair: tuple[uuid.UUID, uuid.UUID], zone: ZoneInfo, now: datetime
+) -> None:
+    """Day (08:00-20:00) and night shifts, local time, each coordinator the other's fallback, so an urgent alert
+    raised at any hour of the demo week reaches someone (the development sender writes its SMS to a file)."""
+    local_now = now.astimezone(zone)
+    day = local_now.date() - timedelta(days=1)
+    boundaries = [
+        datetime.combine(day + timedelta(days=offset), time(hour), tzinfo=zone)
+        for offset in range(10)
+        for hour in (8, 20)
+    ]
+    for index, (start, end) in enumerate(itertools.pairwise(boundaries)):
+        if end <= local_now or start > local_now + timedelta(days=8):
+            continue
+        on_duty, fallback = pair if index % 2 == 0 else pair[::-1]
+        duty_service.add_shift(
+            db_session,
+            actor=actor,
+            programme_id=None,
+            coordinator_user_id=on_duty,
+            fallback_user_id=fallback,
+            starts_at=start.astimezone(UTC),
+            ends_at=end.astimezone(UTC),
+            now=now,
+        )
 
 
 def _actor(user: AppUser) -> Actor:
