@@ -59,7 +59,8 @@ def raise_alert(
 ) -> Alert:
     """Open an alert, or count a repeat on the one already open for this child and kind (programme, for a
     programme-wide kind). A new urgent or high alert is texted to the duty coordinator in this transaction, and an
-    urgent repeat is texted again: a second concern about the same child is news someone must hear at once."""
+    urgent repeat on an acknowledged alert is texted again: a second concern about the same child is news someone
+    must hear at once."""
     if (child_id is None) != (kind in rules.PROGRAMME_WIDE):
         raise ValueError(f"{kind} alerts are {'about the programme' if child_id is None else 'about one child'}")
     alert = _open_alert(db_session, programme_id=programme_id, child_id=child_id, kind=kind)
@@ -96,8 +97,10 @@ def raise_alert(
         alert.check_in_id = check_in_id or alert.check_in_id
         alert.subject = subject or alert.subject
         _event(db_session, alert, AlertEventKind.REPEATED, now, user_id=actor.user_id if actor else None, detail=detail)
-        if alert.urgency is Urgency.URGENT:
-            _text_from(db_session, alert, EscalationStep.DUTY, now)
+        if alert.urgency is Urgency.URGENT and alert.state is AlertState.ACKNOWLEDGED:
+            # Someone has it, but this is news they must hear at once. (One still waiting is being chased
+            # already: its escalation goes on as timed, not restarted.)
+            _text_from(db_session, alert, EscalationStep.DUTY, now, escalate=False)
         action = "alert.repeat"
     _changed(db_session, alert, actor=actor, action=action, now=now)
     return alert
@@ -157,9 +160,12 @@ def _recipients(db_session: Session, alert: Alert, at_step: EscalationStep, now:
     return reachable
 
 
-def _text_from(db_session: Session, alert: Alert, first_step: EscalationStep, now: datetime) -> None:
+def _text_from(
+    db_session: Session, alert: Alert, first_step: EscalationStep, now: datetime, *, escalate: bool = True
+) -> None:
     """Queue the alert's SMS to the first step, from `first_step` on, that has someone to text; steps with nobody
-    are recorded and passed at once. Sets when it escalates next if nobody acknowledges it."""
+    are recorded and passed at once. With `escalate`, records the step reached and when it escalates next if
+    nobody acknowledges it."""
     assert alert.child_id is not None, "only alerts about a child are texted"
     at_step = first_step
     recipients = _recipients(db_session, alert, at_step, now)
@@ -167,9 +173,11 @@ def _text_from(db_session: Session, alert: Alert, first_step: EscalationStep, no
         _event(db_session, alert, AlertEventKind.NOBODY_TO_TEXT, now, detail=f"nobody with a work mobile: {at_step}")
         at_step = rules.NEXT_STEP[at_step]
         recipients = _recipients(db_session, alert, at_step, now)
-    alert.escalation_step = at_step
+    if escalate:
+        alert.escalation_step = at_step
+        if at_step is EscalationStep.EXHAUSTED:
+            alert.escalate_at = None
     if at_step is EscalationStep.EXHAUSTED:
-        alert.escalate_at = None
         return
     for user_id in recipients:
         queue_message(
@@ -187,7 +195,7 @@ def _text_from(db_session: Session, alert: Alert, first_step: EscalationStep, no
             now=now,
         )
         _event(db_session, alert, AlertEventKind.TEXTED, now, user_id=user_id, detail=str(at_step))
-    if alert.state is AlertState.RAISED:
+    if escalate and alert.state is AlertState.RAISED:
         alert.escalate_at = rules.escalate_at(
             urgency=alert.urgency, thresholds=thresholds_for(db_session, alert.programme_id), since=now
         )

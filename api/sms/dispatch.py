@@ -150,7 +150,7 @@ def render(db_session: Session, message: OutboundMessage, settings: DispatchSett
             urgent=alert.urgency is Urgency.URGENT,
             kind_words=SMS_KIND_WORDS.get(alert.kind, "alert"),
             code=alert.code,
-            escalated=alert.escalation_step not in (None, EscalationStep.DUTY),
+            escalated=alert.state is AlertState.RAISED and alert.escalation_step not in (None, EscalationStep.DUTY),
         )
     if message.purpose is MessagePurpose.LONE_WORKING_CHECK:
         return templates.lone_working_check()
