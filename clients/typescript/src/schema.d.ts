@@ -1173,12 +1173,52 @@ export interface paths {
         };
         /**
          * Your programme's alerts, newest first
-         * @description Alerts are raised at once when a mentor logs a safeguarding concern on a session, and when a child's check-in
-         *     falls meaningfully from their baseline (`wellbeing_drop`). Coordinators see their programme's, admins every
-         *     programme's, newest first; `acknowledged=false` lists only those still waiting for a coordinator. Each alert
-         *     listed is written to the audit log.
+         * @description What raises an alert, and how urgent it is:
+         *
+         *     | kind | raised when | urgency |
+         *     |---|---|---|
+         *     | `safeguarding_concern` | a mentor logs a safeguarding concern with a session | urgent |
+         *     | `child_missing` | a missing episode is recorded with the child still missing | urgent |
+         *     | `lone_working_overdue` | a mentor has not checked in after a lone-working session | urgent |
+         *     | `wellbeing_drop` | a check-in falls beyond the instrument's threshold from the baseline | high |
+         *     | `return_conversation_due` | a return conversation is due within 12 hours and not held, then overdue | high |
+         *     | `disengagement` | 3 sessions in a row missed, 14 days with none completed, or 2 links unanswered | normal |
+         *     | `contact_lost` | the child texted STOP, or their number was blocked | normal |
+         *     | `duty_cover_gap` | nobody is on the duty rota for part of the next 7 days (programme-wide) | normal |
+         *
+         *     Urgent and high alerts are texted at once to the duty coordinator (the rota, `GET /duty-rota`), never held by
+         *     quiet hours when urgent. Unacknowledged after 15 minutes (urgent) or 2 hours (high), an alert escalates: to
+         *     the rota's fallback, then to every coordinator of the programme, each step recorded in its history. The
+         *     thresholds are the programme's (`alert_thresholds` on `PATCH /programmes/{id}`). There is one open alert per
+         *     child and kind: a repeat counts on it (`occurrences`, `last_raised_at`) instead of opening another.
+         *
+         *     Coordinators see their programme's, admins every programme's; filter by `state`, `urgency`, `kind`, or
+         *     `acknowledged=false` for those still waiting. Each alert listed is written to the audit log.
          */
         get: operations["listAlerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alerts/{alert_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alert_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * One alert with its history
+         * @description Its history, oldest first: raised, each repeat, each SMS queued (to whom), each escalation, the
+         *     acknowledgement and the resolution. An alert of another programme answers 404. Audited.
+         */
+        get: operations["getAlert"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1199,17 +1239,113 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Acknowledge an alert, saying what was done
-         * @description Records who acknowledged the alert, when, and the note saying what was done (for example "Discussed with the
-         *     DSL; strategy meeting booked"). An alert can be acknowledged once (409 `alert_already_acknowledged`); an alert
-         *     of another programme answers 404. The acknowledgement reaches the key worker's phone through `GET /sync`. Admins
-         *     and coordinators; audited.
+         * Acknowledge an alert: you have it
+         * @description Records who acknowledged the alert, when, and a note saying what is being done (for example "Discussed with
+         *     the DSL; strategy meeting booked"). Escalation stops, and SMS about it not yet sent are not sent. An alert can
+         *     be acknowledged once (409 `alert_already_acknowledged`; 409 `alert_already_resolved` once resolved); an alert
+         *     of another programme answers 404. The acknowledgement reaches the key worker's phone through `GET /sync`.
+         *     Admins and coordinators; audited.
          */
         post: operations["acknowledgeAlert"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/alerts/{alert_id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alert_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve an alert with its outcome
+         * @description Closes the alert with what came of it. Resolving an alert nobody acknowledged acknowledges it too (by you).
+         *     Once resolved, a new occurrence opens a new alert. 409 `alert_already_resolved` the second time; 404 for an
+         *     alert of another programme. Admins and coordinators; audited; reaches the key worker's phone through
+         *     `GET /sync`.
+         */
+        post: operations["resolveAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/duty-rota": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The duty rota for a period, and the gaps in cover in it
+         * @description Who is the duty coordinator, and who falls back, for every shift that covers part of the period: by default
+         *     from now to 7 days on, or `from` to `to` (at most 31 days; 422 `invalid_rota_window`). Each person comes with
+         *     their name and whether a work mobile is recorded for them (out of hours, an alert reaches them by text). `gaps`
+         *     lists the stretches of the period when no one is on duty, so you can fill them; `covered_until` says how long
+         *     cover runs without a break from the period's start (null if no one is on duty then). Times are given in the
+         *     programme's time zone. You see your own programme's rota; an admin names the programme with `programme_id`.
+         *     Admins and coordinators.
+         */
+        get: operations["getDutyRota"];
+        put?: never;
+        /**
+         * Put someone on duty for a period, with a fallback if you like
+         * @description The coordinator on duty, and the fallback (the programme's manager or a second coordinator), must each be an
+         *     active coordinator of the programme or an admin (422 `duty_person_not_eligible`) with a work mobile recorded
+         *     (422 `duty_person_without_mobile`); `errors` names the field. The fallback must be someone else (422
+         *     `duty_fallback_is_on_duty`). Give the times with their UTC offset: a shift ends after it starts, in the future,
+         *     and lasts at most 7 days (422 `invalid_duty_shift_times`); its length is the time that passes, so 18:00 to
+         *     08:00 on the night the clocks change is 15 or 13 hours. A shift may start exactly when another ends, but two
+         *     shifts of a programme never overlap (409 `duty_shift_overlaps`): only one person is on duty at a time. Send an
+         *     `Idempotency-Key` so a retry replays the first answer. The answer's ETag goes in If-Match to change the shift.
+         *     Admins and coordinators of the programme; audited.
+         */
+        post: operations["addDutyShift"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/duty-rota/{shift_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                shift_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Take a shift off the rota
+         * @description Its time becomes a gap in cover (shown in the rota's `gaps`) until you add another shift for it. A shift that is
+         *     over stays on the rota as the record of who was on duty (409 `duty_shift_ended`). Answers 204. Admins and
+         *     coordinators of the programme; audited.
+         */
+        delete: operations["removeDutyShift"];
+        options?: never;
+        head?: never;
+        /**
+         * Change who is on duty, who falls back, or the times of a shift
+         * @description Send If-Match with the shift's ETag (412 `stale_version` with `current_version` if it changed since; 428
+         *     without it), and only what changes: `fallback_user_id: null` removes the fallback. The same checks apply as when
+         *     the shift was added, to the people and times you change. A shift that is over cannot change (409
+         *     `duty_shift_ended`): it is the record of who was on duty. The answer carries the new ETag. Admins and
+         *     coordinators of the programme; audited.
+         */
+        patch: operations["changeDutyShift"];
         trace?: never;
     };
     "/sync": {
@@ -2087,6 +2223,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/programmes/{programme_id}/dashboards/time-to-acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                programme_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Alerts raised in the period by urgency: how many were acknowledged, how fast, and how many still wait
+         * @description Per urgency (urgent, high, normal: from the alert's kind; every one, even with no alert): alerts raised in the
+         *     period, how many of them have been acknowledged, the median and the 90th percentile (nearest rank) of the minutes
+         *     from raised to acknowledged, and how many are still unacknowledged, with the age now of the oldest, in minutes.
+         *     Programme-wide: the cohort and district filters do not apply (the answer's `filters` say so). Filter by cohort
+         *     and district; the period is `since` to `until` inclusive, in programme time (a year to today unless said).
+         *     `?format=csv` (or `Accept: text/csv`) answers the same figures as one CSV table, one row per urgency, the
+         *     filters in its first columns and a withheld figure empty. Admins and coordinators see every figure;
+         *     commissioners see counts from 1 to 4 as "<5" and every figure derived from one withheld (null); no answer names
+         *     a child. Admins, coordinators and commissioners of the programme (any other answers 404).
+         */
+        get: operations["timeToAcknowledgeDashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/children/{child_id}/subject-access-export": {
         parameters: {
             query?: never;
@@ -2267,6 +2433,26 @@ export interface components {
             /** @description How many sign-ins were revoked */
             revoked: number;
         };
+        AlertThresholds: {
+            /** @description An urgent alert not acknowledged in this many minutes escalates (default 15) */
+            acknowledge_urgent_minutes?: number;
+            /** @description A high alert not acknowledged in this many minutes escalates (default 120) */
+            acknowledge_high_minutes?: number;
+            /** @description Alert when a return conversation is due within this many hours (default 12) */
+            return_conversation_warning_hours?: number;
+            /** @description Disengagement: planned sessions not attended in a row (default 3) */
+            missed_sessions_in_a_row?: number;
+            /** @description Disengagement: days with no completed session while enrolled (default 14) */
+            days_without_completed_session?: number;
+            /** @description Disengagement: check-in links in a row that expired unanswered (default 2) */
+            unanswered_links_in_a_row?: number;
+            /** @description A session's 'check in by' is its planned end plus this many minutes (default 30) */
+            lone_working_grace_minutes?: number;
+            /** @description The duty coordinator is alerted this long after a missed check-in (default 15) */
+            lone_working_alert_after_minutes?: number;
+            /** @description Gaps in duty cover are looked for this many days ahead (default 7) */
+            duty_cover_days_ahead?: number;
+        };
         Programme: {
             /** @description Local time of the reminder the day before (null: none) */
             reminder_day_before_at?: string | null;
@@ -2294,6 +2480,8 @@ export interface components {
             districts: string[];
             /** @description Loggable activities */
             session_activities?: string[];
+            /** @description Every alert threshold in force (change them with PATCH) */
+            readonly alert_thresholds: components["schemas"]["AlertThresholds"];
             /** Format: date-time */
             readonly created_at: string;
         };
@@ -2540,6 +2728,8 @@ export interface components {
             /** @description Shown after a check-in from a link: where to get help now (plain text) */
             check_in_help_text?: string | null;
             name?: string;
+            /** @description The thresholds to change; those left out stay as they are */
+            alert_thresholds?: components["schemas"]["AlertThresholds"];
             offer_lapse_hours?: number;
             districts?: string[];
             session_activities?: string[];
@@ -2850,17 +3040,35 @@ export interface components {
             note?: string | null;
         };
         /** @enum {string} */
-        AlertKind: "safeguarding_concern" | "wellbeing_drop";
+        AlertState: "raised" | "acknowledged" | "resolved";
+        /** @enum {string} */
+        Urgency: "urgent" | "high" | "normal";
+        /** @enum {string} */
+        AlertKind: "safeguarding_concern" | "child_missing" | "lone_working_overdue" | "wellbeing_drop" | "return_conversation_due" | "disengagement" | "contact_lost" | "duty_cover_gap";
+        /**
+         * @description Who an urgent or high alert has been sent to, in order; each step is recorded on the alert.
+         * @enum {string}
+         */
+        EscalationStep: "duty" | "fallback" | "all_coordinators" | "exhausted";
         Alert: {
             /** Format: uuid */
             id: string;
+            /** @description The short code the SMS about this alert gave, e.g. A-7K2QX */
+            code: string;
             /** Format: uuid */
             programme_id: string;
-            /** Format: uuid */
-            child_id: string;
+            /**
+             * Format: uuid
+             * @description Null for a programme-wide alert
+             */
+            child_id: string | null;
             kind: components["schemas"]["AlertKind"];
+            /** @description urgent and high alerts are texted to the duty coordinator; normal ones are not */
+            urgency: components["schemas"]["Urgency"];
+            state: components["schemas"]["AlertState"];
             /** Format: uuid */
             session_id: string | null;
+            /** @description What happened, as of its latest occurrence */
             detail: string;
             /** Format: uuid */
             check_in_id: string | null;
@@ -2871,15 +3079,207 @@ export interface components {
             raised_by_user_id: string | null;
             /** Format: date-time */
             raised_at: string;
+            /** @description How many times it happened while this alert was open */
+            occurrences: number;
+            /** Format: date-time */
+            last_raised_at: string;
+            /** @description Who it has been texted to so far (null: not texted) */
+            escalation_step: components["schemas"]["EscalationStep"] | null;
+            /**
+             * Format: date-time
+             * @description When it goes to the next step if nobody acknowledges it
+             */
+            escalate_at: string | null;
             /** Format: date-time */
             acknowledged_at: string | null;
             /** Format: uuid */
             acknowledged_by_user_id: string | null;
             acknowledgement_note: string | null;
+            /** Format: date-time */
+            resolved_at: string | null;
+            /** Format: uuid */
+            resolved_by_user_id: string | null;
+            resolution_note: string | null;
+        };
+        /** @enum {string} */
+        AlertEventKind: "raised" | "repeated" | "texted" | "nobody_to_text" | "escalated" | "acknowledged" | "resolved";
+        AlertEvent: {
+            /** Format: date-time */
+            occurred_at: string;
+            event: components["schemas"]["AlertEventKind"];
+            /**
+             * Format: uuid
+             * @description Who acted, or who was texted; null when the system acted
+             */
+            user_id: string | null;
+            detail: string | null;
+        };
+        AlertWithHistory: {
+            /** Format: uuid */
+            id: string;
+            /** @description The short code the SMS about this alert gave, e.g. A-7K2QX */
+            code: string;
+            /** Format: uuid */
+            programme_id: string;
+            /**
+             * Format: uuid
+             * @description Null for a programme-wide alert
+             */
+            child_id: string | null;
+            kind: components["schemas"]["AlertKind"];
+            /** @description urgent and high alerts are texted to the duty coordinator; normal ones are not */
+            urgency: components["schemas"]["Urgency"];
+            state: components["schemas"]["AlertState"];
+            /** Format: uuid */
+            session_id: string | null;
+            /** @description What happened, as of its latest occurrence */
+            detail: string;
+            /** Format: uuid */
+            check_in_id: string | null;
+            /**
+             * Format: uuid
+             * @description Null when the system raised it
+             */
+            raised_by_user_id: string | null;
+            /** Format: date-time */
+            raised_at: string;
+            /** @description How many times it happened while this alert was open */
+            occurrences: number;
+            /** Format: date-time */
+            last_raised_at: string;
+            /** @description Who it has been texted to so far (null: not texted) */
+            escalation_step: components["schemas"]["EscalationStep"] | null;
+            /**
+             * Format: date-time
+             * @description When it goes to the next step if nobody acknowledges it
+             */
+            escalate_at: string | null;
+            /** Format: date-time */
+            acknowledged_at: string | null;
+            /** Format: uuid */
+            acknowledged_by_user_id: string | null;
+            acknowledgement_note: string | null;
+            /** Format: date-time */
+            resolved_at: string | null;
+            /** Format: uuid */
+            resolved_by_user_id: string | null;
+            resolution_note: string | null;
+            /** @description Oldest first */
+            history: components["schemas"]["AlertEvent"][];
         };
         Acknowledge: {
             /** @description What was done, e.g. 'Discussed with DSL; strategy meeting booked' */
             note: string;
+        };
+        Resolve: {
+            /** @description What came of it, e.g. 'Child found safe; return interview booked' */
+            outcome: string;
+        };
+        DutyPerson: {
+            /** Format: uuid */
+            user_id: string;
+            display_name: string;
+            /** @description Whether a work mobile is recorded: out of hours an alert reaches them by text */
+            has_mobile: boolean;
+        };
+        DutyShift: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            programme_id: string;
+            /**
+             * Format: date-time
+             * @description When the shift starts, in the programme's local time
+             */
+            starts_at: string;
+            /**
+             * Format: date-time
+             * @description When it ends (the next shift may start at this very moment), in local time
+             */
+            ends_at: string;
+            /** @description Who is on duty */
+            coordinator: components["schemas"]["DutyPerson"];
+            /** @description Who to try when they do not answer, if anyone */
+            fallback: components["schemas"]["DutyPerson"] | null;
+            /** @description Send it back in If-Match to change the shift */
+            version: number;
+            /** Format: uuid */
+            created_by_user_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        DutyGap: {
+            /** Format: date-time */
+            starts_at: string;
+            /** Format: date-time */
+            ends_at: string;
+        };
+        DutyRota: {
+            /** Format: uuid */
+            programme_id: string;
+            /** @description The programme's time zone, in which the times are given */
+            time_zone: string;
+            /**
+             * Format: date-time
+             * @description The period shown: from
+             */
+            starts_at: string;
+            /**
+             * Format: date-time
+             * @description The period shown: to
+             */
+            ends_at: string;
+            /** @description Every shift covering part of the period, by start (one begun before it too) */
+            shifts: components["schemas"]["DutyShift"][];
+            /** @description The stretches of the period no one is on duty */
+            gaps: components["schemas"]["DutyGap"][];
+            /**
+             * Format: date-time
+             * @description Cover runs without a break from the period's start until this moment (the period's end if it never breaks); null when no one is on duty at its start
+             */
+            covered_until: string | null;
+        };
+        DutyShiftCreate: {
+            /**
+             * Format: uuid
+             * @description Defaults to your own programme; an admin must name one
+             */
+            programme_id?: string | null;
+            /**
+             * Format: uuid
+             * @description Who is on duty: an active coordinator of the programme, or an admin, with a work mobile
+             */
+            coordinator_user_id: string;
+            /**
+             * Format: uuid
+             * @description Who to try next: the programme's manager or a second coordinator, with a work mobile
+             */
+            fallback_user_id?: string | null;
+            /**
+             * Format: date-time
+             * @description With its UTC offset
+             */
+            starts_at: string;
+            /**
+             * Format: date-time
+             * @description With its UTC offset; after starts_at, at most 7 days later
+             */
+            ends_at: string;
+        };
+        DutyShiftChange: {
+            /** Format: uuid */
+            coordinator_user_id?: string;
+            /**
+             * Format: uuid
+             * @description null: no fallback
+             */
+            fallback_user_id?: string | null;
+            /** Format: date-time */
+            starts_at?: string;
+            /** Format: date-time */
+            ends_at?: string;
         };
         /** @enum {string} */
         ChangeOp: "upsert" | "delete" | "access_granted" | "access_revoked";
@@ -3185,9 +3585,9 @@ export interface components {
             messages: number;
         };
         /** @enum {string} */
-        MessagePurpose: "check_in_link" | "session_reminder";
+        MessagePurpose: "check_in_link" | "session_reminder" | "alert" | "lone_working_check";
         /** @enum {string} */
-        RecipientType: "child" | "carer" | "mentor";
+        RecipientType: "child" | "carer" | "mentor" | "coordinator";
         /** @enum {string} */
         MessageState: "queued" | "sending" | "unknown" | "sent" | "delivered" | "undelivered" | "failed" | "dropped" | "cancelled";
         MessageEvent: {
@@ -3445,6 +3845,27 @@ export interface components {
             filters: components["schemas"]["DashboardFilters"];
             summary: components["schemas"]["ReturnConversationSummary"];
         };
+        DashboardUrgencyAcknowledgement: {
+            /** @description From the alert's kind */
+            urgency: components["schemas"]["Urgency"];
+            /** @description Alerts raised in the period */
+            raised: number | string;
+            /** @description Of those, acknowledged by now */
+            acknowledged: number | string;
+            /** @description Minutes from raised to acknowledged, median; null when withheld for a commissioner because a count it comes from is suppressed */
+            median_minutes: number | null;
+            /** @description 90th percentile (nearest rank) of the minutes; null when withheld for a commissioner because a count it comes from is suppressed */
+            p90_minutes: number | null;
+            /** @description Of those, not acknowledged now */
+            unacknowledged: number | string;
+            /** @description Age now of the oldest unacknowledged one, in minutes; null when withheld for a commissioner because a count it comes from is suppressed */
+            oldest_unacknowledged_minutes: number | null;
+        };
+        AcknowledgementDashboard: {
+            filters: components["schemas"]["DashboardFilters"];
+            /** @description One row per urgency, urgent first, even with no alert raised */
+            urgencies: components["schemas"]["DashboardUrgencyAcknowledgement"][];
+        };
         SubjectAccessExport: {
             /** @description Changes when the document's shape does */
             schema_version: number;
@@ -3544,7 +3965,7 @@ export interface components {
          * @description What went wrong, stable for programs to branch on; new reasons may be added
          * @enum {string}
          */
-        ErrorReason: "access_token_invalid" | "alert_already_acknowledged" | "alert_not_found" | "already_allocated" | "authentication_failed" | "bad_request" | "caseload_only_for_mentors" | "check_in_invitation_not_found" | "check_in_invitation_not_open" | "check_in_link_not_usable" | "check_in_not_found" | "child_already_enrolled" | "child_not_found" | "child_not_returned" | "cohort_full" | "cohort_name_taken" | "cohort_not_found" | "conflict" | "consent_channel_without_number" | "cross_site_form" | "dashboard_period_reversed" | "deflator_year_missing" | "district_in_use" | "district_unknown" | "domain_error" | "email_already_registered" | "enrolment_not_active" | "enrolment_not_allocatable" | "enrolment_not_found" | "forbidden" | "form_expired" | "form_refused" | "form_token_invalid" | "goal_end_not_allowed" | "goal_not_active" | "goal_not_found" | "idempotency_key_reused" | "if_match_required" | "implausible_date_of_birth" | "implausible_episode_times" | "implausible_outcome_event" | "implausible_return_conversation" | "import_header_invalid" | "import_not_readable" | "import_rejected" | "import_too_large" | "import_too_many_rows" | "instrument_has_no_wording" | "instrument_not_suitable" | "internal_error" | "invalid_answers" | "invalid_characters" | "invalid_credentials" | "invalid_idempotency_key" | "invalid_pattern" | "invalid_phone_number" | "invalid_price_year" | "invalid_request" | "invalid_session" | "invalid_value" | "invalid_webhook_signature" | "json_too_deep" | "malformed_phone_number" | "max_caseload_required" | "mentor_caseload_full" | "mentor_not_found" | "method_not_allowed" | "missing_episode_already_recorded" | "missing_episode_not_found" | "missing_episode_not_linkable" | "no_active_goals" | "no_mobile_with_sms_consent" | "no_offer_to_confirm" | "not_a_mobile_number" | "not_found" | "not_on_waitlist" | "not_the_sessions_mentor" | "offer_lapsed" | "outcome_event_already_recorded" | "outcome_event_not_found" | "page_sign_in_invalid" | "pattern_ended" | "pattern_exceeds_weekly_cap" | "pattern_not_found" | "phone_number_already_recorded" | "phone_number_not_found" | "places_below_taken" | "precondition_failed" | "precondition_required" | "programme_name_taken" | "programme_not_found" | "programme_not_yours" | "programme_required" | "programme_required_for_role" | "rate_limited" | "referral_already_decided" | "referral_already_pending" | "referral_date_in_future" | "referral_not_found" | "refresh_token_invalid" | "request_in_progress" | "request_too_large" | "same_cohort" | "session_already_exists" | "session_not_found" | "session_not_of_child" | "session_status_final" | "stale_version" | "too_many_active_goals" | "unavailable" | "unit_cost_missing" | "unknown_district" | "unknown_instrument" | "unknown_time_zone" | "unknown_unit_cost" | "unsupported_media_type" | "user_not_found" | "weak_password" | "weekly_session_cap_reached";
+        ErrorReason: "access_token_invalid" | "alert_already_acknowledged" | "alert_already_resolved" | "alert_not_found" | "already_allocated" | "authentication_failed" | "bad_request" | "caseload_only_for_mentors" | "check_in_invitation_not_found" | "check_in_invitation_not_open" | "check_in_link_not_usable" | "check_in_not_found" | "child_already_enrolled" | "child_not_found" | "child_not_returned" | "cohort_full" | "cohort_name_taken" | "cohort_not_found" | "conflict" | "consent_channel_without_number" | "cross_site_form" | "dashboard_period_reversed" | "deflator_year_missing" | "district_in_use" | "district_unknown" | "domain_error" | "duty_fallback_is_on_duty" | "duty_person_not_eligible" | "duty_person_without_mobile" | "duty_programme_required" | "duty_shift_ended" | "duty_shift_not_found" | "duty_shift_overlaps" | "email_already_registered" | "enrolment_not_active" | "enrolment_not_allocatable" | "enrolment_not_found" | "forbidden" | "form_expired" | "form_refused" | "form_token_invalid" | "goal_end_not_allowed" | "goal_not_active" | "goal_not_found" | "idempotency_key_reused" | "if_match_required" | "implausible_date_of_birth" | "implausible_episode_times" | "implausible_outcome_event" | "implausible_return_conversation" | "import_header_invalid" | "import_not_readable" | "import_rejected" | "import_too_large" | "import_too_many_rows" | "instrument_has_no_wording" | "instrument_not_suitable" | "internal_error" | "invalid_answers" | "invalid_characters" | "invalid_credentials" | "invalid_duty_shift_times" | "invalid_idempotency_key" | "invalid_pattern" | "invalid_phone_number" | "invalid_price_year" | "invalid_request" | "invalid_rota_window" | "invalid_session" | "invalid_value" | "invalid_webhook_signature" | "json_too_deep" | "malformed_phone_number" | "max_caseload_required" | "mentor_caseload_full" | "mentor_not_found" | "method_not_allowed" | "missing_episode_already_recorded" | "missing_episode_not_found" | "missing_episode_not_linkable" | "no_active_goals" | "no_mobile_with_sms_consent" | "no_offer_to_confirm" | "not_a_mobile_number" | "not_found" | "not_on_waitlist" | "not_the_sessions_mentor" | "offer_lapsed" | "outcome_event_already_recorded" | "outcome_event_not_found" | "page_sign_in_invalid" | "pattern_ended" | "pattern_exceeds_weekly_cap" | "pattern_not_found" | "phone_number_already_recorded" | "phone_number_not_found" | "places_below_taken" | "precondition_failed" | "precondition_required" | "programme_name_taken" | "programme_not_found" | "programme_not_yours" | "programme_required" | "programme_required_for_role" | "rate_limited" | "referral_already_decided" | "referral_already_pending" | "referral_date_in_future" | "referral_not_found" | "refresh_token_invalid" | "request_in_progress" | "request_too_large" | "same_cohort" | "session_already_exists" | "session_not_found" | "session_not_of_child" | "session_status_final" | "stale_version" | "too_many_active_goals" | "unavailable" | "unit_cost_missing" | "unknown_district" | "unknown_instrument" | "unknown_time_zone" | "unknown_unit_cost" | "unsupported_media_type" | "user_not_found" | "weak_password" | "weekly_session_cap_reached";
         ChangeToChild: {
             /**
              * @description discriminator enum property added by openapi-typescript
@@ -5593,6 +6014,9 @@ export interface operations {
             query?: {
                 /** @description false: only those still waiting for a coordinator */
                 acknowledged?: boolean;
+                state?: components["schemas"]["AlertState"];
+                urgency?: components["schemas"]["Urgency"];
+                kind?: components["schemas"]["AlertKind"];
             };
             header?: never;
             path?: never;
@@ -5612,6 +6036,33 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    getAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alert_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertWithHistory"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["DEFAULT_ERROR"];
         };
@@ -5647,6 +6098,191 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    resolveAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alert_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Resolve"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    getDutyRota: {
+        parameters: {
+            query?: {
+                /** @description Defaults to your own programme; an admin must name one */
+                programme_id?: string;
+                /** @description Start of the period, with its UTC offset; defaults to now */
+                from?: string;
+                /** @description End of the period; defaults to 7 days after from, at most 31 */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DutyRota"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such programme, or not yours (programme_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    addDutyShift: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe create: the same key and body replay the first answer (Idempotent-Replayed: true); a UUID made on the device is ideal */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DutyShiftCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description The record's version, quoted: send it back in If-Match to edit the record */
+                    ETag: string;
+                    /** @description true when this is the stored answer to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DutyShift"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    removeDutyShift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                shift_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    changeDutyShift: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The ETag you last read; a stale one answers 412, none 428 */
+                "If-Match": string;
+            };
+            path: {
+                shift_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DutyShiftChange"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The record's version, quoted: send it back in If-Match to edit the record */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DutyShift"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            428: components["responses"]["PreconditionRequired"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["DEFAULT_ERROR"];
         };
@@ -7001,6 +7637,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReturnConversationsDashboard"];
+                    "text/csv": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    timeToAcknowledgeDashboard: {
+        parameters: {
+            query?: {
+                /** @description Only this cohort (its enrolments and their children) */
+                cohort_id?: string;
+                /** @description Only children recorded in this district */
+                district?: string;
+                /** @description First day of the period (programme time); default a year before */
+                since?: string;
+                /** @description Last day of the period, inclusive; default today */
+                until?: string;
+                /** @description csv answers the dashboard's table as text/csv (so does Accept: text/csv). Left out, it is "json". */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path: {
+                programme_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AcknowledgementDashboard"];
                     "text/csv": string;
                 };
             };
