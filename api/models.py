@@ -16,7 +16,7 @@ from api.outcomes.models import DeflatorIndex, DeflatorSeries, OutcomeEvent, Out
 from api.programmes.models import Cohort, Programme
 from api.referrals.models import Referral
 from api.schedules.models import SessionPattern
-from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
+from api.sessions.models import LoneWorkingCheck, MentoringSession, SessionAttendee, WeeklyCapOverride
 from api.sms.models import EarlyStatusReport
 from api.wellbeing.models import CheckIn, CheckInInvitation, CheckInResponse, CheckInScore, Goal
 
@@ -42,6 +42,7 @@ __all__ = [
     "Enrolment",
     "Goal",
     "IdempotencyRecord",
+    "LoneWorkingCheck",
     "MentoringSession",
     "MissingEpisode",
     "OutboundMessage",

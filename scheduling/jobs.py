@@ -22,6 +22,7 @@ from api.enrolments import service as enrolments_service
 from api.privacy import service as privacy_service
 from api.privacy.rules import RetentionPolicy, retention_policy
 from api.reminders import service as reminders
+from api.sessions import lone_working
 from api.sessions import queries as sessions_queries
 from api.sms import dispatch as sms_dispatch
 from api.sms import reconcile as sms_reconcile
@@ -106,6 +107,11 @@ def escalate_alerts(context: JobContext) -> int:
 def check_duty_cover(context: JobContext) -> int:
     with context.session_factory() as db_session:
         return alerts_service.check_duty_cover(db_session, now=context.clock.now())
+
+
+def check_lone_working(context: JobContext) -> int:
+    with context.session_factory() as db_session:
+        return lone_working.check_lone_working(db_session, now=context.clock.now())
 
 
 def reconcile_messages(context: JobContext) -> int:
@@ -194,6 +200,12 @@ JOBS = [
         every_seconds=60 * 60,
         run=check_duty_cover,
         purpose="Alert a programme whose duty rota leaves part of the coming days uncovered.",
+    ),
+    Job(
+        name="check_lone_working",
+        every_seconds=60,
+        run=check_lone_working,
+        purpose="Text a mentor working alone who has not checked in by their time; alert the duty coordinator later.",
     ),
     Job(
         name="reconcile_messages",

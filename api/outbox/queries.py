@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.outbox.models import OutboundMessage
-from api.outbox.rules import MessageState
+from api.outbox.rules import MessagePurpose, MessageState
 
 
 def messages_for_invitation(db_session: Session, *, invitation_id: uuid.UUID) -> list[OutboundMessage]:
@@ -20,7 +20,12 @@ def messages_for_invitation(db_session: Session, *, invitation_id: uuid.UUID) ->
 def has_queued_for_session(db_session: Session, *, session_id: uuid.UUID) -> bool:
     found = db_session.scalar(
         select(OutboundMessage.id)
-        .where(OutboundMessage.session_id == session_id, OutboundMessage.state == MessageState.QUEUED)
+        .where(
+            OutboundMessage.session_id == session_id,
+            OutboundMessage.state == MessageState.QUEUED,
+            # A lone-working text also names its session, but it follows its check, not the session's reminders.
+            OutboundMessage.purpose == MessagePurpose.SESSION_REMINDER,
+        )
         .limit(1)
     )
     return found is not None
@@ -29,7 +34,9 @@ def has_queued_for_session(db_session: Session, *, session_id: uuid.UUID) -> boo
 def queued_for_session(db_session: Session, *, session_id: uuid.UUID) -> Sequence[OutboundMessage]:
     return db_session.scalars(
         select(OutboundMessage).where(
-            OutboundMessage.session_id == session_id, OutboundMessage.state == MessageState.QUEUED
+            OutboundMessage.session_id == session_id,
+            OutboundMessage.state == MessageState.QUEUED,
+            OutboundMessage.purpose == MessagePurpose.SESSION_REMINDER,
         )
     ).all()
 

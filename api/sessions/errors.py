@@ -33,3 +33,18 @@ class EnrolmentNotActiveForSession(Conflict):
 class NotTheSessionsMentor(PermissionDenied):
     reason = "not_the_sessions_mentor"
     default_message = "Only the mentor who leads this session (or a coordinator) can change it."
+
+
+class LoneWorkingAlreadyStarted(Conflict):
+    reason = "lone_working_already_started"
+    default_message = "Lone working was already started for this session."
+
+
+class LoneWorkingNotStarted(NotFound):
+    reason = "lone_working_not_started"
+    default_message = "Lone working was not started for this session."
+
+
+class NotTheMentorWorkingAlone(PermissionDenied):
+    reason = "not_the_sessions_mentor"
+    default_message = "Only the mentor who leads this session can start its lone-working check or check in."

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, new_id
 from api.enums import enum_column_type
-from api.sessions.rules import LocationCategory, SessionKind, SessionStatus
+from api.sessions.rules import LocationCategory, LoneWorkingClosedHow, SessionKind, SessionStatus
 
 
 class MentoringSession(Base):
@@ -106,3 +106,38 @@ class WeeklyCapOverride(Base):
     reason: Mapped[str] = mapped_column(Text)
     created_by_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime]
+
+
+class LoneWorkingCheck(Base):
+    """A mentor working alone at a session, who must check in by a time: texted at it if they have not, and the
+    duty coordinator alerted a little later (api/sessions/lone_working.py).
+
+    Its own table rather than columns on mentoring_session: the scheduler locks these rows every minute (SKIP
+    LOCKED), which never holds up a mentor editing the session; the open checks are found from a small partial
+    index instead of a scan of every session; and the job's marks never touch the session's version (its ETag)."""
+
+    __tablename__ = "lone_working_check"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mentoring_session.id", ondelete="CASCADE"), unique=True)
+    programme_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programme.id"))
+    mentor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    check_in_by: Mapped[datetime]
+    started_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    closed_how: Mapped[LoneWorkingClosedHow | None] = mapped_column(
+        enum_column_type(LoneWorkingClosedHow, "lone_working_closed_how")
+    )
+    mentor_texted_at: Mapped[datetime | None]
+    # Set once, when the overdue alert is raised, so the job never raises it again for this session.
+    alert_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("alert.id"))
+    alert_raised_at: Mapped[datetime | None]
+
+
+# The scheduler's every-minute question: which open checks are past their time (PostgreSQL and SQLite alike).
+Index(
+    "ix_lone_working_check_open_check_in_by",
+    LoneWorkingCheck.check_in_by,
+    postgresql_where=LoneWorkingCheck.closed_at.is_(None),
+    sqlite_where=LoneWorkingCheck.closed_at.is_(None),
+)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.actors import Actor, Role
@@ -19,9 +20,25 @@ from api.db import step, use_case
 from api.pagination import Page, Window
 from api.programmes.models import Programme
 from api.sessions import errors, queries, rules
-from api.sessions.models import MentoringSession
+from api.sessions.models import LoneWorkingCheck, MentoringSession
 from api.sessions.queries import Attendee
-from api.sessions.rules import LocalTiming, LocationCategory, SessionKind, SessionStatus
+from api.sessions.rules import LocalTiming, LocationCategory, LoneWorkingClosedHow, SessionKind, SessionStatus
+
+
+@dataclass(frozen=True)
+class LoneWorkingState:
+    """A session's lone-working check as the phone and a supplier's app show it (api/sessions/lone_working.py)."""
+
+    check_in_by: datetime
+    started_at: datetime
+    closed_at: datetime | None
+    closed_how: LoneWorkingClosedHow | None
+
+    @classmethod
+    def of(cls, check: LoneWorkingCheck | None) -> LoneWorkingState | None:
+        if check is None:
+            return None
+        return cls(check.check_in_by, check.started_at, check.closed_at, check.closed_how)
 
 
 @dataclass(frozen=True)
@@ -48,9 +65,17 @@ class SessionView:
     rescheduled_to_id: uuid.UUID | None
     version: int
     updated_at: datetime
+    lone_working: LoneWorkingState | None
 
 
-def _view(session: MentoringSession, timing: LocalTiming, *, actor: Actor, attendees: list[Attendee]) -> SessionView:
+def _view(
+    session: MentoringSession,
+    timing: LocalTiming,
+    *,
+    actor: Actor,
+    attendees: list[Attendee],
+    lone_working: LoneWorkingCheck | None,
+) -> SessionView:
     notes_visible = actor.role in (Role.ADMIN, Role.COORDINATOR) or session.mentor_id == actor.user_id
     return SessionView(
         id=session.id,
@@ -72,7 +97,15 @@ def _view(session: MentoringSession, timing: LocalTiming, *, actor: Actor, atten
         rescheduled_to_id=session.rescheduled_to_id,
         version=session.version,
         updated_at=session.updated_at,
+        lone_working=LoneWorkingState.of(lone_working),
     )
+
+
+def _lone_working_checks(db_session: Session, session_ids: list[uuid.UUID]) -> dict[uuid.UUID, LoneWorkingCheck]:
+    if not session_ids:
+        return {}
+    checks = db_session.scalars(select(LoneWorkingCheck).where(LoneWorkingCheck.session_id.in_(session_ids)))
+    return {check.session_id: check for check in checks}
 
 
 @step
@@ -90,13 +123,15 @@ def view_session(
     if timing is None:
         programme = db_session.get_one(Programme, session.programme_id)
         timing = rules.local_timing(session.planned_start_at, programme.time_zone)
-    return _view(session, timing, actor=actor, attendees=attendees)
+    checks = _lone_working_checks(db_session, [session.id])
+    return _view(session, timing, actor=actor, attendees=attendees, lone_working=checks.get(session.id))
 
 
 def view_sessions(db_session: Session, sessions: Sequence[MentoringSession], *, actor: Actor) -> list[SessionView]:
     """Many sessions as `actor` may see them, their children read in one statement (a page of a list or of the
     sync feed)."""
     attendees = queries.attendees_of_sessions(db_session, session_ids=[session.id for session in sessions])
+    checks = _lone_working_checks(db_session, [session.id for session in sessions])
     # Held here: the identity map keeps only what something references, so get() per session would re-read.
     programmes = {
         programme_id: db_session.get_one(Programme, programme_id)
@@ -108,6 +143,7 @@ def view_sessions(db_session: Session, sessions: Sequence[MentoringSession], *, 
             rules.local_timing(session.planned_start_at, programmes[session.programme_id].time_zone),
             actor=actor,
             attendees=attendees.get(session.id, []),
+            lone_working=checks.get(session.id),
         )
         for session in sessions
     ]

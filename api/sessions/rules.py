@@ -160,3 +160,42 @@ def duration_problem(start: datetime, end: datetime) -> str | None:
 
 def can_change_to(current: SessionStatus, new: SessionStatus) -> bool:
     return current is SessionStatus.PLANNED or current == new
+
+
+# --- Lone working ----------------------------------------------------------------------------------------------
+# A mentor meeting a child alone starts a check with a time to check in by (default: the planned end plus the
+# programme's lone_working_grace_minutes). Not closed by then, the mentor is texted; not closed
+# lone_working_alert_after_minutes later, the duty coordinator gets an urgent alert. The minutes are elapsed time,
+# added to the stored UTC instant, so an evening that crosses a clock change still gets exactly that long; only
+# what people read (the alert's "planned to end at 20:30") is in the programme's time zone.
+
+
+class LoneWorkingClosedHow(StrEnum):
+    SAFE = "safe"  # the mentor said "I'm safe" from the phone
+    SESSION_LOGGED = "session_logged"  # the session was logged completed, did-not-attend or cancelled
+
+
+def default_check_in_by(planned_end_at: datetime, *, grace_minutes: int) -> datetime:
+    return planned_end_at + timedelta(minutes=grace_minutes)
+
+
+def check_in_by_problem(check_in_by: datetime, *, planned_start_at: datetime, now: datetime) -> str | None:
+    if check_in_by <= now:
+        return "The time to check in by must be in the future."
+    if check_in_by <= planned_start_at:
+        return "The time to check in by must be after the session's planned start."
+    return None
+
+
+def mentor_text_due(*, check_in_by: datetime, now: datetime) -> bool:
+    return now >= check_in_by
+
+
+def alert_due(*, check_in_by: datetime, alert_after_minutes: int, now: datetime) -> bool:
+    return now >= check_in_by + timedelta(minutes=alert_after_minutes)
+
+
+def overdue_detail(planned_end_at: datetime, time_zone: str) -> str:
+    """The alert's detail: when the session was planned to end, in programme time; never a child's name."""
+    local_end = planned_end_at.astimezone(ZoneInfo(time_zone))
+    return f"A mentor has not checked in after a session planned to end at {local_end:%H:%M}."

@@ -4,7 +4,14 @@ from marshmallow import fields, post_load, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
 from api.schemas import Integer, Schema, text
-from api.sessions.rules import MAX_GROUP_SIZE, LocationCategory, SessionKind, SessionLog, SessionStatus
+from api.sessions.rules import (
+    MAX_GROUP_SIZE,
+    LocationCategory,
+    LoneWorkingClosedHow,
+    SessionKind,
+    SessionLog,
+    SessionStatus,
+)
 
 LOGGABLE_ON_CREATE = [SessionStatus.PLANNED, SessionStatus.COMPLETED, SessionStatus.DID_NOT_ATTEND]
 SETTABLE_BY_EDIT = [status for status in SessionStatus if status is not SessionStatus.RESCHEDULED]
@@ -78,6 +85,29 @@ class AttendeeSchema(Schema):
     child_reference = fields.String()
 
 
+class LoneWorkingStateSchema(Schema):
+    check_in_by = fields.AwareDateTime(metadata={"description": "Not closed by then, the mentor is texted"})
+    started_at = fields.AwareDateTime()
+    closed_at = fields.AwareDateTime(allow_none=True)
+    closed_how = fields.Enum(
+        LoneWorkingClosedHow,
+        by_value=True,
+        allow_none=True,
+        metadata={"description": "safe: the mentor said so; session_logged: the session was logged or cancelled"},
+    )
+
+
+class LoneWorkingCheckSchema(LoneWorkingStateSchema):
+    session_id = fields.UUID()
+
+
+class LoneWorkingStartSchema(Schema):
+    check_in_by = fields.AwareDateTime(
+        load_default=None,
+        metadata={"description": "Default: the planned end plus the programme's lone_working_grace_minutes"},
+    )
+
+
 class SessionSchema(Schema):
     id = fields.UUID()
     programme_id = fields.UUID()
@@ -98,6 +128,11 @@ class SessionSchema(Schema):
     rescheduled_to_id = fields.UUID(allow_none=True)
     version = Integer(metadata={"description": "Send it back in If-Match to edit"})
     updated_at = fields.AwareDateTime()
+    lone_working = fields.Nested(
+        LoneWorkingStateSchema,
+        allow_none=True,
+        metadata={"description": "The mentor's lone-working check, if one was started for this session"},
+    )
 
 
 class SessionListQuerySchema(Schema):

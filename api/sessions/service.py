@@ -33,7 +33,7 @@ from api.enrolments.rules import EnrolmentStatus
 from api.errors import check_version
 from api.programmes.models import Programme
 from api.reminders import service as reminders
-from api.sessions import errors, queries, rules
+from api.sessions import errors, lone_working, queries, rules
 from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.queries import Attendee, Place
 from api.sessions.reading import SessionView, view_session
@@ -321,6 +321,9 @@ def update_session(
     session.updated_by_user_id = actor.user_id
     # Last, so the session's row is written once, with its new status, when the attendees' copy follows it.
     _set_status(db_session, session, new_status)
+    if new_status is not SessionStatus.PLANNED:
+        # Logged or cancelled: the mentor's lone-working check ends with the session, in this transaction.
+        lone_working.close_check(db_session, session_id=session.id, actor=actor, now=now)
     _raise_concern(db_session, actor=actor, session=session, log=log, child_ids=child_ids, now=now)
     _record_written(db_session, session, child_ids, actor=actor, action="session.update", now=now)
     timing = rules.local_timing(session.planned_start_at, programme.time_zone)

@@ -7,10 +7,12 @@ from flask_smorest import Blueprint
 
 from api.auth import CASEWORK, STAFF, current_actor, requires
 from api.idempotency.http import idempotent
-from api.sessions import cap_overrides, delivery, reading, service
+from api.sessions import cap_overrides, delivery, lone_working, reading, service
 from api.sessions.schemas import (
     CapOverrideSchema,
     DeliverySummarySchema,
+    LoneWorkingCheckSchema,
+    LoneWorkingStartSchema,
     RescheduleSchema,
     SessionCreateSchema,
     SessionListQuerySchema,
@@ -144,6 +146,43 @@ def reschedule_session(body: dict[str, Any], session_id: uuid.UUID) -> Any:
         **body,
     )
     return view, etag(view.version)
+
+
+@blp.route("/sessions/<uuid:session_id>/lone-working", methods=["POST"])
+@requires(*CASEWORK)
+@idempotent
+@blp.arguments(LoneWorkingStartSchema)
+@blp.response(201, LoneWorkingCheckSchema)
+def start_lone_working(body: dict[str, Any], session_id: uuid.UUID) -> Any:
+    """Start lone working: check in by a time, or you are texted and then the duty coordinator is alerted
+
+    The mentor who leads a planned session, before meeting the child alone, says when they will check in by
+    (`check_in_by`, in the future and after the planned start; default: the planned end plus the programme's
+    `lone_working_grace_minutes`, 30). If they have not checked in by then (`POST
+    /sessions/{session_id}/lone-working/safe`, or logging the session completed, did-not-attend or cancelled), they
+    are texted to check in; `lone_working_alert_after_minutes` (15) later the duty coordinator gets an urgent
+    `lone_working_overdue` alert. Only the session's mentor (403 `not_the_sessions_mentor`; 404 for a session you
+    may not see); 409 `lone_working_already_started` if it was started, 409 `session_status_final` if the session
+    is no longer planned. Send an `Idempotency-Key`: a retry replays the first answer. The check also appears on
+    the session (`lone_working`) and in the phone's sync feed. Audited.
+    """
+    return lone_working.start_lone_working(
+        db_session(), actor=current_actor(), session_id=session_id, check_in_by=body["check_in_by"], now=clock().now()
+    )
+
+
+@blp.route("/sessions/<uuid:session_id>/lone-working/safe", methods=["POST"])
+@requires(*CASEWORK)
+@blp.response(200, LoneWorkingCheckSchema)
+def confirm_safe(session_id: uuid.UUID) -> Any:
+    """ "I'm safe": check in, closing the session's lone-working check
+
+    Nothing more is sent: a text to you still waiting is dropped, and the coordinator is not alerted. If the alert
+    was already raised it stays open for the coordinator to resolve. A repeat answers the same 200 (the check as it
+    is). Only the session's mentor (403 `not_the_sessions_mentor`); 404 `lone_working_not_started` if no check was
+    started. Audited.
+    """
+    return lone_working.confirm_safe(db_session(), actor=current_actor(), session_id=session_id, now=clock().now())
 
 
 @blp.route("/enrolments/<uuid:enrolment_id>/weekly-cap-overrides", methods=["PUT"])

@@ -43,7 +43,7 @@ from api.outbox.models import OutboundMessage
 from api.outbox.rules import MessagePurpose, MessageState, RecipientType
 from api.outbox.service import move_message
 from api.programmes.models import Programme
-from api.sessions.models import MentoringSession
+from api.sessions.models import LoneWorkingCheck, MentoringSession
 from api.sessions.rules import SessionStatus
 from api.sms import rules
 from api.sms.provider_status import apply_early_reports, stop_sending_to_number
@@ -223,6 +223,11 @@ def _alert_blocked_reason(db_session: Session, message: OutboundMessage) -> str 
 
 
 def _session_blocked_reason(db_session: Session, message: OutboundMessage) -> str | None:
+    if message.purpose is MessagePurpose.LONE_WORKING_CHECK:
+        check = db_session.scalar(select(LoneWorkingCheck).where(LoneWorkingCheck.session_id == message.session_id))
+        if check is None or check.closed_at is not None:
+            return "the mentor checked in"
+        return None
     if message.purpose is MessagePurpose.SESSION_REMINDER:
         session = db_session.get(MentoringSession, message.session_id) if message.session_id else None
         if session is None or session.status is not SessionStatus.PLANNED:

@@ -102,6 +102,7 @@ def test_a_mentor_plans_a_one_to_one_session_for_their_child(client, db_session,
         "rescheduled_to_id": None,
         "version": 1,
         "updated_at": iso(DEFAULT_NOW),
+        "lone_working": None,
     }
 
 
