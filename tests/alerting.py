@@ -3,14 +3,16 @@ job context with coordinator quiet hours, and readers for an alert's SMS and his
 
 from __future__ import annotations
 
+import time as monotonic_time
 import uuid
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.alerts.models import Alert, AlertEvent
+from api.changes.models import ChangeEvent
 from api.clock import Clock
 from api.enrolments.models import Enrolment
 from api.outbox.models import OutboundMessage
@@ -85,3 +87,18 @@ def history(db_session: Session, alert_id: uuid.UUID) -> list[tuple[str, uuid.UU
 
 def events(db_session: Session, alert_id: uuid.UUID) -> list[str]:
     return [event for event, _ in history(db_session, alert_id)]
+
+
+def settle(db_session: Session) -> None:
+    """PostgreSQL's GET /sync serves a change once every older write transaction on the server has finished: wait
+    for that, so another test's open transaction only slows a sync test down (as tests/api/test_sync.py does)."""
+    if db_session.get_bind().dialect.name != "postgresql":
+        return
+    deadline = monotonic_time.monotonic() + 60
+    while True:
+        newest = db_session.scalar(select(func.max(ChangeEvent.txid)))
+        horizon = db_session.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
+        db_session.rollback()
+        if newest is None or horizon > newest or monotonic_time.monotonic() > deadline:
+            return
+        monotonic_time.sleep(0.05)
