@@ -15,10 +15,10 @@ from api.children import service as children_service
 from api.children.models import Child
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
 from api.clock import FixedClock
+from api.duty.models import DutyShift
 from api.enrolments import allocations
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus, Priority
-from api.duty.models import DutyShift
 from api.programmes.models import Cohort, Programme
 from api.referrals import service as referrals_service
 from api.referrals.models import Referral
