@@ -15,6 +15,7 @@ from api.children import service as children_service
 from api.children.models import Child
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
 from api.clock import FixedClock
+from api.duty.models import DutyShift
 from api.enrolments import allocations
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus, Priority
@@ -39,6 +40,14 @@ ONS4_GOOD = {"life_satisfaction": 8, "worthwhile": 7, "happy_yesterday": 8, "anx
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{next(_counter)}"
+
+
+_mobiles = itertools.count()
+
+
+def work_mobile() -> str:
+    """A staff work mobile from the top of the drama range (children's numbers from make_child rarely reach it)."""
+    return f"+447700900{900 + next(_mobiles) % 100:03d}"
 
 
 def make_programme(db_session: Session, **overrides: Any) -> Programme:
@@ -93,6 +102,33 @@ def make_user(
     db_session.add(user)
     db_session.commit()
     return user
+
+
+def make_duty_shift(
+    db_session: Session,
+    *,
+    programme: Programme,
+    coordinator: AppUser,
+    starts_at: datetime,
+    ends_at: datetime,
+    fallback: AppUser | None = None,
+    now: datetime = DEFAULT_NOW,
+) -> DutyShift:
+    """A shift of the programme's duty rota, stored as is: it may have begun already (the service only adds shifts
+    that start in the future), so a test can stand inside one."""
+    shift = DutyShift(
+        programme_id=programme.id,
+        coordinator_user_id=coordinator.id,
+        fallback_user_id=fallback.id if fallback else None,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_by_user_id=coordinator.id,
+        created_at=now,
+        updated_at=now,
+    )
+    db_session.add(shift)
+    db_session.commit()
+    return shift
 
 
 def actor_for(user: AppUser) -> Actor:
@@ -227,6 +263,23 @@ class Team:
 
     def new_mentor(self, **overrides: Any) -> AppUser:
         return self.user(Role.MENTOR, **overrides)
+
+    def on_call(self, **overrides: Any) -> AppUser:
+        """A coordinator of the programme with a work mobile: someone an alert can reach."""
+        return self.user(Role.COORDINATOR, **({"mobile_e164": work_mobile()} | overrides))
+
+    def duty_shift(
+        self, coordinator: AppUser, starts_at: datetime, ends_at: datetime, *, fallback: AppUser | None = None
+    ) -> DutyShift:
+        return make_duty_shift(
+            self.db_session,
+            programme=self.programme,
+            coordinator=coordinator,
+            fallback=fallback,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            now=self.clock.now(),
+        )
 
     # --- children ---
 

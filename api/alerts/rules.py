@@ -138,3 +138,28 @@ def describe_gaps(
     listed = "; ".join(stretch(start, end) for start, end in gaps[:10])
     more = f" and {len(gaps) - 10} more" if len(gaps) > 10 else ""
     return f"Nobody on duty in the next {days} days: {listed}{more}."
+
+
+def gaps_subject(gaps: list[tuple[datetime, datetime]], *, window: tuple[datetime, datetime]) -> dict[str, str]:
+    """The gaps as the next check compares them (an alert's `subject`): a gap running to the window's end is
+    open-ended, so the window moving on changes nothing."""
+    return {
+        "gaps": ";".join(f"{start.isoformat()}/{'' if end >= window[1] else end.isoformat()}" for start, end in gaps)
+    }
+
+
+def gaps_already_counted(
+    subject: dict[str, str] | None, gaps: list[tuple[datetime, datetime]], *, window: tuple[datetime, datetime]
+) -> bool:
+    """Whether these gaps are the ones last counted, seen from a later window: the time passed since is cut off the
+    counted ones, so a gap that has begun since (the same rota, an hour on) is not news."""
+    if not subject or "gaps" not in subject:
+        return False
+    counted = []
+    for stretch in filter(None, subject["gaps"].split(";")):
+        start_text, end_text = stretch.split("/")
+        end = datetime.fromisoformat(end_text) if end_text else None
+        if end is not None and end <= window[0]:
+            continue
+        counted.append((max(datetime.fromisoformat(start_text), window[0]), end))
+    return counted == [(start, None if end >= window[1] else end) for start, end in gaps]

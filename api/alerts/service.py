@@ -355,7 +355,8 @@ def _changed(db_session: Session, alert: Alert, *, actor: Actor | None, action: 
 @use_case
 def check_duty_cover(db_session: Session, *, now: datetime) -> int:
     """Alert each programme whose rota leaves part of the coming days uncovered (how many days: its thresholds).
-    A changed set of gaps counts as a repeat; once cover is complete, the open alert is resolved by the system.
+    A changed set of gaps counts as a repeat (not the same gaps seen an hour on: the alert's subject keeps the
+    gaps counted); once cover is complete, the open alert is resolved by the system.
     Returns how many programmes have gaps."""
     with_gaps = 0
     for programme in db_session.scalars(select(Programme).order_by(Programme.name)):
@@ -369,8 +370,18 @@ def check_duty_cover(db_session: Session, *, now: datetime) -> int:
             continue
         with_gaps += 1
         detail = rules.describe_gaps(gaps, window=window, zone=ZoneInfo(programme.time_zone), days=days)
-        if open_alert is None or open_alert.detail != detail:
-            raise_alert(db_session, programme_id=programme.id, kind=AlertKind.DUTY_COVER_GAP, detail=detail, now=now)
+        if open_alert is None or not rules.gaps_already_counted(open_alert.subject, gaps, window=window):
+            raise_alert(
+                db_session,
+                programme_id=programme.id,
+                kind=AlertKind.DUTY_COVER_GAP,
+                detail=detail,
+                now=now,
+                subject=rules.gaps_subject(gaps, window=window),
+            )
+        elif open_alert.detail != detail:
+            # The same gaps, only described from a later moment ("now to ..." once a gap has begun): no repeat.
+            open_alert.detail = detail
     return with_gaps
 
 
