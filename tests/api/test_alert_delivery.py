@@ -172,7 +172,7 @@ def acknowledge(client, team: Team, alert_id, note: str = "Called the DSL.", by:
     )
 
 
-def test_a_second_concern_while_open_counts_on_the_alert_and_texts_the_duty_coordinator_again(
+def test_a_second_concern_while_waiting_counts_on_the_alert_without_restarting_its_escalation(
     client, db_session, team, rota, enrolment
 ):
     log_concern(client, team, enrolment)
@@ -187,16 +187,41 @@ def test_a_second_concern_while_open_counts_on_the_alert_and_texts_the_duty_coor
         SATURDAY_9PM,
         "A second concern.",
     )
+    # The duty coordinator is being chased already: the fallback still hears at 21:15, not 21:25.
+    assert alert.escalate_at == SATURDAY_9PM + timedelta(minutes=15)
     messages = messages_of(db_session, alert.id)
     assert [(message.recipient_user_id, message.urgent, message.created_at) for message in messages] == [
         (rota.duty.id, True, SATURDAY_9PM),
-        (rota.duty.id, True, SATURDAY_9PM + timedelta(minutes=10)),
     ]
     assert history(db_session, alert.id) == [
         ("raised", team.mentor.id),
         ("texted", rota.duty.id),
         ("repeated", team.mentor.id),
-        ("texted", rota.duty.id),
+    ]
+
+
+def test_a_second_concern_after_the_alert_was_acknowledged_is_texted_to_the_duty_coordinator_again(
+    client, db_session, team, rota, enrolment
+):
+    log_concern(client, team, enrolment)
+    [alert] = alerts_of(db_session)
+    assert acknowledge(client, team, alert.id, by=rota.duty).status_code == 200
+    team.clock.advance(minutes=10)
+
+    log_concern(client, team, enrolment, start=SATURDAY_7PM + timedelta(minutes=90), detail="A second concern.")
+
+    db_session.expire_all()
+    messages = messages_of(db_session, alert.id)
+    assert [(message.recipient_user_id, message.created_at) for message in messages] == [
+        (rota.duty.id, SATURDAY_9PM),
+        (rota.duty.id, SATURDAY_9PM + timedelta(minutes=10)),
+    ]
+    assert [event for event, _ in history(db_session, alert.id)] == [
+        "raised",
+        "texted",
+        "acknowledged",
+        "repeated",
+        "texted",
     ]
 
 
