@@ -27,6 +27,7 @@ from api.sms import dispatch as sms_dispatch
 from api.sms import reconcile as sms_reconcile
 from api.sms import service as sms_service
 from api.sms.dispatch import DispatchSettings
+from api.watch import service as watch_service
 from api.wellbeing import routine as wellbeing_routine
 from api.wellbeing.rules import Instrument
 
@@ -106,6 +107,16 @@ def escalate_alerts(context: JobContext) -> int:
 def check_duty_cover(context: JobContext) -> int:
     with context.session_factory() as db_session:
         return alerts_service.check_duty_cover(db_session, now=context.clock.now())
+
+
+def check_return_conversations(context: JobContext) -> int:
+    with context.session_factory() as db_session:
+        return watch_service.check_return_conversations(db_session, now=context.clock.now())
+
+
+def check_disengagement(context: JobContext) -> int:
+    with context.session_factory() as db_session:
+        return watch_service.check_disengagement(db_session, now=context.clock.now())
 
 
 def reconcile_messages(context: JobContext) -> int:
@@ -194,6 +205,18 @@ JOBS = [
         every_seconds=60 * 60,
         run=check_duty_cover,
         purpose="Alert a programme whose duty rota leaves part of the coming days uncovered.",
+    ),
+    Job(
+        name="check_return_conversations",
+        every_seconds=15 * 60,
+        run=check_return_conversations,
+        purpose="Alert the duty coordinator when a return conversation not yet held is due within hours, then overdue.",
+    ),
+    Job(
+        name="check_disengagement",
+        every_seconds=60 * 60,
+        run=check_disengagement,
+        purpose="Alert when a child misses sessions in a row, completes none for weeks or leaves links unanswered.",
     ),
     Job(
         name="reconcile_messages",
