@@ -28,6 +28,7 @@ from api.sms import dispatch as sms_dispatch
 from api.sms import reconcile as sms_reconcile
 from api.sms import service as sms_service
 from api.sms.dispatch import DispatchSettings
+from api.watch import service as watch_service
 from api.wellbeing import routine as wellbeing_routine
 from api.wellbeing.rules import Instrument
 
@@ -112,6 +113,16 @@ def check_duty_cover(context: JobContext) -> int:
 def check_lone_working(context: JobContext) -> int:
     with context.session_factory() as db_session:
         return lone_working.check_lone_working(db_session, now=context.clock.now())
+
+
+def check_return_conversations(context: JobContext) -> int:
+    with context.session_factory() as db_session:
+        return watch_service.check_return_conversations(db_session, now=context.clock.now())
+
+
+def check_disengagement(context: JobContext) -> int:
+    with context.session_factory() as db_session:
+        return watch_service.check_disengagement(db_session, now=context.clock.now())
 
 
 def reconcile_messages(context: JobContext) -> int:
@@ -206,6 +217,18 @@ JOBS = [
         every_seconds=60,
         run=check_lone_working,
         purpose="Text a mentor working alone who has not checked in by their time; alert the duty coordinator later.",
+    ),
+    Job(
+        name="check_return_conversations",
+        every_seconds=15 * 60,
+        run=check_return_conversations,
+        purpose="Alert the duty coordinator when a return conversation not yet held is due within hours, then overdue.",
+    ),
+    Job(
+        name="check_disengagement",
+        every_seconds=60 * 60,
+        run=check_disengagement,
+        purpose="Alert when a child misses sessions in a row, completes none for weeks or leaves links unanswered.",
     ),
     Job(
         name="reconcile_messages",

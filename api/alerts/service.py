@@ -8,7 +8,7 @@ message, nor a message queued for an alert that was rolled back. Who is on duty 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -104,6 +104,31 @@ def raise_alert(
         action = "alert.repeat"
     _changed(db_session, alert, actor=actor, action=action, now=now)
     return alert
+
+
+def latest_alerts(db_session: Session, *, kind: AlertKind, child_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Alert]:
+    """Each child's most recent alert of this kind, open or resolved, in one query: what a scheduled check compares
+    its findings with (the alert's subject) so that it raises only on something not already counted, even when
+    a coordinator has resolved the alert and the situation has not changed."""
+    latest: dict[uuid.UUID, Alert] = {}
+    if not child_ids:
+        return latest
+    query = (
+        select(Alert)
+        .where(Alert.kind == kind, Alert.child_id.in_(list(child_ids)))
+        .order_by(Alert.raised_at, Alert.last_raised_at, Alert.id)
+    )
+    for alert in db_session.scalars(query):
+        assert alert.child_id is not None
+        latest[alert.child_id] = alert
+    return latest
+
+
+def open_alert_about(db_session: Session, *, child_id: uuid.UUID, kind: AlertKind) -> Alert | None:
+    """The child's open alert of this kind, if any (not locked: raise_alert locks it when it counts a repeat)."""
+    return db_session.scalar(
+        select(Alert).where(Alert.kind == kind, Alert.child_id == child_id, Alert.state != AlertState.RESOLVED)
+    )
 
 
 def _open_alert(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 RETURN_CONVERSATION_WITHIN = timedelta(hours=72)
 
@@ -92,3 +93,10 @@ def conversation_problems(
     elif declined_reason is not None:
         problems["declined_reason"] = "Only a declined conversation has a reason for declining."
     return problems
+
+
+def missing_alert_detail(*, reported_at: datetime, source: MissingSource, zone: ZoneInfo) -> str:
+    """ "Reported missing at Mon 23 Nov 2026 14:00 (source: police)", in the programme's time: what the duty
+    coordinator reads in the alert (the SMS itself says only "missing child alert")."""
+    local = reported_at.astimezone(zone)
+    return f"Reported missing at {local:%a} {local.day} {local:%b %Y %H:%M} (source: {source.value.replace('_', ' ')})"

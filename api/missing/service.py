@@ -13,9 +13,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from api.actors import Actor, Role
+from api.alerts.rules import AlertKind
+from api.alerts.service import raise_alert
 from api.audit import service as audit
 from api.changes.rules import EntityType
 from api.changes.service import record_change
+from api.children.models import Child
 from api.children.service import visible_child
 from api.db import use_case
 from api.disclosure import is_suppressed, suppress
@@ -24,6 +27,7 @@ from api.missing import errors, queries, rules
 from api.missing.models import MissingEpisode, ReturnConversation
 from api.missing.rules import ConversationOutcome, MissingSource
 from api.pagination import Page, Window
+from api.programmes.models import Programme
 from api.programmes.service import get_programme
 
 EDITABLE_FIELDS = ("reported_at", "returned_at", "source")
@@ -108,6 +112,23 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC) if moment is not None else None
 
 
+def _alert_child_missing(
+    db_session: Session, episode: MissingEpisode, *, programme_id: uuid.UUID, actor: Actor, now: datetime
+) -> None:
+    """The child is missing now: the duty coordinator is texted at once (an urgent alert), in this transaction."""
+    zone = ZoneInfo(db_session.get_one(Programme, programme_id).time_zone)
+    raise_alert(
+        db_session,
+        programme_id=programme_id,
+        kind=AlertKind.CHILD_MISSING,
+        detail=rules.missing_alert_detail(reported_at=episode.reported_at, source=episode.source, zone=zone),
+        now=now,
+        child_id=episode.child_id,
+        actor=actor,
+        subject={"episode_id": str(episode.id)},
+    )
+
+
 def _check_times(*, reported_at: datetime, returned_at: datetime | None, now: datetime) -> None:
     problems = rules.episode_problems(reported_at=reported_at, returned_at=returned_at, now=now)
     if problems:
@@ -142,6 +163,8 @@ def record_missing_episode(
     db_session.flush()
     audit.record(db_session, actor=actor, action="missing_episode.create", record=episode, child_id=child.id, now=now)
     _changed(db_session, episode, now)
+    if episode.returned_at is None:
+        _alert_child_missing(db_session, episode, programme_id=child.programme_id, actor=actor, now=now)
     return _record(episode, None, now)
 
 
@@ -194,6 +217,7 @@ def update_missing_episode(
         raise errors.ImplausibleEpisodeTimes(
             errors={"returned_at": ["The return conversation was offered before this return."]}
         )
+    missing_again = episode.returned_at is not None and returned_at is None
     for field in EDITABLE_FIELDS:
         if field in changes:
             setattr(episode, field, changes[field])
@@ -203,6 +227,10 @@ def update_missing_episode(
         db_session, actor=actor, action="missing_episode.update", record=episode, child_id=episode.child_id, now=now
     )
     _changed(db_session, episode, now)
+    if missing_again:
+        # A return recorded in error and taken back: the child is missing after all.
+        programme_id = db_session.get_one(Child, episode.child_id).programme_id
+        _alert_child_missing(db_session, episode, programme_id=programme_id, actor=actor, now=now)
     return _record(episode, conversation, now)
 
 

@@ -15,8 +15,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from api.alerts.rules import AlertKind
+from api.alerts.service import open_alert_about, raise_alert
 from api.children import contact
-from api.children.models import PhoneNumber
+from api.children.models import Child, PhoneNumber
+from api.children.rules import PhoneOwner
 from api.db import step
 from api.outbox.models import OutboundMessage
 from api.outbox.rules import STATE_RANK, can_move
@@ -119,5 +122,32 @@ def stop_sending_to_number(
     number = db_session.get_one(PhoneNumber, message.phone_number_id)
     if error_code == OPT_OUT_ERROR_CODE:
         contact.record_reply_consent(db_session, number=number, granted=False, now=now)
-    else:
+        alert_contact_lost(
+            db_session, number, what=f"stopped: opted out at the SMS provider (error {error_code})", now=now
+        )
+    elif number.sms_blocked_at is None:
         contact.block_number(db_session, number=number, reason=f"SMS provider error {error_code}", now=now)
+        alert_contact_lost(db_session, number, what=f"blocked: provider error {error_code}", now=now)
+
+
+_WHOSE = {PhoneOwner.CHILD: "the child's", PhoneOwner.PARENT: "a parent's", PhoneOwner.CARER: "a carer's"}
+
+
+@step
+def alert_contact_lost(db_session: Session, number: PhoneNumber, *, what: str, now: datetime) -> None:
+    """Tell the child's coordinators that SMS to one of the child's numbers has stopped (a normal alert, listed, not
+    texted): the mentor may have lost their way of reaching the child. The same number stopping the same way again
+    (a second STOP) is nothing new and is not counted; another number, or another way, is a repeat."""
+    subject = {"phone_number_id": str(number.id), "what": what}
+    open_alert = open_alert_about(db_session, child_id=number.child_id, kind=AlertKind.CONTACT_LOST)
+    if open_alert is not None and open_alert.subject == subject:
+        return
+    raise_alert(
+        db_session,
+        programme_id=db_session.get_one(Child, number.child_id).programme_id,
+        kind=AlertKind.CONTACT_LOST,
+        detail=f"SMS to {_WHOSE[number.belongs_to]} number {what}",
+        now=now,
+        child_id=number.child_id,
+        subject=subject,
+    )

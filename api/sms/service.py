@@ -24,7 +24,12 @@ from api.outbox.service import move_message
 from api.sessions import queries as sessions_queries
 from api.sessions.errors import SessionNotFound
 from api.sms import rules
-from api.sms.provider_status import apply_provider_status, keep_early_report, purge_early_reports
+from api.sms.provider_status import (
+    alert_contact_lost,
+    apply_provider_status,
+    keep_early_report,
+    purge_early_reports,
+)
 from api.sms.queries import LedgerEntry, ledger
 from api.wellbeing import queries as wellbeing_queries
 from api.wellbeing.errors import InvitationNotFound
@@ -72,6 +77,7 @@ def apply_reply(db_session: Session, *, from_number: str, body: str, now: dateti
             # Nothing more goes to this number: its pending messages are dropped at once, with the reason.
             for message in outbox_queries.queued_for_number(db_session, phone_number_id=number.id):
                 move_message(db_session, message, MessageState.DROPPED, "the recipient replied STOP", now)
+            alert_contact_lost(db_session, number, what="stopped: they replied STOP", now=now)
     return action
 
 

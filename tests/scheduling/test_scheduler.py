@@ -42,6 +42,8 @@ def test_the_job_table_names_every_job_with_its_purpose():
         "escalate_alerts",
         "check_duty_cover",
         "check_lone_working",
+        "check_return_conversations",
+        "check_disengagement",
         "reconcile_messages",
         "drop_late_messages",
         "purge_expired_records",

@@ -847,8 +847,16 @@ def record_missing_episode(w: World) -> Call:
         w.mentor,
         201,
         json={"reported_at": (w.now - timedelta(hours=5)).isoformat(), "source": "family"},
-        expected=lambda r: [row(w.mentor, "missing_episode.create", "missing_episode", new_id(r), w.child.id)],
+        expected=lambda r: [
+            row(w.mentor, "missing_episode.create", "missing_episode", new_id(r), w.child.id),
+            # Reported with the child still missing: the urgent alert is raised in the same transaction.
+            row(w.mentor, "alert.raise", "alert", alert_about(w, AlertKind.CHILD_MISSING), w.child.id),
+        ],
     )
+
+
+def alert_about(w: World, kind: AlertKind) -> uuid.UUID:
+    return w.db.scalars(select(Alert.id).where(Alert.child_id == w.child.id, Alert.kind == kind)).one()
 
 
 def list_missing_episodes(w: World) -> Call:
@@ -1244,7 +1252,10 @@ def reply_stop(w: World) -> Call:
             )
         ).one()
         assert (latest.channel, latest.granted) == (ContactChannel.SMS_TO_CHILD, False)
-        return [row(None, "contact_consent.create", "contact_consent", latest.id, w.child.id)]
+        return [
+            row(None, "contact_consent.create", "contact_consent", latest.id, w.child.id),
+            row(None, "alert.raise", "alert", alert_about(w, AlertKind.CONTACT_LOST), w.child.id),
+        ]
 
     return Call(
         "POST",
@@ -1278,7 +1289,10 @@ def status_unreachable_number(w: World) -> Call:
         204,
         data=status_callback(message.provider_id or "", "undelivered", ErrorCode="30005"),
         twilio=True,
-        expected=lambda r: [row(None, "phone_number.block", "phone_number", w.phone.id, w.child.id)],
+        expected=lambda r: [
+            row(None, "phone_number.block", "phone_number", w.phone.id, w.child.id),
+            row(None, "alert.raise", "alert", alert_about(w, AlertKind.CONTACT_LOST), w.child.id),
+        ],
     )
 
 
@@ -1594,4 +1608,8 @@ def test_a_stop_reaches_the_mentors_phones_as_a_change_to_the_child(
     after = world.db.scalars(
         select(ChangeEvent).where(ChangeEvent.child_id == world.child.id, ChangeEvent.id.not_in(before))
     ).all()
-    assert [(change.entity_type, change.entity_id) for change in after] == [("child", world.child.id)]
+    # The consent, and the contact_lost alert it raised (alerts reach the key worker's phone too).
+    assert [(change.entity_type, change.entity_id) for change in after] == [
+        ("child", world.child.id),
+        ("alert", alert_about(world, AlertKind.CONTACT_LOST)),
+    ]
