@@ -40,9 +40,9 @@ class LoneWorkingAlreadyStarted(Conflict):
     default_message = "Lone working was already started for this session."
 
 
-class LoneWorkingNotStarted(NotFound):
+class LoneWorkingNotStarted(Conflict):
     reason = "lone_working_not_started"
-    default_message = "Lone working was not started for this session."
+    default_message = "Lone working was not started for this session: there is nothing to check in from."
 
 
 class NotTheMentorWorkingAlone(PermissionDenied):

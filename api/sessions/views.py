@@ -5,6 +5,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from api.actors import Role
 from api.auth import CASEWORK, STAFF, current_actor, requires
 from api.idempotency.http import idempotent
 from api.sessions import cap_overrides, delivery, lone_working, reading, service
@@ -149,7 +150,7 @@ def reschedule_session(body: dict[str, Any], session_id: uuid.UUID) -> Any:
 
 
 @blp.route("/sessions/<uuid:session_id>/lone-working", methods=["POST"])
-@requires(*CASEWORK)
+@requires(Role.MENTOR)
 @idempotent
 @blp.arguments(LoneWorkingStartSchema)
 @blp.response(201, LoneWorkingCheckSchema)
@@ -161,10 +162,10 @@ def start_lone_working(body: dict[str, Any], session_id: uuid.UUID) -> Any:
     `lone_working_grace_minutes`, 30). If they have not checked in by then (`POST
     /sessions/{session_id}/lone-working/safe`, or logging the session completed, did-not-attend or cancelled), they
     are texted to check in; `lone_working_alert_after_minutes` (15) later the duty coordinator gets an urgent
-    `lone_working_overdue` alert. Only the session's mentor (403 `not_the_sessions_mentor`; 404 for a session you
-    may not see); 409 `lone_working_already_started` if it was started, 409 `session_status_final` if the session
-    is no longer planned. Send an `Idempotency-Key`: a retry replays the first answer. The check also appears on
-    the session (`lone_working`) and in the phone's sync feed. Audited.
+    `lone_working_overdue` alert. Mentors only, and only the session's mentor (403 `not_the_sessions_mentor`; 404
+    for a session you may not see); 409 `lone_working_already_started` if it was started, 409
+    `session_status_final` if the session is no longer planned. Send an `Idempotency-Key`: a retry replays the
+    first answer. The check also appears on the session (`lone_working`) and in the phone's sync feed. Audited.
     """
     return lone_working.start_lone_working(
         db_session(), actor=current_actor(), session_id=session_id, check_in_by=body["check_in_by"], now=clock().now()
@@ -172,15 +173,15 @@ def start_lone_working(body: dict[str, Any], session_id: uuid.UUID) -> Any:
 
 
 @blp.route("/sessions/<uuid:session_id>/lone-working/safe", methods=["POST"])
-@requires(*CASEWORK)
+@requires(Role.MENTOR)
 @blp.response(200, LoneWorkingCheckSchema)
 def confirm_safe(session_id: uuid.UUID) -> Any:
     """ "I'm safe": check in, closing the session's lone-working check
 
     Nothing more is sent: a text to you still waiting is dropped, and the coordinator is not alerted. If the alert
     was already raised it stays open for the coordinator to resolve. A repeat answers the same 200 (the check as it
-    is). Only the session's mentor (403 `not_the_sessions_mentor`); 404 `lone_working_not_started` if no check was
-    started. Audited.
+    is). Mentors only, and only the session's mentor (403 `not_the_sessions_mentor`); 409 `lone_working_not_started`
+    if no check was started. Audited.
     """
     return lone_working.confirm_safe(db_session(), actor=current_actor(), session_id=session_id, now=clock().now())
 

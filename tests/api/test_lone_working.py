@@ -113,7 +113,7 @@ def test_only_the_sessions_mentor_may_start_it_or_check_in(client, casework):
     other_mentor = casework.new_mentor()
     assert start(client, casework, session, by=other_mentor).status_code == 404
     response = start(client, casework, session, by=casework.coordinator)
-    assert (response.status_code, response.json["reason"]) == (403, "not_the_sessions_mentor")
+    assert (response.status_code, response.json["reason"]) == (403, "forbidden")
     assert start(client, casework, session).status_code == 201
     assert safe(client, casework, session, by=other_mentor).status_code == 404
 

@@ -61,8 +61,10 @@ from api.programmes.models import Cohort, Programme
 from api.reminders import service as reminders_service
 from api.schedules import service as schedules_service
 from api.schedules.rules import Slot
+from api.sessions import lone_working
 from api.sessions import queries as sessions_queries
 from api.sessions import service as sessions_service
+from api.sessions.models import LoneWorkingCheck
 from api.sessions.rules import LocationCategory, SessionKind, SessionLog, SessionStatus
 from api.wellbeing import check_ins as wellbeing_check_ins
 from api.wellbeing import goals as wellbeing_goals
@@ -714,6 +716,38 @@ def update_session(w: World) -> Call:
     )
 
 
+def start_lone_working(w: World) -> Call:
+    session_id = a_session(w)
+    return Call(
+        "POST",
+        f"/sessions/{session_id}/lone-working",
+        w.mentor,
+        201,
+        json={},
+        expected=lambda r: [
+            row(w.mentor, "lone_working.start", "lone_working_check", check_of(w, session_id), w.child.id)
+        ],
+    )
+
+
+def check_of(w: World, session_id: uuid.UUID) -> uuid.UUID:
+    return w.db.scalars(select(LoneWorkingCheck.id).where(LoneWorkingCheck.session_id == session_id)).one()
+
+
+def confirm_safe(w: World) -> Call:
+    session_id = a_session(w)
+    check = lone_working.start_lone_working(
+        w.db, actor=w.actor(w.mentor), session_id=session_id, check_in_by=None, now=w.now
+    )
+    return Call(
+        "POST",
+        f"/sessions/{session_id}/lone-working/safe",
+        w.mentor,
+        200,
+        expected=lambda r: [row(w.mentor, "lone_working.close.safe", "lone_working_check", check.id, w.child.id)],
+    )
+
+
 def reschedule_session(w: World) -> Call:
     session_id = a_session(w)
     start = w.now + timedelta(days=3)
@@ -1342,6 +1376,8 @@ CHILD_LEVEL: dict[Op, tuple[Scenario, ...]] = {
     ("GET", "/sessions"): (list_sessions,),
     ("GET", "/sessions/<uuid:session_id>"): (get_session,),
     ("PATCH", "/sessions/<uuid:session_id>"): (update_session,),
+    ("POST", "/sessions/<uuid:session_id>/lone-working"): (start_lone_working,),
+    ("POST", "/sessions/<uuid:session_id>/lone-working/safe"): (confirm_safe,),
     ("POST", "/sessions/<uuid:session_id>/reschedule"): (reschedule_session,),
     ("GET", f"/children/{CHILD}/session-summary"): (summarise_delivery,),
     ("PUT", "/enrolments/<uuid:enrolment_id>/weekly-cap-overrides"): (override_weekly_cap,),

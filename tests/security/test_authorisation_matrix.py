@@ -243,6 +243,9 @@ MATRIX: dict[tuple[str, str], Op] = {
         body=constant({"planned_start_at": "2026-11-26T17:30:00+00:00", "planned_end_at": "2026-11-26T18:30:00+00:00"}),
         if_match=True,
     ),
+    # Lone working: the session's own mentor only (a coordinator cannot start or close a mentor's check).
+    ("POST", "/sessions/{session_id}/lone-working"): Op(frozenset({MENTOR}), CASELOAD, body=constant({})),
+    ("POST", "/sessions/{session_id}/lone-working/safe"): Op(frozenset({MENTOR}), CASELOAD),
     ("PUT", "/enrolments/{enrolment_id}/weekly-cap-overrides"): Op(
         STAFF, PROGRAMME, body=constant({"week": "2026-W49", "max_sessions": 4, "reason": "Exclusion week."})
     ),
@@ -256,6 +259,10 @@ MATRIX: dict[tuple[str, str], Op] = {
     ("GET", "/alerts"): Op(STAFF),
     ("POST", "/alerts/{alert_id}/acknowledge"): Op(
         STAFF, PROGRAMME, body=constant({"note": "Discussed with the DSL."})
+    ),
+    ("GET", "/alerts/{alert_id}"): Op(STAFF, PROGRAMME),
+    ("POST", "/alerts/{alert_id}/resolve"): Op(
+        STAFF, PROGRAMME, body=constant({"outcome": "Strategy meeting held; plan in place."})
     ),
     # The duty rota: staff of the programme (an admin names it).
     ("GET", "/duty-rota"): Op(STAFF, PROGRAMME, query=lambda refs: {"programme_id": refs["programme_id"]}),
