@@ -977,6 +977,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/{session_id}/lone-working": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start lone working: check in by a time, or you are texted and then the duty coordinator is alerted
+         * @description The mentor who leads a planned session, before meeting the child alone, says when they will check in by
+         *     (`check_in_by`, in the future and after the planned start; default: the planned end plus the programme's
+         *     `lone_working_grace_minutes`, 30). If they have not checked in by then (`POST
+         *     /sessions/{session_id}/lone-working/safe`, or logging the session completed, did-not-attend or cancelled), they
+         *     are texted to check in; `lone_working_alert_after_minutes` (15) later the duty coordinator gets an urgent
+         *     `lone_working_overdue` alert. Mentors only, and only the session's mentor (403 `not_the_sessions_mentor`; 404
+         *     for a session you may not see); 409 `lone_working_already_started` if it was started, 409
+         *     `session_status_final` if the session is no longer planned. Send an `Idempotency-Key`: a retry replays the
+         *     first answer. The check also appears on the session (`lone_working`) and in the phone's sync feed. Audited.
+         */
+        post: operations["startLoneWorking"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sessions/{session_id}/lone-working/safe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * "I'm safe": check in, closing the session's lone-working check
+         * @description Nothing more is sent: a text to you still waiting is dropped, and the coordinator is not alerted. If the alert
+         *     was already raised it stays open for the coordinator to resolve. A repeat answers the same 200 (the check as it
+         *     is). Mentors only, and only the session's mentor (403 `not_the_sessions_mentor`); 409 `lone_working_not_started`
+         *     if no check was started. Audited.
+         */
+        post: operations["confirmSafe"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/enrolments/{enrolment_id}/weekly-cap-overrides": {
         parameters: {
             query?: never;
@@ -2852,6 +2907,21 @@ export interface components {
             child_id: string;
             child_reference: string;
         };
+        /** @enum {string} */
+        LoneWorkingClosedHow: "safe" | "session_logged";
+        LoneWorkingState: {
+            /**
+             * Format: date-time
+             * @description Not closed by then, the mentor is texted
+             */
+            check_in_by: string;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            closed_at: string | null;
+            /** @description safe: the mentor said so; session_logged: the session was logged or cancelled */
+            closed_how: components["schemas"]["LoneWorkingClosedHow"] | null;
+        };
         Session: {
             /** Format: uuid */
             id: string;
@@ -2884,6 +2954,8 @@ export interface components {
             version: number;
             /** Format: date-time */
             updated_at: string;
+            /** @description The mentor's lone-working check, if one was started for this session */
+            lone_working: components["schemas"]["LoneWorkingState"] | null;
         };
         SessionUpdate: {
             actual_duration_minutes?: number;
@@ -2912,6 +2984,28 @@ export interface components {
             planned_start_at: string;
             /** Format: date-time */
             planned_end_at: string;
+        };
+        LoneWorkingStart: {
+            /**
+             * Format: date-time
+             * @description Default: the planned end plus the programme's lone_working_grace_minutes
+             */
+            check_in_by?: string | null;
+        };
+        LoneWorkingCheck: {
+            /**
+             * Format: date-time
+             * @description Not closed by then, the mentor is texted
+             */
+            check_in_by: string;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            closed_at: string | null;
+            /** @description safe: the mentor said so; session_logged: the session was logged or cancelled */
+            closed_how: components["schemas"]["LoneWorkingClosedHow"] | null;
+            /** Format: uuid */
+            session_id: string;
         };
         CapOverride: {
             /** Format: uuid */
@@ -3965,7 +4059,7 @@ export interface components {
          * @description What went wrong, stable for programs to branch on; new reasons may be added
          * @enum {string}
          */
-        ErrorReason: "access_token_invalid" | "alert_already_acknowledged" | "alert_already_resolved" | "alert_not_found" | "already_allocated" | "authentication_failed" | "bad_request" | "caseload_only_for_mentors" | "check_in_invitation_not_found" | "check_in_invitation_not_open" | "check_in_link_not_usable" | "check_in_not_found" | "child_already_enrolled" | "child_not_found" | "child_not_returned" | "cohort_full" | "cohort_name_taken" | "cohort_not_found" | "conflict" | "consent_channel_without_number" | "cross_site_form" | "dashboard_period_reversed" | "deflator_year_missing" | "district_in_use" | "district_unknown" | "domain_error" | "duty_fallback_is_on_duty" | "duty_person_not_eligible" | "duty_person_without_mobile" | "duty_programme_required" | "duty_shift_ended" | "duty_shift_not_found" | "duty_shift_overlaps" | "email_already_registered" | "enrolment_not_active" | "enrolment_not_allocatable" | "enrolment_not_found" | "forbidden" | "form_expired" | "form_refused" | "form_token_invalid" | "goal_end_not_allowed" | "goal_not_active" | "goal_not_found" | "idempotency_key_reused" | "if_match_required" | "implausible_date_of_birth" | "implausible_episode_times" | "implausible_outcome_event" | "implausible_return_conversation" | "import_header_invalid" | "import_not_readable" | "import_rejected" | "import_too_large" | "import_too_many_rows" | "instrument_has_no_wording" | "instrument_not_suitable" | "internal_error" | "invalid_answers" | "invalid_characters" | "invalid_credentials" | "invalid_duty_shift_times" | "invalid_idempotency_key" | "invalid_pattern" | "invalid_phone_number" | "invalid_price_year" | "invalid_request" | "invalid_rota_window" | "invalid_session" | "invalid_value" | "invalid_webhook_signature" | "json_too_deep" | "malformed_phone_number" | "max_caseload_required" | "mentor_caseload_full" | "mentor_not_found" | "method_not_allowed" | "missing_episode_already_recorded" | "missing_episode_not_found" | "missing_episode_not_linkable" | "no_active_goals" | "no_mobile_with_sms_consent" | "no_offer_to_confirm" | "not_a_mobile_number" | "not_found" | "not_on_waitlist" | "not_the_sessions_mentor" | "offer_lapsed" | "outcome_event_already_recorded" | "outcome_event_not_found" | "page_sign_in_invalid" | "pattern_ended" | "pattern_exceeds_weekly_cap" | "pattern_not_found" | "phone_number_already_recorded" | "phone_number_not_found" | "places_below_taken" | "precondition_failed" | "precondition_required" | "programme_name_taken" | "programme_not_found" | "programme_not_yours" | "programme_required" | "programme_required_for_role" | "rate_limited" | "referral_already_decided" | "referral_already_pending" | "referral_date_in_future" | "referral_not_found" | "refresh_token_invalid" | "request_in_progress" | "request_too_large" | "same_cohort" | "session_already_exists" | "session_not_found" | "session_not_of_child" | "session_status_final" | "stale_version" | "too_many_active_goals" | "unavailable" | "unit_cost_missing" | "unknown_district" | "unknown_instrument" | "unknown_time_zone" | "unknown_unit_cost" | "unsupported_media_type" | "user_not_found" | "weak_password" | "weekly_session_cap_reached";
+        ErrorReason: "access_token_invalid" | "alert_already_acknowledged" | "alert_already_resolved" | "alert_not_found" | "already_allocated" | "authentication_failed" | "bad_request" | "caseload_only_for_mentors" | "check_in_invitation_not_found" | "check_in_invitation_not_open" | "check_in_link_not_usable" | "check_in_not_found" | "child_already_enrolled" | "child_not_found" | "child_not_returned" | "cohort_full" | "cohort_name_taken" | "cohort_not_found" | "conflict" | "consent_channel_without_number" | "cross_site_form" | "dashboard_period_reversed" | "deflator_year_missing" | "district_in_use" | "district_unknown" | "domain_error" | "duty_fallback_is_on_duty" | "duty_person_not_eligible" | "duty_person_without_mobile" | "duty_programme_required" | "duty_shift_ended" | "duty_shift_not_found" | "duty_shift_overlaps" | "email_already_registered" | "enrolment_not_active" | "enrolment_not_allocatable" | "enrolment_not_found" | "forbidden" | "form_expired" | "form_refused" | "form_token_invalid" | "goal_end_not_allowed" | "goal_not_active" | "goal_not_found" | "idempotency_key_reused" | "if_match_required" | "implausible_date_of_birth" | "implausible_episode_times" | "implausible_outcome_event" | "implausible_return_conversation" | "import_header_invalid" | "import_not_readable" | "import_rejected" | "import_too_large" | "import_too_many_rows" | "instrument_has_no_wording" | "instrument_not_suitable" | "internal_error" | "invalid_answers" | "invalid_characters" | "invalid_credentials" | "invalid_duty_shift_times" | "invalid_idempotency_key" | "invalid_pattern" | "invalid_phone_number" | "invalid_price_year" | "invalid_request" | "invalid_rota_window" | "invalid_session" | "invalid_value" | "invalid_webhook_signature" | "json_too_deep" | "lone_working_already_started" | "lone_working_not_started" | "malformed_phone_number" | "max_caseload_required" | "mentor_caseload_full" | "mentor_not_found" | "method_not_allowed" | "missing_episode_already_recorded" | "missing_episode_not_found" | "missing_episode_not_linkable" | "no_active_goals" | "no_mobile_with_sms_consent" | "no_offer_to_confirm" | "not_a_mobile_number" | "not_found" | "not_on_waitlist" | "not_the_sessions_mentor" | "offer_lapsed" | "outcome_event_already_recorded" | "outcome_event_not_found" | "page_sign_in_invalid" | "pattern_ended" | "pattern_exceeds_weekly_cap" | "pattern_not_found" | "phone_number_already_recorded" | "phone_number_not_found" | "places_below_taken" | "precondition_failed" | "precondition_required" | "programme_name_taken" | "programme_not_found" | "programme_not_yours" | "programme_required" | "programme_required_for_role" | "rate_limited" | "referral_already_decided" | "referral_already_pending" | "referral_date_in_future" | "referral_not_found" | "refresh_token_invalid" | "request_in_progress" | "request_too_large" | "same_cohort" | "session_already_exists" | "session_not_found" | "session_not_of_child" | "session_status_final" | "stale_version" | "too_many_active_goals" | "unavailable" | "unit_cost_missing" | "unknown_district" | "unknown_instrument" | "unknown_time_zone" | "unknown_unit_cost" | "unsupported_media_type" | "user_not_found" | "weak_password" | "weekly_session_cap_reached";
         ChangeToChild: {
             /**
              * @description discriminator enum property added by openapi-typescript
@@ -5726,6 +5820,75 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["UNPROCESSABLE_ENTITY"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    startLoneWorking: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe create: the same key and body replay the first answer (Idempotent-Replayed: true); a UUID made on the device is ideal */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["LoneWorkingStart"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description true when this is the stored answer to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoneWorkingCheck"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    confirmSafe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoneWorkingCheck"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["DEFAULT_ERROR"];
         };
