@@ -228,8 +228,12 @@ def downgrade() -> None:
     # New kinds, programme-wide alerts and the alerts' history cannot be kept by the older schema: they go. Alerts
     # resolved as repeats stay as the separate rows they were.
     connection = op.get_bind()
-    connection.execute(sa.text("DELETE FROM outbound_message WHERE purpose IN ('alert', 'lone_working_check')"))
-    connection.execute(sa.text("DELETE FROM outbound_message WHERE recipient_type = 'coordinator'"))
+    staff_messages = (
+        "SELECT id FROM outbound_message WHERE purpose IN ('alert', 'lone_working_check') "
+        "OR recipient_type = 'coordinator'"
+    )
+    connection.execute(sa.text(f"DELETE FROM outbound_message_event WHERE message_id IN ({staff_messages})"))
+    connection.execute(sa.text(f"DELETE FROM outbound_message WHERE id IN ({staff_messages})"))
     connection.execute(
         sa.text("DELETE FROM alert WHERE child_id IS NULL OR kind NOT IN ('safeguarding_concern', 'wellbeing_drop')")
     )

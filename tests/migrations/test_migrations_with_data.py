@@ -41,6 +41,11 @@ DELIBERATE_LOSSES = {
         "outbound_message": "only queued check-in links to a number could be held before",
         "contact_consent": "opt-outs recorded by the provider (no recording user) could not be held before",
     },
+    "b85101d679f6": {
+        "outbound_message": "SMS to coordinators about alerts, and lone-working checks, had no purpose before",
+        "outbound_message_event": "the ledgers of those SMS go with them",
+        "alert": "the new kinds, and alerts about a programme rather than a child, had no shape before",
+    },
 }
 # Table name -> (its column names, its rows as sorted tuples of (column, value) pairs).
 Snapshot = dict[str, tuple[frozenset[str], list[tuple[tuple[str, object], ...]]]]
