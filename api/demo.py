@@ -157,9 +157,11 @@ def load_demo_data(
     plan = [(protect, 48), (prevent, 36)]
     number = 0
     progress("Referring and enrolling 84 invented children ...")
+    # Their support started a week before today, so the sessions logged as held in the last week fall within it.
+    enrolled_at = now - timedelta(weeks=1)
     for cohort, count in plan:
         for _ in range(count):
-            child = _make_child(db_session, coordinator=coordinator, number=number, rng=rng, now=now)
+            child = _make_child(db_session, coordinator=coordinator, number=number, rng=rng, now=enrolled_at)
             number += 1
             referral = referrals_service.create_referral(
                 db_session,
@@ -171,10 +173,10 @@ def load_demo_data(
                 reason=rng.choice(REASONS),
                 priority=rng.choice([Priority.NORMAL] * 4 + [Priority.HIGH, Priority.URGENT]),
                 referred_on=(now - timedelta(days=rng.randint(20, 200))).date(),
-                now=now,
+                now=enrolled_at,
             )
             enrolment = referrals_service.accept_referral(
-                db_session, actor=coordinator, referral_id=referral.id, now=now
+                db_session, actor=coordinator, referral_id=referral.id, now=enrolled_at
             ).enrolment
             if enrolment.status is EnrolmentStatus.ACTIVE:
                 _allocate(

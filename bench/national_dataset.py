@@ -228,11 +228,15 @@ class Loader:
             )
             self.run(
                 f"""INSERT INTO enrolment (id, child_id, cohort_id, referral_id, status, priority, referred_on,
-                        created_at, offered_at, offer_expires_at, started_at, planned_end_on, ended_at, end_reason,
-                        last_changed_by_user_id)
+                        queue_number, created_at, offered_at, offer_expires_at, started_at, planned_end_on, ended_at,
+                        end_reason, last_changed_by_user_id)
                     SELECT {uid("enrolment", "n")}, {uid("child", "n")},
                         {uid("cohort", f"prog * {COHORTS} + (n / {p}) % {COHORTS}")}, {uid("referral", "n")},
-                        status, 'normal', referred_on, referred_on + interval '1 day 9 hours',
+                        status, 'normal', referred_on,
+                        row_number() OVER (
+                            PARTITION BY prog * {COHORTS} + (n / {p}) % {COHORTS} ORDER BY referred_on, n
+                        ),
+                        referred_on + interval '1 day 9 hours',
                         CASE WHEN status = 'offered' THEN (SELECT now FROM bench_now) - interval '1 day' END,
                         CASE WHEN status = 'offered' THEN (SELECT now FROM bench_now) + interval '2 days' END,
                         started_at, (started_at + interval '26 weeks')::date, ended_at,

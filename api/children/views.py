@@ -173,7 +173,8 @@ def list_waitlist(cohort_id: uuid.UUID) -> Any:
     """Children holding an offer, then the waitlist in order (priority, then referral date)
 
     First the children holding an offered place (with when the offer lapses), then those waiting, in the order
-    places will be offered: priority (urgent, high, normal), then referral date, then when they joined. Each entry
+    places will be offered: priority (urgent, high, normal), then referral date, then when they joined (the order
+    their acceptances took the cohort's lock, the order places go in, so a position answered stays true). Each entry
     gives the child's reference and their position. Admins and coordinators of the cohort's programme (any other
     cohort answers 404); every child listed is written to the audit log.
     """

@@ -26,6 +26,10 @@ class Enrolment(Base):
     # Waitlist order keys: a coordinator may raise the priority while the child waits.
     priority: Mapped[Priority] = mapped_column(enum_column_type(Priority, "enrolment_priority"))
     referred_on: Mapped[date]
+    # The order this enrolment took its cohort's lock in (1, 2, 3 ... per cohort), given under that lock: places go
+    # in this order and it breaks ties on the waitlist, so every answered position stays true. Not created_at,
+    # which is read from the request's clock before the lock is taken (issue 17).
+    queue_number: Mapped[int]
     created_at: Mapped[datetime]
     offered_at: Mapped[datetime | None]
     offer_expires_at: Mapped[datetime | None]
@@ -40,6 +44,7 @@ class Enrolment(Base):
 
 
 Index("ix_enrolment_cohort_id_status", Enrolment.cohort_id, Enrolment.status)
+Index("uq_enrolment_cohort_id_queue_number", Enrolment.cohort_id, Enrolment.queue_number, unique=True)
 # A child is in at most one cohort (or one waitlist) at a time.
 Index(
     "uq_enrolment_child_id_open",

@@ -13,8 +13,16 @@ from api.pagination import Page, Window, page_of
 from api.programmes.models import Cohort
 
 _priority_rank = case({priority.value: rank for priority, rank in PRIORITY_RANK.items()}, value=Enrolment.priority)
-# The waitlist order (api/enrolments/rules.py): priority, then referral date, then arrival.
-WAITLIST_ORDER = (_priority_rank, Enrolment.referred_on, Enrolment.created_at, Enrolment.id)
+# The waitlist order (api/enrolments/rules.py): priority, then referral date, then arrival, which is the order the
+# cohort's lock was taken in (queue_number, unique per cohort), the order places are handed out in.
+WAITLIST_ORDER = (_priority_rank, Enrolment.referred_on, Enrolment.queue_number)
+
+
+def next_queue_number(db_session: Session, *, cohort_id: uuid.UUID) -> int:
+    """The queue number of the next enrolment to join the cohort. The caller holds the cohort's lock, so no other
+    transaction can take the same number (and the unique index would refuse it if one did)."""
+    highest = db_session.scalar(select(func.max(Enrolment.queue_number)).where(Enrolment.cohort_id == cohort_id))
+    return (highest or 0) + 1
 
 
 def count_places_taken(db_session: Session, *, cohort_id: uuid.UUID) -> int:

@@ -5,7 +5,10 @@ enrolment holds a place while it is *offered* or *active*. The rules kept here:
 
 - Accepting a referral enrols the child when a place is free, otherwise puts them on the cohort's waitlist.
 - The waitlist is ordered by priority (urgent, high, normal), then by referral date, then by when they
-  joined; the position shown is the place in that order.
+  joined; the position shown is the place in that order. "When they joined" is the order the acceptances took
+  the cohort's lock (the enrolment's queue_number, numbered under that lock), the same order places are handed
+  out in: so under any rush the position answered to each request is the child's position in the final queue,
+  no two children are told the same one, and no later arrival takes a place an earlier one waits for.
 - Whenever a place comes free (an enrolment ends, an offer lapses or is declined, a child leaves the
   waitlist, the cohort gains places) it is offered to the child at the head of the waitlist. So a cohort
   with a free place always has an empty waitlist.
@@ -77,6 +80,24 @@ def offer_has_lapsed(*, offer_expires_at: datetime, now: datetime) -> bool:
 def planned_end_on(started_at: datetime, *, time_zone: str, planned_weeks: int) -> date:
     """The planned end is counted in whole weeks from the local date support started."""
     return started_at.astimezone(ZoneInfo(time_zone)).date() + timedelta(weeks=planned_weeks)
+
+
+def outside_planned_period(
+    start: datetime, *, started_at: datetime | None, planned_end_on: date | None, time_zone: str
+) -> str | None:
+    """Why a session starting at `start` falls outside an enrolment's planned support, or None if it is within it.
+
+    The period runs from the local date support started to the planned end date, both included, in the programme's
+    time zone (the planned end is a local date, counted from the local start date). A first meeting earlier on
+    the day the place was confirmed is within it. An enrolment without a planned end (none is active: starting
+    support sets one) has no upper bound."""
+    zone = ZoneInfo(time_zone)
+    day = start.astimezone(zone).date()
+    if started_at is not None and day < started_at.astimezone(zone).date():
+        return f"This child's support started on {started_at.astimezone(zone).date().isoformat()}."
+    if planned_end_on is not None and day > planned_end_on:
+        return f"This child's support is planned to end on {planned_end_on.isoformat()}."
+    return None
 
 
 def can_end(status: EnrolmentStatus) -> bool:

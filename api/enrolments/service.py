@@ -155,6 +155,7 @@ def admit(
         status=rules.status_on_acceptance(places=cohort.places, taken=taken),
         priority=priority,
         referred_on=referred_on,
+        queue_number=queries.next_queue_number(db_session, cohort_id=cohort.id),
         created_at=now,
         last_changed_by_user_id=actor.user_id,
     )
@@ -318,6 +319,7 @@ def move_enrolment(
         moved_from_enrolment_id=enrolment.id,
         priority=enrolment.priority,
         referred_on=enrolment.referred_on,
+        queue_number=queries.next_queue_number(db_session, cohort_id=target.id),
         created_at=now,
         last_changed_by_user_id=actor.user_id,
         status=EnrolmentStatus.ACTIVE,

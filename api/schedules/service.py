@@ -242,6 +242,11 @@ def _generate(
     kept = set(
         db_session.scalars(select(MentoringSession.planned_start_at).where(MentoringSession.pattern_id == pattern.id))
     )
+    # Nor is one the child already has with this mentor, planned by hand: a second copy would be refused as a
+    # duplicate (api/sessions/fitting.py). The occurrences stop at the enrolment's planned end (pattern.ends_on).
+    kept |= session_queries.starts_with_mentor(
+        db_session, child_id=pattern.child_id, mentor_id=pattern.mentor_id, after=now
+    )
     wanted = [
         (start, end, session_rules.local_timing(start, time_zone))
         for start, end in rules.occurrences(

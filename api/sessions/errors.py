@@ -48,3 +48,18 @@ class LoneWorkingNotStarted(Conflict):
 class NotTheMentorWorkingAlone(PermissionDenied):
     reason = "not_the_sessions_mentor"
     default_message = "Only the mentor who leads this session can start its lone-working check or check in."
+
+
+class SessionOutsideEnrolment(InvalidValue):
+    reason = "session_outside_enrolment"
+    default_message = "A session must fall within its child's planned support, from its start to its planned end."
+
+
+class DuplicateSession(Conflict):
+    reason = "duplicate_session"
+    default_message = "This child already has a session with this mentor at this time."
+
+
+class SessionNotStarted(InvalidValue):
+    reason = "session_not_started"
+    default_message = "A session can be logged as held or missed only once it has started."

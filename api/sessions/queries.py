@@ -216,3 +216,51 @@ def to_remind(session: MentoringSession, child_ids: Iterable[uuid.UUID]) -> Sess
         planned=session.status is SessionStatus.PLANNED,
         child_ids=tuple(sorted(child_ids)),
     )
+
+
+def copy_of_session(
+    db_session: Session,
+    *,
+    child_ids: Collection[uuid.UUID],
+    mentor_id: uuid.UUID,
+    planned_start_at: datetime,
+    excluding: uuid.UUID | None = None,
+) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(session id, child id) of a session that one of these children already has with this mentor at this start,
+    if any. Cancelled and rescheduled-away sessions are not there any more, so they do not count (as for the cap).
+    `excluding`: a session being moved, which may move to its own start."""
+    query = (
+        select(MentoringSession.id, SessionAttendee.child_id)
+        .join(SessionAttendee, SessionAttendee.session_id == MentoringSession.id)
+        .where(
+            SessionAttendee.child_id.in_(child_ids),
+            MentoringSession.mentor_id == mentor_id,
+            MentoringSession.planned_start_at == planned_start_at,
+            MentoringSession.status.in_(COUNTS_TOWARDS_CAP),
+        )
+        .order_by(MentoringSession.created_at, MentoringSession.id)
+        .limit(1)
+    )
+    if excluding is not None:
+        query = query.where(MentoringSession.id != excluding)
+    row = db_session.execute(query).first()
+    return (row[0], row[1]) if row else None
+
+
+def starts_with_mentor(
+    db_session: Session, *, child_id: uuid.UUID, mentor_id: uuid.UUID, after: datetime
+) -> set[datetime]:
+    """When a child has sessions (not cancelled or moved away) with this mentor after `after`: a pattern plans no
+    copy of one."""
+    return set(
+        db_session.scalars(
+            select(MentoringSession.planned_start_at)
+            .join(SessionAttendee, SessionAttendee.session_id == MentoringSession.id)
+            .where(
+                SessionAttendee.child_id == child_id,
+                MentoringSession.mentor_id == mentor_id,
+                MentoringSession.planned_start_at > after,
+                MentoringSession.status.in_(COUNTS_TOWARDS_CAP),
+            )
+        )
+    )

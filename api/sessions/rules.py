@@ -150,6 +150,17 @@ def check_log(
         raise InvalidSession(errors=problems)
 
 
+# Outcomes only a session that has started can have; cancelling in advance is fine.
+NEEDS_TO_HAVE_STARTED = frozenset({SessionStatus.COMPLETED, SessionStatus.DID_NOT_ATTEND})
+
+
+def not_started_problem(*, status: SessionStatus, planned_start_at: datetime, now: datetime) -> str | None:
+    """A session cannot be logged as held or missed before it starts (a phone logging one weeks early is wrong)."""
+    if status in NEEDS_TO_HAVE_STARTED and now < planned_start_at:
+        return "This session has not started yet: log what happened once it has."
+    return None
+
+
 def duration_problem(start: datetime, end: datetime) -> str | None:
     if end <= start:
         return "A session must end after it starts."

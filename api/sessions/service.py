@@ -34,6 +34,7 @@ from api.errors import check_version
 from api.programmes.models import Programme
 from api.reminders import service as reminders
 from api.sessions import errors, lone_working, queries, rules
+from api.sessions.fitting import check_session_fits
 from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.queries import Attendee, Place
 from api.sessions.reading import SessionView, view_session
@@ -91,6 +92,12 @@ def check_weekly_caps(
                 max_sessions=check.max_sessions,
                 child_id=str(place.enrolment.child_id),
             )
+
+
+def _refuse_outcome_before_start(*, status: SessionStatus, planned_start_at: datetime, now: datetime) -> None:
+    problem = rules.not_started_problem(status=status, planned_start_at=planned_start_at, now=now)
+    if problem:
+        raise errors.SessionNotStarted(problem, errors={"status": [problem]})
 
 
 def _session_mentor(
@@ -250,6 +257,9 @@ def create_session(
     programme = places[0].programme
     child_ids = [place.enrolment.child_id for place in places]
     rules.check_log(programme_activities=programme.session_activities, status=status, log=log, child_ids=child_ids)
+    _refuse_outcome_before_start(status=status, planned_start_at=planned_start_at, now=now)
+    mentor_id = _session_mentor(db_session, actor=actor, mentor_id=mentor_id, places=places)
+    check_session_fits(db_session, places=places, mentor_id=mentor_id, planned_start_at=planned_start_at)
     timing = rules.local_timing(planned_start_at, programme.time_zone)
     check_weekly_caps(db_session, places=places, local_week=timing.week)
     session = add_session(
@@ -257,7 +267,7 @@ def create_session(
         actor=actor,
         places=places,
         session_id=session_id,
-        mentor_id=_session_mentor(db_session, actor=actor, mentor_id=mentor_id, places=places),
+        mentor_id=mentor_id,
         kind=kind,
         location_category=location_category,
         status=status,
@@ -309,6 +319,8 @@ def update_session(
     attendees = queries.attendees(db_session, session_id=session.id)
     child_ids = [attendee.child_id for attendee in attendees]
     rules.check_log(programme_activities=programme.session_activities, status=new_status, log=log, child_ids=child_ids)
+    if new_status is not session.status:
+        _refuse_outcome_before_start(status=new_status, planned_start_at=session.planned_start_at, now=now)
     for field in ("kind", "location_category"):
         if field in changes:
             setattr(session, field, changes[field])
@@ -354,6 +366,9 @@ def reschedule_session(
         raise errors.SessionAlreadyExists()
     enrolment_ids = [attendee.enrolment_id for attendee in queries.attendees(db_session, session_id=old.id)]
     places = lock_places_to_plan(db_session, actor=actor, enrolment_ids=enrolment_ids)
+    check_session_fits(
+        db_session, places=places, mentor_id=old.mentor_id, planned_start_at=planned_start_at, replacing=old.id
+    )
     timing = rules.local_timing(planned_start_at, places[0].programme.time_zone)
     check_weekly_caps(db_session, places=places, local_week=timing.week, excluding=old.id)
     new = add_session(

@@ -40,7 +40,11 @@ def create_session(body: dict[str, Any]) -> Any:
     does. In one transaction, with each child's enrolment row locked, the session is refused if any child already
     has their cohort's most sessions in that ISO week of programme time, counted across every mentor and group
     session (409 `weekly_session_cap_reached`, with `week`, `sessions_in_week`, `max_sessions` and `child_id`;
-    cancelled and rescheduled sessions do not count). A `safeguarding_concern` raises an alert to the programme's
+    cancelled and rescheduled sessions do not count). It is also refused if it falls outside a child's planned
+    support, from the local day it started to its planned end (422 `session_outside_enrolment`, with `child_id`),
+    if a child already has a session with that mentor at that start (409 `duplicate_session`, with
+    `existing_session_id`; a cancelled one does not count), or if it is logged completed or did-not-attend before it
+    starts (422 `session_not_started`). A `safeguarding_concern` raises an alert to the programme's
     coordinators at once; a session starting within the next 48 hours has its SMS reminders queued in the same
     transaction (later ones are queued by the scheduler as they come near). Send an `Idempotency-Key` (and, if you
     like, an `id` made on the phone): a retry then replays the first answer, marked `Idempotent-Replayed: true`, and
@@ -104,7 +108,8 @@ def update_session(body: dict[str, Any], session_id: uuid.UUID) -> Any:
     `stale_version` and `current_version`, and changes nothing (read the session again and reapply the edit);
     without If-Match the answer is 428. Send only what changes. A planned session can be completed (with the
     duration, activities from the programme's list and notes), marked did-not-attend, cancelled by the child or the
-    mentor, or have its kind and place corrected; a session that has happened or was cancelled keeps its status (409
+    mentor, or have its kind and place corrected; it is marked completed or did-not-attend only once it has started
+    (422 `session_not_started`); a session that has happened or was cancelled keeps its status (409
     `session_status_final`), and moving one is `POST /sessions/{session_id}/reschedule`. Only the mentor who leads
     the session (or a coordinator or admin) may change it (403 `not_the_sessions_mentor`). A `safeguarding_concern`
     raises an alert to the programme's coordinators at once; cancelling cancels its pending SMS reminders in the
@@ -135,7 +140,9 @@ def reschedule_session(body: dict[str, Any], session_id: uuid.UUID) -> Any:
     without it). Only a planned session can move (409 `session_status_final`). The old session becomes
     `rescheduled`, pointing at its replacement, and a new planned session with the same children, mentor, kind and
     place takes its place (its id may be made on the phone: `new_session_id`); the weekly cap is checked for the new
-    week with the old session left out (409 `weekly_session_cap_reached`). Pending SMS reminders move with it.
+    week with the old session left out (409 `weekly_session_cap_reached`); the new time must fall within each
+    child's planned support (422 `session_outside_enrolment`) and not repeat another of their sessions with that
+    mentor (409 `duplicate_session`). Pending SMS reminders move with it.
     Answers 201 with the new session and its ETag. Audited.
     """
     view = service.reschedule_session(

@@ -15,8 +15,9 @@ from api.sessions.models import SessionAttendee
 from tests.builders import Team, iso, utc
 from tests.conftest import DEFAULT_NOW
 
-# Children are enrolled long before the weeks these tests plan in, a minute apart.
-ENROLLED_FROM = DEFAULT_NOW - timedelta(days=400)
+# Children are enrolled two months before the weeks these tests plan in, a minute apart: their year of planned support
+# (52 weeks) covers every session these tests plan or log, from October 2026 to the summer of 2027.
+ENROLLED_FROM = DEFAULT_NOW - timedelta(days=60)
 # Week 2026-W48, Monday 23 to Sunday 29 November 2026 (GMT).
 TUESDAY_EVENING = utc(2026, 11, 24, 17, 30)
 WEDNESDAY_MORNING = utc(2026, 11, 25, 10)

@@ -1233,6 +1233,7 @@ def test_rescheduling_is_audited_and_logged_for_both_sessions(client, db_session
 
 def test_the_session_summary_counts_each_outcome_and_the_evening_and_weekend_share(client, team):
     enrolment = team.child()
+    team.travel_to(utc(2026, 12, 9, 9))  # after them all: a session is logged as held only once it has started
     completed = {"status": "completed", "actual_duration_minutes": 60}
     # Week 2026-W48.
     planned(client, team, enrolment, utc(2026, 11, 24, 17, 30), **completed)  # evening
@@ -1269,7 +1270,7 @@ def test_the_session_summary_counts_each_outcome_and_the_evening_and_weekend_sha
 
 def test_the_evening_share_is_judged_in_london_time(client, team):
     enrolment = team.child()
-    team.travel_to(utc(2027, 6, 1, 9))
+    team.travel_to(utc(2027, 6, 6, 9))
     completed = {"status": "completed", "actual_duration_minutes": 60}
     planned(client, team, enrolment, utc(2027, 6, 1, 16), **completed)  # 17:00 BST
     planned(client, team, enrolment, utc(2027, 6, 2, 15, 59), **completed)  # 16:59 BST

@@ -8,6 +8,7 @@ The default clock stands on Monday 23 November 2026, 14:00 UTC (GMT): week 2026-
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -100,6 +101,7 @@ def test_a_cancelled_session_frees_its_slot_in_the_week(client, team, cancelled)
 def test_sessions_that_happened_or_were_missed_still_count_towards_the_cap(client, team, status):
     enrolment = team.child()
     first, _, _ = fill_week(client, team, enrolment)
+    team.travel_to(TUESDAY_EVENING + timedelta(hours=1))
     assert patch(client, team, first["id"], {"status": status}, if_match='"1"').status_code == 200
 
     assert cap_refusal(plan(client, team, enrolment, FRIDAY_AFTERNOON))["sessions_in_week"] == 3

@@ -16,6 +16,8 @@ from api.enrolments.rules import EnrolmentStatus
 from tests.builders import admit_child, auth_headers, make_cohort, make_referral, make_user
 
 SIMULTANEOUS_REQUESTS = 100
+# The tester's rush: 150 acceptances at once into a cohort with 30 free places.
+RUSH = 150
 
 
 def test_a_hundred_simultaneous_acceptances_fill_thirty_places_and_waitlist_seventy(committed_db_session, live_server):
@@ -44,6 +46,38 @@ def test_a_hundred_simultaneous_acceptances_fill_thirty_places_and_waitlist_seve
         ).all()
     )
     assert counts == {EnrolmentStatus.ACTIVE: 30, EnrolmentStatus.WAITLISTED: 70}
+
+
+def test_under_a_simultaneous_rush_each_answered_waitlist_position_is_the_childs_place_in_the_final_queue(
+    committed_db_session, live_server
+):
+    """Places and waitlist positions follow one order, the order the requests took the cohort's lock: each answered
+    position stays true, no two children are told the same one, and no later arrival takes a place over an earlier
+    one (issue 17: with the request's clock as the tie-break, two children were told 87)."""
+    cohort = make_cohort(committed_db_session, places=30)
+    coordinator = make_user(committed_db_session, Role.COORDINATOR, programme_id=cohort.programme_id)
+    referrals = [make_referral(committed_db_session, cohort=cohort, by=coordinator) for _ in range(RUSH)]
+    headers = auth_headers(committed_db_session, coordinator)
+
+    answers = live_server.all_at_once(
+        [
+            lambda referral=referral: live_server.request("POST", f"/referrals/{referral.id}/accept", headers=headers)
+            for referral in referrals
+        ]
+    )
+
+    assert Counter(answer.status for answer in answers) == {201: RUSH}
+    answered = {answer.body["id"]: answer.body["waitlist_position"] for answer in answers}
+    waitlist = live_server.request("GET", f"/cohorts/{cohort.id}/waitlist", headers=headers).body
+    final = {entry["enrolment_id"]: entry["position"] for entry in waitlist}
+    assert {enrolment_id: answered[enrolment_id] for enrolment_id in final} == final
+    assert sorted(final.values()) == list(range(1, RUSH - 30 + 1))
+    committed_db_session.expire_all()
+    queue = committed_db_session.execute(
+        select(Enrolment.id, Enrolment.status).where(Enrolment.cohort_id == cohort.id).order_by(Enrolment.queue_number)
+    ).all()
+    assert [status for _, status in queue] == [EnrolmentStatus.ACTIVE] * 30 + [EnrolmentStatus.WAITLISTED] * (RUSH - 30)
+    assert [str(enrolment_id) for enrolment_id, _ in queue[30:]] == sorted(final, key=final.__getitem__)
 
 
 def test_simultaneous_allocations_never_take_a_mentor_past_their_maximum_caseload(committed_db_session, live_server):

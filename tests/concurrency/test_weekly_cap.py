@@ -170,3 +170,21 @@ def test_simultaneous_reschedules_into_a_week_with_one_free_slot_move_exactly_on
     assert Counter(answer.status for answer in answers) == {201: 1, 409: 4}
     assert {answer.body["reason"] for answer in answers if answer.status == 409} == {"weekly_session_cap_reached"}
     assert counted_sessions(committed_db_session, enrolment) == 3
+
+
+def test_two_simultaneous_identical_sessions_make_one_and_refuse_the_other_as_a_duplicate(
+    committed_db_session, live_server
+):
+    mentor, [enrolment] = setting(committed_db_session)
+    headers = auth_headers(committed_db_session, mentor)
+    body = session_body([enrolment], STARTS[0])
+
+    answers = live_server.all_at_once(
+        [lambda: live_server.request("POST", "/sessions", headers=headers, body=body) for _ in range(2)]
+    )
+
+    assert sorted(answer.status for answer in answers) == [201, 409]
+    (made,) = [answer.body for answer in answers if answer.status == 201]
+    (refused,) = [answer.body for answer in answers if answer.status == 409]
+    assert (refused["reason"], refused["existing_session_id"]) == ("duplicate_session", made["id"])
+    assert counted_sessions(committed_db_session, enrolment) == 1

@@ -26,8 +26,9 @@ from api.sessions.rules import LocationCategory, SessionKind, SessionLog, Sessio
 from tests.builders import Team, actor_for, make_cohort, make_user, utc
 from tests.conftest import DEFAULT_NOW
 
-# Children are enrolled long before the weeks these tests plan in, a minute apart.
-ENROLLED_FROM = DEFAULT_NOW - timedelta(days=300)
+# Children are enrolled two months before the weeks these tests plan in, a minute apart: their year of planned
+# support covers every session these tests plan or log, from November 2026 to the summer of 2027.
+ENROLLED_FROM = DEFAULT_NOW - timedelta(days=60)
 # Week 2026-W48: Monday 23 to Sunday 29 November 2026 (GMT).
 W48 = [utc(2026, 11, 24, 17), utc(2026, 11, 25, 10), utc(2026, 11, 26, 10), utc(2026, 11, 27, 10)]
 
@@ -58,7 +59,7 @@ def create_session(
         "planned_end_at": start + timedelta(hours=1),
         "status": status,
         "log": log or SessionLog(),
-        "now": DEFAULT_NOW,
+        "now": team.clock.now(),
     }
     return service.create_session(team.db_session, actor=actor_for(by or team.mentor), **(values | overrides))
 
@@ -113,6 +114,7 @@ def refusal(raised: pytest.ExceptionInfo[errors.WeeklySessionCapReached]) -> dic
 
 def test_planned_completed_and_missed_sessions_all_count_towards_the_week(team):
     enrolment = team.child()
+    team.travel_to(W48[3])  # a session is logged as held or missed only once it has started
     create_session(team, enrolment, W48[0])
     create_session(team, enrolment, W48[1], status=SessionStatus.COMPLETED, log=SessionLog(actual_duration_minutes=60))
     create_session(team, enrolment, W48[2], status=SessionStatus.DID_NOT_ATTEND)

@@ -654,7 +654,7 @@ def create_session(w: World) -> Call:
 
 
 def log_a_concern_in_a_new_session(w: World) -> Call:
-    start = w.now - timedelta(days=1)
+    start = w.now - timedelta(hours=2)  # earlier the day the world's child was enrolled, within their support
 
     def expected(r: TestResponse) -> list[Row]:
         [alert_id] = w.db.scalars(select(Alert.id).where(Alert.session_id == uuid.UUID(new_id(r))))

@@ -8,6 +8,7 @@ import pytest
 
 from api.caseloads.rules import has_room
 from api.disclosure import DEFAULT_THRESHOLD, is_suppressed, suppress
+from api.enrolments import rules
 from api.enrolments.rules import (
     HOLDS_PLACE,
     OPEN,
@@ -171,3 +172,53 @@ class TestCaseloadRoom:
 
     def test_a_mentor_with_no_maximum_set_takes_no_children(self):
         assert has_room(caseload=0, max_caseload=None) is False
+
+
+# --- a session within the enrolment's planned period (issue 17) ---
+
+
+def test_a_session_within_the_planned_period_has_no_problem():
+    assert (
+        rules.outside_planned_period(
+            datetime(2027, 2, 1, 23, 30, tzinfo=UTC),
+            started_at=datetime(2026, 11, 23, 14, tzinfo=UTC),
+            planned_end_on=date(2027, 2, 1),
+            time_zone="Europe/London",
+        )
+        is None
+    )
+
+
+def test_a_session_after_the_planned_end_date_in_local_time_is_outside():
+    # 23:30 UTC on 31 May is 00:30 BST on 1 June, the day after the planned end.
+    problem = rules.outside_planned_period(
+        datetime(2027, 5, 31, 23, 30, tzinfo=UTC),
+        started_at=datetime(2026, 11, 23, 14, tzinfo=UTC),
+        planned_end_on=date(2027, 5, 31),
+        time_zone="Europe/London",
+    )
+    assert problem is not None and "2027-05-31" in problem
+
+
+def test_a_session_before_the_local_day_support_started_is_outside_but_earlier_that_day_is_not():
+    started = datetime(2026, 11, 23, 14, tzinfo=UTC)
+    before = rules.outside_planned_period(
+        datetime(2026, 11, 22, 23, 59, tzinfo=UTC), started_at=started, planned_end_on=None, time_zone="Europe/London"
+    )
+    that_morning = rules.outside_planned_period(
+        datetime(2026, 11, 23, 0, 1, tzinfo=UTC), started_at=started, planned_end_on=None, time_zone="Europe/London"
+    )
+    assert before is not None and "2026-11-23" in before
+    assert that_morning is None
+
+
+def test_an_enrolment_without_a_planned_end_has_no_upper_bound():
+    assert (
+        rules.outside_planned_period(
+            datetime(2099, 1, 1, tzinfo=UTC),
+            started_at=datetime(2026, 11, 23, tzinfo=UTC),
+            planned_end_on=None,
+            time_zone="Europe/London",
+        )
+        is None
+    )

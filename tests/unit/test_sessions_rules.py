@@ -30,6 +30,7 @@ from api.sessions.rules import (
     local_timing,
     local_week,
     may_plan_for,
+    not_started_problem,
 )
 from tests.times import utc
 
@@ -354,3 +355,22 @@ class TestWhichStatusesCount:
 
     def test_only_a_planned_session_is_not_final(self):
         assert set(SessionStatus) - FINAL == {SessionStatus.PLANNED}
+
+
+class TestNotStarted:
+    """A session is logged as held or missed only once it has started; cancelling in advance is fine (issue 17)."""
+
+    @pytest.mark.parametrize("status", [SessionStatus.COMPLETED, SessionStatus.DID_NOT_ATTEND])
+    def test_an_outcome_before_the_start_is_a_problem(self, status):
+        start = utc(2027, 2, 1, 10)
+        assert not_started_problem(status=status, planned_start_at=start, now=start - timedelta(seconds=1))
+
+    @pytest.mark.parametrize("status", [SessionStatus.COMPLETED, SessionStatus.DID_NOT_ATTEND])
+    def test_an_outcome_from_the_start_is_not(self, status):
+        start = utc(2027, 2, 1, 10)
+        assert not_started_problem(status=status, planned_start_at=start, now=start) is None
+
+    @pytest.mark.parametrize("status", [SessionStatus.PLANNED, *CANCELLED])
+    def test_planning_or_cancelling_ahead_is_not(self, status):
+        start = utc(2027, 2, 1, 10)
+        assert not_started_problem(status=status, planned_start_at=start, now=start - timedelta(days=30)) is None
