@@ -87,6 +87,7 @@ def test_the_default_check_in_by_is_the_planned_end_plus_30_minutes_and_shows_on
 def test_the_default_on_the_evening_the_clocks_go_back_is_30_minutes_after_the_local_end(client, casework, clock):
     # Sunday 25 October 2026: BST ended at 02:00 that morning, so 20:30 London time is 20:30 UTC (not 19:30).
     casework.travel_to(utc(2026, 10, 25, 12))
+    casework.enrolment = casework.child()  # a session must fall within the child's support
     end = utc(2026, 10, 25, 20, 30)
     session = plan(client, casework, start=end - timedelta(hours=1), end=end)
     response = start(client, casework, session)

@@ -150,11 +150,12 @@ def test_simultaneous_reschedules_into_a_week_with_one_free_slot_move_exactly_on
         for start in later
     ]
     assert all("id" in session for session in movable)
-    target = datetime(2026, 11, 27, 16, tzinfo=UTC)
+    # Each to its own hour of one afternoon, so none is a duplicate of another: only the cap can refuse them.
+    targets = [datetime(2026, 11, 27, 12 + i, tzinfo=UTC) for i in range(len(movable))]
 
     answers = live_server.all_at_once(
         [
-            lambda session=session: live_server.request(
+            lambda session=session, target=target: live_server.request(
                 "POST",
                 f"/sessions/{session['id']}/reschedule",
                 headers=headers | {"If-Match": '"1"'},
@@ -163,7 +164,7 @@ def test_simultaneous_reschedules_into_a_week_with_one_free_slot_move_exactly_on
                     "planned_end_at": (target + timedelta(hours=1)).isoformat(),
                 },
             )
-            for session in movable
+            for session, target in zip(movable, targets, strict=True)
         ]
     )
 

@@ -212,10 +212,12 @@ def test_priority_outranks_an_earlier_referral_date(db_session):
     assert [entry[0] for entry in waiting_order(db_session, cohort, coordinator)] == [new_high.id, old_normal.id]
 
 
-def test_with_the_same_priority_and_referral_date_the_first_to_arrive_comes_first(db_session):
+def test_with_the_same_priority_and_referral_date_the_first_to_take_the_cohorts_lock_comes_first(db_session):
     cohort = make_cohort(db_session, places=1)
     coordinator = coordinator_of(db_session, cohort)
     fill(db_session, cohort, by=coordinator, count=1)
+    # The requests' own clocks disagree with the order they reached the cohort: the queue follows the cohort's lock
+    # (a request's clock is read before it waits for the lock, so it cannot order the queue).
     arrivals = [
         admit_child(db_session, cohort=cohort, by=coordinator, now=at(minute), referred_on=date(2026, 11, 2))
         for minute in (30, 10, 20)
@@ -225,7 +227,7 @@ def test_with_the_same_priority_and_referral_date_the_first_to_arrive_comes_firs
         reading.get_enrolment(db_session, actor=actor_for(coordinator), enrolment_id=e.id, now=LATER) for e in arrivals
     ]
 
-    assert [position.waitlist_position for position in positions] == [3, 1, 2]
+    assert [position.waitlist_position for position in positions] == [1, 2, 3]
 
 
 def test_waitlist_positions_run_from_one_without_gaps(db_session):
