@@ -20,6 +20,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,8 @@ from tests.contract.node_tools import CLIENT, REPO_ROOT, node, run, tool, write_
 SCHEMA = CLIENT / "src" / "schema.d.ts"
 PROGRAM = CLIENT / "src" / "mentors-evening.ts"
 DEMO_MENTOR = "mentor@reachable.example"
-# The phone's clock: the evening of the tests' fixed Monday (the server's clock says 14:00 that day).
+# The phone's clock: the evening of the tests' fixed Monday (the demo is loaded at 14:00 that day; the server's
+# clock then moves on to the evening too).
 PHONE_CLOCK = "2026-11-23T19:30:00Z"
 
 
@@ -95,6 +97,9 @@ def evening_server(committed_app: Flask, committed_db_session: Session, clock: F
     )
     # On SQLite every transaction, reads too, takes the write lock: never leave one open for the server.
     committed_db_session.commit()
+    # The evening itself: the server's clock agrees with the phone's, so tonight's session has started when the
+    # mentor logs what happened (a session cannot be logged before it starts).
+    clock.advance(seconds=(datetime.fromisoformat(PHONE_CLOCK) - clock.now()).total_seconds())
     check_every_answer(committed_app)
     server = make_server("127.0.0.1", 0, committed_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
