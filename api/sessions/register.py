@@ -91,4 +91,3 @@ def _check_places_back(db_session: Session, *, session: MentoringSession, rows: 
                 max_sessions=check.max_sessions,
                 child_id=str(place.enrolment.child_id),
             )
-
