@@ -20,7 +20,7 @@ from api.pagination import Page, Window, page_of
 from api.programmes.models import Cohort, Programme
 from api.reminders.rules import REMINDER_HORIZON, SessionToRemind
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
-from api.sessions.register_rules import HOLDS_A_PLACE, Attendance
+from api.sessions.register_rules import CANCELLED, HOLDS_A_PLACE, Attendance
 from api.sessions.rules import SessionStatus
 
 
@@ -225,9 +225,21 @@ def sessions_to_remind(db_session: Session, *, now: datetime) -> list[SessionToR
     attendees = select(SessionAttendee.session_id, SessionAttendee.child_id).join(
         MentoringSession, MentoringSession.id == SessionAttendee.session_id
     )
-    for session_id, child_id in db_session.execute(attendees.where(*due)):
+    # A child whose place at the session is cancelled is not reminded of it.
+    for session_id, child_id in db_session.execute(attendees.where(*due, SessionAttendee.attendance.not_in(CANCELLED))):
         children[session_id] = (*children.get(session_id, ()), child_id)
     return [to_remind(session, children.get(session.id, ())) for session in sessions]
+
+
+def children_to_remind(db_session: Session, *, session_id: uuid.UUID) -> list[uuid.UUID]:
+    """The children at a session still expected at it: those whose line of the register is not cancelled."""
+    return list(
+        db_session.scalars(
+            select(SessionAttendee.child_id).where(
+                SessionAttendee.session_id == session_id, SessionAttendee.attendance.not_in(CANCELLED)
+            )
+        )
+    )
 
 
 def to_remind(session: MentoringSession, child_ids: Iterable[uuid.UUID]) -> SessionToRemind:

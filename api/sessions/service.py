@@ -123,8 +123,10 @@ def _record_written(
     for child_id in child_ids:
         record_change(db_session, entity_type=EntityType.SESSION, entity_id=session.id, child_id=child_id, now=now)
         audit.record(db_session, actor=actor, action=action, record=session, child_id=child_id, now=now)
-    # Its SMS reminders follow the session in the same transaction: queued, moved or cancelled with it.
-    reminders.resync_if_reminded(db_session, session=queries.to_remind(session, child_ids), now=now, created=created)
+    # Its SMS reminders follow the session in the same transaction: queued, moved or cancelled with it, and only
+    # for the children still expected (a cancelled line of the register is not reminded).
+    expected = child_ids if created else queries.children_to_remind(db_session, session_id=session.id)
+    reminders.resync_if_reminded(db_session, session=queries.to_remind(session, expected), now=now, created=created)
 
 
 def _raise_concern(
@@ -413,8 +415,12 @@ def take_register(
     session.updated_at = now
     session.updated_by_user_id = actor.user_id
     attendees = queries.attendees(db_session, session_id=session.id)
-    for attendee in attendees:
-        child_id = attendee.child_id
-        record_change(db_session, entity_type=EntityType.SESSION, entity_id=session.id, child_id=child_id, now=now)
-        audit.record(db_session, actor=actor, action="session.register", record=session, child_id=child_id, now=now)
+    _record_written(
+        db_session,
+        session,
+        [attendee.child_id for attendee in attendees],
+        actor=actor,
+        action="session.register",
+        now=now,
+    )
     return view_session(db_session, session, actor=actor, attendees=attendees)

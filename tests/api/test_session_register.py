@@ -4,12 +4,15 @@ one-to-one session's line follows its status, as logging always did."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from api.changes.models import ChangeEvent
+from api.outbox.models import OutboundMessage
+from api.outbox.rules import MessageState, RecipientType
 from tests.api.sessions_over_http import (
     ENROLLED_FROM,
     FRIDAY_AFTERNOON,
@@ -249,3 +252,30 @@ def test_the_register_is_recorded_for_the_phones_sync(client, team, db_session):
     assert db_session.scalar(select(func.count()).select_from(ChangeEvent)) == changes_before + 3
     # The feed answers each change with the session as SessionSchema dumps it, register and all.
     assert register_of(get(client, team, session["id"]).json)[str(children[2].child_id)] == "did_not_attend"
+
+
+def test_a_child_whose_place_is_cancelled_is_not_reminded_of_the_session(client, team, db_session):
+    staying, leaving = team.child(), team.child()
+    for enrolment in (staying, leaving):
+        team.consent_to_sms(enrolment.child_id)
+    session = planned(client, team, [staying, leaving], TUESDAY_EVENING)  # within 48 hours: reminders queued
+    assert reminded(db_session, session, staying) and reminded(db_session, session, leaving)
+
+    put_register(client, team, session["id"], [line(leaving, "cancelled_by_child")])
+
+    assert reminded(db_session, session, staying)
+    assert not reminded(db_session, session, leaving)
+
+
+def reminded(db_session, session, enrolment) -> bool:
+    db_session.expire_all()
+    return bool(
+        db_session.scalars(
+            select(OutboundMessage.id).where(
+                OutboundMessage.session_id == uuid.UUID(session["id"]),
+                OutboundMessage.child_id == enrolment.child_id,
+                OutboundMessage.recipient_type == RecipientType.CHILD,
+                OutboundMessage.state == MessageState.QUEUED,
+            )
+        ).all()
+    )
