@@ -29,6 +29,7 @@ class DeliveryDashboard:
     weekend_share: Decimal | None
     children_seen: int | str
     attendances: int | str
+    missed_attendances: int | str
     child_weeks_of_support: Decimal | None
     sessions_per_child_per_week: Decimal | None
 
@@ -43,7 +44,9 @@ def delivery_dashboard(
     page: PageReads | None = None,
 ) -> DeliveryDashboard:
     """Sessions planned to start in the period, by what happened; evening and weekend shares of delivered
-    sessions (programme time); and dosage: children's attendances at delivered sessions per week of support.
+    sessions (programme time); and dosage: children's attendances at delivered sessions per week of support. Sessions
+    are counted by what became of them; children, by their line of the register: a group session held counts as
+    attended only by the children marked so, and a child marked did-not-attend there as a missed attendance.
     `page`: the page's reads, made once for all its periods."""
     scope = resolve_scope(
         db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now
@@ -59,6 +62,7 @@ def delivery_dashboard(
     completed = by_status[SessionStatus.COMPLETED]
     delivered, evening, weekend = completed.sessions, completed.evening, completed.weekend
     attendances, children = completed.attendances, completed.children
+    missed_attendances = completed.missed_attendances + by_status[SessionStatus.DID_NOT_ATTEND].missed_attendances
     cancelled = (
         by_status[SessionStatus.CANCELLED_BY_CHILD].sessions + by_status[SessionStatus.CANCELLED_BY_MENTOR].sessions
     )
@@ -76,6 +80,7 @@ def delivery_dashboard(
         weekend_share=shown.derived(rules.ratio(weekend, delivered), weekend, delivered),
         children_seen=shown.count(children),
         attendances=shown.count(attendances),
+        missed_attendances=shown.count(missed_attendances),
         child_weeks_of_support=shown.derived(child_weeks, supported),
         sessions_per_child_per_week=shown.derived(
             rules.ratio(attendances, child_weeks, "0.01") if child_weeks else None, attendances, supported

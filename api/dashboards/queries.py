@@ -26,6 +26,7 @@ from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.programmes.models import Cohort
 from api.sessions.models import SessionAttendee
+from api.sessions.register_rules import Attendance
 from api.sessions.rules import SessionStatus
 from api.wellbeing.models import CheckInScore
 from api.wellbeing.scoring import ScoreKind
@@ -102,15 +103,15 @@ def list_first_session_waits(
     starts_at: datetime,
     ends_before: datetime,
 ) -> list[tuple[date, datetime]]:
-    """(referred_on, first completed session) of each enrolment from a referral whose first session fell in the
-    period."""
+    """(referred_on, first session the child attended) of each enrolment from a referral whose first such session fell
+    in the period."""
     first_at = func.min(SessionAttendee.planned_start_at)
     query = (
         select(Enrolment.referred_on, first_at)
         .join(Cohort, Cohort.id == Enrolment.cohort_id)
         .join(Child, Child.id == Enrolment.child_id)
         .join(SessionAttendee, SessionAttendee.enrolment_id == Enrolment.id)
-        .where(Enrolment.referral_id.is_not(None), SessionAttendee.status == SessionStatus.COMPLETED)
+        .where(Enrolment.referral_id.is_not(None), SessionAttendee.attendance == Attendance.ATTENDED)
         .group_by(Enrolment.id, Enrolment.referred_on)
         .having(first_at >= starts_at, first_at < ends_before)
     )
@@ -121,9 +122,9 @@ def list_first_session_waits(
 def count_still_waiting(
     db_session: Session, *, programme_id: uuid.UUID, cohort_id: uuid.UUID | None, district: str | None
 ) -> int:
-    """Open enrolments (waitlisted, offered or active) that have had no completed session yet."""
+    """Open enrolments (waitlisted, offered or active) whose child has attended no session yet."""
     seen = exists().where(
-        SessionAttendee.enrolment_id == Enrolment.id, SessionAttendee.status == SessionStatus.COMPLETED
+        SessionAttendee.enrolment_id == Enrolment.id, SessionAttendee.attendance == Attendance.ATTENDED
     )
     query = (
         select(func.count())
@@ -165,9 +166,11 @@ class SessionCounts:
     sessions: int
     evening: int
     weekend: int
-    # Children's attendances at those sessions (within the filters) and the distinct children among them.
+    # Children (within the filters) at those sessions who attended, by the register, and the distinct children
+    # among them; and those who did not attend.
     attendances: int
     children: int
+    missed_attendances: int
 
 
 def count_sessions(
@@ -179,7 +182,8 @@ def count_sessions(
     starts_at: datetime,
     ends_before: datetime,
 ) -> dict[SessionStatus, SessionCounts]:
-    """Per status, read from attendances (which carry their session's status, start and local time of day).
+    """Per status, read from attendances (which carry their session's status, start and local time of day, and the
+    child's line of the register, which the attendance figures count).
 
     A group session counts once, in a cohort or district when any child at it is in that cohort or district."""
     [counts] = count_sessions_by_period(
@@ -205,6 +209,7 @@ def count_sessions_by_period(
     splits = bounds[1:-1]
     # The period's number, where there is more than one.
     period = [case(*((start < bound, n) for n, bound in enumerate(splits)), else_=len(splits))] if splits else []
+    attended = SessionAttendee.attendance == Attendance.ATTENDED
     query = (
         select(
             *period,
@@ -212,8 +217,9 @@ def count_sessions_by_period(
             func.count(func.distinct(session_id)),
             func.count(func.distinct(case((SessionAttendee.starts_in_evening, session_id)))),
             func.count(func.distinct(case((SessionAttendee.starts_at_weekend, session_id)))),
-            func.count(),
-            func.count(func.distinct(Enrolment.child_id)),
+            func.count(case((attended, 1))),
+            func.count(func.distinct(case((attended, Enrolment.child_id)))),
+            func.count(case((SessionAttendee.attendance == Attendance.DID_NOT_ATTEND, 1))),
         )
         .select_from(Enrolment)
         .join(Cohort, Cohort.id == Enrolment.cohort_id)
@@ -223,7 +229,7 @@ def count_sessions_by_period(
         .group_by(*period, SessionAttendee.status)
     )
     query = _narrow(query, programme_id=programme_id, cohort_id=cohort_id, district=district)
-    periods = [{status: SessionCounts(0, 0, 0, 0, 0) for status in SessionStatus} for _ in bounds[1:]]
+    periods = [{status: SessionCounts(0, 0, 0, 0, 0, 0) for status in SessionStatus} for _ in bounds[1:]]
     for row in db_session.execute(query).all():
         index, (status, *figures) = (row[0], row[1:]) if splits else (0, row)
         periods[index][status] = SessionCounts(*(int(figure) for figure in figures))

@@ -115,7 +115,15 @@ class DeliveryDashboardSchema(Schema):
     evening_share = fields.Float(allow_none=True, metadata=_derived("Delivered sessions starting 17:00 or later"))
     weekend_share = fields.Float(allow_none=True, metadata=_derived("Delivered sessions on Saturday or Sunday"))
     children_seen = fields.Raw(metadata=SUPPRESSIBLE_COUNT)
-    attendances = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Children's attendances, delivered"})
+    attendances = fields.Raw(
+        metadata={**SUPPRESSIBLE_COUNT, "description": "Children who attended delivered sessions, by the register"}
+    )
+    missed_attendances = fields.Raw(
+        metadata={
+            **SUPPRESSIBLE_COUNT,
+            "description": "Children who did not attend: sessions not attended, and marked so at group sessions held",
+        }
+    )
     child_weeks_of_support = fields.Float(allow_none=True, metadata=_derived("Occupied place-days / 7"))
     sessions_per_child_per_week = fields.Float(allow_none=True, metadata=_derived("attendances / child-weeks"))
 

@@ -1,5 +1,6 @@
 """A child's sessions delivered: planned against delivered, missed and cancelled, the evening and weekend share of
-those delivered (in programme time), and sessions per week. Reading it is audited."""
+those delivered (in programme time), and sessions per week, all read from the child's own line of each session's
+register (register_rules.py). Reading it is audited."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from api.db import use_case
 from api.programmes.models import Programme
 from api.sessions import queries, rules
 from api.sessions.models import MentoringSession
+from api.sessions.register_rules import CANCELLED, HOLDS_A_PLACE, Attendance
 from api.sessions.rules import SessionStatus
 
 
@@ -46,15 +48,17 @@ def summarise_delivery(db_session: Session, *, actor: Actor, child_id: uuid.UUID
     child = visible_child(db_session, actor=actor, child_id=child_id)
     programme = db_session.get(Programme, child.programme_id)
     assert programme is not None
-    sessions = queries.sessions_of_child(db_session, child_id=child.id)
-    by_status = Counter(session.status for session in sessions)
-    delivered = [session for session in sessions if session.status is SessionStatus.COMPLETED]
+    lines = queries.lines_of_child(db_session, child_id=child.id)
+    # What this child did, from their line of each session's register: a group session held counts as delivered
+    # to the children who came, not to every child booked.
+    by_line = Counter(attendance for session, attendance in lines if session.status is not SessionStatus.RESCHEDULED)
+    delivered = [session for session, attendance in lines if attendance is Attendance.ATTENDED]
     weeks: dict[str, Counter[str]] = {}
-    for session in sessions:
-        if session.status in rules.COUNTS_TOWARDS_CAP:
+    for session, attendance in lines:
+        if attendance in HOLDS_A_PLACE:
             week = weeks.setdefault(session.local_week, Counter())
             week["planned"] += 1
-            week["delivered"] += session.status is SessionStatus.COMPLETED
+            week["delivered"] += attendance is Attendance.ATTENDED
     audit.record(
         db_session,
         actor=actor,
@@ -64,11 +68,11 @@ def summarise_delivery(db_session: Session, *, actor: Actor, child_id: uuid.UUID
         now=now,
     )
     return DeliverySummary(
-        planned=sum(by_status[status] for status in rules.COUNTS_TOWARDS_CAP),
+        planned=sum(by_line[attendance] for attendance in HOLDS_A_PLACE),
         delivered=len(delivered),
-        did_not_attend=by_status[SessionStatus.DID_NOT_ATTEND],
-        cancelled=sum(by_status[status] for status in rules.CANCELLED),
-        rescheduled=by_status[SessionStatus.RESCHEDULED],
+        did_not_attend=by_line[Attendance.DID_NOT_ATTEND],
+        cancelled=sum(by_line[attendance] for attendance in CANCELLED),
+        rescheduled=sum(1 for session, _ in lines if session.status is SessionStatus.RESCHEDULED),
         evening_share=_share(delivered, lambda s: rules.is_evening(s.planned_start_at, programme.time_zone)),
         weekend_share=_share(delivered, lambda s: rules.is_weekend(s.planned_start_at, programme.time_zone)),
         weeks=[WeekOfSessions(week, counts["planned"], counts["delivered"]) for week, counts in sorted(weeks.items())],

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, new_id
 from api.enums import enum_column_type
+from api.sessions.register_rules import Attendance
 from api.sessions.rules import LocationCategory, LoneWorkingClosedHow, SessionKind, SessionStatus
 
 
@@ -56,7 +57,8 @@ Index(
 
 
 class SessionAttendee(Base):
-    """One enrolled child at one session: one row for a one-to-one session, several for a group."""
+    """One enrolled child at one session, and whether they came: the session's register line (register_rules.py).
+    One row for a one-to-one session, several for a group."""
 
     __tablename__ = "session_attendee"
     __table_args__ = (
@@ -70,9 +72,13 @@ class SessionAttendee(Base):
     # Copied from the session so the weekly cap is one indexed count per child and week.
     local_week: Mapped[str] = mapped_column(String(8))
     # Copied from the session (status kept in step by the sessions service, which alone changes it) so the
-    # dashboards count a programme's attendances from this table's index alone: reaching each session row instead
-    # means one random page read per attendance (bench/README.md, migration 7c1d2e3f4a5b).
+    # dashboards count a programme's sessions by what happened to them from this table's index alone: reaching each
+    # session row instead means one random page read per attendance (bench/README.md, migration 7c1d2e3f4a5b).
     status: Mapped[SessionStatus] = mapped_column(enum_column_type(SessionStatus, "session_status"))
+    # This child's line of the register: what every count of attendance reads (migration 8a4c2e6f1b37).
+    attendance: Mapped[Attendance] = mapped_column(enum_column_type(Attendance, "session_attendance"))
+    arrived_at: Mapped[datetime | None]
+    left_at: Mapped[datetime | None]
     planned_start_at: Mapped[datetime]
     # In the programme's time zone, decided once when the session is planned (as local_week is).
     starts_in_evening: Mapped[bool]
@@ -82,12 +88,12 @@ class SessionAttendee(Base):
 Index("ix_session_attendee_child_id_local_week", SessionAttendee.child_id, SessionAttendee.local_week)
 Index("ix_session_attendee_session_id", SessionAttendee.session_id)
 # The dashboards read a programme's attendances through its enrolments, by period: on PostgreSQL an index-only
-# scan, so the columns they count are included.
+# scan, so the columns they count (the session's status and the child's attendance) are included.
 Index(
     "ix_session_attendee_enrolment_id_planned_start_at",
     SessionAttendee.enrolment_id,
     SessionAttendee.planned_start_at,
-    postgresql_include=["status", "session_id", "starts_in_evening", "starts_at_weekend"],
+    postgresql_include=["status", "attendance", "session_id", "starts_in_evening", "starts_at_weekend"],
 )
 
 

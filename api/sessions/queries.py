@@ -20,6 +20,7 @@ from api.pagination import Page, Window, page_of
 from api.programmes.models import Cohort, Programme
 from api.reminders.rules import REMINDER_HORIZON, SessionToRemind
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
+from api.sessions.register_rules import CANCELLED, HOLDS_A_PLACE, Attendance
 from api.sessions.rules import COUNTS_TOWARDS_CAP, SessionStatus
 
 
@@ -70,9 +71,9 @@ def week_loads(
     weeks: Collection[str],
     excluding: uuid.UUID | None = None,
 ) -> dict[str, WeekLoad]:
-    """For each of one child's weeks, in one round trip: the sessions that count towards the weekly cap (read from the
-    attendance rows' copy of each session's status, which the sessions service keeps in step) and the week's cap
-    override for the place, if any. `excluding`: a session left out of the count (one being moved)."""
+    """For each of one child's weeks, in one round trip: the sessions that count towards the weekly cap (the child's
+    register lines that hold a place: booked, attended or did not attend; a cancelled line frees it) and the week's
+    cap override for the place, if any. `excluding`: a session left out of the count (one being moved)."""
     loads = {week: WeekLoad(week, 0, None) for week in weeks}
     if not loads:
         return loads
@@ -81,7 +82,7 @@ def week_loads(
         .where(
             SessionAttendee.child_id == child_id,
             SessionAttendee.local_week.in_(list(loads)),
-            SessionAttendee.status.in_(COUNTS_TOWARDS_CAP),
+            SessionAttendee.attendance.in_(HOLDS_A_PLACE),
         )
         .group_by(SessionAttendee.local_week)
     )
@@ -110,11 +111,14 @@ def cap_override(db_session: Session, *, enrolment_id: uuid.UUID, local_week: st
 
 @dataclass(frozen=True)
 class Attendee:
-    """A child at a session, as its answer names them."""
+    """A child at a session, as its answer names them, with their line of the register."""
 
     enrolment_id: uuid.UUID
     child_id: uuid.UUID
     child_reference: str
+    attendance: Attendance = Attendance.BOOKED
+    arrived_at: datetime | None = None
+    left_at: datetime | None = None
 
 
 def attendees(db_session: Session, *, session_id: uuid.UUID) -> list[Attendee]:
@@ -129,13 +133,23 @@ def attendees_of_sessions(
     if not session_ids:
         return found
     rows = db_session.execute(
-        select(SessionAttendee.session_id, SessionAttendee.enrolment_id, SessionAttendee.child_id, Child.reference)
+        select(
+            SessionAttendee.session_id,
+            SessionAttendee.enrolment_id,
+            SessionAttendee.child_id,
+            Child.reference,
+            SessionAttendee.attendance,
+            SessionAttendee.arrived_at,
+            SessionAttendee.left_at,
+        )
         .join(Child, Child.id == SessionAttendee.child_id)
         .where(SessionAttendee.session_id.in_(session_ids))
         .order_by(Child.reference)
     ).all()
-    for session_id, enrolment_id, child_id, reference in rows:
-        found.setdefault(session_id, []).append(Attendee(enrolment_id, child_id, reference))
+    for session_id, enrolment_id, child_id, reference, attendance, arrived_at, left_at in rows:
+        found.setdefault(session_id, []).append(
+            Attendee(enrolment_id, child_id, reference, attendance, arrived_at, left_at)
+        )
     return found
 
 
@@ -187,6 +201,17 @@ def sessions_of_child(db_session: Session, *, child_id: uuid.UUID) -> Sequence[M
     ).all()
 
 
+def lines_of_child(db_session: Session, *, child_id: uuid.UUID) -> list[tuple[MentoringSession, Attendance]]:
+    """Each of one child's sessions with their line of its register, in time order."""
+    rows = db_session.execute(
+        select(MentoringSession, SessionAttendee.attendance)
+        .join(SessionAttendee, SessionAttendee.session_id == MentoringSession.id)
+        .where(SessionAttendee.child_id == child_id)
+        .order_by(MentoringSession.planned_start_at)
+    ).all()
+    return [(session, attendance) for session, attendance in rows]
+
+
 def sessions_to_remind(db_session: Session, *, now: datetime) -> list[SessionToRemind]:
     """The planned sessions starting within the reminder horizon, for the scheduler's reminder sweep: two selects
     however many sessions are due (the sessions, then all their children at once)."""
@@ -200,9 +225,21 @@ def sessions_to_remind(db_session: Session, *, now: datetime) -> list[SessionToR
     attendees = select(SessionAttendee.session_id, SessionAttendee.child_id).join(
         MentoringSession, MentoringSession.id == SessionAttendee.session_id
     )
-    for session_id, child_id in db_session.execute(attendees.where(*due)):
+    # A child whose place at the session is cancelled is not reminded of it.
+    for session_id, child_id in db_session.execute(attendees.where(*due, SessionAttendee.attendance.not_in(CANCELLED))):
         children[session_id] = (*children.get(session_id, ()), child_id)
     return [to_remind(session, children.get(session.id, ())) for session in sessions]
+
+
+def children_to_remind(db_session: Session, *, session_id: uuid.UUID) -> list[uuid.UUID]:
+    """The children at a session still expected at it: those whose line of the register is not cancelled."""
+    return list(
+        db_session.scalars(
+            select(SessionAttendee.child_id).where(
+                SessionAttendee.session_id == session_id, SessionAttendee.attendance.not_in(CANCELLED)
+            )
+        )
+    )
 
 
 def to_remind(session: MentoringSession, child_ids: Iterable[uuid.UUID]) -> SessionToRemind:

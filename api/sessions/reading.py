@@ -22,6 +22,7 @@ from api.programmes.models import Programme
 from api.sessions import errors, queries, rules
 from api.sessions.models import LoneWorkingCheck, MentoringSession
 from api.sessions.queries import Attendee
+from api.sessions.register_rules import register_taken
 from api.sessions.rules import LocalTiming, LocationCategory, LoneWorkingClosedHow, SessionKind, SessionStatus
 
 
@@ -66,6 +67,15 @@ class SessionView:
     version: int
     updated_at: datetime
     lone_working: LoneWorkingState | None
+
+    @property
+    def register(self) -> list[Attendee]:
+        """Each child's line: the attendees, whose attendance, arrival and leaving SessionSchema's register shows."""
+        return self.attendees
+
+    @property
+    def register_taken(self) -> bool:
+        return register_taken([attendee.attendance for attendee in self.attendees])
 
 
 def _view(

@@ -4,6 +4,7 @@ from marshmallow import fields, post_load, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
 from api.schemas import Integer, Schema, text
+from api.sessions.register_rules import Attendance, RegisterLine
 from api.sessions.rules import (
     MAX_GROUP_SIZE,
     LocationCategory,
@@ -67,10 +68,36 @@ class SessionCreateSchema(SessionLogFields):
             raise ValidationError("An enrolment is listed twice.", "enrolment_ids")
 
 
+class RegisterLineInSchema(Schema):
+    child_id = fields.UUID(required=True)
+    attendance = fields.Enum(Attendance, by_value=True, required=True)
+    arrived_at = fields.AwareDateTime(load_default=None, metadata={"description": "Only for a child who attended"})
+    left_at = fields.AwareDateTime(load_default=None, metadata={"description": "Only for a child who attended"})
+
+    @post_load
+    def make_line(self, data: dict[str, Any], **_: Any) -> RegisterLine:
+        return RegisterLine(**data)
+
+
+def register_lines_field(**kwargs: Any) -> fields.List:
+    return fields.List(
+        fields.Nested(RegisterLineInSchema), validate=validate.Length(min=1, max=MAX_GROUP_SIZE), **kwargs
+    )
+
+
 class SessionUpdateSchema(SessionLogFields):
     status = fields.Enum(SessionStatus, by_value=True, validate=validate.OneOf(SETTABLE_BY_EDIT))
     kind = fields.Enum(SessionKind, by_value=True)
     location_category = fields.Enum(LocationCategory, by_value=True)
+    register = register_lines_field(
+        metadata={"description": "A group session: who came, taken with the log (as PUT /sessions/{id}/register)"}
+    )
+
+
+class RegisterSchema(Schema):
+    lines = register_lines_field(
+        required=True, metadata={"description": "One line per child sent; children not sent keep their line"}
+    )
 
 
 class RescheduleSchema(Schema):
@@ -83,6 +110,17 @@ class AttendeeSchema(Schema):
     enrolment_id = fields.UUID()
     child_id = fields.UUID()
     child_reference = fields.String()
+
+
+class RegisterLineSchema(Schema):
+    child_id = fields.UUID()
+    attendance = fields.Enum(
+        Attendance,
+        by_value=True,
+        metadata={"description": "booked until the register is taken; attended is what every count of delivery reads"},
+    )
+    arrived_at = fields.AwareDateTime(allow_none=True)
+    left_at = fields.AwareDateTime(allow_none=True)
 
 
 class LoneWorkingStateSchema(Schema):
@@ -121,6 +159,13 @@ class SessionSchema(Schema):
     is_evening = fields.Boolean(metadata={"description": "Starts at or after 17:00 local time"})
     is_weekend = fields.Boolean()
     attendees = fields.List(fields.Nested(AttendeeSchema))
+    register = fields.List(
+        fields.Nested(RegisterLineSchema),
+        metadata={"description": "One line per child booked: whether they came (a one-to-one's follows its status)"},
+    )
+    register_taken = fields.Boolean(
+        metadata={"description": "False while any line is still booked: such a child is not counted as attended"}
+    )
     actual_duration_minutes = Integer(allow_none=True)
     activities = fields.List(fields.String(), allow_none=True)
     notes = fields.String(allow_none=True, metadata={"description": "Null when you may not see notes"})

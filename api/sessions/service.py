@@ -33,17 +33,19 @@ from api.enrolments.rules import EnrolmentStatus
 from api.errors import check_version
 from api.programmes.models import Programme
 from api.reminders import service as reminders
-from api.sessions import errors, lone_working, queries, rules
+from api.sessions import errors, lone_working, queries, register, rules
 from api.sessions.fitting import check_session_fits
 from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.queries import Attendee, Place
 from api.sessions.reading import SessionView, view_session
+from api.sessions.register_rules import RegisterLine, line_for_status
 from api.sessions.rules import LocalTiming, LocationCategory, SessionKind, SessionLog, SessionStatus
 
 
-def _attendees_at(places: list[Place]) -> list[Attendee]:
+def _attendees_at(places: list[Place], session: MentoringSession) -> list[Attendee]:
+    attendance = register.first_line(session.kind, session.status)
     return sorted(
-        (Attendee(place.enrolment.id, place.enrolment.child_id, place.child_reference) for place in places),
+        (Attendee(place.enrolment.id, place.enrolment.child_id, place.child_reference, attendance) for place in places),
         key=lambda attendee: attendee.child_reference,
     )
 
@@ -128,8 +130,10 @@ def _record_written(
     for child_id in child_ids:
         record_change(db_session, entity_type=EntityType.SESSION, entity_id=session.id, child_id=child_id, now=now)
         audit.record(db_session, actor=actor, action=action, record=session, child_id=child_id, now=now)
-    # Its SMS reminders follow the session in the same transaction: queued, moved or cancelled with it.
-    reminders.resync_if_reminded(db_session, session=queries.to_remind(session, child_ids), now=now, created=created)
+    # Its SMS reminders follow the session in the same transaction: queued, moved or cancelled with it, and only
+    # for the children still expected (a cancelled line of the register is not reminded).
+    expected = child_ids if created else queries.children_to_remind(db_session, session_id=session.id)
+    reminders.resync_if_reminded(db_session, session=queries.to_remind(session, expected), now=now, created=created)
 
 
 def _raise_concern(
@@ -213,6 +217,7 @@ def attendee_row(session: MentoringSession, enrolment: Enrolment, timing: LocalT
         child_id=enrolment.child_id,
         local_week=session.local_week,
         status=session.status,
+        attendance=register.first_line(session.kind, session.status),
         planned_start_at=session.planned_start_at,
         starts_in_evening=timing.is_evening,
         starts_at_weekend=timing.is_weekend,
@@ -221,11 +226,16 @@ def attendee_row(session: MentoringSession, enrolment: Enrolment, timing: LocalT
 
 def _set_status(db_session: Session, session: MentoringSession, status: SessionStatus) -> None:
     """The only way a session's status changes: its attendees' copy changes with it, in the same transaction (so an
-    unchanged status leaves the copy as it is, already equal)."""
+    unchanged status leaves the copy as it is, already equal), and so do their register lines, except a group
+    session's held or planned, whose register is taken child by child (register_rules.py)."""
     if session.status is status:
         return
     session.status = status
-    db_session.execute(update(SessionAttendee).where(SessionAttendee.session_id == session.id).values(status=status))
+    values: dict[str, Any] = {"status": status}
+    attendance = line_for_status(session.kind, status)
+    if attendance is not None:
+        values |= {"attendance": attendance, "arrived_at": None, "left_at": None}
+    db_session.execute(update(SessionAttendee).where(SessionAttendee.session_id == session.id).values(**values))
 
 
 @use_case
@@ -279,7 +289,7 @@ def create_session(
     )
     _raise_concern(db_session, actor=actor, session=session, log=log, child_ids=child_ids, now=now)
     _record_written(db_session, session, child_ids, actor=actor, action="session.create", now=now, created=True)
-    return view_session(db_session, session, actor=actor, attendees=_attendees_at(places), timing=timing)
+    return view_session(db_session, session, actor=actor, attendees=_attendees_at(places, session), timing=timing)
 
 
 def _get_session_to_change(db_session: Session, *, actor: Actor, session_id: uuid.UUID) -> MentoringSession:
@@ -303,8 +313,10 @@ def update_session(
     changes: dict[str, Any],
     log: SessionLog,
     now: datetime,
+    register_lines: list[RegisterLine] | None = None,
 ) -> SessionView:
-    """Log what happened, cancel, or correct a planned session. A stale version is refused (412)."""
+    """Log what happened, cancel, or correct a planned session, and (a group session) take its register with it. A
+    stale version is refused (412)."""
     session = _get_session_to_change(db_session, actor=actor, session_id=session_id)
     check_version(current=session.version, expected=expected_version)
     new_status = changes.get("status", session.status)
@@ -333,13 +345,16 @@ def update_session(
     session.updated_by_user_id = actor.user_id
     # Last, so the session's row is written once, with its new status, when the attendees' copy follows it.
     _set_status(db_session, session, new_status)
+    if register_lines is not None:
+        register.record_lines(db_session, session=session, lines=register_lines)
     if new_status is not SessionStatus.PLANNED:
         # Logged or cancelled: the mentor's lone-working check ends with the session, in this transaction.
         lone_working.close_check(db_session, session_id=session.id, actor=actor, now=now)
     _raise_concern(db_session, actor=actor, session=session, log=log, child_ids=child_ids, now=now)
     _record_written(db_session, session, child_ids, actor=actor, action="session.update", now=now)
     timing = rules.local_timing(session.planned_start_at, programme.time_zone)
-    return view_session(db_session, session, actor=actor, attendees=attendees, timing=timing)
+    # Read again: the status or the register may have changed the lines.
+    return view_session(db_session, session, actor=actor, timing=timing)
 
 
 @use_case
@@ -393,4 +408,34 @@ def reschedule_session(
     child_ids = [place.enrolment.child_id for place in places]
     _record_written(db_session, old, child_ids, actor=actor, action="session.reschedule", now=now)
     _record_written(db_session, new, child_ids, actor=actor, action="session.create", now=now, created=True)
-    return view_session(db_session, new, actor=actor, attendees=_attendees_at(places), timing=timing)
+    return view_session(db_session, new, actor=actor, attendees=_attendees_at(places, new), timing=timing)
+
+
+@use_case
+def take_register(
+    db_session: Session,
+    *,
+    actor: Actor,
+    session_id: uuid.UUID,
+    expected_version: int,
+    lines: list[RegisterLine],
+    now: datetime,
+) -> SessionView:
+    """Record who came to a group session (register_rules.py): the lines sent are set, the others kept. Only the
+    session's mentor (or staff); a stale version is refused (412)."""
+    session = _get_session_to_change(db_session, actor=actor, session_id=session_id)
+    check_version(current=session.version, expected=expected_version)
+    register.record_lines(db_session, session=session, lines=lines)
+    session.version += 1
+    session.updated_at = now
+    session.updated_by_user_id = actor.user_id
+    attendees = queries.attendees(db_session, session_id=session.id)
+    _record_written(
+        db_session,
+        session,
+        [attendee.child_id for attendee in attendees],
+        actor=actor,
+        action="session.register",
+        now=now,
+    )
+    return view_session(db_session, session, actor=actor, attendees=attendees)

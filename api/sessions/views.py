@@ -14,6 +14,7 @@ from api.sessions.schemas import (
     DeliverySummarySchema,
     LoneWorkingCheckSchema,
     LoneWorkingStartSchema,
+    RegisterSchema,
     RescheduleSchema,
     SessionCreateSchema,
     SessionListQuerySchema,
@@ -116,6 +117,7 @@ def update_session(body: dict[str, Any], session_id: uuid.UUID) -> Any:
     same transaction. The answer carries the new ETag. Audited.
     """
     log = body.pop("log")
+    register_lines = body.pop("register", None)
     view = service.update_session(
         db_session(),
         actor=current_actor(),
@@ -123,6 +125,39 @@ def update_session(body: dict[str, Any], session_id: uuid.UUID) -> Any:
         expected_version=expected_version(),
         changes=body,
         log=log,
+        register_lines=register_lines,
+        now=clock().now(),
+    )
+    return view, etag(view.version)
+
+
+@blp.route("/sessions/<uuid:session_id>/register", methods=["PUT"])
+@requires(*CASEWORK)
+@blp.doc(parameters=[IF_MATCH_HEADER])
+@blp.arguments(RegisterSchema)
+@blp.response(200, SessionSchema)
+def take_register(body: dict[str, Any], session_id: uuid.UUID) -> Any:
+    """Take a group session's register: for each child booked, whether they came
+
+    One line per child sent (`attendance`: booked, attended, did_not_attend, cancelled_by_child or
+    cancelled_by_service, with `arrived_at` and `left_at` for a child who attended, within three hours of the
+    planned times); children not sent keep their line. Only a child who attended counts as delivered (dashboards,
+    the child's session summary, dosage); did_not_attend counts as missed; a cancelled line frees the child's place
+    in their weekly cap (taking it back is refused past the cap, 409 `weekly_session_cap_reached`). A group
+    session logged completed without a register leaves its lines `booked` (`register_taken: false`), counted as
+    attended by no one; `PATCH /sessions/{session_id}` may carry the same `register` lines with the log. A child not
+    booked at the session, or a line repeated, answers 422 naming the line (`lines.2.child_id`); a one-to-one
+    session's line follows its status (422 here). The register is open while the session is planned or completed
+    (409 `session_status_final` once cancelled, moved or not attended). Send If-Match with the session's ETag (412
+    `stale_version`, 428 without it). Only the mentor who leads the session (or a coordinator or admin; 403
+    `not_the_sessions_mentor`). The answer carries the new ETag; the phones' sync feed carries the change. Audited.
+    """
+    view = service.take_register(
+        db_session(),
+        actor=current_actor(),
+        session_id=session_id,
+        expected_version=expected_version(),
+        lines=body["lines"],
         now=clock().now(),
     )
     return view, etag(view.version)

@@ -22,12 +22,14 @@ from api.missing.models import MissingEpisode, ReturnConversation
 from api.missing.rules import ConversationOutcome
 from api.programmes.models import Programme
 from api.sessions.models import MentoringSession, SessionAttendee
-from api.sessions.rules import SessionStatus
+from api.sessions.register_rules import HOLDS_A_PLACE, Attendance
 from api.watch.rules import OutstandingReturn, PastSession, SettledLink
 from api.wellbeing.models import CheckInInvitation
 
-# Planned sessions that count towards "in a row": held, not attended, or still planned though their time has gone.
-COUNTED_STATUSES = (SessionStatus.PLANNED, SessionStatus.COMPLETED, SessionStatus.DID_NOT_ATTEND)
+# A child's sessions that count towards "in a row", by their line of the register: attended, did not attend, or still
+# booked though the session's time has gone (not planned as held, or a group register not taken). Only `attended`
+# breaks a run: a child who missed a group session that others came to has missed it.
+COUNTED_LINES = HOLDS_A_PLACE
 
 
 def _on_postgresql(db_session: Session) -> bool:
@@ -109,7 +111,7 @@ def recent_past_sessions(
             SessionAttendee.enrolment_id,
             SessionAttendee.session_id,
             SessionAttendee.planned_start_at,
-            SessionAttendee.status,
+            SessionAttendee.attendance,
             func.row_number()
             .over(
                 partition_by=SessionAttendee.enrolment_id,
@@ -120,33 +122,33 @@ def recent_past_sessions(
         .join(MentoringSession, MentoringSession.id == SessionAttendee.session_id)
         .where(
             SessionAttendee.enrolment_id.in_(list(enrolment_ids)),
-            SessionAttendee.status.in_(COUNTED_STATUSES),
+            SessionAttendee.attendance.in_(COUNTED_LINES),
             MentoringSession.planned_end_at <= now,
         )
         .subquery()
     )
     rows = db_session.execute(
-        select(ranked.c.enrolment_id, ranked.c.session_id, ranked.c.planned_start_at, ranked.c.status)
+        select(ranked.c.enrolment_id, ranked.c.session_id, ranked.c.planned_start_at, ranked.c.attendance)
         .where(ranked.c.position <= per_enrolment)
         .order_by(ranked.c.enrolment_id, ranked.c.position)
     )
     sessions: dict[uuid.UUID, list[PastSession]] = defaultdict(list)
-    for enrolment_id, session_id, planned_start_at, status in rows:
-        sessions[enrolment_id].append(PastSession(session_id, planned_start_at, status == SessionStatus.COMPLETED))
+    for enrolment_id, session_id, planned_start_at, attendance in rows:
+        sessions[enrolment_id].append(PastSession(session_id, planned_start_at, attendance == Attendance.ATTENDED))
     return sessions
 
 
 def last_completed_sessions(
     db_session: Session, *, enrolment_ids: Collection[uuid.UUID], now: datetime
 ) -> dict[uuid.UUID, datetime]:
-    """When each enrolment's latest completed session was planned to start."""
+    """When each enrolment's latest session the child attended was planned to start."""
     if not enrolment_ids:
         return {}
     rows = db_session.execute(
         select(SessionAttendee.enrolment_id, func.max(SessionAttendee.planned_start_at))
         .where(
             SessionAttendee.enrolment_id.in_(list(enrolment_ids)),
-            SessionAttendee.status == SessionStatus.COMPLETED,
+            SessionAttendee.attendance == Attendance.ATTENDED,
             SessionAttendee.planned_start_at <= now,
         )
         .group_by(SessionAttendee.enrolment_id)

@@ -13,6 +13,7 @@ from api.alerts.rules import URGENCY, AlertKind, AlertState, new_code
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
 from api.sessions.models import MentoringSession
+from api.sessions.register_rules import Attendance
 from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_timing, local_week
 from api.sessions.service import attendee_row
 from api.wellbeing.check_ins import score_row
@@ -86,7 +87,16 @@ class World:
         self.db_session.commit()
         return enrolment
 
-    def session(self, start: datetime, status: SessionStatus, enrolments: list[Enrolment]) -> None:
+    def session(
+        self,
+        start: datetime,
+        status: SessionStatus,
+        enrolments: list[Enrolment],
+        *,
+        did_not_attend: tuple[Enrolment, ...] = (),
+    ) -> None:
+        """A session as the services write it; a group session held has its register taken: every child attended
+        but those in `did_not_attend`."""
         row = MentoringSession(
             programme_id=self.programme.id,
             mentor_id=self.mentor.id,
@@ -104,7 +114,10 @@ class World:
         self.db_session.add(row)
         self.db_session.flush()
         for enrolment in enrolments:
-            self.db_session.add(attendee_row(row, enrolment, local_timing(start, "Europe/London")))
+            line = attendee_row(row, enrolment, local_timing(start, "Europe/London"))
+            if row.kind is SessionKind.GROUP and status is SessionStatus.COMPLETED:
+                line.attendance = Attendance.DID_NOT_ATTEND if enrolment in did_not_attend else Attendance.ATTENDED
+            self.db_session.add(line)
         self.db_session.commit()
         self.sessions.append((start, status, enrolments))
 

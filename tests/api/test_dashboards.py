@@ -187,6 +187,22 @@ def test_delivery_counts_shares_and_dosage(client, world):
     assert body["weekend_share"] == pytest.approx(round(weekend / len(delivered), 4))
     assert (body["attendances"], body["children_seen"]) == (attendances, 5)
     assert body["sessions_per_child_per_week"] == pytest.approx(float(round(attendances / weeks, 2)))
+    # The one session not attended, a one-to-one: its child's line.
+    assert body["missed_attendances"] == 1
+
+
+def test_a_group_session_held_counts_only_the_children_who_came(client, world):
+    before = get(client, world, world.coordinator, "delivery").json
+    a = world.a
+    # a[4] has no other session: whether they are "seen" depends on this one alone.
+    world.session(at(date(2026, 6, 10)), SessionStatus.COMPLETED, [a[0], a[2], a[4]], did_not_attend=(a[4],))
+
+    after = get(client, world, world.coordinator, "delivery").json
+    gained = {key: after[key] - before[key] for key in ("delivered", "missed", "attendances", "missed_attendances")}
+    assert gained == {"delivered": 1, "missed": 0, "attendances": 2, "missed_attendances": 1}
+    assert after["children_seen"] == before["children_seen"]
+    weeks = Decimal(sum(days_held(started, ended) for started, ended in world.spells)) / 7
+    assert after["sessions_per_child_per_week"] == pytest.approx(float(round(after["attendances"] / weeks, 2)))
 
 
 def test_wellbeing_change_and_goal_progress(client, world):

@@ -95,6 +95,8 @@ def test_a_mentor_plans_a_one_to_one_session_for_their_child(client, db_session,
         "attendees": [
             {"enrolment_id": str(enrolment.id), "child_id": str(child.id), "child_reference": child.reference}
         ],
+        "register": [{"child_id": str(child.id), "attendance": "booked", "arrived_at": None, "left_at": None}],
+        "register_taken": False,
         "actual_duration_minutes": None,
         "activities": None,
         "notes": None,

@@ -26,6 +26,7 @@ from api.missing.rules import ConversationOutcome, MissingSource
 from api.outbox.models import OutboundMessage
 from api.outbox.rules import MessagePurpose
 from api.sessions import service as sessions_service
+from api.sessions.register_rules import Attendance, RegisterLine
 from api.sessions.rules import LocationCategory, SessionKind, SessionLog, SessionStatus
 from api.sms import dispatch as sms_dispatch
 from api.sms import service as sms_service
@@ -305,6 +306,47 @@ def test_an_attended_session_among_the_last_ones_raises_nothing(db_session, cloc
     session_at(db_session, team, days_ago(4), SessionStatus.DID_NOT_ATTEND)
     session_at(db_session, team, days_ago(2), SessionStatus.DID_NOT_ATTEND)
     assert check_disengagement(db_session, now=DEFAULT_NOW) == 0
+
+
+def test_a_child_who_did_not_come_to_group_sessions_others_attended_has_missed_them(db_session, clock):
+    team = enrolled_child(db_session, clock, days_ago=12)
+    other = team.child()
+    sessions = [
+        group_session_at(db_session, team, days_ago(day), came=[other], stayed_away=[team.enrolment])
+        for day in (6, 4, 2)
+    ]
+
+    assert check_disengagement(db_session, now=DEFAULT_NOW) == 1
+    alert = disengagement(db_session)
+    assert (alert.child_id, alert.subject) == (team.child_id, {"missed_sessions": str(sessions[-1])})
+
+
+def group_session_at(db_session, team: Team, start: datetime, *, came, stayed_away) -> uuid.UUID:
+    """A group session held, with its register taken."""
+    view = sessions_service.create_session(
+        db_session,
+        actor=actor_for(team.mentor),
+        session_id=None,
+        enrolment_ids=[enrolment.id for enrolment in [*came, *stayed_away]],
+        mentor_id=None,
+        kind=SessionKind.GROUP,
+        location_category=LocationCategory.COMMUNITY_VENUE,
+        planned_start_at=start,
+        planned_end_at=start + timedelta(hours=1),
+        status=SessionStatus.COMPLETED,
+        log=SessionLog(),
+        now=team.clock.now(),
+    )
+    sessions_service.take_register(
+        db_session,
+        actor=actor_for(team.mentor),
+        session_id=view.id,
+        expected_version=view.version,
+        lines=[RegisterLine(enrolment.child_id, Attendance.ATTENDED) for enrolment in came]
+        + [RegisterLine(enrolment.child_id, Attendance.DID_NOT_ATTEND) for enrolment in stayed_away],
+        now=team.clock.now(),
+    )
+    return view.id
 
 
 def test_the_programmes_number_of_missed_sessions_decides(db_session, clock):

@@ -160,7 +160,7 @@ def build_world(db_session: Session, app: Flask, clock: FixedClock) -> World:
 # --- Records a scenario may need, made through the services ---------------------------------------------------
 
 
-def a_session(w: World, *, hours_from_now: int = 50) -> uuid.UUID:
+def a_session(w: World, *, hours_from_now: int = 50, kind: SessionKind = SessionKind.ONE_TO_ONE) -> uuid.UUID:
     start = w.now + timedelta(hours=hours_from_now)
     view = sessions_service.create_session(
         w.db,
@@ -168,7 +168,7 @@ def a_session(w: World, *, hours_from_now: int = 50) -> uuid.UUID:
         session_id=None,
         enrolment_ids=[w.enrolment.id],
         mentor_id=None,
-        kind=SessionKind.ONE_TO_ONE,
+        kind=kind,
         location_category=LocationCategory.SCHOOL,
         planned_start_at=start,
         planned_end_at=start + timedelta(hours=1),
@@ -713,6 +713,19 @@ def update_session(w: World) -> Call:
         json={"status": "cancelled_by_child"},
         headers=if_match(1),
         expected=lambda r: [row(w.mentor, "session.update", "mentoring_session", session_id, w.child.id)],
+    )
+
+
+def take_register(w: World) -> Call:
+    session_id = a_session(w, kind=SessionKind.GROUP)
+    return Call(
+        "PUT",
+        f"/sessions/{session_id}/register",
+        w.mentor,
+        200,
+        json={"lines": [{"child_id": str(w.child.id), "attendance": "did_not_attend"}]},
+        headers=if_match(1),
+        expected=lambda r: [row(w.mentor, "session.register", "mentoring_session", session_id, w.child.id)],
     )
 
 
@@ -1376,6 +1389,7 @@ CHILD_LEVEL: dict[Op, tuple[Scenario, ...]] = {
     ("GET", "/sessions"): (list_sessions,),
     ("GET", "/sessions/<uuid:session_id>"): (get_session,),
     ("PATCH", "/sessions/<uuid:session_id>"): (update_session,),
+    ("PUT", "/sessions/<uuid:session_id>/register"): (take_register,),
     ("POST", "/sessions/<uuid:session_id>/lone-working"): (start_lone_working,),
     ("POST", "/sessions/<uuid:session_id>/lone-working/safe"): (confirm_safe,),
     ("POST", "/sessions/<uuid:session_id>/reschedule"): (reschedule_session,),

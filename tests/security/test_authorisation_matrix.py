@@ -243,6 +243,13 @@ MATRIX: dict[tuple[str, str], Op] = {
         body=constant({"planned_start_at": "2026-11-26T17:30:00+00:00", "planned_end_at": "2026-11-26T18:30:00+00:00"}),
         if_match=True,
     ),
+    # The register (a one-to-one session's answers 422 once the caller is through: its line follows its status).
+    ("PUT", "/sessions/{session_id}/register"): Op(
+        CASEWORK,
+        CASELOAD,
+        body=lambda refs: {"lines": [{"child_id": refs["child_id"], "attendance": "attended"}]},
+        if_match=True,
+    ),
     # Lone working: the session's own mentor only (a coordinator cannot start or close a mentor's check).
     ("POST", "/sessions/{session_id}/lone-working"): Op(frozenset({MENTOR}), CASELOAD, body=constant({})),
     ("POST", "/sessions/{session_id}/lone-working/safe"): Op(frozenset({MENTOR}), CASELOAD),
