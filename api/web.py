@@ -143,7 +143,15 @@ class ErrorSchema(ma.Schema):
     max_sessions = ma.fields.Integer(
         metadata=_fact("The weekly cap", "weekly_session_cap_reached, pattern_exceeds_weekly_cap")
     )
-    child_id = ma.fields.UUID(metadata=_fact("The child whose week is full", "weekly_session_cap_reached"))
+    child_id = ma.fields.UUID(
+        metadata=_fact(
+            "The child whose week is full, whose session clashes, or whose support the session falls outside",
+            "weekly_session_cap_reached, duplicate_session, session_outside_enrolment",
+        )
+    )
+    existing_session_id = ma.fields.UUID(
+        metadata=_fact("The session this one would duplicate (same child, mentor and start)", "duplicate_session")
+    )
     slots = ma.fields.Integer(metadata=_fact("Slots the pattern asked for", "pattern_exceeds_weekly_cap"))
     caseload = ma.fields.Integer(metadata=_fact("Children the mentor holds", "mentor_caseload_full"))
     max_caseload = ma.fields.Integer(metadata=_fact("The mentor's most", "mentor_caseload_full"))

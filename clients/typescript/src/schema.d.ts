@@ -712,7 +712,8 @@ export interface paths {
         /**
          * Children holding an offer, then the waitlist in order (priority, then referral date)
          * @description First the children holding an offered place (with when the offer lapses), then those waiting, in the order
-         *     places will be offered: priority (urgent, high, normal), then referral date, then when they joined. Each entry
+         *     places will be offered: priority (urgent, high, normal), then referral date, then when they joined (the order
+         *     their acceptances took the cohort's lock, the order places go in, so a position answered stays true). Each entry
          *     gives the child's reference and their position. Admins and coordinators of the cohort's programme (any other
          *     cohort answers 404); every child listed is written to the audit log.
          */
@@ -901,7 +902,11 @@ export interface paths {
          *     does. In one transaction, with each child's enrolment row locked, the session is refused if any child already
          *     has their cohort's most sessions in that ISO week of programme time, counted across every mentor and group
          *     session (409 `weekly_session_cap_reached`, with `week`, `sessions_in_week`, `max_sessions` and `child_id`;
-         *     cancelled and rescheduled sessions do not count). A `safeguarding_concern` raises an alert to the programme's
+         *     cancelled and rescheduled sessions do not count). It is also refused if it falls outside a child's planned
+         *     support, from the local day it started to its planned end (422 `session_outside_enrolment`, with `child_id`),
+         *     if a child already has a session with that mentor at that start (409 `duplicate_session`, with
+         *     `existing_session_id`; a cancelled one does not count), or if it is logged completed or did-not-attend before it
+         *     starts (422 `session_not_started`). A `safeguarding_concern` raises an alert to the programme's
          *     coordinators at once; a session starting within the next 48 hours has its SMS reminders queued in the same
          *     transaction (later ones are queued by the scheduler as they come near). Send an `Idempotency-Key` (and, if you
          *     like, an `id` made on the phone): a retry then replays the first answer, marked `Idempotent-Replayed: true`, and
@@ -941,13 +946,47 @@ export interface paths {
          *     `stale_version` and `current_version`, and changes nothing (read the session again and reapply the edit);
          *     without If-Match the answer is 428. Send only what changes. A planned session can be completed (with the
          *     duration, activities from the programme's list and notes), marked did-not-attend, cancelled by the child or the
-         *     mentor, or have its kind and place corrected; a session that has happened or was cancelled keeps its status (409
+         *     mentor, or have its kind and place corrected; it is marked completed or did-not-attend only once it has started
+         *     (422 `session_not_started`); a session that has happened or was cancelled keeps its status (409
          *     `session_status_final`), and moving one is `POST /sessions/{session_id}/reschedule`. Only the mentor who leads
          *     the session (or a coordinator or admin) may change it (403 `not_the_sessions_mentor`). A `safeguarding_concern`
          *     raises an alert to the programme's coordinators at once; cancelling cancels its pending SMS reminders in the
          *     same transaction. The answer carries the new ETag. Audited.
          */
         patch: operations["updateSession"];
+        trace?: never;
+    };
+    "/sessions/{session_id}/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Take a group session's register: for each child booked, whether they came
+         * @description One line per child sent (`attendance`: booked, attended, did_not_attend, cancelled_by_child or
+         *     cancelled_by_service, with `arrived_at` and `left_at` for a child who attended, within three hours of the
+         *     planned times); children not sent keep their line. Only a child who attended counts as delivered (dashboards,
+         *     the child's session summary, dosage); did_not_attend counts as missed; a cancelled line frees the child's place
+         *     in their weekly cap (taking it back is refused past the cap, 409 `weekly_session_cap_reached`). A group
+         *     session logged completed without a register leaves its lines `booked` (`register_taken: false`), counted as
+         *     attended by no one; `PATCH /sessions/{session_id}` may carry the same `register` lines with the log. A child not
+         *     booked at the session, or a line repeated, answers 422 naming the line (`lines.2.child_id`); a one-to-one
+         *     session's line follows its status (422 here). The register is open while the session is planned or completed
+         *     (409 `session_status_final` once cancelled, moved or not attended). Send If-Match with the session's ETag (412
+         *     `stale_version`, 428 without it). Only the mentor who leads the session (or a coordinator or admin; 403
+         *     `not_the_sessions_mentor`). The answer carries the new ETag; the phones' sync feed carries the change. Audited.
+         */
+        put: operations["takeRegister"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/sessions/{session_id}/reschedule": {
@@ -967,7 +1006,9 @@ export interface paths {
          *     without it). Only a planned session can move (409 `session_status_final`). The old session becomes
          *     `rescheduled`, pointing at its replacement, and a new planned session with the same children, mentor, kind and
          *     place takes its place (its id may be made on the phone: `new_session_id`); the weekly cap is checked for the new
-         *     week with the old session left out (409 `weekly_session_cap_reached`). Pending SMS reminders move with it.
+         *     week with the old session left out (409 `weekly_session_cap_reached`); the new time must fall within each
+         *     child's planned support (422 `session_outside_enrolment`) and not repeat another of their sessions with that
+         *     mentor (409 `duplicate_session`). Pending SMS reminders move with it.
          *     Answers 201 with the new session and its ETag. Audited.
          */
         post: operations["rescheduleSession"];
@@ -2360,9 +2401,14 @@ export interface components {
             max_sessions?: number;
             /**
              * Format: uuid
-             * @description The child whose week is full (only with weekly_session_cap_reached)
+             * @description The child whose week is full, whose session clashes, or whose support the session falls outside (only with weekly_session_cap_reached, duplicate_session, session_outside_enrolment)
              */
             child_id?: string;
+            /**
+             * Format: uuid
+             * @description The session this one would duplicate (same child, mentor and start) (only with duplicate_session)
+             */
+            existing_session_id?: string;
             /** @description Slots the pattern asked for (only with pattern_exceeds_weekly_cap) */
             slots?: number;
             /** @description Children the mentor holds (only with mentor_caseload_full) */
@@ -2908,6 +2954,18 @@ export interface components {
             child_reference: string;
         };
         /** @enum {string} */
+        Attendance: "booked" | "attended" | "did_not_attend" | "cancelled_by_child" | "cancelled_by_service";
+        RegisterLine: {
+            /** Format: uuid */
+            child_id: string;
+            /** @description booked until the register is taken; attended is what every count of delivery reads */
+            attendance: components["schemas"]["Attendance"];
+            /** Format: date-time */
+            arrived_at: string | null;
+            /** Format: date-time */
+            left_at: string | null;
+        };
+        /** @enum {string} */
         LoneWorkingClosedHow: "safe" | "session_logged";
         LoneWorkingState: {
             /**
@@ -2942,6 +3000,10 @@ export interface components {
             is_evening: boolean;
             is_weekend: boolean;
             attendees: components["schemas"]["Attendee"][];
+            /** @description One line per child booked: whether they came (a one-to-one's follows its status) */
+            register: components["schemas"]["RegisterLine"][];
+            /** @description False while any line is still booked: such a child is not counted as attended */
+            register_taken: boolean;
             actual_duration_minutes: number | null;
             activities: string[] | null;
             /** @description Null when you may not see notes */
@@ -2956,6 +3018,21 @@ export interface components {
             updated_at: string;
             /** @description The mentor's lone-working check, if one was started for this session */
             lone_working: components["schemas"]["LoneWorkingState"] | null;
+        };
+        RegisterLineIn: {
+            /** Format: uuid */
+            child_id: string;
+            attendance: components["schemas"]["Attendance"];
+            /**
+             * Format: date-time
+             * @description Only for a child who attended
+             */
+            arrived_at?: string | null;
+            /**
+             * Format: date-time
+             * @description Only for a child who attended
+             */
+            left_at?: string | null;
         };
         SessionUpdate: {
             actual_duration_minutes?: number;
@@ -2973,6 +3050,12 @@ export interface components {
             status?: "planned" | "completed" | "did_not_attend" | "cancelled_by_child" | "cancelled_by_mentor";
             kind?: components["schemas"]["SessionKind"];
             location_category?: components["schemas"]["LocationCategory"];
+            /** @description A group session: who came, taken with the log (as PUT /sessions/{id}/register) */
+            register?: components["schemas"]["RegisterLineIn"][];
+        };
+        Register: {
+            /** @description One line per child sent; children not sent keep their line */
+            lines: components["schemas"]["RegisterLineIn"][];
         };
         Reschedule: {
             /**
@@ -3905,8 +3988,10 @@ export interface components {
             weekend_share: number | null;
             /** @description A count; shown to commissioners as "<5" (threshold configurable) when small */
             children_seen: number | string;
-            /** @description Children's attendances, delivered */
+            /** @description Children who attended delivered sessions, by the register */
             attendances: number | string;
+            /** @description Children who did not attend: sessions not attended, and marked so at group sessions held */
+            missed_attendances: number | string;
             /** @description Occupied place-days / 7; null when withheld for a commissioner because a count it comes from is suppressed */
             child_weeks_of_support: number | null;
             /** @description attendances / child-weeks; null when withheld for a commissioner because a count it comes from is suppressed */
@@ -4059,7 +4144,7 @@ export interface components {
          * @description What went wrong, stable for programs to branch on; new reasons may be added
          * @enum {string}
          */
-        ErrorReason: "access_token_invalid" | "alert_already_acknowledged" | "alert_already_resolved" | "alert_not_found" | "already_allocated" | "authentication_failed" | "bad_request" | "caseload_only_for_mentors" | "check_in_invitation_not_found" | "check_in_invitation_not_open" | "check_in_link_not_usable" | "check_in_not_found" | "child_already_enrolled" | "child_not_found" | "child_not_returned" | "cohort_full" | "cohort_name_taken" | "cohort_not_found" | "conflict" | "consent_channel_without_number" | "cross_site_form" | "dashboard_period_reversed" | "deflator_year_missing" | "district_in_use" | "district_unknown" | "domain_error" | "duty_fallback_is_on_duty" | "duty_person_not_eligible" | "duty_person_without_mobile" | "duty_programme_required" | "duty_shift_ended" | "duty_shift_not_found" | "duty_shift_overlaps" | "email_already_registered" | "enrolment_not_active" | "enrolment_not_allocatable" | "enrolment_not_found" | "forbidden" | "form_expired" | "form_refused" | "form_token_invalid" | "goal_end_not_allowed" | "goal_not_active" | "goal_not_found" | "idempotency_key_reused" | "if_match_required" | "implausible_date_of_birth" | "implausible_episode_times" | "implausible_outcome_event" | "implausible_return_conversation" | "import_header_invalid" | "import_not_readable" | "import_rejected" | "import_too_large" | "import_too_many_rows" | "instrument_has_no_wording" | "instrument_not_suitable" | "internal_error" | "invalid_answers" | "invalid_characters" | "invalid_credentials" | "invalid_duty_shift_times" | "invalid_idempotency_key" | "invalid_pattern" | "invalid_phone_number" | "invalid_price_year" | "invalid_request" | "invalid_rota_window" | "invalid_session" | "invalid_value" | "invalid_webhook_signature" | "json_too_deep" | "lone_working_already_started" | "lone_working_not_started" | "malformed_phone_number" | "max_caseload_required" | "mentor_caseload_full" | "mentor_not_found" | "method_not_allowed" | "missing_episode_already_recorded" | "missing_episode_not_found" | "missing_episode_not_linkable" | "no_active_goals" | "no_mobile_with_sms_consent" | "no_offer_to_confirm" | "not_a_mobile_number" | "not_found" | "not_on_waitlist" | "not_the_sessions_mentor" | "offer_lapsed" | "outcome_event_already_recorded" | "outcome_event_not_found" | "page_sign_in_invalid" | "pattern_ended" | "pattern_exceeds_weekly_cap" | "pattern_not_found" | "phone_number_already_recorded" | "phone_number_not_found" | "places_below_taken" | "precondition_failed" | "precondition_required" | "programme_name_taken" | "programme_not_found" | "programme_not_yours" | "programme_required" | "programme_required_for_role" | "rate_limited" | "referral_already_decided" | "referral_already_pending" | "referral_date_in_future" | "referral_not_found" | "refresh_token_invalid" | "request_in_progress" | "request_too_large" | "same_cohort" | "session_already_exists" | "session_not_found" | "session_not_of_child" | "session_status_final" | "stale_version" | "too_many_active_goals" | "unavailable" | "unit_cost_missing" | "unknown_district" | "unknown_instrument" | "unknown_time_zone" | "unknown_unit_cost" | "unsupported_media_type" | "user_not_found" | "weak_password" | "weekly_session_cap_reached";
+        ErrorReason: "access_token_invalid" | "alert_already_acknowledged" | "alert_already_resolved" | "alert_not_found" | "already_allocated" | "authentication_failed" | "bad_request" | "caseload_only_for_mentors" | "check_in_invitation_not_found" | "check_in_invitation_not_open" | "check_in_link_not_usable" | "check_in_not_found" | "child_already_enrolled" | "child_not_found" | "child_not_returned" | "cohort_full" | "cohort_name_taken" | "cohort_not_found" | "conflict" | "consent_channel_without_number" | "cross_site_form" | "dashboard_period_reversed" | "deflator_year_missing" | "district_in_use" | "district_unknown" | "domain_error" | "duplicate_session" | "duty_fallback_is_on_duty" | "duty_person_not_eligible" | "duty_person_without_mobile" | "duty_programme_required" | "duty_shift_ended" | "duty_shift_not_found" | "duty_shift_overlaps" | "email_already_registered" | "enrolment_not_active" | "enrolment_not_allocatable" | "enrolment_not_found" | "forbidden" | "form_expired" | "form_refused" | "form_token_invalid" | "goal_end_not_allowed" | "goal_not_active" | "goal_not_found" | "idempotency_key_reused" | "if_match_required" | "implausible_date_of_birth" | "implausible_episode_times" | "implausible_outcome_event" | "implausible_return_conversation" | "import_header_invalid" | "import_not_readable" | "import_rejected" | "import_too_large" | "import_too_many_rows" | "instrument_has_no_wording" | "instrument_not_suitable" | "internal_error" | "invalid_answers" | "invalid_characters" | "invalid_credentials" | "invalid_duty_shift_times" | "invalid_idempotency_key" | "invalid_pattern" | "invalid_phone_number" | "invalid_price_year" | "invalid_request" | "invalid_rota_window" | "invalid_session" | "invalid_value" | "invalid_webhook_signature" | "json_too_deep" | "lone_working_already_started" | "lone_working_not_started" | "malformed_phone_number" | "max_caseload_required" | "mentor_caseload_full" | "mentor_not_found" | "method_not_allowed" | "missing_episode_already_recorded" | "missing_episode_not_found" | "missing_episode_not_linkable" | "no_active_goals" | "no_mobile_with_sms_consent" | "no_offer_to_confirm" | "not_a_mobile_number" | "not_found" | "not_on_waitlist" | "not_the_sessions_mentor" | "offer_lapsed" | "outcome_event_already_recorded" | "outcome_event_not_found" | "page_sign_in_invalid" | "pattern_ended" | "pattern_exceeds_weekly_cap" | "pattern_not_found" | "phone_number_already_recorded" | "phone_number_not_found" | "places_below_taken" | "precondition_failed" | "precondition_required" | "programme_name_taken" | "programme_not_found" | "programme_not_yours" | "programme_required" | "programme_required_for_role" | "rate_limited" | "referral_already_decided" | "referral_already_pending" | "referral_date_in_future" | "referral_not_found" | "refresh_token_invalid" | "request_in_progress" | "request_too_large" | "same_cohort" | "session_already_exists" | "session_not_found" | "session_not_of_child" | "session_not_started" | "session_outside_enrolment" | "session_status_final" | "stale_version" | "too_many_active_goals" | "unavailable" | "unit_cost_missing" | "unknown_district" | "unknown_instrument" | "unknown_time_zone" | "unknown_unit_cost" | "unsupported_media_type" | "user_not_found" | "weak_password" | "weekly_session_cap_reached";
         ChangeToChild: {
             /**
              * @description discriminator enum property added by openapi-typescript
@@ -5755,6 +5840,48 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["SessionUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The record's version, quoted: send it back in If-Match to edit the record */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    takeRegister: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The ETag you last read; a stale one answers 412, none 428 */
+                "If-Match": string;
+            };
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Register"];
             };
         };
         responses: {
