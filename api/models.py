@@ -9,6 +9,7 @@ from api.children.models import Child, ContactConsent, PhoneNumber
 from api.db import Base
 from api.duty.models import DutyShift
 from api.enrolments.models import Enrolment
+from api.groups.models import GroupSeries, SeriesMember
 from api.idempotency.models import IdempotencyRecord
 from api.missing.models import MissingEpisode, ReturnConversation
 from api.outbox.models import OutboundMessage
@@ -16,7 +17,13 @@ from api.outcomes.models import DeflatorIndex, DeflatorSeries, OutcomeEvent, Out
 from api.programmes.models import Cohort, Programme
 from api.referrals.models import Referral
 from api.schedules.models import SessionPattern
-from api.sessions.models import LoneWorkingCheck, MentoringSession, SessionAttendee, WeeklyCapOverride
+from api.sessions.models import (
+    LoneWorkingCheck,
+    MentoringSession,
+    SessionAttendee,
+    SessionCarer,
+    WeeklyCapOverride,
+)
 from api.sms.models import EarlyStatusReport
 from api.wellbeing.models import CheckIn, CheckInInvitation, CheckInResponse, CheckInScore, Goal
 
@@ -41,6 +48,7 @@ __all__ = [
     "EarlyStatusReport",
     "Enrolment",
     "Goal",
+    "GroupSeries",
     "IdempotencyRecord",
     "LoneWorkingCheck",
     "MentoringSession",
@@ -53,7 +61,9 @@ __all__ = [
     "Referral",
     "RefreshToken",
     "ReturnConversation",
+    "SeriesMember",
     "SessionAttendee",
+    "SessionCarer",
     "SessionPattern",
     "UnitCost",
     "WeeklyCapOverride",

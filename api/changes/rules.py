@@ -17,6 +17,7 @@ class EntityType(StrEnum):
     MISSING_EPISODE = "missing_episode"
     CHECK_IN = "check_in"
     GOAL = "goal"
+    GROUP_SERIES = "group_series"
 
 
 class ChangeOp(StrEnum):

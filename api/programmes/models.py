@@ -8,7 +8,8 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, new_id
-from api.programmes.rules import thresholds_from
+from api.enums import enum_column_type
+from api.programmes.rules import CohortKind, thresholds_from
 
 
 class Programme(Base):
@@ -66,6 +67,7 @@ class Cohort(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     programme_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programme.id"))
     name: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[CohortKind] = mapped_column(enum_column_type(CohortKind, "cohort_kind"), default=CohortKind.ONE_TO_ONE)
     places: Mapped[int]
     max_sessions_per_week: Mapped[int]
     planned_weeks: Mapped[int]

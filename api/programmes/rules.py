@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import time
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -16,6 +17,16 @@ from zoneinfo import ZoneInfo, available_timezones
 # 17:00 local time, and 2 hours before. The reminder policy (api/reminders) reads a programme's own settings.
 DAY_BEFORE_AT = time(17, 0)
 HOURS_BEFORE = 2
+
+
+class CohortKind(StrEnum):
+    """What a cohort's places are for. A one-to-one cohort (Protect, Prevent) holds children who are mentored one to
+    one, at its weekly intensity, and may join group series as well; a group-only cohort (a level-2 awareness group)
+    has its own places, and its children attend group sessions only: no one-to-one or phone session is planned for
+    them."""
+
+    ONE_TO_ONE = "one_to_one"
+    GROUP_ONLY = "group_only"
 
 
 def is_known_time_zone(name: str) -> bool:

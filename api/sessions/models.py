@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, new_id
 from api.enums import enum_column_type
-from api.sessions.register_rules import Attendance
+from api.sessions.register_rules import Attendance, CarerRelationship
 from api.sessions.rules import LocationCategory, LoneWorkingClosedHow, SessionKind, SessionStatus
 
 
@@ -36,6 +36,8 @@ class MentoringSession(Base):
     # Sensitive: only the mentor, coordinators and admins see notes, and every read is audited.
     notes: Mapped[str | None] = mapped_column(Text)
     pattern_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("session_pattern.id"))
+    # A group session that is one of a series' (api/groups).
+    series_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("group_series.id"))
     rescheduled_to_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("mentoring_session.id"))
     # Changes whenever the session does: the ETag, so a stale edit from a phone is refused, not applied.
     version: Mapped[int] = mapped_column(default=1)
@@ -46,6 +48,7 @@ class MentoringSession(Base):
 
 
 Index("ix_mentoring_session_pattern_id", MentoringSession.pattern_id)
+Index("ix_mentoring_session_series_id", MentoringSession.series_id)
 Index("ix_mentoring_session_mentor_id_planned_start_at", MentoringSession.mentor_id, MentoringSession.planned_start_at)
 # The dashboards read one programme's sessions in a period, by status (migration 9b3e2c41d7a5).
 Index(
@@ -95,6 +98,27 @@ Index(
     SessionAttendee.planned_start_at,
     postgresql_include=["status", "attendance", "session_id", "starts_in_evening", "starts_at_weekend"],
 )
+
+
+class SessionCarer(Base):
+    """A parent or carer who came to a session (a series' introductory session for parents and carers, say). Carers
+    are not children: they hold no place, have no register line and count towards no cap. No name is kept: whose
+    carer they are (when a child on the register is named) and how they are related say enough."""
+
+    __tablename__ = "session_carer"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mentoring_session.id", ondelete="CASCADE"))
+    relationship: Mapped[CarerRelationship] = mapped_column(
+        enum_column_type(CarerRelationship, "session_carer_relationship")
+    )
+    # The child on the session's register they care for, if one is named.
+    child_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("child.id"))
+    recorded_at: Mapped[datetime]
+    recorded_by_user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+
+
+Index("ix_session_carer_session_id", SessionCarer.session_id)
 
 
 class WeeklyCapOverride(Base):

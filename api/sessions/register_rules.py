@@ -23,6 +23,15 @@ from api.sessions.errors import InvalidSession
 from api.sessions.rules import SessionKind, SessionStatus
 
 
+class CarerRelationship(StrEnum):
+    """How a carer at a session is related to the child they came for (no name is kept)."""
+
+    PARENT = "parent"
+    FOSTER_CARER = "foster_carer"
+    KINSHIP_CARER = "kinship_carer"
+    OTHER_CARER = "other_carer"
+
+
 class Attendance(StrEnum):
     BOOKED = "booked"  # on the register, not yet marked (or the register was not taken)
     ATTENDED = "attended"
