@@ -58,9 +58,49 @@ class Job:
     purpose: str
 
 
-def lapse_expired_offers(context: JobContext) -> int:
-    with context.session_factory() as db_session:
-        return enrolments_service.lapse_expired_offers(db_session, now=context.clock.now())
+def _in_own_db_session(service: Callable[..., int]) -> Callable[[JobContext], int]:
+    """A job that calls one service with a db_session of its own and the clock's time (the service owns the
+    transactions)."""
+
+    def run(context: JobContext) -> int:
+        with context.session_factory() as db_session:
+            return service(db_session, now=context.clock.now())
+
+    return run
+
+
+def _sms_loop(loop: Callable[..., int], **options: bool) -> Callable[[JobContext], int]:
+    """A job that runs one of the SMS loops, which open a transaction per batch and stop when there is nothing left
+    to do or the scheduler is stopping."""
+
+    def run(context: JobContext) -> int:
+        return loop(
+            context.session_factory,
+            settings=context.dispatch,
+            clock=context.clock.now,
+            stop_requested=context.stopping.is_set,
+            **options,
+        )
+
+    return run
+
+
+lapse_expired_offers = _in_own_db_session(enrolments_service.lapse_expired_offers)
+escalate_alerts = _in_own_db_session(alerts_service.escalate_unacknowledged)
+check_duty_cover = _in_own_db_session(alerts_service.check_duty_cover)
+check_lone_working = _in_own_db_session(lone_working.check_lone_working)
+check_return_conversations = _in_own_db_session(watch_service.check_return_conversations)
+check_disengagement = _in_own_db_session(watch_service.check_disengagement)
+drop_late_messages = _in_own_db_session(sms_service.drop_late_messages)
+
+dispatch_outbox = _sms_loop(sms_dispatch.dispatch_until_idle)
+# Only urgent messages (an urgent alert, a lone-working check), polled every few seconds so one leaves within seconds
+# of its commit, however long the regular dispatcher's interval.
+dispatch_urgent = _sms_loop(sms_dispatch.dispatch_until_idle, urgent_only=True)
+reconcile_messages = _sms_loop(sms_reconcile.reconcile_until_idle)
+# Run once when the scheduler takes the lock (scheduling/runner.py): the claims a killed scheduler left are settled at
+# once, not after their lease.
+recover_dead_claims = _sms_loop(sms_reconcile.recover_dead_claims)
 
 
 def invite_due_check_ins(context: JobContext) -> int:
@@ -77,77 +117,6 @@ def queue_due_reminders(context: JobContext) -> int:
         return reminders.queue_reminders(
             db_session, sessions=sessions_queries.sessions_to_remind(db_session, now=now), now=now
         )
-
-
-def dispatch_outbox(context: JobContext) -> int:
-    return sms_dispatch.dispatch_until_idle(
-        context.session_factory,
-        settings=context.dispatch,
-        clock=context.clock.now,
-        stop_requested=context.stopping.is_set,
-    )
-
-
-def dispatch_urgent(context: JobContext) -> int:
-    """Only urgent messages (an urgent alert, a lone-working check): polled every few seconds so one leaves within
-    seconds of its commit, however long the regular dispatcher's interval."""
-    return sms_dispatch.dispatch_until_idle(
-        context.session_factory,
-        settings=context.dispatch,
-        clock=context.clock.now,
-        stop_requested=context.stopping.is_set,
-        urgent_only=True,
-    )
-
-
-def escalate_alerts(context: JobContext) -> int:
-    with context.session_factory() as db_session:
-        return alerts_service.escalate_unacknowledged(db_session, now=context.clock.now())
-
-
-def check_duty_cover(context: JobContext) -> int:
-    with context.session_factory() as db_session:
-        return alerts_service.check_duty_cover(db_session, now=context.clock.now())
-
-
-def check_lone_working(context: JobContext) -> int:
-    with context.session_factory() as db_session:
-        return lone_working.check_lone_working(db_session, now=context.clock.now())
-
-
-def check_return_conversations(context: JobContext) -> int:
-    with context.session_factory() as db_session:
-        return watch_service.check_return_conversations(db_session, now=context.clock.now())
-
-
-def check_disengagement(context: JobContext) -> int:
-    with context.session_factory() as db_session:
-        return watch_service.check_disengagement(db_session, now=context.clock.now())
-
-
-def reconcile_messages(context: JobContext) -> int:
-    return sms_reconcile.reconcile_until_idle(
-        context.session_factory,
-        settings=context.dispatch,
-        clock=context.clock.now,
-        stop_requested=context.stopping.is_set,
-    )
-
-
-def recover_dead_claims(context: JobContext) -> int:
-    """Run once when the scheduler takes the lock (scheduling/runner.py): the claims a killed scheduler left are
-    settled at once, not after their lease."""
-    return sms_reconcile.recover_dead_claims(
-        context.session_factory,
-        settings=context.dispatch,
-        clock=context.clock.now,
-        stop_requested=context.stopping.is_set,
-    )
-
-
-def drop_late_messages(context: JobContext) -> int:
-    with context.session_factory() as db_session:
-        return sms_service.drop_late_messages(db_session, now=context.clock.now())
 
 
 def purge_expired_records(context: JobContext) -> int:
