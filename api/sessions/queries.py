@@ -21,7 +21,7 @@ from api.programmes.models import Cohort, Programme
 from api.reminders.rules import REMINDER_HORIZON, SessionToRemind
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
 from api.sessions.register_rules import CANCELLED, HOLDS_A_PLACE, Attendance
-from api.sessions.rules import COUNTS_TOWARDS_CAP, SessionStatus
+from api.sessions.rules import STILL_ON, SessionStatus
 
 
 @dataclass(frozen=True)
@@ -273,7 +273,7 @@ def copy_of_session(
             SessionAttendee.child_id.in_(child_ids),
             MentoringSession.mentor_id == mentor_id,
             MentoringSession.planned_start_at == planned_start_at,
-            MentoringSession.status.in_(COUNTS_TOWARDS_CAP),
+            MentoringSession.status.in_(STILL_ON),
         )
         .order_by(MentoringSession.created_at, MentoringSession.id)
         .limit(1)
@@ -297,7 +297,7 @@ def starts_with_mentor(
                 SessionAttendee.child_id == child_id,
                 MentoringSession.mentor_id == mentor_id,
                 MentoringSession.planned_start_at > after,
-                MentoringSession.status.in_(COUNTS_TOWARDS_CAP),
+                MentoringSession.status.in_(STILL_ON),
             )
         )
     )

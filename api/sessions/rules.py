@@ -51,7 +51,9 @@ class SessionStatus(StrEnum):
     RESCHEDULED = "rescheduled"
 
 
-COUNTS_TOWARDS_CAP = frozenset({SessionStatus.PLANNED, SessionStatus.COMPLETED, SessionStatus.DID_NOT_ATTEND})
+# A session still on the calendar (not cancelled, not moved away): what a duplicate or a pattern's copy is checked
+# against. (The weekly cap counts children's register lines instead: register_rules.HOLDS_A_PLACE.)
+STILL_ON = frozenset({SessionStatus.PLANNED, SessionStatus.COMPLETED, SessionStatus.DID_NOT_ATTEND})
 CANCELLED = frozenset({SessionStatus.CANCELLED_BY_CHILD, SessionStatus.CANCELLED_BY_MENTOR})
 # A session that happened (or did not) is history: it cannot be moved back to planned or rescheduled.
 FINAL = frozenset({SessionStatus.COMPLETED, SessionStatus.DID_NOT_ATTEND, SessionStatus.RESCHEDULED}) | CANCELLED

@@ -17,7 +17,7 @@ from api.actors import Actor, Role
 from api.sessions.errors import InvalidSession
 from api.sessions.rules import (
     CANCELLED,
-    COUNTS_TOWARDS_CAP,
+    STILL_ON,
     FINAL,
     LocalTiming,
     SessionLog,
@@ -341,14 +341,11 @@ class TestCanChangeTo:
 
 
 class TestWhichStatusesCount:
-    def test_planned_completed_and_did_not_attend_sessions_count_towards_the_cap(self):
-        assert (
-            frozenset({SessionStatus.PLANNED, SessionStatus.COMPLETED, SessionStatus.DID_NOT_ATTEND})
-            == COUNTS_TOWARDS_CAP
-        )
+    def test_planned_completed_and_did_not_attend_sessions_are_still_on_the_calendar(self):
+        assert frozenset({SessionStatus.PLANNED, SessionStatus.COMPLETED, SessionStatus.DID_NOT_ATTEND}) == STILL_ON
 
-    def test_cancelled_and_rescheduled_sessions_do_not_count_towards_the_cap(self):
-        assert not (CANCELLED | {SessionStatus.RESCHEDULED}) & COUNTS_TOWARDS_CAP
+    def test_cancelled_and_rescheduled_sessions_are_not_still_on_the_calendar(self):
+        assert not (CANCELLED | {SessionStatus.RESCHEDULED}) & STILL_ON
 
     def test_cancelled_means_cancelled_by_the_child_or_by_the_mentor(self):
         assert frozenset({SessionStatus.CANCELLED_BY_CHILD, SessionStatus.CANCELLED_BY_MENTOR}) == CANCELLED
