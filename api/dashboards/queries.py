@@ -428,19 +428,20 @@ def list_series_attendance_by_child(
     session = MentoringSession
     within, before = session.planned_start_at >= starts_at, session.planned_start_at < starts_at
     on_roster = exists().where(
-        SeriesMember.series_id == session.series_id, SeriesMember.child_id == SessionAttendee.child_id
+        SeriesMember.series_id == GroupSeries.id, SeriesMember.child_id == SessionAttendee.child_id
     )
     query = (
-        select(session.series_id, func.count(case((before, 1))), func.count(case((within, 1))))
+        select(GroupSeries.id, func.count(case((before, 1))), func.count(case((within, 1))))
+        .select_from(session)
+        .join(GroupSeries, GroupSeries.id == session.series_id)
         .join(SessionAttendee, SessionAttendee.session_id == session.id)
         .where(
             session.programme_id == programme_id,
-            session.series_id.is_not(None),
             session.planned_start_at < ends_before,
             SessionAttendee.attendance == Attendance.ATTENDED,
             on_roster,
         )
-        .group_by(session.series_id, SessionAttendee.child_id)
+        .group_by(GroupSeries.id, SessionAttendee.child_id)
         .having(func.count(case((within, 1))) > 0)
     )
     return [(row[0], int(row[1]), int(row[2])) for row in db_session.execute(query).all()]

@@ -314,7 +314,7 @@ def group_delivery_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> A
 
 def _session_rows(dumped: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per session, after its series' figures (the series' name as series_name)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for series in dumped["series"]:
         common = {"series_name" if key == "name" else key: value for key, value in series.items() if key != "sessions"}
         rows.extend({**common, **session} for session in series["sessions"])
