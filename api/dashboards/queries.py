@@ -423,8 +423,8 @@ def list_series_attendance_by_child(
     db_session: Session, *, programme_id: uuid.UUID, starts_at: datetime, ends_before: datetime
 ) -> list[tuple[uuid.UUID, int, int]]:
     """(series, sessions attended before the period, sessions attended in it) for each child on a series' roster (now
-    or once) who attended one of its sessions in the period, by their own register line. One row per child and
-    series; which child is not returned."""
+    or once) who attended one of its sessions (none rescheduled) in the period, by their own register line. One row
+    per child and series; which child is not returned."""
     session = MentoringSession
     within, before = session.planned_start_at >= starts_at, session.planned_start_at < starts_at
     on_roster = exists().where(
@@ -437,6 +437,7 @@ def list_series_attendance_by_child(
         .join(SessionAttendee, SessionAttendee.session_id == session.id)
         .where(
             session.programme_id == programme_id,
+            session.status != SessionStatus.RESCHEDULED,
             session.planned_start_at < ends_before,
             SessionAttendee.attendance == Attendance.ATTENDED,
             on_roster,

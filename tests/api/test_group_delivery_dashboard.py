@@ -245,3 +245,17 @@ def test_the_statements_do_not_grow_with_series_or_sessions(client, connection, 
         world.add_series(name=f"More {number}", sessions=[(start, HELD, {}) for start in weeks], carers={1: 1})
 
     assert statements_for(client, world, connection) == one_series
+
+
+def test_a_rescheduled_session_counts_nowhere_its_replacement_does(client, world):
+    moved = {n: Attendance.CANCELLED_BY_SERVICE for n in range(5)}
+    world.add_series(
+        name="Moved",
+        sessions=[(at(date(2026, 5, 4), 17), SessionStatus.RESCHEDULED, moved), (at(date(2026, 5, 6), 17), HELD, {})],
+        complete_after=1,
+    )
+
+    series = next(s for s in world.get(client, world.coordinator).json["series"] if s["name"] == "Moved")
+    assert (series["sessions_planned"], series["sessions_in_period"], series["sessions_held"]) == (1, 1, 1)
+    assert [s["date"] for s in series["sessions"]] == ["2026-05-06"]
+    assert (series["children_started"], series["children_completed"]) == (5, 5)
