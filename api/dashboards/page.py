@@ -37,7 +37,8 @@ wrong passwords (no password was checked), though they do count against the rate
 Figures come from api.dashboards.page_figures with the caller's own disclosure, exactly as the JSON endpoints
 give them (commissioners: counts under the threshold as "<5", figures derived from them withheld). The series
 over time are the same dashboards asked once per month (occupancy) and once per ISO week (delivery); the time to
-acknowledge alerts is the year's, by urgency.
+acknowledge alerts is the year's, by urgency, and so is group delivery: one section for the series together, one per
+series for its sessions.
 """
 
 from __future__ import annotations
@@ -484,6 +485,111 @@ def _acknowledgement(figures: PageFigures) -> Section:
     return Section(chart, Table("Time to acknowledge alerts, by urgency", headers, rows))
 
 
+def _shown(value: int | str | None) -> str:
+    """A count of children as the dashboard gives it: "<5" when suppressed, "withheld" when a total is."""
+    return WITHHELD if value is None else str(value)
+
+
+def _shown_size(value: int | str | None) -> float | None:
+    return float(value) if isinstance(value, int) else None
+
+
+def _group_delivery(figures: PageFigures) -> list[Section]:
+    """The year's group series (the group-delivery dashboard): children starting and completing each, then each
+    series' sessions with their attendance and carers."""
+    dashboard = figures.group_delivery
+    names = [series.name for series in dashboard.series]
+    chart = charts.column_chart(
+        key="group-delivery",
+        title="Group series: children starting and completing",
+        description=(
+            "Per group series with a session in the last 12 months: children on its roster who attended their first "
+            "session of it in that time (started), and who reached the sessions needed to complete it (completed)."
+        ),
+        categories=names,
+        series=[
+            Series(name, tuple(Point(_shown_size(getattr(s, key)), _shown(getattr(s, key))) for s in dashboard.series))
+            for name, key in (("Started", "children_started"), ("Completed", "children_completed"))
+        ],
+        x_label="Series",
+        y_label="Children",
+    )
+    rows = tuple(
+        (
+            series.name,
+            f"{series.sessions_held} of {series.sessions_in_period}",
+            f"{series.complete_after_sessions} of {series.sessions_planned}",
+            _shown(series.roster),
+            _shown(series.left),
+            _shown(series.children_started),
+            _shown(series.children_completed),
+            _shown(series.carers_attended),
+        )
+        for series in dashboard.series
+    )
+    headers = (
+        "Series",
+        "Sessions held of planned in the period",
+        "Sessions to complete (K of N)",
+        "On the roster now",
+        "Left the roster",
+        "Children started",
+        "Children completed",
+        "Carers attending",
+    )
+    note = (
+        f"Series run: {dashboard.series_run}; sessions held: {dashboard.sessions_held}; children started: "
+        f"{_shown(dashboard.children_started)}; completed: {_shown(dashboard.children_completed)}; carers attending: "
+        f"{_shown(dashboard.carers_attended)}. A child counts once per series; carers are not children. A total is "
+        "withheld when a series' figure in it is suppressed."
+        if dashboard.series
+        else "No group series had a session in the last 12 months."
+    )
+    sections = [Section(chart, Table("Group series in the last 12 months", headers, rows), note)]
+    for number, series in enumerate(dashboard.series):
+        sessions = series.sessions
+        dates = [session.date.strftime("%d %b %Y") for session in sessions]
+        keys = (("Attended", "attended"), ("Did not attend", "did_not_attend"), ("Cancelled", "cancelled"))
+        session_chart = charts.column_chart(
+            key=f"group-series-{number}",
+            title=f"Attendance per session: {series.name}",
+            description="Children at each of the series' sessions in the last 12 months, by their register line.",
+            categories=[session.date.strftime("%d %b") for session in sessions],
+            series=[
+                Series(name, tuple(Point(_shown_size(getattr(s, key)), _shown(getattr(s, key))) for s in sessions))
+                for name, key in keys
+            ],
+            x_label="Session",
+            y_label="Children",
+        )
+        session_rows = tuple(
+            (
+                day,
+                session.status.value.replace("_", " "),
+                _shown(session.booked),
+                _shown(session.attended),
+                _shown(session.did_not_attend),
+                _shown(session.cancelled),
+                _shown(session.not_yet_marked),
+                _shown(session.carers),
+            )
+            for day, session in zip(dates, sessions, strict=True)
+        )
+        session_headers = (
+            "Date",
+            "Status",
+            "Children booked",
+            "Attended",
+            "Did not attend",
+            "Cancelled",
+            "Not yet marked",
+            "Carers",
+        )
+        table = Table(f"Sessions of {series.name}", session_headers, session_rows)
+        sections.append(Section(session_chart, table))
+    return sections
+
+
 @blp.get("/programmes/<uuid:programme_id>")
 def programme_dashboard(programme_id: uuid.UUID) -> str:
     actor = _actor_from_cookie()
@@ -505,6 +611,7 @@ def programme_dashboard(programme_id: uuid.UUID) -> str:
         _wellbeing(figures),
         _outcomes(figures),
         _acknowledgement(figures),
+        *_group_delivery(figures),
     ]
     return render_template(
         "dashboard/programme.html",

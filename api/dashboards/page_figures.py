@@ -1,5 +1,6 @@
 """The dashboard page's figures: the places dashboard for the year and each of the last 12 months, the delivery
-dashboard for each of the last 12 ISO weeks, and the wellbeing, outcomes and time-to-acknowledge dashboards.
+dashboard for each of the last 12 ISO weeks, and the wellbeing, outcomes, time-to-acknowledge and group-delivery
+dashboards.
 Read-only: no writes."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from api.dashboards.acknowledgement import AcknowledgementDashboard, acknowledge
 from api.dashboards.capacity import PlacesDashboard, places_dashboard
 from api.dashboards.change import OutcomesDashboard, WellbeingDashboard, outcomes_dashboard, wellbeing_dashboard
 from api.dashboards.delivery import DeliveryDashboard, delivery_dashboard
+from api.dashboards.group_delivery import GroupDeliveryDashboard, group_delivery_dashboard
 from api.dashboards.page_reads import read_for_page
 from api.dashboards.rules import Period
 from api.dashboards.scope import DashboardRequest
@@ -39,6 +41,7 @@ class PageFigures:
     wellbeing: WellbeingDashboard
     outcomes: OutcomesDashboard
     acknowledgement: AcknowledgementDashboard  # the year's alerts, by urgency
+    group_delivery: GroupDeliveryDashboard  # the year's group series
 
 
 def _month_starts(until: date, count: int) -> list[date]:
@@ -116,4 +119,7 @@ def page_figures(
     acknowledgement = acknowledgement_dashboard(
         db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now
     )
-    return PageFigures(by_year, by_month, by_week, wellbeing, outcomes, acknowledgement)
+    group_delivery = group_delivery_dashboard(
+        db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now
+    )
+    return PageFigures(by_year, by_month, by_week, wellbeing, outcomes, acknowledgement, group_delivery)

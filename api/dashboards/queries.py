@@ -24,9 +24,10 @@ from api.caseloads.models import Allocation
 from api.children.models import Child
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
+from api.groups.models import GroupSeries, SeriesMember
 from api.programmes.models import Cohort
-from api.sessions.models import SessionAttendee
-from api.sessions.register_rules import Attendance
+from api.sessions.models import MentoringSession, SessionAttendee, SessionCarer
+from api.sessions.register_rules import CANCELLED, Attendance
 from api.sessions.rules import SessionStatus
 from api.wellbeing.models import CheckInScore
 from api.wellbeing.scoring import ScoreKind
@@ -308,3 +309,140 @@ def list_alerts_raised(
         Alert.programme_id == programme_id, Alert.raised_at >= starts_at, Alert.raised_at < ends_before
     )
     return [(row[0], row[1], row[2]) for row in db_session.execute(query).all()]
+
+
+@dataclass(frozen=True)
+class SeriesSessions:
+    """A group series with a session planned to start in the period, and how many of its sessions (none counted
+    that were rescheduled: their replacements are) there are in all, in the period, and held in the period."""
+
+    series_id: uuid.UUID
+    name: str
+    complete_after_sessions: int
+    sessions_planned: int
+    sessions_in_period: int
+    sessions_held: int
+    # Children on the roster now, and children ever on it (a child who left and came back counts once).
+    roster: int
+    ever_on_roster: int
+
+
+def list_series_in_period(
+    db_session: Session, *, programme_id: uuid.UUID, starts_at: datetime, ends_before: datetime
+) -> list[SeriesSessions]:
+    """The programme's series with a session in the period, by name: one statement, the roster counted by
+    correlated subqueries."""
+    session = MentoringSession
+    in_period = and_(session.planned_start_at >= starts_at, session.planned_start_at < ends_before)
+    roster = (
+        select(func.count(func.distinct(SeriesMember.child_id)))
+        .where(SeriesMember.series_id == GroupSeries.id, SeriesMember.left_at.is_(None))
+        .scalar_subquery()
+    )
+    ever = (
+        select(func.count(func.distinct(SeriesMember.child_id)))
+        .where(SeriesMember.series_id == GroupSeries.id)
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            GroupSeries.id,
+            GroupSeries.name,
+            GroupSeries.complete_after_sessions,
+            func.count(session.id),
+            func.count(case((in_period, session.id))),
+            func.count(case((and_(in_period, session.status == SessionStatus.COMPLETED), session.id))),
+            roster,
+            ever,
+        )
+        .join(session, session.series_id == GroupSeries.id)
+        .where(GroupSeries.programme_id == programme_id, session.status != SessionStatus.RESCHEDULED)
+        .group_by(GroupSeries.id, GroupSeries.name, GroupSeries.complete_after_sessions)
+        .having(func.count(case((in_period, session.id))) > 0)
+        .order_by(GroupSeries.name, GroupSeries.id)
+    )
+    return [
+        SeriesSessions(row[0], row[1], row[2], *(int(figure) for figure in row[3:]))
+        for row in db_session.execute(query).all()
+    ]
+
+
+@dataclass(frozen=True)
+class SeriesSessionLines:
+    """One session of a series in the period: its register lines by what they say, and the carers who came."""
+
+    series_id: uuid.UUID
+    planned_start_at: datetime
+    status: SessionStatus
+    booked: int  # every line: the children booked onto it
+    attended: int
+    did_not_attend: int
+    cancelled: int
+    not_yet_marked: int
+    carers: int
+
+
+def list_series_session_lines(
+    db_session: Session, *, programme_id: uuid.UUID, starts_at: datetime, ends_before: datetime
+) -> list[SeriesSessionLines]:
+    """Every series session of the programme planned to start in the period (none rescheduled), in time order, its
+    lines counted in SQL: one statement whatever the number of series and sessions."""
+    session = MentoringSession
+    line = SessionAttendee.attendance
+    carers = select(func.count()).where(SessionCarer.session_id == session.id).scalar_subquery()
+    query = (
+        select(
+            session.series_id,
+            session.planned_start_at,
+            session.status,
+            func.count(SessionAttendee.id),
+            func.count(case((line == Attendance.ATTENDED, 1))),
+            func.count(case((line == Attendance.DID_NOT_ATTEND, 1))),
+            func.count(case((line.in_(CANCELLED), 1))),
+            func.count(case((line == Attendance.BOOKED, 1))),
+            carers,
+        )
+        .outerjoin(SessionAttendee, SessionAttendee.session_id == session.id)
+        .where(
+            session.programme_id == programme_id,
+            session.series_id.is_not(None),
+            session.status != SessionStatus.RESCHEDULED,
+            session.planned_start_at >= starts_at,
+            session.planned_start_at < ends_before,
+        )
+        .group_by(session.id, session.series_id, session.planned_start_at, session.status)
+        .order_by(session.planned_start_at, session.id)
+    )
+    return [
+        SeriesSessionLines(row[0], row[1], row[2], *(int(figure) for figure in row[3:]))
+        for row in db_session.execute(query).all()
+    ]
+
+
+def list_series_attendance_by_child(
+    db_session: Session, *, programme_id: uuid.UUID, starts_at: datetime, ends_before: datetime
+) -> list[tuple[uuid.UUID, int, int]]:
+    """(series, sessions attended before the period, sessions attended in it) for each child on a series' roster (now
+    or once) who attended one of its sessions (none rescheduled) in the period, by their own register line. One row
+    per child and series; which child is not returned."""
+    session = MentoringSession
+    within, before = session.planned_start_at >= starts_at, session.planned_start_at < starts_at
+    on_roster = exists().where(
+        SeriesMember.series_id == GroupSeries.id, SeriesMember.child_id == SessionAttendee.child_id
+    )
+    query = (
+        select(GroupSeries.id, func.count(case((before, 1))), func.count(case((within, 1))))
+        .select_from(session)
+        .join(GroupSeries, GroupSeries.id == session.series_id)
+        .join(SessionAttendee, SessionAttendee.session_id == session.id)
+        .where(
+            session.programme_id == programme_id,
+            session.status != SessionStatus.RESCHEDULED,
+            session.planned_start_at < ends_before,
+            SessionAttendee.attendance == Attendance.ATTENDED,
+            on_roster,
+        )
+        .group_by(GroupSeries.id, SessionAttendee.child_id)
+        .having(func.count(case((within, 1))) > 0)
+    )
+    return [(row[0], int(row[1]), int(row[2])) for row in db_session.execute(query).all()]

@@ -10,6 +10,9 @@
 - Time to acknowledge an alert: minutes from raised_at to acknowledged_at, to a tenth of a minute, computed here
   from the timestamps (never in SQL) so SQLite and PostgreSQL agree; median and nearest-rank 90th percentile as
   for waits. Alerts still unacknowledged are counted apart, with the age of the oldest at `now`.
+- Group delivery (series of group sessions): a child started a series in a period when the first of its sessions
+  they attended (by their own register line) was in the period, and completed it in the period when the K-th was
+  (api.groups.rules: started at one attended, completed at K). A child on two series counts in each.
 - A share or mean derived from a count that is suppressed for a commissioner is withheld (None), or the small
   count could be worked back out of it.
 
@@ -42,6 +45,7 @@ from zoneinfo import ZoneInfo
 
 from api.dashboards.errors import CrossSiteFormRefused, FormExpired, FormTokenRefused
 from api.disclosure import is_suppressed, suppress
+from api.groups.rules import has_completed, has_started
 
 T = TypeVar("T")
 
@@ -72,6 +76,17 @@ def default_period(*, today: date, since: date | None, until: date | None) -> Pe
         except ValueError:  # 29 February
             since = until.replace(year=until.year - 1, day=28) + timedelta(days=1)
     return Period(since, until)
+
+
+def series_milestones(*, attended_before: int, attended_within: int, complete_after_sessions: int) -> tuple[bool, bool]:
+    """Whether a child, from the sessions of a series they attended before a period and in it, started the series in
+    the period, and whether they completed it in the period (reached K then)."""
+    attended = attended_before + attended_within
+    started = has_started(attended=attended) and not has_started(attended=attended_before)
+    completed = has_completed(attended=attended, complete_after_sessions=complete_after_sessions) and not has_completed(
+        attended=attended_before, complete_after_sessions=complete_after_sessions
+    )
+    return started, completed
 
 
 # A spell of support as local dates: a place held from started_on up to, not including, ended_on (None: still held).
@@ -174,6 +189,13 @@ class Disclosure:
     def derived(self, value: T, *counts: int) -> T | None:
         """A figure computed from these counts, withheld when any of them is suppressed."""
         return None if self.hides(*counts) else value
+
+    def total(self, value: int, *parts: int) -> int | str | None:
+        """A total shown beside its parts: withheld when a part is suppressed and the total is not, or that part
+        would be the total less the others."""
+        if self.hides(*parts) and not self.hides(value):
+            return None
+        return self.count(value)
 
 
 # --- The page's forms: only this site may send them -------------------------------------------------------------

@@ -11,12 +11,21 @@ from api.enrolments.schemas import SUPPRESSIBLE_COUNT
 from api.missing.schemas import ReturnConversationSummarySchema
 from api.outcomes.schemas import CostBenefitSchema
 from api.schemas import Integer, Schema
+from api.sessions.rules import SessionStatus
 
 WITHHELD = "null when withheld for a commissioner because a count it comes from is suppressed"
 
 
 def _derived(description: str) -> dict[str, str]:
     return {"description": f"{description}; {WITHHELD}"}
+
+
+def _total(description: str) -> dict[str, Any]:
+    """A count shown beside its parts: "<5" when small, and null for a commissioner when a part is suppressed."""
+    return {
+        "oneOf": [*SUPPRESSIBLE_COUNT["oneOf"], {"type": "null"}],
+        "description": f"{description}; null when withheld for a commissioner because a part of it is suppressed",
+    }
 
 
 class DashboardQuerySchema(Schema):
@@ -171,4 +180,52 @@ class AcknowledgementDashboardSchema(Schema):
     urgencies = fields.List(
         fields.Nested(DashboardUrgencyAcknowledgementSchema),
         metadata={"description": "One row per urgency, urgent first, even with no alert raised"},
+    )
+
+
+class DashboardGroupSessionSchema(Schema):
+    date = fields.Date(metadata={"description": "The day it was planned for, in programme time"})
+    status = fields.Enum(SessionStatus, by_value=True)
+    booked = fields.Raw(
+        allow_none=True,
+        metadata=_total("Children booked onto it (every register line): attended, did not attend, cancelled, unmarked"),
+    )
+    attended = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Children marked attended on the register"})
+    did_not_attend = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Children marked did not attend"})
+    cancelled = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Lines cancelled by the child or service"})
+    not_yet_marked = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Lines still booked, not marked"})
+    carers = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Parents or carers recorded (not children)"})
+
+
+class DashboardSeriesSchema(Schema):
+    series_id = fields.UUID()
+    name = fields.String()
+    sessions_planned = Integer(metadata={"description": "N: the series' sessions in all, none rescheduled"})
+    sessions_in_period = Integer(metadata={"description": "Its sessions planned to start in the period"})
+    sessions_held = Integer(metadata={"description": "Of those, held (completed)"})
+    complete_after_sessions = Integer(metadata={"description": "K: sessions a child must attend to complete it"})
+    roster = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Children on its roster now"})
+    left = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Children who were on it and left"})
+    children_started = fields.Raw(
+        metadata={**SUPPRESSIBLE_COUNT, "description": "Roster children whose first session attended was in the period"}
+    )
+    children_completed = fields.Raw(
+        metadata={**SUPPRESSIBLE_COUNT, "description": "Roster children whose K-th session attended was in the period"}
+    )
+    carers_attended = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Carers at its sessions in the period"})
+    sessions = fields.List(
+        fields.Nested(DashboardGroupSessionSchema), metadata={"description": "Its sessions in the period, in order"}
+    )
+
+
+class GroupDeliveryDashboardSchema(Schema):
+    filters = fields.Nested(DashboardFiltersSchema)
+    series_run = Integer(metadata={"description": "Series with a session held in the period"})
+    sessions_held = Integer(metadata={"description": "Their sessions held in the period"})
+    children_started = fields.Raw(allow_none=True, metadata=_total("The series' children_started, added up"))
+    children_completed = fields.Raw(allow_none=True, metadata=_total("The series' children_completed, added up"))
+    carers_attended = fields.Raw(allow_none=True, metadata=_total("The series' carers_attended, added up"))
+    series = fields.List(
+        fields.Nested(DashboardSeriesSchema),
+        metadata={"description": "Each series with a session planned in the period, by name"},
     )

@@ -12,11 +12,12 @@ from marshmallow import Schema
 
 from api.actors import Role
 from api.auth import current_actor, requires
-from api.dashboards import acknowledgement, capacity, change, delivery
+from api.dashboards import acknowledgement, capacity, change, delivery, group_delivery
 from api.dashboards.schemas import (
     AcknowledgementDashboardSchema,
     DashboardQuerySchema,
     DeliveryDashboardSchema,
+    GroupDeliveryDashboardSchema,
     MentorsDashboardSchema,
     OutcomesDashboardSchema,
     OutcomesQuerySchema,
@@ -279,3 +280,42 @@ def time_to_acknowledge_dashboard(args: dict[str, Any], programme_id: uuid.UUID)
     return _answer(
         result, args, AcknowledgementDashboardSchema(), "time-to-acknowledge", lambda dumped: dumped["urgencies"]
     )
+
+
+@blp.route("/programmes/<uuid:programme_id>/dashboards/group-delivery", methods=["GET"])
+@requires(*DASHBOARD_ROLES)
+@blp.arguments(DashboardQuerySchema, location="query")
+@ALSO_CSV
+@blp.response(200, GroupDeliveryDashboardSchema)
+def group_delivery_dashboard(args: dict[str, Any], programme_id: uuid.UUID) -> Any:
+    """Group series run, children starting and completing them, and attendance and carers at each session
+
+    The programme's group series with a session planned to start in the period, by name: their sessions in all (N),
+    in the period and held in it; K, the sessions a child must attend to complete one; children on the roster now
+    and children who left; children who started the series in the period (the first of its sessions they attended
+    was in the period) and completed it (their K-th was), counting only children on its roster and only their own
+    register lines, never a session's status; carers recorded at its sessions. Per session in the period: its day
+    (programme time), its status, children booked onto it (every register line), attended, did not attend,
+    cancelled (by the child or the service), not yet marked, and carers, who are not children. Totals: series run
+    (with a session held in the period), sessions held, and children starting, completing and carers, added up
+    over the series (a child on two series counts in each). Rescheduled sessions count nowhere (their replacements
+    do). Programme-wide: the cohort and district filters do not apply (the answer's `filters` say so). Filter by
+    cohort and district; the period is `since` to `until` inclusive, in programme time (a year to today unless
+    said). `?format=csv` (or `Accept: text/csv`) answers the same figures as one CSV table, one row per session
+    with its series' figures, the filters in its first columns and a withheld figure empty. Admins and coordinators
+    see every figure; commissioners see counts of children and carers from 1 to 4 as "<5", a total withheld (null)
+    when a part beside it is suppressed (booked, and the totals over the series), and counts of series and sessions
+    as they are; no answer names a child. Admins, coordinators and commissioners of the programme (any other
+    answers 404).
+    """
+    result = group_delivery.group_delivery_dashboard(db_session(), **_common(args, programme_id))
+    return _answer(result, args, GroupDeliveryDashboardSchema(), "group-delivery", _session_rows)
+
+
+def _session_rows(dumped: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per session, after its series' figures (the series' name as series_name)."""
+    rows: list[dict[str, Any]] = []
+    for series in dumped["series"]:
+        common = {"series_name" if key == "name" else key: value for key, value in series.items() if key != "sessions"}
+        rows.extend({**common, **session} for session in series["sessions"])
+    return rows

@@ -1,5 +1,6 @@
 """The small invented programme of the commissioner dashboards' tests (tests/api/test_dashboards.py) and of the
-dashboard page's (tests/api/test_dashboard_page.py), and `at`, a London time of day on a given day, in UTC."""
+dashboard page's (tests/api/test_dashboard_page.py), `at`, a London time of day on a given day, in UTC, and
+`add_series`, a group series as rows (tests/api/test_group_delivery_dashboard.py)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ from api.alerts.models import Alert
 from api.alerts.rules import URGENCY, AlertKind, AlertState, new_code
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
-from api.sessions.models import MentoringSession
-from api.sessions.register_rules import Attendance
+from api.groups.models import GroupSeries, SeriesMember
+from api.sessions.models import MentoringSession, SessionCarer
+from api.sessions.register_rules import Attendance, CarerRelationship
 from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_timing, local_week
 from api.sessions.service import attendee_row
 from api.wellbeing.check_ins import score_row
 from api.wellbeing.models import CheckIn
 from api.wellbeing.scoring import CheckInChannel, ScoreKind
-from tests.builders import admit_child, allocate, make_cohort, make_programme, make_user
+from tests.builders import admit_child, allocate, make_cohort, make_programme, make_user, unique
 from tests.conftest import DEFAULT_NOW
 
 LONDON = ZoneInfo("Europe/London")
@@ -174,3 +176,93 @@ class World:
             )
         )
         self.db_session.commit()
+
+
+# One session of a series: its start, its status, and (where its register differs from everyone attending a session
+# held, or booked on one not yet held) each child's line, by their enrolment's position in `members`.
+SeriesSession = tuple[datetime, SessionStatus, dict[int, Attendance]]
+
+
+def add_series(
+    db_session,
+    *,
+    programme,
+    facilitator,
+    by,
+    members: list[Enrolment],
+    sessions: list[SeriesSession],
+    complete_after: int,
+    name: str | None = None,
+    left: dict[int, datetime] | None = None,
+    carers: dict[int, int] | None = None,
+) -> GroupSeries:
+    """A group series written as direct rows (the series service is not the dashboards' to call): its roster
+    (`left`: members who left, by position, and when), its sessions with a register line for each member still on
+    the roster at the session's start (a line given in a session's dict is written even after they left), and
+    `carers`: how many carers came to the session at that position."""
+    left, carers = left or {}, carers or {}
+    series = GroupSeries(
+        programme_id=programme.id,
+        name=name or unique("Series"),
+        capacity=max(len(members), 1),
+        complete_after_sessions=complete_after,
+        lead_facilitator_id=facilitator.id,
+        created_at=DEFAULT_NOW,
+        created_by_user_id=by.id,
+        updated_at=DEFAULT_NOW,
+        updated_by_user_id=by.id,
+    )
+    db_session.add(series)
+    db_session.flush()
+    first_start = min((start for start, _status, _lines in sessions), default=DEFAULT_NOW)
+    for position, enrolment in enumerate(members):
+        db_session.add(
+            SeriesMember(
+                series_id=series.id,
+                enrolment_id=enrolment.id,
+                child_id=enrolment.child_id,
+                joined_at=first_start - timedelta(days=7),
+                joined_by_user_id=by.id,
+                left_at=left.get(position),
+                left_by_user_id=by.id if position in left else None,
+            )
+        )
+    for number, (start, status, lines) in enumerate(sessions):
+        row = MentoringSession(
+            programme_id=programme.id,
+            mentor_id=facilitator.id,
+            kind=SessionKind.GROUP,
+            location_category=LocationCategory.COMMUNITY_VENUE,
+            status=status,
+            planned_start_at=start,
+            planned_end_at=start + timedelta(hours=1),
+            local_week=local_week(start, "Europe/London"),
+            series_id=series.id,
+            created_at=DEFAULT_NOW,
+            created_by_user_id=by.id,
+            updated_at=DEFAULT_NOW,
+            updated_by_user_id=by.id,
+        )
+        db_session.add(row)
+        db_session.flush()
+        for position, enrolment in enumerate(members):
+            still_on_roster = position not in left or left[position] > start
+            if position not in lines and not still_on_roster:
+                continue
+            line = attendee_row(row, enrolment, local_timing(start, "Europe/London"))
+            if position in lines:
+                line.attendance = lines[position]
+            elif status is SessionStatus.COMPLETED:
+                line.attendance = Attendance.ATTENDED
+            db_session.add(line)
+        for _ in range(carers.get(number, 0)):
+            db_session.add(
+                SessionCarer(
+                    session_id=row.id,
+                    relationship=CarerRelationship.PARENT,
+                    recorded_at=start,
+                    recorded_by_user_id=facilitator.id,
+                )
+            )
+    db_session.commit()
+    return series

@@ -19,12 +19,14 @@ from api.dashboards import page, rules
 from api.dashboards.acknowledgement import acknowledgement_dashboard
 from api.dashboards.capacity import places_dashboard
 from api.dashboards.delivery import delivery_dashboard
+from api.dashboards.group_delivery import group_delivery_dashboard
 from api.dashboards.page_figures import page_figures
 from api.dashboards.scope import DashboardRequest
+from api.sessions.register_rules import Attendance
 from api.sessions.rules import SessionStatus
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from tests.api.dashboard_page_sign_in import SAME_SITE, hidden_token, sign_in, sign_in_token
-from tests.api.dashboard_world import World, at
+from tests.api.dashboard_world import World, add_series, at
 from tests.builders import PASSWORD, actor_for, auth_headers, make_programme, make_user
 from tests.conftest import DEFAULT_NOW
 
@@ -467,6 +469,7 @@ def test_the_pages_weeks_and_months_are_each_periods_own_dashboard(db_session, p
     whole_year = DashboardRequest(world.programme.id)
     assert figures.year == places_dashboard(db_session, request=whole_year, **asked)
     assert figures.acknowledgement == acknowledgement_dashboard(db_session, request=whole_year, **asked)
+    assert figures.group_delivery == group_delivery_dashboard(db_session, request=whole_year, **asked)
     for monday, week in figures.weeks:
         until = min(monday + timedelta(days=6), DEFAULT_NOW.date())
         request = DashboardRequest(world.programme.id, since=monday, until=until)
@@ -476,3 +479,57 @@ def test_the_pages_weeks_and_months_are_each_periods_own_dashboard(db_session, p
         until = min((first + timedelta(days=31)).replace(day=1) - timedelta(days=1), DEFAULT_NOW.date())
         request = DashboardRequest(world.programme.id, since=first, until=until)
         assert month == places_dashboard(db_session, request=request, **asked), first
+
+
+def add_page_series(world: World) -> None:
+    """Five of cohort A's children in four weekly sessions this autumn (K = 3): the first child missed the second
+    session; two carers came to the first."""
+    add_series(
+        world.db_session,
+        programme=world.programme,
+        facilitator=world.mentor,
+        by=world.coordinator,
+        name="Safer choices",
+        members=world.a[:5],
+        complete_after=3,
+        sessions=[
+            (at(date(2026, 10, 5), 17), SessionStatus.COMPLETED, {}),
+            (at(date(2026, 10, 12), 17), SessionStatus.COMPLETED, {0: Attendance.DID_NOT_ATTEND}),
+            (at(date(2026, 10, 19), 17), SessionStatus.COMPLETED, {}),
+            (at(date(2026, 10, 26), 17), SessionStatus.COMPLETED, {}),
+        ],
+        carers={0: 2},
+    )
+
+
+def table_row(*cells: str) -> str:
+    return f'<th scope="row">{cells[0]}</th>' + "".join(f"<td>{cell}</td>" for cell in cells[1:])
+
+
+def test_group_delivery_is_on_the_page_a_table_for_the_series_and_one_per_series(client, page_world):
+    add_page_series(page_world)
+    sign_in(client, page_world.coordinator)
+    html = client.get(page_path(page_world)).get_data(as_text=True)
+
+    assert 'data-chart="group-delivery"' in html and 'data-chart="group-series-0"' in html
+    assert "<caption>Group series in the last 12 months</caption>" in html
+    assert '<th scope="col">Sessions to complete (K of N)</th>' in html
+    assert table_row("Safer choices", "4 of 4", "3 of 4", "5", "0", "5", "5", "2") in html
+    assert "<caption>Sessions of Safer choices</caption>" in html
+    assert table_row("12 Oct 2026", "completed", "5", "4", "1", "0", "0", "0") in html
+
+
+def test_a_commissioner_sees_group_delivery_suppressed_as_the_rest_of_the_page(client, page_world):
+    add_page_series(page_world)
+    sign_in(client, page_world.commissioner)
+    html = client.get(page_path(page_world)).get_data(as_text=True)
+
+    assert table_row("Safer choices", "4 of 4", "3 of 4", "5", "0", "5", "5", "&lt;5") in html
+    # Four came and one did not: both suppressed, and the five booked withheld beside them.
+    assert table_row("12 Oct 2026", "completed", "withheld", "&lt;5", "&lt;5", "0", "0", "0") in html
+
+
+def test_a_page_with_no_group_series_says_so(client, page_world):
+    sign_in(client, page_world.coordinator)
+    html = client.get(page_path(page_world)).get_data(as_text=True)
+    assert "No group series had a session in the last 12 months." in html

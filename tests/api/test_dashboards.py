@@ -28,6 +28,7 @@ DASHBOARDS = (
     "waitlist",
     "mentors",
     "delivery",
+    "group-delivery",
     "wellbeing",
     "outcomes",
     "return-conversations",

@@ -1437,6 +1437,7 @@ AGGREGATE = "aggregate: counts and rates, no child named; small numbers suppress
 NOT_CHILD_LEVEL: dict[Op, str] = {
     # Commissioner dashboards and other aggregates
     ("GET", "/programmes/<uuid:programme_id>/dashboards/delivery"): AGGREGATE,
+    ("GET", "/programmes/<uuid:programme_id>/dashboards/group-delivery"): AGGREGATE,
     ("GET", "/programmes/<uuid:programme_id>/dashboards/mentors"): AGGREGATE,
     ("GET", "/programmes/<uuid:programme_id>/dashboards/outcomes"): AGGREGATE,
     ("GET", "/programmes/<uuid:programme_id>/dashboards/places"): AGGREGATE,

@@ -347,6 +347,7 @@ MATRIX: dict[tuple[str, str], Op] = {
     ("GET", "/programmes/{programme_id}/dashboards/waitlist"): DASHBOARD_ROW,
     ("GET", "/programmes/{programme_id}/dashboards/mentors"): DASHBOARD_ROW,
     ("GET", "/programmes/{programme_id}/dashboards/delivery"): DASHBOARD_ROW,
+    ("GET", "/programmes/{programme_id}/dashboards/group-delivery"): DASHBOARD_ROW,
     ("GET", "/programmes/{programme_id}/dashboards/wellbeing"): DASHBOARD_ROW,
     ("GET", "/programmes/{programme_id}/dashboards/outcomes"): DASHBOARD_ROW,
     ("GET", "/programmes/{programme_id}/dashboards/return-conversations"): DASHBOARD_ROW,

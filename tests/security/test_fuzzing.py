@@ -669,6 +669,6 @@ def test_the_documented_error_schema_requires_the_envelope_and_allows_a_refusals
 
 def test_every_dashboard_documents_its_csv_answer_beside_the_json():
     dashboards = [path for path in DOCUMENT["paths"] if "/dashboards/" in path]
-    assert len(dashboards) == 8
+    assert len(dashboards) == 9
     for path in dashboards:
         assert set(DOCUMENT["paths"][path]["get"]["responses"]["200"]["content"]) == {"application/json", "text/csv"}

@@ -16,6 +16,7 @@ from api.dashboards.rules import (
     median,
     nearest_rank_percentile,
     place_days_held,
+    series_milestones,
 )
 from tests.times import utc
 
@@ -134,3 +135,33 @@ def test_an_acknowledgement_recorded_before_its_alert_counts_as_no_wait_at_all()
     times = acknowledgement_times([(raised_at, raised_at - timedelta(seconds=5))], now=NOW)
 
     assert (times.median_minutes, times.p90_minutes) == (Decimal("0.0"), Decimal("0.0"))
+
+
+@pytest.mark.parametrize(
+    ("before", "within", "milestones"),
+    [
+        (0, 0, (False, False)),
+        (0, 1, (True, False)),
+        (0, 3, (True, True)),  # started and completed in one period
+        (1, 1, (False, False)),
+        (2, 1, (False, True)),  # the K-th (3rd) attended session fell in the period
+        (3, 2, (False, False)),  # completed before the period: not again
+    ],
+)
+def test_a_child_starts_at_their_first_attended_session_and_completes_at_the_kth(before, within, milestones):
+    assert series_milestones(attended_before=before, attended_within=within, complete_after_sessions=3) == milestones
+
+
+@pytest.mark.parametrize(
+    ("total", "parts", "shown"),
+    [
+        (7, (5, 2), None),  # the 2 would be 7 - 5
+        (3, (3,), "<5"),  # the total is the part: suppressed alike
+        (4, (3, 1), "<5"),  # small itself: nothing to work back from "<5"
+        (10, (5, 5), 10),
+        (5, (5, 0), 5),  # zero is shown, and hides no one
+    ],
+)
+def test_a_total_is_withheld_from_a_commissioner_only_when_it_would_give_back_a_suppressed_part(total, parts, shown):
+    assert Disclosure(commissioner=True, threshold=5).total(total, *parts) == shown
+    assert Disclosure(commissioner=False, threshold=5).total(total, *parts) == total
