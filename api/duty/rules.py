@@ -25,6 +25,11 @@ MAX_SHIFT = timedelta(days=7)
 # What the rota shows and checks for gaps when not told otherwise, and the most one read may ask for.
 DEFAULT_WINDOW = timedelta(days=7)
 MAX_WINDOW = timedelta(days=31)
+# The rota is read from a year back (a review of last winter's cover) to two years ahead, and shifts are planned up to
+# two years ahead: a time outside that is a mistake, and one far enough back reads in a zone's local mean time, an
+# offset with seconds no client parses.
+LOOK_BACK = timedelta(days=366)
+PLAN_AHEAD = timedelta(days=2 * 366)
 
 Interval = tuple[datetime, datetime]
 
@@ -44,6 +49,15 @@ def shift_times_problem(starts_at: datetime, ends_at: datetime, *, time_zone: st
         return "ends_at", "A shift must end after it starts."
     if wall_clock_length(starts_at, ends_at, time_zone=time_zone) > MAX_SHIFT:
         return "ends_at", f"A shift lasts at most {MAX_SHIFT.days} days; split a longer stretch into shifts."
+    return None
+
+
+def window_problem(start: datetime, *, now: datetime) -> str | None:
+    """What is wrong with where a read of the rota starts, or None."""
+    if start < now - LOOK_BACK:
+        return f"The rota is kept from {LOOK_BACK.days} days back: ask for a later period."
+    if start > now + PLAN_AHEAD:
+        return f"The rota is planned at most {PLAN_AHEAD.days} days ahead: ask for an earlier period."
     return None
 
 

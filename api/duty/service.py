@@ -87,7 +87,7 @@ def get_rota(
     programme = _programme(db_session, actor=actor, programme_id=programme_id)
     start = start or now
     end = end or start + rules.DEFAULT_WINDOW
-    _check_window(start, end)
+    _check_window(start, end, now=now)
     shifts = queries.list_shifts_between(db_session, programme_id=programme.id, start=start, end=end)
     intervals = [(shift.starts_at, shift.ends_at) for shift in shifts]
     covered_until = rules.covered_until(intervals, start=start)
@@ -230,7 +230,10 @@ def _lock_shift(db_session: Session, *, actor: Actor, shift_id: uuid.UUID) -> tu
     return locked, programme
 
 
-def _check_window(start: datetime, end: datetime) -> None:
+def _check_window(start: datetime, end: datetime, *, now: datetime) -> None:
+    problem = rules.window_problem(start, now=now)
+    if problem:
+        raise errors.InvalidRotaWindow(problem, errors={"from": [problem]})
     if end <= start:
         raise errors.InvalidRotaWindow(errors={"to": ["Must be after from."]})
     if end - start > rules.MAX_WINDOW:
@@ -241,6 +244,8 @@ def _check_times(starts_at: datetime, ends_at: datetime, *, time_zone: str, now:
     problem = rules.shift_times_problem(starts_at, ends_at, time_zone=time_zone)
     if problem is None and ends_at <= now:
         problem = ("ends_at", "A shift must end in the future: the rota plans who will be on duty.")
+    if problem is None and starts_at > now + rules.PLAN_AHEAD:
+        problem = ("starts_at", f"A shift is planned at most {rules.PLAN_AHEAD.days} days ahead.")
     if problem is not None:
         field, message = problem
         raise errors.InvalidDutyShiftTimes(message, errors={field: [message]})

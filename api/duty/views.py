@@ -29,7 +29,8 @@ def get_duty_rota(args: dict[str, Any]) -> Any:
     """The duty rota for a period, and the gaps in cover in it
 
     Who is the duty coordinator, and who falls back, for every shift that covers part of the period: by default
-    from now to 7 days on, or `from` to `to` (at most 31 days; 422 `invalid_rota_window`). Each person comes with
+    from now to 7 days on, or `from` to `to` (at most 31 days, `from` within a year back and two years ahead;
+    422 `invalid_rota_window`). Each person comes with
     their name and whether a work mobile is recorded for them (out of hours, an alert reaches them by text). `gaps`
     lists the stretches of the period when no one is on duty, so you can fill them; `covered_until` says how long
     cover runs without a break from the period's start (null if no one is on duty then). Times are given in the
@@ -58,10 +59,11 @@ def add_duty_shift(body: dict[str, Any]) -> Any:
     active coordinator of the programme or an admin (422 `duty_person_not_eligible`) with a work mobile recorded
     (422 `duty_person_without_mobile`); `errors` names the field. The fallback must be someone else (422
     `duty_fallback_is_on_duty`). Give the times with their UTC offset: a shift ends after it starts, in the future,
-    and lasts at most 7 days (422 `invalid_duty_shift_times`); its length is the time that passes, so 18:00 to
-    08:00 on the night the clocks change is 15 or 13 hours. A shift may start exactly when another ends, but two
-    shifts of a programme never overlap (409 `duty_shift_overlaps`): only one person is on duty at a time. Send an
-    `Idempotency-Key` so a retry replays the first answer. The answer's ETag goes in If-Match to change the shift.
+    starts at most two years ahead and lasts at most 7 days (422 `invalid_duty_shift_times`); its length is the
+    time that passes, so 18:00 to 08:00 on the night the clocks change is 15 or 13 hours. A shift may start exactly
+    when another ends, but two shifts of a programme never overlap (409 `duty_shift_overlaps`): only one person is
+    on duty at a time. Send an `Idempotency-Key` so a retry replays the first answer. The answer's ETag goes in
+    If-Match to change the shift.
     Admins and coordinators of the programme; audited.
     """
     result = service.add_shift(db_session(), actor=current_actor(), now=clock().now(), **body)

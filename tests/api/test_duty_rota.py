@@ -439,3 +439,30 @@ def test_an_admin_reads_a_programmes_rota_by_naming_it(client, team, admin):
     assert refused(rota(client, team, by=admin)) == (422, "duty_programme_required")
     answer = rota(client, team, by=admin, programme_id=str(team.programme.id)).json
     assert len(answer["shifts"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("start", "reason"),
+    [
+        # Found by the fuzzer: a time in year 480 read in Europe/London's local mean time (-00:01:15), an offset no
+        # client can parse, was answered.
+        ("0480-10-15T04:46:08.7-20:36", "before"),
+        ("2024-11-01T00:00:00Z", "before"),
+        ("2029-01-01T00:00:00Z", "after"),
+    ],
+)
+def test_the_rota_is_read_only_around_today(client, team, start, reason):
+    response = rota(client, team, **{"from": start})
+
+    assert response.status_code == 422
+    assert response.json["reason"] == "invalid_rota_window"
+    assert "from" in response.json["errors"]
+
+
+def test_a_shift_is_planned_at_most_two_years_ahead(client, team):
+    starts_at = DEFAULT_NOW + timedelta(days=2 * 366 + 1)
+
+    response = add(client, team, starts_at, starts_at + timedelta(hours=12))
+
+    assert response.status_code == 422
+    assert "starts_at" in response.json["errors"]
