@@ -9,6 +9,8 @@ completed it; K is the series' own (`complete_after_sessions`), by default three
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from datetime import datetime
 
 # A series is a short run, not a standing group: a programme that meets all year plans several series.
 MAX_SESSIONS = 24
@@ -40,3 +42,11 @@ def has_completed(*, attended: int, complete_after_sessions: int) -> bool:
 def has_started(*, attended: int) -> bool:
     """A child started a series at the first session they attended (being on the roster is not starting)."""
     return attended > 0
+
+
+@dataclass(frozen=True)
+class PlannedTimes:
+    """When one of a series' sessions is planned (aware datetimes; the sessions' duration rules apply)."""
+
+    planned_start_at: datetime
+    planned_end_at: datetime

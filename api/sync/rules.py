@@ -52,8 +52,9 @@ EXPANSION_RANKS: dict[EntityType, int] = {
     EntityType.MISSING_EPISODE: 5,
     EntityType.CHECK_IN: 6,
     EntityType.GOAL: 7,
+    EntityType.GROUP_SERIES: 8,
 }
-AFTER_ALL = 8
+AFTER_ALL = 9
 NO_RECORD = uuid.UUID(int=0)
 # A cursor is text the phone sends back unread: "<txid>.<change id>" between passes (the format every cursor
 # had before pages were bounded, so cursors already on phones stay valid), and mid-pass
