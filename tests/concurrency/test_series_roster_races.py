@@ -8,8 +8,8 @@ with a 500 instead of a 409).
 
 from __future__ import annotations
 
-from collections import Counter
 import uuid
+from collections import Counter
 from datetime import timedelta
 
 from sqlalchemy import func, select
