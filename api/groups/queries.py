@@ -9,7 +9,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy import ColumnElement, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from api.actors import Actor, Role
@@ -44,7 +44,7 @@ def series_readable_by(actor: Actor) -> ColumnElement[bool]:
             GroupSeries.co_facilitator_id == actor.user_id,
             GroupSeries.id.in_(with_their_child),
         )
-    return GroupSeries.id.is_(None)
+    return false()
 
 
 def get_readable_series(

@@ -82,15 +82,7 @@ def _check_co_facilitator(
 
 
 def _check_times(sessions: list[PlannedTimes]) -> None:
-    problems: dict[str, list[str]] = {}
-    seen: set[datetime] = set()
-    for index, times in enumerate(sessions):
-        problem = session_rules.duration_problem(times.planned_start_at, times.planned_end_at)
-        if problem:
-            problems[f"sessions.{index}.planned_end_at"] = [problem]
-        if times.planned_start_at in seen:
-            problems[f"sessions.{index}.planned_start_at"] = ["Another of the series' sessions starts then."]
-        seen.add(times.planned_start_at)
+    problems = rules.planned_times_problems(sessions)
     if problems:
         raise errors.InvalidSeries(errors=problems)
 
