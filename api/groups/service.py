@@ -40,6 +40,7 @@ from api.sessions import queries as sessions_queries
 from api.sessions import rules as session_rules
 from api.sessions import service as sessions_service
 from api.sessions.models import MentoringSession
+from api.sessions.queries import Place
 from api.sessions.rules import LocationCategory
 
 # Who may stand beside the lead facilitator: another mentor or a coordinator of the programme.
@@ -243,7 +244,7 @@ def update_series(
     return _answer(db_session, series)
 
 
-def _lock_place(db_session: Session, *, actor: Actor, series: GroupSeries, enrolment_id: uuid.UUID) -> Any:
+def _lock_place(db_session: Session, *, actor: Actor, series: GroupSeries, enrolment_id: uuid.UUID) -> Place:
     """Lock the child's place (enrolment): one the caller may plan for (404 otherwise, so existence does not leak),
     active, in the series' programme."""
     places = sessions_queries.lock_places(db_session, enrolment_ids=[enrolment_id])

@@ -6,7 +6,9 @@ child and week queue on the lock and the cap holds (tests/concurrency). Each wri
 for the phones' sync and an audit row per child, in the same transaction.
 
 The use cases (`@use_case`) own their transaction; `lock_places_to_plan` and `add_session` are steps (`@step`)
-that join their caller's, which is how the schedules domain plans a pattern's sessions. Reading sessions is in
+that join their caller's, which is how the schedules domain plans a pattern's sessions; `plan_group_session`,
+`book_children` and `cancel_lines` (with `record_written` after them) are how the groups domain plans a series'
+sessions and books or cancels its roster's lines. Reading sessions is in
 reading.py, a week's cap override in cap_overrides.py, a child's delivery summary in delivery.py.
 """
 
