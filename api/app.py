@@ -32,6 +32,7 @@ from api.dashboards.views import blp as dashboards_blp
 from api.db import Database
 from api.duty.views import blp as duty_blp
 from api.enrolments.views import blp as enrolments_blp
+from api.groups.views import blp as groups_blp
 from api.health.views import blp as health_blp
 from api.missing.views import blp as missing_blp
 from api.outcomes.views import blp as outcomes_blp
@@ -61,6 +62,7 @@ BLUEPRINTS = [
     audit_blp,
     sessions_blp,
     schedules_blp,
+    groups_blp,
     alerts_blp,
     duty_blp,
     sync_blp,

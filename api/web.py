@@ -156,6 +156,12 @@ class ErrorSchema(ma.Schema):
     caseload = ma.fields.Integer(metadata=_fact("Children the mentor holds", "mentor_caseload_full"))
     max_caseload = ma.fields.Integer(metadata=_fact("The mentor's most", "mentor_caseload_full"))
     places = ma.fields.Integer(metadata=_fact("Places the cohort is funded for", "cohort_full"))
+    capacity = ma.fields.Integer(
+        metadata=_fact("The series' capacity (asked for, when refused)", "series_full, capacity_below_roster")
+    )
+    members = ma.fields.Integer(
+        metadata=_fact("Children on the series' roster now", "series_full, capacity_below_roster")
+    )
     places_taken = ma.fields.Integer(metadata=_fact("Places held or offered", "cohort_full, places_below_taken"))
     line = ma.fields.Integer(metadata=_fact("The file's line that could not be read", "import_not_readable"))
     max_rows = ma.fields.Integer(metadata=_fact("Most rows one import takes", "import_too_many_rows"))

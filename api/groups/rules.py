@@ -9,6 +9,10 @@ completed it; K is the series' own (`complete_after_sessions`), by default three
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from api.sessions.rules import duration_problem
 
 # A series is a short run, not a standing group: a programme that meets all year plans several series.
 MAX_SESSIONS = 24
@@ -40,3 +44,26 @@ def has_completed(*, attended: int, complete_after_sessions: int) -> bool:
 def has_started(*, attended: int) -> bool:
     """A child started a series at the first session they attended (being on the roster is not starting)."""
     return attended > 0
+
+
+@dataclass(frozen=True)
+class PlannedTimes:
+    """When one of a series' sessions is planned (aware datetimes; the sessions' duration rules apply)."""
+
+    planned_start_at: datetime
+    planned_end_at: datetime
+
+
+def planned_times_problems(sessions: list[PlannedTimes]) -> dict[str, list[str]]:
+    """What is wrong with a series' planned sessions, by field (`sessions.2.planned_end_at`): each must fit the
+    sessions' duration rules, and no two may start at once (the lead facilitator cannot lead both)."""
+    problems: dict[str, list[str]] = {}
+    seen: set[datetime] = set()
+    for index, times in enumerate(sessions):
+        problem = duration_problem(times.planned_start_at, times.planned_end_at)
+        if problem:
+            problems[f"sessions.{index}.planned_end_at"] = [problem]
+        if times.planned_start_at in seen:
+            problems[f"sessions.{index}.planned_start_at"] = ["Another of the series' sessions starts then."]
+        seen.add(times.planned_start_at)
+    return problems

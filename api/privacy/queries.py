@@ -15,6 +15,7 @@ from api.alerts.models import Alert
 from api.audit.models import AuditEvent
 from api.changes.models import ChangeEvent
 from api.children.models import ContactConsent, PhoneNumber
+from api.groups.models import SeriesMember
 from api.idempotency.models import IdempotencyRecord
 from api.outbox.models import MessageEvent, OutboundMessage
 from api.outcomes.models import OutcomeEvent
@@ -44,6 +45,13 @@ def consent_history(db_session: Session, *, child_id: uuid.UUID) -> Sequence[Con
 def attendances_of_child(db_session: Session, *, child_id: uuid.UUID) -> Sequence[SessionAttendee]:
     return db_session.scalars(
         select(SessionAttendee).where(SessionAttendee.child_id == child_id).order_by(SessionAttendee.id)
+    ).all()
+
+
+def series_memberships_of_child(db_session: Session, *, child_id: uuid.UUID) -> Sequence[SeriesMember]:
+    """The child's rows on group series' rosters, left ones too."""
+    return db_session.scalars(
+        select(SeriesMember).where(SeriesMember.child_id == child_id).order_by(SeriesMember.joined_at, SeriesMember.id)
     ).all()
 
 

@@ -52,7 +52,7 @@ EVERYTHING = Window(offset=0, limit=1_000_000_000)
 PURGE_ACTION = "retention.purge"
 PURGE_RECORD_TYPE = "retention_run"
 EXPORT_ACTION = "child.subject_access_export"
-EXPORT_SCHEMA_VERSION = 1
+EXPORT_SCHEMA_VERSION = 2
 
 
 # --- Retention purge -----------------------------------------------------------------------------------------
@@ -257,6 +257,7 @@ def subject_access_export(db_session: Session, *, actor: Actor, child_id: uuid.U
         "allocations": _rows(allocations),
         "session_patterns": _rows(queries.session_patterns_of_child(db_session, child_id=child.id)),
         "session_attendances": _rows(queries.attendances_of_child(db_session, child_id=child.id)),
+        "series_memberships": _rows(queries.series_memberships_of_child(db_session, child_id=child.id)),
         "sessions": _rows(sessions_queries.sessions_of_child(db_session, child_id=child.id)),
         "check_in_invitations": _rows(invitations),
         "check_ins": _rows(check_ins),

@@ -154,12 +154,23 @@ def attendees_of_sessions(
 
 
 def session_visible_to(actor: Actor) -> ColumnElement[bool]:
-    """A session is visible to whoever may see any child at it."""
+    """A session is visible to whoever may see any child at it; a series' session (api/groups) also to the mentor who
+    leads it and its programme's coordinators, even before anyone is booked or when no child at it is theirs (the
+    lead facilitator takes its register)."""
     if actor.role is Role.ADMIN:
         return true()
-    return MentoringSession.id.in_(
+    through_a_child = MentoringSession.id.in_(
         select(SessionAttendee.session_id).join(Child, Child.id == SessionAttendee.child_id).where(visible_to(actor))
     )
+    if actor.role is Role.MENTOR:
+        return through_a_child | (
+            MentoringSession.series_id.is_not(None) & (MentoringSession.mentor_id == actor.user_id)
+        )
+    if actor.role is Role.COORDINATOR:
+        return through_a_child | (
+            MentoringSession.series_id.is_not(None) & (MentoringSession.programme_id == actor.programme_id)
+        )
+    return through_a_child
 
 
 def get_visible_session(

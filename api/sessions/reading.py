@@ -63,6 +63,7 @@ class SessionView:
     activities: list[str] | None
     notes: str | None
     pattern_id: uuid.UUID | None
+    series_id: uuid.UUID | None
     rescheduled_to_id: uuid.UUID | None
     version: int
     updated_at: datetime
@@ -104,6 +105,7 @@ def _view(
         activities=session.activities,
         notes=session.notes if notes_visible else None,
         pattern_id=session.pattern_id,
+        series_id=session.series_id,
         rescheduled_to_id=session.rescheduled_to_id,
         version=session.version,
         updated_at=session.updated_at,

@@ -170,6 +170,9 @@ class SessionSchema(Schema):
     activities = fields.List(fields.String(), allow_none=True)
     notes = fields.String(allow_none=True, metadata={"description": "Null when you may not see notes"})
     pattern_id = fields.UUID(allow_none=True)
+    series_id = fields.UUID(
+        allow_none=True, metadata={"description": "The group series this session is one of (GET /group-series/{id})"}
+    )
     rescheduled_to_id = fields.UUID(allow_none=True)
     version = Integer(metadata={"description": "Send it back in If-Match to edit"})
     updated_at = fields.AwareDateTime()

@@ -6,7 +6,9 @@ child and week queue on the lock and the cap holds (tests/concurrency). Each wri
 for the phones' sync and an audit row per child, in the same transaction.
 
 The use cases (`@use_case`) own their transaction; `lock_places_to_plan` and `add_session` are steps (`@step`)
-that join their caller's, which is how the schedules domain plans a pattern's sessions. Reading sessions is in
+that join their caller's, which is how the schedules domain plans a pattern's sessions; `plan_group_session`,
+`book_children` and `cancel_lines` (with `record_written` after them) are how the groups domain plans a series'
+sessions and books or cancels its roster's lines. Reading sessions is in
 reading.py, a week's cap override in cap_overrides.py, a child's delivery summary in delivery.py.
 """
 
@@ -16,7 +18,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
@@ -38,7 +40,7 @@ from api.sessions.fitting import check_session_fits
 from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.queries import Attendee, Place
 from api.sessions.reading import SessionView, view_session
-from api.sessions.register_rules import RegisterLine, line_for_status
+from api.sessions.register_rules import CANCELLED, Attendance, RegisterLine, line_for_status
 from api.sessions.rules import LocalTiming, LocationCategory, SessionKind, SessionLog, SessionStatus
 
 
@@ -116,7 +118,7 @@ def _session_mentor(
     return mentor.id
 
 
-def _record_written(
+def record_written(
     db_session: Session,
     session: MentoringSession,
     child_ids: list[uuid.UUID],
@@ -176,6 +178,7 @@ def add_session(
     planned_end_at: datetime,
     timing: LocalTiming,
     pattern_id: uuid.UUID | None = None,
+    series_id: uuid.UUID | None = None,
     log: SessionLog | None = None,
     now: datetime,
 ) -> MentoringSession:
@@ -196,6 +199,7 @@ def add_session(
         activities=log.activities,
         notes=log.notes,
         pattern_id=pattern_id,
+        series_id=series_id,
         created_at=now,
         created_by_user_id=actor.user_id,
         updated_at=now,
@@ -222,6 +226,103 @@ def attendee_row(session: MentoringSession, enrolment: Enrolment, timing: LocalT
         starts_in_evening=timing.is_evening,
         starts_at_weekend=timing.is_weekend,
     )
+
+
+@step
+def plan_group_session(
+    db_session: Session,
+    *,
+    actor: Actor,
+    programme: Programme,
+    series_id: uuid.UUID,
+    mentor_id: uuid.UUID,
+    location_category: LocationCategory,
+    planned_start_at: datetime,
+    planned_end_at: datetime,
+    now: datetime,
+) -> MentoringSession:
+    """Plan one of a series' group sessions, no one booked yet: children are booked as they join the series'
+    roster (`book_children`)."""
+    session = MentoringSession(
+        programme_id=programme.id,
+        mentor_id=mentor_id,
+        kind=SessionKind.GROUP,
+        location_category=location_category,
+        status=SessionStatus.PLANNED,
+        planned_start_at=planned_start_at,
+        planned_end_at=planned_end_at,
+        local_week=rules.local_week(planned_start_at, programme.time_zone),
+        series_id=series_id,
+        created_at=now,
+        created_by_user_id=actor.user_id,
+        updated_at=now,
+        updated_by_user_id=actor.user_id,
+    )
+    db_session.add(session)
+    return session
+
+
+@step
+def book_children(
+    db_session: Session, *, actor: Actor, session: MentoringSession, places: list[Place], now: datetime
+) -> None:
+    """Book children onto a group session already planned (a series' roster grew): a booked line for each, or a
+    cancelled line booked again, each within the child's planned support and weekly cap. The caller holds the
+    session's lock and the places' locks; the session's version moves on (its register changed)."""
+    timing = rules.local_timing(session.planned_start_at, places[0].programme.time_zone)
+    lines = {
+        row.enrolment_id: row
+        for row in db_session.scalars(select(SessionAttendee).where(SessionAttendee.session_id == session.id))
+    }
+    booking = [
+        place
+        for place in places
+        if lines.get(place.enrolment.id) is None or lines[place.enrolment.id].attendance in CANCELLED
+    ]
+    if not booking:
+        return
+    # The session itself is no copy of itself (a child booked again after leaving has a line at it already).
+    check_session_fits(
+        db_session,
+        places=booking,
+        mentor_id=session.mentor_id,
+        planned_start_at=session.planned_start_at,
+        replacing=session.id,
+    )
+    check_weekly_caps(db_session, places=booking, local_week=session.local_week)
+    for place in booking:
+        line = lines.get(place.enrolment.id)
+        if line is None:
+            db_session.add(attendee_row(session, place.enrolment, timing))
+        else:
+            line.attendance = Attendance.BOOKED
+    _changed(session, actor=actor, now=now)
+    # Counted by the next session's cap check in this transaction (two of a series' sessions in one week).
+    db_session.flush()
+
+
+@step
+def cancel_lines(
+    db_session: Session, *, actor: Actor, session: MentoringSession, child_ids: list[uuid.UUID], now: datetime
+) -> None:
+    """The service calls off these children's places at a session not yet held (they left a series): their lines
+    become cancelled_by_service, which frees the place in their week. The caller holds the session's lock."""
+    db_session.execute(
+        update(SessionAttendee)
+        .where(
+            SessionAttendee.session_id == session.id,
+            SessionAttendee.child_id.in_(child_ids),
+            SessionAttendee.attendance.not_in(CANCELLED),
+        )
+        .values(attendance=Attendance.CANCELLED_BY_SERVICE, arrived_at=None, left_at=None)
+    )
+    _changed(session, actor=actor, now=now)
+
+
+def _changed(session: MentoringSession, *, actor: Actor, now: datetime) -> None:
+    session.version += 1
+    session.updated_at = now
+    session.updated_by_user_id = actor.user_id
 
 
 def _set_status(db_session: Session, session: MentoringSession, status: SessionStatus) -> None:
@@ -288,7 +389,7 @@ def create_session(
         now=now,
     )
     _raise_concern(db_session, actor=actor, session=session, log=log, child_ids=child_ids, now=now)
-    _record_written(db_session, session, child_ids, actor=actor, action="session.create", now=now, created=True)
+    record_written(db_session, session, child_ids, actor=actor, action="session.create", now=now, created=True)
     return view_session(db_session, session, actor=actor, attendees=_attendees_at(places, session), timing=timing)
 
 
@@ -351,7 +452,7 @@ def update_session(
         # Logged or cancelled: the mentor's lone-working check ends with the session, in this transaction.
         lone_working.close_check(db_session, session_id=session.id, actor=actor, now=now)
     _raise_concern(db_session, actor=actor, session=session, log=log, child_ids=child_ids, now=now)
-    _record_written(db_session, session, child_ids, actor=actor, action="session.update", now=now)
+    record_written(db_session, session, child_ids, actor=actor, action="session.update", now=now)
     timing = rules.local_timing(session.planned_start_at, programme.time_zone)
     # Read again: the status or the register may have changed the lines.
     return view_session(db_session, session, actor=actor, timing=timing)
@@ -398,6 +499,8 @@ def reschedule_session(
         planned_start_at=planned_start_at,
         planned_end_at=planned_end_at,
         timing=timing,
+        # A series' session moved stays one of the series' (its register counts towards completing it).
+        series_id=old.series_id,
         now=now,
     )
     _set_status(db_session, old, SessionStatus.RESCHEDULED)
@@ -406,8 +509,8 @@ def reschedule_session(
     old.updated_at = now
     old.updated_by_user_id = actor.user_id
     child_ids = [place.enrolment.child_id for place in places]
-    _record_written(db_session, old, child_ids, actor=actor, action="session.reschedule", now=now)
-    _record_written(db_session, new, child_ids, actor=actor, action="session.create", now=now, created=True)
+    record_written(db_session, old, child_ids, actor=actor, action="session.reschedule", now=now)
+    record_written(db_session, new, child_ids, actor=actor, action="session.create", now=now, created=True)
     return view_session(db_session, new, actor=actor, attendees=_attendees_at(places, new), timing=timing)
 
 
@@ -430,7 +533,7 @@ def take_register(
     session.updated_at = now
     session.updated_by_user_id = actor.user_id
     attendees = queries.attendees(db_session, session_id=session.id)
-    _record_written(
+    record_written(
         db_session,
         session,
         [attendee.child_id for attendee in attendees],

@@ -44,6 +44,9 @@ from api.children.models import Child
 from api.children.queries import visible_to
 from api.children.service import child_records
 from api.db import use_case
+from api.groups.models import SeriesMember
+from api.groups.queries import readable_series
+from api.groups.reading import view_series
 from api.missing.models import MissingEpisode
 from api.schedules.models import SessionPattern
 from api.sessions.models import MentoringSession, SessionAttendee
@@ -107,6 +110,10 @@ class Change:
     @property
     def goal(self) -> Any:
         return self._record_if(EntityType.GOAL)
+
+    @property
+    def group_series(self) -> Any:
+        return self._record_if(EntityType.GROUP_SERIES)
 
 
 @dataclass(frozen=True)
@@ -214,6 +221,12 @@ def _expansions(gained: Any) -> list[Select[Any]]:
     ]
     for entity_type, model in EXPANDED.items():
         selects.append(items(entity_type, model.id).select_from(gained.join(model, model.child_id == g.child_id)))
+    # The series whose roster the child is on now (one item per series, however often they joined).
+    selects.append(
+        items(EntityType.GROUP_SERIES, SeriesMember.series_id).select_from(
+            gained.join(SeriesMember, (SeriesMember.child_id == g.child_id) & SeriesMember.left_at.is_(None))
+        )
+    )
     return selects
 
 
@@ -369,6 +382,9 @@ def _current(db_session: Session, actor: Actor, items: Sequence[_Item]) -> dict[
         if entity_type is EntityType.SESSION:
             sessions = db_session.scalars(select(MentoringSession).where(MentoringSession.id.in_(ids))).all()
             records = view_sessions(db_session, sessions, actor=actor)
+        elif entity_type is EntityType.GROUP_SERIES:
+            # Only a series the caller may still read: one their child just left comes as a delete.
+            records = view_series(db_session, readable_series(db_session, actor=actor, series_ids=ids))
         else:
             model = EXPANDED[entity_type]
             records = db_session.scalars(select(model).where(model.id.in_(ids))).all()

@@ -52,8 +52,11 @@ EXPANSION_RANKS: dict[EntityType, int] = {
     EntityType.MISSING_EPISODE: 5,
     EntityType.CHECK_IN: 6,
     EntityType.GOAL: 7,
+    # Added after the others: a mid-pass cursor from before, at rank 8 (then AFTER_ALL), is past every item of its
+    # entry still, since no child expanded into a series then.
+    EntityType.GROUP_SERIES: 8,
 }
-AFTER_ALL = 8
+AFTER_ALL = 9
 NO_RECORD = uuid.UUID(int=0)
 # A cursor is text the phone sends back unread: "<txid>.<change id>" between passes (the format every cursor
 # had before pages were bounded, so cursors already on phones stay valid), and mid-pass

@@ -5,6 +5,7 @@ from marshmallow import ValidationError, fields, validate, validates
 from api.alerts.schemas import AlertSchema
 from api.changes.rules import ChangeOp, EntityType
 from api.children.schemas import ChildSchema
+from api.groups.schemas import SeriesSchema
 from api.schedules.schemas import PatternSchema
 from api.schemas import Schema
 from api.sessions.schemas import SessionSchema
@@ -46,6 +47,9 @@ class ChangeSchema(Schema):
     alert = fields.Nested(AlertSchema, allow_none=True)
     check_in = fields.Nested(CheckInSchema, allow_none=True)
     goal = fields.Nested(GoalSchema, allow_none=True)
+    group_series = fields.Nested(
+        SeriesSchema, allow_none=True, metadata={"description": "A series one of your children is on the roster of"}
+    )
 
 
 class SyncPageSchema(Schema):

@@ -202,6 +202,25 @@ def _build_slot(
             "ends_at": (evening + timedelta(hours=14)).isoformat(),
         },
     )
+    series = post(
+        "/group-series",
+        {
+            "programme_id": str(side.programme.id),
+            "name": f"Series {uuid.uuid4().hex[:8]}",
+            "capacity": 8,
+            "lead_facilitator_id": str(mentor.id),
+            "location_category": "school",
+            # Tuesdays of weeks with room in the child's weekly cap (the world's week 48 is full).
+            "sessions": [
+                {
+                    "planned_start_at": f"2026-12-{day:02d}T17:30:00+00:00",
+                    "planned_end_at": f"2026-12-{day:02d}T18:30:00+00:00",
+                }
+                for day in (8, 15)
+            ],
+        },
+    )
+    post(f"/group-series/{series['id']}/members", {"enrolment_id": str(enrolment.id)})
     referral = build_referral(db_session, cohort=side.cohort, by=side.coordinator)
     unreferred = make_child(db_session, programme=side.programme, by=side.coordinator)
     identifiers = _identify(db_session, [enrolment.child_id])
@@ -224,6 +243,7 @@ def _build_slot(
         "goal_id": goal["id"],
         "invitation_id": invitation["id"],
         "event_id": event["id"],
+        "series_id": series["id"],
         "referral_id": str(referral.id),
         "referral_child_id": str(referral.child_id),
         "unreferred_child_id": str(unreferred.id),

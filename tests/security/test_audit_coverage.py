@@ -51,6 +51,9 @@ from api.db import transaction
 from api.enrolments import service as enrolments_service
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EndReason
+from api.groups import service as groups_service
+from api.groups.models import SeriesMember
+from api.groups.rules import PlannedTimes
 from api.missing import service as missing_service
 from api.missing.rules import MissingSource
 from api.outbox.models import OutboundMessage
@@ -729,6 +732,92 @@ def take_register(w: World) -> Call:
     )
 
 
+# Group series
+
+
+def a_series(w: World, *, with_child: bool = True) -> tuple[uuid.UUID, uuid.UUID]:
+    """A series of one session (in two days), led by the world's mentor, with the world's child on the roster:
+    (series id, session id)."""
+    start = w.now + timedelta(days=2)
+    view = groups_service.create_series(
+        w.db,
+        actor=w.actor(w.coordinator),
+        programme_id=w.programme.id,
+        name="Staying safe online",
+        capacity=8,
+        complete_after_sessions=None,
+        lead_facilitator_id=w.mentor.id,
+        co_facilitator_id=None,
+        location_category=LocationCategory.SCHOOL,
+        sessions=[PlannedTimes(start, start + timedelta(hours=1))],
+        now=w.now,
+    )
+    if with_child:
+        groups_service.join_series(
+            w.db, actor=w.actor(w.coordinator), series_id=view.id, enrolment_id=w.enrolment.id, now=w.now
+        )
+    return view.id, view.sessions[0].id
+
+
+def member_id(w: World, series_id: uuid.UUID) -> uuid.UUID:
+    return w.db.scalars(select(SeriesMember.id).where(SeriesMember.series_id == series_id)).one()
+
+
+def get_series(w: World) -> Call:
+    series_id, _ = a_series(w)
+    return Call(
+        "GET",
+        f"/group-series/{series_id}",
+        w.mentor,
+        200,
+        expected=lambda r: [row(w.mentor, "group_series.read", "group_series", series_id, w.child.id)],
+    )
+
+
+def update_series(w: World) -> Call:
+    series_id, _ = a_series(w)
+    return Call(
+        "PATCH",
+        f"/group-series/{series_id}",
+        w.mentor,
+        200,
+        json={"capacity": 9},
+        headers=if_match(1),
+        expected=lambda r: [row(w.mentor, "group_series.update", "group_series", series_id, w.child.id)],
+    )
+
+
+def join_series(w: World) -> Call:
+    series_id, session_id = a_series(w, with_child=False)
+    return Call(
+        "POST",
+        f"/group-series/{series_id}/members",
+        w.mentor,
+        201,
+        json={"enrolment_id": str(w.enrolment.id)},
+        expected=lambda r: [
+            row(w.mentor, "session.book", "mentoring_session", session_id, w.child.id),
+            row(w.mentor, "series_member.join", "series_member", member_id(w, series_id), w.child.id),
+            row(w.mentor, "group_series.roster", "group_series", series_id, w.child.id),
+        ],
+    )
+
+
+def leave_series(w: World) -> Call:
+    series_id, session_id = a_series(w)
+    return Call(
+        "DELETE",
+        f"/group-series/{series_id}/members/{w.child.id}",
+        w.mentor,
+        204,
+        expected=lambda r: [
+            row(w.mentor, "session.unbook", "mentoring_session", session_id, w.child.id),
+            row(w.mentor, "series_member.leave", "series_member", member_id(w, series_id), w.child.id),
+            row(w.mentor, "group_series.roster", "group_series", series_id, w.child.id),
+        ],
+    )
+
+
 def start_lone_working(w: World) -> Call:
     session_id = a_session(w)
     return Call(
@@ -1393,6 +1482,10 @@ CHILD_LEVEL: dict[Op, tuple[Scenario, ...]] = {
     ("POST", "/sessions/<uuid:session_id>/lone-working"): (start_lone_working,),
     ("POST", "/sessions/<uuid:session_id>/lone-working/safe"): (confirm_safe,),
     ("POST", "/sessions/<uuid:session_id>/reschedule"): (reschedule_session,),
+    ("GET", "/group-series/<uuid:series_id>"): (get_series,),
+    ("PATCH", "/group-series/<uuid:series_id>"): (update_series,),
+    ("POST", "/group-series/<uuid:series_id>/members"): (join_series,),
+    ("DELETE", "/group-series/<uuid:series_id>/members/<uuid:child_id>"): (leave_series,),
     ("GET", f"/children/{CHILD}/session-summary"): (summarise_delivery,),
     ("PUT", "/enrolments/<uuid:enrolment_id>/weekly-cap-overrides"): (override_weekly_cap,),
     ("POST", "/enrolments/<uuid:enrolment_id>/patterns"): (set_pattern,),
@@ -1464,6 +1557,9 @@ NOT_CHILD_LEVEL: dict[Op, str] = {
     ("GET", "/instruments"): "the deployment's questionnaires, no answers",
     # The duty rota: staff's shifts, no child (its writes are audited all the same)
     ("GET", "/duty-rota"): "the duty rota: staff's shifts, no child",
+    # Group series: made before anyone joins, listed by counts (their writes and reads of a roster are audited)
+    ("POST", "/group-series"): "a series and its sessions, no child on the roster yet (audited all the same)",
+    ("GET", "/group-series"): "series in brief: counts of sessions and children, no child named",
     ("POST", "/duty-rota"): "the duty rota: staff's shifts, no child",
     ("PATCH", "/duty-rota/<uuid:shift_id>"): "the duty rota: staff's shifts, no child",
     ("DELETE", "/duty-rota/<uuid:shift_id>"): "the duty rota: staff's shifts, no child",

@@ -250,6 +250,30 @@ MATRIX: dict[tuple[str, str], Op] = {
         body=lambda refs: {"lines": [{"child_id": refs["child_id"], "attendance": "attended"}]},
         if_match=True,
     ),
+    # Group series: coordinators of the programme and the series' facilitators; a mentor reads those with a child of
+    # their caseload on the roster (a colleague's series answers 404, as a record that does not exist).
+    ("POST", "/group-series"): Op(
+        CASEWORK,
+        PROGRAMME,
+        body=lambda refs: {
+            "programme_id": refs["programme_id"],
+            "name": f"Series {uuid.uuid4().hex[:8]}",
+            "capacity": 8,
+            "location_category": "school",
+            "sessions": [
+                {"planned_start_at": "2026-12-08T10:00:00+00:00", "planned_end_at": "2026-12-08T11:00:00+00:00"}
+            ],
+        },
+    ),
+    ("GET", "/group-series"): Op(
+        CASEWORK, PROGRAMME, query=lambda refs: {"programme_id": refs["programme_id"]}, hidden=200
+    ),
+    ("GET", "/group-series/{series_id}"): Op(CASEWORK, CASELOAD),
+    ("PATCH", "/group-series/{series_id}"): Op(CASEWORK, CASELOAD, body=constant({"capacity": 9}), if_match=True),
+    ("POST", "/group-series/{series_id}/members"): Op(
+        CASEWORK, CASELOAD, body=lambda refs: {"enrolment_id": refs["enrolment_id"]}
+    ),
+    ("DELETE", "/group-series/{series_id}/members/{child_id}"): Op(CASEWORK, CASELOAD),
     # Lone working: the session's own mentor only (a coordinator cannot start or close a mentor's check).
     ("POST", "/sessions/{session_id}/lone-working"): Op(frozenset({MENTOR}), CASELOAD, body=constant({})),
     ("POST", "/sessions/{session_id}/lone-working/safe"): Op(frozenset({MENTOR}), CASELOAD),

@@ -132,6 +132,22 @@ class Family:
                 {"event_type": "arrest", "occurred_on": "2026-11-20", "source": "police"},
             )
             ok(client.get(f"/children/{child}", headers=headers), 200)  # an audited read
+        # Both on a group series' roster.
+        series = post(
+            "/group-series",
+            {
+                "programme_id": str(cohort.programme_id),
+                "name": "Staying safe online",
+                "capacity": 8,
+                "lead_facilitator_id": str(self.mentor.id),
+                "location_category": "school",
+                "sessions": [
+                    {"planned_start_at": "2026-12-08T17:30:00+00:00", "planned_end_at": "2026-12-08T18:30:00+00:00"}
+                ],
+            },
+        )
+        for enrolled in (enrolment, other):
+            post(f"/group-series/{series['id']}/members", {"enrolment_id": str(enrolled.id)})
         # The links' SMS, sent, so each message has a history.
         settings = DispatchSettings(
             sender=FakeSmsSender(now=clock.now),

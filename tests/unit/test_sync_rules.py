@@ -48,7 +48,16 @@ def test_every_string_the_documented_pattern_allows_decodes(raw):
 
 @pytest.mark.parametrize(
     "raw",
-    ["abc", "12", "1.2.3", "1.x", " 1.2", "1.2\n", "1.2.9." + "0" * 32 + ".1.2.3.4", "1.2.1." + "A" * 32 + ".1.2.3.4"],
+    [
+        "abc",
+        "12",
+        "1.2.3",
+        "1.x",
+        " 1.2",
+        "1.2\n",
+        f"1.2.{AFTER_ALL + 1}." + "0" * 32 + ".1.2.3.4",
+        "1.2.1." + "A" * 32 + ".1.2.3.4",
+    ],
 )
 def test_anything_else_is_refused(raw):
     with pytest.raises(InvalidCursor):
