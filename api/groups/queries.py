@@ -160,6 +160,26 @@ def attended(db_session: Session, *, series_ids: Collection[uuid.UUID]) -> dict[
     return {(series_id, child_id): int(count) for series_id, child_id, count in rows if series_id is not None}
 
 
+def current_memberships(db_session: Session, *, enrolment_id: uuid.UUID) -> list[SeriesMember]:
+    """The rosters a child is on through this enrolment, in series order (the order their locks are taken in)."""
+    return list(
+        db_session.scalars(
+            select(SeriesMember)
+            .where(SeriesMember.enrolment_id == enrolment_id, SeriesMember.left_at.is_(None))
+            .order_by(SeriesMember.series_id)
+        )
+    )
+
+
+def lock_series(db_session: Session, *, series_id: uuid.UUID) -> GroupSeries:
+    return db_session.execute(
+        select(GroupSeries)
+        .where(GroupSeries.id == series_id)
+        .with_for_update(of=GroupSeries)
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
 def current_members(db_session: Session, *, series_id: uuid.UUID) -> list[SeriesMember]:
     return list(
         db_session.scalars(

@@ -26,7 +26,7 @@ from api.actors import Actor, Role
 from api.audit import service as audit
 from api.changes.rules import EntityType
 from api.changes.service import record_change
-from api.db import use_case
+from api.db import step, use_case
 from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.rules import EnrolmentStatus
 from api.errors import check_version
@@ -327,10 +327,37 @@ def leave_series(
     ):
         # A mentor facilitating the series takes off only children of their own caseload.
         raise errors.NotOnRoster()
+    _take_off_roster(db_session, actor=actor, series=series, member=member, to_cancel=to_cancel, now=now)
+
+
+def _take_off_roster(
+    db_session: Session,
+    *,
+    actor: Actor,
+    series: GroupSeries,
+    member: SeriesMember,
+    to_cancel: list[MentoringSession],
+    now: datetime,
+) -> None:
+    """The child leaves: their lines at the sessions not yet started (`to_cancel`, locked) are cancelled by the
+    service, with their reminders. The caller holds the series' lock."""
     member.left_at = now
     member.left_by_user_id = actor.user_id
     for session in to_cancel:
-        sessions_service.cancel_lines(db_session, actor=actor, session=session, child_ids=[child_id], now=now)
+        sessions_service.cancel_lines(db_session, actor=actor, session=session, child_ids=[member.child_id], now=now)
     _record_sessions_written(db_session, to_cancel, actor=actor, action="session.unbook", now=now)
-    audit.record(db_session, actor=actor, action="series_member.leave", record=member, child_id=child_id, now=now)
-    _record_series_written(db_session, series, actor=actor, action="group_series.roster", now=now, also=child_id)
+    audit.record(
+        db_session, actor=actor, action="series_member.leave", record=member, child_id=member.child_id, now=now
+    )
+    _record_series_written(db_session, series, actor=actor, action="group_series.roster", now=now, also=member.child_id)
+
+
+@step
+def leave_every_series(db_session: Session, *, actor: Actor, enrolment_id: uuid.UUID, now: datetime) -> None:
+    """A child whose enrolment ends leaves every roster they are on through it, so their place on each is free and
+    no session still books them. Called before the enrolment is locked to end it: the series' rows first, as every
+    roster change takes them."""
+    for member in queries.current_memberships(db_session, enrolment_id=enrolment_id):
+        series = queries.lock_series(db_session, series_id=member.series_id)
+        to_cancel = queries.sessions_not_started(db_session, series_id=series.id, now=now)
+        _take_off_roster(db_session, actor=actor, series=series, member=member, to_cancel=to_cancel, now=now)

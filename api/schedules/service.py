@@ -28,6 +28,7 @@ from api.enrolments.models import Enrolment
 from api.enrolments.reading import EnrolmentWithPosition
 from api.enrolments.rules import EndReason
 from api.errors import check_version
+from api.groups import service as groups_service
 from api.schedules import errors, rules
 from api.schedules.models import SessionPattern
 from api.schedules.rules import Slot
@@ -335,8 +336,9 @@ def end_enrolment_and_its_patterns(
     note: str | None,
     now: datetime,
 ) -> EnrolmentWithPosition:
-    """End support (api/enrolments) and, in the same transaction, the enrolment's patterns: their future, untouched
-    sessions go; sessions already logged, edited or past stay as they are."""
+    """End support (api/enrolments) and, in the same transaction, the enrolment's patterns (their future, untouched
+    sessions go; sessions already logged, edited or past stay as they are) and its places on group series' rosters."""
+    groups_service.leave_every_series(db_session, actor=actor, enrolment_id=enrolment_id, now=now)
     ended = enrolments_service.end_enrolment(
         db_session, actor=actor, enrolment_id=enrolment_id, reason=reason, note=note, now=now
     )
@@ -355,7 +357,10 @@ def move_enrolment_ending_its_patterns(
     now: datetime,
 ) -> EnrolmentWithPosition:
     """Move a child to another cohort (api/enrolments); the old enrolment's patterns end with it, since the new
-    cohort may allow a different number of sessions a week (the mentor sets a new pattern)."""
+    cohort may allow a different number of sessions a week (the mentor sets a new pattern). For the same reason the
+    child leaves the group series they were on through the old enrolment: a coordinator puts them back on a roster
+    through the new one, which checks the new cohort's weekly cap."""
+    groups_service.leave_every_series(db_session, actor=actor, enrolment_id=enrolment_id, now=now)
     moved = enrolments_service.move_enrolment(
         db_session, actor=actor, enrolment_id=enrolment_id, to_cohort_id=to_cohort_id, note=note, now=now
     )

@@ -107,7 +107,8 @@ def end_enrolment(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:
 
     Only an active enrolment can end (409 `enrolment_not_active`). It ends now with the reason and note; the key
     worker allocation and the child's session patterns end with it (their future untouched sessions are removed;
-    sessions already logged stay). The place is offered at once to the child at the head of the waitlist, in the
+    sessions already logged stay), and the child leaves every group series' roster (their lines at its sessions not
+    yet started are cancelled by the service). The place is offered at once to the child at the head of the waitlist, in the
     same transaction. Admins and coordinators of its programme; audited.
     """
     return service.end_enrolment_and_its_patterns(
@@ -132,7 +133,8 @@ def move_enrolment(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:
     freed place is offered to the head of the source cohort's waitlist. The target needs a free place (409
     `cohort_full`, with `places` and `places_taken`); the same cohort answers 409 `same_cohort`; a cohort of another
     programme answers 404. Session patterns end with the old enrolment, since the new cohort's weekly cap may
-    differ. Answers 201 with the new enrolment. Admins and coordinators; audited.
+    differ, and so do its places on group series' rosters (put the child back through the new enrolment, which
+    checks the new cap). Answers 201 with the new enrolment. Admins and coordinators; audited.
     """
     return service.move_enrolment_ending_its_patterns(
         db_session(),

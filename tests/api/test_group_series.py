@@ -408,3 +408,51 @@ def test_every_roster_change_is_logged_for_each_child_on_it_and_one_who_just_lef
     assert sorted((str(entity), str(child)) for entity, child in logged) == sorted(
         [(series["id"], str(stays.child_id)), (series["id"], str(leaves.child_id))]
     )
+
+
+def test_a_child_whose_support_ends_leaves_every_roster_and_frees_the_place(client, team, db_session):
+    series = created(client, team, capacity=1)
+    child, waiting = team.child(), team.child()
+    joined(client, team, series, child)
+
+    response = client.post(
+        f"/enrolments/{child.id}/end",
+        json={"reason": "completed", "note": "Support ended."},
+        headers=team.headers(team.coordinator),
+    )
+
+    assert response.status_code == 200, response.json
+    assert set(lines_of(db_session, child).values()) == {"cancelled_by_service"}
+    [entry] = read(client, team, series).json["roster"]
+    assert entry["left_at"] is not None
+    joined(client, team, series, waiting)
+
+
+def test_a_child_moved_to_another_cohort_leaves_the_series_and_can_be_put_back_through_the_new_place(
+    client, team, db_session
+):
+    series = created(client, team)
+    child = team.child()
+    joined(client, team, series, child)
+    other = make_cohort(db_session, programme=team.programme, places=5)
+    db_session.commit()
+
+    response = client.post(
+        f"/enrolments/{child.id}/move",
+        json={"cohort_id": str(other.id)},
+        headers=team.headers(team.coordinator),
+    )
+
+    assert response.status_code == 201, response.json
+    assert set(lines_of(db_session, child).values()) == {"cancelled_by_service"}
+    [entry] = read(client, team, series).json["roster"]
+    assert entry["left_at"] is not None
+    answer = client.post(
+        f"/group-series/{series['id']}/members",
+        json={"enrolment_id": response.json["id"]},
+        headers=team.headers(team.coordinator),
+    )
+    assert answer.status_code == 201, answer.json
+    assert [entry["enrolment_id"] for entry in answer.json["roster"] if entry["left_at"] is None] == [
+        response.json["id"]
+    ]
