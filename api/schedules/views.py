@@ -108,8 +108,8 @@ def end_enrolment(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:
     Only an active enrolment can end (409 `enrolment_not_active`). It ends now with the reason and note; the key
     worker allocation and the child's session patterns end with it (their future untouched sessions are removed;
     sessions already logged stay), and the child leaves every group series' roster (their lines at its sessions not
-    yet started are cancelled by the service). The place is offered at once to the child at the head of the waitlist, in the
-    same transaction. Admins and coordinators of its programme; audited.
+    yet started are cancelled by the service). The place is offered at once to the child at the head of the
+    waitlist, in the same transaction. Admins and coordinators of its programme; audited.
     """
     return service.end_enrolment_and_its_patterns(
         db_session(),

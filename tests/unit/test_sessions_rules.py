@@ -17,8 +17,8 @@ from api.actors import Actor, Role
 from api.sessions.errors import InvalidSession
 from api.sessions.rules import (
     CANCELLED,
-    STILL_ON,
     FINAL,
+    STILL_ON,
     LocalTiming,
     SessionLog,
     SessionStatus,
