@@ -5,6 +5,7 @@ session, check its version and record the change for the phones' sync and the au
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from api.sessions.register_rules import (
     check_register,
     has_register,
     line_for_status,
+    lines_before_start,
 )
 from api.sessions.rules import SessionKind, SessionStatus
 
@@ -31,7 +33,9 @@ def first_line(kind: SessionKind, status: SessionStatus) -> Attendance:
 
 
 @step
-def record_lines(db_session: Session, *, session: MentoringSession, lines: Sequence[RegisterLine]) -> None:
+def record_lines(
+    db_session: Session, *, session: MentoringSession, lines: Sequence[RegisterLine], now: datetime
+) -> None:
     """Take (or correct) a group session's register: the lines sent are set, the others stay as they are. The
     caller holds the session's lock and has checked its version."""
     if not has_register(session.kind):
@@ -50,6 +54,10 @@ def record_lines(db_session: Session, *, session: MentoringSession, lines: Seque
         planned_start_at=session.planned_start_at,
         planned_end_at=session.planned_end_at,
     )
+    early = lines_before_start(lines, planned_start_at=session.planned_start_at, now=now)
+    if early:
+        [problem] = next(iter(early.values()))["attendance"]
+        raise errors.SessionNotStarted(problem, errors={"lines": early})
     returning = [
         rows[line.child_id]
         for line in lines

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from api.sessions.errors import InvalidSession
-from api.sessions.rules import SessionKind, SessionStatus
+from api.sessions.rules import SessionKind, SessionStatus, not_started_problem
 
 
 class CarerRelationship(StrEnum):
@@ -120,3 +120,21 @@ def check_register(
             problems[str(index)] = found
     if problems:
         raise InvalidSession("Some lines of the register are not valid.", errors={"lines": problems})
+
+
+# What a line says happened, as the session's status would say it: only a session that has started has either.
+_OUTCOME_OF_LINE = {Attendance.ATTENDED: SessionStatus.COMPLETED, Attendance.DID_NOT_ATTEND: SessionStatus.DID_NOT_ATTEND}
+
+
+def lines_before_start(
+    lines: Sequence[RegisterLine], *, planned_start_at: datetime, now: datetime
+) -> dict[str, dict[str, list[str]]]:
+    """The lines that say a child came or did not before the session started (the same rule as logging a session:
+    rules.not_started_problem), by position. Booked and cancelled lines may be taken in advance."""
+    problems: dict[str, dict[str, list[str]]] = {}
+    for index, line in enumerate(lines):
+        outcome = _OUTCOME_OF_LINE.get(line.attendance)
+        problem = outcome and not_started_problem(status=outcome, planned_start_at=planned_start_at, now=now)
+        if problem:
+            problems[str(index)] = {"attendance": [problem]}
+    return problems

@@ -346,7 +346,7 @@ def update_session(
     # Last, so the session's row is written once, with its new status, when the attendees' copy follows it.
     _set_status(db_session, session, new_status)
     if register_lines is not None:
-        register.record_lines(db_session, session=session, lines=register_lines)
+        register.record_lines(db_session, session=session, lines=register_lines, now=now)
     if new_status is not SessionStatus.PLANNED:
         # Logged or cancelled: the mentor's lone-working check ends with the session, in this transaction.
         lone_working.close_check(db_session, session_id=session.id, actor=actor, now=now)
@@ -425,7 +425,7 @@ def take_register(
     session's mentor (or staff); a stale version is refused (412)."""
     session = _get_session_to_change(db_session, actor=actor, session_id=session_id)
     check_version(current=session.version, expected=expected_version)
-    register.record_lines(db_session, session=session, lines=lines)
+    register.record_lines(db_session, session=session, lines=lines, now=now)
     session.version += 1
     session.updated_at = now
     session.updated_by_user_id = actor.user_id
