@@ -123,7 +123,10 @@ def check_register(
 
 
 # What a line says happened, as the session's status would say it: only a session that has started has either.
-_OUTCOME_OF_LINE = {Attendance.ATTENDED: SessionStatus.COMPLETED, Attendance.DID_NOT_ATTEND: SessionStatus.DID_NOT_ATTEND}
+_OUTCOME_OF_LINE = {
+    Attendance.ATTENDED: SessionStatus.COMPLETED,
+    Attendance.DID_NOT_ATTEND: SessionStatus.DID_NOT_ATTEND,
+}
 
 
 def lines_before_start(

@@ -307,7 +307,11 @@ def test_booked_and_cancelled_lines_are_recorded_before_the_session_starts(clien
         client,
         team,
         session["id"],
-        [line(children[0], "cancelled_by_child"), line(children[1], "cancelled_by_service"), line(children[2], "booked")],
+        [
+            line(children[0], "cancelled_by_child"),
+            line(children[1], "cancelled_by_service"),
+            line(children[2], "booked"),
+        ],
     )
 
     assert response.status_code == 200, response.json
