@@ -67,6 +67,15 @@ def lock_places_to_plan(db_session: Session, *, actor: Actor, enrolment_ids: lis
     return places
 
 
+def check_kind_fits_places(places: list[Place], kind: SessionKind) -> None:
+    """Refuse a one-to-one or phone session for a child whose place is in a group-only cohort (every path that
+    plans, logs, corrects or moves a session, and the schedules' patterns, ask this)."""
+    for place in places:
+        problem = rules.group_only_problem(cohort_kind=place.cohort.kind, session_kind=kind)
+        if problem:
+            raise errors.GroupOnlyEnrolment(problem, errors={"kind": [problem]}, child_id=str(place.enrolment.child_id))
+
+
 def check_weekly_caps(
     db_session: Session, *, places: list[Place], local_week: str, excluding: uuid.UUID | None = None
 ) -> None:
@@ -261,6 +270,7 @@ def create_session(
     if kind is not SessionKind.GROUP and len(enrolment_ids) != 1:
         raise errors.InvalidSession(errors={"enrolment_ids": ["A one-to-one or phone session has one child."]})
     places = lock_places_to_plan(db_session, actor=actor, enrolment_ids=enrolment_ids)
+    check_kind_fits_places(places, kind)
     # Checked under the enrolment lock, so a phone's retry racing its first create finds it committed (409).
     if session_id is not None and db_session.get(MentoringSession, session_id) is not None:
         raise errors.SessionAlreadyExists()
@@ -330,6 +340,9 @@ def update_session(
     programme = db_session.get_one(Programme, session.programme_id)
     attendees = queries.attendees(db_session, session_id=session.id)
     child_ids = [attendee.child_id for attendee in attendees]
+    if changes.get("kind", session.kind) is not session.kind:
+        places = queries.lock_places(db_session, enrolment_ids=[attendee.enrolment_id for attendee in attendees])
+        check_kind_fits_places(places, changes["kind"])
     rules.check_log(programme_activities=programme.session_activities, status=new_status, log=log, child_ids=child_ids)
     if new_status is not session.status:
         _refuse_outcome_before_start(status=new_status, planned_start_at=session.planned_start_at, now=now)
@@ -381,6 +394,7 @@ def reschedule_session(
         raise errors.SessionAlreadyExists()
     enrolment_ids = [attendee.enrolment_id for attendee in queries.attendees(db_session, session_id=old.id)]
     places = lock_places_to_plan(db_session, actor=actor, enrolment_ids=enrolment_ids)
+    check_kind_fits_places(places, old.kind)
     check_session_fits(
         db_session, places=places, mentor_id=old.mentor_id, planned_start_at=planned_start_at, replacing=old.id
     )
