@@ -141,3 +141,31 @@ def lines_before_start(
         if problem:
             problems[str(index)] = {"attendance": [problem]}
     return problems
+
+
+# The most carers one session records (an introductory session for a series' parents and carers, say).
+MAX_CARERS = 40
+
+
+@dataclass(frozen=True)
+class CarerAtSession:
+    """A parent or carer who came: how they are related, and the child on the register they came for, if named."""
+
+    relationship: CarerRelationship
+    child_id: uuid.UUID | None = None
+
+
+def check_carers(
+    carers: Sequence[CarerAtSession], *, kind: SessionKind, booked_child_ids: Collection[uuid.UUID]
+) -> None:
+    """Carers come to a group session only, each for a child on its register when one is named. Carers are not
+    children: they hold no place and count towards no cap or child figure, which is why they are not lines."""
+    if carers and not has_register(kind):
+        raise InvalidSession(errors={"carers": ["Only a group session records carers who came."]})
+    problems = {
+        str(index): {"child_id": ["Not a child on this session's register."]}
+        for index, carer in enumerate(carers)
+        if carer.child_id is not None and carer.child_id not in booked_child_ids
+    }
+    if problems:
+        raise InvalidSession("Some carers are not valid.", errors={"carers": problems})

@@ -38,7 +38,7 @@ from api.sessions.fitting import check_session_fits
 from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.queries import Attendee, Place
 from api.sessions.reading import SessionView, view_session
-from api.sessions.register_rules import RegisterLine, line_for_status
+from api.sessions.register_rules import CarerAtSession, RegisterLine, line_for_status
 from api.sessions.rules import LocalTiming, LocationCategory, SessionKind, SessionLog, SessionStatus
 
 
@@ -432,14 +432,19 @@ def take_register(
     actor: Actor,
     session_id: uuid.UUID,
     expected_version: int,
-    lines: list[RegisterLine],
+    lines: list[RegisterLine] | None,
     now: datetime,
+    carers: list[CarerAtSession] | None = None,
 ) -> SessionView:
-    """Record who came to a group session (register_rules.py): the lines sent are set, the others kept. Only the
-    session's mentor (or staff); a stale version is refused (412)."""
+    """Record who came to a group session (register_rules.py): the lines sent are set, the others kept; the carers
+    sent, if any list is, replace those recorded. Only the session's mentor (or staff); a stale version is refused
+    (412)."""
     session = _get_session_to_change(db_session, actor=actor, session_id=session_id)
     check_version(current=session.version, expected=expected_version)
-    register.record_lines(db_session, session=session, lines=lines, now=now)
+    if lines is not None:
+        register.record_lines(db_session, session=session, lines=lines, now=now)
+    if carers is not None:
+        register.record_carers(db_session, session=session, carers=carers, actor=actor, now=now)
     session.version += 1
     session.updated_at = now
     session.updated_by_user_id = actor.user_id

@@ -153,13 +153,23 @@ def take_register(body: dict[str, Any], session_id: uuid.UUID) -> Any:
     (409 `session_status_final` once cancelled, moved or not attended). Send If-Match with the session's ETag (412
     `stale_version`, 428 without it). Only the mentor who leads the session (or a coordinator or admin; 403
     `not_the_sessions_mentor`). The answer carries the new ETag; the phones' sync feed carries the change. Audited.
+
+    `carers` (optional; up to 40) records the parents and carers who came, such as to a series' introductory
+    session: each with their `relationship` (parent, foster_carer, kinship_carer, other_carer) and, optionally, the
+    `child_id` of the child on the register they came for; no name is kept. Sent, the list replaces the carers
+    recorded (empty: none); left out, they stay. Only a group session has carers (422 `invalid_session`, naming
+    `carers`), a `child_id` must be on the session's register (422, `carers.1.child_id`), and carers are recorded
+    once the session has started (422 `session_not_started`), as are `attended` and `did_not_attend` lines (booked
+    and cancelled lines may be taken in advance). Either `lines` or `carers` may be left out, not both. Carers hold no
+    place and count towards no cap or child figure; the session shows them (`carers`, `carers_attended`).
     """
     view = service.take_register(
         db_session(),
         actor=current_actor(),
         session_id=session_id,
         expected_version=expected_version(),
-        lines=body["lines"],
+        lines=body.get("lines"),
+        carers=body.get("carers"),
         now=clock().now(),
     )
     return view, etag(view.version)
