@@ -335,7 +335,8 @@ def _occupancy(page: PageFigures) -> list[Section]:
 
 
 def _delivery(figures: PageFigures) -> Section:
-    """Sessions delivered, missed and cancelled in each of the last 12 ISO weeks (the delivery dashboard)."""
+    """Sessions delivered, missed and cancelled in each of the last 12 ISO weeks (the delivery dashboard); the table
+    adds the children's missed attendances (a group session's register counts each child who did not come)."""
     mondays = [monday for monday, _ in figures.weeks]
     weeks = [week for _, week in figures.weeks]
     names = (("Delivered", "delivered"), ("Missed", "missed"), ("Cancelled", "cancelled"))
@@ -357,10 +358,12 @@ def _delivery(figures: PageFigures) -> Section:
         (
             f"{monday.isocalendar().year}-W{monday.isocalendar().week:02d} (from {monday:%d %b})",
             *(_count_text(getattr(week, key)) for _name, key in names),
+            _count_text(week.missed_attendances),
         )
         for monday, week in zip(mondays, weeks, strict=True)
     )
-    return Section(chart, Table("Sessions per week", ("Week", "Delivered", "Missed", "Cancelled"), rows))
+    headers = ("Week", "Delivered", "Missed", "Cancelled", "Missed attendances")
+    return Section(chart, Table("Sessions per week", headers, rows))
 
 
 def _wellbeing(figures: PageFigures) -> Section:

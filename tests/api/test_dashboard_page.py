@@ -400,8 +400,31 @@ def test_a_commissioner_sees_suppressed_figures_and_never_a_child(client, db_ses
         headers=auth_headers(db_session, page_world.commissioner),
     ).json
     row = f'<th scope="row">{monday:%G-W%V} (from {monday:%d %b})</th>'
-    cells = "".join(f"<td>{week[key]}</td>".replace("<5", "&lt;5") for key in ("delivered", "missed", "cancelled"))
+    cells = "".join(f"<td>{week[key]}</td>".replace("<5", "&lt;5") for key in WEEK_COLUMNS)
     assert row + cells in html
+
+
+WEEK_COLUMNS = ("delivered", "missed", "cancelled", "missed_attendances")
+
+
+def test_each_weeks_missed_attendances_are_on_the_page_as_the_delivery_dashboard_counts_them(
+    client, db_session, page_world
+):
+    """A group session nobody came to misses one session and every child's attendance: the JSON dashboard's
+    missed_attendances, on the page too (suppressed for a commissioner as the JSON suppresses it)."""
+    monday = DEFAULT_NOW.date() - timedelta(days=DEFAULT_NOW.weekday())
+    page_world.session(at(monday, 9, 0), SessionStatus.DID_NOT_ATTEND, page_world.a[:3])
+    row = f'<th scope="row">{monday:%G-W%V} (from {monday:%d %b})</th>'
+    for user in (page_world.coordinator, page_world.commissioner):
+        sign_in(client, user)
+        html = client.get(page_path(page_world)).get_data(as_text=True)
+        week = client.get(
+            f"/programmes/{page_world.programme.id}/dashboards/delivery?since={monday}&until={DEFAULT_NOW.date()}",
+            headers=auth_headers(db_session, user),
+        ).json
+        assert '<th scope="col">Missed attendances</th>' in html
+        assert row + "".join(f"<td>{week[key]}</td>".replace("<5", "&lt;5") for key in WEEK_COLUMNS) in html
+    assert week["missed_attendances"] == "<5"
 
 
 def test_staff_see_the_small_numbers(client, page_world):
