@@ -62,6 +62,7 @@ from api.dashboards.charts import Chart, Point, Series
 from api.dashboards.errors import FormRefused
 from api.dashboards.page_figures import PageFigures, page_figures
 from api.errors import AuthenticationFailed, NotFound, PermissionDenied
+from api.programmes.rules import CohortKind
 from api.web import clock, db_session, retry_after_seconds
 
 log = logging.getLogger(__name__)
@@ -270,6 +271,10 @@ class Section:
     note: str | None = None
 
 
+# How a cohort's kind reads beside its name, so group-only places are never taken for one-to-one (Protect, Prevent).
+KIND_NAMES = {CohortKind.ONE_TO_ONE: "one-to-one", CohortKind.GROUP_ONLY: "group-only"}
+
+
 def _count_text(value: int | str) -> str:
     return str(value)
 
@@ -307,9 +312,10 @@ def _occupancy(page: PageFigures) -> list[Section]:
             )
             for figure in figures
         )
+        described = f"{cohort.cohort_name} ({KIND_NAMES[cohort.cohort_kind]}, {cohort.funded} places)"
         chart = charts.column_chart(
             key=f"occupancy-{number}",
-            title=f"Occupancy over time: {cohort.cohort_name} ({cohort.funded} places)",
+            title=f"Occupancy over time: {described}",
             description="Time-weighted occupancy of the cohort's funded places in each month, as a percentage.",
             categories=[first.strftime("%b %y") for first in months],
             series=[Series("Occupancy", points)],

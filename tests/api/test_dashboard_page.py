@@ -21,6 +21,7 @@ from api.dashboards.capacity import places_dashboard
 from api.dashboards.delivery import delivery_dashboard
 from api.dashboards.page_figures import page_figures
 from api.dashboards.scope import DashboardRequest
+from api.programmes.rules import CohortKind
 from api.sessions.rules import SessionStatus
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from tests.api.dashboard_page_sign_in import SAME_SITE, hidden_token, sign_in, sign_in_token
@@ -499,3 +500,14 @@ def test_the_pages_weeks_and_months_are_each_periods_own_dashboard(db_session, p
         until = min((first + timedelta(days=31)).replace(day=1) - timedelta(days=1), DEFAULT_NOW.date())
         request = DashboardRequest(world.programme.id, since=first, until=until)
         assert month == places_dashboard(db_session, request=request, **asked), first
+
+
+def test_a_group_only_cohorts_occupancy_is_labelled_apart_from_one_to_one_places(client, db_session, page_world):
+    page_world.cohort_b.kind = CohortKind.GROUP_ONLY
+    db_session.commit()
+    sign_in(client, page_world.commissioner)
+
+    html = client.get(page_path(page_world)).get_data(as_text=True)
+
+    assert "Occupancy over time: A (one-to-one, 10 places)" in html
+    assert "Occupancy over time: B (group-only, 3 places)" in html

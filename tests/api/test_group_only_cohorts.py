@@ -133,3 +133,21 @@ def test_a_weekly_pattern_of_one_to_one_or_phone_sessions_is_refused_for_a_child
         f"/patterns/{group.json['id']}", json=body | {"kind": kind}, headers=team.headers(**{"If-Match": '"1"'})
     )
     refused_as_group_only(changed)
+
+
+# --- capacity figures -------------------------------------------------------------------------------------------
+
+
+def test_places_and_the_capacity_dashboard_show_each_cohorts_kind(client, team, group_only):
+    """A commissioner sees group-only places apart from the one-to-one (Protect, Prevent) places."""
+    commissioner = team.user(Role.COMMISSIONER)
+    team.child(cohort=group_only)
+
+    places = client.get(f"/programmes/{team.programme.id}/places", headers=team.headers(commissioner)).json
+    dashboard = client.get(
+        f"/programmes/{team.programme.id}/dashboards/places", headers=team.headers(commissioner)
+    ).json["cohorts"]
+
+    expected = {team.cohort.name: "one_to_one", group_only.name: "group_only"}
+    assert {row["cohort_name"]: row["cohort_kind"] for row in places} == expected
+    assert {row["cohort_name"]: row["cohort_kind"] for row in dashboard} == expected
