@@ -103,6 +103,7 @@ def test_a_coordinator_sees_exact_places_for_every_cohort(client, db_session, se
     assert rows[setting.other.name] | {"cohort_id": None} == {
         "cohort_id": None,
         "cohort_name": setting.other.name,
+        "cohort_kind": "one_to_one",
         "places": 2,
         "active": 0,
         "offered": 0,
