@@ -19,7 +19,7 @@ from api.idempotency.models import IdempotencyRecord
 from api.outbox.models import MessageEvent, OutboundMessage
 from api.outcomes.models import OutcomeEvent
 from api.schedules.models import SessionPattern
-from api.sessions.models import SessionAttendee
+from api.sessions.models import SessionAttendee, SessionCarer
 from api.wellbeing.models import CheckInInvitation, CheckInResponse, CheckInScore
 
 # A check-in link whose token was purged keeps this in place of the nonce.
@@ -44,6 +44,13 @@ def consent_history(db_session: Session, *, child_id: uuid.UUID) -> Sequence[Con
 def attendances_of_child(db_session: Session, *, child_id: uuid.UUID) -> Sequence[SessionAttendee]:
     return db_session.scalars(
         select(SessionAttendee).where(SessionAttendee.child_id == child_id).order_by(SessionAttendee.id)
+    ).all()
+
+
+def carers_of_child(db_session: Session, *, child_id: uuid.UUID) -> Sequence[SessionCarer]:
+    """The carers recorded as having come to a session for the child (how related; no name is kept)."""
+    return db_session.scalars(
+        select(SessionCarer).where(SessionCarer.child_id == child_id).order_by(SessionCarer.id)
     ).all()
 
 

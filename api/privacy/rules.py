@@ -76,6 +76,7 @@ SECTION_TABLES = {
     "allocations": "allocation",
     "session_patterns": "session_pattern",
     "session_attendances": "session_attendee",
+    "session_carers": "session_carer",
     "sessions": "mentoring_session",
     "check_in_invitations": "check_in_invitation",
     "check_ins": "check_in",

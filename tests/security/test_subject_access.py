@@ -132,6 +132,26 @@ class Family:
                 {"event_type": "arrest", "occurred_on": "2026-11-20", "source": "police"},
             )
             ok(client.get(f"/children/{child}", headers=headers), 200)  # an audited read
+        # A group session both came to, each with a carer who came for them.
+        group = post(
+            "/sessions",
+            {
+                "enrolment_ids": [str(enrolment.id), str(other.id)],
+                "kind": "group",
+                "location_category": "community_venue",
+                "planned_start_at": "2026-11-23T12:00:00+00:00",
+                "planned_end_at": "2026-11-23T13:00:00+00:00",
+            },
+        )
+        carers = [{"relationship": "parent", "child_id": str(enrolled.child_id)} for enrolled in (enrolment, other)]
+        ok(
+            client.put(
+                f"/sessions/{group['id']}/register",
+                json={"carers": carers},
+                headers=headers | {"If-Match": f'"{group["version"]}"'},
+            ),
+            200,
+        )
         # The links' SMS, sent, so each message has a history.
         settings = DispatchSettings(
             sender=FakeSmsSender(now=clock.now),
