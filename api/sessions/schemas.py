@@ -3,7 +3,7 @@ from typing import Any
 from marshmallow import fields, post_load, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
-from api.schemas import Integer, Schema, text
+from api.schemas import EditSchema, Integer, Schema, text
 from api.sessions.register_rules import MAX_CARERS, Attendance, CarerAtSession, CarerRelationship, RegisterLine
 from api.sessions.rules import (
     MAX_GROUP_SIZE,
@@ -105,7 +105,7 @@ class CarerInSchema(Schema):
         return CarerAtSession(**data)
 
 
-class RegisterSchema(Schema):
+class RegisterSchema(EditSchema):
     lines = register_lines_field(
         metadata={"description": "One line per child sent; children not sent keep their line (left out: all kept)"}
     )
@@ -117,11 +117,6 @@ class RegisterSchema(Schema):
             "kept; empty: none). No name is kept; carers hold no place and count towards no cap or child figure."
         },
     )
-
-    @validates_schema
-    def lines_or_carers(self, data: dict[str, Any], **_: Any) -> None:
-        if "lines" not in data and "carers" not in data:
-            raise ValidationError("Send the register's lines, its carers, or both.", "lines")
 
 
 class RescheduleSchema(Schema):
