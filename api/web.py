@@ -145,8 +145,9 @@ class ErrorSchema(ma.Schema):
     )
     child_id = ma.fields.UUID(
         metadata=_fact(
-            "The child whose week is full, whose session clashes, or whose support the session falls outside",
-            "weekly_session_cap_reached, duplicate_session, session_outside_enrolment",
+            "The child whose week is full, whose session clashes, whose support the session falls outside, or whose "
+            "place is in a group-only cohort",
+            "weekly_session_cap_reached, duplicate_session, session_outside_enrolment, group_only_enrolment",
         )
     )
     existing_session_id = ma.fields.UUID(

@@ -1,3 +1,5 @@
+from typing import Any
+
 from marshmallow import fields
 
 from api.alerts.rules import AlertEventKind, AlertKind, AlertState, EscalationStep, Urgency
@@ -50,7 +52,13 @@ class AlertEventSchema(Schema):
 
 
 class AlertWithHistorySchema(AlertSchema):
+    """Dumps an AlertWithHistory (api/alerts/service.py): every field of AlertSchema from its alert, and its
+    history."""
+
     history = fields.List(fields.Nested(AlertEventSchema), metadata={"description": "Oldest first"})
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        return super().get_attribute(obj if attr == "history" else obj.alert, attr, default)
 
 
 class AlertListQuerySchema(Schema):

@@ -289,8 +289,10 @@ def list_alerts(db_session: Session, *, actor: Actor, where: AlertFilter, now: d
 
 @dataclass(frozen=True)
 class AlertWithHistory:
+    """An alert with its history, oldest first, as AlertWithHistorySchema dumps it."""
+
     alert: Alert
-    events: list[AlertEvent]
+    history: list[AlertEvent]
 
 
 @use_case

@@ -17,6 +17,7 @@ from api.dashboards import queries, rules
 from api.dashboards.page_reads import PageReads, spells_by_cohort
 from api.dashboards.scope import DashboardRequest, Filters, Scope, local_date, narrowing, resolve_scope
 from api.enrolments.rules import EnrolmentStatus
+from api.programmes.rules import CohortKind
 
 # Places
 
@@ -25,6 +26,7 @@ from api.enrolments.rules import EnrolmentStatus
 class CohortPlaces:
     cohort_id: uuid.UUID
     cohort_name: str
+    cohort_kind: CohortKind
     funded: int
     occupied: int | str
     offered: int | str
@@ -74,7 +76,7 @@ def places_dashboard(
         page.cohorts if page else queries.list_cohorts(db_session, programme_id=programme_id, cohort_id=only_cohort)
     )
     cohorts = []
-    for cohort_id, name, places in cohort_rows:
+    for cohort_id, name, places, kind in cohort_rows:
         occupied = counts[cohort_id, EnrolmentStatus.ACTIVE]
         offered = counts[cohort_id, EnrolmentStatus.OFFERED]
         active_all = counts_all[cohort_id, EnrolmentStatus.ACTIVE]
@@ -84,6 +86,7 @@ def places_dashboard(
             CohortPlaces(
                 cohort_id=cohort_id,
                 cohort_name=name,
+                cohort_kind=kind,
                 funded=places,
                 occupied=shown.count(occupied),
                 offered=shown.count(offered),

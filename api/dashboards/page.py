@@ -63,6 +63,7 @@ from api.dashboards.charts import Chart, Point, Series
 from api.dashboards.errors import FormRefused
 from api.dashboards.page_figures import PageFigures, page_figures
 from api.errors import AuthenticationFailed, NotFound, PermissionDenied
+from api.programmes.rules import CohortKind
 from api.web import clock, db_session, retry_after_seconds
 
 log = logging.getLogger(__name__)
@@ -271,6 +272,10 @@ class Section:
     note: str | None = None
 
 
+# How a cohort's kind reads beside its name, so group-only places are never taken for one-to-one (Protect, Prevent).
+KIND_NAMES = {CohortKind.ONE_TO_ONE: "one-to-one", CohortKind.GROUP_ONLY: "group-only"}
+
+
 def _count_text(value: int | str) -> str:
     return str(value)
 
@@ -308,9 +313,10 @@ def _occupancy(page: PageFigures) -> list[Section]:
             )
             for figure in figures
         )
+        described = f"{cohort.cohort_name} ({KIND_NAMES[cohort.cohort_kind]}, {cohort.funded} places)"
         chart = charts.column_chart(
             key=f"occupancy-{number}",
-            title=f"Occupancy over time: {cohort.cohort_name} ({cohort.funded} places)",
+            title=f"Occupancy over time: {described}",
             description="Time-weighted occupancy of the cohort's funded places in each month, as a percentage.",
             categories=[first.strftime("%b %y") for first in months],
             series=[Series("Occupancy", points)],
@@ -336,7 +342,8 @@ def _occupancy(page: PageFigures) -> list[Section]:
 
 
 def _delivery(figures: PageFigures) -> Section:
-    """Sessions delivered, missed and cancelled in each of the last 12 ISO weeks (the delivery dashboard)."""
+    """Sessions delivered, missed and cancelled in each of the last 12 ISO weeks (the delivery dashboard); the table
+    adds the children's missed attendances (a group session's register counts each child who did not come)."""
     mondays = [monday for monday, _ in figures.weeks]
     weeks = [week for _, week in figures.weeks]
     names = (("Delivered", "delivered"), ("Missed", "missed"), ("Cancelled", "cancelled"))
@@ -358,10 +365,12 @@ def _delivery(figures: PageFigures) -> Section:
         (
             f"{monday.isocalendar().year}-W{monday.isocalendar().week:02d} (from {monday:%d %b})",
             *(_count_text(getattr(week, key)) for _name, key in names),
+            _count_text(week.missed_attendances),
         )
         for monday, week in zip(mondays, weeks, strict=True)
     )
-    return Section(chart, Table("Sessions per week", ("Week", "Delivered", "Missed", "Cancelled"), rows))
+    headers = ("Week", "Delivered", "Missed", "Cancelled", "Missed attendances")
+    return Section(chart, Table("Sessions per week", headers, rows))
 
 
 def _wellbeing(figures: PageFigures) -> Section:

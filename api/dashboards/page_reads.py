@@ -22,6 +22,7 @@ from api.dashboards.rules import Period
 from api.dashboards.scope import local_date
 from api.enrolments.rules import EnrolmentStatus
 from api.programmes.models import Programme
+from api.programmes.rules import CohortKind
 from api.sessions.rules import SessionStatus
 
 
@@ -34,7 +35,7 @@ class PageReads:
 
     spells: Mapping[uuid.UUID, Sequence[rules.Spell]]
     enrolment_counts: Sequence[tuple[uuid.UUID, EnrolmentStatus, str, int]]
-    cohorts: Sequence[tuple[uuid.UUID, str, int]]
+    cohorts: Sequence[tuple[uuid.UUID, str, int, CohortKind]]
     sessions: Mapping[tuple[date, date], dict[SessionStatus, queries.SessionCounts]]
 
 

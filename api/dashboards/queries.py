@@ -50,7 +50,7 @@ def _narrow(query: Query, *, programme_id: uuid.UUID, cohort_id: uuid.UUID | Non
 
 
 def list_cohorts(db_session: Session, *, programme_id: uuid.UUID, cohort_id: uuid.UUID | None) -> list[Any]:
-    query = select(Cohort.id, Cohort.name, Cohort.places).where(Cohort.programme_id == programme_id)
+    query = select(Cohort.id, Cohort.name, Cohort.places, Cohort.kind).where(Cohort.programme_id == programme_id)
     if cohort_id is not None:
         query = query.where(Cohort.id == cohort_id)
     return list(db_session.execute(query.order_by(Cohort.name)).all())

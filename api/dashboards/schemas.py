@@ -10,6 +10,8 @@ from api.alerts.rules import Urgency
 from api.enrolments.schemas import SUPPRESSIBLE_COUNT
 from api.missing.schemas import ReturnConversationSummarySchema
 from api.outcomes.schemas import CostBenefitSchema
+from api.programmes.rules import CohortKind
+from api.programmes.schemas import COHORT_KIND_DESCRIPTION
 from api.schemas import Integer, Schema
 from api.sessions.rules import SessionStatus
 
@@ -65,6 +67,7 @@ class DashboardFiltersSchema(Schema):
 class DashboardCohortPlacesSchema(Schema):
     cohort_id = fields.UUID()
     cohort_name = fields.String()
+    cohort_kind = fields.Enum(CohortKind, by_value=True, metadata={"description": COHORT_KIND_DESCRIPTION})
     funded = Integer(metadata={"description": "Places the cohort is funded for now"})
     occupied = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Children in active support now"})
     offered = fields.Raw(metadata={**SUPPRESSIBLE_COUNT, "description": "Places offered and awaiting an answer"})

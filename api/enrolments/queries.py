@@ -30,6 +30,11 @@ def count_places_taken(db_session: Session, *, cohort_id: uuid.UUID) -> int:
     return int(db_session.scalar(query) or 0)
 
 
+def has_enrolments(db_session: Session, cohort_id: uuid.UUID) -> bool:
+    """Whether any child was ever enrolled in the cohort (offered, waiting, holding a place or since ended)."""
+    return db_session.scalar(select(Enrolment.id).where(Enrolment.cohort_id == cohort_id).limit(1)) is not None
+
+
 def count_by_status(db_session: Session, *, cohort_id: uuid.UUID) -> dict[EnrolmentStatus, int]:
     rows = db_session.execute(
         select(Enrolment.status, func.count())

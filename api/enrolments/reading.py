@@ -22,6 +22,7 @@ from api.pagination import Page, Window
 from api.programmes.errors import ProgrammeNotFound
 from api.programmes.models import Programme
 from api.programmes.queries import list_cohorts
+from api.programmes.rules import CohortKind
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class EnrolmentWithPosition:
 class PlacesSummary:
     cohort_id: uuid.UUID
     cohort_name: str
+    cohort_kind: CohortKind
     places: int
     active: int | str
     offered: int | str
@@ -56,7 +58,9 @@ def get_places(
         waitlisted = counts[EnrolmentStatus.WAITLISTED]
         free: int | None = rules.free_places(places=cohort.places, taken=active + offered)
         if actor.role is not Role.COMMISSIONER:
-            summaries.append(PlacesSummary(cohort.id, cohort.name, cohort.places, active, offered, free, waitlisted))
+            summaries.append(
+                PlacesSummary(cohort.id, cohort.name, cohort.kind, cohort.places, active, offered, free, waitlisted)
+            )
             continue
         threshold = suppression_threshold
         if is_suppressed(active, threshold=threshold) or is_suppressed(offered, threshold=threshold):
@@ -65,6 +69,7 @@ def get_places(
             PlacesSummary(
                 cohort.id,
                 cohort.name,
+                cohort.kind,
                 cohort.places,
                 active=suppress(active, threshold=threshold),
                 offered=suppress(offered, threshold=threshold),

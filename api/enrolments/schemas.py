@@ -1,6 +1,8 @@
 from marshmallow import fields, validate
 
 from api.enrolments.rules import EndReason, EnrolmentStatus, Priority
+from api.programmes.rules import CohortKind
+from api.programmes.schemas import COHORT_KIND_DESCRIPTION
 from api.schemas import Integer, Schema, text
 
 SUPPRESSIBLE_COUNT = {
@@ -12,6 +14,7 @@ SUPPRESSIBLE_COUNT = {
 class PlacesSchema(Schema):
     cohort_id = fields.UUID()
     cohort_name = fields.String()
+    cohort_kind = fields.Enum(CohortKind, by_value=True, metadata={"description": COHORT_KIND_DESCRIPTION})
     places = Integer(metadata={"description": "Places funded at any one time"})
     active = fields.Raw(metadata=SUPPRESSIBLE_COUNT)
     offered = fields.Raw(metadata=SUPPRESSIBLE_COUNT)

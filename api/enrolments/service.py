@@ -31,7 +31,7 @@ from api.enrolments.models import Enrolment
 from api.enrolments.reading import EnrolmentWithPosition, get_enrolment_for_staff, with_position
 from api.enrolments.rules import EndReason, EnrolmentStatus, Priority
 from api.programmes import service as programmes_service
-from api.programmes.errors import CohortNotFound, PlacesBelowTaken
+from api.programmes.errors import CohortKindFixed, CohortNotFound, PlacesBelowTaken
 from api.programmes.models import Cohort, Programme
 from api.programmes.queries import get_cohort_or_none, select_cohort_for_update
 from api.programmes.rules import places_cut_below_taken
@@ -351,8 +351,15 @@ def move_enrolment(
 def update_cohort(
     db_session: Session, *, actor: Actor, cohort_id: uuid.UUID, changes: dict[str, Any], now: datetime
 ) -> Cohort:
-    """Change a cohort's name, intensity (api/programmes) or places. Places cannot be cut below those held or
-    offered (lapsed offers are let go first); new places go straight to the children waiting for them."""
+    """Change a cohort's name, intensity, kind (api/programmes) or places. Places cannot be cut below those held or
+    offered (lapsed offers are let go first); new places go straight to the children waiting for them. The kind is
+    fixed once any child has been enrolled in the cohort (whatever became of the enrolment)."""
+    if "kind" in changes:
+        # A child's place stays what it was when they took it: one-to-one support never turns group-only under them
+        # (nor the reverse). Read under the cohort's lock, which every admission takes.
+        locked = select_cohort_for_update(db_session, cohort_id)
+        if locked is not None and locked.kind is not changes["kind"] and queries.has_enrolments(db_session, cohort_id):
+            raise CohortKindFixed()
     cohort = programmes_service.update_cohort(db_session, cohort_id=cohort_id, changes=changes)
     if "places" in changes:
         lapse_expired_offers_in_cohort(db_session, actor=actor, cohort=cohort, now=now)

@@ -141,7 +141,8 @@ def update_cohort(body: dict[str, Any], cohort_id: uuid.UUID) -> Any:
     Admins only; send only what changes. Places cannot be cut below those held or offered now (409
     `places_below_taken`, with `places_taken`; lapsed offers are let go first). New places are offered at once to
     the children at the head of the waitlist, in the same transaction. A new weekly cap applies to sessions written
-    from now on; sessions already planned stay.
+    from now on; sessions already planned stay. The `kind` may change only while no child has ever been enrolled in
+    the cohort (409 `cohort_kind_fixed`): add a cohort of the other kind instead.
     """
     return service.update_cohort(
         db_session(), actor=current_actor(), cohort_id=cohort_id, changes=body, now=clock().now()

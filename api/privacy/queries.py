@@ -20,7 +20,7 @@ from api.idempotency.models import IdempotencyRecord
 from api.outbox.models import MessageEvent, OutboundMessage
 from api.outcomes.models import OutcomeEvent
 from api.schedules.models import SessionPattern
-from api.sessions.models import SessionAttendee
+from api.sessions.models import SessionAttendee, SessionCarer
 from api.wellbeing.models import CheckInInvitation, CheckInResponse, CheckInScore
 
 # A check-in link whose token was purged keeps this in place of the nonce.
@@ -52,6 +52,13 @@ def series_memberships_of_child(db_session: Session, *, child_id: uuid.UUID) -> 
     """The child's rows on group series' rosters, left ones too."""
     return db_session.scalars(
         select(SeriesMember).where(SeriesMember.child_id == child_id).order_by(SeriesMember.joined_at, SeriesMember.id)
+    ).all()
+
+
+def carers_of_child(db_session: Session, *, child_id: uuid.UUID) -> Sequence[SessionCarer]:
+    """The carers recorded as having come to a session for the child (how related; no name is kept)."""
+    return db_session.scalars(
+        select(SessionCarer).where(SessionCarer.child_id == child_id).order_by(SessionCarer.id)
     ).all()
 
 

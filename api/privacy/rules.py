@@ -77,6 +77,7 @@ SECTION_TABLES = {
     "session_patterns": "session_pattern",
     "session_attendances": "session_attendee",
     "series_memberships": "series_member",
+    "session_carers": "session_carer",
     "sessions": "mentoring_session",
     "check_in_invitations": "check_in_invitation",
     "check_ins": "check_in",

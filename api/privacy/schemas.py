@@ -21,6 +21,7 @@ SECTION_DESCRIPTIONS = {
     "session_patterns": "Repeating session plans for the child",
     "session_attendances": "The child's place on each session",
     "series_memberships": "The child's places on group series' rosters, joined and left",
+    "session_carers": "Parents and carers who came to a session for the child (how related; no name is kept)",
     "sessions": "Every session the child was on, planned, delivered or cancelled, with the mentor's notes",
     "check_in_invitations": "Check-in links sent to the child (the link itself is not kept)",
     "check_ins": "Wellbeing check-ins the child completed",
@@ -61,6 +62,7 @@ class SubjectAccessExportSchema(Schema):
     session_patterns = _section("session_patterns")
     session_attendances = _section("session_attendances")
     series_memberships = _section("series_memberships")
+    session_carers = _section("session_carers")
     sessions = _section("sessions")
     check_in_invitations = _section("check_in_invitations")
     check_ins = _section("check_ins")

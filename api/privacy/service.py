@@ -258,6 +258,7 @@ def subject_access_export(db_session: Session, *, actor: Actor, child_id: uuid.U
         "session_patterns": _rows(queries.session_patterns_of_child(db_session, child_id=child.id)),
         "session_attendances": _rows(queries.attendances_of_child(db_session, child_id=child.id)),
         "series_memberships": _rows(queries.series_memberships_of_child(db_session, child_id=child.id)),
+        "session_carers": _rows(queries.carers_of_child(db_session, child_id=child.id)),
         "sessions": _rows(sessions_queries.sessions_of_child(db_session, child_id=child.id)),
         "check_in_invitations": _rows(invitations),
         "check_ins": _rows(check_ins),

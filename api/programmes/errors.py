@@ -39,3 +39,10 @@ class DistrictInUse(Conflict):
 class UnknownInstrument(InvalidValue):
     reason = "unknown_instrument"
     default_message = "There is no such wellbeing instrument."
+
+
+class CohortKindFixed(Conflict):
+    reason = "cohort_kind_fixed"
+    default_message = (
+        "Children have been enrolled in this cohort: its kind cannot change. Add a cohort of the other kind instead."
+    )

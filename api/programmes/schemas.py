@@ -1,5 +1,6 @@
 from marshmallow import fields, validate
 
+from api.programmes.rules import CohortKind
 from api.schemas import Boolean, Integer, Schema, text
 
 
@@ -119,10 +120,19 @@ class ProgrammeUpdateSchema(CheckInRoutineFields):
     session_activities = fields.List(text(60), validate=validate.Length(max=50))
 
 
+COHORT_KIND_DESCRIPTION = (
+    "one_to_one (Protect, Prevent: mentored one to one at the cohort's intensity) or group_only (its own places; its "
+    "children attend group sessions only, never a one-to-one or phone session)"
+)
+
+
 class CohortSchema(Schema):
     id = fields.UUID(dump_only=True)
     programme_id = fields.UUID(dump_only=True)
     name = text(80)
+    kind = fields.Enum(
+        CohortKind, by_value=True, load_default=CohortKind.ONE_TO_ONE, metadata={"description": COHORT_KIND_DESCRIPTION}
+    )
     places = Integer(
         required=True,
         validate=validate.Range(min=0, max=100_000),
@@ -135,6 +145,11 @@ class CohortSchema(Schema):
 
 class CohortUpdateSchema(Schema):
     name = text(80, required=False)
+    kind = fields.Enum(
+        CohortKind,
+        by_value=True,
+        metadata={"description": "Only while no child has been enrolled in the cohort (409 cohort_kind_fixed)"},
+    )
     places = Integer(validate=validate.Range(min=0, max=100_000))
     max_sessions_per_week = Integer(validate=validate.Range(min=1, max=14))
     planned_weeks = Integer(validate=validate.Range(min=1, max=520))

@@ -153,6 +153,7 @@ def add_cohort(
     max_sessions_per_week: int,
     planned_weeks: int,
     now: datetime,
+    kind: rules.CohortKind = rules.CohortKind.ONE_TO_ONE,
 ) -> Cohort:
     if queries.get_programme_or_none(db_session, programme_id) is None:
         raise errors.ProgrammeNotFound()
@@ -161,6 +162,7 @@ def add_cohort(
     cohort = Cohort(
         programme_id=programme_id,
         name=name,
+        kind=kind,
         places=places,
         max_sessions_per_week=max_sessions_per_week,
         planned_weeks=planned_weeks,
@@ -172,8 +174,9 @@ def add_cohort(
 
 @use_case
 def update_cohort(db_session: Session, *, cohort_id: uuid.UUID, changes: dict[str, Any]) -> Cohort:
-    """Rename a cohort or change its intensity, holding its row lock. Its places are who holds them: those are
-    changed by api.enrolments.service.update_cohort (the use case the API calls), which calls this first."""
+    """Rename a cohort or change its intensity or kind, holding its row lock. Its places are who holds them: those
+    are changed by api.enrolments.service.update_cohort (the use case the API calls), which calls this first and
+    refuses a change of kind once a child has been enrolled in the cohort."""
     cohort = queries.select_cohort_for_update(db_session, cohort_id)
     if cohort is None:
         raise errors.CohortNotFound()
@@ -181,7 +184,7 @@ def update_cohort(db_session: Session, *, cohort_id: uuid.UUID, changes: dict[st
         name = changes["name"].strip()
         _refuse_cohort_name_clash(db_session, programme_id=cohort.programme_id, name=name, cohort_id=cohort.id)
         cohort.name = name
-    for field in ("max_sessions_per_week", "planned_weeks"):
+    for field in ("kind", "max_sessions_per_week", "planned_weeks"):
         if field in changes:
             setattr(cohort, field, changes[field])
     return cohort

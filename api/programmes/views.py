@@ -66,7 +66,8 @@ def get_programme(programme_id: uuid.UUID) -> Any:
 def list_cohorts(programme_id: uuid.UUID) -> Any:
     """List a programme's cohorts
 
-    Each cohort with its places (how many children it supports at any one time), its weekly session cap
+    Each cohort with its kind (`one_to_one` or `group_only`), its places (how many children it supports at any one
+    time), its weekly session cap
     (`max_sessions_per_week`) and its planned length in weeks. Admins may read any programme's; everyone else only
     their own (any other answers 404).
     """
@@ -82,7 +83,10 @@ def add_cohort(body: dict[str, Any], programme_id: uuid.UUID) -> Any:
 
     Admins only. A cohort is a level of support within a programme: its places (children supported at once), its
     intensity (the most sessions a child may have in an ISO week, in programme time) and how many weeks support is
-    planned to last. Cohort names are unique within a programme (409 `cohort_name_taken`).
+    planned to last. Cohort names are unique within a programme (409 `cohort_name_taken`). Its `kind` is
+    `one_to_one` unless said (Protect, Prevent: children mentored one to one); a `group_only` cohort (a level-2
+    awareness group) has its own places, taken and waitlisted by the same rules, and its children attend group
+    sessions only (a one-to-one or phone session for them answers 422 `group_only_enrolment`).
     """
     return service.add_cohort(db_session(), programme_id=programme_id, now=clock().now(), **body)
 

@@ -37,7 +37,7 @@ from api.sessions import rules as session_rules
 from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.queries import Place
 from api.sessions.rules import LocationCategory, SessionKind, SessionStatus
-from api.sessions.service import add_session, lock_places_to_plan
+from api.sessions.service import add_session, check_kind_fits_places, lock_places_to_plan
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,7 @@ def set_pattern(
 ) -> PatternResult:
     place = lock_places_to_plan(db_session, actor=actor, enrolment_ids=[enrolment_id])[0]
     assert place.enrolment.planned_end_on is not None
+    check_kind_fits_places([place], kind)
     _check_slots(slots, place)
     today = now.astimezone(ZoneInfo(place.programme.time_zone)).date()
     pattern = SessionPattern(
@@ -134,6 +135,7 @@ def change_pattern(
 ) -> PatternResult:
     """Replace the pattern's future, untouched sessions with ones from the new slots."""
     pattern, place = _lock_pattern(db_session, actor=actor, pattern_id=pattern_id, version=expected_version)
+    check_kind_fits_places([place], kind)
     _check_slots(slots, place)
     removed = _remove_untouched_future_sessions(db_session, pattern=pattern, now=now)
     pattern.slots = rules.slots_to_json(slots)

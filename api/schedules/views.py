@@ -23,14 +23,15 @@ blp = Blueprint("schedules", __name__, description="Recurring session patterns")
 def set_pattern(body: dict[str, Any], enrolment_id: uuid.UUID) -> Any:
     """Set a weekly pattern: plans sessions to the enrolment's planned end, in local wall-clock time
 
-    For an active enrolment: weekly slots (ISO weekday 1 to 7 and a local start time) with one duration, kind and
-    place. Planned sessions are generated from `starts_on` (today at the earliest) to the enrolment's planned end,
-    at the same wall-clock time in the programme's time zone across the changes between BST and GMT, led by the
-    child's key worker (a coordinator can set a pattern only once one is allocated). More slots a week than the
-    cohort's weekly cap is refused (409 `pattern_exceeds_weekly_cap`, with `max_sessions` and `slots`); a week other
-    sessions already fill is skipped for that occurrence and listed in `weeks_skipped_at_cap`, never overfilled. A
-    mentor may set patterns only for their own caseload. Send an `Idempotency-Key` so a retry replays the first
-    answer instead of planning twice. The answer's ETag goes in If-Match to change or end the pattern. Audited.
+    For an active enrolment: weekly slots (ISO weekday 1 to 7 and a local start time) with one duration, kind and place.
+    Planned sessions are generated from `starts_on` (today at the earliest) to the enrolment's planned end, at the same
+    wall-clock time in the programme's time zone across the changes between BST and GMT, led by the child's key worker
+    (a coordinator can set a pattern only once one is allocated). More slots a week than the cohort's weekly cap is
+    refused (409 `pattern_exceeds_weekly_cap`, with `max_sessions` and `slots`); a week other sessions already fill is
+    skipped for that occurrence and listed in `weeks_skipped_at_cap`, never overfilled. The kind is `one_to_one` unless
+    said; a child whose place is in a group-only cohort has only `group` patterns (422 `group_only_enrolment`). A mentor
+    may set patterns only for their own caseload. Send an `Idempotency-Key` so a retry replays the first answer instead
+    of planning twice. The answer's ETag goes in If-Match to change or end the pattern. Audited.
     """
     result = service.set_pattern(
         db_session(), actor=current_actor(), enrolment_id=enrolment_id, now=clock().now(), **body
@@ -62,7 +63,8 @@ def change_pattern(body: dict[str, Any], pattern_id: uuid.UUID) -> Any:
     without it). Its future, untouched sessions (planned, never edited and not yet started) are removed and planned
     again from the new slots, from today; anything logged, moved or edited stays as it is. The answer says how many
     sessions were removed and planned, and which weeks were skipped because the weekly cap was already reached. An
-    ended pattern cannot change (409 `pattern_ended`). Audited.
+    ended pattern cannot change (409 `pattern_ended`), nor become one-to-one or phone for a child in a group-only
+    cohort (422 `group_only_enrolment`). Audited.
     """
     result = service.change_pattern(
         db_session(),

@@ -63,3 +63,8 @@ class DuplicateSession(Conflict):
 class SessionNotStarted(InvalidValue):
     reason = "session_not_started"
     default_message = "A session can be logged as held or missed only once it has started."
+
+
+class GroupOnlyEnrolment(InvalidValue):
+    reason = "group_only_enrolment"
+    default_message = "This child's place is in a group-only cohort: they attend group sessions only."

@@ -20,9 +20,9 @@ from api.db import step, use_case
 from api.pagination import Page, Window
 from api.programmes.models import Programme
 from api.sessions import errors, queries, rules
-from api.sessions.models import LoneWorkingCheck, MentoringSession
+from api.sessions.models import LoneWorkingCheck, MentoringSession, SessionCarer
 from api.sessions.queries import Attendee
-from api.sessions.register_rules import register_taken
+from api.sessions.register_rules import CarerAtSession, register_taken
 from api.sessions.rules import LocalTiming, LocationCategory, LoneWorkingClosedHow, SessionKind, SessionStatus
 
 
@@ -68,6 +68,12 @@ class SessionView:
     version: int
     updated_at: datetime
     lone_working: LoneWorkingState | None
+    # Parents and carers who came (a group session): not children, so in no line, place or count of children.
+    carers: list[CarerAtSession]
+
+    @property
+    def carers_attended(self) -> int:
+        return len(self.carers)
 
     @property
     def register(self) -> list[Attendee]:
@@ -86,6 +92,7 @@ def _view(
     actor: Actor,
     attendees: list[Attendee],
     lone_working: LoneWorkingCheck | None,
+    carers: list[CarerAtSession],
 ) -> SessionView:
     notes_visible = actor.role in (Role.ADMIN, Role.COORDINATOR) or session.mentor_id == actor.user_id
     return SessionView(
@@ -110,6 +117,7 @@ def _view(
         version=session.version,
         updated_at=session.updated_at,
         lone_working=LoneWorkingState.of(lone_working),
+        carers=carers,
     )
 
 
@@ -118,6 +126,21 @@ def _lone_working_checks(db_session: Session, session_ids: list[uuid.UUID]) -> d
         return {}
     checks = db_session.scalars(select(LoneWorkingCheck).where(LoneWorkingCheck.session_id.in_(session_ids)))
     return {check.session_id: check for check in checks}
+
+
+def _carers(db_session: Session, session_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[CarerAtSession]]:
+    """The carers recorded at each session, read together, in a stable order."""
+    found: dict[uuid.UUID, list[CarerAtSession]] = {}
+    if not session_ids:
+        return found
+    rows = db_session.execute(
+        select(SessionCarer.session_id, SessionCarer.relationship, SessionCarer.child_id)
+        .where(SessionCarer.session_id.in_(session_ids))
+        .order_by(SessionCarer.session_id, SessionCarer.recorded_at, SessionCarer.id)
+    )
+    for session_id, relationship, child_id in rows:
+        found.setdefault(session_id, []).append(CarerAtSession(relationship, child_id))
+    return found
 
 
 @step
@@ -136,7 +159,8 @@ def view_session(
         programme = db_session.get_one(Programme, session.programme_id)
         timing = rules.local_timing(session.planned_start_at, programme.time_zone)
     checks = _lone_working_checks(db_session, [session.id])
-    return _view(session, timing, actor=actor, attendees=attendees, lone_working=checks.get(session.id))
+    carers = _carers(db_session, [session.id]).get(session.id, [])
+    return _view(session, timing, actor=actor, attendees=attendees, lone_working=checks.get(session.id), carers=carers)
 
 
 def view_sessions(db_session: Session, sessions: Sequence[MentoringSession], *, actor: Actor) -> list[SessionView]:
@@ -144,6 +168,7 @@ def view_sessions(db_session: Session, sessions: Sequence[MentoringSession], *, 
     sync feed)."""
     attendees = queries.attendees_of_sessions(db_session, session_ids=[session.id for session in sessions])
     checks = _lone_working_checks(db_session, [session.id for session in sessions])
+    carers = _carers(db_session, [session.id for session in sessions])
     # Held here: the identity map keeps only what something references, so get() per session would re-read.
     programmes = {
         programme_id: db_session.get_one(Programme, programme_id)
@@ -156,6 +181,7 @@ def view_sessions(db_session: Session, sessions: Sequence[MentoringSession], *, 
             actor=actor,
             attendees=attendees.get(session.id, []),
             lone_working=checks.get(session.id),
+            carers=carers.get(session.id, []),
         )
         for session in sessions
     ]

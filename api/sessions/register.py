@@ -1,26 +1,31 @@
-"""Writing a session's register (register_rules.py): the lines a session's status sets, and the lines a mentor
-takes at a group session. Both are steps (`@step`), inside the sessions service's use cases, which lock the
-session, check its version and record the change for the phones' sync and the audit."""
+"""Writing a session's register (register_rules.py): the lines a session's status sets, the lines a mentor takes at
+a group session, and the carers who came to one. All are steps (`@step`), inside the sessions service's use cases,
+which lock the session, check its version and record the change for the phones' sync and the audit."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from api.actors import Actor
 from api.db import step
 from api.sessions import errors, queries, rules
-from api.sessions.models import MentoringSession, SessionAttendee
+from api.sessions.models import MentoringSession, SessionAttendee, SessionCarer
 from api.sessions.register_rules import (
     CANCELLED,
     HOLDS_A_PLACE,
     REGISTER_OPEN,
     Attendance,
+    CarerAtSession,
     RegisterLine,
+    check_carers,
     check_register,
     has_register,
     line_for_status,
+    lines_before_start,
 )
 from api.sessions.rules import SessionKind, SessionStatus
 
@@ -31,7 +36,9 @@ def first_line(kind: SessionKind, status: SessionStatus) -> Attendance:
 
 
 @step
-def record_lines(db_session: Session, *, session: MentoringSession, lines: Sequence[RegisterLine]) -> None:
+def record_lines(
+    db_session: Session, *, session: MentoringSession, lines: Sequence[RegisterLine], now: datetime
+) -> None:
     """Take (or correct) a group session's register: the lines sent are set, the others stay as they are. The
     caller holds the session's lock and has checked its version."""
     if not has_register(session.kind):
@@ -50,6 +57,10 @@ def record_lines(db_session: Session, *, session: MentoringSession, lines: Seque
         planned_start_at=session.planned_start_at,
         planned_end_at=session.planned_end_at,
     )
+    early = lines_before_start(lines, planned_start_at=session.planned_start_at, now=now)
+    if early:
+        [problem] = next(iter(early.values()))["attendance"]
+        raise errors.SessionNotStarted(problem, errors={"lines": early})
     returning = [
         rows[line.child_id]
         for line in lines
@@ -62,6 +73,36 @@ def record_lines(db_session: Session, *, session: MentoringSession, lines: Seque
         row.attendance = line.attendance
         row.arrived_at = line.arrived_at
         row.left_at = line.left_at
+
+
+@step
+def record_carers(
+    db_session: Session, *, session: MentoringSession, carers: Sequence[CarerAtSession], actor: Actor, now: datetime
+) -> None:
+    """Replace the carers recorded at a group session with those sent. Like the register, only at a session held or
+    still planned, and only once it has started (the caller holds the session's lock and has checked its
+    version)."""
+    booked = db_session.scalars(select(SessionAttendee.child_id).where(SessionAttendee.session_id == session.id))
+    check_carers(carers, kind=session.kind, booked_child_ids=set(booked))
+    if session.status not in REGISTER_OPEN:
+        raise errors.SessionStatusFinal("The carers of a session cancelled, moved or not attended cannot change.")
+    # The same rule as a line saying a child came: carers who came are recorded once the session has started.
+    problem = carers and rules.not_started_problem(
+        status=SessionStatus.COMPLETED, planned_start_at=session.planned_start_at, now=now
+    )
+    if problem:
+        raise errors.SessionNotStarted(problem, errors={"carers": [problem]})
+    db_session.execute(delete(SessionCarer).where(SessionCarer.session_id == session.id))
+    for carer in carers:
+        db_session.add(
+            SessionCarer(
+                session_id=session.id,
+                relationship=carer.relationship,
+                child_id=carer.child_id,
+                recorded_at=now,
+                recorded_by_user_id=actor.user_id,
+            )
+        )
 
 
 def _check_places_back(db_session: Session, *, session: MentoringSession, rows: list[SessionAttendee]) -> None:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from api.sessions.errors import InvalidSession
-from api.sessions.rules import SessionKind, SessionStatus
+from api.sessions.rules import SessionKind, SessionStatus, not_started_problem
 
 
 class CarerRelationship(StrEnum):
@@ -120,3 +120,52 @@ def check_register(
             problems[str(index)] = found
     if problems:
         raise InvalidSession("Some lines of the register are not valid.", errors={"lines": problems})
+
+
+# What a line says happened, as the session's status would say it: only a session that has started has either.
+_OUTCOME_OF_LINE = {
+    Attendance.ATTENDED: SessionStatus.COMPLETED,
+    Attendance.DID_NOT_ATTEND: SessionStatus.DID_NOT_ATTEND,
+}
+
+
+def lines_before_start(
+    lines: Sequence[RegisterLine], *, planned_start_at: datetime, now: datetime
+) -> dict[str, dict[str, list[str]]]:
+    """The lines that say a child came or did not before the session started (the same rule as logging a session:
+    rules.not_started_problem), by position. Booked and cancelled lines may be taken in advance."""
+    problems: dict[str, dict[str, list[str]]] = {}
+    for index, line in enumerate(lines):
+        outcome = _OUTCOME_OF_LINE.get(line.attendance)
+        problem = outcome and not_started_problem(status=outcome, planned_start_at=planned_start_at, now=now)
+        if problem:
+            problems[str(index)] = {"attendance": [problem]}
+    return problems
+
+
+# The most carers one session records (an introductory session for a series' parents and carers, say).
+MAX_CARERS = 40
+
+
+@dataclass(frozen=True)
+class CarerAtSession:
+    """A parent or carer who came: how they are related, and the child on the register they came for, if named."""
+
+    relationship: CarerRelationship
+    child_id: uuid.UUID | None = None
+
+
+def check_carers(
+    carers: Sequence[CarerAtSession], *, kind: SessionKind, booked_child_ids: Collection[uuid.UUID]
+) -> None:
+    """Carers come to a group session only, each for a child on its register when one is named. Carers are not
+    children: they hold no place and count towards no cap or child figure, which is why they are not lines."""
+    if carers and not has_register(kind):
+        raise InvalidSession(errors={"carers": ["Only a group session records carers who came."]})
+    problems = {
+        str(index): {"child_id": ["Not a child on this session's register."]}
+        for index, carer in enumerate(carers)
+        if carer.child_id is not None and carer.child_id not in booked_child_ids
+    }
+    if problems:
+        raise InvalidSession("Some carers are not valid.", errors={"carers": problems})

@@ -22,6 +22,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from api.actors import Actor, Role
+from api.programmes.rules import CohortKind
 from api.sessions.errors import InvalidSession
 
 EVENING_STARTS = time(17, 0)
@@ -150,6 +151,14 @@ def check_log(
         problems["concern_child_id"] = ["Not a child at this session."]
     if problems:
         raise InvalidSession(errors=problems)
+
+
+def group_only_problem(*, cohort_kind: CohortKind, session_kind: SessionKind) -> str | None:
+    """A child whose place is in a group-only cohort attends group sessions only: no one-to-one or phone session is
+    planned, logged or moved for them (issue 17)."""
+    if cohort_kind is CohortKind.GROUP_ONLY and session_kind is not SessionKind.GROUP:
+        return "This child's place is in a group-only cohort: they attend group sessions only."
+    return None
 
 
 # Outcomes only a session that has started can have; cancelling in advance is fine.

@@ -3,8 +3,8 @@ from typing import Any
 from marshmallow import fields, post_load, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
-from api.schemas import Integer, Schema, text
-from api.sessions.register_rules import Attendance, RegisterLine
+from api.schemas import EditSchema, Integer, Schema, text
+from api.sessions.register_rules import MAX_CARERS, Attendance, CarerAtSession, CarerRelationship, RegisterLine
 from api.sessions.rules import (
     MAX_GROUP_SIZE,
     LocationCategory,
@@ -94,9 +94,28 @@ class SessionUpdateSchema(SessionLogFields):
     )
 
 
-class RegisterSchema(Schema):
+class CarerInSchema(Schema):
+    relationship = fields.Enum(CarerRelationship, by_value=True, required=True)
+    child_id = fields.UUID(
+        load_default=None, metadata={"description": "Optional: the child on the register they came for"}
+    )
+
+    @post_load
+    def make_carer(self, data: dict[str, Any], **_: Any) -> CarerAtSession:
+        return CarerAtSession(**data)
+
+
+class RegisterSchema(EditSchema):
     lines = register_lines_field(
-        required=True, metadata={"description": "One line per child sent; children not sent keep their line"}
+        metadata={"description": "One line per child sent; children not sent keep their line (left out: all kept)"}
+    )
+    carers = fields.List(
+        fields.Nested(CarerInSchema),
+        validate=validate.Length(max=MAX_CARERS),
+        metadata={
+            "description": "A group session: the parents and carers who came, replacing those recorded (left out: "
+            "kept; empty: none). No name is kept; carers hold no place and count towards no cap or child figure."
+        },
     )
 
 
@@ -121,6 +140,11 @@ class RegisterLineSchema(Schema):
     )
     arrived_at = fields.AwareDateTime(allow_none=True)
     left_at = fields.AwareDateTime(allow_none=True)
+
+
+class CarerSchema(Schema):
+    relationship = fields.Enum(CarerRelationship, by_value=True)
+    child_id = fields.UUID(allow_none=True, metadata={"description": "The child on the register they came for"})
 
 
 class LoneWorkingStateSchema(Schema):
@@ -166,6 +190,11 @@ class SessionSchema(Schema):
     register_taken = fields.Boolean(
         metadata={"description": "False while any line is still booked: such a child is not counted as attended"}
     )
+    carers = fields.List(
+        fields.Nested(CarerSchema),
+        metadata={"description": "Parents and carers who came (a group session): no place, no line, no name"},
+    )
+    carers_attended = Integer(metadata={"description": "How many carers came; never counted as children"})
     actual_duration_minutes = Integer(allow_none=True)
     activities = fields.List(fields.String(), allow_none=True)
     notes = fields.String(allow_none=True, metadata={"description": "Null when you may not see notes"})

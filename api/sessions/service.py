@@ -40,7 +40,7 @@ from api.sessions.fitting import check_session_fits
 from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.queries import Attendee, Place
 from api.sessions.reading import SessionView, view_session
-from api.sessions.register_rules import CANCELLED, Attendance, RegisterLine, line_for_status
+from api.sessions.register_rules import CANCELLED, Attendance, CarerAtSession, RegisterLine, line_for_status
 from api.sessions.rules import LocalTiming, LocationCategory, SessionKind, SessionLog, SessionStatus
 
 
@@ -67,6 +67,15 @@ def lock_places_to_plan(db_session: Session, *, actor: Actor, enrolment_ids: lis
     if any(place.enrolment.status is not EnrolmentStatus.ACTIVE for place in places):
         raise errors.EnrolmentNotActiveForSession()
     return places
+
+
+def check_kind_fits_places(places: list[Place], kind: SessionKind) -> None:
+    """Refuse a one-to-one or phone session for a child whose place is in a group-only cohort (every path that
+    plans, logs, corrects or moves a session, and the schedules' patterns, ask this)."""
+    for place in places:
+        problem = rules.group_only_problem(cohort_kind=place.cohort.kind, session_kind=kind)
+        if problem:
+            raise errors.GroupOnlyEnrolment(problem, errors={"kind": [problem]}, child_id=str(place.enrolment.child_id))
 
 
 def check_weekly_caps(
@@ -362,6 +371,7 @@ def create_session(
     if kind is not SessionKind.GROUP and len(enrolment_ids) != 1:
         raise errors.InvalidSession(errors={"enrolment_ids": ["A one-to-one or phone session has one child."]})
     places = lock_places_to_plan(db_session, actor=actor, enrolment_ids=enrolment_ids)
+    check_kind_fits_places(places, kind)
     # Checked under the enrolment lock, so a phone's retry racing its first create finds it committed (409).
     if session_id is not None and db_session.get(MentoringSession, session_id) is not None:
         raise errors.SessionAlreadyExists()
@@ -431,6 +441,9 @@ def update_session(
     programme = db_session.get_one(Programme, session.programme_id)
     attendees = queries.attendees(db_session, session_id=session.id)
     child_ids = [attendee.child_id for attendee in attendees]
+    if changes.get("kind", session.kind) is not session.kind:
+        places = queries.lock_places(db_session, enrolment_ids=[attendee.enrolment_id for attendee in attendees])
+        check_kind_fits_places(places, changes["kind"])
     rules.check_log(programme_activities=programme.session_activities, status=new_status, log=log, child_ids=child_ids)
     if new_status is not session.status:
         _refuse_outcome_before_start(status=new_status, planned_start_at=session.planned_start_at, now=now)
@@ -447,7 +460,7 @@ def update_session(
     # Last, so the session's row is written once, with its new status, when the attendees' copy follows it.
     _set_status(db_session, session, new_status)
     if register_lines is not None:
-        register.record_lines(db_session, session=session, lines=register_lines)
+        register.record_lines(db_session, session=session, lines=register_lines, now=now)
     if new_status is not SessionStatus.PLANNED:
         # Logged or cancelled: the mentor's lone-working check ends with the session, in this transaction.
         lone_working.close_check(db_session, session_id=session.id, actor=actor, now=now)
@@ -482,6 +495,7 @@ def reschedule_session(
         raise errors.SessionAlreadyExists()
     enrolment_ids = [attendee.enrolment_id for attendee in queries.attendees(db_session, session_id=old.id)]
     places = lock_places_to_plan(db_session, actor=actor, enrolment_ids=enrolment_ids)
+    check_kind_fits_places(places, old.kind)
     check_session_fits(
         db_session, places=places, mentor_id=old.mentor_id, planned_start_at=planned_start_at, replacing=old.id
     )
@@ -521,14 +535,19 @@ def take_register(
     actor: Actor,
     session_id: uuid.UUID,
     expected_version: int,
-    lines: list[RegisterLine],
+    lines: list[RegisterLine] | None,
     now: datetime,
+    carers: list[CarerAtSession] | None = None,
 ) -> SessionView:
-    """Record who came to a group session (register_rules.py): the lines sent are set, the others kept. Only the
-    session's mentor (or staff); a stale version is refused (412)."""
+    """Record who came to a group session (register_rules.py): the lines sent are set, the others kept; the carers
+    sent, if any list is, replace those recorded. Only the session's mentor (or staff); a stale version is refused
+    (412)."""
     session = _get_session_to_change(db_session, actor=actor, session_id=session_id)
     check_version(current=session.version, expected=expected_version)
-    register.record_lines(db_session, session=session, lines=lines)
+    if lines is not None:
+        register.record_lines(db_session, session=session, lines=lines, now=now)
+    if carers is not None:
+        register.record_carers(db_session, session=session, carers=carers, actor=actor, now=now)
     session.version += 1
     session.updated_at = now
     session.updated_by_user_id = actor.user_id

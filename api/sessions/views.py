@@ -37,19 +37,20 @@ def create_session(body: dict[str, Any]) -> Any:
     A mentor plans or logs sessions for the children they are key worker for (a coordinator for any child of their
     programme, naming the mentor who leads it, or the key worker by default). A one-to-one or phone session has one
     enrolment; a group session several, all active and in one programme. `status: completed` (with the duration,
-    activities from the programme's list, and notes) logs one that already happened, as a phone that was offline
-    does. In one transaction, with each child's enrolment row locked, the session is refused if any child already
-    has their cohort's most sessions in that ISO week of programme time, counted across every mentor and group
-    session (409 `weekly_session_cap_reached`, with `week`, `sessions_in_week`, `max_sessions` and `child_id`;
-    cancelled and rescheduled sessions do not count). It is also refused if it falls outside a child's planned
-    support, from the local day it started to its planned end (422 `session_outside_enrolment`, with `child_id`),
-    if a child already has a session with that mentor at that start (409 `duplicate_session`, with
-    `existing_session_id`; a cancelled one does not count), or if it is logged completed or did-not-attend before it
-    starts (422 `session_not_started`). A `safeguarding_concern` raises an alert to the programme's
+    activities from the programme's list, and notes) logs one that already happened, as a phone that was offline does.
+    In one transaction, with each child's enrolment row locked, the session is refused if any child already has their
+    cohort's most sessions in that ISO week of programme time, counted across every mentor and group session (409
+    `weekly_session_cap_reached`, with `week`, `sessions_in_week`, `max_sessions` and `child_id`; cancelled and
+    rescheduled sessions do not count). It is also refused if it falls outside a child's planned support, from the local
+    day it started to its planned end (422 `session_outside_enrolment`, with `child_id`), if a child already has a
+    session with that mentor at that start (409 `duplicate_session`, with `existing_session_id`; a cancelled one does
+    not count), if it is logged completed or did-not-attend before it starts (422 `session_not_started`), or if it is a
+    one-to-one or phone session for a child whose place is in a group-only cohort (422 `group_only_enrolment`, with
+    `child_id`: they attend group sessions only). A `safeguarding_concern` raises an alert to the programme's
     coordinators at once; a session starting within the next 48 hours has its SMS reminders queued in the same
-    transaction (later ones are queued by the scheduler as they come near). Send an `Idempotency-Key` (and, if you
-    like, an `id` made on the phone): a retry then replays the first answer, marked `Idempotent-Replayed: true`, and
-    never writes twice. The answer's `ETag` goes in If-Match to edit the session. Audited.
+    transaction (later ones are queued by the scheduler as they come near). Send an `Idempotency-Key` (and, if you like,
+    an `id` made on the phone): a retry then replays the first answer, marked `Idempotent-Replayed: true`, and never
+    writes twice. The answer's `ETag` goes in If-Match to edit the session. Audited.
     """
     view = service.create_session(
         db_session(), actor=current_actor(), session_id=body.pop("id"), now=clock().now(), **body
@@ -109,7 +110,8 @@ def update_session(body: dict[str, Any], session_id: uuid.UUID) -> Any:
     `stale_version` and `current_version`, and changes nothing (read the session again and reapply the edit);
     without If-Match the answer is 428. Send only what changes. A planned session can be completed (with the
     duration, activities from the programme's list and notes), marked did-not-attend, cancelled by the child or the
-    mentor, or have its kind and place corrected; it is marked completed or did-not-attend only once it has started
+    mentor, or have its kind and place corrected (not to one-to-one or phone for a child in a group-only cohort: 422
+    `group_only_enrolment`); it is marked completed or did-not-attend only once it has started
     (422 `session_not_started`); a session that has happened or was cancelled keeps its status (409
     `session_status_final`), and moving one is `POST /sessions/{session_id}/reschedule`. Only the mentor who leads
     the session (or a coordinator or admin) may change it (403 `not_the_sessions_mentor`). A `safeguarding_concern`
@@ -151,13 +153,23 @@ def take_register(body: dict[str, Any], session_id: uuid.UUID) -> Any:
     (409 `session_status_final` once cancelled, moved or not attended). Send If-Match with the session's ETag (412
     `stale_version`, 428 without it). Only the mentor who leads the session (or a coordinator or admin; 403
     `not_the_sessions_mentor`). The answer carries the new ETag; the phones' sync feed carries the change. Audited.
+
+    `carers` (optional; up to 40) records the parents and carers who came, such as to a series' introductory
+    session: each with their `relationship` (parent, foster_carer, kinship_carer, other_carer) and, optionally, the
+    `child_id` of the child on the register they came for; no name is kept. Sent, the list replaces the carers
+    recorded (empty: none); left out, they stay. Only a group session has carers (422 `invalid_session`, naming
+    `carers`), a `child_id` must be on the session's register (422, `carers.1.child_id`), and carers are recorded
+    once the session has started (422 `session_not_started`), as are `attended` and `did_not_attend` lines (booked
+    and cancelled lines may be taken in advance). Either `lines` or `carers` may be left out, not both. Carers hold no
+    place and count towards no cap or child figure; the session shows them (`carers`, `carers_attended`).
     """
     view = service.take_register(
         db_session(),
         actor=current_actor(),
         session_id=session_id,
         expected_version=expected_version(),
-        lines=body["lines"],
+        lines=body.get("lines"),
+        carers=body.get("carers"),
         now=clock().now(),
     )
     return view, etag(view.version)
@@ -177,7 +189,8 @@ def reschedule_session(body: dict[str, Any], session_id: uuid.UUID) -> Any:
     place takes its place (its id may be made on the phone: `new_session_id`); the weekly cap is checked for the new
     week with the old session left out (409 `weekly_session_cap_reached`); the new time must fall within each
     child's planned support (422 `session_outside_enrolment`) and not repeat another of their sessions with that
-    mentor (409 `duplicate_session`). Pending SMS reminders move with it.
+    mentor (409 `duplicate_session`); a one-to-one or phone session of a child now in a group-only cohort is not
+    moved (422 `group_only_enrolment`). Pending SMS reminders move with it.
     Answers 201 with the new session and its ETag. Audited.
     """
     view = service.reschedule_session(

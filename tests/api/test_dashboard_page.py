@@ -22,6 +22,7 @@ from api.dashboards.delivery import delivery_dashboard
 from api.dashboards.group_delivery import group_delivery_dashboard
 from api.dashboards.page_figures import page_figures
 from api.dashboards.scope import DashboardRequest
+from api.programmes.rules import CohortKind
 from api.sessions.register_rules import Attendance
 from api.sessions.rules import SessionStatus
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
@@ -402,8 +403,31 @@ def test_a_commissioner_sees_suppressed_figures_and_never_a_child(client, db_ses
         headers=auth_headers(db_session, page_world.commissioner),
     ).json
     row = f'<th scope="row">{monday:%G-W%V} (from {monday:%d %b})</th>'
-    cells = "".join(f"<td>{week[key]}</td>".replace("<5", "&lt;5") for key in ("delivered", "missed", "cancelled"))
+    cells = "".join(f"<td>{week[key]}</td>".replace("<5", "&lt;5") for key in WEEK_COLUMNS)
     assert row + cells in html
+
+
+WEEK_COLUMNS = ("delivered", "missed", "cancelled", "missed_attendances")
+
+
+def test_each_weeks_missed_attendances_are_on_the_page_as_the_delivery_dashboard_counts_them(
+    client, db_session, page_world
+):
+    """A group session nobody came to misses one session and every child's attendance: the JSON dashboard's
+    missed_attendances, on the page too (suppressed for a commissioner as the JSON suppresses it)."""
+    monday = DEFAULT_NOW.date() - timedelta(days=DEFAULT_NOW.weekday())
+    page_world.session(at(monday, 9, 0), SessionStatus.DID_NOT_ATTEND, page_world.a[:3])
+    row = f'<th scope="row">{monday:%G-W%V} (from {monday:%d %b})</th>'
+    for user in (page_world.coordinator, page_world.commissioner):
+        sign_in(client, user)
+        html = client.get(page_path(page_world)).get_data(as_text=True)
+        week = client.get(
+            f"/programmes/{page_world.programme.id}/dashboards/delivery?since={monday}&until={DEFAULT_NOW.date()}",
+            headers=auth_headers(db_session, user),
+        ).json
+        assert '<th scope="col">Missed attendances</th>' in html
+        assert row + "".join(f"<td>{week[key]}</td>".replace("<5", "&lt;5") for key in WEEK_COLUMNS) in html
+    assert week["missed_attendances"] == "<5"
 
 
 def test_staff_see_the_small_numbers(client, page_world):
@@ -533,3 +557,14 @@ def test_a_page_with_no_group_series_says_so(client, page_world):
     sign_in(client, page_world.coordinator)
     html = client.get(page_path(page_world)).get_data(as_text=True)
     assert "No group series had a session in the last 12 months." in html
+
+
+def test_a_group_only_cohorts_occupancy_is_labelled_apart_from_one_to_one_places(client, db_session, page_world):
+    page_world.cohort_b.kind = CohortKind.GROUP_ONLY
+    db_session.commit()
+    sign_in(client, page_world.commissioner)
+
+    html = client.get(page_path(page_world)).get_data(as_text=True)
+
+    assert "Occupancy over time: A (one-to-one, 10 places)" in html
+    assert "Occupancy over time: B (group-only, 3 places)" in html

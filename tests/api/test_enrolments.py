@@ -93,6 +93,7 @@ def test_a_coordinator_sees_exact_places_for_every_cohort(client, db_session, se
     assert rows[setting.cohort.name] == {
         "cohort_id": str(setting.cohort.id),
         "cohort_name": setting.cohort.name,
+        "cohort_kind": "one_to_one",
         "places": 1,
         "active": 0,
         "offered": 1,
@@ -102,6 +103,7 @@ def test_a_coordinator_sees_exact_places_for_every_cohort(client, db_session, se
     assert rows[setting.other.name] | {"cohort_id": None} == {
         "cohort_id": None,
         "cohort_name": setting.other.name,
+        "cohort_kind": "one_to_one",
         "places": 2,
         "active": 0,
         "offered": 0,

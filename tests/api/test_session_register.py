@@ -124,6 +124,7 @@ def test_a_group_session_logged_completed_without_a_register_counts_no_one_as_at
 def test_a_cancelled_session_cancels_every_line(client, team, status, attendance):
     children = three_children(team)
     session = planned(client, team, children, TUESDAY_EVENING)
+    team.travel_to(AFTER_TUESDAY)
     put_register(client, team, session["id"], [line(children[0], "attended")])
 
     response = patch(client, team, session["id"], {"status": status}, if_match='"2"')
@@ -220,6 +221,7 @@ def test_only_the_sessions_mentor_or_staff_take_its_register(client, team):
         client, team, [*children, sibling], TUESDAY_EVENING, by=team.coordinator, mentor_id=str(team.mentor.id)
     )
     stranger = team.new_mentor()
+    team.travel_to(AFTER_TUESDAY)
 
     # A mentor who sees the session through their own child may read it, not change it; one who cannot see it at all
     # is told it does not exist.
@@ -245,6 +247,7 @@ def test_a_register_cannot_change_once_the_session_is_cancelled(client, team):
 def test_the_register_is_recorded_for_the_phones_sync(client, team, db_session):
     children = three_children(team)
     session = planned(client, team, children, TUESDAY_EVENING)
+    team.travel_to(AFTER_TUESDAY)
     changes_before = db_session.scalar(select(func.count()).select_from(ChangeEvent))
 
     put_register(client, team, session["id"], [line(children[2], "did_not_attend")])
@@ -279,3 +282,36 @@ def reminded(db_session, session, enrolment) -> bool:
             )
         ).all()
     )
+
+
+@pytest.mark.parametrize("attendance", ["attended", "did_not_attend"])
+def test_who_came_is_not_recorded_before_the_session_starts(client, team, attendance):
+    children = three_children(team)
+    session = planned(client, team, children, TUESDAY_EVENING)
+
+    early = put_register(client, team, session["id"], [line(children[0], attendance)])
+    with_the_log = patch(client, team, session["id"], {"register": [line(children[0], attendance)]}, if_match='"1"')
+
+    assert error(early) == (422, "session_not_started")
+    assert early.json["errors"] == {"lines": {"0": {"attendance": [early.json["message"]]}}}
+    assert error(with_the_log) == (422, "session_not_started")
+    team.travel_to(TUESDAY_EVENING)
+    assert put_register(client, team, session["id"], [line(children[0], attendance)]).status_code == 200
+
+
+def test_booked_and_cancelled_lines_are_recorded_before_the_session_starts(client, team):
+    children = three_children(team)
+    session = planned(client, team, children, TUESDAY_EVENING)
+
+    response = put_register(
+        client,
+        team,
+        session["id"],
+        [
+            line(children[0], "cancelled_by_child"),
+            line(children[1], "cancelled_by_service"),
+            line(children[2], "booked"),
+        ],
+    )
+
+    assert response.status_code == 200, response.json

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from api.actors import Role
 from api.enrolments.models import Enrolment
 from api.enrolments.rules import EnrolmentStatus
+from api.programmes.rules import CohortKind
 from tests.builders import admit_child, auth_headers, make_cohort, make_referral, make_user
 
 SIMULTANEOUS_REQUESTS = 100
@@ -78,6 +79,35 @@ def test_under_a_simultaneous_rush_each_answered_waitlist_position_is_the_childs
     ).all()
     assert [status for _, status in queue] == [EnrolmentStatus.ACTIVE] * 30 + [EnrolmentStatus.WAITLISTED] * (RUSH - 30)
     assert [str(enrolment_id) for enrolment_id, _ in queue[30:]] == sorted(final, key=final.__getitem__)
+
+
+def test_a_group_only_cohorts_places_hold_under_a_rush_as_a_one_to_one_cohorts_do(committed_db_session, live_server):
+    """Issue 17: a group-only cohort has its own places, taken and waitlisted under the same cohort lock: 20
+    acceptances at once into 5 places leave 5 active and 15 waiting, each told their place in the final queue."""
+    cohort = make_cohort(committed_db_session, places=5, kind=CohortKind.GROUP_ONLY)
+    coordinator = make_user(committed_db_session, Role.COORDINATOR, programme_id=cohort.programme_id)
+    referrals = [make_referral(committed_db_session, cohort=cohort, by=coordinator) for _ in range(20)]
+    headers = auth_headers(committed_db_session, coordinator)
+
+    answers = live_server.all_at_once(
+        [
+            lambda referral=referral: live_server.request("POST", f"/referrals/{referral.id}/accept", headers=headers)
+            for referral in referrals
+        ]
+    )
+
+    assert Counter(answer.status for answer in answers) == {201: 20}
+    assert Counter(answer.body["status"] for answer in answers) == {"active": 5, "waitlisted": 15}
+    answered = {answer.body["id"]: answer.body["waitlist_position"] for answer in answers}
+    waitlist = live_server.request("GET", f"/cohorts/{cohort.id}/waitlist", headers=headers).body
+    final = {entry["enrolment_id"]: entry["position"] for entry in waitlist}
+    assert {enrolment_id: answered[enrolment_id] for enrolment_id in final} == final
+    assert sorted(final.values()) == list(range(1, 16))
+    committed_db_session.expire_all()
+    queue = committed_db_session.execute(
+        select(Enrolment.status).where(Enrolment.cohort_id == cohort.id).order_by(Enrolment.queue_number)
+    ).scalars()
+    assert list(queue) == [EnrolmentStatus.ACTIVE] * 5 + [EnrolmentStatus.WAITLISTED] * 15
 
 
 def test_simultaneous_allocations_never_take_a_mentor_past_their_maximum_caseload(committed_db_session, live_server):
