@@ -26,14 +26,18 @@ from api.duty import service as duty_service
 from api.enrolments import allocations as enrolments_allocations
 from api.enrolments import reading as enrolments_reading
 from api.enrolments.rules import EndReason, EnrolmentStatus, Priority
+from api.groups import service as groups_service
+from api.groups.rules import PlannedTimes
 from api.pagination import Window
 from api.programmes import service as programmes_service
 from api.programmes.models import Programme
+from api.programmes.rules import CohortKind
 from api.referrals import service as referrals_service
 from api.referrals.rules import ReferralSource
 from api.schedules import service as schedules_service
 from api.schedules.rules import Slot
 from api.sessions import service as sessions_service
+from api.sessions.register_rules import Attendance, CarerAtSession, CarerRelationship, RegisterLine
 from api.sessions.rules import LocationCategory, SessionKind, SessionLog, SessionStatus
 from api.wellbeing import check_ins as wellbeing_check_ins
 from api.wellbeing import goals as wellbeing_goals
@@ -208,6 +212,17 @@ def load_demo_data(
     progress("Setting goals and recording wellbeing check-ins for the demo mentor's caseload ...")
     _goals_and_check_ins(db_session, mentor=users["mentor@reachable.example"], instruments=instruments, now=now)
 
+    progress("Running an eight-week awareness group for a group-only cohort, three sessions in, registers taken ...")
+    _awareness_group(
+        db_session,
+        coordinator=coordinator,
+        programme=programme,
+        facilitators=(users["mentor@reachable.example"], users["mentor2@reachable.example"]),
+        first_number=number,
+        rng=rng,
+        now=now,
+    )
+
     progress("Ending one Prevent enrolment, so its place is offered to the first child waiting ...")
     first_prevent = (
         enrolments_reading.list_enrolments(
@@ -322,6 +337,121 @@ def _allocate(
         except MentorCaseloadFull:
             continue  # a full caseload is refused before anything is written: try the next mentor
     # Everyone is full: the child waits for a key worker, which the demo shows too.
+
+
+# Who came to the awareness group's first three sessions, child by child (six on its roster).
+AWARENESS_REGISTERS = [
+    [Attendance.ATTENDED] * 6,
+    [Attendance.ATTENDED] * 5 + [Attendance.DID_NOT_ATTEND],
+    [Attendance.ATTENDED] * 4 + [Attendance.DID_NOT_ATTEND, Attendance.CANCELLED_BY_CHILD],
+]
+# The parents and carers who came to the first session, the introduction for them, by the child they came for.
+AWARENESS_CARERS = [
+    (0, CarerRelationship.PARENT),
+    (1, CarerRelationship.PARENT),
+    (2, CarerRelationship.FOSTER_CARER),
+    (4, CarerRelationship.KINSHIP_CARER),
+]
+
+
+def _awareness_group(
+    db_session: Session,
+    *,
+    coordinator: Actor,
+    programme: Programme,
+    facilitators: tuple[AppUser, AppUser],
+    first_number: int,
+    rng: random.Random,
+    now: datetime,
+) -> None:
+    """A group-only cohort (an exploitation-awareness group has its own places, not Protect's or Prevent's) and a
+    series of eight weekly sessions on Tuesdays at 17:00 that began three weeks ago: the first, with parents and
+    carers, and the next two held with their registers taken; five to come."""
+    zone = ZoneInfo(programme.time_zone)
+    cohort = programmes_service.add_cohort(
+        db_session,
+        programme_id=programme.id,
+        name="Awareness group",
+        places=16,
+        max_sessions_per_week=1,
+        planned_weeks=12,
+        kind=CohortKind.GROUP_ONLY,
+        now=now,
+    )
+    today = now.astimezone(zone).date()
+    last_tuesday = today - timedelta(days=(today.weekday() - 1) % 7 or 7)
+    # Wall-clock arithmetic in the programme's zone: 17:00 local every week, across a change of the clocks.
+    starts = [
+        datetime.combine(last_tuesday - timedelta(weeks=2), time(17, 0), tzinfo=zone) + timedelta(weeks=week)
+        for week in range(8)
+    ]
+    enrolled_at = starts[0] - timedelta(days=7)
+    enrolments = []
+    for number in range(first_number, first_number + len(AWARENESS_REGISTERS[0])):
+        child = _make_child(db_session, coordinator=coordinator, number=number, rng=rng, now=enrolled_at)
+        referral = referrals_service.create_referral(
+            db_session,
+            actor=coordinator,
+            child_id=child.child.id,
+            cohort_id=cohort.id,
+            source=ReferralSource.SCHOOL,
+            source_name="Demo secondary school",
+            reason="Friendship group of concern; would benefit from the awareness group.",
+            priority=Priority.NORMAL,
+            referred_on=(enrolled_at - timedelta(days=10)).date(),
+            now=enrolled_at,
+        )
+        accepted = referrals_service.accept_referral(
+            db_session, actor=coordinator, referral_id=referral.id, now=enrolled_at
+        )
+        enrolments.append(accepted.enrolment)
+    lead, co_facilitator = facilitators
+    planned_at = enrolled_at + timedelta(days=1)
+    series = groups_service.create_series(
+        db_session,
+        actor=coordinator,
+        programme_id=programme.id,
+        name="Staying safe: awareness group (autumn)",
+        capacity=10,
+        complete_after_sessions=None,
+        lead_facilitator_id=lead.id,
+        co_facilitator_id=co_facilitator.id,
+        location_category=LocationCategory.COMMUNITY_VENUE,
+        sessions=[PlannedTimes(start, start + timedelta(minutes=90)) for start in starts],
+        now=planned_at,
+    )
+    for enrolment in enrolments:
+        # Booking a child changes each session's version: keep the answer's.
+        series = groups_service.join_series(
+            db_session, actor=coordinator, series_id=series.id, enrolment_id=enrolment.id, now=planned_at
+        )
+    facilitator = _actor(lead)
+    for session, register in zip(series.sessions, AWARENESS_REGISTERS, strict=False):
+        held = sessions_service.update_session(
+            db_session,
+            actor=facilitator,
+            session_id=session.id,
+            expected_version=session.version,
+            changes={"status": SessionStatus.COMPLETED},
+            log=SessionLog(actual_duration_minutes=90, activities=["Safety planning", "Talking and listening"]),
+            register_lines=[
+                RegisterLine(enrolment.child_id, attendance)
+                for enrolment, attendance in zip(enrolments, register, strict=True)
+            ],
+            now=now,
+        )
+        if session is series.sessions[0]:
+            sessions_service.take_register(
+                db_session,
+                actor=facilitator,
+                session_id=session.id,
+                expected_version=held.version,
+                lines=None,
+                carers=[
+                    CarerAtSession(relationship, enrolments[index].child_id) for index, relationship in AWARENESS_CARERS
+                ],
+                now=now,
+            )
 
 
 def _plan_and_log_sessions(db_session: Session, *, mentor: AppUser, now: datetime) -> None:
