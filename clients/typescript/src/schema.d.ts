@@ -314,7 +314,8 @@ export interface paths {
         };
         /**
          * List a programme's cohorts
-         * @description Each cohort with its places (how many children it supports at any one time), its weekly session cap
+         * @description Each cohort with its kind (`one_to_one` or `group_only`), its places (how many children it supports at any one
+         *     time), its weekly session cap
          *     (`max_sessions_per_week`) and its planned length in weeks. Admins may read any programme's; everyone else only
          *     their own (any other answers 404).
          */
@@ -324,7 +325,10 @@ export interface paths {
          * Add a cohort with its places and intensity
          * @description Admins only. A cohort is a level of support within a programme: its places (children supported at once), its
          *     intensity (the most sessions a child may have in an ISO week, in programme time) and how many weeks support is
-         *     planned to last. Cohort names are unique within a programme (409 `cohort_name_taken`).
+         *     planned to last. Cohort names are unique within a programme (409 `cohort_name_taken`). Its `kind` is
+         *     `one_to_one` unless said (Protect, Prevent: children mentored one to one); a `group_only` cohort (a level-2
+         *     awareness group) has its own places, taken and waitlisted by the same rules, and its children attend group
+         *     sessions only (a one-to-one or phone session for them answers 422 `group_only_enrolment`).
          */
         post: operations["addCohort"];
         delete?: never;
@@ -358,7 +362,8 @@ export interface paths {
          * @description Admins only; send only what changes. Places cannot be cut below those held or offered now (409
          *     `places_below_taken`, with `places_taken`; lapsed offers are let go first). New places are offered at once to
          *     the children at the head of the waitlist, in the same transaction. A new weekly cap applies to sessions written
-         *     from now on; sessions already planned stay.
+         *     from now on; sessions already planned stay. The `kind` may change only while no child has ever been enrolled in
+         *     the cohort (409 `cohort_kind_fixed`): add a cohort of the other kind instead.
          */
         patch: operations["updateCohort"];
         trace?: never;
@@ -898,19 +903,20 @@ export interface paths {
          * @description A mentor plans or logs sessions for the children they are key worker for (a coordinator for any child of their
          *     programme, naming the mentor who leads it, or the key worker by default). A one-to-one or phone session has one
          *     enrolment; a group session several, all active and in one programme. `status: completed` (with the duration,
-         *     activities from the programme's list, and notes) logs one that already happened, as a phone that was offline
-         *     does. In one transaction, with each child's enrolment row locked, the session is refused if any child already
-         *     has their cohort's most sessions in that ISO week of programme time, counted across every mentor and group
-         *     session (409 `weekly_session_cap_reached`, with `week`, `sessions_in_week`, `max_sessions` and `child_id`;
-         *     cancelled and rescheduled sessions do not count). It is also refused if it falls outside a child's planned
-         *     support, from the local day it started to its planned end (422 `session_outside_enrolment`, with `child_id`),
-         *     if a child already has a session with that mentor at that start (409 `duplicate_session`, with
-         *     `existing_session_id`; a cancelled one does not count), or if it is logged completed or did-not-attend before it
-         *     starts (422 `session_not_started`). A `safeguarding_concern` raises an alert to the programme's
+         *     activities from the programme's list, and notes) logs one that already happened, as a phone that was offline does.
+         *     In one transaction, with each child's enrolment row locked, the session is refused if any child already has their
+         *     cohort's most sessions in that ISO week of programme time, counted across every mentor and group session (409
+         *     `weekly_session_cap_reached`, with `week`, `sessions_in_week`, `max_sessions` and `child_id`; cancelled and
+         *     rescheduled sessions do not count). It is also refused if it falls outside a child's planned support, from the local
+         *     day it started to its planned end (422 `session_outside_enrolment`, with `child_id`), if a child already has a
+         *     session with that mentor at that start (409 `duplicate_session`, with `existing_session_id`; a cancelled one does
+         *     not count), if it is logged completed or did-not-attend before it starts (422 `session_not_started`), or if it is a
+         *     one-to-one or phone session for a child whose place is in a group-only cohort (422 `group_only_enrolment`, with
+         *     `child_id`: they attend group sessions only). A `safeguarding_concern` raises an alert to the programme's
          *     coordinators at once; a session starting within the next 48 hours has its SMS reminders queued in the same
-         *     transaction (later ones are queued by the scheduler as they come near). Send an `Idempotency-Key` (and, if you
-         *     like, an `id` made on the phone): a retry then replays the first answer, marked `Idempotent-Replayed: true`, and
-         *     never writes twice. The answer's `ETag` goes in If-Match to edit the session. Audited.
+         *     transaction (later ones are queued by the scheduler as they come near). Send an `Idempotency-Key` (and, if you like,
+         *     an `id` made on the phone): a retry then replays the first answer, marked `Idempotent-Replayed: true`, and never
+         *     writes twice. The answer's `ETag` goes in If-Match to edit the session. Audited.
          */
         post: operations["createSession"];
         delete?: never;
@@ -946,7 +952,8 @@ export interface paths {
          *     `stale_version` and `current_version`, and changes nothing (read the session again and reapply the edit);
          *     without If-Match the answer is 428. Send only what changes. A planned session can be completed (with the
          *     duration, activities from the programme's list and notes), marked did-not-attend, cancelled by the child or the
-         *     mentor, or have its kind and place corrected; it is marked completed or did-not-attend only once it has started
+         *     mentor, or have its kind and place corrected (not to one-to-one or phone for a child in a group-only cohort: 422
+         *     `group_only_enrolment`); it is marked completed or did-not-attend only once it has started
          *     (422 `session_not_started`); a session that has happened or was cancelled keeps its status (409
          *     `session_status_final`), and moving one is `POST /sessions/{session_id}/reschedule`. Only the mentor who leads
          *     the session (or a coordinator or admin) may change it (403 `not_the_sessions_mentor`). A `safeguarding_concern`
@@ -980,6 +987,15 @@ export interface paths {
          *     (409 `session_status_final` once cancelled, moved or not attended). Send If-Match with the session's ETag (412
          *     `stale_version`, 428 without it). Only the mentor who leads the session (or a coordinator or admin; 403
          *     `not_the_sessions_mentor`). The answer carries the new ETag; the phones' sync feed carries the change. Audited.
+         *
+         *     `carers` (optional; up to 40) records the parents and carers who came, such as to a series' introductory
+         *     session: each with their `relationship` (parent, foster_carer, kinship_carer, other_carer) and, optionally, the
+         *     `child_id` of the child on the register they came for; no name is kept. Sent, the list replaces the carers
+         *     recorded (empty: none); left out, they stay. Only a group session has carers (422 `invalid_session`, naming
+         *     `carers`), a `child_id` must be on the session's register (422, `carers.1.child_id`), and carers are recorded
+         *     once the session has started (422 `session_not_started`), as are `attended` and `did_not_attend` lines (booked
+         *     and cancelled lines may be taken in advance). Either `lines` or `carers` may be left out, not both. Carers hold no
+         *     place and count towards no cap or child figure; the session shows them (`carers`, `carers_attended`).
          */
         put: operations["takeRegister"];
         post?: never;
@@ -1008,7 +1024,8 @@ export interface paths {
          *     place takes its place (its id may be made on the phone: `new_session_id`); the weekly cap is checked for the new
          *     week with the old session left out (409 `weekly_session_cap_reached`); the new time must fall within each
          *     child's planned support (422 `session_outside_enrolment`) and not repeat another of their sessions with that
-         *     mentor (409 `duplicate_session`). Pending SMS reminders move with it.
+         *     mentor (409 `duplicate_session`); a one-to-one or phone session of a child now in a group-only cohort is not
+         *     moved (422 `group_only_enrolment`). Pending SMS reminders move with it.
          *     Answers 201 with the new session and its ETag. Audited.
          */
         post: operations["rescheduleSession"];
@@ -1141,14 +1158,15 @@ export interface paths {
         put?: never;
         /**
          * Set a weekly pattern: plans sessions to the enrolment's planned end, in local wall-clock time
-         * @description For an active enrolment: weekly slots (ISO weekday 1 to 7 and a local start time) with one duration, kind and
-         *     place. Planned sessions are generated from `starts_on` (today at the earliest) to the enrolment's planned end,
-         *     at the same wall-clock time in the programme's time zone across the changes between BST and GMT, led by the
-         *     child's key worker (a coordinator can set a pattern only once one is allocated). More slots a week than the
-         *     cohort's weekly cap is refused (409 `pattern_exceeds_weekly_cap`, with `max_sessions` and `slots`); a week other
-         *     sessions already fill is skipped for that occurrence and listed in `weeks_skipped_at_cap`, never overfilled. A
-         *     mentor may set patterns only for their own caseload. Send an `Idempotency-Key` so a retry replays the first
-         *     answer instead of planning twice. The answer's ETag goes in If-Match to change or end the pattern. Audited.
+         * @description For an active enrolment: weekly slots (ISO weekday 1 to 7 and a local start time) with one duration, kind and place.
+         *     Planned sessions are generated from `starts_on` (today at the earliest) to the enrolment's planned end, at the same
+         *     wall-clock time in the programme's time zone across the changes between BST and GMT, led by the child's key worker
+         *     (a coordinator can set a pattern only once one is allocated). More slots a week than the cohort's weekly cap is
+         *     refused (409 `pattern_exceeds_weekly_cap`, with `max_sessions` and `slots`); a week other sessions already fill is
+         *     skipped for that occurrence and listed in `weeks_skipped_at_cap`, never overfilled. The kind is `one_to_one` unless
+         *     said; a child whose place is in a group-only cohort has only `group` patterns (422 `group_only_enrolment`). A mentor
+         *     may set patterns only for their own caseload. Send an `Idempotency-Key` so a retry replays the first answer instead
+         *     of planning twice. The answer's ETag goes in If-Match to change or end the pattern. Audited.
          */
         post: operations["setPattern"];
         delete?: never;
@@ -1173,7 +1191,8 @@ export interface paths {
          *     without it). Its future, untouched sessions (planned, never edited and not yet started) are removed and planned
          *     again from the new slots, from today; anything logged, moved or edited stays as it is. The answer says how many
          *     sessions were removed and planned, and which weeks were skipped because the weekly cap was already reached. An
-         *     ended pattern cannot change (409 `pattern_ended`). Audited.
+         *     ended pattern cannot change (409 `pattern_ended`), nor become one-to-one or phone for a child in a group-only
+         *     cohort (422 `group_only_enrolment`). Audited.
          */
         put: operations["changePattern"];
         post?: never;
@@ -1223,8 +1242,9 @@ export interface paths {
          * End a child's support with a reason: the place is offered to the next child waiting
          * @description Only an active enrolment can end (409 `enrolment_not_active`). It ends now with the reason and note; the key
          *     worker allocation and the child's session patterns end with it (their future untouched sessions are removed;
-         *     sessions already logged stay). The place is offered at once to the child at the head of the waitlist, in the
-         *     same transaction. Admins and coordinators of its programme; audited.
+         *     sessions already logged stay), and the child leaves every group series' roster (their lines at its sessions not
+         *     yet started are cancelled by the service). The place is offered at once to the child at the head of the
+         *     waitlist, in the same transaction. Admins and coordinators of its programme; audited.
          */
         post: operations["endEnrolment"];
         delete?: never;
@@ -1251,10 +1271,139 @@ export interface paths {
          *     freed place is offered to the head of the source cohort's waitlist. The target needs a free place (409
          *     `cohort_full`, with `places` and `places_taken`); the same cohort answers 409 `same_cohort`; a cohort of another
          *     programme answers 404. Session patterns end with the old enrolment, since the new cohort's weekly cap may
-         *     differ. Answers 201 with the new enrolment. Admins and coordinators; audited.
+         *     differ, and so do its places on group series' rosters (put the child back through the new enrolment, which
+         *     checks the new cap). Answers 201 with the new enrolment. Admins and coordinators; audited.
          */
         post: operations["moveEnrolment"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/group-series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The group series you may read, by name, in brief (counts only, no child named)
+         * @description Coordinators and admins: their programme's (filter by `programme_id`); a mentor: the series they facilitate and
+         *     those with a child of their caseload on the roster. A page at a time (`page`, `page_size`; `X-Pagination` gives
+         *     the total). Each with its number of sessions, its first and last planned start and how many children are on its
+         *     roster now; `GET /group-series/{series_id}` gives the sessions and the roster.
+         */
+        get: operations["listSeries"];
+        put?: never;
+        /**
+         * Create a group series and its sessions (409 series_name_taken on a name the programme already has)
+         * @description A name, a capacity (children on the roster at once, 1 to 30), one to 24 sessions at their planned times (each
+         *     ending after it starts, within 12 hours; no two at the same start), a lead facilitator (a mentor of the
+         *     programme; a mentor creating a series leads it unless they name someone else and co-facilitate) and optionally a
+         *     co-facilitator (another active mentor or a coordinator of the programme). `complete_after_sessions` (K): a child
+         *     who attended at least K of the N sessions completed the series; by default three quarters of N, rounded up (6 of
+         *     8). In one transaction the series and its sessions are made: group sessions, planned, led by the lead
+         *     facilitator, `series_id` set, no one booked yet (children are booked as they join the roster). Coordinators and
+         *     admins of the programme; a mentor of the programme only for a series they facilitate (403
+         *     `not_a_facilitator`). 422 `invalid_series` names the field. Send an `Idempotency-Key`: a retry replays the first
+         *     answer. The answer's ETag goes in If-Match to edit the series. Audited.
+         */
+        post: operations["createSeries"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/group-series/{series_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                series_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * One group series: its sessions with their registers' counts, and its roster with who completed it
+         * @description Each session (planned times, status, the lead facilitator, its ETag for `PUT /sessions/{id}/register`) with how
+         *     many register lines say booked, attended, did not attend and cancelled. The roster: everyone who joined, in order
+         *     of joining (a child who left has `left_at`), by reference, with the enrolment and cohort kind they joined
+         *     through, how many of the series' sessions they attended, whether they started (attended one) and whether they
+         *     completed (attended at least `complete_after_sessions`). Coordinators and admins of the programme, the series'
+         *     facilitators, and a mentor with a child of their caseload on the roster now; anyone else 404 (commissioners read
+         *     the dashboards). Audited, a row per child on the roster.
+         */
+        get: operations["getSeries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Rename a series, or change its capacity, K or co-facilitator
+         * @description Send If-Match with the ETag you last read (412 `stale_version` with `current_version`; 428 without it). The
+         *     capacity never goes below the children on the roster now (409 `capacity_below_roster`, with `capacity` and
+         *     `members`); K must be between 1 and the series' sessions (422 `invalid_series`); a name the programme already
+         *     has answers 409 `series_name_taken`; `co_facilitator_id: null` leaves the lead alone. The version covers these
+         *     fields only: a child joining or leaving does not change it. Coordinators and admins of the programme and the
+         *     series' facilitators (403 `not_a_facilitator`). Audited.
+         */
+        patch: operations["updateSeries"];
+        trace?: never;
+    };
+    "/group-series/{series_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                series_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A child joins the roster, and is booked on every session of the series not yet started
+         * @description Through their active enrolment in the series' programme, in a one-to-one cohort or a group-only one (422
+         *     `enrolment_not_active_for_series`, `enrolment_in_another_programme`). With the series locked, a full roster
+         *     answers 409 `series_full` (with `capacity` and `members`), a child already on it 409 `already_on_roster`. The
+         *     child is booked (a register line) on each planned session not yet started, each within their planned support
+         *     (422 `session_outside_enrolment`) and their weekly cap (409 `weekly_session_cap_reached` with the `week`), all
+         *     or nothing; their reminders follow. Coordinators and admins of the programme; a mentor facilitating the series
+         *     for a child of their caseload (403 `not_a_facilitator`; 404 for a child not theirs). The answer is the series.
+         *     Audited.
+         */
+        post: operations["joinSeries"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/group-series/{series_id}/members/{child_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                series_id: string;
+                child_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * A child leaves the roster: their places at the sessions not yet started are cancelled
+         * @description Their register lines at the series' planned sessions not yet started become `cancelled_by_service` (which frees
+         *     the place in their week and cancels their reminders); the lines of sessions already held stay, and so does
+         *     their row on the roster, with `left_at`. A child not on the roster now answers 404 `not_on_roster`. Who: as for
+         *     joining. Audited.
+         */
+        delete: operations["leaveSeries"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1384,7 +1533,8 @@ export interface paths {
         /**
          * The duty rota for a period, and the gaps in cover in it
          * @description Who is the duty coordinator, and who falls back, for every shift that covers part of the period: by default
-         *     from now to 7 days on, or `from` to `to` (at most 31 days; 422 `invalid_rota_window`). Each person comes with
+         *     from now to 7 days on, or `from` to `to` (at most 31 days, `from` within a year back and two years ahead;
+         *     422 `invalid_rota_window`). Each person comes with
          *     their name and whether a work mobile is recorded for them (out of hours, an alert reaches them by text). `gaps`
          *     lists the stretches of the period when no one is on duty, so you can fill them; `covered_until` says how long
          *     cover runs without a break from the period's start (null if no one is on duty then). Times are given in the
@@ -1399,10 +1549,11 @@ export interface paths {
          *     active coordinator of the programme or an admin (422 `duty_person_not_eligible`) with a work mobile recorded
          *     (422 `duty_person_without_mobile`); `errors` names the field. The fallback must be someone else (422
          *     `duty_fallback_is_on_duty`). Give the times with their UTC offset: a shift ends after it starts, in the future,
-         *     and lasts at most 7 days (422 `invalid_duty_shift_times`); its length is the time that passes, so 18:00 to
-         *     08:00 on the night the clocks change is 15 or 13 hours. A shift may start exactly when another ends, but two
-         *     shifts of a programme never overlap (409 `duty_shift_overlaps`): only one person is on duty at a time. Send an
-         *     `Idempotency-Key` so a retry replays the first answer. The answer's ETag goes in If-Match to change the shift.
+         *     starts at most two years ahead and lasts at most 7 days (422 `invalid_duty_shift_times`); its length is the
+         *     time that passes, so 18:00 to 08:00 on the night the clocks change is 15 or 13 hours. A shift may start exactly
+         *     when another ends, but two shifts of a programme never overlap (409 `duty_shift_overlaps`): only one person is
+         *     on duty at a time. Send an `Idempotency-Key` so a retry replays the first answer. The answer's ETag goes in
+         *     If-Match to change the shift.
          *     Admins and coordinators of the programme; audited.
          */
         post: operations["addDutyShift"];
@@ -2349,6 +2500,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/programmes/{programme_id}/dashboards/group-delivery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                programme_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Group series run, children starting and completing them, and attendance and carers at each session
+         * @description The programme's group series with a session planned to start in the period, by name: their sessions in all (N),
+         *     in the period and held in it; K, the sessions a child must attend to complete one; children on the roster now
+         *     and children who left; children who started the series in the period (the first of its sessions they attended
+         *     was in the period) and completed it (their K-th was), counting only children on its roster and only their own
+         *     register lines, never a session's status; carers recorded at its sessions. Per session in the period: its day
+         *     (programme time), its status, children booked onto it (every register line), attended, did not attend,
+         *     cancelled (by the child or the service), not yet marked, and carers, who are not children. Totals: series run
+         *     (with a session held in the period), sessions held, and children starting, completing and carers, added up
+         *     over the series (a child on two series counts in each). Rescheduled sessions count nowhere (their replacements
+         *     do). Programme-wide: the cohort and district filters do not apply (the answer's `filters` say so). Filter by
+         *     cohort and district; the period is `since` to `until` inclusive, in programme time (a year to today unless
+         *     said). `?format=csv` (or `Accept: text/csv`) answers the same figures as one CSV table, one row per session
+         *     with its series' figures, the filters in its first columns and a withheld figure empty. Admins and coordinators
+         *     see every figure; commissioners see counts of children and carers from 1 to 4 as "<5", a total withheld (null)
+         *     when a part beside it is suppressed (booked, and the totals over the series), and counts of series and sessions
+         *     as they are; no answer names a child. Admins, coordinators and commissioners of the programme (any other
+         *     answers 404).
+         */
+        get: operations["groupDeliveryDashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/children/{child_id}/subject-access-export": {
         parameters: {
             query?: never;
@@ -2401,7 +2590,7 @@ export interface components {
             max_sessions?: number;
             /**
              * Format: uuid
-             * @description The child whose week is full, whose session clashes, or whose support the session falls outside (only with weekly_session_cap_reached, duplicate_session, session_outside_enrolment)
+             * @description The child whose week is full, whose session clashes, whose support the session falls outside, or whose place is in a group-only cohort (only with weekly_session_cap_reached, duplicate_session, session_outside_enrolment, group_only_enrolment)
              */
             child_id?: string;
             /**
@@ -2417,6 +2606,10 @@ export interface components {
             max_caseload?: number;
             /** @description Places the cohort is funded for (only with cohort_full) */
             places?: number;
+            /** @description The series' capacity (asked for, when refused) (only with series_full, capacity_below_roster) */
+            capacity?: number;
+            /** @description Children on the series' roster now (only with series_full, capacity_below_roster) */
+            members?: number;
             /** @description Places held or offered (only with cohort_full, places_below_taken) */
             places_taken?: number;
             /** @description The file's line that could not be read (only with import_not_readable) */
@@ -2586,12 +2779,19 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
         };
+        /**
+         * @description What a cohort's places are for. A one-to-one cohort (Protect, Prevent) holds children who are mentored one to one, at its weekly intensity, and may join group series as well; a group-only cohort (a level-2 awareness group) has its own places, and its children attend group sessions only: no one-to-one or phone session is planned for them.
+         * @enum {string}
+         */
+        CohortKind: "one_to_one" | "group_only";
         Cohort: {
             /** Format: uuid */
             readonly id: string;
             /** Format: uuid */
             readonly programme_id: string;
             name: string;
+            /** @description one_to_one (Protect, Prevent: mentored one to one at the cohort's intensity) or group_only (its own places; its children attend group sessions only, never a one-to-one or phone session). Left out, it is "one_to_one". */
+            kind?: components["schemas"]["CohortKind"];
             /** @description Places at any one time */
             places: number;
             max_sessions_per_week: number;
@@ -2603,6 +2803,8 @@ export interface components {
             /** Format: uuid */
             cohort_id: string;
             cohort_name: string;
+            /** @description one_to_one (Protect, Prevent: mentored one to one at the cohort's intensity) or group_only (its own places; its children attend group sessions only, never a one-to-one or phone session) */
+            cohort_kind: components["schemas"]["CohortKind"];
             /** @description Places funded at any one time */
             places: number;
             /** @description A count; shown to commissioners as "<5" (threshold configurable) when small */
@@ -2660,6 +2862,8 @@ export interface components {
         };
         CohortUpdate: {
             name?: string;
+            /** @description Only while no child has been enrolled in the cohort (409 cohort_kind_fixed) */
+            kind?: components["schemas"]["CohortKind"];
             places?: number;
             max_sessions_per_week?: number;
             planned_weeks?: number;
@@ -2965,6 +3169,19 @@ export interface components {
             /** Format: date-time */
             left_at: string | null;
         };
+        /**
+         * @description How a carer at a session is related to the child they came for (no name is kept).
+         * @enum {string}
+         */
+        CarerRelationship: "parent" | "foster_carer" | "kinship_carer" | "other_carer";
+        Carer: {
+            relationship: components["schemas"]["CarerRelationship"];
+            /**
+             * Format: uuid
+             * @description The child on the register they came for
+             */
+            child_id: string | null;
+        };
         /** @enum {string} */
         LoneWorkingClosedHow: "safe" | "session_logged";
         LoneWorkingState: {
@@ -3004,12 +3221,21 @@ export interface components {
             register: components["schemas"]["RegisterLine"][];
             /** @description False while any line is still booked: such a child is not counted as attended */
             register_taken: boolean;
+            /** @description Parents and carers who came (a group session): no place, no line, no name */
+            carers: components["schemas"]["Carer"][];
+            /** @description How many carers came; never counted as children */
+            carers_attended: number;
             actual_duration_minutes: number | null;
             activities: string[] | null;
             /** @description Null when you may not see notes */
             notes: string | null;
             /** Format: uuid */
             pattern_id: string | null;
+            /**
+             * Format: uuid
+             * @description The group series this session is one of (GET /group-series/{id})
+             */
+            series_id: string | null;
             /** Format: uuid */
             rescheduled_to_id: string | null;
             /** @description Send it back in If-Match to edit */
@@ -3053,9 +3279,19 @@ export interface components {
             /** @description A group session: who came, taken with the log (as PUT /sessions/{id}/register) */
             register?: components["schemas"]["RegisterLineIn"][];
         };
+        CarerIn: {
+            relationship: components["schemas"]["CarerRelationship"];
+            /**
+             * Format: uuid
+             * @description Optional: the child on the register they came for
+             */
+            child_id?: string | null;
+        };
         Register: {
-            /** @description One line per child sent; children not sent keep their line */
-            lines: components["schemas"]["RegisterLineIn"][];
+            /** @description One line per child sent; children not sent keep their line (left out: all kept) */
+            lines?: components["schemas"]["RegisterLineIn"][];
+            /** @description A group session: the parents and carers who came, replacing those recorded (left out: kept; empty: none). No name is kept; carers hold no place and count towards no cap or child figure. */
+            carers?: components["schemas"]["CarerIn"][];
         };
         Reschedule: {
             /**
@@ -3215,6 +3451,140 @@ export interface components {
              */
             cohort_id: string;
             note?: string | null;
+        };
+        PlannedTimes: {
+            /** Format: date-time */
+            planned_start_at: string;
+            /** Format: date-time */
+            planned_end_at: string;
+        };
+        SeriesCreate: {
+            /** Format: uuid */
+            programme_id: string;
+            name: string;
+            /** @description Children on the roster at any one time */
+            capacity: number;
+            /** @description K: a child who attended at least K sessions completed the series (default: three quarters of the sessions, rounded up) */
+            complete_after_sessions?: number | null;
+            /**
+             * Format: uuid
+             * @description A mentor of the programme (default: you, if you are a mentor)
+             */
+            lead_facilitator_id?: string | null;
+            /**
+             * Format: uuid
+             * @description Optional: another active mentor or a coordinator of the programme
+             */
+            co_facilitator_id?: string | null;
+            location_category: components["schemas"]["LocationCategory"];
+            /** @description Each session's planned start and end (no two at the same start) */
+            sessions: components["schemas"]["PlannedTimes"][];
+        };
+        SeriesSession: {
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            planned_start_at: string;
+            /** Format: date-time */
+            planned_end_at: string;
+            status: components["schemas"]["SessionStatus"];
+            location_category: components["schemas"]["LocationCategory"];
+            /**
+             * Format: uuid
+             * @description The lead facilitator, who takes its register
+             */
+            mentor_id: string;
+            /** @description The session's ETag (PUT /sessions/{id}/register) */
+            version: number;
+            /** @description Register lines not yet marked */
+            booked: number;
+            attended: number;
+            did_not_attend: number;
+            /** @description Cancelled by the child or the service */
+            cancelled: number;
+        };
+        RosterEntry: {
+            /** Format: uuid */
+            child_id: string;
+            child_reference: string;
+            /** Format: uuid */
+            enrolment_id: string;
+            cohort_kind: components["schemas"]["CohortKind"];
+            /** Format: date-time */
+            joined_at: string;
+            /** Format: date-time */
+            left_at: string | null;
+            sessions_attended: number;
+            /** @description Attended at least one session */
+            started: boolean;
+            /** @description Attended at least complete_after_sessions sessions */
+            completed: boolean;
+        };
+        Series: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            programme_id: string;
+            name: string;
+            capacity: number;
+            complete_after_sessions: number;
+            /** Format: uuid */
+            lead_facilitator_id: string;
+            /** Format: uuid */
+            co_facilitator_id: string | null;
+            /** @description Send it back in If-Match to edit */
+            version: number;
+            /** @description N (sessions moved away are counted as their replacement) */
+            session_count: number;
+            /** @description Children on the roster now */
+            members: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            sessions: components["schemas"]["SeriesSession"][];
+            /** @description Everyone who joined, in order of joining; a child who left has left_at */
+            roster: components["schemas"]["RosterEntry"][];
+        };
+        SeriesBrief: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            programme_id: string;
+            name: string;
+            capacity: number;
+            complete_after_sessions: number;
+            /** Format: uuid */
+            lead_facilitator_id: string;
+            /** Format: uuid */
+            co_facilitator_id: string | null;
+            /** @description Send it back in If-Match to edit */
+            version: number;
+            /** @description N (sessions moved away are counted as their replacement) */
+            session_count: number;
+            /** @description Children on the roster now */
+            members: number;
+            /** Format: date-time */
+            first_session_at: string | null;
+            /** Format: date-time */
+            last_session_at: string | null;
+        };
+        SeriesUpdate: {
+            name?: string;
+            capacity?: number;
+            complete_after_sessions?: number;
+            /**
+             * Format: uuid
+             * @description null: the lead facilitates alone
+             */
+            co_facilitator_id?: string | null;
+        };
+        Join: {
+            /**
+             * Format: uuid
+             * @description The active place the child joins through
+             */
+            enrolment_id: string;
         };
         /** @enum {string} */
         AlertState: "raised" | "acknowledged" | "resolved";
@@ -3544,7 +3914,7 @@ export interface components {
             /** @description First rating to latest */
             change: components["schemas"]["MeasureChange"] | null;
         };
-        Change: components["schemas"]["ChangeToChild"] | components["schemas"]["ChangeToSession"] | components["schemas"]["ChangeToPattern"] | components["schemas"]["ChangeToAlert"] | components["schemas"]["ChangeToMissingEpisode"] | components["schemas"]["ChangeToCheckIn"] | components["schemas"]["ChangeToGoal"];
+        Change: components["schemas"]["ChangeToChild"] | components["schemas"]["ChangeToSession"] | components["schemas"]["ChangeToPattern"] | components["schemas"]["ChangeToAlert"] | components["schemas"]["ChangeToMissingEpisode"] | components["schemas"]["ChangeToCheckIn"] | components["schemas"]["ChangeToGoal"] | components["schemas"]["ChangeToGroupSeries"];
         SyncPage: {
             changes: components["schemas"]["Change"][];
             /** @description Send it back to get what changed next */
@@ -3914,6 +4284,8 @@ export interface components {
             /** Format: uuid */
             cohort_id: string;
             cohort_name: string;
+            /** @description one_to_one (Protect, Prevent: mentored one to one at the cohort's intensity) or group_only (its own places; its children attend group sessions only, never a one-to-one or phone session) */
+            cohort_kind: components["schemas"]["CohortKind"];
             /** @description Places the cohort is funded for now */
             funded: number;
             /** @description Children in active support now */
@@ -4045,6 +4417,66 @@ export interface components {
             /** @description One row per urgency, urgent first, even with no alert raised */
             urgencies: components["schemas"]["DashboardUrgencyAcknowledgement"][];
         };
+        DashboardGroupSession: {
+            /**
+             * Format: date
+             * @description The day it was planned for, in programme time
+             */
+            date: string;
+            status: components["schemas"]["SessionStatus"];
+            /** @description Children booked onto it (every register line): attended, did not attend, cancelled, unmarked; null when withheld for a commissioner because a part of it is suppressed */
+            booked: number | string | null;
+            /** @description Children marked attended on the register */
+            attended: number | string;
+            /** @description Children marked did not attend */
+            did_not_attend: number | string;
+            /** @description Lines cancelled by the child or service */
+            cancelled: number | string;
+            /** @description Lines still booked, not marked */
+            not_yet_marked: number | string;
+            /** @description Parents or carers recorded (not children) */
+            carers: number | string;
+        };
+        DashboardSeries: {
+            /** Format: uuid */
+            series_id: string;
+            name: string;
+            /** @description N: the series' sessions in all, none rescheduled */
+            sessions_planned: number;
+            /** @description Its sessions planned to start in the period */
+            sessions_in_period: number;
+            /** @description Of those, held (completed) */
+            sessions_held: number;
+            /** @description K: sessions a child must attend to complete it */
+            complete_after_sessions: number;
+            /** @description Children on its roster now */
+            roster: number | string;
+            /** @description Children who were on it and left */
+            left: number | string;
+            /** @description Roster children whose first session attended was in the period */
+            children_started: number | string;
+            /** @description Roster children whose K-th session attended was in the period */
+            children_completed: number | string;
+            /** @description Carers at its sessions in the period */
+            carers_attended: number | string;
+            /** @description Its sessions in the period, in order */
+            sessions: components["schemas"]["DashboardGroupSession"][];
+        };
+        GroupDeliveryDashboard: {
+            filters: components["schemas"]["DashboardFilters"];
+            /** @description Series with a session held in the period */
+            series_run: number;
+            /** @description Their sessions held in the period */
+            sessions_held: number;
+            /** @description The series' children_started, added up; null when withheld for a commissioner because a part of it is suppressed */
+            children_started: number | string | null;
+            /** @description The series' children_completed, added up; null when withheld for a commissioner because a part of it is suppressed */
+            children_completed: number | string | null;
+            /** @description The series' carers_attended, added up; null when withheld for a commissioner because a part of it is suppressed */
+            carers_attended: number | string | null;
+            /** @description Each series with a session planned in the period, by name */
+            series: components["schemas"]["DashboardSeries"][];
+        };
         SubjectAccessExport: {
             /** @description Changes when the document's shape does */
             schema_version: number;
@@ -4081,6 +4513,14 @@ export interface components {
             }[];
             /** @description The child's place on each session. Rows of table `session_attendee`. */
             session_attendances: {
+                [key: string]: unknown;
+            }[];
+            /** @description The child's places on group series' rosters, joined and left. Rows of table `series_member`. */
+            series_memberships: {
+                [key: string]: unknown;
+            }[];
+            /** @description Parents and carers who came to a session for the child (how related; no name is kept). Rows of table `session_carer`. */
+            session_carers: {
                 [key: string]: unknown;
             }[];
             /** @description Every session the child was on, planned, delivered or cancelled, with the mentor's notes. Rows of table `mentoring_session`. */
@@ -4144,7 +4584,7 @@ export interface components {
          * @description What went wrong, stable for programs to branch on; new reasons may be added
          * @enum {string}
          */
-        ErrorReason: "access_token_invalid" | "alert_already_acknowledged" | "alert_already_resolved" | "alert_not_found" | "already_allocated" | "authentication_failed" | "bad_request" | "caseload_only_for_mentors" | "check_in_invitation_not_found" | "check_in_invitation_not_open" | "check_in_link_not_usable" | "check_in_not_found" | "child_already_enrolled" | "child_not_found" | "child_not_returned" | "cohort_full" | "cohort_name_taken" | "cohort_not_found" | "conflict" | "consent_channel_without_number" | "cross_site_form" | "dashboard_period_reversed" | "deflator_year_missing" | "district_in_use" | "district_unknown" | "domain_error" | "duplicate_session" | "duty_fallback_is_on_duty" | "duty_person_not_eligible" | "duty_person_without_mobile" | "duty_programme_required" | "duty_shift_ended" | "duty_shift_not_found" | "duty_shift_overlaps" | "email_already_registered" | "enrolment_not_active" | "enrolment_not_allocatable" | "enrolment_not_found" | "forbidden" | "form_expired" | "form_refused" | "form_token_invalid" | "goal_end_not_allowed" | "goal_not_active" | "goal_not_found" | "idempotency_key_reused" | "if_match_required" | "implausible_date_of_birth" | "implausible_episode_times" | "implausible_outcome_event" | "implausible_return_conversation" | "import_header_invalid" | "import_not_readable" | "import_rejected" | "import_too_large" | "import_too_many_rows" | "instrument_has_no_wording" | "instrument_not_suitable" | "internal_error" | "invalid_answers" | "invalid_characters" | "invalid_credentials" | "invalid_duty_shift_times" | "invalid_idempotency_key" | "invalid_pattern" | "invalid_phone_number" | "invalid_price_year" | "invalid_request" | "invalid_rota_window" | "invalid_session" | "invalid_value" | "invalid_webhook_signature" | "json_too_deep" | "lone_working_already_started" | "lone_working_not_started" | "malformed_phone_number" | "max_caseload_required" | "mentor_caseload_full" | "mentor_not_found" | "method_not_allowed" | "missing_episode_already_recorded" | "missing_episode_not_found" | "missing_episode_not_linkable" | "no_active_goals" | "no_mobile_with_sms_consent" | "no_offer_to_confirm" | "not_a_mobile_number" | "not_found" | "not_on_waitlist" | "not_the_sessions_mentor" | "offer_lapsed" | "outcome_event_already_recorded" | "outcome_event_not_found" | "page_sign_in_invalid" | "pattern_ended" | "pattern_exceeds_weekly_cap" | "pattern_not_found" | "phone_number_already_recorded" | "phone_number_not_found" | "places_below_taken" | "precondition_failed" | "precondition_required" | "programme_name_taken" | "programme_not_found" | "programme_not_yours" | "programme_required" | "programme_required_for_role" | "rate_limited" | "referral_already_decided" | "referral_already_pending" | "referral_date_in_future" | "referral_not_found" | "refresh_token_invalid" | "request_in_progress" | "request_too_large" | "same_cohort" | "session_already_exists" | "session_not_found" | "session_not_of_child" | "session_not_started" | "session_outside_enrolment" | "session_status_final" | "stale_version" | "too_many_active_goals" | "unavailable" | "unit_cost_missing" | "unknown_district" | "unknown_instrument" | "unknown_time_zone" | "unknown_unit_cost" | "unsupported_media_type" | "user_not_found" | "weak_password" | "weekly_session_cap_reached";
+        ErrorReason: "access_token_invalid" | "alert_already_acknowledged" | "alert_already_resolved" | "alert_not_found" | "already_allocated" | "already_on_roster" | "authentication_failed" | "bad_request" | "capacity_below_roster" | "caseload_only_for_mentors" | "check_in_invitation_not_found" | "check_in_invitation_not_open" | "check_in_link_not_usable" | "check_in_not_found" | "child_already_enrolled" | "child_not_found" | "child_not_returned" | "cohort_full" | "cohort_kind_fixed" | "cohort_name_taken" | "cohort_not_found" | "conflict" | "consent_channel_without_number" | "cross_site_form" | "dashboard_period_reversed" | "deflator_year_missing" | "district_in_use" | "district_unknown" | "domain_error" | "duplicate_session" | "duty_fallback_is_on_duty" | "duty_person_not_eligible" | "duty_person_without_mobile" | "duty_programme_required" | "duty_shift_ended" | "duty_shift_not_found" | "duty_shift_overlaps" | "email_already_registered" | "enrolment_in_another_programme" | "enrolment_not_active" | "enrolment_not_active_for_series" | "enrolment_not_allocatable" | "enrolment_not_found" | "forbidden" | "form_expired" | "form_refused" | "form_token_invalid" | "goal_end_not_allowed" | "goal_not_active" | "goal_not_found" | "group_only_enrolment" | "group_series_not_found" | "idempotency_key_reused" | "if_match_required" | "implausible_date_of_birth" | "implausible_episode_times" | "implausible_outcome_event" | "implausible_return_conversation" | "import_header_invalid" | "import_not_readable" | "import_rejected" | "import_too_large" | "import_too_many_rows" | "instrument_has_no_wording" | "instrument_not_suitable" | "internal_error" | "invalid_answers" | "invalid_characters" | "invalid_credentials" | "invalid_duty_shift_times" | "invalid_idempotency_key" | "invalid_pattern" | "invalid_phone_number" | "invalid_price_year" | "invalid_request" | "invalid_rota_window" | "invalid_series" | "invalid_session" | "invalid_value" | "invalid_webhook_signature" | "json_too_deep" | "lone_working_already_started" | "lone_working_not_started" | "malformed_phone_number" | "max_caseload_required" | "mentor_caseload_full" | "mentor_not_found" | "method_not_allowed" | "missing_episode_already_recorded" | "missing_episode_not_found" | "missing_episode_not_linkable" | "no_active_goals" | "no_mobile_with_sms_consent" | "no_offer_to_confirm" | "not_a_facilitator" | "not_a_mobile_number" | "not_found" | "not_on_roster" | "not_on_waitlist" | "not_the_sessions_mentor" | "offer_lapsed" | "outcome_event_already_recorded" | "outcome_event_not_found" | "page_sign_in_invalid" | "pattern_ended" | "pattern_exceeds_weekly_cap" | "pattern_not_found" | "phone_number_already_recorded" | "phone_number_not_found" | "places_below_taken" | "precondition_failed" | "precondition_required" | "programme_name_taken" | "programme_not_found" | "programme_not_yours" | "programme_required" | "programme_required_for_role" | "rate_limited" | "referral_already_decided" | "referral_already_pending" | "referral_date_in_future" | "referral_not_found" | "refresh_token_invalid" | "request_in_progress" | "request_too_large" | "same_cohort" | "series_full" | "series_name_taken" | "session_already_exists" | "session_not_found" | "session_not_of_child" | "session_not_started" | "session_outside_enrolment" | "session_status_final" | "stale_version" | "too_many_active_goals" | "unavailable" | "unit_cost_missing" | "unknown_district" | "unknown_instrument" | "unknown_time_zone" | "unknown_unit_cost" | "unsupported_media_type" | "user_not_found" | "weak_password" | "weekly_session_cap_reached";
         ChangeToChild: {
             /**
              * @description discriminator enum property added by openapi-typescript
@@ -4241,6 +4681,21 @@ export interface components {
             /** Format: uuid */
             child_id: string;
             goal: components["schemas"]["Goal"] | null;
+        };
+        ChangeToGroupSeries: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "group_series";
+            /** @description access_revoked: forget this child */
+            op: components["schemas"]["ChangeOp"];
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            child_id: string;
+            /** @description A series one of your children is on the roster of */
+            group_series: components["schemas"]["Series"] | null;
         };
     };
     responses: {
@@ -6299,6 +6754,214 @@ export interface operations {
             default: components["responses"]["DEFAULT_ERROR"];
         };
     };
+    listSeries: {
+        parameters: {
+            query?: {
+                programme_id?: string;
+                /** @description Left out, it is 1. */
+                page?: number;
+                /** @description Left out, it is 10. */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Pagination": components["headers"]["PAGINATION"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SeriesBrief"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    createSeries: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe create: the same key and body replay the first answer (Idempotent-Replayed: true); a UUID made on the device is ideal */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SeriesCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description The record's version, quoted: send it back in If-Match to edit the record */
+                    ETag: string;
+                    /** @description true when this is the stored answer to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Series"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    getSeries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                series_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The record's version, quoted: send it back in If-Match to edit the record */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Series"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    updateSeries: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The ETag you last read; a stale one answers 412, none 428 */
+                "If-Match": string;
+            };
+            path: {
+                series_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SeriesUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The record's version, quoted: send it back in If-Match to edit the record */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Series"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    joinSeries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                series_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Join"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description The record's version, quoted: send it back in If-Match to edit the record */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Series"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    leaveSeries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                series_id: string;
+                child_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
     listAlerts: {
         parameters: {
             query?: {
@@ -7967,6 +8630,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AcknowledgementDashboard"];
+                    "text/csv": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    groupDeliveryDashboard: {
+        parameters: {
+            query?: {
+                /** @description Only this cohort (its enrolments and their children) */
+                cohort_id?: string;
+                /** @description Only children recorded in this district */
+                district?: string;
+                /** @description First day of the period (programme time); default a year before */
+                since?: string;
+                /** @description Last day of the period, inclusive; default today */
+                until?: string;
+                /** @description csv answers the dashboard's table as text/csv (so does Accept: text/csv). Left out, it is "json". */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path: {
+                programme_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupDeliveryDashboard"];
                     "text/csv": string;
                 };
             };
