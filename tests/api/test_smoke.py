@@ -14,6 +14,7 @@ def test_a_coordinator_sees_places_used_against_places_funded(client, db_session
         {
             "cohort_id": str(cohort.id),
             "cohort_name": cohort.name,
+            "cohort_kind": "one_to_one",
             "places": 2,
             "active": 1,
             "offered": 0,
