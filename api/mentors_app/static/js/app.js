@@ -1,0 +1,247 @@
+// The mentors' app: which screen is open, signing in and out, and when to send and sync.
+//
+// Navigation lives in memory (and in the browser's history state, so Back works), never in the address: the URL
+// stays /app whatever is open, so nothing about a child reaches the address bar, history entries or a
+// shared-screen glance at the URL.
+
+import { Offline, Refused, SignedOut, signIn, signOut } from "./api.js";
+import { discard, queueSession, replay } from "./outbox.js";
+import * as screens from "./screens.js";
+import * as store from "./store.js";
+import { fetchMissingProgrammes, syncFeed } from "./sync.js";
+
+/** @typedef {import("./types.js").SessionCreate} SessionCreate */
+
+/**
+ * @typedef {{ name: "sign_in" } | { name: "caseload" } | { name: "child", childId: string }
+ *   | { name: "log", childId: string } | { name: "plan", childId: string }} Place
+ */
+
+const BACKGROUND_SYNC_MS = 60_000;
+
+/** @param {string} id */
+function element(id) {
+  const found = document.getElementById(id);
+  if (found === null) {
+    throw new Error(`The shell has no #${id}`);
+  }
+  return found;
+}
+
+const main = element("screen");
+const status = element("status");
+const syncButton = /** @type {HTMLButtonElement} */ (element("sync-now"));
+const signOutButton = /** @type {HTMLButtonElement} */ (element("sign-out"));
+
+/** @type {Place} */
+let place = { name: "sign_in" };
+/** @type {string | null} shown once on the next screen drawn (a saved session, the end of a sign-in) */
+let notice = null;
+/** @type {Promise<void> | null} */
+let syncing = null;
+
+/** @type {screens.Navigation} */
+const nav = {
+  openChild: (childId) => go({ name: "child", childId }),
+  logSession: (childId) => go({ name: "log", childId }),
+  planSession: (childId) => go({ name: "plan", childId }),
+  caseload: () => go({ name: "caseload" }),
+  discard: async (seq) => {
+    await discard(seq);
+    await draw();
+  },
+};
+
+/** @param {Place} next */
+async function go(next) {
+  place = next;
+  history.pushState({ place: next }, "", location.pathname);
+  await draw();
+}
+
+window.addEventListener("popstate", (event) => {
+  const state = /** @type {{ place?: Place } | null} */ (event.state);
+  place = state?.place ?? { name: "caseload" };
+  void draw();
+});
+
+async function draw() {
+  const signedIn = (await store.tokens()) !== undefined;
+  if (!signedIn) {
+    place = { name: "sign_in" };
+  } else if (place.name === "sign_in") {
+    place = { name: "caseload" };
+  }
+  signOutButton.hidden = !signedIn;
+  syncButton.hidden = !signedIn;
+  const shown = await screenFor(place);
+  const message = notice;
+  notice = null;
+  main.replaceChildren(shown);
+  if (message !== null) {
+    main.prepend(screens.notice(message));
+  }
+  const headingShown = main.querySelector("h1");
+  headingShown?.focus();
+  await showStatus();
+}
+
+/**
+ * @param {Place} at
+ * @returns {Promise<HTMLElement>}
+ */
+async function screenFor(at) {
+  const now = new Date();
+  if (at.name === "sign_in") {
+    return screens.signIn({ onSubmit: submitSignIn, notice: takeNotice() });
+  }
+  const [children, sessions, writes] = await Promise.all([store.children(), store.sessions(), store.queuedWrites()]);
+  if (at.name === "caseload") {
+    return screens.caseload({ children, sessions, writes, now }, nav);
+  }
+  const child = children.find((candidate) => candidate.id === at.childId);
+  if (child === undefined) {
+    // Reallocated away (or never here): the child is gone from the phone.
+    place = { name: "caseload" };
+    return screens.caseload({ children, sessions, writes, now }, nav);
+  }
+  if (at.name === "child") {
+    return screens.childPage({ child, sessions, writes, now, notice: takeNotice() }, nav);
+  }
+  const programme = (await store.programmes()).find((candidate) => candidate.id === child.programme_id);
+  return screens.sessionForm(at.name, { child, programme, now }, {
+    onSave: (session) => void saveSession(child.id, session),
+    onCancel: () => void go({ name: "child", childId: child.id }),
+  });
+}
+
+function takeNotice() {
+  const message = notice;
+  notice = null;
+  return message;
+}
+
+/**
+ * @param {string} childId
+ * @param {SessionCreate} session
+ */
+async function saveSession(childId, session) {
+  await queueSession(childId, session);
+  notice = navigator.onLine ? "Saved. Sending it now." : "Saved on this phone. It will be sent when you are online.";
+  place = { name: "child", childId };
+  history.replaceState({ place }, "", location.pathname);
+  await draw();
+  void syncNow();
+}
+
+/**
+ * @param {string} email
+ * @param {string} password
+ * @returns {Promise<string | null>} why signing in failed, or null once signed in
+ */
+async function submitSignIn(email, password) {
+  try {
+    await signIn(email, password);
+  } catch (problem) {
+    if (problem instanceof Offline) {
+      return "You are offline. Sign in when you have a connection.";
+    }
+    if (problem instanceof Refused && problem.status === 429) {
+      return "Too many tries. Wait a few minutes and try again.";
+    }
+    if (problem instanceof Refused) {
+      return "That email and password did not work. Check them and try again.";
+    }
+    throw problem;
+  }
+  place = { name: "caseload" };
+  history.replaceState({ place }, "", location.pathname);
+  notice = "Signed in. Fetching your caseload…";
+  await draw();
+  await syncNow();
+  return null;
+}
+
+/** Send what is waiting, then bring the phone up to date; one run at a time. */
+function syncNow() {
+  syncing ??= (async () => {
+    try {
+      if ((await store.tokens()) === undefined) {
+        return;
+      }
+      status.textContent = "Syncing…";
+      const sent = await replay();
+      const synced = await syncFeed();
+      await fetchMissingProgrammes();
+      lastSync = new Date();
+      if (synced.droppedWrites > 0) {
+        notice = `${synced.droppedWrites} unsent record(s) about a child no longer on your caseload were removed.`;
+      }
+      if (sent.sent > 0 || sent.refused > 0 || synced.changes > 0 || notice !== null) {
+        await draw();
+      }
+    } catch (problem) {
+      if (problem instanceof SignedOut) {
+        notice = "Your sign-in has ended, so this phone has forgotten your caseload. Sign in again.";
+        await draw();
+      } else if (!(problem instanceof Offline || problem instanceof Refused)) {
+        throw problem;
+      }
+    } finally {
+      syncing = null;
+      await showStatus();
+    }
+  })();
+  return syncing;
+}
+
+/** @type {Date | null} */
+let lastSync = null;
+
+async function showStatus() {
+  if ((await store.tokens()) === undefined) {
+    status.textContent = "";
+    return;
+  }
+  const writes = await store.queuedWrites();
+  const waiting = writes.filter((write) => write.refusal === null).length;
+  const refused = writes.length - waiting;
+  const parts = [navigator.onLine ? "Online" : "Offline"];
+  parts.push(waiting === 0 ? "everything sent" : `${waiting} waiting to send`);
+  if (refused > 0) {
+    parts.push(`${refused} not accepted`);
+  }
+  if (lastSync !== null) {
+    parts.push(`synced ${lastSync.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`);
+  }
+  status.textContent = parts.join(" · ");
+}
+
+syncButton.addEventListener("click", () => void syncNow());
+signOutButton.addEventListener("click", async () => {
+  const waiting = (await store.queuedWrites()).length;
+  if (waiting > 0 && !confirm(`${waiting} record(s) have not been sent. Signing out deletes them. Sign out anyway?`)) {
+    return;
+  }
+  await signOut();
+  notice = "Signed out. This phone no longer holds your caseload.";
+  await draw();
+});
+window.addEventListener("online", () => void syncNow());
+window.addEventListener("offline", () => void showStatus());
+setInterval(() => {
+  if (navigator.onLine) {
+    void syncNow();
+  }
+}, BACKGROUND_SYNC_MS);
+
+if ("serviceWorker" in navigator) {
+  const version = document.documentElement.dataset["shellVersion"] ?? "";
+  navigator.serviceWorker.register(`/app/sw.js?v=${encodeURIComponent(version)}`, { scope: "/app" }).catch(() => {
+    // Without the worker the app still works online; it just cannot open offline.
+  });
+}
+
+history.replaceState({ place }, "", location.pathname);
+await draw();
+void syncNow();

@@ -1,0 +1,402 @@
+// The app's screens, drawn from what the phone holds. Nothing here talks to the network: app.js does, and
+// passes each screen its data and what to do when the mentor acts.
+
+import { button, dateValue, dayAndTime, el, field, timeValue } from "./dom.js";
+
+/** @typedef {import("./types.js").Child} Child */
+/** @typedef {import("./types.js").Session} Session */
+/** @typedef {import("./types.js").SessionCreate} SessionCreate */
+/** @typedef {import("./types.js").Programme} Programme */
+/** @typedef {import("./types.js").QueuedWrite} QueuedWrite */
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+/** @type {Record<Session["status"], string>} */
+const STATUS_WORDS = {
+  planned: "Planned",
+  completed: "Happened",
+  did_not_attend: "Did not come",
+  cancelled_by_child: "Cancelled by the child",
+  cancelled_by_mentor: "Cancelled by you",
+  rescheduled: "Moved",
+};
+
+/** @type {Record<SessionCreate["kind"], string>} */
+const KIND_WORDS = { one_to_one: "Face to face", phone_video: "Phone or video call", group: "Group" };
+
+/** @type {Record<SessionCreate["location_category"], string>} */
+const LOCATION_WORDS = {
+  home: "Home",
+  school: "School",
+  community_venue: "Community venue",
+  outdoors: "Outdoors",
+  online: "Online",
+};
+
+/**
+ * @typedef {{
+ *   openChild: (childId: string) => void,
+ *   logSession: (childId: string) => void,
+ *   planSession: (childId: string) => void,
+ *   caseload: () => void,
+ *   discard: (seq: number) => void,
+ * }} Navigation
+ */
+
+/** @param {Child} child */
+export function childName(child) {
+  return `${child.first_name} ${child.last_name.slice(0, 1)}.`;
+}
+
+/**
+ * @param {string} text
+ * @returns {HTMLHeadingElement} the screen's heading, which takes the focus when the screen opens
+ */
+function heading(text) {
+  return el("h1", { tabindex: "-1" }, [text]);
+}
+
+/**
+ * @param {string | null} problem
+ */
+function problemBox(problem) {
+  return el("div", { class: "problem", role: "alert", hidden: problem === null }, [problem ?? ""]);
+}
+
+/** @param {string} message said once, politely, to the screen reader as well */
+export function notice(message) {
+  return el("p", { class: "notice", role: "status" }, [message]);
+}
+
+/** @param {{ onSubmit: (email: string, password: string) => Promise<string | null>, notice: string | null }} options */
+export function signIn({ onSubmit, notice }) {
+  const email = el("input", { type: "email", autocomplete: "username", required: true, spellcheck: "false" });
+  const password = el("input", { type: "password", autocomplete: "current-password", required: true });
+  const problem = problemBox(null);
+  const submit = el("button", { type: "submit", class: "primary" }, ["Sign in"]);
+  const form = el("form", { novalidate: true }, [
+    field("email", "Email", email),
+    field("password", "Password", password),
+    problem,
+    submit,
+  ]);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    const refusal = await onSubmit(email.value.trim(), password.value);
+    submit.disabled = false;
+    if (refusal !== null) {
+      problem.textContent = refusal;
+      problem.hidden = false;
+      password.value = "";
+      password.focus();
+    }
+  });
+  return el("section", {}, [
+    heading("Sign in"),
+    notice === null ? null : el("p", { class: "notice", role: "status" }, [notice]),
+    el("p", {}, ["Use the email and password your programme gave you."]),
+    form,
+  ]);
+}
+
+/**
+ * @param {Session} session
+ * @returns {string | undefined}
+ */
+function childIdOf(session) {
+  return session.attendees[0]?.child_id;
+}
+
+/** @param {Date} now */
+function endOfWeek(now) {
+  const end = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+  const daysToMonday = (8 - end.getDay()) % 7 || 7; // the week ends when the next Monday starts
+  return new Date(end.getTime() + daysToMonday * DAY);
+}
+
+/**
+ * @param {Session} session
+ * @param {Map<string, Child>} children
+ * @param {Navigation} nav
+ */
+function sessionItem(session, children, nav) {
+  const childId = childIdOf(session);
+  const child = childId === undefined ? undefined : children.get(childId);
+  const when = dayAndTime(new Date(session.planned_start_at));
+  const words = `${when} · ${child === undefined ? "Group" : childName(child)} · ${STATUS_WORDS[session.status]}`;
+  if (child === undefined) {
+    return el("li", {}, [words]);
+  }
+  const open = button(words, { class: "row" });
+  open.addEventListener("click", () => nav.openChild(child.id));
+  return el("li", {}, [open]);
+}
+
+/**
+ * @param {QueuedWrite[]} writes
+ * @param {Map<string, Child>} children
+ * @param {Navigation} nav
+ */
+function writesSection(writes, children, nav) {
+  const refused = writes.filter((write) => write.refusal !== null);
+  const waiting = writes.filter((write) => write.refusal === null);
+  return [
+    refused.length === 0
+      ? null
+      : el("section", { class: "refused", "aria-labelledby": "refused-heading" }, [
+          el("h2", { id: "refused-heading" }, [`Not accepted (${refused.length}): please look`]),
+          el(
+            "ul",
+            {},
+            refused.map((write) => refusedItem(write, children, nav)),
+          ),
+        ]),
+    waiting.length === 0
+      ? null
+      : el("section", { "aria-labelledby": "waiting-heading" }, [
+          el("h2", { id: "waiting-heading" }, [`Waiting to send (${waiting.length})`]),
+          el(
+            "ul",
+            {},
+            waiting.map((write) => el("li", { class: "waiting" }, [describeWrite(write, children)])),
+          ),
+        ]),
+  ];
+}
+
+/**
+ * @param {QueuedWrite} write
+ * @param {Map<string, Child>} children
+ */
+function describeWrite(write, children) {
+  const child = children.get(write.childId);
+  const what = write.body.status === "planned" ? "Planned session" : "Logged session";
+  const when = dayAndTime(new Date(write.body.planned_start_at));
+  return `${what} · ${when}${child === undefined ? "" : ` · ${childName(child)}`}`;
+}
+
+/**
+ * @param {QueuedWrite} write
+ * @param {Map<string, Child>} children
+ * @param {Navigation} nav
+ */
+function refusedItem(write, children, nav) {
+  const refusal = write.refusal;
+  const discard = button("I have read this: remove it", { class: "secondary" });
+  discard.addEventListener("click", () => {
+    if (write.seq !== undefined) {
+      nav.discard(write.seq);
+    }
+  });
+  return el("li", { class: "refusal" }, [
+    el("p", { class: "what" }, [describeWrite(write, children)]),
+    el("p", {}, [`Not accepted: ${refusal === null ? "" : refusal.message}`]),
+    write.body.notes === undefined || write.body.notes === ""
+      ? null
+      : el("p", { class: "notes" }, [`Your notes: ${write.body.notes}`]),
+    discard,
+  ]);
+}
+
+/**
+ * @param {{ children: Child[], sessions: Session[], writes: QueuedWrite[], now: Date }} data
+ * @param {Navigation} nav
+ */
+export function caseload({ children, sessions, writes, now }, nav) {
+  const byId = new Map(children.map((child) => [child.id, child]));
+  const startOfToday = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+  const endOfToday = new Date(startOfToday.getTime() + DAY);
+  const weekEnds = endOfWeek(now);
+  const ordered = [...sessions].sort((a, b) => a.planned_start_at.localeCompare(b.planned_start_at));
+  const startsIn = (/** @type {Session} */ session, /** @type {Date} */ from, /** @type {Date} */ to) => {
+    const starts = new Date(session.planned_start_at);
+    return starts >= from && starts < to;
+  };
+  const today = ordered.filter((session) => startsIn(session, startOfToday, endOfToday));
+  const thisWeek = ordered.filter((session) => startsIn(session, endOfToday, weekEnds));
+  const list = (/** @type {Session[]} */ items, /** @type {string} */ none) =>
+    items.length === 0 ? el("p", {}, [none]) : el("ul", { class: "rows" }, items.map((s) => sessionItem(s, byId, nav)));
+  const people = [...children].sort((a, b) => a.first_name.localeCompare(b.first_name));
+  return el("section", {}, [
+    heading("Your caseload"),
+    ...writesSection(writes, byId, nav),
+    el("h2", {}, ["Today"]),
+    list(today, "No sessions today."),
+    el("h2", {}, ["Later this week"]),
+    list(thisWeek, "No more sessions this week."),
+    el("h2", {}, [`Children (${people.length})`]),
+    people.length === 0
+      ? el("p", {}, ["Nobody is on your caseload on this phone yet. Sync when you are online."])
+      : el(
+          "ul",
+          { class: "rows" },
+          people.map((child) => {
+            const open = button(`${childName(child)} · ${child.reference}`, { class: "row" });
+            open.addEventListener("click", () => nav.openChild(child.id));
+            return el("li", {}, [open]);
+          }),
+        ),
+  ]);
+}
+
+/**
+ * @param {{ child: Child, sessions: Session[], writes: QueuedWrite[], now: Date, notice: string | null }} data
+ * @param {Navigation} nav
+ */
+export function childPage({ child, sessions, writes, now, notice }, nav) {
+  const theirs = sessions
+    .filter((session) => session.attendees.some((attendee) => attendee.child_id === child.id))
+    .sort((a, b) => a.planned_start_at.localeCompare(b.planned_start_at));
+  const next = theirs.filter((s) => s.status === "planned" && new Date(s.planned_end_at) >= now).slice(0, 3);
+  const recent = theirs
+    .filter((s) => new Date(s.planned_start_at) < now && !next.includes(s))
+    .reverse()
+    .slice(0, 5);
+  const byId = new Map([[child.id, child]]);
+  const describe = (/** @type {Session} */ s) => {
+    const parts = [dayAndTime(new Date(s.planned_start_at)), STATUS_WORDS[s.status], KIND_WORDS[s.kind]];
+    if (s.actual_duration_minutes !== null) {
+      parts.push(`${s.actual_duration_minutes} min`);
+    }
+    return el("li", {}, [parts.join(" · ")]);
+  };
+  const log = button("Log a session", { class: "primary" });
+  log.addEventListener("click", () => nav.logSession(child.id));
+  const plan = button("Plan a session", { class: "secondary" });
+  plan.addEventListener("click", () => nav.planSession(child.id));
+  const back = button("Back to caseload", { class: "link" });
+  back.addEventListener("click", () => nav.caseload());
+  const active = child.enrolment !== null && child.enrolment.status === "active";
+  return el("section", {}, [
+    heading(childName(child)),
+    el("p", { class: "reference" }, [`Reference ${child.reference}`]),
+    notice === null ? null : el("p", { class: "notice", role: "status" }, [notice]),
+    active ? el("div", { class: "actions" }, [log, plan]) : el("p", {}, ["Their support is not active: no sessions can be added."]),
+    ...writesSection(
+      writes.filter((write) => write.childId === child.id),
+      byId,
+      nav,
+    ),
+    el("h2", {}, ["Next sessions"]),
+    next.length === 0 ? el("p", {}, ["None planned."]) : el("ul", { class: "plain" }, next.map(describe)),
+    el("h2", {}, ["Recent sessions"]),
+    recent.length === 0 ? el("p", {}, ["None yet."]) : el("ul", { class: "plain" }, recent.map(describe)),
+    back,
+  ]);
+}
+
+/**
+ * @template {string} V
+ * @param {string} name
+ * @param {Record<V, string>} options
+ * @param {V} chosen
+ */
+function select(name, options, chosen) {
+  const control = el("select", { name });
+  for (const [value, words] of Object.entries(options)) {
+    control.append(el("option", { value, selected: value === chosen }, [String(words)]));
+  }
+  return control;
+}
+
+/**
+ * @param {"log" | "plan"} mode
+ * @param {{ child: Child, programme: Programme | undefined, now: Date }} data
+ * @param {{ onSave: (session: SessionCreate) => void, onCancel: () => void }} actions
+ */
+export function sessionForm(mode, { child, programme, now }, { onSave, onCancel }) {
+  const logging = mode === "log";
+  const suggested = logging ? new Date(now.getTime() - 60 * MINUTE) : new Date(now.getTime() + DAY);
+  suggested.setMinutes(suggested.getMinutes() < 30 ? 0 : 30, 0, 0);
+  const date = el("input", { type: "date", required: true, value: dateValue(suggested) });
+  const time = el("input", { type: "time", required: true, value: timeValue(suggested), step: "60" });
+  const duration = el("input", { type: "number", inputmode: "numeric", min: "1", max: "720", required: true, value: "60" });
+  /** @type {Record<"one_to_one" | "phone_video", string>} */
+  const kinds = { one_to_one: KIND_WORDS.one_to_one, phone_video: KIND_WORDS.phone_video };
+  const kind = select("kind", kinds, "one_to_one");
+  const location = select("location", LOCATION_WORDS, "community_venue");
+  const attended = el("input", { type: "radio", name: "attendance", id: "attended", value: "completed", checked: true });
+  const missed = el("input", { type: "radio", name: "attendance", id: "missed", value: "did_not_attend" });
+  const activities = (programme?.session_activities ?? []).map((activity, index) =>
+    el("input", { type: "checkbox", name: "activities", id: `activity-${index}`, value: activity }),
+  );
+  const notes = el("textarea", { rows: "5", maxlength: "10000" });
+  const problem = problemBox(null);
+  const form = el("form", { novalidate: true }, [
+    field("date", "Date", date),
+    field("time", "Start time", time),
+    field("duration", logging ? "How long it lasted (minutes)" : "How long (minutes)", duration),
+    logging
+      ? el("fieldset", {}, [
+          el("legend", {}, ["Did they come?"]),
+          el("div", { class: "choice" }, [attended, el("label", { for: "attended" }, ["Yes, the session happened"])]),
+          el("div", { class: "choice" }, [missed, el("label", { for: "missed" }, ["No, they did not come"])]),
+        ])
+      : null,
+    field("kind", "How", kind),
+    field("location", "Where", location),
+    logging
+      ? el("fieldset", {}, [
+          el("legend", {}, ["What you did"]),
+          activities.length === 0
+            ? el("p", { class: "hint" }, ["The programme's activities appear here once the phone has synced online."])
+            : null,
+          ...activities.map((box, index) =>
+            el("div", { class: "choice" }, [
+              box,
+              el("label", { for: `activity-${index}` }, [programme?.session_activities?.[index] ?? ""]),
+            ]),
+          ),
+        ])
+      : null,
+    logging ? field("notes", "Notes", notes, "Only you, your coordinator and admins can read them.") : null,
+    problem,
+    el("div", { class: "actions" }, [el("button", { type: "submit", class: "primary" }, ["Save"])]),
+  ]);
+  const cancel = button("Cancel", { class: "link" });
+  cancel.addEventListener("click", onCancel);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const starts = new Date(`${date.value}T${time.value}`);
+    const minutes = Number(duration.value);
+    /** @type {string | null} */
+    let refusal = null;
+    if (Number.isNaN(starts.getTime())) {
+      refusal = "Enter the date and the start time.";
+    } else if (!Number.isInteger(minutes) || minutes < 1 || minutes > 720) {
+      refusal = "Enter how long, in minutes, from 1 to 720.";
+    } else if (logging && starts > now) {
+      refusal = "A session can be logged once it has started: plan it instead.";
+    } else if (!logging && starts < now) {
+      refusal = "A planned session starts later than now: log it instead if it has happened.";
+    }
+    if (refusal !== null || child.enrolment === null) {
+      problem.textContent = refusal ?? "Their support is not active.";
+      problem.hidden = false;
+      problem.focus();
+      return;
+    }
+    const status = logging && missed.checked ? "did_not_attend" : logging ? "completed" : "planned";
+    /** @type {SessionCreate} */
+    const session = {
+      enrolment_ids: [child.enrolment.id],
+      kind: kind.value === "phone_video" ? "phone_video" : "one_to_one",
+      location_category: /** @type {SessionCreate["location_category"]} */ (location.value),
+      planned_start_at: starts.toISOString(),
+      planned_end_at: new Date(starts.getTime() + minutes * MINUTE).toISOString(),
+      status,
+    };
+    if (status === "completed") {
+      session.actual_duration_minutes = minutes;
+      session.activities = activities.filter((box) => box.checked).map((box) => box.value);
+    }
+    if (logging && notes.value.trim() !== "") {
+      session.notes = notes.value.trim();
+    }
+    onSave(session);
+  });
+  problem.setAttribute("tabindex", "-1");
+  return el("section", {}, [heading(`${logging ? "Log" : "Plan"} a session: ${childName(child)}`), form, cancel]);
+}
