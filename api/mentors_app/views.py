@@ -11,8 +11,9 @@ no form posts, no framing. The service worker's script is served from /app/sw.js
 /app`, so it may control the shell at /app itself as well as everything under /app/ (a worker's scope is at most
 its script's folder, /app/, otherwise, which would leave the bare /app it is opened at out of its reach).
 
-The shell's version is a hash of every static file: the page registers /app/sw.js?v=<version>, so any change
-to a file installs a new worker, which caches the new files under a new name and drops the old cache.
+The shell's version is a hash of every file of the shell, written into the service worker's script as it is
+served: any change to a file changes the script, so the browser's own update check installs a new worker, which
+caches the new files under a new name and drops the old cache (static/sw.js).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ APP_POLICY = (
     "manifest-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 SCOPE = "/app"
+VERSION_PLACEHOLDER = '"SHELL_VERSION"'
 STATIC = Path(__file__).parent / "static"
 ICON_SIZES = (192, 512)
 THEME_COLOUR = "#0b4f5c"
@@ -67,7 +69,7 @@ def shell_version(static_folder: Path = STATIC) -> str:
 
 @blp.get("")
 def shell() -> Response:
-    return make_response(render_template("mentors_app/shell.html", version=shell_version()))
+    return make_response(render_template("mentors_app/shell.html"))
 
 
 @blp.get("/manifest.webmanifest")
@@ -98,7 +100,11 @@ def manifest() -> Response:
 
 @blp.get("/sw.js")
 def service_worker() -> Response:
-    response = Response((STATIC / "sw.js").read_bytes(), mimetype="text/javascript")
+    script = (STATIC / "sw.js").read_text(encoding="utf-8")
+    if VERSION_PLACEHOLDER not in script:
+        raise RuntimeError("static/sw.js has lost its SHELL_VERSION placeholder")
+    script = script.replace(VERSION_PLACEHOLDER, f'"{shell_version()}"', 1)
+    response = Response(script, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = SCOPE
     response.add_etag()
     response.make_conditional(request)

@@ -2,13 +2,17 @@
 // It never touches the API: answers carrying children's data are not cached here (the app keeps its data in
 // IndexedDB, where sign-out can wipe it), and a request outside /app goes to the network untouched.
 //
-// The page registers /app/sw.js?v=<version of the shell>, so a changed shell installs a new worker, which fetches
-// every file afresh into a cache named by that version and deletes the older caches once it takes over.
+// The shell is served from the cache first, on the network or not (the app shell model: it opens at once on a
+// slow connection as on none). Updates come through the worker itself: the server writes the shell's version into
+// this script (SHELL_VERSION below), so when any file of the shell changes, the browser's own check of this
+// script finds it changed and installs the new worker, which fetches every file afresh into a cache named by the
+// new version and deletes the older caches once it takes over. The app runs the new files from its next start.
 
 /// <reference lib="webworker" />
 
 const worker = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
-const VERSION = new URL(worker.location.href).searchParams.get("v") ?? "unversioned";
+// Replaced by the server with a hash of every file of the shell (api/mentors_app/views.py).
+const VERSION = "SHELL_VERSION";
 const CACHE = `reachable-app-${VERSION}`;
 const SHELL = "/app";
 // Every file of the shell (tests/api/test_mentors_app.py checks this list against the static folder).
@@ -61,35 +65,16 @@ worker.addEventListener("fetch", (event) => {
   if (event.request.method !== "GET" || !isShellFile(url)) {
     return; // the API and anything else: straight to the network
   }
-  if (event.request.mode === "navigate") {
-    event.respondWith(shellPage(event.request));
-  } else {
-    event.respondWith(shellFile(event.request));
-  }
+  // Any address of the app opens its one page (the app navigates in memory, never by address).
+  const wanted = event.request.mode === "navigate" ? new Request(SHELL) : event.request;
+  event.respondWith(kept(wanted));
 });
 
 /**
- * The page from the network when it answers (so a new version is found), else the kept copy.
+ * This version's kept copy; a file it does not keep (the worker is still installing) comes from the network.
  * @param {Request} request
  */
-async function shellPage(request) {
-  try {
-    const answer = await fetch(request);
-    if (answer.ok) {
-      return answer;
-    }
-  } catch {
-    // offline: the kept copy below
-  }
-  const kept = await caches.match(SHELL, { cacheName: CACHE });
-  return kept ?? Response.error();
-}
-
-/**
- * The kept copy of this version's file; a file it does not keep comes from the network.
- * @param {Request} request
- */
-async function shellFile(request) {
-  const kept = await caches.match(request, { cacheName: CACHE, ignoreSearch: true });
-  return kept ?? fetch(request);
+async function kept(request) {
+  const copy = await caches.match(request, { cacheName: CACHE, ignoreSearch: true });
+  return copy ?? fetch(request);
 }

@@ -35,7 +35,7 @@ const signOutButton = /** @type {HTMLButtonElement} */ (element("sign-out"));
 
 /** @type {Place} */
 let place = { name: "sign_in" };
-/** @type {string | null} shown once on the next screen drawn (a saved session, the end of a sign-in) */
+/** @type {string | null} said on the screen until the mentor moves on (a saved session, the end of a sign-in) */
 let notice = null;
 /** @type {Promise<void> | null} */
 let syncing = null;
@@ -55,6 +55,7 @@ const nav = {
 /** @param {Place} next */
 async function go(next) {
   place = next;
+  notice = null;
   history.pushState({ place: next }, "", location.pathname);
   await draw();
 }
@@ -62,10 +63,12 @@ async function go(next) {
 window.addEventListener("popstate", (event) => {
   const state = /** @type {{ place?: Place } | null} */ (event.state);
   place = state?.place ?? { name: "caseload" };
+  notice = null;
   void draw();
 });
 
-async function draw() {
+/** @param {{ moveFocus?: boolean }} [options] a screen the mentor opened takes the focus; a redraw does not */
+async function draw({ moveFocus = true } = {}) {
   const signedIn = (await store.tokens()) !== undefined;
   if (!signedIn) {
     place = { name: "sign_in" };
@@ -74,15 +77,10 @@ async function draw() {
   }
   signOutButton.hidden = !signedIn;
   syncButton.hidden = !signedIn;
-  const shown = await screenFor(place);
-  const message = notice;
-  notice = null;
-  main.replaceChildren(shown);
-  if (message !== null) {
-    main.prepend(screens.notice(message));
+  main.replaceChildren(await screenFor(place));
+  if (moveFocus) {
+    main.querySelector("h1")?.focus();
   }
-  const headingShown = main.querySelector("h1");
-  headingShown?.focus();
   await showStatus();
 }
 
@@ -93,32 +91,26 @@ async function draw() {
 async function screenFor(at) {
   const now = new Date();
   if (at.name === "sign_in") {
-    return screens.signIn({ onSubmit: submitSignIn, notice: takeNotice() });
+    return screens.signIn({ onSubmit: submitSignIn, notice });
   }
   const [children, sessions, writes] = await Promise.all([store.children(), store.sessions(), store.queuedWrites()]);
   if (at.name === "caseload") {
-    return screens.caseload({ children, sessions, writes, now }, nav);
+    return screens.caseload({ children, sessions, writes, now, notice }, nav);
   }
   const child = children.find((candidate) => candidate.id === at.childId);
   if (child === undefined) {
     // Reallocated away (or never here): the child is gone from the phone.
     place = { name: "caseload" };
-    return screens.caseload({ children, sessions, writes, now }, nav);
+    return screens.caseload({ children, sessions, writes, now, notice }, nav);
   }
   if (at.name === "child") {
-    return screens.childPage({ child, sessions, writes, now, notice: takeNotice() }, nav);
+    return screens.childPage({ child, sessions, writes, now, notice }, nav);
   }
   const programme = (await store.programmes()).find((candidate) => candidate.id === child.programme_id);
   return screens.sessionForm(at.name, { child, programme, now }, {
     onSave: (session) => void saveSession(child.id, session),
     onCancel: () => void go({ name: "child", childId: child.id }),
   });
-}
-
-function takeNotice() {
-  const message = notice;
-  notice = null;
-  return message;
 }
 
 /**
@@ -156,7 +148,7 @@ async function submitSignIn(email, password) {
   }
   place = { name: "caseload" };
   history.replaceState({ place }, "", location.pathname);
-  notice = "Signed in. Fetching your caseload…";
+  notice = "Signed in.";
   await draw();
   await syncNow();
   return null;
@@ -177,8 +169,10 @@ function syncNow() {
       if (synced.droppedWrites > 0) {
         notice = `${synced.droppedWrites} unsent record(s) about a child no longer on your caseload were removed.`;
       }
-      if (sent.sent > 0 || sent.refused > 0 || synced.changes > 0 || notice !== null) {
-        await draw();
+      // Redrawn where the mentor is, keeping the focus where it is; never under a form being filled in.
+      const changed = sent.sent > 0 || sent.refused > 0 || synced.changes > 0 || synced.droppedWrites > 0;
+      if (changed && place.name !== "log" && place.name !== "plan") {
+        await draw({ moveFocus: false });
       }
     } catch (problem) {
       if (problem instanceof SignedOut) {
@@ -236,8 +230,7 @@ setInterval(() => {
 }, BACKGROUND_SYNC_MS);
 
 if ("serviceWorker" in navigator) {
-  const version = document.documentElement.dataset["shellVersion"] ?? "";
-  navigator.serviceWorker.register(`/app/sw.js?v=${encodeURIComponent(version)}`, { scope: "/app" }).catch(() => {
+  navigator.serviceWorker.register("/app/sw.js", { scope: "/app" }).catch(() => {
     // Without the worker the app still works online; it just cannot open offline.
   });
 }

@@ -70,7 +70,7 @@ export function notice(message) {
 }
 
 /** @param {{ onSubmit: (email: string, password: string) => Promise<string | null>, notice: string | null }} options */
-export function signIn({ onSubmit, notice }) {
+export function signIn({ onSubmit, notice: said }) {
   const email = el("input", { type: "email", autocomplete: "username", required: true, spellcheck: "false" });
   const password = el("input", { type: "password", autocomplete: "current-password", required: true });
   const problem = problemBox(null);
@@ -95,7 +95,7 @@ export function signIn({ onSubmit, notice }) {
   });
   return el("section", {}, [
     heading("Sign in"),
-    notice === null ? null : el("p", { class: "notice", role: "status" }, [notice]),
+    said === null ? null : notice(said),
     el("p", {}, ["Use the email and password your programme gave you."]),
     form,
   ]);
@@ -201,10 +201,10 @@ function refusedItem(write, children, nav) {
 }
 
 /**
- * @param {{ children: Child[], sessions: Session[], writes: QueuedWrite[], now: Date }} data
+ * @param {{ children: Child[], sessions: Session[], writes: QueuedWrite[], now: Date, notice: string | null }} data
  * @param {Navigation} nav
  */
-export function caseload({ children, sessions, writes, now }, nav) {
+export function caseload({ children, sessions, writes, now, notice: said }, nav) {
   const byId = new Map(children.map((child) => [child.id, child]));
   const startOfToday = new Date(now.getFullYear(), now.getMonth(), now.getDate());
   const endOfToday = new Date(startOfToday.getTime() + DAY);
@@ -221,6 +221,7 @@ export function caseload({ children, sessions, writes, now }, nav) {
   const people = [...children].sort((a, b) => a.first_name.localeCompare(b.first_name));
   return el("section", {}, [
     heading("Your caseload"),
+    said === null ? null : notice(said),
     ...writesSection(writes, byId, nav),
     el("h2", {}, ["Today"]),
     list(today, "No sessions today."),
@@ -245,7 +246,7 @@ export function caseload({ children, sessions, writes, now }, nav) {
  * @param {{ child: Child, sessions: Session[], writes: QueuedWrite[], now: Date, notice: string | null }} data
  * @param {Navigation} nav
  */
-export function childPage({ child, sessions, writes, now, notice }, nav) {
+export function childPage({ child, sessions, writes, now, notice: said }, nav) {
   const theirs = sessions
     .filter((session) => session.attendees.some((attendee) => attendee.child_id === child.id))
     .sort((a, b) => a.planned_start_at.localeCompare(b.planned_start_at));
@@ -272,7 +273,7 @@ export function childPage({ child, sessions, writes, now, notice }, nav) {
   return el("section", {}, [
     heading(childName(child)),
     el("p", { class: "reference" }, [`Reference ${child.reference}`]),
-    notice === null ? null : el("p", { class: "notice", role: "status" }, [notice]),
+    said === null ? null : notice(said),
     active ? el("div", { class: "actions" }, [log, plan]) : el("p", {}, ["Their support is not active: no sessions can be added."]),
     ...writesSection(
       writes.filter((write) => write.childId === child.id),

@@ -1,0 +1,243 @@
+"""The mentors' app (/app) in a real headless Chromium: a mentor works offline and nothing is lost or doubled.
+
+The network is switched off and on through the DevTools protocol (Network.emulateNetworkConditions), as a
+phone's signal comes and goes. On both database backends (tests/conftest.py's committed databases), against a
+live threaded server whose clock is set to the browser's (the phone's) time.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.children.models import Child
+from api.clock import FixedClock
+from api.sessions.models import MentoringSession
+from tests.browser.conftest import PageServer
+from tests.builders import PASSWORD, Team
+
+pytestmark = pytest.mark.browser
+
+WAIT_SECONDS = 30
+OFFLINE = {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+ONLINE = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+
+
+@dataclass
+class Mentor:
+    email: str
+    mentor_id: uuid.UUID
+    child_reference: str
+
+
+@pytest.fixture()
+def mentor(committed_db_session: Session, clock: FixedClock) -> Mentor:
+    """A mentor with one child, supported since last week; the server's clock is the phone's (now)."""
+    clock.advance(seconds=(datetime.now(UTC) - clock.now()).total_seconds())
+    team = Team(committed_db_session, clock=clock, enrolled_from=clock.now() - timedelta(days=7))
+    enrolment = team.child()
+    child = committed_db_session.get_one(Child, enrolment.child_id)
+    found = Mentor(team.mentor.email, team.mentor.id, child.reference)
+    committed_db_session.commit()  # on SQLite, never leave a transaction open for the server
+    return found
+
+
+@dataclass
+class Traffic:
+    """What reached the server: (method, path) of each request, and the statuses of POST /sessions."""
+
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    session_answers: list[tuple[int, str | None]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def paths_since(self, mark: int) -> list[str]:
+        with self.lock:
+            return [path for _, path in self.requests[mark:]]
+
+
+def watch_traffic(app: Flask, *, lose_answers_to_first_session_posts: int = 0) -> Traffic:
+    """Record every request; optionally let the first POST /sessions commit and then lose its answer (a 502, as a
+    proxy gives when the connection to the server drops after the server wrote)."""
+    traffic = Traffic()
+    inner = app.wsgi_app
+    losses = [lose_answers_to_first_session_posts]
+
+    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        with traffic.lock:
+            traffic.requests.append((method, path))
+        if (method, path) != ("POST", "/sessions"):
+            return inner(environ, start_response)
+        answered: dict[str, Any] = {}
+
+        def keep(status: str, headers: list[tuple[str, str]], *_: Any) -> Callable[[bytes], None]:
+            answered["status"], answered["headers"] = status, headers
+            return lambda _data: None
+
+        body = b"".join(inner(environ, keep))
+        replayed = dict(answered["headers"]).get("Idempotent-Replayed")
+        with traffic.lock:
+            traffic.session_answers.append((int(answered["status"].split()[0]), replayed))
+            lose = losses[0] > 0
+            losses[0] -= 1 if lose else 0
+        if lose:
+            start_response("502 Bad Gateway", [("Content-Type", "text/plain")])
+            return [b"the answer was lost"]
+        start_response(answered["status"], answered["headers"])
+        return [body]
+
+    app.wsgi_app = middleware  # type: ignore[method-assign]
+    return traffic
+
+
+def sessions_on_server(db: Session, mentor: Mentor) -> int:
+    count = db.scalar(
+        select(func.count()).select_from(MentoringSession).where(MentoringSession.mentor_id == mentor.mentor_id)
+    )
+    db.commit()
+    return int(count or 0)
+
+
+def wait_until(browser: WebDriver, condition: Callable[[WebDriver], Any], what: str) -> Any:
+    ignored = (StaleElementReferenceException, NoSuchElementException)
+    return WebDriverWait(browser, WAIT_SECONDS, ignored_exceptions=ignored).until(condition, what)
+
+
+def heading(browser: WebDriver) -> str:
+    return str(browser.find_element(By.TAG_NAME, "h1").text)
+
+
+def status(browser: WebDriver) -> str:
+    return str(browser.find_element(By.ID, "status").text)
+
+
+def button(browser: WebDriver, words: str) -> Any:
+    return browser.find_element(By.XPATH, f"//button[contains(normalize-space(), '{words}')]")
+
+
+def sign_in(browser: WebDriver, server: PageServer, mentor: Mentor) -> None:
+    browser.get(server.url("/app"))
+    wait_until(browser, lambda b: heading(b) == "Sign in", "the sign-in screen")
+    browser.find_element(By.ID, "email").send_keys(mentor.email)
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    button(browser, "Sign in").click()
+    wait_until(browser, lambda b: heading(b) == "Your caseload", "the caseload")
+    wait_until(browser, lambda b: synced_until(b, lambda: button(b, mentor.child_reference)), "the child, synced")
+    # The service worker has taken over the page, so the shell is kept for offline.
+    wait_until(browser, lambda b: b.execute_script("return navigator.serviceWorker.controller !== null"), "the worker")
+
+
+def synced_until(browser: WebDriver, found: Callable[[], Any]) -> Any:
+    """What `found` finds, or else ask for a sync and look again later. (On PostgreSQL a sync page waits for every
+    transaction open on the database server, other test runs' too: the first sync may bring the child later.)"""
+    try:
+        return found()
+    except NoSuchElementException:
+        if "Syncing" not in status(browser):
+            button(browser, "Sync now").click()
+        raise
+
+
+def set_network(browser: WebDriver, conditions: dict[str, Any]) -> None:
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.emulateNetworkConditions", conditions)
+
+
+def log_session(browser: WebDriver, mentor: Mentor, *, started_minutes_ago: int, notes: str) -> None:
+    button(browser, mentor.child_reference).click()
+    wait_until(browser, lambda b: b.find_elements(By.XPATH, "//button[normalize-space()='Log a session']"), "child")
+    button(browser, "Log a session").click()
+    wait_until(browser, lambda b: heading(b).startswith("Log a session"), "the log form")
+    # The phone's own date and time (the inputs take the phone's local time).
+    browser.execute_script(
+        """
+        const started = new Date(Date.now() - arguments[0] * 60000);
+        const pad = (n) => String(n).padStart(2, "0");
+        document.getElementById("date").value =
+          `${started.getFullYear()}-${pad(started.getMonth() + 1)}-${pad(started.getDate())}`;
+        document.getElementById("time").value = `${pad(started.getHours())}:${pad(started.getMinutes())}`;
+        """,
+        started_minutes_ago,
+    )
+    duration = browser.find_element(By.ID, "duration")
+    duration.clear()
+    duration.send_keys("45")
+    browser.find_element(By.ID, "activity-0").click()
+    browser.find_element(By.ID, "notes").send_keys(notes)
+    button(browser, "Save").click()
+    wait_until(browser, lambda b: "Saved" in b.find_element(By.CSS_SELECTOR, ".notice").text, "saved")
+    button(browser, "Back to caseload").click()
+    wait_until(browser, lambda b: heading(b) == "Your caseload", "the caseload")
+
+
+def test_a_mentor_logs_two_sessions_offline_reopens_the_app_offline_and_each_reaches_the_server_once(
+    page_server: PageServer,
+    browsers: Any,
+    committed_app: Flask,
+    committed_db_session: Session,
+    mentor: Mentor,
+) -> None:
+    traffic = watch_traffic(committed_app)
+    browser = browsers.open()
+    sign_in(browser, page_server, mentor)
+
+    set_network(browser, OFFLINE)
+    log_session(browser, mentor, started_minutes_ago=180, notes="Football, then talked about school.")
+    log_session(browser, mentor, started_minutes_ago=90, notes="Homework club.")
+    wait_until(browser, lambda b: "2 waiting to send" in status(b), "two writes waiting")
+    assert sessions_on_server(committed_db_session, mentor) == 0
+
+    # Closed and opened again with no network: the service worker serves the shell, IndexedDB the caseload.
+    before_reload = len(traffic.requests)
+    browser.refresh()
+    wait_until(browser, lambda b: heading(b) == "Your caseload", "the caseload, offline")
+    wait_until(browser, lambda b: "2 waiting to send" in status(b), "the writes kept")
+    assert button(browser, mentor.child_reference)
+    # (The browser's own check for a new worker, /app/sw.js, is not the page's and ignores the page's network.)
+    shell_fetched = [path for path in traffic.paths_since(before_reload) if path.startswith("/app")]
+    assert [path for path in shell_fetched if path != "/app/sw.js"] == [], "the shell must come from the cache"
+
+    set_network(browser, ONLINE)
+    button(browser, "Sync now").click()
+    wait_until(browser, lambda b: "everything sent" in status(b), "everything sent")
+    assert sessions_on_server(committed_db_session, mentor) == 2
+    # And sending again changes nothing.
+    button(browser, "Sync now").click()
+    wait_until(browser, lambda b: "synced" in status(b) and "Syncing" not in status(b), "synced again")
+    assert sessions_on_server(committed_db_session, mentor) == 2
+    assert [status for status, _ in traffic.session_answers] == [201, 201]
+
+
+def test_a_write_whose_answer_was_lost_is_retried_with_its_key_and_made_once(
+    page_server: PageServer,
+    browsers: Any,
+    committed_app: Flask,
+    committed_db_session: Session,
+    mentor: Mentor,
+) -> None:
+    traffic = watch_traffic(committed_app, lose_answers_to_first_session_posts=1)
+    browser = browsers.open()
+    sign_in(browser, page_server, mentor)
+
+    log_session(browser, mentor, started_minutes_ago=120, notes="Went for a walk.")
+    # The server wrote it, but the phone heard a 502: it keeps the write, with its key, to send again.
+    wait_until(browser, lambda b: "1 waiting to send" in status(b), "the write kept after a lost answer")
+    assert sessions_on_server(committed_db_session, mentor) == 1
+
+    button(browser, "Sync now").click()
+    wait_until(browser, lambda b: "everything sent" in status(b), "everything sent")
+    assert sessions_on_server(committed_db_session, mentor) == 1
+    assert traffic.session_answers == [(201, None), (201, "true")]
