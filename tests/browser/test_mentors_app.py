@@ -25,9 +25,10 @@ from sqlalchemy.orm import Session
 
 from api.children.models import Child
 from api.clock import FixedClock
+from api.enrolments.models import Enrolment
 from api.sessions.models import MentoringSession
 from tests.browser.conftest import PageServer
-from tests.builders import PASSWORD, Team
+from tests.builders import PASSWORD, Team, auth_headers
 
 pytestmark = pytest.mark.browser
 
@@ -41,6 +42,8 @@ class Mentor:
     email: str
     mentor_id: uuid.UUID
     child_reference: str
+    team: Team
+    enrolment: Enrolment
 
 
 @pytest.fixture()
@@ -50,7 +53,7 @@ def mentor(committed_db_session: Session, clock: FixedClock) -> Mentor:
     team = Team(committed_db_session, clock=clock, enrolled_from=clock.now() - timedelta(days=7))
     enrolment = team.child()
     child = committed_db_session.get_one(Child, enrolment.child_id)
-    found = Mentor(team.mentor.email, team.mentor.id, child.reference)
+    found = Mentor(team.mentor.email, team.mentor.id, child.reference, team, enrolment)
     committed_db_session.commit()  # on SQLite, never leave a transaction open for the server
     return found
 
@@ -142,13 +145,14 @@ def sign_in(browser: WebDriver, server: PageServer, mentor: Mentor) -> None:
 
 def synced_until(browser: WebDriver, found: Callable[[], Any]) -> Any:
     """What `found` finds, or else ask for a sync and look again later. (On PostgreSQL a sync page waits for every
-    transaction open on the database server, other test runs' too: the first sync may bring the child later.)"""
+    transaction open on the database server, other test runs' too: a change may come a sync or two later.)"""
     try:
-        return found()
+        result = found()
     except NoSuchElementException:
-        if "Syncing" not in status(browser):
-            button(browser, "Sync now").click()
-        raise
+        result = None
+    if not result and "Syncing" not in status(browser):
+        button(browser, "Sync now").click()
+    return result
 
 
 def set_network(browser: WebDriver, conditions: dict[str, Any]) -> None:
@@ -241,3 +245,129 @@ def test_a_write_whose_answer_was_lost_is_retried_with_its_key_and_made_once(
     wait_until(browser, lambda b: "everything sent" in status(b), "everything sent")
     assert sessions_on_server(committed_db_session, mentor) == 1
     assert traffic.session_answers == [(201, None), (201, "true")]
+
+
+def store_counts(browser: WebDriver) -> dict[str, int]:
+    """How many records each of the app's IndexedDB stores holds (the tokens and cursor are in "meta")."""
+    counts: dict[str, int] = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        const opening = indexedDB.open("reachable-mentors");
+        opening.onsuccess = () => {
+          const db = opening.result;
+          const names = [...db.objectStoreNames];
+          const transaction = db.transaction(names, "readonly");
+          const counts = {};
+          for (const name of names) {
+            const counting = transaction.objectStore(name).count();
+            counting.onsuccess = () => { counts[name] = counting.result; };
+          }
+          transaction.oncomplete = () => { db.close(); done(counts); };
+        };
+        """
+    )
+    return counts
+
+
+def test_a_refusal_on_replay_is_kept_and_shown_with_the_notes_until_the_mentor_lets_it_go(
+    page_server: PageServer,
+    browsers: Any,
+    committed_app: Flask,
+    committed_db_session: Session,
+    mentor: Mentor,
+    clock: FixedClock,
+) -> None:
+    browser = browsers.open()
+    sign_in(browser, page_server, mentor)
+    set_network(browser, OFFLINE)
+    log_session(browser, mentor, started_minutes_ago=120, notes="Cooked together; talked about college.")
+
+    # Meanwhile the coordinator fills the child's week (the cohort's cap is 3), just after the phone's session.
+    team = mentor.team
+    headers = auth_headers(committed_db_session, team.coordinator, now=clock.now())
+    committed_db_session.commit()
+    api = committed_app.test_client()
+    for minutes in (119, 118, 117):
+        starts = clock.now() - timedelta(minutes=minutes)
+        answer = api.post(
+            "/sessions",
+            headers=headers,
+            json={
+                "enrolment_ids": [str(mentor.enrolment.id)],
+                "kind": "one_to_one",
+                "location_category": "school",
+                "status": "completed",
+                "actual_duration_minutes": 30,
+                "planned_start_at": starts.isoformat(),
+                "planned_end_at": (starts + timedelta(minutes=30)).isoformat(),
+            },
+        )
+        assert answer.status_code == 201, answer.get_json()
+
+    set_network(browser, ONLINE)
+    button(browser, "Sync now").click()
+    wait_until(browser, lambda b: "1 not accepted" in status(b), "the refusal")
+    refusal = browser.find_element(By.CSS_SELECTOR, ".refusal")
+    assert "Not accepted: This child already has 3 of 3 sessions" in refusal.text
+    assert "Cooked together; talked about college." in refusal.text  # nothing the mentor wrote is lost
+    assert sessions_on_server(committed_db_session, mentor) == 3
+    # Syncing again does not send it again, nor hide it.
+    button(browser, "Sync now").click()
+    wait_until(browser, lambda b: "Syncing" not in status(b) and "synced" in status(b), "synced")
+    assert "1 not accepted" in status(browser)
+
+    button(browser, "I have read this: remove it").click()
+    wait_until(browser, lambda b: not b.find_elements(By.CSS_SELECTOR, ".refusal"), "the refusal let go")
+    assert store_counts(browser)["outbox"] == 0
+
+
+def test_a_child_reallocated_away_disappears_and_a_revoked_sign_in_wipes_the_phone(
+    page_server: PageServer,
+    browsers: Any,
+    committed_app: Flask,
+    committed_db_session: Session,
+    mentor: Mentor,
+    clock: FixedClock,
+) -> None:
+    traffic = watch_traffic(committed_app)
+    team = mentor.team
+    second = team.child()
+    second_reference = committed_db_session.get_one(Child, second.child_id).reference
+    committed_db_session.commit()
+    browser = browsers.open()
+    sign_in(browser, page_server, mentor)
+    wait_until(browser, lambda b: synced_until(b, lambda: button(b, second_reference)), "both children")
+
+    # The access token runs out: the app refreshes it once and carries on.
+    clock.advance(minutes=20)
+    team.allocate(second, team.new_mentor())
+    committed_db_session.commit()
+    gone = f"//button[contains(., '{second_reference}')]"
+    wait_until(browser, lambda b: synced_until(b, lambda: not b.find_elements(By.XPATH, gone)), "forgotten")
+    assert button(browser, mentor.child_reference)
+    assert traffic.paths_since(0).count("/auth/refresh") == 1
+    assert store_counts(browser)["children"] == 1
+
+    # The phone is lost: a coordinator revokes the mentor's sign-ins. At its next contact the phone forgets all.
+    headers = auth_headers(committed_db_session, team.coordinator, now=clock.now())
+    committed_db_session.commit()
+    revoked = committed_app.test_client().post(f"/users/{mentor.mentor_id}/revoke-sign-ins", headers=headers)
+    assert revoked.status_code == 200
+    button(browser, "Sync now").click()
+    wait_until(browser, lambda b: heading(b) == "Sign in", "the sign-in screen")
+    assert "Your sign-in has ended" in browser.find_element(By.CSS_SELECTOR, ".notice").text
+    assert set(store_counts(browser).values()) == {0}
+
+
+def test_signing_out_ends_the_sign_in_and_wipes_the_phone(
+    page_server: PageServer, browsers: Any, committed_app: Flask, mentor: Mentor
+) -> None:
+    traffic = watch_traffic(committed_app)
+    browser = browsers.open()
+    sign_in(browser, page_server, mentor)
+    assert store_counts(browser)["children"] == 1
+
+    button(browser, "Sign out").click()
+    wait_until(browser, lambda b: heading(b) == "Sign in", "the sign-in screen")
+    assert "/auth/sign-out" in traffic.paths_since(0)
+    assert set(store_counts(browser).values()) == {0}
