@@ -60,6 +60,7 @@ run: demo
 	@echo ""
 	@echo "Reachable is starting on http://$(HOST):$(PORT)"
 	@echo "  Interactive API docs: http://$(HOST):$(PORT)/docs"
+	@echo "  The mentors' app: http://$(HOST):$(PORT)/app (a demo mentor's email and the demo password)"
 	@echo "  Sign in: POST /auth/sign-in with one of the demo emails above and the demo password,"
 	@echo "           then 'Authorize' in the docs with the access_token. Ctrl-C stops the server."
 	@echo "  The scheduler runs beside it as its own process (log: instance/scheduler.log); it queues"
