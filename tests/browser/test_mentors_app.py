@@ -371,3 +371,68 @@ def test_signing_out_ends_the_sign_in_and_wipes_the_phone(
     wait_until(browser, lambda b: heading(b) == "Sign in", "the sign-in screen")
     assert "/auth/sign-out" in traffic.paths_since(0)
     assert set(store_counts(browser).values()) == {0}
+
+
+SCREEN_PROBLEMS = """
+const problems = [];
+for (const control of document.querySelectorAll("input, select, textarea")) {
+  if (control.labels === null || control.labels.length === 0 || control.labels[0].textContent.trim() === "") {
+    problems.push(`no label: ${control.id || control.name}`);
+  }
+}
+// 44 px targets: buttons and fields themselves, and each checkbox or radio's whole row (its label is the target).
+const targets = "button:not([hidden]), input:not([type=radio]):not([type=checkbox]), select, textarea, .choice";
+for (const target of document.querySelectorAll(targets)) {
+  const box = target.getBoundingClientRect();
+  if (box.height < 44 || box.width < 44) {
+    problems.push(`small target: ${target.textContent.trim() || target.id} ${box.width}x${box.height}`);
+  }
+}
+if (document.documentElement.scrollWidth > window.innerWidth) {
+  problems.push(`scrolls sideways: ${document.documentElement.scrollWidth} > ${window.innerWidth}`);
+}
+// A screen the mentor opened moves the focus to its heading (a screen reader reads where they are).
+if (arguments[0] && (document.activeElement === null || document.activeElement.tagName !== "H1")) {
+  problems.push(`the screen's heading does not have the focus: ${document.activeElement?.tagName}`);
+}
+return problems;
+"""
+
+
+def screen_problems(browser: WebDriver, *, opened_by_the_mentor: bool = True) -> list[str]:
+    problems: list[str] = browser.execute_script(SCREEN_PROBLEMS, opened_by_the_mentor)
+    # A policy (CSP) refusal or a script error shows in the console.
+    problems += [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    return problems
+
+
+def test_each_screen_is_labelled_phone_sized_and_plans_a_session(
+    page_server: PageServer, browsers: Any, committed_db_session: Session, mentor: Mentor
+) -> None:
+    browser = browsers.open()
+    browser.get(page_server.url("/app"))
+    wait_until(browser, lambda b: heading(b) == "Sign in", "the sign-in screen")
+    assert browser.execute_script("return window.innerWidth") == 360
+    assert screen_problems(browser, opened_by_the_mentor=False) == []
+    sign_in(browser, page_server, mentor)
+    assert screen_problems(browser) == []
+
+    button(browser, mentor.child_reference).click()
+    wait_until(browser, lambda b: heading(b) != "Your caseload", "the child's page")
+    assert screen_problems(browser) == []
+    button(browser, "Log a session").click()
+    wait_until(browser, lambda b: heading(b).startswith("Log a session"), "the log form")
+    assert screen_problems(browser) == []
+    button(browser, "Cancel").click()
+    wait_until(browser, lambda b: button(b, "Plan a session"), "the child's page again")
+    button(browser, "Plan a session").click()
+    wait_until(browser, lambda b: heading(b).startswith("Plan a session"), "the plan form")
+    assert screen_problems(browser) == []
+
+    button(browser, "Save").click()  # tomorrow, as the form suggests
+    wait_until(browser, lambda b: "Saved" in b.find_element(By.CSS_SELECTOR, ".notice").text, "saved")
+    wait_until(browser, lambda b: "everything sent" in status(b), "sent")
+    next_sessions = browser.find_element(By.XPATH, "//h2[.='Next sessions']/following-sibling::ul[1]")
+    assert "Planned" in next_sessions.text
+    assert sessions_on_server(committed_db_session, mentor) == 1
+    assert browser.current_url == page_server.url("/app")  # no screen, child or id ever in the address

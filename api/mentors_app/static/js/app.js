@@ -77,9 +77,17 @@ async function draw({ moveFocus = true } = {}) {
   }
   signOutButton.hidden = !signedIn;
   syncButton.hidden = !signedIn;
+  const focused = document.activeElement;
+  const keep = focused !== null && main.contains(focused) ? { tag: focused.tagName, text: focused.textContent } : null;
   main.replaceChildren(await screenFor(place));
   if (moveFocus) {
     main.querySelector("h1")?.focus();
+  } else if (keep !== null) {
+    // Redrawn under the mentor's hands: the focus stays on the same heading or button, not lost to the page.
+    const same = [...main.querySelectorAll(keep.tag)].find((candidate) => candidate.textContent === keep.text);
+    if (same instanceof HTMLElement) {
+      same.focus();
+    }
   }
   await showStatus();
 }
@@ -236,5 +244,6 @@ if ("serviceWorker" in navigator) {
 }
 
 history.replaceState({ place }, "", location.pathname);
-await draw();
+await draw({ moveFocus: false }); // opening the app: the browser starts at the top of the page
+
 void syncNow();
