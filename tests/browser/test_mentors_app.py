@@ -48,9 +48,9 @@ class Mentor:
 
 @pytest.fixture()
 def mentor(committed_db_session: Session, clock: FixedClock) -> Mentor:
-    """A mentor with one child, supported since last week; the server's clock is the phone's (now)."""
+    """A mentor with one child, supported for a fortnight; the server's clock is the phone's (now)."""
     clock.advance(seconds=(datetime.now(UTC) - clock.now()).total_seconds())
-    team = Team(committed_db_session, clock=clock, enrolled_from=clock.now() - timedelta(days=7))
+    team = Team(committed_db_session, clock=clock, enrolled_from=clock.now() - timedelta(days=14))
     enrolment = team.child()
     child = committed_db_session.get_one(Child, enrolment.child_id)
     found = Mentor(team.mentor.email, team.mentor.id, child.reference, team, enrolment)
@@ -269,7 +269,7 @@ def store_counts(browser: WebDriver) -> dict[str, int]:
     return counts
 
 
-def test_a_refusal_on_replay_is_kept_and_shown_with_the_notes_until_the_mentor_lets_it_go(
+def test_a_weekly_cap_refusal_on_replay_is_kept_shown_and_moved_to_another_week_with_nothing_lost(
     page_server: PageServer,
     browsers: Any,
     committed_app: Flask,
@@ -316,9 +316,30 @@ def test_a_refusal_on_replay_is_kept_and_shown_with_the_notes_until_the_mentor_l
     wait_until(browser, lambda b: "Syncing" not in status(b) and "synced" in status(b), "synced")
     assert "1 not accepted" in status(browser)
 
-    button(browser, "I have read this: remove it").click()
-    wait_until(browser, lambda b: not b.find_elements(By.CSS_SELECTOR, ".refusal"), "the refusal let go")
-    assert store_counts(browser)["outbox"] == 0
+    # The mentor moves it to the week before, which has room: everything they wrote comes with it.
+    button(browser, "Move it to another day").click()
+    wait_until(browser, lambda b: heading(b).startswith("Change the session"), "the form, filled in")
+    assert browser.find_element(By.ID, "notes").get_attribute("value") == "Cooked together; talked about college."
+    assert browser.find_element(By.ID, "activity-0").is_selected()
+    browser.execute_script(
+        """
+        const field = document.getElementById("date");
+        const moved = new Date(`${field.value}T12:00`);
+        moved.setDate(moved.getDate() - 7);
+        const pad = (n) => String(n).padStart(2, "0");
+        field.value = `${moved.getFullYear()}-${pad(moved.getMonth() + 1)}-${pad(moved.getDate())}`;
+        """
+    )
+    button(browser, "Save").click()
+    wait_until(browser, lambda b: store_counts(b)["outbox"] == 0, "the moved session sent, the refused one gone")
+    wait_until(browser, lambda b: "everything sent" in status(b) and "not accepted" not in status(b), "all sent")
+    assert not browser.find_elements(By.CSS_SELECTOR, ".refusal")
+    assert sessions_on_server(committed_db_session, mentor) == 4
+    moved = committed_db_session.scalars(
+        select(MentoringSession).where(MentoringSession.notes == "Cooked together; talked about college.")
+    ).one()
+    assert moved.planned_start_at.replace(tzinfo=UTC) < clock.now() - timedelta(days=6)
+    committed_db_session.commit()
 
 
 def test_a_child_reallocated_away_disappears_and_a_revoked_sign_in_wipes_the_phone(
@@ -431,8 +452,8 @@ def test_each_screen_is_labelled_phone_sized_and_plans_a_session(
 
     button(browser, "Save").click()  # tomorrow, as the form suggests
     wait_until(browser, lambda b: "Saved" in b.find_element(By.CSS_SELECTOR, ".notice").text, "saved")
-    wait_until(browser, lambda b: "everything sent" in status(b), "sent")
-    next_sessions = browser.find_element(By.XPATH, "//h2[.='Next sessions']/following-sibling::ul[1]")
-    assert "Planned" in next_sessions.text
+    # A session shows under "Next sessions" once the server has accepted it (until then: "Waiting to send").
+    next_sessions = "//h2[.='Next sessions']/following-sibling::ul[1]"
+    wait_until(browser, lambda b: "Planned" in b.find_element(By.XPATH, next_sessions).text, "accepted")
     assert sessions_on_server(committed_db_session, mentor) == 1
     assert browser.current_url == page_server.url("/app")  # no screen, child or id ever in the address

@@ -14,7 +14,8 @@ import { fetchMissingProgrammes, syncFeed } from "./sync.js";
 
 /**
  * @typedef {{ name: "sign_in" } | { name: "caseload" } | { name: "child", childId: string }
- *   | { name: "log", childId: string } | { name: "plan", childId: string }} Place
+ *   | { name: "log", childId: string } | { name: "plan", childId: string }
+ *   | { name: "change", childId: string, seq: number }} Place
  */
 
 const BACKGROUND_SYNC_MS = 60_000;
@@ -46,6 +47,12 @@ const nav = {
   logSession: (childId) => go({ name: "log", childId }),
   planSession: (childId) => go({ name: "plan", childId }),
   caseload: () => go({ name: "caseload" }),
+  change: async (seq) => {
+    const write = (await store.queuedWrites()).find((candidate) => candidate.seq === seq);
+    if (write !== undefined) {
+      await go({ name: "change", childId: write.childId, seq });
+    }
+  },
   discard: async (seq) => {
     await discard(seq);
     await draw();
@@ -115,18 +122,31 @@ async function screenFor(at) {
     return screens.childPage({ child, sessions, writes, now, notice }, nav);
   }
   const programme = (await store.programmes()).find((candidate) => candidate.id === child.programme_id);
+  const actions = { onCancel: () => void go({ name: "child", childId: child.id }) };
+  if (at.name === "change") {
+    const write = writes.find((candidate) => candidate.seq === at.seq);
+    if (write === undefined) {
+      return screens.childPage({ child, sessions, writes, now, notice }, nav);
+    }
+    const mode = write.body.status === "planned" ? "plan" : "log";
+    return screens.sessionForm(mode, { child, programme, now, initial: write.body }, {
+      ...actions,
+      onSave: (session) => void saveSession(child.id, session, at.seq),
+    });
+  }
   return screens.sessionForm(at.name, { child, programme, now }, {
+    ...actions,
     onSave: (session) => void saveSession(child.id, session),
-    onCancel: () => void go({ name: "child", childId: child.id }),
   });
 }
 
 /**
  * @param {string} childId
  * @param {SessionCreate} session
+ * @param {number} [replacing] the refused write this one replaces
  */
-async function saveSession(childId, session) {
-  await queueSession(childId, session);
+async function saveSession(childId, session, replacing) {
+  await queueSession(childId, session, replacing);
   notice = navigator.onLine ? "Saved. Sending it now." : "Saved on this phone. It will be sent when you are online.";
   place = { name: "child", childId };
   history.replaceState({ place }, "", location.pathname);
@@ -179,7 +199,7 @@ function syncNow() {
       }
       // Redrawn where the mentor is, keeping the focus where it is; never under a form being filled in.
       const changed = sent.sent > 0 || sent.refused > 0 || synced.changes > 0 || synced.droppedWrites > 0;
-      if (changed && place.name !== "log" && place.name !== "plan") {
+      if (changed && place.name !== "log" && place.name !== "plan" && place.name !== "change") {
         await draw({ moveFocus: false });
       }
     } catch (problem) {

@@ -21,12 +21,15 @@ const REPLAY_LOCK = "reachable-outbox-replay";
 const TRY_AGAIN_LATER = new Set(["request_in_progress"]);
 
 /**
- * Queue a new session (planned, or logged afterwards) for a child; it is sent now if the network allows.
+ * Queue a new session (planned, or logged afterwards) for a child, to be sent as soon as the network allows.
+ * Given the place of a refused write it replaces, both happen in one transaction: the changed session is a new
+ * request (a new key and a new id, since the server may hold the first key's refusal), and the refused one goes.
  * @param {string} childId
  * @param {SessionCreate} session
+ * @param {number} [replacing]
  * @returns {Promise<QueuedWrite>}
  */
-export async function queueSession(childId, session) {
+export async function queueSession(childId, session, replacing) {
   /** @type {QueuedWrite} */
   const write = {
     kind: "create_session",
@@ -36,7 +39,13 @@ export async function queueSession(childId, session) {
     queuedAt: new Date().toISOString(),
     refusal: null,
   };
-  const seq = await store.put(store.OUTBOX, write);
+  const seq = await store.inTransaction([store.OUTBOX], "readwrite", (transaction) => {
+    const outbox = transaction.objectStore(store.OUTBOX);
+    if (replacing !== undefined) {
+      outbox.delete(replacing);
+    }
+    return store.result(outbox.add(write));
+  });
   write.seq = Number(seq);
   return write;
 }
@@ -102,7 +111,13 @@ async function send(write) {
       const message = problem.body === null ? `The server refused it (HTTP ${problem.status})` : problem.body.message;
       await store.put(store.OUTBOX, {
         ...write,
-        refusal: { status: problem.status, reason: problem.reason, message, refusedAt: new Date().toISOString() },
+        refusal: {
+          status: problem.status,
+          reason: problem.reason,
+          message,
+          refusedAt: new Date().toISOString(),
+          facts: problem.body,
+        },
       });
       return "refused";
     }

@@ -10,6 +10,7 @@ import { button, dateValue, dayAndTime, el, field, timeValue } from "./dom.js";
 /** @typedef {import("./types.js").QueuedWrite} QueuedWrite */
 
 const MINUTE = 60_000;
+const WEEK_FULL = "weekly_session_cap_reached";
 const DAY = 24 * 60 * MINUTE;
 
 /** @type {Record<Session["status"], string>} */
@@ -41,6 +42,7 @@ const LOCATION_WORDS = {
  *   planSession: (childId: string) => void,
  *   caseload: () => void,
  *   discard: (seq: number) => void,
+ *   change: (seq: number) => void,
  * }} Navigation
  */
 
@@ -190,13 +192,27 @@ function refusedItem(write, children, nav) {
       nav.discard(write.seq);
     }
   });
+  const change = button(refusal?.reason === WEEK_FULL ? "Move it to another day" : "Change it and send again", {
+    class: "secondary",
+  });
+  change.addEventListener("click", () => {
+    if (write.seq !== undefined) {
+      nav.change(write.seq);
+    }
+  });
   return el("li", { class: "refusal" }, [
     el("p", { class: "what" }, [describeWrite(write, children)]),
     el("p", {}, [`Not accepted: ${refusal === null ? "" : refusal.message}`]),
+    refusal?.reason === WEEK_FULL
+      ? el("p", {}, [
+          `The child's week ${refusal.facts?.week ?? ""} already has the most sessions their programme allows. ` +
+            "Move it to another week, or ask your coordinator to allow one more this week and then change it.",
+        ])
+      : null,
     write.body.notes === undefined || write.body.notes === ""
       ? null
       : el("p", { class: "notes" }, [`Your notes: ${write.body.notes}`]),
-    discard,
+    el("div", { class: "actions" }, [change, discard]),
   ]);
 }
 
@@ -303,27 +319,43 @@ function select(name, options, chosen) {
 }
 
 /**
+ * A new session's form, or a refused one's to change (`initial`: what the mentor wrote before, all of it kept).
  * @param {"log" | "plan"} mode
- * @param {{ child: Child, programme: Programme | undefined, now: Date }} data
+ * @param {{ child: Child, programme: Programme | undefined, now: Date, initial?: SessionCreate }} data
  * @param {{ onSave: (session: SessionCreate) => void, onCancel: () => void }} actions
  */
-export function sessionForm(mode, { child, programme, now }, { onSave, onCancel }) {
+export function sessionForm(mode, { child, programme, now, initial }, { onSave, onCancel }) {
   const logging = mode === "log";
   const suggested = logging ? new Date(now.getTime() - 60 * MINUTE) : new Date(now.getTime() + DAY);
   suggested.setMinutes(suggested.getMinutes() < 30 ? 0 : 30, 0, 0);
-  const date = el("input", { type: "date", required: true, value: dateValue(suggested) });
-  const time = el("input", { type: "time", required: true, value: timeValue(suggested), step: "60" });
-  const duration = el("input", { type: "number", inputmode: "numeric", min: "1", max: "720", required: true, value: "60" });
+  const starts = initial === undefined ? suggested : new Date(initial.planned_start_at);
+  const minutes =
+    initial === undefined
+      ? 60
+      : Math.round((new Date(initial.planned_end_at).getTime() - starts.getTime()) / MINUTE);
+  const date = el("input", { type: "date", required: true, value: dateValue(starts) });
+  const time = el("input", { type: "time", required: true, value: timeValue(starts), step: "60" });
+  const duration = el("input", {
+    type: "number",
+    inputmode: "numeric",
+    min: "1",
+    max: "720",
+    required: true,
+    value: String(minutes),
+  });
   /** @type {Record<"one_to_one" | "phone_video", string>} */
   const kinds = { one_to_one: KIND_WORDS.one_to_one, phone_video: KIND_WORDS.phone_video };
-  const kind = select("kind", kinds, "one_to_one");
-  const location = select("location", LOCATION_WORDS, "community_venue");
-  const attended = el("input", { type: "radio", name: "attendance", id: "attended", value: "completed", checked: true });
-  const missed = el("input", { type: "radio", name: "attendance", id: "missed", value: "did_not_attend" });
+  const kind = select("kind", kinds, initial?.kind === "phone_video" ? "phone_video" : "one_to_one");
+  const location = select("location", LOCATION_WORDS, initial?.location_category ?? "community_venue");
+  const didNotCome = initial?.status === "did_not_attend";
+  const attended = el("input", { type: "radio", name: "attendance", id: "attended", value: "completed", checked: !didNotCome });
+  const missed = el("input", { type: "radio", name: "attendance", id: "missed", value: "did_not_attend", checked: didNotCome });
+  const chosen = new Set(initial?.activities ?? []);
   const activities = (programme?.session_activities ?? []).map((activity, index) =>
-    el("input", { type: "checkbox", name: "activities", id: `activity-${index}`, value: activity }),
+    el("input", { type: "checkbox", name: "activities", id: `activity-${index}`, value: activity, checked: chosen.has(activity) }),
   );
   const notes = el("textarea", { rows: "5", maxlength: "10000" });
+  notes.value = initial?.notes ?? "";
   const problem = problemBox(null);
   const form = el("form", { novalidate: true }, [
     field("date", "Date", date),
@@ -399,5 +431,6 @@ export function sessionForm(mode, { child, programme, now }, { onSave, onCancel 
     onSave(session);
   });
   problem.setAttribute("tabindex", "-1");
-  return el("section", {}, [heading(`${logging ? "Log" : "Plan"} a session: ${childName(child)}`), form, cancel]);
+  const title = initial === undefined ? `${logging ? "Log" : "Plan"} a session` : "Change the session";
+  return el("section", {}, [heading(`${title}: ${childName(child)}`), form, cancel]);
 }

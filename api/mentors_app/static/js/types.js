@@ -12,8 +12,9 @@
 /** @typedef {Schemas["Error"]} ApiError */
 
 /**
- * Why the server refused a queued write when it was replayed: kept on the phone and shown to the mentor.
- * @typedef {{ status: number, reason: string, message: string, refusedAt: string }} Refusal
+ * Why the server refused a queued write when it was replayed: kept on the phone and shown to the mentor, with
+ * the refusal's own facts (a full week's `week`, `sessions_in_week` and `max_sessions`) when it had some.
+ * @typedef {{ status: number, reason: string, message: string, refusedAt: string, facts: ApiError | null }} Refusal
  */
 
 /**
