@@ -60,10 +60,11 @@ def mentor(committed_db_session: Session, clock: FixedClock) -> Mentor:
 
 @dataclass
 class Traffic:
-    """What reached the server: (method, path) of each request, and the statuses of POST /sessions."""
+    """What reached the server: (method, path) of each request, and the answers to the writes to sessions
+    (method, status, Idempotent-Replayed)."""
 
     requests: list[tuple[str, str]] = field(default_factory=list)
-    session_answers: list[tuple[int, str | None]] = field(default_factory=list)
+    session_answers: list[tuple[str, int, str | None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def paths_since(self, mark: int) -> list[str]:
@@ -71,18 +72,18 @@ class Traffic:
             return [path for _, path in self.requests[mark:]]
 
 
-def watch_traffic(app: Flask, *, lose_answers_to_first_session_posts: int = 0) -> Traffic:
-    """Record every request; optionally let the first POST /sessions commit and then lose its answer (a 502, as a
-    proxy gives when the connection to the server drops after the server wrote)."""
+def watch_traffic(app: Flask, *, lose_first_answer_to: str | None = None) -> Traffic:
+    """Record every request; given a method ("POST" or "PATCH"), let the first write to a session by it commit
+    and then lose its answer (a 502, as a proxy gives when its connection drops after the server wrote)."""
     traffic = Traffic()
     inner = app.wsgi_app
-    losses = [lose_answers_to_first_session_posts]
+    losses = [lose_first_answer_to]
 
     def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
         with traffic.lock:
             traffic.requests.append((method, path))
-        if (method, path) != ("POST", "/sessions"):
+        if method not in {"POST", "PATCH"} or not path.startswith("/sessions"):
             return inner(environ, start_response)
         answered: dict[str, Any] = {}
 
@@ -93,9 +94,10 @@ def watch_traffic(app: Flask, *, lose_answers_to_first_session_posts: int = 0) -
         body = b"".join(inner(environ, keep))
         replayed = dict(answered["headers"]).get("Idempotent-Replayed")
         with traffic.lock:
-            traffic.session_answers.append((int(answered["status"].split()[0]), replayed))
-            lose = losses[0] > 0
-            losses[0] -= 1 if lose else 0
+            traffic.session_answers.append((method, int(answered["status"].split()[0]), replayed))
+            lose = losses[0] == method
+            if lose:
+                losses[0] = None
         if lose:
             start_response("502 Bad Gateway", [("Content-Type", "text/plain")])
             return [b"the answer was lost"]
@@ -222,7 +224,7 @@ def test_a_mentor_logs_two_sessions_offline_reopens_the_app_offline_and_each_rea
     button(browser, "Sync now").click()
     wait_until(browser, lambda b: "synced" in status(b) and "Syncing" not in status(b), "synced again")
     assert sessions_on_server(committed_db_session, mentor) == 2
-    assert [status for status, _ in traffic.session_answers] == [201, 201]
+    assert [status for _, status, _ in traffic.session_answers] == [201, 201]
 
 
 def test_a_write_whose_answer_was_lost_is_retried_with_its_key_and_made_once(
@@ -232,7 +234,7 @@ def test_a_write_whose_answer_was_lost_is_retried_with_its_key_and_made_once(
     committed_db_session: Session,
     mentor: Mentor,
 ) -> None:
-    traffic = watch_traffic(committed_app, lose_answers_to_first_session_posts=1)
+    traffic = watch_traffic(committed_app, lose_first_answer_to="POST")
     browser = browsers.open()
     sign_in(browser, page_server, mentor)
 
@@ -244,7 +246,7 @@ def test_a_write_whose_answer_was_lost_is_retried_with_its_key_and_made_once(
     button(browser, "Sync now").click()
     wait_until(browser, lambda b: "everything sent" in status(b), "everything sent")
     assert sessions_on_server(committed_db_session, mentor) == 1
-    assert traffic.session_answers == [(201, None), (201, "true")]
+    assert traffic.session_answers == [("POST", 201, None), ("POST", 201, "true")]
 
 
 def store_counts(browser: WebDriver) -> dict[str, int]:
@@ -457,3 +459,107 @@ def test_each_screen_is_labelled_phone_sized_and_plans_a_session(
     wait_until(browser, lambda b: "Planned" in b.find_element(By.XPATH, next_sessions).text, "accepted")
     assert sessions_on_server(committed_db_session, mentor) == 1
     assert browser.current_url == page_server.url("/app")  # no screen, child or id ever in the address
+
+
+def plan_on_server(app: Flask, db: Session, mentor: Mentor, clock: FixedClock, *, started_minutes_ago: int) -> str:
+    """The coordinator plans a session for the mentor's child that started a while ago; its id."""
+    headers = auth_headers(db, mentor.team.coordinator, now=clock.now())
+    db.commit()
+    starts = clock.now() - timedelta(minutes=started_minutes_ago)
+    answer = app.test_client().post(
+        "/sessions",
+        headers=headers,
+        json={
+            "enrolment_ids": [str(mentor.enrolment.id)],
+            "kind": "one_to_one",
+            "location_category": "school",
+            "planned_start_at": starts.isoformat(),
+            "planned_end_at": (starts + timedelta(minutes=45)).isoformat(),
+        },
+    )
+    assert answer.status_code == 201, answer.get_json()
+    return str(answer.get_json()["id"])
+
+
+def log_planned(browser: WebDriver, mentor: Mentor, *, notes: str) -> None:
+    button(browser, mentor.child_reference).click()
+    wait_until(browser, lambda b: synced_until(b, lambda: button(b, "Log it")), "the planned session")
+    button(browser, "Log it").click()
+    wait_until(browser, lambda b: heading(b).startswith("Log the session"), "the log form")
+    browser.find_element(By.ID, "activity-1").click()
+    browser.find_element(By.ID, "notes").send_keys(notes)
+    button(browser, "Save").click()
+    wait_until(browser, lambda b: "Saved" in b.find_element(By.CSS_SELECTOR, ".notice").text, "saved")
+
+
+def session_on_server(db: Session, session_id: str) -> MentoringSession:
+    session = db.get_one(MentoringSession, uuid.UUID(session_id))
+    db.refresh(session)
+    db.commit()
+    return session
+
+
+def test_logging_a_planned_session_whose_answer_was_lost_is_recognised_as_sent_once(
+    page_server: PageServer,
+    browsers: Any,
+    committed_app: Flask,
+    committed_db_session: Session,
+    mentor: Mentor,
+    clock: FixedClock,
+) -> None:
+    session_id = plan_on_server(committed_app, committed_db_session, mentor, clock, started_minutes_ago=60)
+    traffic = watch_traffic(committed_app, lose_first_answer_to="PATCH")
+    browser = browsers.open()
+    sign_in(browser, page_server, mentor)
+
+    log_planned(browser, mentor, notes="Went bowling; talked about his brother.")
+    wait_until(browser, lambda b: "1 waiting to send" in status(b), "kept after the lost answer")
+    assert session_on_server(committed_db_session, session_id).version == 2  # the server wrote it
+
+    # Sent again with the same If-Match: 412, and the session already holds this log, so it was sent once.
+    button(browser, "Sync now").click()
+    wait_until(browser, lambda b: store_counts(b)["outbox"] == 0, "recognised as sent")
+    assert "not accepted" not in status(browser)
+    logged = session_on_server(committed_db_session, session_id)
+    assert (logged.status.value, logged.version) == ("completed", 2)
+    assert logged.notes == "Went bowling; talked about his brother."
+    assert [(method, answer) for method, answer, _ in traffic.session_answers] == [("PATCH", 200), ("PATCH", 412)]
+
+
+def test_a_log_that_meets_someone_elses_change_shows_both_and_the_mentor_chooses(
+    page_server: PageServer,
+    browsers: Any,
+    committed_app: Flask,
+    committed_db_session: Session,
+    mentor: Mentor,
+    clock: FixedClock,
+) -> None:
+    session_id = plan_on_server(committed_app, committed_db_session, mentor, clock, started_minutes_ago=60)
+    browser = browsers.open()
+    sign_in(browser, page_server, mentor)
+    set_network(browser, OFFLINE)
+    log_planned(browser, mentor, notes="Cinema; he seemed tired.")
+
+    # Meanwhile the coordinator corrects where it was.
+    headers = auth_headers(committed_db_session, mentor.team.coordinator, now=clock.now())
+    committed_db_session.commit()
+    corrected = committed_app.test_client().patch(
+        f"/sessions/{session_id}", headers={**headers, "If-Match": '"1"'}, json={"location_category": "outdoors"}
+    )
+    assert corrected.status_code == 200, corrected.get_json()
+
+    set_network(browser, ONLINE)
+    button(browser, "Sync now").click()
+    wait_until(browser, lambda b: "1 not accepted" in status(b), "the conflict")
+    button(browser, "Back to caseload").click()
+    wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, ".conflict"), "the conflict on the caseload")
+    conflict = browser.find_element(By.CSS_SELECTOR, ".conflict")
+    assert "Planned" in conflict.find_element(By.CSS_SELECTOR, ".theirs").text
+    assert "Cinema; he seemed tired." in conflict.find_element(By.CSS_SELECTOR, ".mine").text
+    assert session_on_server(committed_db_session, session_id).status.value == "planned"
+
+    button(browser, "Send mine instead").click()
+    wait_until(browser, lambda b: store_counts(b)["outbox"] == 0, "sent over theirs")
+    logged = session_on_server(committed_db_session, session_id)
+    assert (logged.status.value, logged.notes) == ("completed", "Cinema; he seemed tired.")
+    assert logged.location_category.value == "outdoors"  # the coordinator's correction stands

@@ -5,17 +5,18 @@
 // shared-screen glance at the URL.
 
 import { Offline, Refused, SignedOut, signIn, signOut } from "./api.js";
-import { discard, queueSession, replay } from "./outbox.js";
+import { discard, queueLog, queueSession, replay } from "./outbox.js";
 import * as screens from "./screens.js";
 import * as store from "./store.js";
 import { fetchMissingProgrammes, syncFeed } from "./sync.js";
 
 /** @typedef {import("./types.js").SessionCreate} SessionCreate */
+/** @typedef {import("./types.js").SessionUpdate} SessionUpdate */
 
 /**
  * @typedef {{ name: "sign_in" } | { name: "caseload" } | { name: "child", childId: string }
  *   | { name: "log", childId: string } | { name: "plan", childId: string }
- *   | { name: "change", childId: string, seq: number }} Place
+ *   | { name: "change", childId: string, seq: number } | { name: "log_planned", childId: string, sessionId: string }} Place
  */
 
 const BACKGROUND_SYNC_MS = 60_000;
@@ -47,6 +48,16 @@ const nav = {
   logSession: (childId) => go({ name: "log", childId }),
   planSession: (childId) => go({ name: "plan", childId }),
   caseload: () => go({ name: "caseload" }),
+  logPlanned: (childId, sessionId) => go({ name: "log_planned", childId, sessionId }),
+  sendMine: async (seq) => {
+    const write = (await store.queuedWrites()).find((candidate) => candidate.seq === seq);
+    if (write?.kind === "log_session" && write.theirs !== undefined) {
+      await queueLog(write.childId, write.theirs, write.body, seq);
+      notice = "Your log will replace the server's version.";
+      await draw({ moveFocus: false });
+      void syncNow();
+    }
+  },
   change: async (seq) => {
     const write = (await store.queuedWrites()).find((candidate) => candidate.seq === seq);
     if (write !== undefined) {
@@ -123,10 +134,31 @@ async function screenFor(at) {
   }
   const programme = (await store.programmes()).find((candidate) => candidate.id === child.programme_id);
   const actions = { onCancel: () => void go({ name: "child", childId: child.id }) };
+  if (at.name === "log_planned") {
+    const session = sessions.find((candidate) => candidate.id === at.sessionId);
+    if (session === undefined) {
+      return screens.childPage({ child, sessions, writes, now, notice }, nav);
+    }
+    return screens.logPlannedForm({ child, session, programme }, {
+      ...actions,
+      onSave: (log) => void saveLog(child.id, session, log),
+    });
+  }
   if (at.name === "change") {
     const write = writes.find((candidate) => candidate.seq === at.seq);
     if (write === undefined) {
       return screens.childPage({ child, sessions, writes, now, notice }, nav);
+    }
+    if (write.kind === "log_session") {
+      const session = { id: write.sessionId, planned_start_at: write.plannedStartAt, version: write.baseVersion };
+      const held = sessions.find((candidate) => candidate.id === write.sessionId);
+      if (held === undefined) {
+        return screens.childPage({ child, sessions, writes, now, notice }, nav);
+      }
+      return screens.logPlannedForm({ child, session: held, programme, initial: write.body }, {
+        ...actions,
+        onSave: (log) => void saveLog(child.id, session, log, at.seq),
+      });
     }
     const mode = write.body.status === "planned" ? "plan" : "log";
     return screens.sessionForm(mode, { child, programme, now, initial: write.body }, {
@@ -147,6 +179,21 @@ async function screenFor(at) {
  */
 async function saveSession(childId, session, replacing) {
   await queueSession(childId, session, replacing);
+  notice = navigator.onLine ? "Saved. Sending it now." : "Saved on this phone. It will be sent when you are online.";
+  place = { name: "child", childId };
+  history.replaceState({ place }, "", location.pathname);
+  await draw();
+  void syncNow();
+}
+
+/**
+ * @param {string} childId
+ * @param {{ id: string, planned_start_at: string, version: number }} session
+ * @param {SessionUpdate} log
+ * @param {number} [replacing] the refused write this one replaces
+ */
+async function saveLog(childId, session, log, replacing) {
+  await queueLog(childId, session, log, replacing);
   notice = navigator.onLine ? "Saved. Sending it now." : "Saved on this phone. It will be sent when you are online.";
   place = { name: "child", childId };
   history.replaceState({ place }, "", location.pathname);
@@ -199,7 +246,8 @@ function syncNow() {
       }
       // Redrawn where the mentor is, keeping the focus where it is; never under a form being filled in.
       const changed = sent.sent > 0 || sent.refused > 0 || synced.changes > 0 || synced.droppedWrites > 0;
-      if (changed && place.name !== "log" && place.name !== "plan" && place.name !== "change") {
+      const filling = ["log", "plan", "change", "log_planned"].includes(place.name);
+      if (changed && !filling) {
         await draw({ moveFocus: false });
       }
     } catch (problem) {

@@ -9,11 +9,17 @@
 // - Any other refusal (409 weekly cap or duplicate, 412, 422, 403, 404): the write is kept with the server's
 //   reason and shown to the mentor, who decides; it is never dropped silently. The writes after it go on.
 // - Accepted: the write leaves the outbox and the record the server answered takes its place, in one transaction.
+// - An edit (logging a planned session) carries If-Match instead of a key, since PATCH takes none: replayed after
+//   a lost answer it meets 412, and the phone reads the session to tell its own write (already there: sent once)
+//   from someone else's (a conflict, kept with the server's version for the mentor to choose).
 
 import { Offline, Refused, call } from "./api.js";
 import * as store from "./store.js";
 
 /** @typedef {import("./types.js").QueuedWrite} QueuedWrite */
+/** @typedef {import("./types.js").QueuedCreate} QueuedCreate */
+/** @typedef {import("./types.js").QueuedLog} QueuedLog */
+/** @typedef {import("./types.js").SessionUpdate} SessionUpdate */
 /** @typedef {import("./types.js").SessionCreate} SessionCreate */
 /** @typedef {import("./types.js").Session} Session */
 
@@ -30,7 +36,7 @@ const TRY_AGAIN_LATER = new Set(["request_in_progress"]);
  * @returns {Promise<QueuedWrite>}
  */
 export async function queueSession(childId, session, replacing) {
-  /** @type {QueuedWrite} */
+  /** @type {QueuedCreate} */
   const write = {
     kind: "create_session",
     childId,
@@ -39,6 +45,41 @@ export async function queueSession(childId, session, replacing) {
     queuedAt: new Date().toISOString(),
     refusal: null,
   };
+  write.seq = await enqueue(write, replacing);
+  return write;
+}
+
+/**
+ * Queue the log of a planned session (what happened), based on the version of it the phone holds (or, sending
+ * the mentor's log over a conflict, on the server's version the mentor has seen).
+ * @param {string} childId
+ * @param {{ id: string, planned_start_at: string, version: number }} session
+ * @param {SessionUpdate} log
+ * @param {number} [replacing] the refused write this one replaces
+ * @returns {Promise<QueuedLog>}
+ */
+export async function queueLog(childId, session, log, replacing) {
+  /** @type {QueuedLog} */
+  const write = {
+    kind: "log_session",
+    childId,
+    sessionId: session.id,
+    plannedStartAt: session.planned_start_at,
+    baseVersion: session.version,
+    body: log,
+    queuedAt: new Date().toISOString(),
+    refusal: null,
+  };
+  write.seq = await enqueue(write, replacing);
+  return write;
+}
+
+/**
+ * @param {QueuedWrite} write
+ * @param {number | undefined} replacing
+ * @returns {Promise<number>} its place in the outbox
+ */
+async function enqueue(write, replacing) {
   const seq = await store.inTransaction([store.OUTBOX], "readwrite", (transaction) => {
     const outbox = transaction.objectStore(store.OUTBOX);
     if (replacing !== undefined) {
@@ -46,8 +87,7 @@ export async function queueSession(childId, session, replacing) {
     }
     return store.result(outbox.add(write));
   });
-  write.seq = Number(seq);
-  return write;
+  return Number(seq);
 }
 
 /**
@@ -87,18 +127,12 @@ async function send(write) {
   if (write.seq === undefined) {
     throw new Error("A queued write has no place in the outbox");
   }
-  const seq = write.seq;
   try {
-    const answer = await call("/sessions", {
-      method: "POST",
-      headers: { "Idempotency-Key": write.idempotencyKey },
-      body: write.body,
-    });
-    const session = /** @type {Session} */ (answer.body);
-    await store.inTransaction([store.OUTBOX, store.SESSIONS], "readwrite", (transaction) => {
-      transaction.objectStore(store.OUTBOX).delete(seq);
-      transaction.objectStore(store.SESSIONS).put(session);
-    });
+    const session = write.kind === "create_session" ? await create(write) : await logPlanned(write);
+    if (session === null) {
+      return "refused";
+    }
+    await accepted(write.seq, session);
     return "sent";
   } catch (problem) {
     if (problem instanceof Offline) {
@@ -108,21 +142,95 @@ async function send(write) {
       if (problem.status >= 500 || problem.status === 429 || TRY_AGAIN_LATER.has(problem.reason)) {
         return "later";
       }
-      const message = problem.body === null ? `The server refused it (HTTP ${problem.status})` : problem.body.message;
-      await store.put(store.OUTBOX, {
-        ...write,
-        refusal: {
-          status: problem.status,
-          reason: problem.reason,
-          message,
-          refusedAt: new Date().toISOString(),
-          facts: problem.body,
-        },
-      });
+      await refuse(write, problem);
       return "refused";
     }
     throw problem;
   }
+}
+
+/**
+ * @param {QueuedCreate} write
+ * @returns {Promise<Session>}
+ */
+async function create(write) {
+  const answer = await call("/sessions", {
+    method: "POST",
+    headers: { "Idempotency-Key": write.idempotencyKey },
+    body: write.body,
+  });
+  return /** @type {Session} */ (answer.body);
+}
+
+/**
+ * @param {QueuedLog} write
+ * @returns {Promise<Session | null>} the session as logged, or null when it is kept as a conflict
+ */
+async function logPlanned(write) {
+  const path = `/sessions/${encodeURIComponent(write.sessionId)}`;
+  try {
+    const answer = await call(path, {
+      method: "PATCH",
+      headers: { "If-Match": `"${write.baseVersion}"` },
+      body: write.body,
+    });
+    return /** @type {Session} */ (answer.body);
+  } catch (problem) {
+    if (!(problem instanceof Refused && problem.status === 412)) {
+      throw problem;
+    }
+    const now = /** @type {Session} */ ((await call(path)).body);
+    if (holdsTheLog(now, write.body)) {
+      return now; // this very write, whose answer was lost: sent once
+    }
+    await refuse({ ...write, theirs: now }, problem);
+    return null;
+  }
+}
+
+/**
+ * Whether the server's session already says what the log says (so the log was applied).
+ * @param {Session} session
+ * @param {SessionUpdate} log
+ */
+export function holdsTheLog(session, log) {
+  const same = (/** @type {unknown} */ a, /** @type {unknown} */ b) => JSON.stringify(a) === JSON.stringify(b);
+  return (
+    (log.status === undefined || session.status === log.status) &&
+    (log.actual_duration_minutes === undefined || session.actual_duration_minutes === log.actual_duration_minutes) &&
+    (log.activities === undefined || same([...(session.activities ?? [])].sort(), [...log.activities].sort())) &&
+    (log.notes === undefined || session.notes === log.notes)
+  );
+}
+
+/**
+ * @param {number} seq
+ * @param {Session} session
+ */
+function accepted(seq, session) {
+  return store.inTransaction([store.OUTBOX, store.SESSIONS], "readwrite", (transaction) => {
+    transaction.objectStore(store.OUTBOX).delete(seq);
+    transaction.objectStore(store.SESSIONS).put(session);
+  });
+}
+
+/**
+ * Keep the write with the server's reason, to show the mentor.
+ * @param {QueuedWrite} write
+ * @param {Refused} problem
+ */
+function refuse(write, problem) {
+  const message = problem.body === null ? `The server refused it (HTTP ${problem.status})` : problem.body.message;
+  return store.put(store.OUTBOX, {
+    ...write,
+    refusal: {
+      status: problem.status,
+      reason: problem.reason,
+      message,
+      refusedAt: new Date().toISOString(),
+      facts: problem.body,
+    },
+  });
 }
 
 /**

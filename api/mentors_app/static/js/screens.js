@@ -8,6 +8,7 @@ import { button, dateValue, dayAndTime, el, field, timeValue } from "./dom.js";
 /** @typedef {import("./types.js").SessionCreate} SessionCreate */
 /** @typedef {import("./types.js").Programme} Programme */
 /** @typedef {import("./types.js").QueuedWrite} QueuedWrite */
+/** @typedef {import("./types.js").SessionUpdate} SessionUpdate */
 
 const MINUTE = 60_000;
 const WEEK_FULL = "weekly_session_cap_reached";
@@ -43,6 +44,8 @@ const LOCATION_WORDS = {
  *   caseload: () => void,
  *   discard: (seq: number) => void,
  *   change: (seq: number) => void,
+ *   sendMine: (seq: number) => void,
+ *   logPlanned: (childId: string, sessionId: string) => void,
  * }} Navigation
  */
 
@@ -174,8 +177,9 @@ function writesSection(writes, children, nav) {
  */
 function describeWrite(write, children) {
   const child = children.get(write.childId);
-  const what = write.body.status === "planned" ? "Planned session" : "Logged session";
-  const when = dayAndTime(new Date(write.body.planned_start_at));
+  const planned = write.kind === "create_session" && write.body.status === "planned";
+  const what = planned ? "Planned session" : "Logged session";
+  const when = dayAndTime(new Date(write.kind === "create_session" ? write.body.planned_start_at : write.plannedStartAt));
   return `${what} · ${when}${child === undefined ? "" : ` · ${childName(child)}`}`;
 }
 
@@ -185,6 +189,9 @@ function describeWrite(write, children) {
  * @param {Navigation} nav
  */
 function refusedItem(write, children, nav) {
+  if (write.kind === "log_session" && write.theirs !== undefined) {
+    return conflictItem(write, write.theirs, children, nav);
+  }
   const refusal = write.refusal;
   const discard = button("I have read this: remove it", { class: "secondary" });
   discard.addEventListener("click", () => {
@@ -213,6 +220,57 @@ function refusedItem(write, children, nav) {
       ? null
       : el("p", { class: "notes" }, [`Your notes: ${write.body.notes}`]),
     el("div", { class: "actions" }, [change, discard]),
+  ]);
+}
+
+/**
+ * What a session or a log says happened, in words.
+ * @param {{ status?: Session["status"] | undefined, actual_duration_minutes?: number | null | undefined,
+ *   activities?: string[] | null | undefined, notes?: string | null | undefined }} record
+ */
+function whatHappened(record) {
+  const parts = [record.status === undefined ? "" : STATUS_WORDS[record.status]];
+  if (record.actual_duration_minutes !== undefined && record.actual_duration_minutes !== null) {
+    parts.push(`${record.actual_duration_minutes} min`);
+  }
+  if (record.activities !== undefined && record.activities !== null && record.activities.length > 0) {
+    parts.push(record.activities.join(", "));
+  }
+  if (record.notes !== undefined && record.notes !== null && record.notes !== "") {
+    parts.push(`Notes: ${record.notes}`);
+  }
+  return parts.filter((part) => part !== "").join(" · ");
+}
+
+/**
+ * A log refused because the session changed on the server meanwhile (412): both versions side by side, and the
+ * mentor chooses. Nothing is lost either way: keeping theirs shows the mentor's notes until they let them go.
+ * @param {import("./types.js").QueuedLog} write
+ * @param {Session} theirs
+ * @param {Map<string, Child>} children
+ * @param {Navigation} nav
+ */
+function conflictItem(write, theirs, children, nav) {
+  const mine = button("Send mine instead", { class: "primary" });
+  mine.addEventListener("click", () => {
+    if (write.seq !== undefined) {
+      nav.sendMine(write.seq);
+    }
+  });
+  const keep = button("Keep theirs", { class: "secondary" });
+  keep.addEventListener("click", () => {
+    if (write.seq !== undefined) {
+      nav.discard(write.seq);
+    }
+  });
+  return el("li", { class: "refusal conflict" }, [
+    el("p", { class: "what" }, [describeWrite(write, children)]),
+    el("p", {}, ["Someone else changed this session after your phone last synced. Choose which to keep."]),
+    el("h3", {}, ["On the server now"]),
+    el("p", { class: "theirs" }, [whatHappened(theirs) || "No log"]),
+    el("h3", {}, ["Yours, from this phone"]),
+    el("p", { class: "mine" }, [whatHappened(write.body)]),
+    el("div", { class: "actions" }, [mine, keep]),
   ]);
 }
 
@@ -272,12 +330,20 @@ export function childPage({ child, sessions, writes, now, notice: said }, nav) {
     .reverse()
     .slice(0, 5);
   const byId = new Map([[child.id, child]]);
+  const loggedHere = new Set(writes.flatMap((write) => (write.kind === "log_session" ? [write.sessionId] : [])));
   const describe = (/** @type {Session} */ s) => {
-    const parts = [dayAndTime(new Date(s.planned_start_at)), STATUS_WORDS[s.status], KIND_WORDS[s.kind]];
+    const status = loggedHere.has(s.id) ? "Logged on this phone" : STATUS_WORDS[s.status];
+    const parts = [dayAndTime(new Date(s.planned_start_at)), status, KIND_WORDS[s.kind]];
     if (s.actual_duration_minutes !== null) {
       parts.push(`${s.actual_duration_minutes} min`);
     }
-    return el("li", {}, [parts.join(" · ")]);
+    const words = parts.join(" · ");
+    if (s.status !== "planned" || loggedHere.has(s.id) || new Date(s.planned_start_at) > now) {
+      return el("li", {}, [words]);
+    }
+    const logIt = button("Log it", { class: "secondary", "aria-label": `Log the session of ${words}` });
+    logIt.addEventListener("click", () => nav.logPlanned(child.id, s.id));
+    return el("li", { class: "loggable" }, [el("span", {}, [words]), logIt]);
   };
   const log = button("Log a session", { class: "primary" });
   log.addEventListener("click", () => nav.logSession(child.id));
@@ -433,4 +499,76 @@ export function sessionForm(mode, { child, programme, now, initial }, { onSave, 
   problem.setAttribute("tabindex", "-1");
   const title = initial === undefined ? `${logging ? "Log" : "Plan"} a session` : "Change the session";
   return el("section", {}, [heading(`${title}: ${childName(child)}`), form, cancel]);
+}
+
+/**
+ * Log a planned session that has started: whether the child came, how long, what you did, notes.
+ * @param {{ child: Child, session: Session, programme: Programme | undefined, initial?: SessionUpdate }} data
+ * @param {{ onSave: (log: SessionUpdate) => void, onCancel: () => void }} actions
+ */
+export function logPlannedForm({ child, session, programme, initial }, { onSave, onCancel }) {
+  const planned = Math.round((new Date(session.planned_end_at).getTime() - new Date(session.planned_start_at).getTime()) / MINUTE);
+  const duration = el("input", {
+    type: "number",
+    inputmode: "numeric",
+    min: "1",
+    max: "720",
+    required: true,
+    value: String(initial?.actual_duration_minutes ?? planned),
+  });
+  const didNotCome = initial?.status === "did_not_attend";
+  const attended = el("input", { type: "radio", name: "attendance", id: "attended", value: "completed", checked: !didNotCome });
+  const missed = el("input", { type: "radio", name: "attendance", id: "missed", value: "did_not_attend", checked: didNotCome });
+  const chosen = new Set(initial?.activities ?? []);
+  const activities = (programme?.session_activities ?? []).map((activity, index) =>
+    el("input", { type: "checkbox", name: "activities", id: `activity-${index}`, value: activity, checked: chosen.has(activity) }),
+  );
+  const notes = el("textarea", { rows: "5", maxlength: "10000" });
+  notes.value = initial?.notes ?? "";
+  const problem = problemBox(null);
+  problem.setAttribute("tabindex", "-1");
+  const form = el("form", { novalidate: true }, [
+    el("p", {}, [`Planned for ${dayAndTime(new Date(session.planned_start_at))}, ${KIND_WORDS[session.kind]}.`]),
+    el("fieldset", {}, [
+      el("legend", {}, ["Did they come?"]),
+      el("div", { class: "choice" }, [attended, el("label", { for: "attended" }, ["Yes, the session happened"])]),
+      el("div", { class: "choice" }, [missed, el("label", { for: "missed" }, ["No, they did not come"])]),
+    ]),
+    field("duration", "How long it lasted (minutes)", duration),
+    el("fieldset", {}, [
+      el("legend", {}, ["What you did"]),
+      ...activities.map((box, index) =>
+        el("div", { class: "choice" }, [
+          box,
+          el("label", { for: `activity-${index}` }, [programme?.session_activities?.[index] ?? ""]),
+        ]),
+      ),
+    ]),
+    field("notes", "Notes", notes, "Only you, your coordinator and admins can read them."),
+    problem,
+    el("div", { class: "actions" }, [el("button", { type: "submit", class: "primary" }, ["Save"])]),
+  ]);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const minutes = Number(duration.value);
+    if (attended.checked && (!Number.isInteger(minutes) || minutes < 1 || minutes > 720)) {
+      problem.textContent = "Enter how long, in minutes, from 1 to 720.";
+      problem.hidden = false;
+      problem.focus();
+      return;
+    }
+    /** @type {SessionUpdate} */
+    const log = { status: attended.checked ? "completed" : "did_not_attend" };
+    if (attended.checked) {
+      log.actual_duration_minutes = minutes;
+      log.activities = activities.filter((box) => box.checked).map((box) => box.value);
+    }
+    if (notes.value.trim() !== "") {
+      log.notes = notes.value.trim();
+    }
+    onSave(log);
+  });
+  const cancel = button("Cancel", { class: "link" });
+  cancel.addEventListener("click", onCancel);
+  return el("section", {}, [heading(`Log the session: ${childName(child)}`), form, cancel]);
 }

@@ -5,6 +5,7 @@
 /** @typedef {Schemas["Child"]} Child */
 /** @typedef {Schemas["Session"]} Session */
 /** @typedef {Schemas["SessionCreate"]} SessionCreate */
+/** @typedef {Schemas["SessionUpdate"]} SessionUpdate */
 /** @typedef {Schemas["Programme"]} Programme */
 /** @typedef {Schemas["TokenPair"]} TokenPair */
 /** @typedef {Schemas["SyncPage"]} SyncPage */
@@ -18,8 +19,13 @@
  */
 
 /**
- * A write made on the phone, waiting in the outbox to be sent (in `seq` order). The session's id and the
- * Idempotency-Key are made once, when the mentor saves, so however often it is sent the server makes it once.
+ * A write made on the phone, waiting in the outbox to be sent (in `seq` order):
+ * - `create_session`: a new session, planned or logged afterwards. Its id and Idempotency-Key are made once,
+ *   when the mentor saves, so however often it is sent the server makes it once.
+ * - `log_session`: a planned session logged (completed or did-not-attend), sent with If-Match: the version the
+ *   phone held. A replay after a lost answer meets 412; the phone then reads the session, and if the server holds
+ *   the log already it was this write, sent once. Otherwise someone else changed it: `theirs` keeps the server's
+ *   session, for the mentor to choose between the two.
  * @typedef {{
  *   seq?: number,
  *   kind: "create_session",
@@ -28,7 +34,20 @@
  *   body: SessionCreate & { id: string },
  *   queuedAt: string,
  *   refusal: Refusal | null,
- * }} QueuedWrite
+ * }} QueuedCreate
+ * @typedef {{
+ *   seq?: number,
+ *   kind: "log_session",
+ *   childId: string,
+ *   sessionId: string,
+ *   plannedStartAt: string,
+ *   baseVersion: number,
+ *   body: SessionUpdate,
+ *   queuedAt: string,
+ *   refusal: Refusal | null,
+ *   theirs?: Session,
+ * }} QueuedLog
+ * @typedef {QueuedCreate | QueuedLog} QueuedWrite
  */
 
 export {};
