@@ -33,6 +33,7 @@ from tests.builders import PASSWORD, Team, auth_headers
 pytestmark = pytest.mark.browser
 
 WAIT_SECONDS = 30
+PIN = "246810"
 OFFLINE = {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
 ONLINE = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
 
@@ -133,12 +134,26 @@ def button(browser: WebDriver, words: str) -> Any:
     return browser.find_element(By.XPATH, f"//button[contains(normalize-space(), '{words}')]")
 
 
+def click(browser: WebDriver, words: str) -> None:
+    """Click the button, once it is there (a background sync may redraw the screen under the test's hand)."""
+
+    def clicked(driver: WebDriver) -> bool:
+        button(driver, words).click()
+        return True
+
+    wait_until(browser, clicked, f"the button {words!r}")
+
+
 def sign_in(browser: WebDriver, server: PageServer, mentor: Mentor) -> None:
     browser.get(server.url("/app"))
     wait_until(browser, lambda b: heading(b) == "Sign in", "the sign-in screen")
     browser.find_element(By.ID, "email").send_keys(mentor.email)
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    button(browser, "Sign in").click()
+    click(browser, "Sign in")
+    wait_until(browser, lambda b: heading(b) == "Set a PIN for this app", "the PIN to set")
+    browser.find_element(By.ID, "pin").send_keys(PIN)
+    browser.find_element(By.ID, "pin-again").send_keys(PIN)
+    click(browser, "Set the PIN")
     wait_until(browser, lambda b: heading(b) == "Your caseload", "the caseload")
     wait_until(browser, lambda b: synced_until(b, lambda: button(b, mentor.child_reference)), "the child, synced")
     # The service worker has taken over the page, so the shell is kept for offline.
@@ -153,7 +168,7 @@ def synced_until(browser: WebDriver, found: Callable[[], Any]) -> Any:
     except NoSuchElementException:
         result = None
     if not result and "Syncing" not in status(browser):
-        button(browser, "Sync now").click()
+        click(browser, "Sync now")
     return result
 
 
@@ -163,9 +178,9 @@ def set_network(browser: WebDriver, conditions: dict[str, Any]) -> None:
 
 
 def log_session(browser: WebDriver, mentor: Mentor, *, started_minutes_ago: int, notes: str) -> None:
-    button(browser, mentor.child_reference).click()
+    click(browser, mentor.child_reference)
     wait_until(browser, lambda b: b.find_elements(By.XPATH, "//button[normalize-space()='Log a session']"), "child")
-    button(browser, "Log a session").click()
+    click(browser, "Log a session")
     wait_until(browser, lambda b: heading(b).startswith("Log a session"), "the log form")
     # The phone's own date and time (the inputs take the phone's local time).
     browser.execute_script(
@@ -183,9 +198,9 @@ def log_session(browser: WebDriver, mentor: Mentor, *, started_minutes_ago: int,
     duration.send_keys("45")
     browser.find_element(By.ID, "activity-0").click()
     browser.find_element(By.ID, "notes").send_keys(notes)
-    button(browser, "Save").click()
+    click(browser, "Save")
     wait_until(browser, lambda b: "Saved" in b.find_element(By.CSS_SELECTOR, ".notice").text, "saved")
-    button(browser, "Back to caseload").click()
+    click(browser, "Back to caseload")
     wait_until(browser, lambda b: heading(b) == "Your caseload", "the caseload")
 
 
@@ -217,11 +232,11 @@ def test_a_mentor_logs_two_sessions_offline_reopens_the_app_offline_and_each_rea
     assert [path for path in shell_fetched if path != "/app/sw.js"] == [], "the shell must come from the cache"
 
     set_network(browser, ONLINE)
-    button(browser, "Sync now").click()
+    click(browser, "Sync now")
     wait_until(browser, lambda b: "everything sent" in status(b), "everything sent")
     assert sessions_on_server(committed_db_session, mentor) == 2
     # And sending again changes nothing.
-    button(browser, "Sync now").click()
+    click(browser, "Sync now")
     wait_until(browser, lambda b: "synced" in status(b) and "Syncing" not in status(b), "synced again")
     assert sessions_on_server(committed_db_session, mentor) == 2
     assert [status for _, status, _ in traffic.session_answers] == [201, 201]
@@ -243,7 +258,7 @@ def test_a_write_whose_answer_was_lost_is_retried_with_its_key_and_made_once(
     wait_until(browser, lambda b: "1 waiting to send" in status(b), "the write kept after a lost answer")
     assert sessions_on_server(committed_db_session, mentor) == 1
 
-    button(browser, "Sync now").click()
+    click(browser, "Sync now")
     wait_until(browser, lambda b: "everything sent" in status(b), "everything sent")
     assert sessions_on_server(committed_db_session, mentor) == 1
     assert traffic.session_answers == [("POST", 201, None), ("POST", 201, "true")]
@@ -307,19 +322,19 @@ def test_a_weekly_cap_refusal_on_replay_is_kept_shown_and_moved_to_another_week_
         assert answer.status_code == 201, answer.get_json()
 
     set_network(browser, ONLINE)
-    button(browser, "Sync now").click()
+    click(browser, "Sync now")
     wait_until(browser, lambda b: "1 not accepted" in status(b), "the refusal")
     refusal = browser.find_element(By.CSS_SELECTOR, ".refusal")
     assert "Not accepted: This child already has 3 of 3 sessions" in refusal.text
     assert "Cooked together; talked about college." in refusal.text  # nothing the mentor wrote is lost
     assert sessions_on_server(committed_db_session, mentor) == 3
     # Syncing again does not send it again, nor hide it.
-    button(browser, "Sync now").click()
+    click(browser, "Sync now")
     wait_until(browser, lambda b: "Syncing" not in status(b) and "synced" in status(b), "synced")
     assert "1 not accepted" in status(browser)
 
     # The mentor moves it to the week before, which has room: everything they wrote comes with it.
-    button(browser, "Move it to another day").click()
+    click(browser, "Move it to another day")
     wait_until(browser, lambda b: heading(b).startswith("Change the session"), "the form, filled in")
     assert browser.find_element(By.ID, "notes").get_attribute("value") == "Cooked together; talked about college."
     assert browser.find_element(By.ID, "activity-0").is_selected()
@@ -332,7 +347,7 @@ def test_a_weekly_cap_refusal_on_replay_is_kept_shown_and_moved_to_another_week_
         field.value = `${moved.getFullYear()}-${pad(moved.getMonth() + 1)}-${pad(moved.getDate())}`;
         """
     )
-    button(browser, "Save").click()
+    click(browser, "Save")
     wait_until(browser, lambda b: store_counts(b)["outbox"] == 0, "the moved session sent, the refused one gone")
     wait_until(browser, lambda b: "everything sent" in status(b) and "not accepted" not in status(b), "all sent")
     assert not browser.find_elements(By.CSS_SELECTOR, ".refusal")
@@ -376,7 +391,7 @@ def test_a_child_reallocated_away_disappears_and_a_revoked_sign_in_wipes_the_pho
     committed_db_session.commit()
     revoked = committed_app.test_client().post(f"/users/{mentor.mentor_id}/revoke-sign-ins", headers=headers)
     assert revoked.status_code == 200
-    button(browser, "Sync now").click()
+    click(browser, "Sync now")
     wait_until(browser, lambda b: heading(b) == "Sign in", "the sign-in screen")
     assert "Your sign-in has ended" in browser.find_element(By.CSS_SELECTOR, ".notice").text
     assert set(store_counts(browser).values()) == {0}
@@ -390,7 +405,7 @@ def test_signing_out_ends_the_sign_in_and_wipes_the_phone(
     sign_in(browser, page_server, mentor)
     assert store_counts(browser)["children"] == 1
 
-    button(browser, "Sign out").click()
+    click(browser, "Sign out")
     wait_until(browser, lambda b: heading(b) == "Sign in", "the sign-in screen")
     assert "/auth/sign-out" in traffic.paths_since(0)
     assert set(store_counts(browser).values()) == {0}
@@ -440,19 +455,19 @@ def test_each_screen_is_labelled_phone_sized_and_plans_a_session(
     sign_in(browser, page_server, mentor)
     assert screen_problems(browser) == []
 
-    button(browser, mentor.child_reference).click()
+    click(browser, mentor.child_reference)
     wait_until(browser, lambda b: heading(b) != "Your caseload", "the child's page")
     assert screen_problems(browser) == []
-    button(browser, "Log a session").click()
+    click(browser, "Log a session")
     wait_until(browser, lambda b: heading(b).startswith("Log a session"), "the log form")
     assert screen_problems(browser) == []
-    button(browser, "Cancel").click()
+    click(browser, "Cancel")
     wait_until(browser, lambda b: button(b, "Plan a session"), "the child's page again")
-    button(browser, "Plan a session").click()
+    click(browser, "Plan a session")
     wait_until(browser, lambda b: heading(b).startswith("Plan a session"), "the plan form")
     assert screen_problems(browser) == []
 
-    button(browser, "Save").click()  # tomorrow, as the form suggests
+    click(browser, "Save")  # tomorrow, as the form suggests
     wait_until(browser, lambda b: "Saved" in b.find_element(By.CSS_SELECTOR, ".notice").text, "saved")
     # A session shows under "Next sessions" once the server has accepted it (until then: "Waiting to send").
     next_sessions = "//h2[.='Next sessions']/following-sibling::ul[1]"
@@ -482,13 +497,13 @@ def plan_on_server(app: Flask, db: Session, mentor: Mentor, clock: FixedClock, *
 
 
 def log_planned(browser: WebDriver, mentor: Mentor, *, notes: str) -> None:
-    button(browser, mentor.child_reference).click()
+    click(browser, mentor.child_reference)
     wait_until(browser, lambda b: synced_until(b, lambda: button(b, "Log it")), "the planned session")
-    button(browser, "Log it").click()
+    click(browser, "Log it")
     wait_until(browser, lambda b: heading(b).startswith("Log the session"), "the log form")
     browser.find_element(By.ID, "activity-1").click()
     browser.find_element(By.ID, "notes").send_keys(notes)
-    button(browser, "Save").click()
+    click(browser, "Save")
     wait_until(browser, lambda b: "Saved" in b.find_element(By.CSS_SELECTOR, ".notice").text, "saved")
 
 
@@ -517,7 +532,7 @@ def test_logging_a_planned_session_whose_answer_was_lost_is_recognised_as_sent_o
     assert session_on_server(committed_db_session, session_id).version == 2  # the server wrote it
 
     # Sent again with the same If-Match: 412, and the session already holds this log, so it was sent once.
-    button(browser, "Sync now").click()
+    click(browser, "Sync now")
     wait_until(browser, lambda b: store_counts(b)["outbox"] == 0, "recognised as sent")
     assert "not accepted" not in status(browser)
     logged = session_on_server(committed_db_session, session_id)
@@ -549,17 +564,73 @@ def test_a_log_that_meets_someone_elses_change_shows_both_and_the_mentor_chooses
     assert corrected.status_code == 200, corrected.get_json()
 
     set_network(browser, ONLINE)
-    button(browser, "Sync now").click()
+    click(browser, "Sync now")
     wait_until(browser, lambda b: "1 not accepted" in status(b), "the conflict")
-    button(browser, "Back to caseload").click()
+    click(browser, "Back to caseload")
     wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, ".conflict"), "the conflict on the caseload")
     conflict = browser.find_element(By.CSS_SELECTOR, ".conflict")
     assert "Planned" in conflict.find_element(By.CSS_SELECTOR, ".theirs").text
     assert "Cinema; he seemed tired." in conflict.find_element(By.CSS_SELECTOR, ".mine").text
     assert session_on_server(committed_db_session, session_id).status.value == "planned"
 
-    button(browser, "Send mine instead").click()
+    click(browser, "Send mine instead")
     wait_until(browser, lambda b: store_counts(b)["outbox"] == 0, "sent over theirs")
     logged = session_on_server(committed_db_session, session_id)
     assert (logged.status.value, logged.notes) == ("completed", "Cinema; he seemed tired.")
     assert logged.location_category.value == "outdoors"  # the coordinator's correction stands
+
+
+def idle_for(browser: WebDriver, minutes: int) -> None:
+    """As if the app was last used `minutes` ago (the lock reads when it was, kept in IndexedDB)."""
+    browser.execute_async_script(
+        """
+        const [minutes, done] = arguments;
+        const opening = indexedDB.open("reachable-mentors");
+        opening.onsuccess = () => {
+          const transaction = opening.result.transaction(["meta"], "readwrite");
+          transaction.objectStore("meta").put(Date.now() - minutes * 60000, "last_active");
+          transaction.oncomplete = () => { opening.result.close(); done(); };
+        };
+        """,
+        minutes,
+    )
+
+
+def test_the_app_locks_after_15_minutes_idle_and_five_wrong_pins_wipe_the_phone(
+    page_server: PageServer, browsers: Any, mentor: Mentor
+) -> None:
+    browser = browsers.open()
+    sign_in(browser, page_server, mentor)
+    body = browser.find_element(By.TAG_NAME, "body")
+
+    # Opened again 14 minutes later: still open. After 16: locked, and nothing of the caseload shows.
+    idle_for(browser, 14)
+    browser.refresh()
+    wait_until(browser, lambda b: heading(b) == "Your caseload", "open")
+    idle_for(browser, 16)
+    browser.refresh()
+    wait_until(browser, lambda b: heading(b) == "Locked", "locked")
+    body = browser.find_element(By.TAG_NAME, "body")
+    assert mentor.child_reference not in body.text
+    assert not browser.find_element(By.ID, "sign-out").is_displayed()
+
+    browser.find_element(By.ID, "pin").send_keys("000000")
+    click(browser, "Unlock")
+    wait_until(browser, lambda b: "4 tries left" in b.find_element(By.CSS_SELECTOR, ".problem").text, "wrong")
+    browser.find_element(By.ID, "pin").send_keys(PIN)
+    click(browser, "Unlock")
+    wait_until(browser, lambda b: heading(b) == "Your caseload", "unlocked")
+    assert button(browser, mentor.child_reference)
+
+    # Left open and untouched for 16 minutes (the page's clock moved on), then shown again: locked. Five wrong PINs.
+    browser.execute_script("const real = Date.now; Date.now = () => real() + 16 * 60000;")
+    browser.execute_script("document.dispatchEvent(new Event('visibilitychange'))")
+    wait_until(browser, lambda b: heading(b) == "Locked", "locked in use")
+    for attempt in range(5):
+        browser.find_element(By.ID, "pin").send_keys(f"11111{attempt}")
+        click(browser, "Unlock")
+        if attempt < 4:
+            wait_until(browser, lambda b, left=4 - attempt: f"{left} tr" in b.find_element(By.ID, "lock").text, "wrong")
+    wait_until(browser, lambda b: heading(b) == "Sign in", "signed out")
+    assert "Too many wrong PINs" in browser.find_element(By.CSS_SELECTOR, ".notice").text
+    assert set(store_counts(browser).values()) == {0}

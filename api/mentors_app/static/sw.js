@@ -25,6 +25,7 @@ const SHELL_FILES = [
   "/app/static/js/api.js",
   "/app/static/js/app.js",
   "/app/static/js/dom.js",
+  "/app/static/js/lock.js",
   "/app/static/js/outbox.js",
   "/app/static/js/screens.js",
   "/app/static/js/store.js",

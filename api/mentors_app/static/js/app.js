@@ -6,6 +6,7 @@
 
 import { Offline, Refused, SignedOut, signIn, signOut } from "./api.js";
 import { discard, queueLog, queueSession, replay } from "./outbox.js";
+import * as lock from "./lock.js";
 import * as screens from "./screens.js";
 import * as store from "./store.js";
 import { fetchMissingProgrammes, syncFeed } from "./sync.js";
@@ -31,6 +32,7 @@ function element(id) {
 }
 
 const main = element("screen");
+const lockArea = element("lock");
 const status = element("status");
 const syncButton = /** @type {HTMLButtonElement} */ (element("sync-now"));
 const signOutButton = /** @type {HTMLButtonElement} */ (element("sign-out"));
@@ -41,6 +43,8 @@ let place = { name: "sign_in" };
 let notice = null;
 /** @type {Promise<void> | null} */
 let syncing = null;
+/** Locked: the screen is hidden (kept as it was, a form half filled in too) and only the PIN screen shows. */
+let isLocked = false;
 
 /** @type {screens.Navigation} */
 const nav = {
@@ -93,8 +97,17 @@ async function draw({ moveFocus = true } = {}) {
   } else if (place.name === "sign_in") {
     place = { name: "caseload" };
   }
-  signOutButton.hidden = !signedIn;
-  syncButton.hidden = !signedIn;
+  const pinSet = signedIn && (await lock.hasPin());
+  signOutButton.hidden = !pinSet || isLocked;
+  syncButton.hidden = !pinSet || isLocked;
+  if (signedIn && !pinSet) {
+    main.replaceChildren(screens.setPin({ onSubmit: submitNewPin }));
+    if (moveFocus) {
+      main.querySelector("h1")?.focus();
+    }
+    await showStatus();
+    return;
+  }
   const focused = document.activeElement;
   const keep = focused !== null && main.contains(focused) ? { tag: focused.tagName, text: focused.textContent } : null;
   main.replaceChildren(await screenFor(place));
@@ -172,6 +185,64 @@ async function screenFor(at) {
   });
 }
 
+/** @param {boolean} on */
+async function setLocked(on) {
+  isLocked = on;
+  main.hidden = on;
+  lockArea.hidden = !on;
+  signOutButton.hidden = on;
+  syncButton.hidden = on;
+  if (on) {
+    lockArea.replaceChildren(lockedScreen());
+    lockArea.querySelector("h1")?.focus();
+  } else {
+    lockArea.replaceChildren();
+    main.querySelector("h1")?.focus();
+  }
+  await showStatus();
+}
+
+function lockedScreen() {
+  return screens.locked({
+    onSubmit: async (pin) => {
+      const tried = await lock.tryPin(pin);
+      if (tried.opened) {
+        await setLocked(false);
+        return null;
+      }
+      if (tried.triesLeft === 0) {
+        await signOut();
+        await setLocked(false);
+        notice = "Too many wrong PINs, so this phone has forgotten your caseload. Sign in again.";
+        await draw();
+        return null;
+      }
+      return `That PIN is not right. ${tried.triesLeft} ${tried.triesLeft === 1 ? "try" : "tries"} left before the app signs out.`;
+    },
+    onForgotten: () => void signOutAsked(),
+  });
+}
+
+/**
+ * @param {string} pin
+ * @param {string} again
+ */
+async function submitNewPin(pin, again) {
+  const problem = lock.pinProblem(pin) ?? (pin === again ? null : "The two PINs are not the same.");
+  if (problem !== null) {
+    return problem;
+  }
+  await lock.setPin(pin);
+  await draw();
+  return null;
+}
+
+async function lockIfIdle() {
+  if (!isLocked && (await store.tokens()) !== undefined && (await lock.hasPin()) && (await lock.idleTooLong())) {
+    await setLocked(true);
+  }
+}
+
 /**
  * @param {string} childId
  * @param {SessionCreate} session
@@ -244,14 +315,15 @@ function syncNow() {
       if (synced.droppedWrites > 0) {
         notice = `${synced.droppedWrites} unsent record(s) about a child no longer on your caseload were removed.`;
       }
-      // Redrawn where the mentor is, keeping the focus where it is; never under a form being filled in.
+      // Redrawn where the mentor is, keeping the focus where it is; never under a form being filled in (a PIN's too).
       const changed = sent.sent > 0 || sent.refused > 0 || synced.changes > 0 || synced.droppedWrites > 0;
       const filling = ["log", "plan", "change", "log_planned"].includes(place.name);
-      if (changed && !filling) {
+      if (changed && !filling && !isLocked && (await lock.hasPin())) {
         await draw({ moveFocus: false });
       }
     } catch (problem) {
       if (problem instanceof SignedOut) {
+        await setLocked(false);
         notice = "Your sign-in has ended, so this phone has forgotten your caseload. Sign in again.";
         await draw();
       } else if (!(problem instanceof Offline || problem instanceof Refused)) {
@@ -284,19 +356,31 @@ async function showStatus() {
   if (lastSync !== null) {
     parts.push(`synced ${lastSync.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`);
   }
-  status.textContent = parts.join(" · ");
+  status.textContent = isLocked ? "" : parts.join(" · ");
 }
 
-syncButton.addEventListener("click", () => void syncNow());
-signOutButton.addEventListener("click", async () => {
+async function signOutAsked() {
   const waiting = (await store.queuedWrites()).length;
   if (waiting > 0 && !confirm(`${waiting} record(s) have not been sent. Signing out deletes them. Sign out anyway?`)) {
     return;
   }
   await signOut();
+  await setLocked(false);
   notice = "Signed out. This phone no longer holds your caseload.";
   await draw();
-});
+}
+
+syncButton.addEventListener("click", () => void syncNow());
+signOutButton.addEventListener("click", () => void signOutAsked());
+for (const kind of ["pointerdown", "keydown"]) {
+  document.addEventListener(kind, () => {
+    if (!isLocked) {
+      void lock.touch();
+    }
+  });
+}
+document.addEventListener("visibilitychange", () => void lockIfIdle());
+setInterval(() => void lockIfIdle(), 30_000);
 window.addEventListener("online", () => void syncNow());
 window.addEventListener("offline", () => void showStatus());
 setInterval(() => {
@@ -312,6 +396,7 @@ if ("serviceWorker" in navigator) {
 }
 
 history.replaceState({ place }, "", location.pathname);
+await lockIfIdle(); // before anything of the caseload is drawn
 await draw({ moveFocus: false }); // opening the app: the browser starts at the top of the page
 
 void syncNow();

@@ -572,3 +572,66 @@ export function logPlannedForm({ child, session, programme, initial }, { onSave,
   cancel.addEventListener("click", onCancel);
   return el("section", {}, [heading(`Log the session: ${childName(child)}`), form, cancel]);
 }
+
+function pinInput() {
+  return el("input", { type: "password", inputmode: "numeric", autocomplete: "off", maxlength: "8", required: true });
+}
+
+/**
+ * @param {{ onSubmit: (pin: string, again: string) => Promise<string | null> }} actions the problem, or null once set
+ */
+export function setPin({ onSubmit }) {
+  const pin = pinInput();
+  const again = pinInput();
+  const problem = problemBox(null);
+  problem.setAttribute("tabindex", "-1");
+  const form = el("form", { novalidate: true }, [
+    field("pin", "Choose a PIN", pin, "4 to 8 digits. You will need it whenever the app has not been used for 15 minutes."),
+    field("pin-again", "The same PIN again", again),
+    problem,
+    el("div", { class: "actions" }, [el("button", { type: "submit", class: "primary" }, ["Set the PIN"])]),
+  ]);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const refusal = await onSubmit(pin.value, again.value);
+    if (refusal !== null) {
+      problem.textContent = refusal;
+      problem.hidden = false;
+      pin.value = "";
+      again.value = "";
+      problem.focus();
+    }
+  });
+  return el("section", {}, [
+    heading("Set a PIN for this app"),
+    el("p", {}, ["The app locks when it has not been used for 15 minutes, so nobody else who picks up the phone sees your caseload."]),
+    form,
+  ]);
+}
+
+/**
+ * @param {{ onSubmit: (pin: string) => Promise<string | null>, onForgotten: () => void }} actions
+ */
+export function locked({ onSubmit, onForgotten }) {
+  const pin = pinInput();
+  const problem = problemBox(null);
+  problem.setAttribute("tabindex", "-1");
+  const form = el("form", { novalidate: true }, [
+    field("pin", "PIN", pin),
+    problem,
+    el("div", { class: "actions" }, [el("button", { type: "submit", class: "primary" }, ["Unlock"])]),
+  ]);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const refusal = await onSubmit(pin.value);
+    if (refusal !== null) {
+      problem.textContent = refusal;
+      problem.hidden = false;
+      pin.value = "";
+      pin.focus();
+    }
+  });
+  const forgotten = button("Forgotten your PIN? Sign out", { class: "link" });
+  forgotten.addEventListener("click", onForgotten);
+  return el("section", {}, [heading("Locked"), el("p", {}, ["Enter your PIN to open the app."]), form, forgotten]);
+}

@@ -1,5 +1,6 @@
 // The phone's copy of the mentor's caseload, in IndexedDB: children, sessions and programmes as the sync feed
-// last gave them, the sync cursor, the sign-in's tokens, and the outbox of writes not yet accepted by the server.
+// last gave them, the sync cursor, the sign-in's tokens, the PIN lock's hash, and the outbox of writes not yet
+// accepted by the server.
 // Everything is wiped on sign-out and when the server says the sign-in is over (a lost phone's sign-in revoked).
 
 /** @typedef {import("./types.js").Child} Child */
@@ -130,6 +131,22 @@ export async function tokens() {
 /** @param {TokenPair} pair */
 export function saveTokens(pair) {
   return inTransaction([META], "readwrite", (transaction) => result(transaction.objectStore(META).put(pair, TOKENS)));
+}
+
+/**
+ * @param {string} key
+ * @returns {Promise<unknown>}
+ */
+export function getMeta(key) {
+  return inTransaction([META], "readonly", (transaction) => result(transaction.objectStore(META).get(key)));
+}
+
+/**
+ * @param {string} key
+ * @param {unknown} value
+ */
+export function putMeta(key, value) {
+  return inTransaction([META], "readwrite", (transaction) => result(transaction.objectStore(META).put(value, key)));
 }
 
 /** @returns {Promise<string | undefined>} */
