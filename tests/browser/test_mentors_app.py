@@ -7,11 +7,14 @@ live threaded server whose clock is set to the browser's (the phone's) time.
 
 from __future__ import annotations
 
+import os
+import struct
 import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,7 +30,7 @@ from api.children.models import Child
 from api.clock import FixedClock
 from api.enrolments.models import Enrolment
 from api.sessions.models import MentoringSession
-from tests.browser.conftest import PageServer
+from tests.browser.conftest import PHONE_HEIGHT, PHONE_PIXEL_RATIO, PHONE_WIDTH, PageServer
 from tests.builders import PASSWORD, Team, auth_headers
 
 pytestmark = pytest.mark.browser
@@ -634,3 +637,40 @@ def test_the_app_locks_after_15_minutes_idle_and_five_wrong_pins_wipe_the_phone(
     wait_until(browser, lambda b: heading(b) == "Sign in", "signed out")
     assert "Too many wrong PINs" in browser.find_element(By.CSS_SELECTOR, ".notice").text
     assert set(store_counts(browser).values()) == {0}
+
+
+# Set it to a folder to keep the screenshots (the README's come from here: docs/images/).
+SCREENSHOTS = os.environ.get("REACHABLE_APP_SCREENSHOTS")
+
+
+def test_at_phone_size_the_caseload_and_a_childs_page_show_what_matters_first(
+    page_server: PageServer,
+    browsers: Any,
+    committed_app: Flask,
+    committed_db_session: Session,
+    mentor: Mentor,
+    clock: FixedClock,
+    tmp_path: Path,
+) -> None:
+    plan_on_server(committed_app, committed_db_session, mentor, clock, started_minutes_ago=30)
+    browser = browsers.open()
+    sign_in(browser, page_server, mentor)
+    folder = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
+
+    def screenshot(name: str, *, shows: str) -> None:
+        seen = browser.find_element(By.XPATH, f"//*[contains(text(), '{shows}')]")
+        top = seen.location["y"]
+        assert 0 <= top < PHONE_HEIGHT - 44, f"{shows!r} is below the first screenful ({top} px down)"
+        path = folder / f"mentors-app-{name}.png"
+        assert browser.save_screenshot(str(path))
+        width, height = struct.unpack(">II", path.read_bytes()[16:24])
+        assert (width, height) == (PHONE_WIDTH * PHONE_PIXEL_RATIO, PHONE_HEIGHT * PHONE_PIXEL_RATIO)
+
+    wait_until(browser, lambda b: "Log it" not in b.page_source, "settled")
+    screenshot("caseload", shows="Today")
+    click(browser, mentor.child_reference)
+    wait_until(browser, lambda b: button(b, "Log it"), "the child's page")
+    screenshot("child", shows="Next sessions")
+    click(browser, "Log it")
+    wait_until(browser, lambda b: heading(b).startswith("Log the session"), "the log form")
+    screenshot("log", shows="Did they come?")
