@@ -26,6 +26,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.alerts.models import Alert
 from api.children.models import Child
 from api.clock import FixedClock
 from api.enrolments.models import Enrolment
@@ -258,6 +259,7 @@ def test_a_write_whose_answer_was_lost_is_retried_with_its_key_and_made_once(
 
     log_session(browser, mentor, started_minutes_ago=120, notes="Went for a walk.")
     # The server wrote it, but the phone heard a 502: it keeps the write, with its key, to send again.
+    wait_until(browser, lambda _: len(traffic.session_answers) == 1, "the first try")
     wait_until(browser, lambda b: "1 waiting to send" in status(b), "the write kept after a lost answer")
     assert sessions_on_server(committed_db_session, mentor) == 1
 
@@ -531,6 +533,7 @@ def test_logging_a_planned_session_whose_answer_was_lost_is_recognised_as_sent_o
     sign_in(browser, page_server, mentor)
 
     log_planned(browser, mentor, notes="Went bowling; talked about his brother.")
+    wait_until(browser, lambda _: len(traffic.session_answers) == 1, "the first try")
     wait_until(browser, lambda b: "1 waiting to send" in status(b), "kept after the lost answer")
     assert session_on_server(committed_db_session, session_id).version == 2  # the server wrote it
 
@@ -674,3 +677,45 @@ def test_at_phone_size_the_caseload_and_a_childs_page_show_what_matters_first(
     click(browser, "Log it")
     wait_until(browser, lambda b: heading(b).startswith("Log the session"), "the log form")
     screenshot("log", shows="Did they come?")
+
+
+def test_a_concern_logged_offline_says_plainly_to_phone_and_shows_when_it_is_acknowledged(
+    page_server: PageServer,
+    browsers: Any,
+    committed_app: Flask,
+    committed_db_session: Session,
+    mentor: Mentor,
+    clock: FixedClock,
+) -> None:
+    plan_on_server(committed_app, committed_db_session, mentor, clock, started_minutes_ago=60)
+    browser = browsers.open()
+    sign_in(browser, page_server, mentor)
+    set_network(browser, OFFLINE)
+    click(browser, mentor.child_reference)
+    click(browser, "Log it")
+    wait_until(browser, lambda b: heading(b).startswith("Log the session"), "the log form")
+    assert "phone 999" in browser.find_element(By.ID, "concern-hint").text
+    browser.find_element(By.ID, "concern").send_keys("Said an older boy has been asking him to carry things.")
+    click(browser, "Save")
+    wait_until(browser, lambda b: "NOT sent" in b.find_element(By.CSS_SELECTOR, ".notice").text, "told to phone")
+
+    set_network(browser, ONLINE)
+    open_alerts = "//h2[starts-with(., 'Open alerts')]/following-sibling::ul[1]"
+    wait_until(
+        browser,
+        lambda b: synced_until(b, lambda: "not acknowledged yet" in b.find_element(By.XPATH, open_alerts).text),
+        "the alert raised",
+    )
+    alert = committed_db_session.scalars(select(Alert).where(Alert.child_id == mentor.enrolment.child_id)).one()
+    committed_db_session.commit()
+    headers = auth_headers(committed_db_session, mentor.team.coordinator, now=clock.now())
+    committed_db_session.commit()
+    acknowledged = committed_app.test_client().post(
+        f"/alerts/{alert.id}/acknowledge", headers=headers, json={"note": "Spoke to the mentor; DSL informed."}
+    )
+    assert acknowledged.status_code == 200, acknowledged.get_json()
+    wait_until(
+        browser,
+        lambda b: synced_until(b, lambda: "not acknowledged" not in b.find_element(By.XPATH, open_alerts).text),
+        "the acknowledgement",
+    )

@@ -132,7 +132,12 @@ async function screenFor(at) {
   if (at.name === "sign_in") {
     return screens.signIn({ onSubmit: submitSignIn, notice });
   }
-  const [children, sessions, writes] = await Promise.all([store.children(), store.sessions(), store.queuedWrites()]);
+  const [children, sessions, writes, alerts] = await Promise.all([
+    store.children(),
+    store.sessions(),
+    store.queuedWrites(),
+    store.alerts(),
+  ]);
   if (at.name === "caseload") {
     return screens.caseload({ children, sessions, writes, now, notice }, nav);
   }
@@ -143,14 +148,14 @@ async function screenFor(at) {
     return screens.caseload({ children, sessions, writes, now, notice }, nav);
   }
   if (at.name === "child") {
-    return screens.childPage({ child, sessions, writes, now, notice }, nav);
+    return screens.childPage({ child, sessions, writes, alerts, now, notice }, nav);
   }
   const programme = (await store.programmes()).find((candidate) => candidate.id === child.programme_id);
   const actions = { onCancel: () => void go({ name: "child", childId: child.id }) };
   if (at.name === "log_planned") {
     const session = sessions.find((candidate) => candidate.id === at.sessionId);
     if (session === undefined) {
-      return screens.childPage({ child, sessions, writes, now, notice }, nav);
+      return screens.childPage({ child, sessions, writes, alerts, now, notice }, nav);
     }
     return screens.logPlannedForm({ child, session, programme }, {
       ...actions,
@@ -160,13 +165,13 @@ async function screenFor(at) {
   if (at.name === "change") {
     const write = writes.find((candidate) => candidate.seq === at.seq);
     if (write === undefined) {
-      return screens.childPage({ child, sessions, writes, now, notice }, nav);
+      return screens.childPage({ child, sessions, writes, alerts, now, notice }, nav);
     }
     if (write.kind === "log_session") {
       const session = { id: write.sessionId, planned_start_at: write.plannedStartAt, version: write.baseVersion };
       const held = sessions.find((candidate) => candidate.id === write.sessionId);
       if (held === undefined) {
-        return screens.childPage({ child, sessions, writes, now, notice }, nav);
+        return screens.childPage({ child, sessions, writes, alerts, now, notice }, nav);
       }
       return screens.logPlannedForm({ child, session: held, programme, initial: write.body }, {
         ...actions,
@@ -244,13 +249,28 @@ async function lockIfIdle() {
 }
 
 /**
+ * What saving said: plainly, when a concern cannot reach anyone yet, that the mentor must phone.
+ * @param {boolean} concern
+ */
+function savedNotice(concern) {
+  if (!navigator.onLine) {
+    return concern
+      ? "Saved on this phone, NOT sent: nobody knows of your concern yet. If the child is in danger, phone 999 now, then your duty coordinator."
+      : "Saved on this phone. It will be sent when you are online.";
+  }
+  return concern
+    ? "Saved. Sending it now: the alert shows below once it has reached the server. If the child is in danger, phone 999 now."
+    : "Saved. Sending it now.";
+}
+
+/**
  * @param {string} childId
  * @param {SessionCreate} session
  * @param {number} [replacing] the refused write this one replaces
  */
 async function saveSession(childId, session, replacing) {
   await queueSession(childId, session, replacing);
-  notice = navigator.onLine ? "Saved. Sending it now." : "Saved on this phone. It will be sent when you are online.";
+  notice = savedNotice(session.safeguarding_concern !== undefined);
   place = { name: "child", childId };
   history.replaceState({ place }, "", location.pathname);
   await draw();
@@ -265,7 +285,7 @@ async function saveSession(childId, session, replacing) {
  */
 async function saveLog(childId, session, log, replacing) {
   await queueLog(childId, session, log, replacing);
-  notice = navigator.onLine ? "Saved. Sending it now." : "Saved on this phone. It will be sent when you are online.";
+  notice = savedNotice(log.safeguarding_concern !== undefined);
   place = { name: "child", childId };
   history.replaceState({ place }, "", location.pathname);
   await draw();

@@ -317,10 +317,11 @@ export function caseload({ children, sessions, writes, now, notice: said }, nav)
 }
 
 /**
- * @param {{ child: Child, sessions: Session[], writes: QueuedWrite[], now: Date, notice: string | null }} data
+ * @param {{ child: Child, sessions: Session[], writes: QueuedWrite[], alerts: import("./types.js").Alert[],
+ *   now: Date, notice: string | null }} data
  * @param {Navigation} nav
  */
-export function childPage({ child, sessions, writes, now, notice: said }, nav) {
+export function childPage({ child, sessions, writes, alerts, now, notice: said }, nav) {
   const theirs = sessions
     .filter((session) => session.attendees.some((attendee) => attendee.child_id === child.id))
     .sort((a, b) => a.planned_start_at.localeCompare(b.planned_start_at));
@@ -362,12 +363,33 @@ export function childPage({ child, sessions, writes, now, notice: said }, nav) {
       byId,
       nav,
     ),
+    ...alertsSection(alerts.filter((alert) => alert.child_id === child.id && alert.state !== "resolved")),
     el("h2", {}, ["Next sessions"]),
     next.length === 0 ? el("p", {}, ["None planned."]) : el("ul", { class: "plain" }, next.map(describe)),
     el("h2", {}, ["Recent sessions"]),
     recent.length === 0 ? el("p", {}, ["None yet."]) : el("ul", { class: "plain" }, recent.map(describe)),
     back,
   ]);
+}
+
+/**
+ * The child's open alerts, and whether someone has acknowledged each (a concern the mentor raised among them).
+ * @param {import("./types.js").Alert[]} open
+ */
+function alertsSection(open) {
+  if (open.length === 0) {
+    return [];
+  }
+  const items = open
+    .sort((a, b) => b.raised_at.localeCompare(a.raised_at))
+    .map((alert) => {
+      const acknowledged =
+        alert.acknowledged_at === null
+          ? "not acknowledged yet"
+          : `acknowledged ${dayAndTime(new Date(alert.acknowledged_at))}`;
+      return el("li", {}, [`${ALERT_WORDS[alert.kind]} · raised ${dayAndTime(new Date(alert.raised_at))} · ${acknowledged}`]);
+    });
+  return [el("h2", {}, [`Open alerts (${open.length})`]), el("ul", { class: "plain" }, items)];
 }
 
 /**
@@ -422,6 +444,8 @@ export function sessionForm(mode, { child, programme, now, initial }, { onSave, 
   );
   const notes = el("textarea", { rows: "5", maxlength: "10000" });
   notes.value = initial?.notes ?? "";
+  const concernBox = concernField();
+  concernBox.concern.value = initial?.safeguarding_concern ?? "";
   const problem = problemBox(null);
   const form = el("form", { novalidate: true }, [
     field("date", "Date", date),
@@ -451,6 +475,7 @@ export function sessionForm(mode, { child, programme, now, initial }, { onSave, 
         ])
       : null,
     logging ? field("notes", "Notes", notes, "Only you, your coordinator and admins can read them.") : null,
+    logging ? concernBox.wrapper : null,
     problem,
     el("div", { class: "actions" }, [el("button", { type: "submit", class: "primary" }, ["Save"])]),
   ]);
@@ -494,6 +519,9 @@ export function sessionForm(mode, { child, programme, now, initial }, { onSave, 
     if (logging && notes.value.trim() !== "") {
       session.notes = notes.value.trim();
     }
+    if (logging) {
+      withConcern(concernBox.concern, session);
+    }
     onSave(session);
   });
   problem.setAttribute("tabindex", "-1");
@@ -525,6 +553,8 @@ export function logPlannedForm({ child, session, programme, initial }, { onSave,
   );
   const notes = el("textarea", { rows: "5", maxlength: "10000" });
   notes.value = initial?.notes ?? "";
+  const concernBox = concernField();
+  concernBox.concern.value = initial?.safeguarding_concern ?? "";
   const problem = problemBox(null);
   problem.setAttribute("tabindex", "-1");
   const form = el("form", { novalidate: true }, [
@@ -545,6 +575,7 @@ export function logPlannedForm({ child, session, programme, initial }, { onSave,
       ),
     ]),
     field("notes", "Notes", notes, "Only you, your coordinator and admins can read them."),
+    concernBox.wrapper,
     problem,
     el("div", { class: "actions" }, [el("button", { type: "submit", class: "primary" }, ["Save"])]),
   ]);
@@ -566,12 +597,49 @@ export function logPlannedForm({ child, session, programme, initial }, { onSave,
     if (notes.value.trim() !== "") {
       log.notes = notes.value.trim();
     }
+    withConcern(concernBox.concern, log);
     onSave(log);
   });
   const cancel = button("Cancel", { class: "link" });
   cancel.addEventListener("click", onCancel);
   return el("section", {}, [heading(`Log the session: ${childName(child)}`), form, cancel]);
 }
+
+const DANGER_NOW =
+  "If the child is in danger now, phone 999, then your duty coordinator: do not wait for this to be sent.";
+
+function concernField() {
+  const concern = el("textarea", { rows: "4", maxlength: "4000" });
+  const wrapper = field(
+    "concern",
+    "A safeguarding concern (if you have one)",
+    concern,
+    `It alerts your programme's coordinators as soon as it reaches the server. ${DANGER_NOW}`,
+  );
+  return { concern, wrapper };
+}
+
+/**
+ * @param {HTMLTextAreaElement} concern
+ * @param {{ safeguarding_concern?: string }} record
+ */
+function withConcern(concern, record) {
+  if (concern.value.trim() !== "") {
+    record.safeguarding_concern = concern.value.trim();
+  }
+}
+
+/** @type {Record<import("./types.js").Alert["kind"], string>} */
+const ALERT_WORDS = {
+  safeguarding_concern: "Safeguarding concern",
+  child_missing: "Missing",
+  lone_working_overdue: "Lone working overdue",
+  wellbeing_drop: "Wellbeing has dropped",
+  return_conversation_due: "Return conversation due",
+  disengagement: "Not engaging",
+  contact_lost: "Cannot be contacted",
+  duty_cover_gap: "No duty cover",
+};
 
 function pinInput() {
   return el("input", { type: "password", inputmode: "numeric", autocomplete: "off", maxlength: "8", required: true });

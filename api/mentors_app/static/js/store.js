@@ -1,4 +1,4 @@
-// The phone's copy of the mentor's caseload, in IndexedDB: children, sessions and programmes as the sync feed
+// The phone's copy of the mentor's caseload, in IndexedDB: children, sessions, alerts and programmes as the sync feed
 // last gave them, the sync cursor, the sign-in's tokens, the PIN lock's hash, and the outbox of writes not yet
 // accepted by the server.
 // Everything is wiped on sign-out and when the server says the sign-in is over (a lost phone's sign-in revoked).
@@ -6,6 +6,7 @@
 /** @typedef {import("./types.js").Child} Child */
 /** @typedef {import("./types.js").Session} Session */
 /** @typedef {import("./types.js").Programme} Programme */
+/** @typedef {import("./types.js").Alert} Alert */
 /** @typedef {import("./types.js").TokenPair} TokenPair */
 /** @typedef {import("./types.js").QueuedWrite} QueuedWrite */
 
@@ -16,7 +17,8 @@ export const SESSIONS = "sessions";
 export const PROGRAMMES = "programmes";
 export const OUTBOX = "outbox";
 export const META = "meta";
-const ALL_STORES = [CHILDREN, SESSIONS, PROGRAMMES, OUTBOX, META];
+export const ALERTS = "alerts";
+const ALL_STORES = [CHILDREN, SESSIONS, PROGRAMMES, ALERTS, OUTBOX, META];
 const TOKENS = "tokens";
 const CURSOR = "cursor";
 
@@ -33,6 +35,7 @@ export function database() {
         db.createObjectStore(CHILDREN, { keyPath: "id" });
         db.createObjectStore(SESSIONS, { keyPath: "id" });
         db.createObjectStore(PROGRAMMES, { keyPath: "id" });
+        db.createObjectStore(ALERTS, { keyPath: "id" });
         db.createObjectStore(OUTBOX, { keyPath: "seq", autoIncrement: true });
         db.createObjectStore(META);
       };
@@ -92,6 +95,11 @@ export async function children() {
 /** @returns {Promise<Session[]>} */
 export async function sessions() {
   return /** @type {Session[]} */ (await everything(SESSIONS));
+}
+
+/** @returns {Promise<Alert[]>} */
+export async function alerts() {
+  return /** @type {Alert[]} */ (await everything(ALERTS));
 }
 
 /** @returns {Promise<Programme[]>} */

@@ -33,7 +33,7 @@ export async function syncFeed() {
     }
     const answer = await call(`/sync?${query}`);
     const page = /** @type {SyncPage} */ (answer.body);
-    const stores = [store.CHILDREN, store.SESSIONS, store.OUTBOX, store.META];
+    const stores = [store.CHILDREN, store.SESSIONS, store.ALERTS, store.OUTBOX, store.META];
     await store.inTransaction(stores, "readwrite", async (transaction) => {
       for (const change of page.changes) {
         await apply(transaction, change, report);
@@ -70,8 +70,15 @@ async function apply(transaction, change, report) {
     } else if (change.op === "delete") {
       sessions.delete(change.id);
     }
+  } else if (change.type === "alert") {
+    const alerts = transaction.objectStore(store.ALERTS);
+    if (change.alert !== null) {
+      alerts.put(change.alert);
+    } else if (change.op === "delete") {
+      alerts.delete(change.id);
+    }
   }
-  // Patterns, alerts, check-ins, goals and missing episodes: not shown by this version of the app yet.
+  // Patterns, check-ins, goals and missing episodes: not shown by this version of the app yet.
 }
 
 /**
@@ -87,6 +94,13 @@ async function forgetChild(transaction, childId, report) {
   for (const session of held) {
     if (session.attendees.some((attendee) => attendee.child_id === childId)) {
       sessions.delete(session.id);
+    }
+  }
+  const alerts = transaction.objectStore(store.ALERTS);
+  const raised = /** @type {import("./types.js").Alert[]} */ (await store.result(alerts.getAll()));
+  for (const alert of raised) {
+    if (alert.child_id === childId) {
+      alerts.delete(alert.id);
     }
   }
   // A write about a child the mentor no longer holds would be refused, and must not stay on the phone either.

@@ -7,6 +7,7 @@
 /** @typedef {Schemas["SessionCreate"]} SessionCreate */
 /** @typedef {Schemas["SessionUpdate"]} SessionUpdate */
 /** @typedef {Schemas["Programme"]} Programme */
+/** @typedef {Schemas["Alert"]} Alert */
 /** @typedef {Schemas["TokenPair"]} TokenPair */
 /** @typedef {Schemas["SyncPage"]} SyncPage */
 /** @typedef {Schemas["Change"]} Change */
