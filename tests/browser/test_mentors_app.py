@@ -19,7 +19,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    ElementNotInteractableException,
+    NoSuchElementException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
@@ -33,6 +37,7 @@ from api.enrolments.models import Enrolment
 from api.sessions.models import MentoringSession
 from tests.browser.conftest import PHONE_HEIGHT, PHONE_PIXEL_RATIO, PHONE_WIDTH, PageServer
 from tests.builders import PASSWORD, Team, auth_headers
+from tests.contract.node_tools import CLIENT, REPO_ROOT, unavailable
 
 pytestmark = pytest.mark.browser
 
@@ -122,7 +127,7 @@ def sessions_on_server(db: Session, mentor: Mentor) -> int:
 
 
 def wait_until(browser: WebDriver, condition: Callable[[WebDriver], Any], what: str) -> Any:
-    ignored = (StaleElementReferenceException, NoSuchElementException)
+    ignored = (StaleElementReferenceException, NoSuchElementException, ElementNotInteractableException)
     return WebDriverWait(browser, WAIT_SECONDS, ignored_exceptions=ignored).until(condition, what)
 
 
@@ -719,3 +724,73 @@ def test_a_concern_logged_offline_says_plainly_to_phone_and_shows_when_it_is_ack
         lambda b: synced_until(b, lambda: "not acknowledged" not in b.find_element(By.XPATH, open_alerts).text),
         "the acknowledgement",
     )
+
+
+AXE = CLIENT / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def axe_violations(browser: WebDriver) -> list[str]:
+    """What axe-core (pinned by clients/typescript/package-lock.json) finds against WCAG 2.2 AA on the screen now.
+    It is put into the page by the test's DevTools connection, which the page's policy does not govern."""
+    if not AXE.exists():
+        unavailable(f"{AXE.relative_to(REPO_ROOT)} is missing: run `make client-deps` (needs npm)")
+    if not browser.execute_script("return typeof axe !== 'undefined'"):
+        browser.execute_script(AXE.read_text(encoding="utf-8"))
+    found: list[str] = browser.execute_async_script(
+        """
+        const [tags, done] = arguments;
+        axe.run(document, { runOnly: { type: "tag", values: tags } }).then(
+          (results) =>
+            done(results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)),
+          (problem) => done([`axe failed: ${problem}`]),
+        );
+        """,
+        WCAG_22_AA,
+    )
+    return found
+
+
+def test_axe_core_finds_nothing_against_wcag_2_2_aa_on_any_screen(
+    page_server: PageServer,
+    browsers: Any,
+    committed_app: Flask,
+    committed_db_session: Session,
+    mentor: Mentor,
+    clock: FixedClock,
+) -> None:
+    plan_on_server(committed_app, committed_db_session, mentor, clock, started_minutes_ago=30)
+    browser = browsers.open()
+    browser.get(page_server.url("/app"))
+    wait_until(browser, lambda b: heading(b) == "Sign in", "the sign-in screen")
+    screens = {"sign in": axe_violations(browser)}
+    browser.find_element(By.ID, "email").send_keys(mentor.email)
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    click(browser, "Sign in")
+    wait_until(browser, lambda b: heading(b) == "Set a PIN for this app", "the PIN to set")
+    screens["set a PIN"] = axe_violations(browser)
+    browser.find_element(By.ID, "pin").send_keys(PIN)
+    browser.find_element(By.ID, "pin-again").send_keys(PIN)
+    click(browser, "Set the PIN")
+    wait_until(browser, lambda b: synced_until(b, lambda: button(b, mentor.child_reference)), "the caseload")
+    screens["caseload"] = axe_violations(browser)
+    click(browser, mentor.child_reference)
+    wait_until(browser, lambda b: button(b, "Log it"), "the child's page")
+    screens["child"] = axe_violations(browser)
+    click(browser, "Log it")
+    wait_until(browser, lambda b: heading(b).startswith("Log the session"), "the log form")
+    screens["log a planned session"] = axe_violations(browser)
+    click(browser, "Cancel")
+    click(browser, "Log a session")
+    wait_until(browser, lambda b: heading(b).startswith("Log a session"), "the log form")
+    screens["log a session"] = axe_violations(browser)
+    click(browser, "Cancel")
+    click(browser, "Plan a session")
+    wait_until(browser, lambda b: heading(b).startswith("Plan a session"), "the plan form")
+    screens["plan a session"] = axe_violations(browser)
+    browser.execute_script("const real = Date.now; Date.now = () => real() + 16 * 60000;")
+    browser.execute_script("document.dispatchEvent(new Event('visibilitychange'))")
+    wait_until(browser, lambda b: heading(b) == "Locked", "locked")
+    screens["locked"] = axe_violations(browser)
+
+    assert {screen: found for screen, found in screens.items() if found} == {}

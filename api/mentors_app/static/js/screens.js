@@ -342,7 +342,7 @@ export function childPage({ child, sessions, writes, alerts, now, notice: said }
     if (s.status !== "planned" || loggedHere.has(s.id) || new Date(s.planned_start_at) > now) {
       return el("li", {}, [words]);
     }
-    const logIt = button("Log it", { class: "secondary", "aria-label": `Log the session of ${words}` });
+    const logIt = button("Log it", { class: "secondary", "aria-label": `Log it: the session of ${words}` });
     logIt.addEventListener("click", () => nav.logPlanned(child.id, s.id));
     return el("li", { class: "loggable" }, [el("span", {}, [words]), logIt]);
   };
