@@ -21,8 +21,9 @@ TWILIO_MOCK_DEPS := $(if $(shell command -v npm 2>/dev/null),twilio-mock-deps)
 # TypeScript client types from it, and a mentor's evening written against them with openapi-fetch is type-checked
 # with tsc and run against a live server; the mentors' app's JavaScript (api/mentors_app) is type-checked against
 # the same types with tsc --checkJs, and its screens are checked with axe-core in the browser tests. Pinned by
-# clients/typescript/package-lock.json, installed there by `npm ci` (git ignores node_modules). Node and npm are tools for tests only: `make run` never needs them. Without
-# npm those tests skip and `make test` says so (CI requires them: REACHABLE_TEST_REQUIRE_NODE_TOOLS=1).
+# clients/typescript/package-lock.json, installed there by `npm ci` (git ignores node_modules). Node and npm are
+# tools for tests only: `make run` never needs them. Without npm those tests skip and `make test` says so (CI
+# requires them: REACHABLE_TEST_REQUIRE_NODE_TOOLS=1).
 CLIENT := clients/typescript
 CLIENT_TOOLS := $(CLIENT)/node_modules/.package-lock.json
 # The browser tests of the child's check-in page (tests/browser) drive Debian's Chromium and its driver.
