@@ -794,3 +794,39 @@ def test_axe_core_finds_nothing_against_wcag_2_2_aa_on_any_screen(
     screens["locked"] = axe_violations(browser)
 
     assert {screen: found for screen, found in screens.items() if found} == {}
+
+
+def test_a_cursor_the_server_no_longer_reads_starts_the_sync_again_keeping_unsent_writes(
+    page_server: PageServer, browsers: Any, mentor: Mentor
+) -> None:
+    browser = browsers.open()
+    sign_in(browser, page_server, mentor)
+    set_network(browser, OFFLINE)
+    log_session(browser, mentor, started_minutes_ago=60, notes="Chess at the library.")
+    browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        const opening = indexedDB.open("reachable-mentors");
+        opening.onsuccess = () => {
+          const transaction = opening.result.transaction(["meta"], "readwrite");
+          transaction.objectStore("meta").put("not-a-cursor", "cursor");
+          transaction.oncomplete = () => { opening.result.close(); done(); };
+        };
+        """
+    )
+
+    set_network(browser, ONLINE)
+    click(browser, "Sync now")
+    wait_until(browser, lambda b: "everything sent" in status(b) and store_counts(b)["outbox"] == 0, "sent")
+    wait_until(browser, lambda b: synced_until(b, lambda: button(b, mentor.child_reference)), "the caseload again")
+    cursor = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        const opening = indexedDB.open("reachable-mentors");
+        opening.onsuccess = () => {
+          const reading = opening.result.transaction(["meta"]).objectStore("meta").get("cursor");
+          reading.onsuccess = () => { opening.result.close(); done(reading.result); };
+        };
+        """
+    )
+    assert cursor and cursor != "not-a-cursor"

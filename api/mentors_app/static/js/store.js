@@ -174,6 +174,11 @@ export function saveCursorIn(transaction, value) {
   transaction.objectStore(META).put(value, CURSOR);
 }
 
+/** @param {IDBTransaction} transaction */
+export function forgetCursorIn(transaction) {
+  transaction.objectStore(META).delete(CURSOR);
+}
+
 /** Forget everything: the caseload, the cursor, the tokens and any write not yet sent. */
 export function wipe() {
   return inTransaction(ALL_STORES, "readwrite", (transaction) => {

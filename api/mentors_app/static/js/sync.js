@@ -5,7 +5,7 @@
 // or skipped. A child the mentor no longer holds comes as `access_revoked`: the child, their sessions and any
 // write of theirs still waiting are forgotten at once.
 
-import { call } from "./api.js";
+import { Refused, call } from "./api.js";
 import * as store from "./store.js";
 
 /** @typedef {import("./types.js").SyncPage} SyncPage */
@@ -31,7 +31,19 @@ export async function syncFeed() {
     if (cursor !== undefined) {
       query.set("cursor", cursor);
     }
-    const answer = await call(`/sync?${query}`);
+    /** @type {import("./api.js").Answer} */
+    let answer;
+    try {
+      answer = await call(`/sync?${query}`);
+    } catch (problem) {
+      if (problem instanceof Refused && problem.status === 422 && cursor !== undefined) {
+        // The server no longer reads this cursor (say, after an upgrade): start again from everything.
+        await forgetTheCaseload();
+        cursor = undefined;
+        continue;
+      }
+      throw problem;
+    }
     const page = /** @type {SyncPage} */ (answer.body);
     const stores = [store.CHILDREN, store.SESSIONS, store.ALERTS, store.OUTBOX, store.META];
     await store.inTransaction(stores, "readwrite", async (transaction) => {
@@ -46,6 +58,17 @@ export async function syncFeed() {
       return report;
     }
   }
+}
+
+/** What the feed gave, and its cursor, forgotten together (the outbox stays: it is the mentor's own work). */
+function forgetTheCaseload() {
+  const stores = [store.CHILDREN, store.SESSIONS, store.ALERTS, store.META];
+  return store.inTransaction(stores, "readwrite", (transaction) => {
+    for (const name of [store.CHILDREN, store.SESSIONS, store.ALERTS]) {
+      transaction.objectStore(name).clear();
+    }
+    store.forgetCursorIn(transaction);
+  });
 }
 
 /**
