@@ -19,9 +19,11 @@ PRISM := .tools/node_modules/.bin/prism
 TWILIO_MOCK_DEPS := $(if $(shell command -v npm 2>/dev/null),twilio-mock-deps)
 # The OpenAPI document's client checks (tests/contract): Spectral lints it, openapi-typescript makes the committed
 # TypeScript client types from it, and a mentor's evening written against them with openapi-fetch is type-checked
-# with tsc and run against a live server. Pinned by clients/typescript/package-lock.json, installed there by
-# `npm ci` (git ignores node_modules). Node and npm are tools for tests only: `make run` never needs them. Without
-# npm those tests skip and `make test` says so (CI requires them: REACHABLE_TEST_REQUIRE_NODE_TOOLS=1).
+# with tsc and run against a live server; the mentors' app's JavaScript (api/mentors_app) is type-checked against
+# the same types with tsc --checkJs, and its screens are checked with axe-core in the browser tests. Pinned by
+# clients/typescript/package-lock.json, installed there by `npm ci` (git ignores node_modules). Node and npm are
+# tools for tests only: `make run` never needs them. Without npm those tests skip and `make test` says so (CI
+# requires them: REACHABLE_TEST_REQUIRE_NODE_TOOLS=1).
 CLIENT := clients/typescript
 CLIENT_TOOLS := $(CLIENT)/node_modules/.package-lock.json
 # The browser tests of the child's check-in page (tests/browser) drive Debian's Chromium and its driver.
@@ -60,6 +62,7 @@ run: demo
 	@echo ""
 	@echo "Reachable is starting on http://$(HOST):$(PORT)"
 	@echo "  Interactive API docs: http://$(HOST):$(PORT)/docs"
+	@echo "  The mentors' app: http://$(HOST):$(PORT)/app (a demo mentor's email and the demo password)"
 	@echo "  Sign in: POST /auth/sign-in with one of the demo emails above and the demo password,"
 	@echo "           then 'Authorize' in the docs with the access_token. Ctrl-C stops the server."
 	@echo "  The scheduler runs beside it as its own process (log: instance/scheduler.log); it queues"

@@ -34,6 +34,7 @@ from api.duty.views import blp as duty_blp
 from api.enrolments.views import blp as enrolments_blp
 from api.groups.views import blp as groups_blp
 from api.health.views import blp as health_blp
+from api.mentors_app.views import blp as mentors_app_blp
 from api.missing.views import blp as missing_blp
 from api.outcomes.views import blp as outcomes_blp
 from api.privacy.logs import redact_link_tokens_in_logs
@@ -107,6 +108,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard_page_blp)
     # The interactive API docs (/docs, /redoc), from copies inside the package: no CDN (api/apidocs/page.py).
     app.register_blueprint(apidocs_blp)
+    # The mentors' offline-first app (/app): static code only, its data comes from the API (api/mentors_app).
+    app.register_blueprint(mentors_app_blp)
     _init_rate_limits(app)
     app.after_request(_security_headers)
     init_compression(app)

@@ -1589,6 +1589,10 @@ NOT_CHILD_LEVEL: dict[Op, str] = {
     ("GET", "/static/<path:filename>"): "static files",
     ("GET", "/c/static/<path:filename>"): "static files (the check-in page's stylesheet)",
     ("GET", "/dashboard/static/<path:filename>"): "static files (the dashboard page's)",
+    ("GET", "/app"): "the mentors' app's shell page: static code, no data (its data comes from the API)",
+    ("GET", "/app/manifest.webmanifest"): "the mentors' app's web app manifest",
+    ("GET", "/app/sw.js"): "the mentors' app's service worker script",
+    ("GET", "/app/static/<path:filename>"): "static files (the mentors' app's code, styles and icons)",
 }
 
 # Added by other work in progress: classified already; absent from the app until it lands.

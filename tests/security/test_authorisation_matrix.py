@@ -735,6 +735,10 @@ NOT_IN_THE_DOCUMENT = {
     ("POST", "/dashboard/sign-in"): "the dashboard page's sign-in form (public)",
     ("POST", "/dashboard/sign-out"): "the dashboard page's sign-out (its own sign-in only: tests/api)",
     ("GET", "/dashboard/programmes/<uuid:programme_id>"): "the dashboard page: test_the_dashboard_page below",
+    ("GET", "/app"): "the mentors' app's shell: public static code, no data (tests/api/test_mentors_app.py)",
+    ("GET", "/app/manifest.webmanifest"): "the mentors' app's manifest (public)",
+    ("GET", "/app/sw.js"): "the mentors' app's service worker (public code)",
+    ("GET", "/app/static/<path:filename>"): "the mentors' app's static files (public code)",
 }
 
 

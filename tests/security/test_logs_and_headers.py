@@ -302,6 +302,8 @@ PAGE_ENDPOINTS = {
     "dashboard_page.programme_dashboard",
 }
 DOCS_ENDPOINTS = {"apidocs.swagger_ui", "apidocs.redoc"}
+# The mentors' app's shell is code, not data (its data comes from the API): revalidated, not no-store.
+APP_ENDPOINTS = {"mentors_app.shell"}
 # The dashboard page's forms must carry their Origin, which browsers replace with "null" under no-referrer; it
 # still sends nothing to any other site (api/dashboards/page.py).
 DASHBOARD_REFERRER_POLICY = "same-origin"
@@ -343,9 +345,10 @@ def test_every_get_route_that_answers_html_is_one_we_know_and_sends_the_headers(
         if response.mimetype == "text/html":
             html_endpoints.add(rule.endpoint)
             policy = DASHBOARD_REFERRER_POLICY if rule.endpoint.startswith("dashboard_page.") else "no-referrer"
-            assert_safe_html_headers(response, personal=rule.endpoint not in DOCS_ENDPOINTS, referrer_policy=policy)
+            personal = rule.endpoint not in DOCS_ENDPOINTS | APP_ENDPOINTS
+            assert_safe_html_headers(response, personal=personal, referrer_policy=policy)
     # A new HTML route must join this test's lists (and so be checked for what it needs).
-    assert html_endpoints == PAGE_ENDPOINTS | DOCS_ENDPOINTS
+    assert html_endpoints == PAGE_ENDPOINTS | DOCS_ENDPOINTS | APP_ENDPOINTS
 
 
 def test_the_html_error_and_answer_pages_send_the_headers_too(app, client, db_session):

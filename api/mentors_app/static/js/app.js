@@ -1,0 +1,422 @@
+// The mentors' app: which screen is open, signing in and out, and when to send and sync.
+//
+// Navigation lives in memory (and in the browser's history state, so Back works), never in the address: the URL
+// stays /app whatever is open, so nothing about a child reaches the address bar, history entries or a
+// shared-screen glance at the URL.
+
+import { Offline, Refused, SignedOut, signIn, signOut } from "./api.js";
+import { discard, queueLog, queueSession, replay } from "./outbox.js";
+import * as lock from "./lock.js";
+import * as screens from "./screens.js";
+import * as store from "./store.js";
+import { fetchMissingProgrammes, syncFeed } from "./sync.js";
+
+/** @typedef {import("./types.js").SessionCreate} SessionCreate */
+/** @typedef {import("./types.js").SessionUpdate} SessionUpdate */
+
+/**
+ * @typedef {{ name: "sign_in" } | { name: "caseload" } | { name: "child", childId: string }
+ *   | { name: "log", childId: string } | { name: "plan", childId: string }
+ *   | { name: "change", childId: string, seq: number } | { name: "log_planned", childId: string, sessionId: string }} Place
+ */
+
+const BACKGROUND_SYNC_MS = 60_000;
+
+/** @param {string} id */
+function element(id) {
+  const found = document.getElementById(id);
+  if (found === null) {
+    throw new Error(`The shell has no #${id}`);
+  }
+  return found;
+}
+
+const main = element("screen");
+const lockArea = element("lock");
+const status = element("status");
+const syncButton = /** @type {HTMLButtonElement} */ (element("sync-now"));
+const signOutButton = /** @type {HTMLButtonElement} */ (element("sign-out"));
+
+/** @type {Place} */
+let place = { name: "sign_in" };
+/** @type {string | null} said on the screen until the mentor moves on (a saved session, the end of a sign-in) */
+let notice = null;
+/** @type {Promise<void> | null} */
+let syncing = null;
+/** Locked: the screen is hidden (kept as it was, a form half filled in too) and only the PIN screen shows. */
+let isLocked = false;
+
+/** @type {screens.Navigation} */
+const nav = {
+  openChild: (childId) => go({ name: "child", childId }),
+  logSession: (childId) => go({ name: "log", childId }),
+  planSession: (childId) => go({ name: "plan", childId }),
+  caseload: () => go({ name: "caseload" }),
+  logPlanned: (childId, sessionId) => go({ name: "log_planned", childId, sessionId }),
+  sendMine: async (seq) => {
+    const write = (await store.queuedWrites()).find((candidate) => candidate.seq === seq);
+    if (write?.kind === "log_session" && write.theirs !== undefined) {
+      await queueLog(write.childId, write.theirs, write.body, seq);
+      notice = "Your log will replace the server's version.";
+      await draw({ moveFocus: false });
+      void syncNow();
+    }
+  },
+  change: async (seq) => {
+    const write = (await store.queuedWrites()).find((candidate) => candidate.seq === seq);
+    if (write !== undefined) {
+      await go({ name: "change", childId: write.childId, seq });
+    }
+  },
+  discard: async (seq) => {
+    await discard(seq);
+    await draw();
+  },
+};
+
+/** @param {Place} next */
+async function go(next) {
+  place = next;
+  notice = null;
+  history.pushState({ place: next }, "", location.pathname);
+  await draw();
+}
+
+window.addEventListener("popstate", (event) => {
+  const state = /** @type {{ place?: Place } | null} */ (event.state);
+  place = state?.place ?? { name: "caseload" };
+  notice = null;
+  void draw();
+});
+
+/** @param {{ moveFocus?: boolean }} [options] a screen the mentor opened takes the focus; a redraw does not */
+async function draw({ moveFocus = true } = {}) {
+  const signedIn = (await store.tokens()) !== undefined;
+  if (!signedIn) {
+    place = { name: "sign_in" };
+  } else if (place.name === "sign_in") {
+    place = { name: "caseload" };
+  }
+  const pinSet = signedIn && (await lock.hasPin());
+  signOutButton.hidden = !pinSet || isLocked;
+  syncButton.hidden = !pinSet || isLocked;
+  if (signedIn && !pinSet) {
+    main.replaceChildren(screens.setPin({ onSubmit: submitNewPin }));
+    if (moveFocus) {
+      main.querySelector("h1")?.focus();
+    }
+    await showStatus();
+    return;
+  }
+  const focused = document.activeElement;
+  const keep = focused !== null && main.contains(focused) ? { tag: focused.tagName, text: focused.textContent } : null;
+  main.replaceChildren(await screenFor(place));
+  if (moveFocus) {
+    main.querySelector("h1")?.focus();
+  } else if (keep !== null) {
+    // Redrawn under the mentor's hands: the focus stays on the same heading or button, not lost to the page.
+    const same = [...main.querySelectorAll(keep.tag)].find((candidate) => candidate.textContent === keep.text);
+    if (same instanceof HTMLElement) {
+      same.focus();
+    }
+  }
+  await showStatus();
+}
+
+/**
+ * @param {Place} at
+ * @returns {Promise<HTMLElement>}
+ */
+async function screenFor(at) {
+  const now = new Date();
+  if (at.name === "sign_in") {
+    return screens.signIn({ onSubmit: submitSignIn, notice });
+  }
+  const [children, sessions, writes, alerts] = await Promise.all([
+    store.children(),
+    store.sessions(),
+    store.queuedWrites(),
+    store.alerts(),
+  ]);
+  if (at.name === "caseload") {
+    return screens.caseload({ children, sessions, writes, now, notice }, nav);
+  }
+  const child = children.find((candidate) => candidate.id === at.childId);
+  if (child === undefined) {
+    // Reallocated away (or never here): the child is gone from the phone.
+    place = { name: "caseload" };
+    return screens.caseload({ children, sessions, writes, now, notice }, nav);
+  }
+  if (at.name === "child") {
+    return screens.childPage({ child, sessions, writes, alerts, now, notice }, nav);
+  }
+  const programme = (await store.programmes()).find((candidate) => candidate.id === child.programme_id);
+  const actions = { onCancel: () => void go({ name: "child", childId: child.id }) };
+  if (at.name === "log_planned") {
+    const session = sessions.find((candidate) => candidate.id === at.sessionId);
+    if (session === undefined) {
+      return screens.childPage({ child, sessions, writes, alerts, now, notice }, nav);
+    }
+    return screens.logPlannedForm({ child, session, programme }, {
+      ...actions,
+      onSave: (log) => void saveLog(child.id, session, log),
+    });
+  }
+  if (at.name === "change") {
+    const write = writes.find((candidate) => candidate.seq === at.seq);
+    if (write === undefined) {
+      return screens.childPage({ child, sessions, writes, alerts, now, notice }, nav);
+    }
+    if (write.kind === "log_session") {
+      const session = { id: write.sessionId, planned_start_at: write.plannedStartAt, version: write.baseVersion };
+      const held = sessions.find((candidate) => candidate.id === write.sessionId);
+      if (held === undefined) {
+        return screens.childPage({ child, sessions, writes, alerts, now, notice }, nav);
+      }
+      return screens.logPlannedForm({ child, session: held, programme, initial: write.body }, {
+        ...actions,
+        onSave: (log) => void saveLog(child.id, session, log, at.seq),
+      });
+    }
+    const mode = write.body.status === "planned" ? "plan" : "log";
+    return screens.sessionForm(mode, { child, programme, now, initial: write.body }, {
+      ...actions,
+      onSave: (session) => void saveSession(child.id, session, at.seq),
+    });
+  }
+  return screens.sessionForm(at.name, { child, programme, now }, {
+    ...actions,
+    onSave: (session) => void saveSession(child.id, session),
+  });
+}
+
+/** @param {boolean} on */
+async function setLocked(on) {
+  isLocked = on;
+  main.hidden = on;
+  lockArea.hidden = !on;
+  signOutButton.hidden = on;
+  syncButton.hidden = on;
+  if (on) {
+    lockArea.replaceChildren(lockedScreen());
+    lockArea.querySelector("h1")?.focus();
+  } else {
+    lockArea.replaceChildren();
+    main.querySelector("h1")?.focus();
+  }
+  await showStatus();
+}
+
+function lockedScreen() {
+  return screens.locked({
+    onSubmit: async (pin) => {
+      const tried = await lock.tryPin(pin);
+      if (tried.opened) {
+        await setLocked(false);
+        return null;
+      }
+      if (tried.triesLeft === 0) {
+        await signOut();
+        await setLocked(false);
+        notice = "Too many wrong PINs, so this phone has forgotten your caseload. Sign in again.";
+        await draw();
+        return null;
+      }
+      return `That PIN is not right. ${tried.triesLeft} ${tried.triesLeft === 1 ? "try" : "tries"} left before the app signs out.`;
+    },
+    onForgotten: () => void signOutAsked(),
+  });
+}
+
+/**
+ * @param {string} pin
+ * @param {string} again
+ */
+async function submitNewPin(pin, again) {
+  const problem = lock.pinProblem(pin) ?? (pin === again ? null : "The two PINs are not the same.");
+  if (problem !== null) {
+    return problem;
+  }
+  await lock.setPin(pin);
+  await draw();
+  return null;
+}
+
+async function lockIfIdle() {
+  if (!isLocked && (await store.tokens()) !== undefined && (await lock.hasPin()) && (await lock.idleTooLong())) {
+    await setLocked(true);
+  }
+}
+
+/**
+ * What saving said: plainly, when a concern cannot reach anyone yet, that the mentor must phone.
+ * @param {boolean} concern
+ */
+function savedNotice(concern) {
+  if (!navigator.onLine) {
+    return concern
+      ? "Saved on this phone, NOT sent: nobody knows of your concern yet. If the child is in danger, phone 999 now, then your duty coordinator."
+      : "Saved on this phone. It will be sent when you are online.";
+  }
+  return concern
+    ? "Saved. Sending it now: the alert shows below once it has reached the server. If the child is in danger, phone 999 now."
+    : "Saved. Sending it now.";
+}
+
+/**
+ * @param {string} childId
+ * @param {SessionCreate} session
+ * @param {number} [replacing] the refused write this one replaces
+ */
+async function saveSession(childId, session, replacing) {
+  await queueSession(childId, session, replacing);
+  notice = savedNotice(session.safeguarding_concern !== undefined);
+  place = { name: "child", childId };
+  history.replaceState({ place }, "", location.pathname);
+  await draw();
+  void syncNow();
+}
+
+/**
+ * @param {string} childId
+ * @param {{ id: string, planned_start_at: string, version: number }} session
+ * @param {SessionUpdate} log
+ * @param {number} [replacing] the refused write this one replaces
+ */
+async function saveLog(childId, session, log, replacing) {
+  await queueLog(childId, session, log, replacing);
+  notice = savedNotice(log.safeguarding_concern !== undefined);
+  place = { name: "child", childId };
+  history.replaceState({ place }, "", location.pathname);
+  await draw();
+  void syncNow();
+}
+
+/**
+ * @param {string} email
+ * @param {string} password
+ * @returns {Promise<string | null>} why signing in failed, or null once signed in
+ */
+async function submitSignIn(email, password) {
+  try {
+    await signIn(email, password);
+  } catch (problem) {
+    if (problem instanceof Offline) {
+      return "You are offline. Sign in when you have a connection.";
+    }
+    if (problem instanceof Refused && problem.status === 429) {
+      return "Too many tries. Wait a few minutes and try again.";
+    }
+    if (problem instanceof Refused) {
+      return "That email and password did not work. Check them and try again.";
+    }
+    throw problem;
+  }
+  place = { name: "caseload" };
+  history.replaceState({ place }, "", location.pathname);
+  notice = "Signed in.";
+  await draw();
+  await syncNow();
+  return null;
+}
+
+/** Send what is waiting, then bring the phone up to date; one run at a time. */
+function syncNow() {
+  syncing ??= (async () => {
+    try {
+      if ((await store.tokens()) === undefined) {
+        return;
+      }
+      status.textContent = "Syncing…";
+      const sent = await replay();
+      const synced = await syncFeed();
+      await fetchMissingProgrammes();
+      lastSync = new Date();
+      if (synced.droppedWrites > 0) {
+        notice = `${synced.droppedWrites} unsent record(s) about a child no longer on your caseload were removed.`;
+      }
+      // Redrawn where the mentor is, keeping the focus where it is; never under a form being filled in (a PIN's too).
+      const changed = sent.sent > 0 || sent.refused > 0 || synced.changes > 0 || synced.droppedWrites > 0;
+      const filling = ["log", "plan", "change", "log_planned"].includes(place.name);
+      if (changed && !filling && !isLocked && (await lock.hasPin())) {
+        await draw({ moveFocus: false });
+      }
+    } catch (problem) {
+      if (problem instanceof SignedOut) {
+        await setLocked(false);
+        notice = "Your sign-in has ended, so this phone has forgotten your caseload. Sign in again.";
+        await draw();
+      } else if (!(problem instanceof Offline || problem instanceof Refused)) {
+        throw problem;
+      }
+    } finally {
+      syncing = null;
+      await showStatus();
+    }
+  })();
+  return syncing;
+}
+
+/** @type {Date | null} */
+let lastSync = null;
+
+async function showStatus() {
+  if ((await store.tokens()) === undefined) {
+    status.textContent = "";
+    return;
+  }
+  const writes = await store.queuedWrites();
+  const waiting = writes.filter((write) => write.refusal === null).length;
+  const refused = writes.length - waiting;
+  const parts = [navigator.onLine ? "Online" : "Offline"];
+  parts.push(waiting === 0 ? "everything sent" : `${waiting} waiting to send`);
+  if (refused > 0) {
+    parts.push(`${refused} not accepted`);
+  }
+  if (lastSync !== null) {
+    parts.push(`synced ${lastSync.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`);
+  }
+  status.textContent = isLocked ? "" : parts.join(" · ");
+}
+
+async function signOutAsked() {
+  const waiting = (await store.queuedWrites()).length;
+  if (waiting > 0 && !confirm(`${waiting} record(s) have not been sent. Signing out deletes them. Sign out anyway?`)) {
+    return;
+  }
+  await signOut();
+  await setLocked(false);
+  notice = "Signed out. This phone no longer holds your caseload.";
+  await draw();
+}
+
+syncButton.addEventListener("click", () => void syncNow());
+signOutButton.addEventListener("click", () => void signOutAsked());
+for (const kind of ["pointerdown", "keydown"]) {
+  document.addEventListener(kind, () => {
+    if (!isLocked) {
+      void lock.touch();
+    }
+  });
+}
+document.addEventListener("visibilitychange", () => void lockIfIdle());
+setInterval(() => void lockIfIdle(), 30_000);
+window.addEventListener("online", () => void syncNow());
+window.addEventListener("offline", () => void showStatus());
+setInterval(() => {
+  if (navigator.onLine) {
+    void syncNow();
+  }
+}, BACKGROUND_SYNC_MS);
+
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/app/sw.js", { scope: "/app" }).catch(() => {
+    // Without the worker the app still works online; it just cannot open offline.
+  });
+}
+
+history.replaceState({ place }, "", location.pathname);
+await lockIfIdle(); // before anything of the caseload is drawn
+await draw({ moveFocus: false }); // opening the app: the browser starts at the top of the page
+
+void syncNow();
