@@ -29,14 +29,19 @@ class Cover:
 NO_COVER = Cover(duty_user_id=None, fallback_user_id=None)
 
 
-def cover_at(db_session: Session, *, programme_id: uuid.UUID, at: datetime) -> Cover:
-    """The people of the programme's shift covering `at` (starts_at <= at < ends_at), as the rota records them."""
-    shift = db_session.scalar(
+def shift_covering(db_session: Session, *, programme_id: uuid.UUID, at: datetime) -> DutyShift | None:
+    """The programme's shift covering `at` (starts_at <= at < ends_at), if any (shifts never overlap)."""
+    return db_session.scalar(
         select(DutyShift)
         .where(DutyShift.programme_id == programme_id, DutyShift.starts_at <= at, DutyShift.ends_at > at)
         .order_by(DutyShift.starts_at)
         .limit(1)
     )
+
+
+def cover_at(db_session: Session, *, programme_id: uuid.UUID, at: datetime) -> Cover:
+    """The people of the programme's shift covering `at`, as the rota records them."""
+    shift = shift_covering(db_session, programme_id=programme_id, at=at)
     if shift is None:
         return NO_COVER
     return Cover(duty_user_id=shift.coordinator_user_id, fallback_user_id=shift.fallback_user_id)

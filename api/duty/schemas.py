@@ -90,3 +90,26 @@ class DutyRotaSchema(Schema):
             "if it never breaks); null when no one is on duty at its start"
         },
     )
+
+
+class OnDutyNowQuerySchema(Schema):
+    programme_id = fields.UUID(metadata={"description": "Defaults to your own programme; an admin must name one"})
+
+
+class DutyContactSchema(Schema):
+    user_id = fields.UUID()
+    display_name = fields.String()
+    mobile = fields.String(allow_none=True, metadata={"description": "Their work mobile (E.164), to phone now"})
+
+
+class OnDutyNowSchema(Schema):
+    programme_id = fields.UUID()
+    on_duty = fields.Nested(
+        DutyContactSchema, allow_none=True, metadata={"description": "The duty coordinator now; null in a gap in cover"}
+    )
+    fallback = fields.Nested(
+        DutyContactSchema, allow_none=True, metadata={"description": "Who to phone when they do not answer, if anyone"}
+    )
+    until = fields.AwareDateTime(
+        allow_none=True, metadata={"description": "When this shift ends, in the programme's local time"}
+    )

@@ -27,6 +27,8 @@ from api.programmes.service import get_programme
 
 # Who may be on duty or fall back: someone who can act on a safeguarding alert.
 ON_DUTY_ROLES = (Role.ADMIN, Role.COORDINATOR)
+# Who may ask whom to phone now: anyone who may be with a child (commissioners see figures, not numbers).
+MAY_PHONE_DUTY = (Role.ADMIN, Role.COORDINATOR, Role.MENTOR)
 PERSON_FIELDS = ("coordinator_user_id", "fallback_user_id")
 
 
@@ -71,6 +73,49 @@ class Rota:
     shifts: list[ShiftView]
     gaps: list[Gap]
     covered_until: datetime | None
+
+
+@dataclass(frozen=True)
+class Contact:
+    user_id: uuid.UUID
+    display_name: str
+    mobile: str | None
+
+
+@dataclass(frozen=True)
+class OnDutyNow:
+    """Whom to phone now (OnDutyNowSchema): the duty coordinator and the fallback, both None in a gap in cover."""
+
+    programme_id: uuid.UUID
+    on_duty: Contact | None
+    fallback: Contact | None
+    until: datetime | None
+
+
+def on_duty_now(db_session: Session, *, actor: Actor, programme_id: uuid.UUID | None, now: datetime) -> OnDutyNow:
+    """Who is on duty for the programme now, with their work mobiles: a mentor with a child who may be in danger
+    phones them (an alert raised meanwhile texts them as well)."""
+    if actor.role not in MAY_PHONE_DUTY:
+        raise PermissionDenied()
+    programme = _programme(db_session, actor=actor, programme_id=programme_id)
+    shift = queries.shift_covering(db_session, programme_id=programme.id, at=now)
+    if shift is None:
+        return OnDutyNow(programme_id=programme.id, on_duty=None, fallback=None, until=None)
+    people = [shift.coordinator_user_id] + ([shift.fallback_user_id] if shift.fallback_user_id else [])
+    users = queries.get_users(db_session, set(people))
+
+    def contact(user_id: uuid.UUID | None) -> Contact | None:
+        if user_id is None:
+            return None
+        user = users[user_id]
+        return Contact(user_id=user.id, display_name=user.display_name, mobile=user.mobile_e164)
+
+    return OnDutyNow(
+        programme_id=programme.id,
+        on_duty=contact(shift.coordinator_user_id),
+        fallback=contact(shift.fallback_user_id),
+        until=shift.ends_at.astimezone(ZoneInfo(programme.time_zone)),
+    )
 
 
 def get_rota(

@@ -5,7 +5,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from api.auth import STAFF, current_actor, requires
+from api.auth import CASEWORK, STAFF, current_actor, requires
 from api.duty import service
 from api.duty.schemas import (
     DutyRotaQuerySchema,
@@ -13,6 +13,8 @@ from api.duty.schemas import (
     DutyShiftChangeSchema,
     DutyShiftCreateSchema,
     DutyShiftSchema,
+    OnDutyNowQuerySchema,
+    OnDutyNowSchema,
 )
 from api.idempotency.http import idempotent
 from api.web import IF_MATCH_HEADER, clock, db_session, error_answer, etag, expected_version
@@ -44,6 +46,24 @@ def get_duty_rota(args: dict[str, Any]) -> Any:
         start=args.get("from_"),
         end=args.get("to"),
         now=clock().now(),
+    )
+
+
+@blp.route("/duty-rota/now", methods=["GET"])
+@requires(*CASEWORK)
+@blp.arguments(OnDutyNowQuerySchema, location="query")
+@blp.response(200, OnDutyNowSchema)
+@blp.alt_response(404, **error_answer("No such programme, or not yours (programme_not_found)"))
+def get_on_duty_now(args: dict[str, Any]) -> Any:
+    """Who to phone now: the duty coordinator and the fallback, with their work mobiles
+
+    For a mentor with a child who may be in danger: phone the duty coordinator now (and 999 if the child is in
+    immediate danger); if they do not answer, the fallback. `on_duty` and `fallback` are null in a gap in the rota's
+    cover, and `until` says when the shift ends. Your own programme; an admin names it with `programme_id`. Mentors,
+    coordinators and admins (not commissioners); no child is named, so nothing is audited.
+    """
+    return service.on_duty_now(
+        db_session(), actor=current_actor(), programme_id=args.get("programme_id"), now=clock().now()
     )
 
 

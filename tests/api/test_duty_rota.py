@@ -466,3 +466,46 @@ def test_a_shift_is_planned_at_most_two_years_ahead(client, team):
 
     assert response.status_code == 422
     assert "starts_at" in response.json["errors"]
+
+
+# --- who to phone now (a mentor alone with a child who may be in danger) --------------------------------------------
+
+
+def on_duty_now(client, team: Team, *, by: AppUser | None = None, **query: str):
+    return client.get("/duty-rota/now", query_string=query, headers=team.headers(by or team.mentor))
+
+
+def test_a_mentor_sees_who_is_on_duty_now_with_their_work_mobile_and_the_fallback(client, team):
+    fallback = on_call(team)
+    added(
+        client,
+        team,
+        DEFAULT_NOW - timedelta(hours=2),
+        DEFAULT_NOW + timedelta(hours=4),
+        fallback_user_id=str(fallback.id),
+    )
+
+    response = on_duty_now(client, team)
+
+    assert response.status_code == 200, response.json
+    assert response.json["on_duty"] == {
+        "user_id": str(team.coordinator.id),
+        "display_name": team.coordinator.display_name,
+        "mobile": team.coordinator.mobile_e164,
+    }
+    assert response.json["fallback"]["mobile"] == fallback.mobile_e164
+    assert instant(response.json["until"]) == DEFAULT_NOW + timedelta(hours=4)
+
+
+def test_in_a_gap_in_cover_nobody_is_on_duty_and_the_answer_says_so(client, team):
+    added(client, team, DEFAULT_NOW + timedelta(hours=1), DEFAULT_NOW + timedelta(hours=4))
+
+    answer = on_duty_now(client, team).json
+
+    assert (answer["on_duty"], answer["fallback"], answer["until"]) == (None, None, None)
+
+
+def test_a_commissioner_does_not_see_the_duty_numbers(client, team):
+    commissioner = team.user(Role.COMMISSIONER)
+
+    assert on_duty_now(client, team, by=commissioner).status_code == 403

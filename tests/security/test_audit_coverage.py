@@ -1558,6 +1558,7 @@ NOT_CHILD_LEVEL: dict[Op, str] = {
     ("GET", "/instruments"): "the deployment's questionnaires, no answers",
     # The duty rota: staff's shifts, no child (its writes are audited all the same)
     ("GET", "/duty-rota"): "the duty rota: staff's shifts, no child",
+    ("GET", "/duty-rota/now"): "who is on duty now: staff's work numbers, no child",
     # Group series: made before anyone joins, listed by counts (their writes and reads of a roster are audited)
     ("POST", "/group-series"): "a series and its sessions, no child on the roster yet (audited all the same)",
     ("GET", "/group-series"): "series in brief: counts of sessions and children, no child named",

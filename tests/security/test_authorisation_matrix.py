@@ -297,6 +297,7 @@ MATRIX: dict[tuple[str, str], Op] = {
     ),
     # The duty rota: staff of the programme (an admin names it).
     ("GET", "/duty-rota"): Op(STAFF, PROGRAMME, query=lambda refs: {"programme_id": refs["programme_id"]}),
+    ("GET", "/duty-rota/now"): Op(CASEWORK, PROGRAMME, query=lambda refs: {"programme_id": refs["programme_id"]}),
     ("POST", "/duty-rota"): Op(
         STAFF,
         PROGRAMME,

@@ -1563,6 +1563,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/duty-rota/now": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who to phone now: the duty coordinator and the fallback, with their work mobiles
+         * @description For a mentor with a child who may be in danger: phone the duty coordinator now (and 999 if the child is in
+         *     immediate danger); if they do not answer, the fallback. `on_duty` and `fallback` are null in a gap in the rota's
+         *     cover, and `until` says when the shift ends. Your own programme; an admin names it with `programme_id`. Mentors,
+         *     coordinators and admins (not commissioners); no child is named, so nothing is audited.
+         */
+        get: operations["getOnDutyNow"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/duty-rota/{shift_id}": {
         parameters: {
             query?: never;
@@ -3787,6 +3810,26 @@ export interface components {
              * @description Cover runs without a break from the period's start until this moment (the period's end if it never breaks); null when no one is on duty at its start
              */
             covered_until: string | null;
+        };
+        DutyContact: {
+            /** Format: uuid */
+            user_id: string;
+            display_name: string;
+            /** @description Their work mobile (E.164), to phone now */
+            mobile: string | null;
+        };
+        OnDutyNow: {
+            /** Format: uuid */
+            programme_id: string;
+            /** @description The duty coordinator now; null in a gap in cover */
+            on_duty: components["schemas"]["DutyContact"] | null;
+            /** @description Who to phone when they do not answer, if anyone */
+            fallback: components["schemas"]["DutyContact"] | null;
+            /**
+             * Format: date-time
+             * @description When this shift ends, in the programme's local time
+             */
+            until: string | null;
         };
         DutyShiftCreate: {
             /**
@@ -7166,6 +7209,43 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    getOnDutyNow: {
+        parameters: {
+            query?: {
+                /** @description Defaults to your own programme; an admin must name one */
+                programme_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OnDutyNow"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such programme, or not yours (programme_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             422: components["responses"]["UNPROCESSABLE_ENTITY"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["DEFAULT_ERROR"];
