@@ -36,7 +36,7 @@ from api.clock import FixedClock
 from api.enrolments.models import Enrolment
 from api.sessions.models import MentoringSession
 from tests.browser.conftest import PHONE_HEIGHT, PHONE_PIXEL_RATIO, PHONE_WIDTH, PageServer
-from tests.builders import PASSWORD, Team, auth_headers
+from tests.builders import PASSWORD, Team, auth_headers, work_mobile
 from tests.contract.node_tools import CLIENT, REPO_ROOT, unavailable
 
 pytestmark = pytest.mark.browser
@@ -693,6 +693,10 @@ def test_a_concern_logged_offline_says_plainly_to_phone_and_shows_when_it_is_ack
     clock: FixedClock,
 ) -> None:
     plan_on_server(committed_app, committed_db_session, mentor, clock, started_minutes_ago=60)
+    coordinator = mentor.team.coordinator
+    coordinator.mobile_e164 = work_mobile()
+    mentor.team.duty_shift(coordinator, clock.now() - timedelta(hours=1), clock.now() + timedelta(hours=8))
+    committed_db_session.commit()
     browser = browsers.open()
     sign_in(browser, page_server, mentor)
     set_network(browser, OFFLINE)
@@ -700,6 +704,14 @@ def test_a_concern_logged_offline_says_plainly_to_phone_and_shows_when_it_is_ack
     click(browser, "Log it")
     wait_until(browser, lambda b: heading(b).startswith("Log the session"), "the log form")
     assert "phone 999" in browser.find_element(By.ID, "concern-hint").text
+    # Whom to phone, as the rota had it at the last contact: links that work with no data signal.
+    calls = {
+        link.get_attribute("href"): link.text for link in browser.find_elements(By.CSS_SELECTOR, "#phone-now a.call")
+    }
+    assert calls == {
+        "tel:999": "Phone 999",
+        f"tel:{coordinator.mobile_e164}": f"Phone {coordinator.display_name} (on duty)",
+    }
     browser.find_element(By.ID, "concern").send_keys("Said an older boy has been asking him to carry things.")
     click(browser, "Save")
     wait_until(browser, lambda b: "NOT sent" in b.find_element(By.CSS_SELECTOR, ".notice").text, "told to phone")

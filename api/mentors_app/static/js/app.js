@@ -9,7 +9,7 @@ import { discard, queueLog, queueSession, replay } from "./outbox.js";
 import * as lock from "./lock.js";
 import * as screens from "./screens.js";
 import * as store from "./store.js";
-import { fetchMissingProgrammes, syncFeed } from "./sync.js";
+import { fetchMissingProgrammes, fetchOnDutyNow, syncFeed } from "./sync.js";
 
 /** @typedef {import("./types.js").SessionCreate} SessionCreate */
 /** @typedef {import("./types.js").SessionUpdate} SessionUpdate */
@@ -151,13 +151,14 @@ async function screenFor(at) {
     return screens.childPage({ child, sessions, writes, alerts, now, notice }, nav);
   }
   const programme = (await store.programmes()).find((candidate) => candidate.id === child.programme_id);
+  const duty = await store.dutyNow();
   const actions = { onCancel: () => void go({ name: "child", childId: child.id }) };
   if (at.name === "log_planned") {
     const session = sessions.find((candidate) => candidate.id === at.sessionId);
     if (session === undefined) {
       return screens.childPage({ child, sessions, writes, alerts, now, notice }, nav);
     }
-    return screens.logPlannedForm({ child, session, programme }, {
+    return screens.logPlannedForm({ child, session, programme, duty }, {
       ...actions,
       onSave: (log) => void saveLog(child.id, session, log),
     });
@@ -173,18 +174,18 @@ async function screenFor(at) {
       if (held === undefined) {
         return screens.childPage({ child, sessions, writes, alerts, now, notice }, nav);
       }
-      return screens.logPlannedForm({ child, session: held, programme, initial: write.body }, {
+      return screens.logPlannedForm({ child, session: held, programme, duty, initial: write.body }, {
         ...actions,
         onSave: (log) => void saveLog(child.id, session, log, at.seq),
       });
     }
     const mode = write.body.status === "planned" ? "plan" : "log";
-    return screens.sessionForm(mode, { child, programme, now, initial: write.body }, {
+    return screens.sessionForm(mode, { child, programme, duty, now, initial: write.body }, {
       ...actions,
       onSave: (session) => void saveSession(child.id, session, at.seq),
     });
   }
-  return screens.sessionForm(at.name, { child, programme, now }, {
+  return screens.sessionForm(at.name, { child, programme, duty, now }, {
     ...actions,
     onSave: (session) => void saveSession(child.id, session),
   });
@@ -331,6 +332,7 @@ function syncNow() {
       const sent = await replay();
       const synced = await syncFeed();
       await fetchMissingProgrammes();
+      await fetchOnDutyNow();
       lastSync = new Date();
       if (synced.droppedWrites > 0) {
         notice = `${synced.droppedWrites} unsent record(s) about a child no longer on your caseload were removed.`;

@@ -9,6 +9,7 @@ import { button, dateValue, dayAndTime, el, field, timeValue } from "./dom.js";
 /** @typedef {import("./types.js").Programme} Programme */
 /** @typedef {import("./types.js").QueuedWrite} QueuedWrite */
 /** @typedef {import("./types.js").SessionUpdate} SessionUpdate */
+/** @typedef {import("./types.js").OnDutyNow} OnDutyNow */
 
 const MINUTE = 60_000;
 const WEEK_FULL = "weekly_session_cap_reached";
@@ -409,10 +410,10 @@ function select(name, options, chosen) {
 /**
  * A new session's form, or a refused one's to change (`initial`: what the mentor wrote before, all of it kept).
  * @param {"log" | "plan"} mode
- * @param {{ child: Child, programme: Programme | undefined, now: Date, initial?: SessionCreate }} data
+ * @param {{ child: Child, programme: Programme | undefined, duty: OnDutyNow | undefined, now: Date, initial?: SessionCreate }} data
  * @param {{ onSave: (session: SessionCreate) => void, onCancel: () => void }} actions
  */
-export function sessionForm(mode, { child, programme, now, initial }, { onSave, onCancel }) {
+export function sessionForm(mode, { child, programme, duty, now, initial }, { onSave, onCancel }) {
   const logging = mode === "log";
   const suggested = logging ? new Date(now.getTime() - 60 * MINUTE) : new Date(now.getTime() + DAY);
   suggested.setMinutes(suggested.getMinutes() < 30 ? 0 : 30, 0, 0);
@@ -444,7 +445,7 @@ export function sessionForm(mode, { child, programme, now, initial }, { onSave, 
   );
   const notes = el("textarea", { rows: "5", maxlength: "10000" });
   notes.value = initial?.notes ?? "";
-  const concernBox = concernField();
+  const concernBox = concernField(duty);
   concernBox.concern.value = initial?.safeguarding_concern ?? "";
   const problem = problemBox(null);
   const form = el("form", { novalidate: true }, [
@@ -531,10 +532,10 @@ export function sessionForm(mode, { child, programme, now, initial }, { onSave, 
 
 /**
  * Log a planned session that has started: whether the child came, how long, what you did, notes.
- * @param {{ child: Child, session: Session, programme: Programme | undefined, initial?: SessionUpdate }} data
+ * @param {{ child: Child, session: Session, programme: Programme | undefined, duty: OnDutyNow | undefined, initial?: SessionUpdate }} data
  * @param {{ onSave: (log: SessionUpdate) => void, onCancel: () => void }} actions
  */
-export function logPlannedForm({ child, session, programme, initial }, { onSave, onCancel }) {
+export function logPlannedForm({ child, session, programme, duty, initial }, { onSave, onCancel }) {
   const planned = Math.round((new Date(session.planned_end_at).getTime() - new Date(session.planned_start_at).getTime()) / MINUTE);
   const duration = el("input", {
     type: "number",
@@ -553,7 +554,7 @@ export function logPlannedForm({ child, session, programme, initial }, { onSave,
   );
   const notes = el("textarea", { rows: "5", maxlength: "10000" });
   notes.value = initial?.notes ?? "";
-  const concernBox = concernField();
+  const concernBox = concernField(duty);
   concernBox.concern.value = initial?.safeguarding_concern ?? "";
   const problem = problemBox(null);
   problem.setAttribute("tabindex", "-1");
@@ -608,7 +609,12 @@ export function logPlannedForm({ child, session, programme, initial }, { onSave,
 const DANGER_NOW =
   "If the child is in danger now, phone 999, then your duty coordinator: do not wait for this to be sent.";
 
-function concernField() {
+/**
+ * The concern box, and beside it whom to phone now: 999, and the duty coordinator and fallback as the rota had them
+ * at the last contact (kept on the phone, so the links work with no data signal).
+ * @param {OnDutyNow | undefined} duty
+ */
+function concernField(duty) {
   const concern = el("textarea", { rows: "4", maxlength: "4000" });
   const wrapper = field(
     "concern",
@@ -616,7 +622,24 @@ function concernField() {
     concern,
     `It alerts your programme's coordinators as soon as it reaches the server. ${DANGER_NOW}`,
   );
+  wrapper.append(phoneNow(duty));
   return { concern, wrapper };
+}
+
+/** @param {OnDutyNow | undefined} duty */
+function phoneNow(duty) {
+  /** @type {HTMLElement[]} */
+  const links = [el("a", { class: "call", href: "tel:999" }, ["Phone 999"])];
+  for (const [who, contact] of /** @type {const} */ ([["on duty", duty?.on_duty], ["fallback", duty?.fallback]])) {
+    if (contact?.mobile) {
+      links.push(el("a", { class: "call", href: `tel:${contact.mobile}` }, [`Phone ${contact.display_name} (${who})`]));
+    }
+  }
+  const gap =
+    duty !== undefined && duty.on_duty === null
+      ? el("p", { id: "duty-gap" }, ["Nobody is on the duty rota now: phone 999 if the child is in danger, then any coordinator."])
+      : null;
+  return el("div", { class: "phone-now", id: "phone-now" }, [...links, gap]);
 }
 
 /**

@@ -9,6 +9,7 @@
 /** @typedef {import("./types.js").Alert} Alert */
 /** @typedef {import("./types.js").TokenPair} TokenPair */
 /** @typedef {import("./types.js").QueuedWrite} QueuedWrite */
+/** @typedef {import("./types.js").OnDutyNow} OnDutyNow */
 
 const DATABASE = "reachable-mentors";
 const VERSION = 1;
@@ -21,6 +22,8 @@ export const ALERTS = "alerts";
 const ALL_STORES = [CHILDREN, SESSIONS, PROGRAMMES, ALERTS, OUTBOX, META];
 const TOKENS = "tokens";
 const CURSOR = "cursor";
+// Who was on duty at the last contact, kept so a mentor with no data signal can still phone them.
+const DUTY = "duty";
 
 /** @type {Promise<IDBDatabase> | null} */
 let opened = null;
@@ -155,6 +158,16 @@ export function getMeta(key) {
  */
 export function putMeta(key, value) {
   return inTransaction([META], "readwrite", (transaction) => result(transaction.objectStore(META).put(value, key)));
+}
+
+/** @returns {Promise<OnDutyNow | undefined>} */
+export async function dutyNow() {
+  return /** @type {OnDutyNow | undefined} */ (await getMeta(DUTY));
+}
+
+/** @param {OnDutyNow} duty */
+export function saveDutyNow(duty) {
+  return putMeta(DUTY, duty);
 }
 
 /** @returns {Promise<string | undefined>} */

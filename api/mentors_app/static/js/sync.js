@@ -148,3 +148,9 @@ export async function fetchMissingProgrammes() {
     }
   }
 }
+
+/** Who is on duty now, with their work mobiles, kept for the concern form's tap-to-call links (offline too). */
+export async function fetchOnDutyNow() {
+  const answer = await call("/duty-rota/now");
+  await store.saveDutyNow(/** @type {import("./types.js").OnDutyNow} */ (answer.body));
+}

@@ -12,6 +12,7 @@
 /** @typedef {Schemas["SyncPage"]} SyncPage */
 /** @typedef {Schemas["Change"]} Change */
 /** @typedef {Schemas["Error"]} ApiError */
+/** @typedef {Schemas["OnDutyNow"]} OnDutyNow */
 
 /**
  * Why the server refused a queued write when it was replayed: kept on the phone and shown to the mentor, with
