@@ -436,47 +436,16 @@ export function sessionForm(mode, { child, programme, duty, now, initial }, { on
   const kinds = { one_to_one: KIND_WORDS.one_to_one, phone_video: KIND_WORDS.phone_video };
   const kind = select("kind", kinds, initial?.kind === "phone_video" ? "phone_video" : "one_to_one");
   const location = select("location", LOCATION_WORDS, initial?.location_category ?? "community_venue");
-  const didNotCome = initial?.status === "did_not_attend";
-  const attended = el("input", { type: "radio", name: "attendance", id: "attended", value: "completed", checked: !didNotCome });
-  const missed = el("input", { type: "radio", name: "attendance", id: "missed", value: "did_not_attend", checked: didNotCome });
-  const chosen = new Set(initial?.activities ?? []);
-  const activities = (programme?.session_activities ?? []).map((activity, index) =>
-    el("input", { type: "checkbox", name: "activities", id: `activity-${index}`, value: activity, checked: chosen.has(activity) }),
-  );
-  const notes = el("textarea", { rows: "5", maxlength: "10000" });
-  notes.value = initial?.notes ?? "";
-  const concernBox = concernField(duty);
-  concernBox.concern.value = initial?.safeguarding_concern ?? "";
+  const happened = whatHappenedFields(programme, duty, initial);
   const problem = problemBox(null);
   const form = el("form", { novalidate: true }, [
     field("date", "Date", date),
     field("time", "Start time", time),
     field("duration", logging ? "How long it lasted (minutes)" : "How long (minutes)", duration),
-    logging
-      ? el("fieldset", {}, [
-          el("legend", {}, ["Did they come?"]),
-          el("div", { class: "choice" }, [attended, el("label", { for: "attended" }, ["Yes, the session happened"])]),
-          el("div", { class: "choice" }, [missed, el("label", { for: "missed" }, ["No, they did not come"])]),
-        ])
-      : null,
+    logging ? happened.cameField : null,
     field("kind", "How", kind),
     field("location", "Where", location),
-    logging
-      ? el("fieldset", {}, [
-          el("legend", {}, ["What you did"]),
-          activities.length === 0
-            ? el("p", { class: "hint" }, ["The programme's activities appear here once the phone has synced online."])
-            : null,
-          ...activities.map((box, index) =>
-            el("div", { class: "choice" }, [
-              box,
-              el("label", { for: `activity-${index}` }, [programme?.session_activities?.[index] ?? ""]),
-            ]),
-          ),
-        ])
-      : null,
-    logging ? field("notes", "Notes", notes, "Only you, your coordinator and admins can read them.") : null,
-    logging ? concernBox.wrapper : null,
+    ...(logging ? [happened.didField, happened.notesField, happened.concernField] : []),
     problem,
     el("div", { class: "actions" }, [el("button", { type: "submit", class: "primary" }, ["Save"])]),
   ]);
@@ -503,7 +472,7 @@ export function sessionForm(mode, { child, programme, duty, now, initial }, { on
       problem.focus();
       return;
     }
-    const status = logging && missed.checked ? "did_not_attend" : logging ? "completed" : "planned";
+    const status = logging && happened.missed.checked ? "did_not_attend" : logging ? "completed" : "planned";
     /** @type {SessionCreate} */
     const session = {
       enrolment_ids: [child.enrolment.id],
@@ -515,13 +484,9 @@ export function sessionForm(mode, { child, programme, duty, now, initial }, { on
     };
     if (status === "completed") {
       session.actual_duration_minutes = minutes;
-      session.activities = activities.filter((box) => box.checked).map((box) => box.value);
-    }
-    if (logging && notes.value.trim() !== "") {
-      session.notes = notes.value.trim();
     }
     if (logging) {
-      withConcern(concernBox.concern, session);
+      happened.fillIn(session, { held: status === "completed" });
     }
     onSave(session);
   });
@@ -545,60 +510,35 @@ export function logPlannedForm({ child, session, programme, duty, initial }, { o
     required: true,
     value: String(initial?.actual_duration_minutes ?? planned),
   });
-  const didNotCome = initial?.status === "did_not_attend";
-  const attended = el("input", { type: "radio", name: "attendance", id: "attended", value: "completed", checked: !didNotCome });
-  const missed = el("input", { type: "radio", name: "attendance", id: "missed", value: "did_not_attend", checked: didNotCome });
-  const chosen = new Set(initial?.activities ?? []);
-  const activities = (programme?.session_activities ?? []).map((activity, index) =>
-    el("input", { type: "checkbox", name: "activities", id: `activity-${index}`, value: activity, checked: chosen.has(activity) }),
-  );
-  const notes = el("textarea", { rows: "5", maxlength: "10000" });
-  notes.value = initial?.notes ?? "";
-  const concernBox = concernField(duty);
-  concernBox.concern.value = initial?.safeguarding_concern ?? "";
+  const happened = whatHappenedFields(programme, duty, initial);
   const problem = problemBox(null);
   problem.setAttribute("tabindex", "-1");
   const form = el("form", { novalidate: true }, [
     el("p", {}, [`Planned for ${dayAndTime(new Date(session.planned_start_at))}, ${KIND_WORDS[session.kind]}.`]),
-    el("fieldset", {}, [
-      el("legend", {}, ["Did they come?"]),
-      el("div", { class: "choice" }, [attended, el("label", { for: "attended" }, ["Yes, the session happened"])]),
-      el("div", { class: "choice" }, [missed, el("label", { for: "missed" }, ["No, they did not come"])]),
-    ]),
+    happened.cameField,
     field("duration", "How long it lasted (minutes)", duration),
-    el("fieldset", {}, [
-      el("legend", {}, ["What you did"]),
-      ...activities.map((box, index) =>
-        el("div", { class: "choice" }, [
-          box,
-          el("label", { for: `activity-${index}` }, [programme?.session_activities?.[index] ?? ""]),
-        ]),
-      ),
-    ]),
-    field("notes", "Notes", notes, "Only you, your coordinator and admins can read them."),
-    concernBox.wrapper,
+    happened.didField,
+    happened.notesField,
+    happened.concernField,
     problem,
     el("div", { class: "actions" }, [el("button", { type: "submit", class: "primary" }, ["Save"])]),
   ]);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const minutes = Number(duration.value);
-    if (attended.checked && (!Number.isInteger(minutes) || minutes < 1 || minutes > 720)) {
+    const held = !happened.missed.checked;
+    if (held && (!Number.isInteger(minutes) || minutes < 1 || minutes > 720)) {
       problem.textContent = "Enter how long, in minutes, from 1 to 720.";
       problem.hidden = false;
       problem.focus();
       return;
     }
     /** @type {SessionUpdate} */
-    const log = { status: attended.checked ? "completed" : "did_not_attend" };
-    if (attended.checked) {
+    const log = { status: held ? "completed" : "did_not_attend" };
+    if (held) {
       log.actual_duration_minutes = minutes;
-      log.activities = activities.filter((box) => box.checked).map((box) => box.value);
     }
-    if (notes.value.trim() !== "") {
-      log.notes = notes.value.trim();
-    }
-    withConcern(concernBox.concern, log);
+    happened.fillIn(log, { held });
     onSave(log);
   });
   const cancel = button("Cancel", { class: "link" });
@@ -643,13 +583,62 @@ function phoneNow(duty) {
 }
 
 /**
- * @param {HTMLTextAreaElement} concern
- * @param {{ safeguarding_concern?: string }} record
+ * What happened at a session, as logging one afterwards and logging a planned one both ask it: whether the child
+ * came, what you did (the programme's activities), notes and a concern, filled with what the mentor wrote before.
+ * @param {Programme | undefined} programme
+ * @param {OnDutyNow | undefined} duty
+ * @param {{ status?: string, activities?: string[] | null, notes?: string | null, safeguarding_concern?: string | null }} [initial]
  */
-function withConcern(concern, record) {
-  if (concern.value.trim() !== "") {
-    record.safeguarding_concern = concern.value.trim();
-  }
+function whatHappenedFields(programme, duty, initial) {
+  const didNotCome = initial?.status === "did_not_attend";
+  const attended = el("input", { type: "radio", name: "attendance", id: "attended", value: "completed", checked: !didNotCome });
+  const missed = el("input", { type: "radio", name: "attendance", id: "missed", value: "did_not_attend", checked: didNotCome });
+  const chosen = new Set(initial?.activities ?? []);
+  const activities = (programme?.session_activities ?? []).map((activity, index) =>
+    el("input", { type: "checkbox", name: "activities", id: `activity-${index}`, value: activity, checked: chosen.has(activity) }),
+  );
+  const notes = el("textarea", { rows: "5", maxlength: "10000" });
+  notes.value = initial?.notes ?? "";
+  const concernBox = concernField(duty);
+  concernBox.concern.value = initial?.safeguarding_concern ?? "";
+  return {
+    missed,
+    cameField: el("fieldset", {}, [
+      el("legend", {}, ["Did they come?"]),
+      el("div", { class: "choice" }, [attended, el("label", { for: "attended" }, ["Yes, the session happened"])]),
+      el("div", { class: "choice" }, [missed, el("label", { for: "missed" }, ["No, they did not come"])]),
+    ]),
+    didField: el("fieldset", {}, [
+      el("legend", {}, ["What you did"]),
+      activities.length === 0
+        ? el("p", { class: "hint" }, ["The programme's activities appear here once the phone has synced online."])
+        : null,
+      ...activities.map((box, index) =>
+        el("div", { class: "choice" }, [
+          box,
+          el("label", { for: `activity-${index}` }, [programme?.session_activities?.[index] ?? ""]),
+        ]),
+      ),
+    ]),
+    notesField: field("notes", "Notes", notes, "Only you, your coordinator and admins can read them."),
+    concernField: concernBox.wrapper,
+    /**
+     * Write what the fields hold into the log: the activities only of a session held; notes and a concern if any.
+     * @param {{ activities?: string[] | null, notes?: string | null, safeguarding_concern?: string | null }} record
+     * @param {{ held: boolean }} options
+     */
+    fillIn(record, { held }) {
+      if (held) {
+        record.activities = activities.filter((box) => box.checked).map((box) => box.value);
+      }
+      if (notes.value.trim() !== "") {
+        record.notes = notes.value.trim();
+      }
+      if (concernBox.concern.value.trim() !== "") {
+        record.safeguarding_concern = concernBox.concern.value.trim();
+      }
+    },
+  };
 }
 
 /** @type {Record<import("./types.js").Alert["kind"], string>} */
