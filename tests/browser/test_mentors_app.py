@@ -578,10 +578,15 @@ def test_a_log_that_meets_someone_elses_change_shows_both_and_the_mentor_chooses
     click(browser, "Sync now")
     wait_until(browser, lambda b: "1 not accepted" in status(b), "the conflict")
     click(browser, "Back to caseload")
-    wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, ".conflict"), "the conflict on the caseload")
-    conflict = browser.find_element(By.CSS_SELECTOR, ".conflict")
-    assert "Planned" in conflict.find_element(By.CSS_SELECTOR, ".theirs").text
-    assert "Cinema; he seemed tired." in conflict.find_element(By.CSS_SELECTOR, ".mine").text
+    # Read afresh on each try: a background sync may redraw the caseload between finding an element and reading it.
+    wait_until(
+        browser,
+        lambda b: (
+            "Planned" in b.find_element(By.CSS_SELECTOR, ".conflict .theirs").text
+            and "Cinema; he seemed tired." in b.find_element(By.CSS_SELECTOR, ".conflict .mine").text
+        ),
+        "the conflict on the caseload, both versions shown",
+    )
     assert session_on_server(committed_db_session, session_id).status.value == "planned"
 
     click(browser, "Send mine instead")
