@@ -334,9 +334,15 @@ def test_a_weekly_cap_refusal_on_replay_is_kept_shown_and_moved_to_another_week_
     set_network(browser, ONLINE)
     click(browser, "Sync now")
     wait_until(browser, lambda b: "1 not accepted" in status(b), "the refusal")
-    refusal = browser.find_element(By.CSS_SELECTOR, ".refusal")
-    assert "Not accepted: This child already has 3 of 3 sessions" in refusal.text
-    assert "Cooked together; talked about college." in refusal.text  # nothing the mentor wrote is lost
+    # Read afresh on each try (a background sync may redraw the caseload); nothing the mentor wrote is lost.
+    wait_until(
+        browser,
+        lambda b: (
+            "Not accepted: This child already has 3 of 3 sessions" in b.find_element(By.CSS_SELECTOR, ".refusal").text
+            and "Cooked together; talked about college." in b.find_element(By.CSS_SELECTOR, ".refusal").text
+        ),
+        "the refusal with the mentor's notes",
+    )
     assert sessions_on_server(committed_db_session, mentor) == 3
     # Syncing again does not send it again, nor hide it.
     click(browser, "Sync now")
