@@ -90,7 +90,12 @@ window.addEventListener("popstate", (event) => {
 });
 
 /** @param {{ moveFocus?: boolean }} [options] a screen the mentor opened takes the focus; a redraw does not */
+let draws = 0;
+
 async function draw({ moveFocus = true } = {}) {
+  // A draw reads the phone's store before it shows its screen: one begun earlier (a background sync's) must never
+  // finish over a later one (the mentor moving on), or the screen they asked for is lost.
+  const mine = ++draws;
   const signedIn = (await store.tokens()) !== undefined;
   if (!signedIn) {
     place = { name: "sign_in" };
@@ -110,7 +115,11 @@ async function draw({ moveFocus = true } = {}) {
   }
   const focused = document.activeElement;
   const keep = focused !== null && main.contains(focused) ? { tag: focused.tagName, text: focused.textContent } : null;
-  main.replaceChildren(await screenFor(place));
+  const screen = await screenFor(place);
+  if (mine !== draws) {
+    return;
+  }
+  main.replaceChildren(screen);
   if (moveFocus) {
     main.querySelector("h1")?.focus();
   } else if (keep !== null) {
