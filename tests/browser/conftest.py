@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from typing import Any
 
@@ -38,9 +39,10 @@ from api.children import service as children_service
 from api.children.models import Child, PhoneNumber
 from api.children.rules import ConsentGivenBy, ContactChannel
 from api.clock import FixedClock
+from api.enrolments.models import Enrolment
 from api.programmes.models import Programme
 from api.wellbeing import invitations as wellbeing_invitations
-from tests.builders import actor_for, admit_child, make_cohort, make_user
+from tests.builders import Team, actor_for, admit_child, make_cohort, make_user
 from tests.conftest import SECRET_KEY
 
 CHROMIUM = os.environ.get("REACHABLE_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -254,3 +256,24 @@ def make_link(committed_db_session: Session, committed_app: Flask, clock: FixedC
         return Link(path, invitation.id, child, phone_number, programme.name)
 
     return make
+
+
+@dataclass
+class Mentor:
+    email: str
+    mentor_id: uuid.UUID
+    child_reference: str
+    team: Team
+    enrolment: Enrolment
+
+
+@pytest.fixture()
+def mentor(committed_db_session: Session, clock: FixedClock) -> Mentor:
+    """A mentor with one child, supported for a fortnight; the server's clock is the phone's (now)."""
+    clock.advance(seconds=(datetime.now(UTC) - clock.now()).total_seconds())
+    team = Team(committed_db_session, clock=clock, enrolled_from=clock.now() - timedelta(days=14))
+    enrolment = team.child()
+    child = committed_db_session.get_one(Child, enrolment.child_id)
+    found = Mentor(team.mentor.email, team.mentor.id, child.reference, team, enrolment)
+    committed_db_session.commit()  # on SQLite, never leave a transaction open for the server
+    return found
