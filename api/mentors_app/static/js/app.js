@@ -9,7 +9,7 @@ import { discard, queueLog, queueSession, replay } from "./outbox.js";
 import * as lock from "./lock.js";
 import * as screens from "./screens.js";
 import * as store from "./store.js";
-import { fetchMissingProgrammes, fetchOnDutyNow, syncFeed } from "./sync.js";
+import { fetchInstruments, fetchMissingProgrammes, fetchOnDutyNow, syncFeed } from "./sync.js";
 
 /** @typedef {import("./types.js").SessionCreate} SessionCreate */
 /** @typedef {import("./types.js").SessionUpdate} SessionUpdate */
@@ -174,7 +174,7 @@ async function screenFor(at) {
   }
   if (at.name === "change") {
     const write = writes.find((candidate) => candidate.seq === at.seq);
-    if (write === undefined) {
+    if (write === undefined || write.kind === "request") {
       return screens.childPage({ child, sessions, writes, alerts, now, notice }, nav);
     }
     if (write.kind === "log_session") {
@@ -342,6 +342,7 @@ function syncNow() {
       const synced = await syncFeed();
       await fetchMissingProgrammes();
       await fetchOnDutyNow();
+      await fetchInstruments();
       lastSync = new Date();
       if (synced.droppedWrites > 0) {
         notice = `${synced.droppedWrites} unsent record(s) about a child no longer on your caseload were removed.`;

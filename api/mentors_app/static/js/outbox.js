@@ -19,6 +19,7 @@ import * as store from "./store.js";
 /** @typedef {import("./types.js").QueuedWrite} QueuedWrite */
 /** @typedef {import("./types.js").QueuedCreate} QueuedCreate */
 /** @typedef {import("./types.js").QueuedLog} QueuedLog */
+/** @typedef {import("./types.js").QueuedRequest} QueuedRequest */
 /** @typedef {import("./types.js").SessionUpdate} SessionUpdate */
 /** @typedef {import("./types.js").SessionCreate} SessionCreate */
 /** @typedef {import("./types.js").Session} Session */
@@ -67,6 +68,36 @@ export async function queueLog(childId, session, log, replacing) {
     plannedStartAt: session.planned_start_at,
     baseVersion: session.version,
     body: log,
+    queuedAt: new Date().toISOString(),
+    refusal: null,
+  };
+  write.seq = await enqueue(write, replacing);
+  return write;
+}
+
+/**
+ * Queue any other write (see QueuedRequest): a POST or PUT gets its Idempotency-Key here, once; an edit of a
+ * versioned record names the version it was based on and how to tell, after a lost answer, that it was applied.
+ * @param {{ childId: string, label: string, method: "POST" | "PUT" | "PATCH", path: string,
+ *   body: Record<string, unknown>, keepIn?: string, ifMatch?: number,
+ *   check?: { path: string, id?: string, expect: Record<string, unknown> } }} what
+ * @param {number} [replacing] the refused write this one replaces
+ * @returns {Promise<QueuedRequest>}
+ */
+export async function queueRequest(what, replacing) {
+  const edit = what.ifMatch !== undefined;
+  /** @type {QueuedRequest} */
+  const write = {
+    kind: "request",
+    childId: what.childId,
+    label: what.label,
+    method: what.method,
+    path: what.path,
+    idempotencyKey: edit ? null : crypto.randomUUID(),
+    ifMatch: what.ifMatch ?? null,
+    check: what.check ?? null,
+    body: what.body,
+    keepIn: what.keepIn ?? null,
     queuedAt: new Date().toISOString(),
     refusal: null,
   };
@@ -128,6 +159,14 @@ async function send(write) {
     throw new Error("A queued write has no place in the outbox");
   }
   try {
+    if (write.kind === "request") {
+      const answer = await request(write);
+      if (answer === null) {
+        return "refused";
+      }
+      await acceptedRequest(write.seq, write.keepIn, answer);
+      return "sent";
+    }
     const session = write.kind === "create_session" ? await create(write) : await logPlanned(write);
     if (session === null) {
       return "refused";
@@ -189,6 +228,45 @@ async function logPlanned(write) {
 }
 
 /**
+ * @param {QueuedRequest} write
+ * @returns {Promise<unknown>} the server's answer, or null when the write is kept as a conflict
+ */
+async function request(write) {
+  /** @type {Record<string, string>} */
+  const headers = {};
+  if (write.idempotencyKey !== null) {
+    headers["Idempotency-Key"] = write.idempotencyKey;
+  }
+  if (write.ifMatch !== null) {
+    headers["If-Match"] = `"${write.ifMatch}"`;
+  }
+  try {
+    return (await call(write.path, { method: write.method, headers, body: write.body })).body;
+  } catch (problem) {
+    if (!(problem instanceof Refused && problem.status === 412 && write.check !== null)) {
+      throw problem;
+    }
+    const check = write.check;
+    const read = (await call(check.path)).body;
+    const now = Array.isArray(read) ? read.find((record) => record?.id === check.id) : read;
+    if (now !== undefined && says(now, check.expect)) {
+      return now; // this very write, whose answer was lost: sent once
+    }
+    await refuse({ ...write, theirs: now ?? {} }, problem);
+    return null;
+  }
+}
+
+/**
+ * Whether a record already says everything `expected` says (compared as JSON, field by field).
+ * @param {Record<string, unknown>} record
+ * @param {Record<string, unknown>} expected
+ */
+export function says(record, expected) {
+  return Object.entries(expected).every(([name, value]) => JSON.stringify(record[name]) === JSON.stringify(value));
+}
+
+/**
  * Whether the server's session already says what the log says (so the log was applied).
  * @param {Session} session
  * @param {SessionUpdate} log
@@ -211,6 +289,21 @@ function accepted(seq, session) {
   return store.inTransaction([store.OUTBOX, store.SESSIONS], "readwrite", (transaction) => {
     transaction.objectStore(store.OUTBOX).delete(seq);
     transaction.objectStore(store.SESSIONS).put(session);
+  });
+}
+
+/**
+ * @param {number} seq
+ * @param {string | null} keepIn
+ * @param {unknown} answer
+ */
+function acceptedRequest(seq, keepIn, answer) {
+  const keeps = keepIn !== null && answer !== null && typeof answer === "object" && "id" in answer;
+  return store.inTransaction(keeps ? [store.OUTBOX, keepIn] : [store.OUTBOX], "readwrite", (transaction) => {
+    transaction.objectStore(store.OUTBOX).delete(seq);
+    if (keeps) {
+      transaction.objectStore(keepIn).put(answer);
+    }
   });
 }
 

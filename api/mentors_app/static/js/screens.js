@@ -178,6 +178,9 @@ function writesSection(writes, children, nav) {
  */
 function describeWrite(write, children) {
   const child = children.get(write.childId);
+  if (write.kind === "request") {
+    return `${write.label}${child === undefined ? "" : ` · ${childName(child)}`}`;
+  }
   const planned = write.kind === "create_session" && write.body.status === "planned";
   const what = planned ? "Planned session" : "Logged session";
   const when = dayAndTime(new Date(write.kind === "create_session" ? write.body.planned_start_at : write.plannedStartAt));
@@ -220,7 +223,7 @@ function refusedItem(write, children, nav) {
     write.body.notes === undefined || write.body.notes === ""
       ? null
       : el("p", { class: "notes" }, [`Your notes: ${write.body.notes}`]),
-    el("div", { class: "actions" }, [change, discard]),
+    el("div", { class: "actions" }, [write.kind === "request" ? null : change, discard]),
   ]);
 }
 

@@ -1,5 +1,6 @@
-// The phone's copy of the mentor's caseload, in IndexedDB: children, sessions, alerts and programmes as the sync feed
-// last gave them, the sync cursor, the sign-in's tokens, the PIN lock's hash, and the outbox of writes not yet
+// The phone's copy of the mentor's caseload, in IndexedDB: children, sessions, alerts, check-ins, goals, weekly
+// patterns, group series and missing episodes as the sync feed last gave them, programmes and the wellbeing
+// instruments (as data, from GET /instruments), the sync cursor, the sign-in's tokens, the PIN lock's hash, and the outbox of writes not yet
 // accepted by the server.
 // Everything is wiped on sign-out and when the server says the sign-in is over (a lost phone's sign-in revoked).
 
@@ -10,16 +11,25 @@
 /** @typedef {import("./types.js").TokenPair} TokenPair */
 /** @typedef {import("./types.js").QueuedWrite} QueuedWrite */
 /** @typedef {import("./types.js").OnDutyNow} OnDutyNow */
+/** @typedef {import("./types.js").Instrument} Instrument */
 
 const DATABASE = "reachable-mentors";
-const VERSION = 1;
+const VERSION = 2;
 export const CHILDREN = "children";
 export const SESSIONS = "sessions";
 export const PROGRAMMES = "programmes";
 export const OUTBOX = "outbox";
 export const META = "meta";
 export const ALERTS = "alerts";
-const ALL_STORES = [CHILDREN, SESSIONS, PROGRAMMES, ALERTS, OUTBOX, META];
+export const CHECK_INS = "check_ins";
+export const GOALS = "goals";
+export const PATTERNS = "patterns";
+export const GROUP_SERIES = "group_series";
+export const MISSING_EPISODES = "missing_episodes";
+export const INSTRUMENTS = "instruments";
+/** The stores of records about children, each keyed by id and carrying `child_id` (forgotten with the child). */
+export const CHILD_RECORDS = [CHECK_INS, GOALS, PATTERNS, MISSING_EPISODES];
+const ALL_STORES = [CHILDREN, SESSIONS, PROGRAMMES, ALERTS, OUTBOX, META, GROUP_SERIES, INSTRUMENTS, ...CHILD_RECORDS];
 const TOKENS = "tokens";
 const CURSOR = "cursor";
 // Who was on duty at the last contact, kept so a mentor with no data signal can still phone them.
@@ -33,14 +43,26 @@ export function database() {
   if (opened === null) {
     opened = new Promise((resolve, reject) => {
       const request = indexedDB.open(DATABASE, VERSION);
-      request.onupgradeneeded = () => {
+      request.onupgradeneeded = (event) => {
         const db = request.result;
-        db.createObjectStore(CHILDREN, { keyPath: "id" });
-        db.createObjectStore(SESSIONS, { keyPath: "id" });
-        db.createObjectStore(PROGRAMMES, { keyPath: "id" });
-        db.createObjectStore(ALERTS, { keyPath: "id" });
-        db.createObjectStore(OUTBOX, { keyPath: "seq", autoIncrement: true });
-        db.createObjectStore(META);
+        if (event.oldVersion < 1) {
+          db.createObjectStore(CHILDREN, { keyPath: "id" });
+          db.createObjectStore(SESSIONS, { keyPath: "id" });
+          db.createObjectStore(PROGRAMMES, { keyPath: "id" });
+          db.createObjectStore(ALERTS, { keyPath: "id" });
+          db.createObjectStore(OUTBOX, { keyPath: "seq", autoIncrement: true });
+          db.createObjectStore(META);
+        }
+        if (event.oldVersion < 2) {
+          for (const name of [...CHILD_RECORDS, GROUP_SERIES]) {
+            db.createObjectStore(name, { keyPath: "id" });
+          }
+          db.createObjectStore(INSTRUMENTS, { keyPath: "key" });
+          if (event.oldVersion >= 1) {
+            // The first version skipped check-ins, goals, patterns and series in the feed: read it all again.
+            request.transaction?.objectStore(META).delete(CURSOR);
+          }
+        }
       };
       request.onsuccess = () => resolve(request.result);
       request.onerror = () => reject(request.error);
@@ -103,6 +125,20 @@ export async function sessions() {
 /** @returns {Promise<Alert[]>} */
 export async function alerts() {
   return /** @type {Alert[]} */ (await everything(ALERTS));
+}
+
+/**
+ * Every record in one of the stores of CHILD_RECORDS (or the series), as the caller's type.
+ * @param {string} store
+ * @returns {Promise<any[]>}
+ */
+export function records(store) {
+  return everything(store);
+}
+
+/** @returns {Promise<Instrument[]>} */
+export async function instruments() {
+  return /** @type {Instrument[]} */ (await everything(INSTRUMENTS));
 }
 
 /** @returns {Promise<Programme[]>} */

@@ -2,8 +2,9 @@
 //
 // Each page's changes and its cursor are stored in one IndexedDB transaction, so an interrupted sync (the signal
 // drops, the app is closed) starts again exactly where the last stored page ended, and nothing is applied twice
-// or skipped. A child the mentor no longer holds comes as `access_revoked`: the child, their sessions and any
-// write of theirs still waiting are forgotten at once.
+// or skipped. A child the mentor no longer holds comes as `access_revoked`: the child, their sessions, their other
+// records and any write of theirs still waiting are forgotten at once. Missing episodes come as references only
+// (the feed never carries their details): each one named is read afterwards, by id.
 
 import { Refused, call } from "./api.js";
 import * as store from "./store.js";
@@ -18,13 +19,13 @@ import * as store from "./store.js";
 const PAGE_SIZE = 100;
 
 /**
- * @typedef {{ changes: number, forgottenChildren: number, droppedWrites: number }} SyncReport
+ * @typedef {{ changes: number, forgottenChildren: number, droppedWrites: number, episodes: Set<string> }} SyncReport
  */
 
 /** @returns {Promise<SyncReport>} */
 export async function syncFeed() {
   /** @type {SyncReport} */
-  const report = { changes: 0, forgottenChildren: 0, droppedWrites: 0 };
+  const report = { changes: 0, forgottenChildren: 0, droppedWrites: 0, episodes: new Set() };
   let cursor = await store.cursor();
   for (;;) {
     const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
@@ -45,7 +46,8 @@ export async function syncFeed() {
       throw problem;
     }
     const page = /** @type {SyncPage} */ (answer.body);
-    const stores = [store.CHILDREN, store.SESSIONS, store.ALERTS, store.OUTBOX, store.META];
+    const stores = [store.CHILDREN, store.SESSIONS, store.ALERTS, store.OUTBOX, store.META, store.GROUP_SERIES];
+    stores.push(...store.CHILD_RECORDS);
     await store.inTransaction(stores, "readwrite", async (transaction) => {
       for (const change of page.changes) {
         await apply(transaction, change, report);
@@ -55,6 +57,7 @@ export async function syncFeed() {
     report.changes += page.changes.length;
     cursor = page.cursor;
     if (!page.has_more) {
+      await fetchEpisodes(report.episodes);
       return report;
     }
   }
@@ -62,9 +65,9 @@ export async function syncFeed() {
 
 /** What the feed gave, and its cursor, forgotten together (the outbox stays: it is the mentor's own work). */
 function forgetTheCaseload() {
-  const stores = [store.CHILDREN, store.SESSIONS, store.ALERTS, store.META];
-  return store.inTransaction(stores, "readwrite", (transaction) => {
-    for (const name of [store.CHILDREN, store.SESSIONS, store.ALERTS]) {
+  const records = [store.CHILDREN, store.SESSIONS, store.ALERTS, store.GROUP_SERIES, ...store.CHILD_RECORDS];
+  return store.inTransaction([...records, store.META], "readwrite", (transaction) => {
+    for (const name of records) {
       transaction.objectStore(name).clear();
     }
     store.forgetCursorIn(transaction);
@@ -94,14 +97,54 @@ async function apply(transaction, change, report) {
       sessions.delete(change.id);
     }
   } else if (change.type === "alert") {
-    const alerts = transaction.objectStore(store.ALERTS);
-    if (change.alert !== null) {
-      alerts.put(change.alert);
-    } else if (change.op === "delete") {
-      alerts.delete(change.id);
+    keep(transaction.objectStore(store.ALERTS), change, change.alert);
+  } else if (change.type === "check_in") {
+    keep(transaction.objectStore(store.CHECK_INS), change, change.check_in);
+  } else if (change.type === "goal") {
+    keep(transaction.objectStore(store.GOALS), change, change.goal);
+  } else if (change.type === "pattern") {
+    keep(transaction.objectStore(store.PATTERNS), change, change.pattern);
+  } else if (change.type === "group_series") {
+    keep(transaction.objectStore(store.GROUP_SERIES), change, change.group_series);
+  } else if (change.type === "missing_episode") {
+    if (change.op === "delete") {
+      transaction.objectStore(store.MISSING_EPISODES).delete(change.id);
+      report.episodes.delete(change.id);
+    } else {
+      report.episodes.add(change.id);
     }
   }
-  // Patterns, check-ins, goals and missing episodes: not shown by this version of the app yet.
+}
+
+/**
+ * @param {IDBObjectStore} records
+ * @param {{ op: string, id: string }} change
+ * @param {unknown} record
+ */
+function keep(records, change, record) {
+  if (record !== null && record !== undefined) {
+    records.put(record);
+  } else if (change.op === "delete") {
+    records.delete(change.id);
+  }
+}
+
+/**
+ * Read the missing episodes the feed named; one gone meanwhile (404) is forgotten.
+ * @param {Set<string>} ids
+ */
+async function fetchEpisodes(ids) {
+  for (const id of ids) {
+    try {
+      const answer = await call(`/missing-episodes/${encodeURIComponent(id)}`);
+      await store.put(store.MISSING_EPISODES, answer.body);
+    } catch (problem) {
+      if (!(problem instanceof Refused && problem.status === 404)) {
+        throw problem;
+      }
+      await store.remove(store.MISSING_EPISODES, id);
+    }
+  }
 }
 
 /**
@@ -119,11 +162,13 @@ async function forgetChild(transaction, childId, report) {
       sessions.delete(session.id);
     }
   }
-  const alerts = transaction.objectStore(store.ALERTS);
-  const raised = /** @type {import("./types.js").Alert[]} */ (await store.result(alerts.getAll()));
-  for (const alert of raised) {
-    if (alert.child_id === childId) {
-      alerts.delete(alert.id);
+  for (const name of [store.ALERTS, ...store.CHILD_RECORDS]) {
+    const records = transaction.objectStore(name);
+    const held = /** @type {{ id: string, child_id: string | null }[]} */ (await store.result(records.getAll()));
+    for (const record of held) {
+      if (record.child_id === childId) {
+        records.delete(record.id);
+      }
     }
   }
   // A write about a child the mentor no longer holds would be refused, and must not stay on the phone either.
@@ -147,6 +192,20 @@ export async function fetchMissingProgrammes() {
       await store.put(store.PROGRAMMES, /** @type {Programme} */ (answer.body));
     }
   }
+}
+
+/** The wellbeing instruments the deployment offers, as data (their items and scales), fetched once. */
+export async function fetchInstruments() {
+  if ((await store.instruments()).length > 0) {
+    return;
+  }
+  const answer = await call("/instruments");
+  const instruments = /** @type {import("./types.js").Instrument[]} */ (answer.body);
+  await store.inTransaction([store.INSTRUMENTS], "readwrite", (transaction) => {
+    for (const instrument of instruments) {
+      transaction.objectStore(store.INSTRUMENTS).put(instrument);
+    }
+  });
 }
 
 /** Who is on duty now, with their work mobiles, kept for the concern form's tap-to-call links (offline too). */

@@ -13,6 +13,12 @@
 /** @typedef {Schemas["Change"]} Change */
 /** @typedef {Schemas["Error"]} ApiError */
 /** @typedef {Schemas["OnDutyNow"]} OnDutyNow */
+/** @typedef {Schemas["Instrument"]} Instrument */
+/** @typedef {Schemas["CheckIn"]} CheckIn */
+/** @typedef {Schemas["Goal"]} Goal */
+/** @typedef {Schemas["Pattern"]} Pattern */
+/** @typedef {Schemas["MissingEpisode"]} MissingEpisode */
+/** @typedef {Schemas["Series"]} Series */
 
 /**
  * Why the server refused a queued write when it was replayed: kept on the phone and shown to the mentor, with
@@ -49,7 +55,36 @@
  *   refusal: Refusal | null,
  *   theirs?: Session,
  * }} QueuedLog
- * @typedef {QueuedCreate | QueuedLog} QueuedWrite
+ * @typedef {QueuedCreate | QueuedLog | QueuedRequest} QueuedWrite
+ */
+
+/**
+ * - `request`: every other write (a check-in, a goal, a missing episode, a register, lone working, a weekly
+ *   pattern), sent as `method` to `path`:
+ *   - a POST or PUT carries its own `idempotencyKey`, made once when the mentor saves: a retry after a lost answer
+ *     is answered with the first answer;
+ *   - an edit of a versioned record carries `ifMatch` (the version the phone held). Replayed after a lost answer it
+ *     meets 412; the phone then reads the record at `check.path` (the one in the list with `check.id`) and if it
+ *     already says `check.expect` the write was applied, once. Otherwise someone else changed it: the refusal keeps
+ *     the server's record as `theirs`.
+ *   The server's answer is kept in the store `keepIn` (when it names one), in the same transaction as the write
+ *   leaves the outbox. `label` says what it is, in words, wherever the outbox is shown.
+ * @typedef {{
+ *   seq?: number,
+ *   kind: "request",
+ *   childId: string,
+ *   label: string,
+ *   method: "POST" | "PUT" | "PATCH",
+ *   path: string,
+ *   idempotencyKey: string | null,
+ *   ifMatch: number | null,
+ *   check: { path: string, id?: string, expect: Record<string, unknown> } | null,
+ *   body: Record<string, unknown>,
+ *   keepIn: string | null,
+ *   queuedAt: string,
+ *   refusal: Refusal | null,
+ *   theirs?: Record<string, unknown>,
+ * }} QueuedRequest
  */
 
 export {};
