@@ -36,6 +36,8 @@ const lockArea = element("lock");
 const status = element("status");
 const syncButton = /** @type {HTMLButtonElement} */ (element("sync-now"));
 const signOutButton = /** @type {HTMLButtonElement} */ (element("sign-out"));
+const update = element("update");
+const updateNow = /** @type {HTMLButtonElement} */ (element("update-now"));
 
 /** @type {Place} */
 let place = { name: "sign_in" };
@@ -344,6 +346,7 @@ function syncNow() {
       await fetchOnDutyNow();
       await fetchInstruments();
       lastSync = new Date();
+      checkForUpdate();
       if (synced.droppedWrites > 0) {
         notice = `${synced.droppedWrites} unsent record(s) about a child no longer on your caseload were removed.`;
       }
@@ -425,6 +428,26 @@ if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/app/sw.js", { scope: "/app" }).catch(() => {
     // Without the worker the app still works online; it just cannot open offline.
   });
+  // A new worker taking over a page an older one served is a new version of the app: this page still runs the old
+  // code, so say so and let the mentor choose when to reload (a form not yet saved would be lost; saved work stays).
+  // (The first worker to take the page, on a first visit, is not one: the page runs its code already.)
+  let controlled = navigator.serviceWorker.controller !== null;
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    update.hidden = !controlled;
+    controlled = true;
+  });
+  updateNow.addEventListener("click", () => location.reload());
+}
+
+const UPDATE_CHECK_MS = 60 * 60_000;
+let lastUpdateCheck = Date.now();
+
+/** An app left open all evening still hears of a new version: the worker's script is checked hourly (an ETag). */
+function checkForUpdate() {
+  if ("serviceWorker" in navigator && Date.now() - lastUpdateCheck >= UPDATE_CHECK_MS) {
+    lastUpdateCheck = Date.now();
+    void navigator.serviceWorker.getRegistration().then((registration) => registration?.update());
+  }
 }
 
 history.replaceState({ place }, "", location.pathname);
