@@ -30,7 +30,7 @@ CLIENT_TOOLS := $(CLIENT)/node_modules/.package-lock.json
 REACHABLE_TEST_CHROMIUM ?= /usr/bin/chromium
 REACHABLE_TEST_CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: run test install twilio-mock-deps client-deps browser-deps lint format openapi migrate demo scheduler clean
+.PHONY: run test install twilio-mock-deps client-deps browser-deps lint format openapi migrate demo scheduler restore-check clean
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -144,6 +144,12 @@ openapi: install client-deps
 	else \
 		echo "NOTE: $(CLIENT)/src/schema.d.ts was NOT regenerated (that needs npm): its drift test will fail."; \
 	fi
+
+# Restore a PostgreSQL backup (pg_dump) into a fresh database, migrate it, serve it and count it, then drop it:
+#   make restore-check BACKUP=reachable.dump [SERVER=postgresql+psycopg://user@host:5432/postgres]
+restore-check: install
+	@test -n "$(BACKUP)" || { echo "Say which backup: make restore-check BACKUP=path/to/backup.dump"; exit 2; }
+	@$(BIN)/python scripts/restore_check.py "$(BACKUP)" $(if $(SERVER),--server "$(SERVER)")
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache $(CLIENT)/node_modules
