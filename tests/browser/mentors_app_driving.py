@@ -4,6 +4,7 @@ and the page checks (labels, 44 px targets, focus, axe-core)."""
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -320,3 +321,58 @@ def axe_violations(browser: WebDriver) -> list[str]:
         WCAG_22_AA,
     )
     return found
+
+
+@dataclass
+class LostAnswers:
+    """The answers to the writes being watched: (method, path, status, Idempotent-Replayed), in order."""
+
+    answers: list[tuple[str, str, int, str | None]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def to(self, method: str, pattern: str) -> list[tuple[int, str | None]]:
+        with self.lock:
+            return [
+                (status, replayed)
+                for m, path, status, replayed in self.answers
+                if m == method and re.search(pattern, path)
+            ]
+
+
+def lose_first_answers(app: Flask, *writes: tuple[str, str]) -> LostAnswers:
+    """For each (method, path pattern) given, e.g. ("POST", r"/check-ins$"), let the first matching write commit and
+    then lose its answer (a 502, as a proxy gives when its connection drops after the server wrote); the answers to
+    every matching write are recorded. watch_traffic does the same for the first write to /sessions only."""
+    watched = LostAnswers()
+    inner = app.wsgi_app
+    to_lose = list(writes)
+
+    def matching(method: str, path: str) -> tuple[str, str] | None:
+        return next((write for write in writes if write[0] == method and re.search(write[1], path)), None)
+
+    def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        write = matching(method, path)
+        if write is None:
+            return inner(environ, start_response)
+        answered: dict[str, Any] = {}
+
+        def keep(status: str, headers: list[tuple[str, str]], *_: Any) -> Callable[[bytes], None]:
+            answered["status"], answered["headers"] = status, headers
+            return lambda _data: None
+
+        body = b"".join(inner(environ, keep))
+        replayed = dict(answered["headers"]).get("Idempotent-Replayed")
+        with watched.lock:
+            watched.answers.append((method, path, int(answered["status"].split()[0]), replayed))
+            lose = write in to_lose
+            if lose:
+                to_lose.remove(write)
+        if lose:
+            start_response("502 Bad Gateway", [("Content-Type", "text/plain")])
+            return [b"the answer was lost"]
+        start_response(answered["status"], answered["headers"])
+        return [body]
+
+    app.wsgi_app = middleware  # type: ignore[method-assign]
+    return watched

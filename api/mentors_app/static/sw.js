@@ -28,9 +28,11 @@ const SHELL_FILES = [
   "/app/static/js/lock.js",
   "/app/static/js/outbox.js",
   "/app/static/js/screens.js",
+  "/app/static/js/screens_wellbeing.js",
   "/app/static/js/store.js",
   "/app/static/js/sync.js",
   "/app/static/js/types.js",
+  "/app/static/js/wellbeing.js",
 ];
 
 worker.addEventListener("install", (event) => {

@@ -5,11 +5,14 @@
 // shared-screen glance at the URL.
 
 import { Offline, Refused, SignedOut, signIn, signOut } from "./api.js";
-import { discard, queueLog, queueSession, replay } from "./outbox.js";
+import { dayAndTime } from "./dom.js";
+import { discard, queueLog, queueRequest, queueSession, replay } from "./outbox.js";
 import * as lock from "./lock.js";
 import * as screens from "./screens.js";
+import * as wellbeingScreens from "./screens_wellbeing.js";
 import * as store from "./store.js";
 import { fetchInstruments, fetchMissingProgrammes, fetchOnDutyNow, syncFeed } from "./sync.js";
+import { ageOn, suitableInstruments, summaries } from "./wellbeing.js";
 
 /** @typedef {import("./types.js").SessionCreate} SessionCreate */
 /** @typedef {import("./types.js").SessionUpdate} SessionUpdate */
@@ -17,7 +20,9 @@ import { fetchInstruments, fetchMissingProgrammes, fetchOnDutyNow, syncFeed } fr
 /**
  * @typedef {{ name: "sign_in" } | { name: "caseload" } | { name: "child", childId: string }
  *   | { name: "log", childId: string } | { name: "plan", childId: string }
- *   | { name: "change", childId: string, seq: number } | { name: "log_planned", childId: string, sessionId: string }} Place
+ *   | { name: "change", childId: string, seq: number } | { name: "log_planned", childId: string, sessionId: string }
+ *   | { name: "check_in", childId: string } | { name: "new_goal", childId: string }
+ *   | { name: "goal", childId: string, goalId: string }} Place
  */
 
 const BACKGROUND_SYNC_MS = 60_000;
@@ -159,7 +164,11 @@ async function screenFor(at) {
     return screens.caseload({ children, sessions, writes, now, notice }, nav);
   }
   if (at.name === "child") {
-    return screens.childPage({ child, sessions, writes, alerts, now, notice }, nav);
+    const wellbeing = await childWellbeing(child, writes);
+    return screens.childPage({ child, sessions, writes, alerts, now, notice, wellbeing }, nav);
+  }
+  if (at.name === "check_in" || at.name === "new_goal" || at.name === "goal") {
+    return await wellbeingScreen(at, child, sessions, writes, now);
   }
   const programme = (await store.programmes()).find((candidate) => candidate.id === child.programme_id);
   const duty = await store.dutyNow();
@@ -332,6 +341,123 @@ async function submitSignIn(email, password) {
   return null;
 }
 
+// --- Wellbeing: goals, check-ins, the change since the first check-in (screens in screens_wellbeing.js) ---
+
+/** @param {string} childId */
+function wellbeingActions(childId) {
+  return {
+    checkIn: () => void go({ name: "check_in", childId }),
+    newGoal: () => void go({ name: "new_goal", childId }),
+    goal: (/** @type {string} */ goalId) => void go({ name: "goal", childId, goalId }),
+  };
+}
+
+/**
+ * @param {import("./types.js").Child} child
+ * @param {import("./types.js").QueuedWrite[]} writes
+ */
+async function childWellbeing(child, writes) {
+  const [goals, checkIns, instruments] = await Promise.all([
+    store.records(store.GOALS),
+    store.records(store.CHECK_INS),
+    store.instruments(),
+  ]);
+  const data = { child, goals, checkIns, instruments, writes, summaries: summaries(child.id, checkIns, instruments) };
+  return wellbeingScreens.childWellbeing(data, wellbeingActions(child.id));
+}
+
+/**
+ * @param {Extract<Place, { name: "check_in" | "new_goal" | "goal" }>} at
+ * @param {import("./types.js").Child} child
+ * @param {import("./types.js").Session[]} sessions
+ * @param {import("./types.js").QueuedWrite[]} writes
+ * @param {Date} now
+ */
+async function wellbeingScreen(at, child, sessions, writes, now) {
+  const goals = /** @type {import("./types.js").Goal[]} */ (await store.records(store.GOALS));
+  const active = wellbeingScreens.activeGoals(child.id, goals, writes);
+  const onCancel = () => void go({ name: "child", childId: child.id });
+  const goalsPath = `/children/${encodeURIComponent(child.id)}/goals`;
+  if (at.name === "new_goal") {
+    const held = active.length + wellbeingScreens.goalsWaiting(child.id, writes).length;
+    return wellbeingScreens.newGoalForm({ child, active: held }, {
+      onCancel,
+      onSave: (description) =>
+        void saveRequest(
+          { childId: child.id, label: `New goal: “${description}”`, method: "POST", path: goalsPath,
+            body: { description }, keepIn: store.GOALS },
+          "Goal saved. Sending it now.",
+        ),
+    });
+  }
+  if (at.name === "goal") {
+    const goal = active.find((candidate) => candidate.id === at.goalId);
+    if (goal === undefined) {
+      return await screenFor({ name: "child", childId: child.id });
+    }
+    const gbo = (await store.instruments()).find((instrument) => instrument.scoring === "per_goal");
+    const checkIns = await store.records(store.CHECK_INS);
+    const path = `/goals/${encodeURIComponent(goal.id)}/`;
+    // An edit of a versioned goal: If-Match its version; after a lost answer, the goal saying so shows it was applied.
+    const edit = { childId: child.id, method: /** @type {const} */ ("POST"), ifMatch: goal.version, keepIn: store.GOALS };
+    return wellbeingScreens.goalScreen({ child, goal, rating: wellbeingScreens.ratingWords(goal, checkIns, gbo) }, {
+      onCancel,
+      onEnd: (status, note) =>
+        void saveRequest(
+          { ...edit, label: `Goal ${status}: “${goal.description}”`, path: `${path}end`, body: { status, note },
+            check: { path: goalsPath, id: goal.id, expect: { status } } },
+          `Goal marked ${status}. Sending it now.`,
+        ),
+      onReword: (description, note) =>
+        void saveRequest(
+          { ...edit, label: `Goal reworded: “${description}”`, path: `${path}change`, body: { description, note },
+            check: { path: goalsPath, id: goal.id, expect: { status: "changed" } } },
+          "New words saved. Sending them now.",
+        ),
+    });
+  }
+  const age = ageOn(child.date_of_birth, now);
+  const instruments = suitableInstruments(await store.instruments(), { age, activeGoals: active.length });
+  const startOfToday = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+  const isToday = (/** @type {string} */ iso) => new Date(iso) >= startOfToday && new Date(iso) < new Date(startOfToday.getTime() + 86_400_000);
+  // The child's sessions of today: those the phone holds, and those logged on it still waiting (sent first, in order).
+  const todays = [
+    ...sessions
+      .filter((s) => s.attendees.some((a) => a.child_id === child.id) && isToday(s.planned_start_at))
+      .filter((s) => !s.status.startsWith("cancelled") && s.status !== "rescheduled")
+      .map((s) => ({ id: s.id, at: s.planned_start_at })),
+    ...writes.flatMap((write) =>
+      write.kind === "create_session" && write.childId === child.id && write.refusal === null && isToday(write.body.planned_start_at)
+        ? [{ id: write.body.id, at: write.body.planned_start_at }]
+        : [],
+    ),
+  ].sort((a, b) => b.at.localeCompare(a.at));
+  const choices = todays.map((s) => ({ id: s.id, words: `The session of ${dayAndTime(new Date(s.at))}` }));
+  return wellbeingScreens.checkInForm({ child, instruments, goals: active, sessions: choices }, {
+    onCancel,
+    onSave: (checkIn, instrument) =>
+      void saveRequest(
+        { childId: child.id, label: `Check-in: ${instrument.name}`, method: "POST",
+          path: `/children/${encodeURIComponent(child.id)}/check-ins`, body: checkIn, keepIn: store.CHECK_INS },
+        "Check-in saved. Sending it now.",
+      ),
+  });
+}
+
+/**
+ * Queue a write (outbox.queueRequest), back to the child's page saying so, and send it if the phone is online.
+ * @param {Parameters<typeof queueRequest>[0]} what
+ * @param {string} online what to say when it is being sent now
+ */
+async function saveRequest(what, online) {
+  await queueRequest(what);
+  notice = navigator.onLine ? online : "Saved on this phone. It will be sent when you are online.";
+  place = { name: "child", childId: what.childId };
+  history.replaceState({ place }, "", location.pathname);
+  await draw();
+  void syncNow();
+}
+
 /** Send what is waiting, then bring the phone up to date; one run at a time. */
 function syncNow() {
   syncing ??= (async () => {
@@ -352,7 +478,7 @@ function syncNow() {
       }
       // Redrawn where the mentor is, keeping the focus where it is; never under a form being filled in (a PIN's too).
       const changed = sent.sent > 0 || sent.refused > 0 || synced.changes > 0 || synced.droppedWrites > 0;
-      const filling = ["log", "plan", "change", "log_planned"].includes(place.name);
+      const filling = ["log", "plan", "change", "log_planned", "check_in", "new_goal", "goal"].includes(place.name);
       if (changed && !filling && !isLocked && (await lock.hasPin())) {
         await draw({ moveFocus: false });
       }

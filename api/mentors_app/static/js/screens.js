@@ -220,11 +220,37 @@ function refusedItem(write, children, nav) {
             "Move it to another week, or ask your coordinator to allow one more this week and then change it.",
         ])
       : null,
+    ...fieldProblems(refusal),
     write.body.notes === undefined || write.body.notes === ""
       ? null
       : el("p", { class: "notes" }, [`Your notes: ${write.body.notes}`]),
     el("div", { class: "actions" }, [write.kind === "request" ? null : change, discard]),
   ]);
+}
+
+/**
+ * The refusal's field problems, each with what it names (a check-in's answers name their item: "goal_2: ..."), so
+ * the mentor sees which answer or field the server would not take.
+ * @param {import("./types.js").Refusal | null} refusal
+ * @returns {HTMLElement[]}
+ */
+function fieldProblems(refusal) {
+  /** @type {string[]} */
+  const lines = [];
+  /** @param {string} where @param {unknown} said */
+  const collect = (where, said) => {
+    if (Array.isArray(said)) {
+      lines.push(`${where}: ${said.map(String).join(" ")}`);
+    } else if (said !== null && typeof said === "object") {
+      for (const [name, inner] of Object.entries(said)) {
+        collect(where === "answers" ? name : `${where} ${name}`, inner);
+      }
+    }
+  };
+  for (const [name, said] of Object.entries(refusal?.facts?.errors ?? {})) {
+    collect(name, said);
+  }
+  return lines.length === 0 ? [] : [el("ul", { class: "field-problems" }, lines.map((line) => el("li", {}, [line])))];
 }
 
 /**
@@ -322,10 +348,10 @@ export function caseload({ children, sessions, writes, now, notice: said }, nav)
 
 /**
  * @param {{ child: Child, sessions: Session[], writes: QueuedWrite[], alerts: import("./types.js").Alert[],
- *   now: Date, notice: string | null }} data
+ *   now: Date, notice: string | null, wellbeing?: HTMLElement[] }} data `wellbeing`: their goals and check-ins
  * @param {Navigation} nav
  */
-export function childPage({ child, sessions, writes, alerts, now, notice: said }, nav) {
+export function childPage({ child, sessions, writes, alerts, now, notice: said, wellbeing = [] }, nav) {
   const theirs = sessions
     .filter((session) => session.attendees.some((attendee) => attendee.child_id === child.id))
     .sort((a, b) => a.planned_start_at.localeCompare(b.planned_start_at));
@@ -372,6 +398,7 @@ export function childPage({ child, sessions, writes, alerts, now, notice: said }
     next.length === 0 ? el("p", {}, ["None planned."]) : el("ul", { class: "plain" }, next.map(describe)),
     el("h2", {}, ["Recent sessions"]),
     recent.length === 0 ? el("p", {}, ["None yet."]) : el("ul", { class: "plain" }, recent.map(describe)),
+    ...wellbeing,
     back,
   ]);
 }
