@@ -6,6 +6,7 @@
 
 import { Offline, Refused, SignedOut, signIn, signOut } from "./api.js";
 import { discard, queueLog, queueSession, replay } from "./outbox.js";
+import * as casework from "./casework.js";
 import * as lock from "./lock.js";
 import * as screens from "./screens.js";
 import * as store from "./store.js";
@@ -16,8 +17,9 @@ import { fetchInstruments, fetchMissingProgrammes, fetchOnDutyNow, syncFeed } fr
 
 /**
  * @typedef {{ name: "sign_in" } | { name: "caseload" } | { name: "child", childId: string }
- *   | { name: "log", childId: string } | { name: "plan", childId: string }
- *   | { name: "change", childId: string, seq: number } | { name: "log_planned", childId: string, sessionId: string }} Place
+ *   | { name: "log", childId: string, concern?: boolean } | { name: "plan", childId: string }
+ *   | { name: "change", childId: string, seq: number } | { name: "log_planned", childId: string, sessionId: string }
+ *   | import("./casework.js").CaseworkPlace} Place
  */
 
 const BACKGROUND_SYNC_MS = 60_000;
@@ -53,6 +55,7 @@ const nav = {
   planSession: (childId) => go({ name: "plan", childId }),
   caseload: () => go({ name: "caseload" }),
   logPlanned: (childId, sessionId) => go({ name: "log_planned", childId, sessionId }),
+  raiseConcern: (childId) => go({ name: "log", childId, concern: true }),
   sendMine: async (seq) => {
     const write = (await store.queuedWrites()).find((candidate) => candidate.seq === seq);
     if (write?.kind === "log_session" && write.theirs !== undefined) {
@@ -121,7 +124,8 @@ async function draw({ moveFocus = true } = {}) {
   }
   main.replaceChildren(screen);
   if (moveFocus) {
-    main.querySelector("h1")?.focus();
+    // A screen may name the field it opened for (a concern to raise); otherwise its heading takes the focus.
+    /** @type {HTMLElement | null} */ (main.querySelector("[data-focus]") ?? main.querySelector("h1"))?.focus();
   } else if (keep !== null) {
     // Redrawn under the mentor's hands: the focus stays on the same heading or button, not lost to the page.
     const same = [...main.querySelectorAll(keep.tag)].find((candidate) => candidate.textContent === keep.text);
@@ -148,7 +152,8 @@ async function screenFor(at) {
     store.alerts(),
   ]);
   if (at.name === "caseload") {
-    return screens.caseload({ children, sessions, writes, now, notice }, nav);
+    const extras = await work.caseloadExtras({ writes, now });
+    return screens.caseload({ children, sessions, writes, now, notice, extras }, nav);
   }
   const child = children.find((candidate) => candidate.id === at.childId);
   if (child === undefined) {
@@ -157,7 +162,17 @@ async function screenFor(at) {
     return screens.caseload({ children, sessions, writes, now, notice }, nav);
   }
   if (at.name === "child") {
-    return screens.childPage({ child, sessions, writes, alerts, now, notice }, nav);
+    const extras = await work.childExtras({ child, writes, now });
+    return screens.childPage({ child, sessions, writes, alerts, now, notice, extras }, nav);
+  }
+  if (casework.isCaseworkPlace(at)) {
+    const screen = await work.screen(at, { child, sessions, writes, now });
+    if (screen !== null) {
+      return screen;
+    }
+    place = { name: "child", childId: child.id };
+    const extras = await work.childExtras({ child, writes, now });
+    return screens.childPage({ child, sessions, writes, alerts, now, notice, extras }, nav);
   }
   const programme = (await store.programmes()).find((candidate) => candidate.id === child.programme_id);
   const duty = await store.dutyNow();
@@ -194,11 +209,26 @@ async function screenFor(at) {
       onSave: (session) => void saveSession(child.id, session, at.seq),
     });
   }
-  return screens.sessionForm(at.name, { child, programme, duty, now }, {
+  const focusConcern = at.name === "log" && at.concern === true;
+  return screens.sessionForm(at.name, { child, programme, duty, now, focusConcern }, {
     ...actions,
     onSave: (session) => void saveSession(child.id, session),
   });
 }
+
+/** Casework (missing episodes, lone working): its screens and writes, given how to move and what saving said. */
+const work = casework.controller({
+  go: (next) => go(next),
+  saved: async (childId, said) => {
+    notice = said;
+    if (childId !== null) {
+      place = { name: "child", childId };
+      history.replaceState({ place }, "", location.pathname);
+    }
+    await draw();
+    void syncNow();
+  },
+});
 
 /** @param {boolean} on */
 async function setLocked(on) {
@@ -349,7 +379,7 @@ function syncNow() {
       }
       // Redrawn where the mentor is, keeping the focus where it is; never under a form being filled in (a PIN's too).
       const changed = sent.sent > 0 || sent.refused > 0 || synced.changes > 0 || synced.droppedWrites > 0;
-      const filling = ["log", "plan", "change", "log_planned"].includes(place.name);
+      const filling = ["log", "plan", "change", "log_planned"].includes(place.name) || casework.isCaseworkPlace(place);
       if (changed && !filling && !isLocked && (await lock.hasPin())) {
         await draw({ moveFocus: false });
       }
