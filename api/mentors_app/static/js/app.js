@@ -7,6 +7,7 @@
 import { Offline, Refused, SignedOut, signIn, signOut } from "./api.js";
 import { dayAndTime } from "./dom.js";
 import { discard, queueLog, queueRequest, queueSession, replay } from "./outbox.js";
+import * as casework from "./casework.js";
 import * as lock from "./lock.js";
 import * as screens from "./screens.js";
 import * as wellbeingScreens from "./screens_wellbeing.js";
@@ -19,10 +20,10 @@ import { ageOn, suitableInstruments, summaries } from "./wellbeing.js";
 
 /**
  * @typedef {{ name: "sign_in" } | { name: "caseload" } | { name: "child", childId: string }
- *   | { name: "log", childId: string } | { name: "plan", childId: string }
+ *   | { name: "log", childId: string, concern?: boolean } | { name: "plan", childId: string }
  *   | { name: "change", childId: string, seq: number } | { name: "log_planned", childId: string, sessionId: string }
  *   | { name: "check_in", childId: string } | { name: "new_goal", childId: string }
- *   | { name: "goal", childId: string, goalId: string }} Place
+ *   | { name: "goal", childId: string, goalId: string } | import("./casework.js").CaseworkPlace} Place
  */
 
 const BACKGROUND_SYNC_MS = 60_000;
@@ -60,6 +61,7 @@ const nav = {
   planSession: (childId) => go({ name: "plan", childId }),
   caseload: () => go({ name: "caseload" }),
   logPlanned: (childId, sessionId) => go({ name: "log_planned", childId, sessionId }),
+  raiseConcern: (childId) => go({ name: "log", childId, concern: true }),
   sendMine: async (seq) => {
     const write = (await store.queuedWrites()).find((candidate) => candidate.seq === seq);
     if (write?.kind === "log_session" && write.theirs !== undefined) {
@@ -128,7 +130,8 @@ async function draw({ moveFocus = true } = {}) {
   }
   main.replaceChildren(screen);
   if (moveFocus) {
-    main.querySelector("h1")?.focus();
+    // A screen may name the field it opened for (a concern to raise); otherwise its heading takes the focus.
+    /** @type {HTMLElement | null} */ (main.querySelector("[data-focus]") ?? main.querySelector("h1"))?.focus();
   } else if (keep !== null) {
     // Redrawn under the mentor's hands: the focus stays on the same heading or button, not lost to the page.
     const same = [...main.querySelectorAll(keep.tag)].find((candidate) => candidate.textContent === keep.text);
@@ -155,7 +158,8 @@ async function screenFor(at) {
     store.alerts(),
   ]);
   if (at.name === "caseload") {
-    return screens.caseload({ children, sessions, writes, now, notice }, nav);
+    const extras = await work.caseloadExtras({ writes, now });
+    return screens.caseload({ children, sessions, writes, now, notice, extras }, nav);
   }
   const child = children.find((candidate) => candidate.id === at.childId);
   if (child === undefined) {
@@ -165,10 +169,21 @@ async function screenFor(at) {
   }
   if (at.name === "child") {
     const wellbeing = await childWellbeing(child, writes);
-    return screens.childPage({ child, sessions, writes, alerts, now, notice, wellbeing }, nav);
+    const extras = await work.childExtras({ child, writes, now });
+    return screens.childPage({ child, sessions, writes, alerts, now, notice, wellbeing, extras }, nav);
   }
   if (at.name === "check_in" || at.name === "new_goal" || at.name === "goal") {
     return await wellbeingScreen(at, child, sessions, writes, now);
+  }
+  if (casework.isCaseworkPlace(at)) {
+    const screen = await work.screen(at, { child, sessions, writes, now });
+    if (screen !== null) {
+      return screen;
+    }
+    place = { name: "child", childId: child.id };
+    const wellbeing = await childWellbeing(child, writes);
+    const extras = await work.childExtras({ child, writes, now });
+    return screens.childPage({ child, sessions, writes, alerts, now, notice, wellbeing, extras }, nav);
   }
   const programme = (await store.programmes()).find((candidate) => candidate.id === child.programme_id);
   const duty = await store.dutyNow();
@@ -205,11 +220,26 @@ async function screenFor(at) {
       onSave: (session) => void saveSession(child.id, session, at.seq),
     });
   }
-  return screens.sessionForm(at.name, { child, programme, duty, now }, {
+  const focusConcern = at.name === "log" && at.concern === true;
+  return screens.sessionForm(at.name, { child, programme, duty, now, focusConcern }, {
     ...actions,
     onSave: (session) => void saveSession(child.id, session),
   });
 }
+
+/** Casework (missing episodes, lone working): its screens and writes, given how to move and what saving said. */
+const work = casework.controller({
+  go: (next) => go(next),
+  saved: async (childId, said) => {
+    notice = said;
+    if (childId !== null) {
+      place = { name: "child", childId };
+      history.replaceState({ place }, "", location.pathname);
+    }
+    await draw();
+    void syncNow();
+  },
+});
 
 /** @param {boolean} on */
 async function setLocked(on) {
@@ -478,7 +508,9 @@ function syncNow() {
       }
       // Redrawn where the mentor is, keeping the focus where it is; never under a form being filled in (a PIN's too).
       const changed = sent.sent > 0 || sent.refused > 0 || synced.changes > 0 || synced.droppedWrites > 0;
-      const filling = ["log", "plan", "change", "log_planned", "check_in", "new_goal", "goal"].includes(place.name);
+      const filling =
+        ["log", "plan", "change", "log_planned", "check_in", "new_goal", "goal"].includes(place.name) ||
+        casework.isCaseworkPlace(place);
       if (changed && !filling && !isLocked && (await lock.hasPin())) {
         await draw({ moveFocus: false });
       }

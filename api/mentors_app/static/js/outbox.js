@@ -80,7 +80,8 @@ export async function queueLog(childId, session, log, replacing) {
  * versioned record names the version it was based on and how to tell, after a lost answer, that it was applied.
  * @param {{ childId: string, label: string, method: "POST" | "PUT" | "PATCH", path: string,
  *   body: Record<string, unknown>, keepIn?: string, ifMatch?: number,
- *   check?: { path: string, id?: string, expect: Record<string, unknown> } }} what
+ *   check?: { path: string, id?: string, expect: Record<string, unknown> },
+ *   keepOn?: { store: string, id: string, field: string } }} what
  * @param {number} [replacing] the refused write this one replaces
  * @returns {Promise<QueuedRequest>}
  */
@@ -98,6 +99,7 @@ export async function queueRequest(what, replacing) {
     check: what.check ?? null,
     body: what.body,
     keepIn: what.keepIn ?? null,
+    keepOn: what.keepOn ?? null,
     queuedAt: new Date().toISOString(),
     refusal: null,
   };
@@ -164,7 +166,7 @@ async function send(write) {
       if (answer === null) {
         return "refused";
       }
-      await acceptedRequest(write.seq, write.keepIn, answer);
+      await acceptedRequest(write.seq, write, answer);
       return "sent";
     }
     const session = write.kind === "create_session" ? await create(write) : await logPlanned(write);
@@ -294,15 +296,27 @@ function accepted(seq, session) {
 
 /**
  * @param {number} seq
- * @param {string | null} keepIn
+ * @param {{ keepIn: string | null, keepOn?: { store: string, id: string, field: string } | null }} where
  * @param {unknown} answer
  */
-function acceptedRequest(seq, keepIn, answer) {
-  const keeps = keepIn !== null && answer !== null && typeof answer === "object" && "id" in answer;
-  return store.inTransaction(keeps ? [store.OUTBOX, keepIn] : [store.OUTBOX], "readwrite", (transaction) => {
+function acceptedRequest(seq, { keepIn, keepOn }, answer) {
+  const isRecord = answer !== null && typeof answer === "object";
+  const keeps = keepIn !== null && isRecord && "id" in answer;
+  // An answer that is a part of another record the phone holds (a session's lone-working check) goes into it, so
+  // the phone shows what the server said at once, not only after the sync feed brings the record again.
+  const into = isRecord ? (keepOn ?? null) : null;
+  const stores = [store.OUTBOX, ...(keeps ? [keepIn] : []), ...(into !== null ? [into.store] : [])];
+  return store.inTransaction(stores, "readwrite", async (transaction) => {
     transaction.objectStore(store.OUTBOX).delete(seq);
     if (keeps) {
       transaction.objectStore(keepIn).put(answer);
+    }
+    if (into !== null) {
+      const records = transaction.objectStore(into.store);
+      const record = await store.result(records.get(into.id));
+      if (record !== undefined && record !== null && typeof record === "object") {
+        records.put({ ...record, [into.field]: answer });
+      }
     }
   });
 }

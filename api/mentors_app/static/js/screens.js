@@ -47,7 +47,14 @@ const LOCATION_WORDS = {
  *   change: (seq: number) => void,
  *   sendMine: (seq: number) => void,
  *   logPlanned: (childId: string, sessionId: string) => void,
+ *   raiseConcern: (childId: string) => void,
  * }} Navigation
+ */
+
+/**
+ * What other parts of the app add to the caseload and a child's page: sections of their own on the child's page
+ * (after the alerts), and something under a session (lone working's controls).
+ * @typedef {{ sections?: Node[], sessionExtra?: (session: Session) => Node | null }} Extras
  */
 
 /** @param {Child} child */
@@ -126,18 +133,19 @@ function endOfWeek(now) {
  * @param {Session} session
  * @param {Map<string, Child>} children
  * @param {Navigation} nav
+ * @param {Node | null} [extra] shown under the session (its lone-working controls)
  */
-function sessionItem(session, children, nav) {
+function sessionItem(session, children, nav, extra = null) {
   const childId = childIdOf(session);
   const child = childId === undefined ? undefined : children.get(childId);
   const when = dayAndTime(new Date(session.planned_start_at));
   const words = `${when} · ${child === undefined ? "Group" : childName(child)} · ${STATUS_WORDS[session.status]}`;
   if (child === undefined) {
-    return el("li", {}, [words]);
+    return el("li", {}, [words, extra]);
   }
   const open = button(words, { class: "row" });
   open.addEventListener("click", () => nav.openChild(child.id));
-  return el("li", {}, [open]);
+  return el("li", {}, [open, extra]);
 }
 
 /**
@@ -305,10 +313,11 @@ function conflictItem(write, theirs, children, nav) {
 }
 
 /**
- * @param {{ children: Child[], sessions: Session[], writes: QueuedWrite[], now: Date, notice: string | null }} data
+ * @param {{ children: Child[], sessions: Session[], writes: QueuedWrite[], now: Date, notice: string | null,
+ *   extras?: Extras }} data
  * @param {Navigation} nav
  */
-export function caseload({ children, sessions, writes, now, notice: said }, nav) {
+export function caseload({ children, sessions, writes, now, notice: said, extras }, nav) {
   const byId = new Map(children.map((child) => [child.id, child]));
   const startOfToday = new Date(now.getFullYear(), now.getMonth(), now.getDate());
   const endOfToday = new Date(startOfToday.getTime() + DAY);
@@ -320,15 +329,21 @@ export function caseload({ children, sessions, writes, now, notice: said }, nav)
   };
   const today = ordered.filter((session) => startsIn(session, startOfToday, endOfToday));
   const thisWeek = ordered.filter((session) => startsIn(session, endOfToday, weekEnds));
-  const list = (/** @type {Session[]} */ items, /** @type {string} */ none) =>
-    items.length === 0 ? el("p", {}, [none]) : el("ul", { class: "rows" }, items.map((s) => sessionItem(s, byId, nav)));
+  const list = (/** @type {Session[]} */ items, /** @type {string} */ none, withExtras = false) =>
+    items.length === 0
+      ? el("p", {}, [none])
+      : el(
+          "ul",
+          { class: "rows" },
+          items.map((s) => sessionItem(s, byId, nav, withExtras ? (extras?.sessionExtra?.(s) ?? null) : null)),
+        );
   const people = [...children].sort((a, b) => a.first_name.localeCompare(b.first_name));
   return el("section", {}, [
     heading("Your caseload"),
     said === null ? null : notice(said),
     ...writesSection(writes, byId, nav),
     el("h2", {}, ["Today"]),
-    list(today, "No sessions today."),
+    list(today, "No sessions today.", true),
     el("h2", {}, ["Later this week"]),
     list(thisWeek, "No more sessions this week."),
     el("h2", {}, [`Children (${people.length})`]),
@@ -348,10 +363,11 @@ export function caseload({ children, sessions, writes, now, notice: said }, nav)
 
 /**
  * @param {{ child: Child, sessions: Session[], writes: QueuedWrite[], alerts: import("./types.js").Alert[],
- *   now: Date, notice: string | null, wellbeing?: HTMLElement[] }} data `wellbeing`: their goals and check-ins
+ *   now: Date, notice: string | null, wellbeing?: HTMLElement[], extras?: Extras }} data `wellbeing`: their goals
+ *   and check-ins; `extras`: their casework (missing episodes, lone working under a session)
  * @param {Navigation} nav
  */
-export function childPage({ child, sessions, writes, alerts, now, notice: said, wellbeing = [] }, nav) {
+export function childPage({ child, sessions, writes, alerts, now, notice: said, wellbeing = [], extras }, nav) {
   const theirs = sessions
     .filter((session) => session.attendees.some((attendee) => attendee.child_id === child.id))
     .sort((a, b) => a.planned_start_at.localeCompare(b.planned_start_at));
@@ -363,6 +379,14 @@ export function childPage({ child, sessions, writes, alerts, now, notice: said, 
   const byId = new Map([[child.id, child]]);
   const loggedHere = new Set(writes.flatMap((write) => (write.kind === "log_session" ? [write.sessionId] : [])));
   const describe = (/** @type {Session} */ s) => {
+    const item = describeSession(s);
+    const extra = extras?.sessionExtra?.(s) ?? null;
+    if (extra !== null) {
+      item.append(extra);
+    }
+    return item;
+  };
+  const describeSession = (/** @type {Session} */ s) => {
     const status = loggedHere.has(s.id) ? "Logged on this phone" : STATUS_WORDS[s.status];
     const parts = [dayAndTime(new Date(s.planned_start_at)), status, KIND_WORDS[s.kind]];
     if (s.actual_duration_minutes !== null) {
@@ -383,17 +407,21 @@ export function childPage({ child, sessions, writes, alerts, now, notice: said, 
   const back = button("Back to caseload", { class: "link" });
   back.addEventListener("click", () => nav.caseload());
   const active = child.enrolment !== null && child.enrolment.status === "active";
+  // No concern is raised on its own: the API takes one only with a session's log, so this opens the log form.
+  const concern = button("Raise a concern", { class: "secondary" });
+  concern.addEventListener("click", () => nav.raiseConcern(child.id));
   return el("section", {}, [
     heading(childName(child)),
     el("p", { class: "reference" }, [`Reference ${child.reference}`]),
     said === null ? null : notice(said),
-    active ? el("div", { class: "actions" }, [log, plan]) : el("p", {}, ["Their support is not active: no sessions can be added."]),
+    active ? el("div", { class: "actions" }, [log, plan, concern]) : el("p", {}, ["Their support is not active: no sessions can be added."]),
     ...writesSection(
       writes.filter((write) => write.childId === child.id),
       byId,
       nav,
     ),
     ...alertsSection(alerts.filter((alert) => alert.child_id === child.id && alert.state !== "resolved")),
+    ...(extras?.sections ?? []),
     el("h2", {}, ["Next sessions"]),
     next.length === 0 ? el("p", {}, ["None planned."]) : el("ul", { class: "plain" }, next.map(describe)),
     el("h2", {}, ["Recent sessions"]),
@@ -440,10 +468,12 @@ function select(name, options, chosen) {
 /**
  * A new session's form, or a refused one's to change (`initial`: what the mentor wrote before, all of it kept).
  * @param {"log" | "plan"} mode
- * @param {{ child: Child, programme: Programme | undefined, duty: OnDutyNow | undefined, now: Date, initial?: SessionCreate }} data
+ * `focusConcern`: opened to raise a concern, which travels with a log: the concern box takes the focus.
+ * @param {{ child: Child, programme: Programme | undefined, duty: OnDutyNow | undefined, now: Date, initial?: SessionCreate,
+ *   focusConcern?: boolean }} data
  * @param {{ onSave: (session: SessionCreate) => void, onCancel: () => void }} actions
  */
-export function sessionForm(mode, { child, programme, duty, now, initial }, { onSave, onCancel }) {
+export function sessionForm(mode, { child, programme, duty, now, initial, focusConcern }, { onSave, onCancel }) {
   const logging = mode === "log";
   const suggested = logging ? new Date(now.getTime() - 60 * MINUTE) : new Date(now.getTime() + DAY);
   suggested.setMinutes(suggested.getMinutes() < 30 ? 0 : 30, 0, 0);
@@ -467,8 +497,16 @@ export function sessionForm(mode, { child, programme, duty, now, initial }, { on
   const kind = select("kind", kinds, initial?.kind === "phone_video" ? "phone_video" : "one_to_one");
   const location = select("location", LOCATION_WORDS, initial?.location_category ?? "community_venue");
   const happened = whatHappenedFields(programme, duty, initial);
+  if (focusConcern === true) {
+    happened.concernField.querySelector("textarea")?.setAttribute("data-focus", "");
+  }
   const problem = problemBox(null);
   const form = el("form", { novalidate: true }, [
+    focusConcern === true
+      ? el("p", {}, [
+          "A concern is sent with the log of a session: say when you last saw or spoke to them, and write your concern.",
+        ])
+      : null,
     field("date", "Date", date),
     field("time", "Start time", time),
     field("duration", logging ? "How long it lasted (minutes)" : "How long (minutes)", duration),
@@ -597,7 +635,7 @@ function concernField(duty) {
 }
 
 /** @param {OnDutyNow | undefined} duty */
-function phoneNow(duty) {
+export function phoneNow(duty) {
   /** @type {HTMLElement[]} */
   const links = [el("a", { class: "call", href: "tel:999" }, ["Phone 999"])];
   for (const [who, contact] of /** @type {const} */ ([["on duty", duty?.on_duty], ["fallback", duty?.fallback]])) {

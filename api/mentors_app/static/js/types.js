@@ -68,7 +68,8 @@
  *     already says `check.expect` the write was applied, once. Otherwise someone else changed it: the refusal keeps
  *     the server's record as `theirs`.
  *   The server's answer is kept in the store `keepIn` (when it names one), in the same transaction as the write
- *   leaves the outbox. `label` says what it is, in words, wherever the outbox is shown.
+ *   leaves the outbox; or, for an answer that is part of another record (`keepOn`: a session's `lone_working`),
+ *   into that record's field. `label` says what it is, in words, wherever the outbox is shown.
  * @typedef {{
  *   seq?: number,
  *   kind: "request",
@@ -81,6 +82,7 @@
  *   check: { path: string, id?: string, expect: Record<string, unknown> } | null,
  *   body: Record<string, unknown>,
  *   keepIn: string | null,
+ *   keepOn?: { store: string, id: string, field: string } | null,
  *   queuedAt: string,
  *   refusal: Refusal | null,
  *   theirs?: Record<string, unknown>,
