@@ -16,6 +16,7 @@ from api.accounts.models import AppUser, AuthSession, MfaRecoveryCode
 from api.actors import Role
 from api.app import create_app
 from api.audit.models import AuditEvent
+from tests.api.dashboard_page_sign_in import SAME_SITE, sign_in_token
 from tests.builders import PASSWORD, auth_headers, make_user
 from tests.conftest import test_config as app_config
 
@@ -389,3 +390,31 @@ def test_an_enrolled_user_cannot_enrol_again_with_a_password_alone(client, db_se
     response = client.post("/auth/mfa/enrolment", json={"challenge_token": challenge_for(client, coordinator)})
 
     assert (response.status_code, response.json["reason"]) == (409, "mfa_already_enrolled")
+
+
+def page_sign_in(client, user, code=None):
+    data = {"email": user.email, "password": PASSWORD, "next": "", "form_token": sign_in_token(client)}
+    if code is not None:
+        data["code"] = code
+    return client.post("/dashboard/sign-in", data=data, headers=SAME_SITE)
+
+
+def test_the_dashboard_page_asks_a_coordinator_for_a_code_too(client, db_session, clock):
+    coordinator = make_user(db_session, Role.COORDINATOR)
+    secret, _ = enrolled(client, clock, coordinator)
+    clock.advance(seconds=totp.STEP_SECONDS)
+
+    without = page_sign_in(client, coordinator)
+    wrong = page_sign_in(client, coordinator, code=f"{(int(code_now(secret, clock)) + 1) % 1_000_000:06d}")
+    right = page_sign_in(client, coordinator, code=code_now(secret, clock))
+    replayed = page_sign_in(client, coordinator, code=code_now(secret, clock))
+
+    assert (without.status_code, wrong.status_code) == (401, 401)
+    assert right.status_code == 303
+    assert replayed.status_code == 401
+
+
+def test_the_dashboard_page_does_not_let_a_coordinator_without_an_authenticator_in(client, db_session):
+    coordinator = make_user(db_session, Role.COORDINATOR)
+
+    assert page_sign_in(client, coordinator, code="123456").status_code == 401
