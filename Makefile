@@ -46,10 +46,12 @@ $(DEV_SECRET_FILE):
 	@$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
 	@chmod 600 $@
 
-# Local development only: a generated secret key, Ofcom's drama numbers allowed for the demo children, and
-# check-in links that point at this server (HOST and PORT).
+# Local development only: a generated secret key, Ofcom's drama numbers allowed for the demo children, check-in
+# links that point at this server (HOST and PORT), and no second factor for anyone (so the demo signs in with a
+# password; it says so on every start). Set REACHABLE_MFA_REQUIRED_ROLES=admin,coordinator to try the second factor.
 DEV_ENV = REACHABLE_SECRET_KEY="$${REACHABLE_SECRET_KEY:-$$(cat $(DEV_SECRET_FILE))}" \
 	REACHABLE_ACCEPT_DRAMA_NUMBERS="$${REACHABLE_ACCEPT_DRAMA_NUMBERS:-true}" \
+	REACHABLE_MFA_REQUIRED_ROLES="$${REACHABLE_MFA_REQUIRED_ROLES-}" \
 	REACHABLE_PUBLIC_BASE_URL="$${REACHABLE_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)}"
 
 migrate: install $(DEV_SECRET_FILE)
@@ -65,6 +67,8 @@ run: demo
 	@echo "  The mentors' app: http://$(HOST):$(PORT)/app (a demo mentor's email and the demo password)"
 	@echo "  Sign in: POST /auth/sign-in with one of the demo emails above and the demo password,"
 	@echo "           then 'Authorize' in the docs with the access_token. Ctrl-C stops the server."
+	@echo "  WARNING: the demo signs in with a password alone (multi-factor sign-in is off unless you set"
+	@echo "           REACHABLE_MFA_REQUIRED_ROLES=admin,coordinator). Never run production like this."
 	@echo "  The scheduler runs beside it as its own process (log: instance/scheduler.log); it queues"
 	@echo "  reminders and sends SMS to the development sender, which writes them to instance/dev-sms.jsonl."
 	@echo ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import cli
 from api.accounts import auth_sessions
+from api.accounts.rules import DEFAULT_MFA_REQUIRED_ROLES, parse_roles
 from api.accounts.views import blp as accounts_blp
 from api.actors import Actor
 from api.alerts.views import blp as alerts_blp
@@ -51,6 +53,8 @@ from api.wellbeing import links
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from api.wellbeing.page import blp as checkin_page_blp
 from api.wellbeing.views import blp as wellbeing_blp
+
+log = logging.getLogger(__name__)
 
 BLUEPRINTS = [
     health_blp,
@@ -128,6 +132,22 @@ def _finish_config(app: Flask) -> None:
     secret_key_problem = check_secret_key(app.config.get("SECRET_KEY"))
     if secret_key_problem:
         raise RuntimeError(secret_key_problem)
+    try:
+        required = parse_roles(app.config["MFA_REQUIRED_ROLES"])
+    except ValueError as error:
+        raise RuntimeError(
+            "REACHABLE_MFA_REQUIRED_ROLES must name roles (admin, coordinator, mentor, commissioner), "
+            f"comma-separated, or be empty: {error}"
+        ) from None
+    unguarded = sorted(DEFAULT_MFA_REQUIRED_ROLES - required)
+    if unguarded:
+        # Loud on every start: a password alone then reaches children's records (the demo chooses this).
+        log.warning(
+            "MULTI-FACTOR SIGN-IN IS OFF for %s (REACHABLE_MFA_REQUIRED_ROLES=%r): a password alone signs them in. "
+            "Never run like this in production.",
+            ", ".join(unguarded),
+            app.config["MFA_REQUIRED_ROLES"],
+        )
     public_base_url_problem = links.public_base_url_problem(app.config["PUBLIC_BASE_URL"])
     if public_base_url_problem:
         raise RuntimeError(public_base_url_problem)
@@ -140,7 +160,14 @@ def _finish_config(app: Flask) -> None:
 # Session create/move/cancel also (re)queue reminders, but not at will: a session has at most its two reminders
 # per recipient pending, each sent at its set time before the session, and a move cancels the old ones; the
 # weekly cap bounds sessions. Limiting them would stall a phone syncing a day's work, and spam nobody.
-SIGN_IN_ENDPOINTS = ["accounts.sign_in", "dashboard_page.sign_in"]
+# The second step of a sign-in shares the sign-in's limit per address: each is a guess at a credential.
+SIGN_IN_ENDPOINTS = [
+    "accounts.sign_in",
+    "dashboard_page.sign_in",
+    "accounts.mfa_verify",
+    "accounts.mfa_enrol",
+    "accounts.mfa_confirm",
+]
 RATE_LIMIT_SETTINGS = [
     "CHECK_IN_LINK_FAILURE_LIMIT",
     "SIGN_IN_LIMIT_PER_ADDRESS",

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 
 from api import migrate
 from api.accounts import service as accounts_service
+from api.accounts.rules import parse_roles
 from api.actors import Role
 from api.config import DefaultConfig
 from api.privacy import rules as privacy_rules
@@ -95,6 +96,18 @@ def demo_load() -> None:
     click.echo(f"\nDemo sign-ins (password for all: {DEMO_PASSWORD}):")
     for email, _, role, _ in DEMO_USERS:
         click.echo(f"  {role.value:<13} {email}")
+    required = parse_roles(current_app.config["MFA_REQUIRED_ROLES"])
+    if required:
+        roles = ", ".join(sorted(role.value for role in required))
+        click.echo(
+            f"\nSigning in as {roles} needs a second factor: sign-in answers 401 mfa_required with a challenge_token;"
+            "\n  set up an authenticator app with POST /auth/mfa/enrolment and .../enrolment/confirm (README)."
+        )
+    else:
+        click.echo(
+            "\nWARNING: MULTI-FACTOR SIGN-IN IS OFF (REACHABLE_MFA_REQUIRED_ROLES is empty): a password alone signs in"
+            "\n  every demo user. Fine for this demo on your own machine; never in production."
+        )
     click.echo("\nA child's one-time check-in link (works once, for 72 hours; a new one is made each time):")
     click.echo(f"  {current_app.config['PUBLIC_BASE_URL'].rstrip('/')}{link}")
 

@@ -129,6 +129,17 @@ class DefaultConfig:
     # unlock every address sooner: POST /users/{user_id}/unlock).
     SIGN_IN_LOCKOUT_FAILURES: int = 5
     SIGN_IN_LOCKOUT_MINUTES: int = 15
+    # The roles whose sign-ins need a second factor (a TOTP code from an authenticator app, or a recovery code),
+    # comma-separated or a JSON list; empty: none. Anyone who enrols of their own accord is asked too. The demo
+    # (`make run`) sets it empty and says so; never leave it empty in production.
+    MFA_REQUIRED_ROLES: str | list[str] = "admin,coordinator"
+    # The key the authenticators' secrets are derived under (api/accounts/totp.py); empty: the secret key. Set it
+    # to keep every enrolment working across a rotation of the secret key. A secret: environment only.
+    MFA_SECRET_KEY: str = ""
+    # The name an authenticator app shows beside the account.
+    MFA_ISSUER: str = "Reachable"
+    # How long the challenge between a sign-in's password and its second step lasts.
+    MFA_CHALLENGE_MINUTES: int = 5
 
 
 def settings_from_environment() -> dict[str, Any]:

@@ -171,6 +171,16 @@ class ErrorSchema(ma.Schema):
         ma.fields.Dict(),
         metadata=_fact("Each refused row: line, field, reason and message, as in an import report", "import_rejected"),
     )
+    challenge_token = ma.fields.String(
+        metadata=_fact(
+            "The sign-in's challenge for its second step (POST /auth/mfa/verify, or /auth/mfa/enrolment first): "
+            "it opens nothing else, and lasts a few minutes",
+            "mfa_required",
+        )
+    )
+    mfa_enrolled = ma.fields.Boolean(
+        metadata=_fact("Whether an authenticator is set up; if not, set one up with the challenge", "mfa_required")
+    )
     missing_items = ma.fields.List(ma.fields.String(), metadata=_fact("Unit cost codes missing", "unit_cost_missing"))
     missing_years = ma.fields.List(
         ma.fields.String(), metadata=_fact("Years the deflator series lacks", "deflator_year_missing")

@@ -136,7 +136,10 @@ def actor_for(user: AppUser) -> Actor:
 
 
 def auth_headers(db_session: Session, user: AppUser, *, now: datetime = DEFAULT_NOW) -> dict[str, str]:
-    tokens = auth_sessions.start_auth_session(db_session, user=user, settings=TOKEN_SETTINGS, now=now)
+    # As a sign-in that proved both factors would make (a coordinator's or admin's needs them: api/accounts).
+    tokens = auth_sessions.start_auth_session(
+        db_session, user=user, settings=TOKEN_SETTINGS, now=now, second_factor=True
+    )
     return {"Authorization": f"Bearer {tokens.access_token}"}
 
 

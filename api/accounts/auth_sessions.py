@@ -10,7 +10,7 @@ import hmac
 import secrets
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,11 +20,37 @@ from sqlalchemy.orm import Session, joinedload
 
 from api.accounts import errors
 from api.accounts.models import AppUser, AuthSession, RefreshToken
-from api.accounts.rules import SignInKind
-from api.actors import Actor
+from api.accounts.rules import DEFAULT_MFA_REQUIRED_ROLES, SignInKind, needs_second_factor, parse_roles
+from api.actors import Actor, Role
 from api.db import step, transaction, use_case
 
 ACCESS_TOKEN_ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class MfaSettings:
+    """The second factor's settings: which roles must prove one (MFA_REQUIRED_ROLES), the key the authenticators'
+    secrets are derived under (MFA_SECRET_KEY; empty: the secret key), the name an authenticator app shows
+    (MFA_ISSUER), and how long the challenge between the two steps of a sign-in lasts (MFA_CHALLENGE_MINUTES)."""
+
+    required_roles: frozenset[Role] = DEFAULT_MFA_REQUIRED_ROLES
+    secret_key: str = ""
+    issuer: str = "Reachable"
+    challenge_minutes: int = 5
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> MfaSettings:
+        return cls(
+            required_roles=parse_roles(config["MFA_REQUIRED_ROLES"]),
+            secret_key=config.get("MFA_SECRET_KEY") or "",
+            issuer=config["MFA_ISSUER"],
+            challenge_minutes=int(config["MFA_CHALLENGE_MINUTES"]),
+        )
+
+    def requires(self, user: AppUser) -> bool:
+        return needs_second_factor(
+            user.role, enrolled=user.mfa_enrolled_at is not None, required_roles=self.required_roles
+        )
 
 
 @dataclass(frozen=True)
@@ -32,6 +58,7 @@ class TokenSettings:
     secret_key: str
     access_token_minutes: int
     refresh_token_days: int
+    mfa: MfaSettings = field(default_factory=MfaSettings)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TokenSettings:
@@ -39,7 +66,13 @@ class TokenSettings:
             secret_key=config["SECRET_KEY"],
             access_token_minutes=int(config["ACCESS_TOKEN_MINUTES"]),
             refresh_token_days=int(config["REFRESH_TOKEN_DAYS"]),
+            mfa=MfaSettings.from_config(config),
         )
+
+    @property
+    def totp_key(self) -> str:
+        """The key the authenticators' secrets are derived under (totp.secret_for)."""
+        return self.mfa.secret_key or self.secret_key
 
 
 @dataclass(frozen=True)
@@ -77,6 +110,8 @@ def _issue_tokens(
         "sub": str(user.id),
         "sid": str(auth_session.id),
         "role": user.role.value,
+        # How the sign-in was proven (RFC 8176): for the client to read; the server checks its own record.
+        "amr": ["pwd", "otp"] if auth_session.has_second_factor else ["pwd"],
         "iat": int(now.timestamp()),
         "exp": int(expires_at.timestamp()),
     }
@@ -85,10 +120,16 @@ def _issue_tokens(
 
 
 @use_case
-def start_auth_session(db_session: Session, *, user: AppUser, settings: TokenSettings, now: datetime) -> TokenPair:
-    """A new sign-in for a user whose identity is already proven."""
+def start_auth_session(
+    db_session: Session, *, user: AppUser, settings: TokenSettings, now: datetime, second_factor: bool
+) -> TokenPair:
+    """A new sign-in for a user whose identity is already proven, with a second factor or with a password alone
+    (which a user who needs a second factor cannot use: authenticate refuses its tokens)."""
     auth_session = AuthSession(
-        user_id=user.id, created_at=now, expires_at=now + timedelta(days=settings.refresh_token_days)
+        user_id=user.id,
+        created_at=now,
+        expires_at=now + timedelta(days=settings.refresh_token_days),
+        second_factor_at=now if second_factor else None,
     )
     db_session.add(auth_session)
     db_session.flush()
@@ -163,6 +204,7 @@ def refresh(db_session: Session, *, refresh_token: str, settings: TokenSettings,
         if stored.used_at is None:
             if auth_session.revoked_at is not None or auth_session.expires_at <= now or not auth_session.user.is_active:
                 raise errors.RefreshTokenInvalid()
+            _check_assurance(auth_session, settings)
             stored.used_at = now
             return _issue_tokens(
                 db_session, auth_session=auth_session, user=auth_session.user, settings=settings, now=now
@@ -197,8 +239,60 @@ def authenticate(db_session: Session, *, access_token: str, settings: TokenSetti
         or auth_session.kind is not SignInKind.API
     ):
         raise errors.AccessTokenInvalid()
+    _check_assurance(auth_session, settings)
     user = auth_session.user
     return Actor(user_id=user.id, role=user.role, programme_id=user.programme_id, auth_session_id=auth_session.id)
+
+
+def _check_assurance(auth_session: AuthSession, settings: TokenSettings) -> None:
+    """A sign-in made with a password alone opens nothing for a user who needs a second factor now: one made
+    before their role required it, or before they enrolled. Checked on every request and refresh, from the
+    sign-in's record (not the token's claim), so changing the setting takes effect at once."""
+    if not auth_session.has_second_factor and settings.mfa.requires(auth_session.user):
+        raise errors.MfaSignInRequired()
+
+
+# The challenge between a sign-in's two steps: a JWT under a key of its own, derived from the secret key, with an
+# audience of its own, so it can never pass for an access token (whose key differs, and which names a sign-in
+# record besides). It says whose password was proven and until when; it opens only the second step.
+_CHALLENGE_LABEL = b"reachable mfa challenge v1"
+_CHALLENGE_AUDIENCE = "reachable:mfa-challenge"
+
+
+def _challenge_key(secret_key: str) -> bytes:
+    return hmac.new(secret_key.encode(), _CHALLENGE_LABEL, hashlib.sha256).digest()
+
+
+def make_challenge(*, user: AppUser, settings: TokenSettings, now: datetime) -> str:
+    expires_at = now + timedelta(minutes=settings.mfa.challenge_minutes)
+    claims = {
+        "sub": str(user.id),
+        "aud": _CHALLENGE_AUDIENCE,
+        "iat": int(now.timestamp()),
+        "exp": int(expires_at.timestamp()),
+    }
+    return jwt.encode(claims, _challenge_key(settings.secret_key), algorithm=ACCESS_TOKEN_ALGORITHM)
+
+
+def challenged_user(db_session: Session, *, challenge_token: str, settings: TokenSettings, now: datetime) -> AppUser:
+    """The user whose password the challenge proves, if it is this server's, unexpired, and they can still sign in."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            challenge_token,
+            _challenge_key(settings.secret_key),
+            algorithms=[ACCESS_TOKEN_ALGORITHM],
+            audience=_CHALLENGE_AUDIENCE,
+            options={"require": ["sub", "aud", "exp"], "verify_exp": False, "verify_iat": False},
+        )
+        user_id = uuid.UUID(claims["sub"])
+    except (jwt.PyJWTError, ValueError):
+        raise errors.MfaChallengeInvalid() from None
+    if claims["exp"] <= now.timestamp():
+        raise errors.MfaChallengeInvalid()
+    user = db_session.get(AppUser, user_id)
+    if user is None or not user.is_active:
+        raise errors.MfaChallengeInvalid()
+    return user
 
 
 @use_case

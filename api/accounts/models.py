@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func, select
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from api.accounts.rules import SignInKind
@@ -60,6 +60,14 @@ class AppUser(Base):
     # A mentor's work mobile (E.164), for their session reminders; optional.
     mobile_e164: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
+    # The second factor (second_factor.py): a random seed from which, with a key only the server holds, the
+    # authenticator's TOTP secret is derived, so a copy of the database alone cannot make codes. Set at enrolment
+    # and kept while unconfirmed; mfa_enrolled_at says the user proved a code from it, and from then on every
+    # sign-in asks for one. mfa_last_step is the TOTP time step of the last code accepted: a code of that step or
+    # an earlier one is refused (replay).
+    mfa_seed: Mapped[str | None] = mapped_column(String(64))
+    mfa_enrolled_at: Mapped[datetime | None]
+    mfa_last_step: Mapped[int | None] = mapped_column(BigInteger)
     # When the latest lock-out of a client address from this account ends (rules.py; each address that made too
     # many wrong passwords is locked out on its own). Read only where asked for: it is not a column.
     locked_until: Mapped[datetime | None] = column_property(
@@ -69,6 +77,10 @@ class AppUser(Base):
         .scalar_subquery(),
         deferred=True,
     )
+
+    @property
+    def mfa_enrolled(self) -> bool:
+        return self.mfa_enrolled_at is not None
 
 
 class AuthSession(Base):
@@ -87,8 +99,15 @@ class AuthSession(Base):
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     revoked_reason: Mapped[str | None] = mapped_column(String(64))
+    # When the sign-in proved a second factor (a TOTP or recovery code) besides the password; None for a password
+    # alone. A refresh keeps it: it belongs to the sign-in, not to one token.
+    second_factor_at: Mapped[datetime | None]
 
     user: Mapped[AppUser] = relationship(lazy="joined")
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.second_factor_at is not None
 
 
 class RefreshToken(Base):
@@ -105,3 +124,17 @@ class RefreshToken(Base):
 
 
 Index("ix_refresh_token_auth_session_id", RefreshToken.auth_session_id)
+
+
+class MfaRecoveryCode(Base):
+    """One of a user's recovery codes, for signing in without the authenticator (a lost phone): shown once at
+    enrolment, kept only as an argon2 hash (the codes are short enough to type, so a fast hash would not do), and
+    used once. Enrolling again or an admin's reset replaces them all."""
+
+    __tablename__ = "mfa_recovery_code"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

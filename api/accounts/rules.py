@@ -53,6 +53,33 @@ def password_problem(password: str) -> str | None:
     return None
 
 
+# The roles that must sign in with a second factor unless configured otherwise (MFA_REQUIRED_ROLES): those who
+# reach every child of a programme (coordinators) or of all of them (admins).
+DEFAULT_MFA_REQUIRED_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR})
+
+
+def parse_roles(value: object) -> frozenset[Role]:
+    """A setting naming roles: "admin,coordinator" or a JSON list of them; empty (or null) names none. An unknown
+    role is a ValueError, so a typo cannot quietly leave a role without its second factor."""
+    if value is None:
+        return frozenset()
+    names = value.split(",") if isinstance(value, str) else value
+    if not isinstance(names, list | tuple | set | frozenset):
+        raise ValueError(f"not a list of roles: {value!r}")
+    roles = set()
+    for name in names:
+        cleaned = str(name).strip().lower()
+        if cleaned:
+            roles.add(Role(cleaned))
+    return frozenset(roles)
+
+
+def needs_second_factor(role: Role, *, enrolled: bool, required_roles: frozenset[Role]) -> bool:
+    """Whether a sign-in of this user must prove a second factor: always for a role that requires one, and for
+    anyone who enrolled (once enrolled, always asked, whatever the role)."""
+    return enrolled or role in required_roles
+
+
 def programme_required(role: Role) -> bool:
     return role is not Role.ADMIN
 

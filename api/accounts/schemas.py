@@ -1,4 +1,6 @@
-from marshmallow import fields, validate
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from api.actors import Role
 from api.schemas import Boolean, Integer, Schema, text
@@ -50,6 +52,10 @@ class UserSchema(Schema):
         },
     )
     created_at = fields.AwareDateTime(dump_only=True)
+    mfa_enrolled = fields.Boolean(
+        dump_only=True,
+        metadata={"description": "Whether an authenticator is set up: every sign-in then asks for a code from it"},
+    )
 
 
 class UserCreateSchema(UserSchema):
@@ -65,3 +71,73 @@ class UserUpdateSchema(Schema):
 
 class UserListQuerySchema(Schema):
     role = fields.Enum(Role, by_value=True)
+
+
+CHALLENGE_TOKEN = {
+    "description": "The challenge_token from the sign-in's 401 mfa_required answer (it lasts a few minutes)"
+}
+
+
+class MfaChallengeSchema(Schema):
+    challenge_token = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=1, max=1000), metadata=CHALLENGE_TOKEN
+    )
+
+
+class TotpCodeSchema(Schema):
+    code = fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "The 6-digit code the authenticator app shows now"},
+    )
+
+
+class MfaChallengeCodeSchema(MfaChallengeSchema, TotpCodeSchema):
+    pass
+
+
+class MfaVerifySchema(MfaChallengeSchema):
+    code = fields.String(
+        load_only=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "The 6-digit code the authenticator app shows now (or give recovery_code)"},
+    )
+    recovery_code = fields.String(
+        load_only=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "One of the recovery codes shown at enrolment, instead of a code: each works once"},
+    )
+
+    @validates_schema
+    def _one_of_them(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if ("code" in data) == ("recovery_code" in data):
+            raise ValidationError("Give either code or recovery_code.", field_name="code")
+
+
+class MfaEnrolmentSchema(Schema):
+    secret = fields.String(
+        required=True,
+        metadata={"description": "The authenticator's secret (base32), to type in where a QR code cannot be read"},
+    )
+    provisioning_uri = fields.String(
+        required=True,
+        metadata={
+            "description": "The otpauth:// URI: draw it as a QR code for the authenticator app to scan. Shown "
+            "until the first code is confirmed; never again"
+        },
+    )
+
+
+RECOVERY_CODES = {
+    "description": "Ten single-use codes for signing in without the authenticator. Shown this once only: the "
+    "user must keep them somewhere safe"
+}
+
+
+class RecoveryCodesSchema(Schema):
+    recovery_codes = fields.List(fields.String(), required=True, metadata=RECOVERY_CODES)
+
+
+class EnrolledSignInSchema(TokenPairSchema):
+    recovery_codes = fields.List(fields.String(), required=True, metadata=RECOVERY_CODES)

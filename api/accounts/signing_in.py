@@ -19,8 +19,16 @@ from sqlalchemy import Table, and_, case, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from api.accounts import errors
-from api.accounts.auth_sessions import PageSignIn, TokenPair, TokenSettings, start_auth_session, start_page_sign_in
+from api.accounts import errors, totp
+from api.accounts.auth_sessions import (
+    MfaSettings,
+    PageSignIn,
+    TokenPair,
+    TokenSettings,
+    make_challenge,
+    start_auth_session,
+    start_page_sign_in,
+)
 from api.accounts.models import AppUser, SignInSource
 from api.accounts.rules import LockoutPolicy, is_known_source, is_locked, lock_ends_at, locks_now
 from api.actors import Actor, Role, client_network
@@ -39,6 +47,7 @@ def _dummy_hash() -> str:
 
 
 DEFAULT_LOCKOUT = LockoutPolicy()
+DEFAULT_MFA = MfaSettings()
 
 
 def hash_password(password: str) -> str:
@@ -74,12 +83,28 @@ def sign_in(
 ) -> TokenPair:
     """Every refusal is the same InvalidCredentials after the same password-hash check: an unknown email, a wrong
     password, a deactivated user and a locked-out address cannot be told apart, by answer or by time. A wrong
-    password is counted in the transaction, which commits before the refusal is answered."""
+    password is counted in the transaction, which commits before the refusal is answered.
+
+    A right password of a user who needs a second factor (rules.needs_second_factor) gives no tokens: MfaRequired
+    carries a challenge for the second step (second_factor.py). Nothing is counted or cleared then: the address's
+    count of failures starts again only once the second step is passed too, so a stolen password cannot be used
+    to wipe the count of wrong codes between guesses."""
+    challenge: errors.MfaRequired | None = None
+    tokens = None
     with transaction(db_session):
         user = _check_password(
             db_session, email=email, password=password, secret_key=settings.secret_key, now=now, guards=guards
         )
-        tokens = start_auth_session(db_session, user=user, settings=settings, now=now) if user else None
+        if user is not None and settings.mfa.requires(user):
+            challenge = errors.MfaRequired(
+                challenge_token=make_challenge(user=user, settings=settings, now=now),
+                mfa_enrolled=user.mfa_enrolled_at is not None,
+            )
+        elif user is not None:
+            _remember_sign_in(db_session, keys=_keys(settings.secret_key, user.email, guards), user_id=user.id, now=now)
+            tokens = start_auth_session(db_session, user=user, settings=settings, now=now, second_factor=False)
+    if challenge is not None:
+        raise challenge
     if tokens is None:
         raise errors.InvalidCredentials()
     return tokens
@@ -94,18 +119,93 @@ def sign_in_to_page(
     minutes: int,
     now: datetime,
     guards: SignInGuards,
+    code: str = "",
+    mfa: MfaSettings = DEFAULT_MFA,
 ) -> PageSignIn:
-    """Sign in to the dashboard page only, with the same checks, refusals and lock-out as sign_in."""
+    """Sign in to the dashboard page only, with the same checks, refusals and lock-out as sign_in. The page asks
+    for everything in one form: a user who needs a second factor types a code from their authenticator as well
+    (a wrong or missing one is refused and counted as a wrong password is; one not yet enrolled must enrol
+    through the API first)."""
     with transaction(db_session):
         user = _check_password(
             db_session, email=email, password=password, secret_key=secret_key, now=now, guards=guards
         )
-        signed_in = (
-            start_page_sign_in(db_session, user=user, secret_key=secret_key, minutes=minutes, now=now) if user else None
-        )
+        keys = _keys(secret_key, email, guards)
+        if (
+            user is not None
+            and mfa.requires(user)
+            and not accept_totp_code(db_session, user=user, code=code, key=mfa.secret_key or secret_key, now=now)
+        ):
+            _count_failed_sign_in(db_session, keys=keys, user_id=user.id, lockout=guards.lockout, now=now)
+            user = None
+        signed_in = None
+        if user is not None:
+            _remember_sign_in(db_session, keys=keys, user_id=user.id, now=now)
+            signed_in = start_page_sign_in(db_session, user=user, secret_key=secret_key, minutes=minutes, now=now)
     if signed_in is None:
         raise errors.InvalidCredentials()
     return signed_in
+
+
+@step
+def accept_totp_code(db_session: Session, *, user: AppUser, code: str, key: str, now: datetime) -> bool:
+    """Whether the code is the enrolled user's for now and not used before; if so, its step is remembered (with the
+    user's row locked, so two requests cannot both spend one code)."""
+    if user.mfa_enrolled_at is None or user.mfa_seed is None:
+        return False
+    db_session.refresh(user, with_for_update=True)
+    step = totp.accepted_step(totp.secret_for(key, user.mfa_seed), code, now=now, last_step=user.mfa_last_step)
+    if step is None:
+        return False
+    user.mfa_last_step = step
+    return True
+
+
+@dataclass(frozen=True)
+class SourceKeys:
+    """The lock-out's row for an email and a client address (sign_in_source_keys)."""
+
+    email_key: str
+    client_key: str
+
+
+def _keys(secret_key: str, email: str, guards: SignInGuards) -> SourceKeys:
+    email_key, client_key = sign_in_source_keys(secret_key, email=email, client_address=guards.client_address)
+    return SourceKeys(email_key, client_key)
+
+
+@step
+def open_second_step(
+    db_session: Session, *, user: AppUser, secret_key: str, now: datetime, guards: SignInGuards
+) -> SourceKeys | None:
+    """The lock-out's check of a second-step attempt (a code after the password), as for a password: None when
+    the address is locked out of the account (refuse, count nothing); otherwise the attempt spends one of the
+    email's budget unless the account signed in from this address lately, and the caller counts a wrong code
+    (second_step_failed) or clears the count (second_step_passed)."""
+    keys = _keys(secret_key, user.email, guards)
+    source = db_session.execute(
+        select(SOURCES.c.locked_until, SOURCES.c.signed_in_at).where(
+            SOURCES.c.email_key == keys.email_key, SOURCES.c.client_key == keys.client_key
+        )
+    ).one_or_none()
+    if source is not None and is_locked(source.locked_until, now=now):
+        return None
+    if not (source is not None and is_known_source(source.signed_in_at, now=now)):
+        guards.spend_email_budget(user.email)
+    return keys
+
+
+@step
+def second_step_failed(
+    db_session: Session, *, user: AppUser, keys: SourceKeys, guards: SignInGuards, now: datetime
+) -> None:
+    """A wrong code counts towards the address's lock-out exactly as a wrong password does."""
+    _count_failed_sign_in(db_session, keys=keys, user_id=user.id, lockout=guards.lockout, now=now)
+
+
+@step
+def second_step_passed(db_session: Session, *, user: AppUser, keys: SourceKeys, now: datetime) -> None:
+    _remember_sign_in(db_session, keys=keys, user_id=user.id, now=now)
 
 
 # Core statements on the lock-out's table: one row read, and one atomic INSERT ... ON CONFLICT per outcome.
@@ -157,8 +257,7 @@ def _check_password(
     if user is None or not password_is_right:
         _count_failed_sign_in(
             db_session,
-            email_key=email_key,
-            client_key=client_key,
+            keys=SourceKeys(email_key, client_key),
             user_id=user.id if user else None,
             lockout=guards.lockout,
             now=now,
@@ -166,7 +265,7 @@ def _check_password(
         return None
     if not user.is_active:
         return None
-    _remember_sign_in(db_session, email_key=email_key, client_key=client_key, user_id=user.id, now=now)
+    # The caller clears the address's count once the whole sign-in succeeds (_remember_sign_in).
     if _password_hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
@@ -186,8 +285,7 @@ def _upsert_source(
 def _count_failed_sign_in(
     db_session: Session,
     *,
-    email_key: str,
-    client_key: str,
+    keys: SourceKeys,
     user_id: uuid.UUID | None,
     lockout: LockoutPolicy,
     now: datetime,
@@ -199,6 +297,7 @@ def _count_failed_sign_in(
 
     The same rule as rules.failures_after_one_more, in SQL: the first failure after a lock ended starts again
     at 1. Only the failure that reaches the threshold locks (rules.locks_now), so each lock is audited once."""
+    email_key, client_key = keys.email_key, keys.client_key
     lock_ended = and_(SOURCES.c.locked_until.is_not(None), SOURCES.c.locked_until <= now)
     insert = _upsert_source(
         db_session, email_key=email_key, client_key=client_key, now=now, user_id=user_id, failed_sign_ins=1
@@ -232,11 +331,10 @@ def _count_failed_sign_in(
 
 
 @step
-def _remember_sign_in(
-    db_session: Session, *, email_key: str, client_key: str, user_id: uuid.UUID, now: datetime
-) -> None:
+def _remember_sign_in(db_session: Session, *, keys: SourceKeys, user_id: uuid.UUID, now: datetime) -> None:
     """A successful sign-in from this address: its count starts again, and the address is known to the account
     (rules.is_known_source). Committed with the sign-in it belongs to."""
+    email_key, client_key = keys.email_key, keys.client_key
     insert = _upsert_source(
         db_session, email_key=email_key, client_key=client_key, now=now, user_id=user_id, signed_in_at=now
     )

@@ -55,6 +55,7 @@ from flask import Blueprint, Response, current_app, make_response, redirect, ren
 from werkzeug.wrappers import Response as AnyResponse
 
 from api.accounts import auth_sessions, signing_in
+from api.accounts.auth_sessions import MfaSettings
 from api.accounts.errors import InvalidCredentials
 from api.accounts.views import sign_in_guards
 from api.actors import Actor, Role
@@ -223,6 +224,8 @@ def sign_in() -> Any:
             minutes=minutes,
             now=clock().now(),
             guards=sign_in_guards(),
+            code=request.form.get("code", ""),
+            mfa=MfaSettings.from_config(current_app.config),
         )
     except InvalidCredentials as refused:
         return _sign_in_page(next_path=next_path or "", problem=refused.message, status=401)

@@ -312,7 +312,11 @@ def test_a_token_signed_by_an_app_with_another_secret_key_is_refused(client, db_
     other_app = throwaway_app(SECRET_KEY="another-deployment-" + "z" * 32)
     with other_app.app_context():
         tokens = auth_sessions.start_auth_session(
-            db_session, user=mentor, settings=auth_sessions.TokenSettings.from_config(other_app.config), now=DEFAULT_NOW
+            db_session,
+            user=mentor,
+            settings=auth_sessions.TokenSettings.from_config(other_app.config),
+            now=DEFAULT_NOW,
+            second_factor=False,
         )
 
     response = client.get("/auth/me", headers={"Authorization": f"Bearer {tokens.access_token}"})

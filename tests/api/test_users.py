@@ -21,6 +21,7 @@ USER_FIELDS = {
     "is_active",
     "locked_until",
     "created_at",
+    "mfa_enrolled",
 }
 NEW_PASSWORD = "a long enough new password"
 
@@ -527,6 +528,7 @@ def test_me_returns_the_signed_in_users_own_account(client, db_session):
         "is_active": True,
         "locked_until": None,
         "created_at": DEFAULT_NOW.isoformat(),
+        "mfa_enrolled": False,
     }
 
 

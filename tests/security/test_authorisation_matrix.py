@@ -124,11 +124,25 @@ MATRIX: dict[tuple[str, str], Op] = {
         records_refusals=True,
     ),
     ("POST", "/auth/refresh"): Op(PUBLIC, body=constant({"refresh_token": "not-a-refresh-token"}), public_status=401),
+    # A sign-in's second step: its challenge is the credential (a bearer token opens none of them).
+    ("POST", "/auth/mfa/verify"): Op(
+        PUBLIC, body=constant({"challenge_token": "not-a-challenge", "code": "123456"}), public_status=401
+    ),
+    ("POST", "/auth/mfa/enrolment"): Op(
+        PUBLIC, body=constant({"challenge_token": "not-a-challenge"}), public_status=401
+    ),
+    ("POST", "/auth/mfa/enrolment/confirm"): Op(
+        PUBLIC, body=constant({"challenge_token": "not-a-challenge", "code": "123456"}), public_status=401
+    ),
     ("POST", "/webhooks/twilio/status"): Op(PUBLIC, public_status=403),
     ("POST", "/webhooks/twilio/inbound"): Op(PUBLIC, public_status=403),
     # One's own account.
     ("POST", "/auth/sign-out"): Op(EVERYONE),
     ("GET", "/auth/me"): Op(EVERYONE),
+    # Setting up an authenticator of one's own accord (the first call starts it; a wrong code answers 401 after
+    # authorisation, which the row's minimal body proves no more than it needs to).
+    ("POST", "/auth/me/mfa/enrolment"): Op(EVERYONE),
+    ("POST", "/auth/me/mfa/enrolment/confirm"): Op(EVERYONE, body=constant({"code": "000000"})),
     # Users: admins manage anyone; a coordinator the mentors of their own programme.
     ("GET", "/users"): Op(STAFF),
     ("POST", "/users"): Op(
@@ -149,6 +163,7 @@ MATRIX: dict[tuple[str, str], Op] = {
     ("PATCH", "/users/{user_id}"): Op(STAFF, PROGRAMME, body=constant({"display_name": "Renamed Mentor"})),
     ("POST", "/users/{user_id}/revoke-sign-ins"): Op(STAFF, PROGRAMME),
     ("POST", "/users/{user_id}/unlock"): Op(ONLY_ADMIN, PROGRAMME),
+    ("POST", "/users/{user_id}/mfa/reset"): Op(ONLY_ADMIN, PROGRAMME),
     # Programmes and cohorts.
     ("GET", "/programmes"): Op(EVERYONE),
     ("POST", "/programmes"): Op(

@@ -137,6 +137,7 @@ class World:
                     user=user,
                     settings=auth_sessions.TokenSettings.from_config(self.app.config),
                     now=DEFAULT_NOW,
+                    second_factor=True,
                 )
             self._tokens[role] = tokens.access_token
         # identity: schemathesis sends requests' default Accept-Encoding (gzip) through WSGI too, but reads the

@@ -97,7 +97,9 @@ class World:
 
     @staticmethod
     def _sign_in(db_session: Session, team: Team, *, at: datetime) -> uuid.UUID:
-        auth_sessions.start_auth_session(db_session, user=team.mentor, settings=TOKEN_SETTINGS, now=at)
+        auth_sessions.start_auth_session(
+            db_session, user=team.mentor, settings=TOKEN_SETTINGS, now=at, second_factor=False
+        )
         return db_session.scalars(
             select(AuthSession.id).where(AuthSession.user_id == team.mentor.id, AuthSession.created_at == at)
         ).one()
