@@ -62,8 +62,127 @@ export interface paths {
          *     in a row lock the client address that made them out of the account for a while (SIGN_IN_LOCKOUT_FAILURES,
          *     SIGN_IN_LOCKOUT_MINUTES), not anyone else; a locked-out address is answered exactly as a wrong password is.
          *     An admin can unlock the account at once.
+         *
+         *     **Second factor.** For a user whose role needs one (admins and coordinators unless MFA_REQUIRED_ROLES says
+         *     otherwise) or who set up an authenticator, a right password gives no tokens: the answer is 401 with reason
+         *     `mfa_required`, a `challenge_token` (it opens only the second step, for a few minutes) and `mfa_enrolled`.
+         *     Enrolled: send a code to `POST /auth/mfa/verify`. Not yet: `POST /auth/mfa/enrolment`, then
+         *     `POST /auth/mfa/enrolment/confirm` with the authenticator's first code, which gives the tokens.
          */
         post: operations["signIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/mfa/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish a sign-in with its second factor: the token pair
+         * @description Send the `challenge_token` from the sign-in's `mfa_required` answer and either the 6-digit `code` the
+         *     authenticator app shows now or one of the `recovery_code`s shown at enrolment (each works once). A code is
+         *     accepted once only: the same code again (or an older one) is refused until the next one shows. Wrong codes
+         *     count towards the client address's lock-out exactly as wrong passwords do, a locked-out address is answered
+         *     as a wrong code is, and attempts share the sign-in's rate limits. The tokens record that the second factor
+         *     was proven, and so do those of every refresh of them.
+         */
+        post: operations["mfaVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/mfa/enrolment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set up an authenticator app while signing in (a user who needs a second factor and has none yet)
+         * @description With the `challenge_token` of a sign-in answered `mfa_required` with `mfa_enrolled: false`. The answer is
+         *     the authenticator's `secret` and its `provisioning_uri` (otpauth://): show the URI as a QR code for the app
+         *     to scan, or the secret to type in. Nothing is set up until `POST /auth/mfa/enrolment/confirm` proves the
+         *     app's first code; asking again starts over with a new secret.
+         */
+        post: operations["mfaEnrol"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/mfa/enrolment/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the new authenticator with its first code: the token pair and the recovery codes
+         * @description The sign-in finishes with both factors (the token pair, as from sign-in), and the answer carries ten
+         *     `recovery_codes`, each good for one sign-in without the authenticator. They are shown this once only: keep
+         *     them safe. A wrong code counts towards the lock-out as a wrong password does.
+         */
+        post: operations["mfaConfirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/me/mfa/enrolment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set up an authenticator app of one's own accord (any role)
+         * @description As `POST /auth/mfa/enrolment`, for a signed-in user whose role does not require a second factor. Once
+         *     confirmed, every sign-in of theirs asks for a code. (The mentors' app cannot ask for one yet: a mentor who
+         *     enrols signs in through the API only.)
+         */
+        post: operations["myMfaEnrol"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/me/mfa/enrolment/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm one's new authenticator with its first code: the recovery codes, shown once
+         * @description From then on every sign-in asks for a code. This sign-in keeps working; the user's other sign-ins, made with
+         *     a password alone, stop at their next request.
+         */
+        post: operations["myMfaConfirm"];
         delete?: never;
         options?: never;
         head?: never;
@@ -85,7 +204,9 @@ export interface paths {
          *     (`expires_in`, 15 minutes by default); the answer is a new access token and a new refresh token, and the one
          *     sent stops working. A refresh token that was already used is taken as copied: the whole sign-in is revoked, so
          *     every device holding its tokens must sign in again. An expired, revoked or unknown token, or a deactivated user,
-         *     answers 401. Rate-limited per client address (429 with Retry-After). No access token needed.
+         *     answers 401. Rate-limited per client address (429 with Retry-After). No access token needed. The new pair
+         *     keeps the sign-in's second factor; a sign-in made with a password alone by a user who needs a second factor
+         *     now is refused (401 `mfa_sign_in_required`): sign in again.
          */
         post: operations["refresh"];
         delete?: never;
@@ -236,6 +357,30 @@ export interface paths {
          *     only; the unlock is written to the audit log.
          */
         post: operations["unlockUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{user_id}/mfa/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset a user's lost authenticator (admins only; audited)
+         * @description Forgets the user's authenticator and recovery codes and ends every sign-in they have. If their role needs a
+         *     second factor, their next sign-in sets up a new authenticator (`mfa_required` with `mfa_enrolled: false`).
+         *     Admins only; the reset is written to the audit log.
+         */
+        post: operations["resetMfa"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2645,6 +2790,10 @@ export interface components {
             rejected?: {
                 [key: string]: unknown;
             }[];
+            /** @description The sign-in's challenge for its second step (POST /auth/mfa/verify, or /auth/mfa/enrolment first): it opens nothing else, and lasts a few minutes (only with mfa_required) */
+            challenge_token?: string;
+            /** @description Whether an authenticator is set up; if not, set one up with the challenge (only with mfa_required) */
+            mfa_enrolled?: boolean;
             /** @description Unit cost codes missing (only with unit_cost_missing) */
             missing_items?: string[];
             /** @description Years the deflator series lacks (only with deflator_year_missing) */
@@ -2689,6 +2838,48 @@ export interface components {
             /** @description Seconds the access token is valid */
             expires_in: number;
         };
+        MfaVerify: {
+            /** @description The challenge_token from the sign-in's 401 mfa_required answer (it lasts a few minutes) */
+            challenge_token: string;
+            /** @description The 6-digit code the authenticator app shows now (or give recovery_code) */
+            code?: string;
+            /** @description One of the recovery codes shown at enrolment, instead of a code: each works once */
+            recovery_code?: string;
+        };
+        MfaChallenge: {
+            /** @description The challenge_token from the sign-in's 401 mfa_required answer (it lasts a few minutes) */
+            challenge_token: string;
+        };
+        MfaEnrolment: {
+            /** @description The authenticator's secret (base32), to type in where a QR code cannot be read */
+            secret: string;
+            /** @description The otpauth:// URI: draw it as a QR code for the authenticator app to scan. Shown until the first code is confirmed; never again */
+            provisioning_uri: string;
+        };
+        MfaChallengeCode: {
+            /** @description The 6-digit code the authenticator app shows now */
+            code: string;
+            /** @description The challenge_token from the sign-in's 401 mfa_required answer (it lasts a few minutes) */
+            challenge_token: string;
+        };
+        EnrolledSignIn: {
+            access_token: string;
+            /** @description Single use: each refresh returns a new one */
+            refresh_token: string;
+            token_type: string;
+            /** @description Seconds the access token is valid */
+            expires_in: number;
+            /** @description Ten single-use codes for signing in without the authenticator. Shown this once only: the user must keep them somewhere safe */
+            recovery_codes: string[];
+        };
+        TotpCode: {
+            /** @description The 6-digit code the authenticator app shows now */
+            code: string;
+        };
+        RecoveryCodes: {
+            /** @description Ten single-use codes for signing in without the authenticator. Shown this once only: the user must keep them somewhere safe */
+            recovery_codes: string[];
+        };
         Refresh: {
             refresh_token: string;
         };
@@ -2715,6 +2906,8 @@ export interface components {
             readonly locked_until: string | null;
             /** Format: date-time */
             readonly created_at: string;
+            /** @description Whether an authenticator is set up: every sign-in then asks for a code from it */
+            readonly mfa_enrolled: boolean;
         };
         UserCreate: {
             /** Format: uuid */
@@ -2737,6 +2930,8 @@ export interface components {
             readonly locked_until?: string | null;
             /** Format: date-time */
             readonly created_at?: string;
+            /** @description Whether an authenticator is set up: every sign-in then asks for a code from it */
+            readonly mfa_enrolled?: boolean;
             password: string;
         };
         UserUpdate: {
@@ -4627,7 +4822,7 @@ export interface components {
          * @description What went wrong, stable for programs to branch on; new reasons may be added
          * @enum {string}
          */
-        ErrorReason: "access_token_invalid" | "alert_already_acknowledged" | "alert_already_resolved" | "alert_not_found" | "already_allocated" | "already_on_roster" | "authentication_failed" | "bad_request" | "capacity_below_roster" | "caseload_only_for_mentors" | "check_in_invitation_not_found" | "check_in_invitation_not_open" | "check_in_link_not_usable" | "check_in_not_found" | "child_already_enrolled" | "child_not_found" | "child_not_returned" | "cohort_full" | "cohort_kind_fixed" | "cohort_name_taken" | "cohort_not_found" | "conflict" | "consent_channel_without_number" | "cross_site_form" | "dashboard_period_reversed" | "deflator_year_missing" | "district_in_use" | "district_unknown" | "domain_error" | "duplicate_session" | "duty_fallback_is_on_duty" | "duty_person_not_eligible" | "duty_person_without_mobile" | "duty_programme_required" | "duty_shift_ended" | "duty_shift_not_found" | "duty_shift_overlaps" | "email_already_registered" | "enrolment_in_another_programme" | "enrolment_not_active" | "enrolment_not_active_for_series" | "enrolment_not_allocatable" | "enrolment_not_found" | "forbidden" | "form_expired" | "form_refused" | "form_token_invalid" | "goal_end_not_allowed" | "goal_not_active" | "goal_not_found" | "group_only_enrolment" | "group_series_not_found" | "idempotency_key_reused" | "if_match_required" | "implausible_date_of_birth" | "implausible_episode_times" | "implausible_outcome_event" | "implausible_return_conversation" | "import_header_invalid" | "import_not_readable" | "import_rejected" | "import_too_large" | "import_too_many_rows" | "instrument_has_no_wording" | "instrument_not_suitable" | "internal_error" | "invalid_answers" | "invalid_characters" | "invalid_credentials" | "invalid_duty_shift_times" | "invalid_idempotency_key" | "invalid_pattern" | "invalid_phone_number" | "invalid_price_year" | "invalid_request" | "invalid_rota_window" | "invalid_series" | "invalid_session" | "invalid_value" | "invalid_webhook_signature" | "json_too_deep" | "lone_working_already_started" | "lone_working_not_started" | "malformed_phone_number" | "max_caseload_required" | "mentor_caseload_full" | "mentor_not_found" | "method_not_allowed" | "missing_episode_already_recorded" | "missing_episode_not_found" | "missing_episode_not_linkable" | "no_active_goals" | "no_mobile_with_sms_consent" | "no_offer_to_confirm" | "not_a_facilitator" | "not_a_mobile_number" | "not_found" | "not_on_roster" | "not_on_waitlist" | "not_the_sessions_mentor" | "offer_lapsed" | "outcome_event_already_recorded" | "outcome_event_not_found" | "page_sign_in_invalid" | "pattern_ended" | "pattern_exceeds_weekly_cap" | "pattern_not_found" | "phone_number_already_recorded" | "phone_number_not_found" | "places_below_taken" | "precondition_failed" | "precondition_required" | "programme_name_taken" | "programme_not_found" | "programme_not_yours" | "programme_required" | "programme_required_for_role" | "rate_limited" | "referral_already_decided" | "referral_already_pending" | "referral_date_in_future" | "referral_not_found" | "refresh_token_invalid" | "request_in_progress" | "request_too_large" | "same_cohort" | "series_full" | "series_name_taken" | "session_already_exists" | "session_not_found" | "session_not_of_child" | "session_not_started" | "session_outside_enrolment" | "session_status_final" | "stale_version" | "too_many_active_goals" | "unavailable" | "unit_cost_missing" | "unknown_district" | "unknown_instrument" | "unknown_time_zone" | "unknown_unit_cost" | "unsupported_media_type" | "user_not_found" | "weak_password" | "weekly_session_cap_reached";
+        ErrorReason: "access_token_invalid" | "alert_already_acknowledged" | "alert_already_resolved" | "alert_not_found" | "already_allocated" | "already_on_roster" | "authentication_failed" | "bad_request" | "capacity_below_roster" | "caseload_only_for_mentors" | "check_in_invitation_not_found" | "check_in_invitation_not_open" | "check_in_link_not_usable" | "check_in_not_found" | "child_already_enrolled" | "child_not_found" | "child_not_returned" | "cohort_full" | "cohort_kind_fixed" | "cohort_name_taken" | "cohort_not_found" | "conflict" | "consent_channel_without_number" | "cross_site_form" | "dashboard_period_reversed" | "deflator_year_missing" | "district_in_use" | "district_unknown" | "domain_error" | "duplicate_session" | "duty_fallback_is_on_duty" | "duty_person_not_eligible" | "duty_person_without_mobile" | "duty_programme_required" | "duty_shift_ended" | "duty_shift_not_found" | "duty_shift_overlaps" | "email_already_registered" | "enrolment_in_another_programme" | "enrolment_not_active" | "enrolment_not_active_for_series" | "enrolment_not_allocatable" | "enrolment_not_found" | "forbidden" | "form_expired" | "form_refused" | "form_token_invalid" | "goal_end_not_allowed" | "goal_not_active" | "goal_not_found" | "group_only_enrolment" | "group_series_not_found" | "idempotency_key_reused" | "if_match_required" | "implausible_date_of_birth" | "implausible_episode_times" | "implausible_outcome_event" | "implausible_return_conversation" | "import_header_invalid" | "import_not_readable" | "import_rejected" | "import_too_large" | "import_too_many_rows" | "instrument_has_no_wording" | "instrument_not_suitable" | "internal_error" | "invalid_answers" | "invalid_characters" | "invalid_credentials" | "invalid_duty_shift_times" | "invalid_idempotency_key" | "invalid_pattern" | "invalid_phone_number" | "invalid_price_year" | "invalid_request" | "invalid_rota_window" | "invalid_series" | "invalid_session" | "invalid_value" | "invalid_webhook_signature" | "json_too_deep" | "lone_working_already_started" | "lone_working_not_started" | "malformed_phone_number" | "max_caseload_required" | "mentor_caseload_full" | "mentor_not_found" | "method_not_allowed" | "mfa_already_enrolled" | "mfa_challenge_invalid" | "mfa_code_invalid" | "mfa_enrolment_not_started" | "mfa_required" | "mfa_sign_in_required" | "missing_episode_already_recorded" | "missing_episode_not_found" | "missing_episode_not_linkable" | "no_active_goals" | "no_mobile_with_sms_consent" | "no_offer_to_confirm" | "not_a_facilitator" | "not_a_mobile_number" | "not_found" | "not_on_roster" | "not_on_waitlist" | "not_the_sessions_mentor" | "offer_lapsed" | "outcome_event_already_recorded" | "outcome_event_not_found" | "page_sign_in_invalid" | "pattern_ended" | "pattern_exceeds_weekly_cap" | "pattern_not_found" | "phone_number_already_recorded" | "phone_number_not_found" | "places_below_taken" | "precondition_failed" | "precondition_required" | "programme_name_taken" | "programme_not_found" | "programme_not_yours" | "programme_required" | "programme_required_for_role" | "rate_limited" | "referral_already_decided" | "referral_already_pending" | "referral_date_in_future" | "referral_not_found" | "refresh_token_invalid" | "request_in_progress" | "request_too_large" | "same_cohort" | "series_full" | "series_name_taken" | "session_already_exists" | "session_not_found" | "session_not_of_child" | "session_not_started" | "session_outside_enrolment" | "session_status_final" | "stale_version" | "too_many_active_goals" | "unavailable" | "unit_cost_missing" | "unknown_district" | "unknown_instrument" | "unknown_time_zone" | "unknown_unit_cost" | "unsupported_media_type" | "user_not_found" | "weak_password" | "weekly_session_cap_reached";
         ChangeToChild: {
             /**
              * @description discriminator enum property added by openapi-typescript
@@ -4948,7 +5143,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            /** @description Wrong email or password, or no such account: all answer alike */
+            /** @description Wrong email or password, or no such account: all answer alike (invalid_credentials). Or the password was right and the sign-in needs its second step: mfa_required, with a challenge_token */
             401: {
                 headers: {
                     /** @description Requests allowed in the current window */
@@ -4982,6 +5177,335 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    mfaVerify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaVerify"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the current window */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the window resets, in seconds since 1970 */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description The code is wrong or used already, or the address is locked out (mfa_code_invalid, alike); or the challenge is not valid or expired (mfa_challenge_invalid): sign in again */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the current window */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the window resets, in seconds since 1970 */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No authenticator is set up yet (mfa_enrolment_not_started) */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the current window */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the window resets, in seconds since 1970 */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            /** @description Too many requests: wait the number of seconds in Retry-After, then try again (reason rate_limited) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed in the current window */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the window resets, in seconds since 1970 */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    mfaEnrol: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaChallenge"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the current window */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the window resets, in seconds since 1970 */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaEnrolment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description The challenge is not valid or expired (mfa_challenge_invalid) */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the current window */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the window resets, in seconds since 1970 */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An authenticator is set up already (mfa_already_enrolled) */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the current window */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the window resets, in seconds since 1970 */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            /** @description Too many requests: wait the number of seconds in Retry-After, then try again (reason rate_limited) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed in the current window */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the window resets, in seconds since 1970 */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    mfaConfirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MfaChallengeCode"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the current window */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the window resets, in seconds since 1970 */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrolledSignIn"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description The code is wrong (mfa_code_invalid), or the challenge is not valid (mfa_challenge_invalid) */
+            401: {
+                headers: {
+                    /** @description Requests allowed in the current window */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the window resets, in seconds since 1970 */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Set up first (mfa_enrolment_not_started), or set up already (mfa_already_enrolled) */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the current window */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the window resets, in seconds since 1970 */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
+            /** @description Too many requests: wait the number of seconds in Retry-After, then try again (reason rate_limited) */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed in the current window */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the window resets, in seconds since 1970 */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    myMfaEnrol: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaEnrolment"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description An authenticator is set up already (mfa_already_enrolled) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    myMfaConfirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpCode"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description The code is wrong (mfa_code_invalid) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description Set up first (mfa_enrolment_not_started), or set up already (mfa_already_enrolled) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UNPROCESSABLE_ENTITY"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["DEFAULT_ERROR"];
         };
@@ -5226,6 +5750,35 @@ export interface operations {
         };
     };
     unlockUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["DEFAULT_ERROR"];
+        };
+    };
+    resetMfa: {
         parameters: {
             query?: never;
             header?: never;

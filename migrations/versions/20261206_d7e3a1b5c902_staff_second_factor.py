@@ -11,7 +11,7 @@ Downgrade drops them: every enrolment is forgotten, and sign-ins go back to the 
 
 Revision ID: d7e3a1b5c902
 Revises: 9c3d5e7f2a48
-Create Date: 2026-12-10 09:00:00.000000
+Create Date: 2026-12-06 14:10:00.000000
 """
 
 from collections.abc import Sequence
