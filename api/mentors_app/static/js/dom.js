@@ -74,3 +74,19 @@ export function timeValue(date) {
   const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
   return `${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
+
+/**
+ * @param {string} text
+ * @returns {HTMLHeadingElement} the screen's heading, which takes the focus when the screen opens
+ */
+export function heading(text) {
+  return el("h1", { tabindex: "-1" }, [text]);
+}
+
+/**
+ * Where a form says what is wrong: read out at once (an alert), and focusable so the focus can be moved to it.
+ * @param {string | null} [problem]
+ */
+export function problemBox(problem = null) {
+  return el("div", { class: "problem", role: "alert", tabindex: "-1", hidden: problem === null }, [problem ?? ""]);
+}

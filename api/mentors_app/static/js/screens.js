@@ -1,7 +1,7 @@
 // The app's screens, drawn from what the phone holds. Nothing here talks to the network: app.js does, and
 // passes each screen its data and what to do when the mentor acts.
 
-import { button, dateValue, dayAndTime, el, field, timeValue } from "./dom.js";
+import { button, dateValue, dayAndTime, el, field, heading, problemBox, timeValue } from "./dom.js";
 
 /** @typedef {import("./types.js").Child} Child */
 /** @typedef {import("./types.js").Session} Session */
@@ -60,21 +60,6 @@ const LOCATION_WORDS = {
 /** @param {Child} child */
 export function childName(child) {
   return `${child.first_name} ${child.last_name.slice(0, 1)}.`;
-}
-
-/**
- * @param {string} text
- * @returns {HTMLHeadingElement} the screen's heading, which takes the focus when the screen opens
- */
-function heading(text) {
-  return el("h1", { tabindex: "-1" }, [text]);
-}
-
-/**
- * @param {string | null} problem
- */
-function problemBox(problem) {
-  return el("div", { class: "problem", role: "alert", hidden: problem === null }, [problem ?? ""]);
 }
 
 /** @param {string} message said once, politely, to the screen reader as well */

@@ -2,7 +2,7 @@
 // lone working for a session (start it, then "I'm safe"). Drawn from what the phone holds; casework.js passes each
 // its data and what to do when the mentor acts, and nothing here talks to the network.
 
-import { button, dateValue, dayAndTime, el, field, timeValue } from "./dom.js";
+import { button, dateValue, dayAndTime, el, field, heading, problemBox, timeValue } from "./dom.js";
 import { childName, phoneNow } from "./screens.js";
 
 /** @typedef {import("./types.js").Child} Child */
@@ -73,15 +73,6 @@ export function clock(date) {
  */
 export function wireTime(date) {
   return new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "+00:00");
-}
-
-/** @param {string} text */
-function heading(text) {
-  return el("h1", { tabindex: "-1" }, [text]);
-}
-
-function problemBox() {
-  return el("div", { class: "problem", role: "alert", hidden: true, tabindex: "-1" }, [""]);
 }
 
 /**

@@ -3,7 +3,8 @@
 // record a check-in done together, set a goal, and mark one achieved, dropped or reworded. Instruments come as data
 // (GET /instruments): the check-in form is built from the instrument's items and scales.
 
-import { button, dayAndTime, el, field } from "./dom.js";
+import { button, dayAndTime, el, field, heading, problemBox } from "./dom.js";
+import { childName } from "./screens.js";
 import {
   MAX_ACTIVE_GOALS,
   MEAN_OF_GOALS,
@@ -22,23 +23,6 @@ import {
 /** @typedef {import("./types.js").QueuedWrite} QueuedWrite */
 /** @typedef {import("./wellbeing.js").InstrumentSummary} InstrumentSummary */
 /** @typedef {import("./wellbeing.js").MeasureChange} MeasureChange */
-
-/**
- * @param {Child} child
- */
-function childName(child) {
-  return `${child.first_name} ${child.last_name.slice(0, 1)}.`;
-}
-
-/** @param {string} text */
-function heading(text) {
-  return el("h1", { tabindex: "-1" }, [text]);
-}
-
-/** @param {string | null} problem */
-function problemBox(problem) {
-  return el("div", { class: "problem", role: "alert", tabindex: "-1", hidden: problem === null }, [problem ?? ""]);
-}
 
 /** @param {string} iso */
 function day(iso) {
