@@ -28,6 +28,8 @@ const SHELL_FILES = [
   "/app/static/js/lock.js",
   "/app/static/js/outbox.js",
   "/app/static/js/screens.js",
+  "/app/static/js/screens_groups.js",
+  "/app/static/js/screens_patterns.js",
   "/app/static/js/store.js",
   "/app/static/js/sync.js",
   "/app/static/js/types.js",

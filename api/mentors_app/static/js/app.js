@@ -8,6 +8,8 @@ import { Offline, Refused, SignedOut, signIn, signOut } from "./api.js";
 import { discard, queueLog, queueSession, replay } from "./outbox.js";
 import * as lock from "./lock.js";
 import * as screens from "./screens.js";
+import * as groups from "./screens_groups.js";
+import * as patterns from "./screens_patterns.js";
 import * as store from "./store.js";
 import { fetchInstruments, fetchMissingProgrammes, fetchOnDutyNow, syncFeed } from "./sync.js";
 
@@ -17,7 +19,8 @@ import { fetchInstruments, fetchMissingProgrammes, fetchOnDutyNow, syncFeed } fr
 /**
  * @typedef {{ name: "sign_in" } | { name: "caseload" } | { name: "child", childId: string }
  *   | { name: "log", childId: string } | { name: "plan", childId: string }
- *   | { name: "change", childId: string, seq: number } | { name: "log_planned", childId: string, sessionId: string }} Place
+ *   | { name: "change", childId: string, seq: number } | { name: "log_planned", childId: string, sessionId: string }
+ *   | { name: "register", sessionId: string } | { name: "pattern", childId: string }} Place
  */
 
 const BACKGROUND_SYNC_MS = 60_000;
@@ -53,6 +56,8 @@ const nav = {
   planSession: (childId) => go({ name: "plan", childId }),
   caseload: () => go({ name: "caseload" }),
   logPlanned: (childId, sessionId) => go({ name: "log_planned", childId, sessionId }),
+  takeRegister: (sessionId) => go({ name: "register", sessionId }),
+  setPattern: (childId) => go({ name: "pattern", childId }),
   sendMine: async (seq) => {
     const write = (await store.queuedWrites()).find((candidate) => candidate.seq === seq);
     if (write?.kind === "log_session" && write.theirs !== undefined) {
@@ -150,6 +155,14 @@ async function screenFor(at) {
   if (at.name === "caseload") {
     return screens.caseload({ children, sessions, writes, now, notice }, nav);
   }
+  if (at.name === "register") {
+    const session = sessions.find((candidate) => candidate.id === at.sessionId);
+    if (session !== undefined && groups.registerOpen(session)) {
+      return registerScreen(session, children);
+    }
+    place = { name: "caseload" };
+    return screens.caseload({ children, sessions, writes, now, notice }, nav);
+  }
   const child = children.find((candidate) => candidate.id === at.childId);
   if (child === undefined) {
     // Reallocated away (or never here): the child is gone from the phone.
@@ -157,7 +170,17 @@ async function screenFor(at) {
     return screens.caseload({ children, sessions, writes, now, notice }, nav);
   }
   if (at.name === "child") {
-    return screens.childPage({ child, sessions, writes, alerts, now, notice }, nav);
+    const cohort = await patterns.cohortOf(child);
+    const canSetPattern = cohort?.kind !== "group_only"; // a group-only place has group sessions only
+    const held = await patterns.patternsSection(child);
+    return screens.childPage({ child, sessions, writes, alerts, now, notice, patterns: held, canSetPattern }, nav);
+  }
+  if (at.name === "pattern") {
+    const cohort = await patterns.cohortOf(child);
+    return patterns.patternForm({ child, cohort, now }, {
+      onCancel: () => void go({ name: "child", childId: child.id }),
+      onSave: (pattern) => void savePattern(child, pattern),
+    });
   }
   const programme = (await store.programmes()).find((candidate) => candidate.id === child.programme_id);
   const duty = await store.dutyNow();
@@ -198,6 +221,48 @@ async function screenFor(at) {
     ...actions,
     onSave: (session) => void saveSession(child.id, session),
   });
+}
+
+/**
+ * @param {import("./types.js").Session} session
+ * @param {import("./types.js").Child[]} children
+ */
+async function registerScreen(session, children) {
+  const series = await groups.seriesOf(session);
+  // Filed under a child of the caseload at the session (forgotten with them), else the first child booked.
+  const held = new Set(children.map((child) => child.id));
+  const childId =
+    session.attendees.find((attendee) => held.has(attendee.child_id))?.child_id ?? session.attendees[0]?.child_id ?? "";
+  return groups.registerForm({ session, series }, {
+    onCancel: () => void go({ name: "caseload" }),
+    onSave: (lines, carers) =>
+      void (async () => {
+        await groups.queueRegister(session, series, childId, lines, carers);
+        await saved("caseload", savedNotice(false));
+      })(),
+  });
+}
+
+/**
+ * @param {import("./types.js").Child} child
+ * @param {import("./screens_patterns.js").PatternCreate} pattern
+ */
+async function savePattern(child, pattern) {
+  await patterns.queuePattern(child, pattern);
+  await saved({ name: "child", childId: child.id }, `${savedNotice(false)} The sessions it plans appear once the phone has synced.`);
+}
+
+/**
+ * A write is queued: show where the mentor goes next with what saving said, then send it.
+ * @param {"caseload" | Place} next
+ * @param {string} said
+ */
+async function saved(next, said) {
+  notice = said;
+  place = next === "caseload" ? { name: "caseload" } : next;
+  history.replaceState({ place }, "", location.pathname);
+  await draw();
+  void syncNow();
 }
 
 /** @param {boolean} on */
@@ -343,13 +408,14 @@ function syncNow() {
       await fetchMissingProgrammes();
       await fetchOnDutyNow();
       await fetchInstruments();
+      await patterns.fetchCohorts();
       lastSync = new Date();
       if (synced.droppedWrites > 0) {
         notice = `${synced.droppedWrites} unsent record(s) about a child no longer on your caseload were removed.`;
       }
       // Redrawn where the mentor is, keeping the focus where it is; never under a form being filled in (a PIN's too).
       const changed = sent.sent > 0 || sent.refused > 0 || synced.changes > 0 || synced.droppedWrites > 0;
-      const filling = ["log", "plan", "change", "log_planned"].includes(place.name);
+      const filling = ["log", "plan", "change", "log_planned", "register", "pattern"].includes(place.name);
       if (changed && !filling && !isLocked && (await lock.hasPin())) {
         await draw({ moveFocus: false });
       }

@@ -2,6 +2,7 @@
 // passes each screen its data and what to do when the mentor acts.
 
 import { button, dateValue, dayAndTime, el, field, timeValue } from "./dom.js";
+import { registerOpen } from "./screens_groups.js";
 
 /** @typedef {import("./types.js").Child} Child */
 /** @typedef {import("./types.js").Session} Session */
@@ -47,6 +48,8 @@ const LOCATION_WORDS = {
  *   change: (seq: number) => void,
  *   sendMine: (seq: number) => void,
  *   logPlanned: (childId: string, sessionId: string) => void,
+ *   takeRegister: (sessionId: string) => void,
+ *   setPattern: (childId: string) => void,
  * }} Navigation
  */
 
@@ -132,12 +135,27 @@ function sessionItem(session, children, nav) {
   const child = childId === undefined ? undefined : children.get(childId);
   const when = dayAndTime(new Date(session.planned_start_at));
   const words = `${when} · ${child === undefined ? "Group" : childName(child)} · ${STATUS_WORDS[session.status]}`;
+  if (session.kind === "group" && registerOpen(session)) {
+    return registerItem(session, `${when} · Group · ${STATUS_WORDS[session.status]}`, nav);
+  }
   if (child === undefined) {
     return el("li", {}, [words]);
   }
   const open = button(words, { class: "row" });
   open.addEventListener("click", () => nav.openChild(child.id));
   return el("li", {}, [open]);
+}
+
+/**
+ * A group session whose register is open: the session in words and a button to take its register.
+ * @param {Session} session
+ * @param {string} words
+ * @param {Navigation} nav
+ */
+function registerItem(session, words, nav) {
+  const take = button("Take the register", { class: "secondary", "aria-label": `Take the register: the session of ${words}` });
+  take.addEventListener("click", () => nav.takeRegister(session.id));
+  return el("li", { class: "loggable" }, [el("span", {}, [words]), take]);
 }
 
 /**
@@ -322,10 +340,10 @@ export function caseload({ children, sessions, writes, now, notice: said }, nav)
 
 /**
  * @param {{ child: Child, sessions: Session[], writes: QueuedWrite[], alerts: import("./types.js").Alert[],
- *   now: Date, notice: string | null }} data
+ *   now: Date, notice: string | null, patterns?: HTMLElement[], canSetPattern?: boolean }} data
  * @param {Navigation} nav
  */
-export function childPage({ child, sessions, writes, alerts, now, notice: said }, nav) {
+export function childPage({ child, sessions, writes, alerts, now, notice: said, patterns, canSetPattern }, nav) {
   const theirs = sessions
     .filter((session) => session.attendees.some((attendee) => attendee.child_id === child.id))
     .sort((a, b) => a.planned_start_at.localeCompare(b.planned_start_at));
@@ -343,6 +361,9 @@ export function childPage({ child, sessions, writes, alerts, now, notice: said }
       parts.push(`${s.actual_duration_minutes} min`);
     }
     const words = parts.join(" · ");
+    if (s.kind === "group" && registerOpen(s) && !loggedHere.has(s.id)) {
+      return registerItem(s, words, nav);
+    }
     if (s.status !== "planned" || loggedHere.has(s.id) || new Date(s.planned_start_at) > now) {
       return el("li", {}, [words]);
     }
@@ -357,11 +378,15 @@ export function childPage({ child, sessions, writes, alerts, now, notice: said }
   const back = button("Back to caseload", { class: "link" });
   back.addEventListener("click", () => nav.caseload());
   const active = child.enrolment !== null && child.enrolment.status === "active";
+  const pattern = button("Set a weekly pattern", { class: "secondary" });
+  pattern.addEventListener("click", () => nav.setPattern(child.id));
   return el("section", {}, [
     heading(childName(child)),
     el("p", { class: "reference" }, [`Reference ${child.reference}`]),
     said === null ? null : notice(said),
-    active ? el("div", { class: "actions" }, [log, plan]) : el("p", {}, ["Their support is not active: no sessions can be added."]),
+    active
+      ? el("div", { class: "actions" }, [log, plan, canSetPattern === true ? pattern : null])
+      : el("p", {}, ["Their support is not active: no sessions can be added."]),
     ...writesSection(
       writes.filter((write) => write.childId === child.id),
       byId,
@@ -372,6 +397,7 @@ export function childPage({ child, sessions, writes, alerts, now, notice: said }
     next.length === 0 ? el("p", {}, ["None planned."]) : el("ul", { class: "plain" }, next.map(describe)),
     el("h2", {}, ["Recent sessions"]),
     recent.length === 0 ? el("p", {}, ["None yet."]) : el("ul", { class: "plain" }, recent.map(describe)),
+    ...(patterns ?? []),
     back,
   ]);
 }
