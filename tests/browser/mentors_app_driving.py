@@ -333,10 +333,18 @@ class GroupSession:
 
 
 def group_session_led_by(
-    app: Flask, db: Session, mentor: Mentor, clock: FixedClock, *, starts_in_minutes: int
+    app: Flask,
+    db: Session,
+    mentor: Mentor,
+    clock: FixedClock,
+    *,
+    starts_in_minutes: int,
+    name: str = "Staying safe online",
+    with_the_mentors_child: bool = True,
 ) -> GroupSession:
     """A series of two sessions led by the mentor (the first starting soon, the next a week later), its roster the
-    mentor's child and a child on another mentor's caseload, made through the API as a coordinator does."""
+    mentor's child (unless not wanted) and a child on another mentor's caseload, made through the API as a
+    coordinator does."""
     from api.children.models import Child
 
     team = mentor.team
@@ -346,7 +354,6 @@ def group_session_led_by(
     db.commit()
     client = app.test_client()
     first = clock.now() + timedelta(minutes=starts_in_minutes)
-    name = "Staying safe online"
     answer = client.post(
         "/group-series",
         headers=headers,
@@ -364,7 +371,7 @@ def group_session_led_by(
     )
     assert answer.status_code == 201, answer.get_json()
     series = answer.get_json()
-    for enrolment_id in (mentor.enrolment.id, other.id):
+    for enrolment_id in [mentor.enrolment.id, other.id][0 if with_the_mentors_child else 1 :]:
         joined = client.post(
             f"/group-series/{series['id']}/members", headers=headers, json={"enrolment_id": str(enrolment_id)}
         )

@@ -409,12 +409,13 @@ function syncNow() {
       await fetchOnDutyNow();
       await fetchInstruments();
       await patterns.fetchCohorts();
+      const led = await groups.fetchLedGroupSessions(new Date());
       lastSync = new Date();
       if (synced.droppedWrites > 0) {
         notice = `${synced.droppedWrites} unsent record(s) about a child no longer on your caseload were removed.`;
       }
       // Redrawn where the mentor is, keeping the focus where it is; never under a form being filled in (a PIN's too).
-      const changed = sent.sent > 0 || sent.refused > 0 || synced.changes > 0 || synced.droppedWrites > 0;
+      const changed = sent.sent > 0 || sent.refused > 0 || synced.changes > 0 || synced.droppedWrites > 0 || led > 0;
       const filling = ["log", "plan", "change", "log_planned", "register", "pattern"].includes(place.name);
       if (changed && !filling && !isLocked && (await lock.hasPin())) {
         await draw({ moveFocus: false });

@@ -5,6 +5,7 @@
 // PUT /sessions/{id}/register with If-Match (the endpoint takes no Idempotency-Key): replayed after a lost answer it
 // meets 412, and the outbox reads the session to tell this very register (already applied) from someone else's.
 
+import { call } from "./api.js";
 import { button, dayAndTime, el, field } from "./dom.js";
 import { queueRequest } from "./outbox.js";
 import * as store from "./store.js";
@@ -199,5 +200,62 @@ export async function queueRegister(session, series, childId, lines, carers) {
     keepIn: store.SESSIONS,
     ifMatch: session.version,
     check: { path: `/sessions/${encodeURIComponent(session.id)}`, expect },
+  });
+}
+
+const DAY = 24 * 60 * 60_000;
+const PAGE_SIZE = 100;
+
+/**
+ * The group sessions the mentor leads in the days around now, read from GET /sessions: the sync feed carries a
+ * session through the children of the mentor's caseload, so a series' session none of them is booked on (a
+ * group-only cohort's children have no key worker) never reaches the phone that way. Those read are kept with the
+ * feed's sessions (a newer version held is not replaced); one held that the server no longer lists in the window
+ * (moved, or the mentor no longer leads it), with no child of the caseload at it, is forgotten.
+ * @param {Date} now
+ * @returns {Promise<number>} how many sessions changed on the phone
+ */
+export async function fetchLedGroupSessions(now) {
+  const from = new Date(now.getTime() - DAY);
+  const before = new Date(now.getTime() + 8 * DAY);
+  /** @type {Session[]} */
+  const listed = [];
+  for (let page = 1; ; page += 1) {
+    const query = new URLSearchParams({
+      starts_from: from.toISOString(),
+      starts_before: before.toISOString(),
+      page: String(page),
+      page_size: String(PAGE_SIZE),
+    });
+    const answer = /** @type {Session[]} */ ((await call(`/sessions?${query}`)).body);
+    listed.push(...answer);
+    if (answer.length < PAGE_SIZE) {
+      break;
+    }
+  }
+  const led = new Map(listed.filter((session) => session.kind === "group").map((session) => [session.id, session]));
+  const caseload = new Set((await store.children()).map((child) => child.id));
+  return await store.inTransaction([store.SESSIONS], "readwrite", async (transaction) => {
+    const sessions = transaction.objectStore(store.SESSIONS);
+    const held = /** @type {Session[]} */ (await store.result(sessions.getAll()));
+    const byId = new Map(held.map((session) => [session.id, session]));
+    let changes = 0;
+    for (const session of led.values()) {
+      const mine = byId.get(session.id);
+      if (mine === undefined || mine.version < session.version) {
+        sessions.put(session);
+        changes += 1;
+      }
+    }
+    for (const session of held) {
+      const starts = new Date(session.planned_start_at);
+      const inWindow = starts >= from && starts < before;
+      const throughCaseload = session.attendees.some((attendee) => caseload.has(attendee.child_id));
+      if (session.kind === "group" && inWindow && !led.has(session.id) && !throughCaseload) {
+        sessions.delete(session.id);
+        changes += 1;
+      }
+    }
+    return changes;
   });
 }

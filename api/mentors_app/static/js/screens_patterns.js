@@ -128,12 +128,18 @@ export function patternForm({ child, cohort, now }, { onSave, onCancel }) {
     const box = el("input", { type: "checkbox", id: `day-${index + 1}`, name: "days", value: String(index + 1) });
     const time = el("input", { type: "time", required: true, value: "17:00", step: "60" });
     const timeField = field(`time-${index + 1}`, `Start time on ${day}s`, time);
-    timeField.hidden = true;
-    timeField.classList.add("slot-time");
+    // The day's time is on the page (and in the keyboard's way) only while the day is chosen.
+    const slot = el("div", { class: "slot" }, [
+      el("div", { class: "choice" }, [box, el("label", { for: `day-${index + 1}` }, [day])]),
+    ]);
     box.addEventListener("change", () => {
-      timeField.hidden = !box.checked;
+      if (box.checked) {
+        slot.append(timeField);
+      } else {
+        timeField.remove();
+      }
     });
-    return { weekday: index + 1, day, box, time, timeField };
+    return { weekday: index + 1, box, time, slot };
   });
   const duration = el("input", {
     type: "number",
@@ -161,10 +167,7 @@ export function patternForm({ child, cohort, now }, { onSave, onCancel }) {
           ? "Choose the days, then the start time on each."
           : `Choose up to ${cap} ${cap === 1 ? "day" : "days"} (the most sessions a week their programme allows), then the start time on each.`,
       ]),
-      ...days.flatMap(({ weekday, day, box, timeField }) => [
-        el("div", { class: "choice" }, [box, el("label", { for: `day-${weekday}` }, [day])]),
-        timeField,
-      ]),
+      ...days.map(({ slot }) => slot),
     ]),
     field("pattern-duration", "How long each session lasts (minutes)", duration),
     field("pattern-kind", "How", kind),
