@@ -376,3 +376,97 @@ def lose_first_answers(app: Flask, *writes: tuple[str, str]) -> LostAnswers:
 
     app.wsgi_app = middleware  # type: ignore[method-assign]
     return watched
+
+
+@dataclass
+class GroupSession:
+    """A group session the mentor leads (one of a series), with their child and another mentor's child booked."""
+
+    session_id: str
+    series_name: str
+    other_child_reference: str
+    other_child_first_name: str
+
+
+def group_session_led_by(
+    app: Flask,
+    db: Session,
+    mentor: Mentor,
+    clock: FixedClock,
+    *,
+    starts_in_minutes: int,
+    name: str = "Staying safe online",
+    with_the_mentors_child: bool = True,
+) -> GroupSession:
+    """A series of two sessions led by the mentor (the first starting soon, the next a week later), its roster the
+    mentor's child (unless not wanted) and a child on another mentor's caseload, made through the API as a
+    coordinator does."""
+    from api.children.models import Child
+
+    team = mentor.team
+    other = team.child(team.new_mentor())
+    other_child = db.get_one(Child, other.child_id)
+    headers = auth_headers(db, team.coordinator, now=clock.now())
+    db.commit()
+    client = app.test_client()
+    first = clock.now() + timedelta(minutes=starts_in_minutes)
+    answer = client.post(
+        "/group-series",
+        headers=headers,
+        json={
+            "programme_id": str(team.programme.id),
+            "name": name,
+            "capacity": 8,
+            "lead_facilitator_id": str(mentor.mentor_id),
+            "location_category": "community_venue",
+            "sessions": [
+                {"planned_start_at": start.isoformat(), "planned_end_at": (start + timedelta(minutes=90)).isoformat()}
+                for start in (first, first + timedelta(weeks=1))
+            ],
+        },
+    )
+    assert answer.status_code == 201, answer.get_json()
+    series = answer.get_json()
+    for enrolment_id in [mentor.enrolment.id, other.id][0 if with_the_mentors_child else 1 :]:
+        joined = client.post(
+            f"/group-series/{series['id']}/members", headers=headers, json={"enrolment_id": str(enrolment_id)}
+        )
+        assert joined.status_code == 201, joined.get_json()
+    found = GroupSession(series["sessions"][0]["id"], name, other_child.reference, other_child.first_name)
+    db.commit()
+    return found
+
+
+def press(browser: WebDriver, *keys: str) -> None:
+    """Keys pressed on the keyboard, to whatever has the focus (never a click)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(browser).send_keys(*keys).perform()
+
+
+FOCUSED = """
+const focused = document.activeElement;
+if (focused === null) { return ""; }
+return `${focused.id}|${focused.getAttribute("aria-label") ?? ""}|${focused.textContent.trim()}`;
+"""
+
+
+def focused(browser: WebDriver) -> str:
+    """What has the focus: its id, aria-label and text, joined by |."""
+    return str(browser.execute_script(FOCUSED))
+
+
+def tab_to(browser: WebDriver, words: str, *, most: int = 60, backwards: bool = False) -> None:
+    """Press Tab (or Shift+Tab) until the focus is on the control whose id, label or text holds `words` (it must be
+    reachable by the keyboard, in order, from where the focus is)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    for _ in range(most):
+        if backwards:
+            ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+        else:
+            press(browser, Keys.TAB)
+        if words in focused(browser):
+            return
+    raise AssertionError(f"{words!r} is not reached by Tab (the focus is on {focused(browser)!r})")

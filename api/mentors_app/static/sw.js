@@ -31,6 +31,8 @@ const SHELL_FILES = [
   "/app/static/js/screens.js",
   "/app/static/js/screens_wellbeing.js",
   "/app/static/js/screens_casework.js",
+  "/app/static/js/screens_groups.js",
+  "/app/static/js/screens_patterns.js",
   "/app/static/js/store.js",
   "/app/static/js/sync.js",
   "/app/static/js/types.js",

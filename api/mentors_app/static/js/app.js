@@ -11,6 +11,8 @@ import * as casework from "./casework.js";
 import * as lock from "./lock.js";
 import * as screens from "./screens.js";
 import * as wellbeingScreens from "./screens_wellbeing.js";
+import * as groups from "./screens_groups.js";
+import * as patterns from "./screens_patterns.js";
 import * as store from "./store.js";
 import { fetchInstruments, fetchMissingProgrammes, fetchOnDutyNow, syncFeed } from "./sync.js";
 import { ageOn, suitableInstruments, summaries } from "./wellbeing.js";
@@ -23,7 +25,8 @@ import { ageOn, suitableInstruments, summaries } from "./wellbeing.js";
  *   | { name: "log", childId: string, concern?: boolean } | { name: "plan", childId: string }
  *   | { name: "change", childId: string, seq: number } | { name: "log_planned", childId: string, sessionId: string }
  *   | { name: "check_in", childId: string } | { name: "new_goal", childId: string }
- *   | { name: "goal", childId: string, goalId: string } | import("./casework.js").CaseworkPlace} Place
+ *   | { name: "goal", childId: string, goalId: string } | import("./casework.js").CaseworkPlace
+ *   | { name: "register", sessionId: string } | { name: "pattern", childId: string }} Place
  */
 
 const BACKGROUND_SYNC_MS = 60_000;
@@ -62,6 +65,8 @@ const nav = {
   caseload: () => go({ name: "caseload" }),
   logPlanned: (childId, sessionId) => go({ name: "log_planned", childId, sessionId }),
   raiseConcern: (childId) => go({ name: "log", childId, concern: true }),
+  takeRegister: (sessionId) => go({ name: "register", sessionId }),
+  setPattern: (childId) => go({ name: "pattern", childId }),
   sendMine: async (seq) => {
     const write = (await store.queuedWrites()).find((candidate) => candidate.seq === seq);
     if (write?.kind === "log_session" && write.theirs !== undefined) {
@@ -161,6 +166,14 @@ async function screenFor(at) {
     const extras = await work.caseloadExtras({ writes, now });
     return screens.caseload({ children, sessions, writes, now, notice, extras }, nav);
   }
+  if (at.name === "register") {
+    const session = sessions.find((candidate) => candidate.id === at.sessionId);
+    if (session !== undefined && groups.registerOpen(session)) {
+      return registerScreen(session, children);
+    }
+    place = { name: "caseload" };
+    return screens.caseload({ children, sessions, writes, now, notice }, nav);
+  }
   const child = children.find((candidate) => candidate.id === at.childId);
   if (child === undefined) {
     // Reallocated away (or never here): the child is gone from the phone.
@@ -168,9 +181,7 @@ async function screenFor(at) {
     return screens.caseload({ children, sessions, writes, now, notice }, nav);
   }
   if (at.name === "child") {
-    const wellbeing = await childWellbeing(child, writes);
-    const extras = await work.childExtras({ child, writes, now });
-    return screens.childPage({ child, sessions, writes, alerts, now, notice, wellbeing, extras }, nav);
+    return await childScreen(child, sessions, writes, alerts, now);
   }
   if (at.name === "check_in" || at.name === "new_goal" || at.name === "goal") {
     return await wellbeingScreen(at, child, sessions, writes, now);
@@ -181,9 +192,14 @@ async function screenFor(at) {
       return screen;
     }
     place = { name: "child", childId: child.id };
-    const wellbeing = await childWellbeing(child, writes);
-    const extras = await work.childExtras({ child, writes, now });
-    return screens.childPage({ child, sessions, writes, alerts, now, notice, wellbeing, extras }, nav);
+    return await childScreen(child, sessions, writes, alerts, now);
+  }
+  if (at.name === "pattern") {
+    const cohort = await patterns.cohortOf(child);
+    return patterns.patternForm({ child, cohort, now }, {
+      onCancel: () => void go({ name: "child", childId: child.id }),
+      onSave: (pattern) => void savePattern(child, pattern),
+    });
   }
   const programme = (await store.programmes()).find((candidate) => candidate.id === child.programme_id);
   const duty = await store.dutyNow();
@@ -240,6 +256,48 @@ const work = casework.controller({
     void syncNow();
   },
 });
+
+/**
+ * @param {import("./types.js").Session} session
+ * @param {import("./types.js").Child[]} children
+ */
+async function registerScreen(session, children) {
+  const series = await groups.seriesOf(session);
+  // Filed under a child of the caseload at the session (forgotten with them), else the first child booked.
+  const held = new Set(children.map((child) => child.id));
+  const childId =
+    session.attendees.find((attendee) => held.has(attendee.child_id))?.child_id ?? session.attendees[0]?.child_id ?? "";
+  return groups.registerForm({ session, series }, {
+    onCancel: () => void go({ name: "caseload" }),
+    onSave: (lines, carers) =>
+      void (async () => {
+        await groups.queueRegister(session, series, childId, lines, carers);
+        await saved("caseload", savedNotice(false));
+      })(),
+  });
+}
+
+/**
+ * @param {import("./types.js").Child} child
+ * @param {import("./screens_patterns.js").PatternCreate} pattern
+ */
+async function savePattern(child, pattern) {
+  await patterns.queuePattern(child, pattern);
+  await saved({ name: "child", childId: child.id }, `${savedNotice(false)} The sessions it plans appear once the phone has synced.`);
+}
+
+/**
+ * A write is queued: show where the mentor goes next with what saving said, then send it.
+ * @param {"caseload" | Place} next
+ * @param {string} said
+ */
+async function saved(next, said) {
+  notice = said;
+  place = next === "caseload" ? { name: "caseload" } : next;
+  history.replaceState({ place }, "", location.pathname);
+  await draw();
+  void syncNow();
+}
 
 /** @param {boolean} on */
 async function setLocked(on) {
@@ -383,6 +441,26 @@ function wellbeingActions(childId) {
 }
 
 /**
+ * A child's page, with its parts from each area: wellbeing, casework and weekly patterns.
+ * @param {import("./types.js").Child} child
+ * @param {import("./types.js").Session[]} sessions
+ * @param {import("./types.js").QueuedWrite[]} writes
+ * @param {import("./types.js").Alert[]} alerts
+ * @param {Date} now
+ */
+async function childScreen(child, sessions, writes, alerts, now) {
+  const [wellbeing, extras, cohort, held] = await Promise.all([
+    childWellbeing(child, writes),
+    work.childExtras({ child, writes, now }),
+    patterns.cohortOf(child),
+    patterns.patternsSection(child),
+  ]);
+  const canSetPattern = cohort?.kind !== "group_only"; // a group-only place has group sessions only
+  const data = { child, sessions, writes, alerts, now, notice, wellbeing, extras, patterns: held, canSetPattern };
+  return screens.childPage(data, nav);
+}
+
+/**
  * @param {import("./types.js").Child} child
  * @param {import("./types.js").QueuedWrite[]} writes
  */
@@ -501,16 +579,19 @@ function syncNow() {
       await fetchMissingProgrammes();
       await fetchOnDutyNow();
       await fetchInstruments();
+      await patterns.fetchCohorts();
+      const led = await groups.fetchLedGroupSessions(new Date());
       lastSync = new Date();
       checkForUpdate();
       if (synced.droppedWrites > 0) {
         notice = `${synced.droppedWrites} unsent record(s) about a child no longer on your caseload were removed.`;
       }
       // Redrawn where the mentor is, keeping the focus where it is; never under a form being filled in (a PIN's too).
-      const changed = sent.sent > 0 || sent.refused > 0 || synced.changes > 0 || synced.droppedWrites > 0;
+      const changed = sent.sent > 0 || sent.refused > 0 || synced.changes > 0 || synced.droppedWrites > 0 || led > 0;
       const filling =
-        ["log", "plan", "change", "log_planned", "check_in", "new_goal", "goal"].includes(place.name) ||
-        casework.isCaseworkPlace(place);
+        ["log", "plan", "change", "log_planned", "check_in", "new_goal", "goal", "register", "pattern"].includes(
+          place.name,
+        ) || casework.isCaseworkPlace(place);
       if (changed && !filling && !isLocked && (await lock.hasPin())) {
         await draw({ moveFocus: false });
       }

@@ -2,6 +2,7 @@
 // passes each screen its data and what to do when the mentor acts.
 
 import { button, dateValue, dayAndTime, el, field, heading, problemBox, timeValue } from "./dom.js";
+import { registerOpen } from "./screens_groups.js";
 
 /** @typedef {import("./types.js").Child} Child */
 /** @typedef {import("./types.js").Session} Session */
@@ -48,6 +49,8 @@ const LOCATION_WORDS = {
  *   sendMine: (seq: number) => void,
  *   logPlanned: (childId: string, sessionId: string) => void,
  *   raiseConcern: (childId: string) => void,
+ *   takeRegister: (sessionId: string) => void,
+ *   setPattern: (childId: string) => void,
  * }} Navigation
  */
 
@@ -125,12 +128,27 @@ function sessionItem(session, children, nav, extra = null) {
   const child = childId === undefined ? undefined : children.get(childId);
   const when = dayAndTime(new Date(session.planned_start_at));
   const words = `${when} · ${child === undefined ? "Group" : childName(child)} · ${STATUS_WORDS[session.status]}`;
+  if (session.kind === "group" && registerOpen(session)) {
+    return registerItem(session, `${when} · Group · ${STATUS_WORDS[session.status]}`, nav);
+  }
   if (child === undefined) {
     return el("li", {}, [words, extra]);
   }
   const open = button(words, { class: "row" });
   open.addEventListener("click", () => nav.openChild(child.id));
   return el("li", {}, [open, extra]);
+}
+
+/**
+ * A group session whose register is open: the session in words and a button to take its register.
+ * @param {Session} session
+ * @param {string} words
+ * @param {Navigation} nav
+ */
+function registerItem(session, words, nav) {
+  const take = button("Take the register", { class: "secondary", "aria-label": `Take the register: the session of ${words}` });
+  take.addEventListener("click", () => nav.takeRegister(session.id));
+  return el("li", { class: "loggable" }, [el("span", {}, [words]), take]);
 }
 
 /**
@@ -348,11 +366,15 @@ export function caseload({ children, sessions, writes, now, notice: said, extras
 
 /**
  * @param {{ child: Child, sessions: Session[], writes: QueuedWrite[], alerts: import("./types.js").Alert[],
- *   now: Date, notice: string | null, wellbeing?: HTMLElement[], extras?: Extras }} data `wellbeing`: their goals
- *   and check-ins; `extras`: their casework (missing episodes, lone working under a session)
+ *   now: Date, notice: string | null, wellbeing?: HTMLElement[], extras?: Extras, patterns?: HTMLElement[],
+ *   canSetPattern?: boolean }} data `wellbeing`: their goals and check-ins; `extras`: their casework (missing
+ *   episodes, lone working under a session); `patterns`: their weekly patterns
  * @param {Navigation} nav
  */
-export function childPage({ child, sessions, writes, alerts, now, notice: said, wellbeing = [], extras }, nav) {
+export function childPage(
+  { child, sessions, writes, alerts, now, notice: said, wellbeing = [], extras, patterns = [], canSetPattern = false },
+  nav,
+) {
   const theirs = sessions
     .filter((session) => session.attendees.some((attendee) => attendee.child_id === child.id))
     .sort((a, b) => a.planned_start_at.localeCompare(b.planned_start_at));
@@ -378,6 +400,9 @@ export function childPage({ child, sessions, writes, alerts, now, notice: said, 
       parts.push(`${s.actual_duration_minutes} min`);
     }
     const words = parts.join(" · ");
+    if (s.kind === "group" && registerOpen(s) && !loggedHere.has(s.id)) {
+      return registerItem(s, words, nav);
+    }
     if (s.status !== "planned" || loggedHere.has(s.id) || new Date(s.planned_start_at) > now) {
       return el("li", {}, [words]);
     }
@@ -395,11 +420,15 @@ export function childPage({ child, sessions, writes, alerts, now, notice: said, 
   // No concern is raised on its own: the API takes one only with a session's log, so this opens the log form.
   const concern = button("Raise a concern", { class: "secondary" });
   concern.addEventListener("click", () => nav.raiseConcern(child.id));
+  const pattern = button("Set a weekly pattern", { class: "secondary" });
+  pattern.addEventListener("click", () => nav.setPattern(child.id));
   return el("section", {}, [
     heading(childName(child)),
     el("p", { class: "reference" }, [`Reference ${child.reference}`]),
     said === null ? null : notice(said),
-    active ? el("div", { class: "actions" }, [log, plan, concern]) : el("p", {}, ["Their support is not active: no sessions can be added."]),
+    active
+      ? el("div", { class: "actions" }, [log, plan, concern, canSetPattern ? pattern : null])
+      : el("p", {}, ["Their support is not active: no sessions can be added."]),
     ...writesSection(
       writes.filter((write) => write.childId === child.id),
       byId,
@@ -412,6 +441,7 @@ export function childPage({ child, sessions, writes, alerts, now, notice: said, 
     el("h2", {}, ["Recent sessions"]),
     recent.length === 0 ? el("p", {}, ["None yet."]) : el("ul", { class: "plain" }, recent.map(describe)),
     ...wellbeing,
+    ...patterns,
     back,
   ]);
 }
