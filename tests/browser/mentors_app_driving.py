@@ -219,6 +219,9 @@ for (const control of document.querySelectorAll("input, select, textarea")) {
 // 44 px targets: buttons and fields themselves, and each checkbox or radio's whole row (its label is the target).
 const targets = "button:not([hidden]), input:not([type=radio]):not([type=checkbox]), select, textarea, .choice";
 for (const target of document.querySelectorAll(targets)) {
+  if (target.getClientRects().length === 0) {
+    continue; // not shown (inside something hidden): not a target
+  }
   const box = target.getBoundingClientRect();
   if (box.height < 44 || box.width < 44) {
     problems.push(`small target: ${target.textContent.trim() || target.id} ${box.width}x${box.height}`);

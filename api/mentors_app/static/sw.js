@@ -33,6 +33,7 @@ const SHELL_FILES = [
   "/app/static/js/screens_casework.js",
   "/app/static/js/screens_groups.js",
   "/app/static/js/screens_patterns.js",
+  "/app/static/js/screens_sign_in.js",
   "/app/static/js/store.js",
   "/app/static/js/sync.js",
   "/app/static/js/types.js",

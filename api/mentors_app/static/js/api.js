@@ -150,13 +150,83 @@ async function refreshAfter(expiredAccessToken) {
 }
 
 /**
+ * The password was right, and the account signs in with a second factor too: the challenge opens only that step,
+ * for a few minutes. Not `enrolled`: the authenticator is set up first (a new account, or one an admin reset).
+ */
+export class SecondFactorNeeded extends Error {
+  /**
+   * @param {string} challenge
+   * @param {boolean} enrolled
+   */
+  constructor(challenge, enrolled) {
+    super("A second factor is needed to sign in");
+    this.challenge = challenge;
+    this.enrolled = enrolled;
+  }
+}
+
+/**
  * @param {string} email
  * @param {string} password
  */
 export async function signIn(email, password) {
-  const answer = await call("/auth/sign-in", { method: "POST", body: { email, password }, signedIn: false });
+  let answer;
+  try {
+    answer = await call("/auth/sign-in", { method: "POST", body: { email, password }, signedIn: false });
+  } catch (problem) {
+    const body = problem instanceof Refused ? problem.body : null;
+    if (body?.reason === "mfa_required" && body.challenge_token !== undefined) {
+      throw new SecondFactorNeeded(body.challenge_token, body.mfa_enrolled ?? true);
+    }
+    throw problem;
+  }
+  await signedIn(/** @type {TokenPair} */ (answer.body));
+}
+
+/**
+ * The second step: a code from the authenticator app, or one of the recovery codes.
+ * @param {string} challenge
+ * @param {{ code: string } | { recovery_code: string }} proof
+ */
+export async function proveSecondFactor(challenge, proof) {
+  const body = { challenge_token: challenge, ...proof };
+  const answer = await call("/auth/mfa/verify", { method: "POST", body, signedIn: false });
+  await signedIn(/** @type {TokenPair} */ (answer.body));
+}
+
+/**
+ * Setting up the authenticator: its secret, to open in the authenticator app or type in.
+ * @param {string} challenge
+ * @returns {Promise<import("./types.js").MfaEnrolment>}
+ */
+export async function startEnrolment(challenge) {
+  const answer = await call("/auth/mfa/enrolment", { method: "POST", body: { challenge_token: challenge }, signedIn: false });
+  return /** @type {import("./types.js").MfaEnrolment} */ (answer.body);
+}
+
+/**
+ * The authenticator's first code confirms it and signs in.
+ * @param {string} challenge
+ * @param {string} code
+ * @returns {Promise<string[]>} the recovery codes, shown this once
+ */
+export async function confirmEnrolment(challenge, code) {
+  const body = { challenge_token: challenge, code };
+  const answer = await call("/auth/mfa/enrolment/confirm", { method: "POST", body, signedIn: false });
+  const enrolled = /** @type {import("./types.js").EnrolledSignIn} */ (answer.body);
+  await signedIn(enrolled);
+  return enrolled.recovery_codes;
+}
+
+/** @param {TokenPair} pair */
+async function signedIn(pair) {
   await store.wipe(); // whatever an earlier sign-in left (there should be nothing)
-  await store.saveTokens(/** @type {TokenPair} */ (answer.body));
+  await store.saveTokens({
+    access_token: pair.access_token,
+    refresh_token: pair.refresh_token,
+    token_type: pair.token_type,
+    expires_in: pair.expires_in,
+  });
 }
 
 /** End this phone's sign-in on the server if it can be reached, and forget everything here either way. */

@@ -4,12 +4,23 @@
 // stays /app whatever is open, so nothing about a child reaches the address bar, history entries or a
 // shared-screen glance at the URL.
 
-import { Offline, Refused, SignedOut, signIn, signOut } from "./api.js";
+import {
+  Offline,
+  Refused,
+  SecondFactorNeeded,
+  SignedOut,
+  confirmEnrolment,
+  proveSecondFactor,
+  signIn,
+  signOut,
+  startEnrolment,
+} from "./api.js";
 import { dayAndTime } from "./dom.js";
 import { discard, queueLog, queueRequest, queueSession, replay } from "./outbox.js";
 import * as casework from "./casework.js";
 import * as lock from "./lock.js";
 import * as screens from "./screens.js";
+import * as signInScreens from "./screens_sign_in.js";
 import * as wellbeingScreens from "./screens_wellbeing.js";
 import * as groups from "./screens_groups.js";
 import * as patterns from "./screens_patterns.js";
@@ -56,6 +67,14 @@ let notice = null;
 let syncing = null;
 /** Locked: the screen is hidden (kept as it was, a form half filled in too) and only the PIN screen shows. */
 let isLocked = false;
+/**
+ * Between a sign-in's two steps: its challenge (in memory only, never in the history or the store: it opens the
+ * second step for a few minutes), whether the account has an authenticator yet, and if not, the one being set up.
+ * @type {{ challenge: string, enrolment: import("./types.js").MfaEnrolment | null } | null}
+ */
+let secondStep = null;
+/** @type {string[] | null} the recovery codes of an authenticator just set up, shown once before anything else */
+let recoveryToShow = null;
 
 /** @type {screens.Navigation} */
 const nav = {
@@ -119,6 +138,19 @@ async function draw({ moveFocus = true } = {}) {
   const pinSet = signedIn && (await lock.hasPin());
   signOutButton.hidden = !pinSet || isLocked;
   syncButton.hidden = !pinSet || isLocked;
+  if (signedIn && recoveryToShow !== null) {
+    const codes = recoveryToShow;
+    main.replaceChildren(
+      signInScreens.recoveryCodes(codes, {
+        onKept: () => {
+          recoveryToShow = null;
+          void draw();
+        },
+      }),
+    );
+    main.querySelector("h1")?.focus();
+    return;
+  }
   if (signedIn && !pinSet) {
     main.replaceChildren(screens.setPin({ onSubmit: submitNewPin }));
     if (moveFocus) {
@@ -154,7 +186,7 @@ async function draw({ moveFocus = true } = {}) {
 async function screenFor(at) {
   const now = new Date();
   if (at.name === "sign_in") {
-    return screens.signIn({ onSubmit: submitSignIn, notice });
+    return secondStep === null ? screens.signIn({ onSubmit: submitSignIn, notice }) : secondStepScreen(secondStep);
   }
   const [children, sessions, writes, alerts] = await Promise.all([
     store.children(),
@@ -410,6 +442,9 @@ async function submitSignIn(email, password) {
   try {
     await signIn(email, password);
   } catch (problem) {
+    if (problem instanceof SecondFactorNeeded) {
+      return await beginSecondStep(problem);
+    }
     if (problem instanceof Offline) {
       return "You are offline. Sign in when you have a connection.";
     }
@@ -421,11 +456,90 @@ async function submitSignIn(email, password) {
     }
     throw problem;
   }
+  await signedInNow();
+  return null;
+}
+
+async function signedInNow() {
+  secondStep = null;
   place = { name: "caseload" };
   history.replaceState({ place }, "", location.pathname);
   notice = "Signed in.";
   await draw();
   await syncNow();
+}
+
+/**
+ * The password was right; the account asks for a second factor. One without an authenticator sets one up first.
+ * @param {SecondFactorNeeded} needed
+ * @returns {Promise<string | null>} why it cannot go on, or null once the second step is on the screen
+ */
+async function beginSecondStep(needed) {
+  let enrolment = null;
+  if (!needed.enrolled) {
+    try {
+      enrolment = await startEnrolment(needed.challenge);
+    } catch (problem) {
+      return problem instanceof Offline ? "You are offline. Sign in when you have a connection." : secondStepProblem(problem);
+    }
+  }
+  secondStep = { challenge: needed.challenge, enrolment };
+  await draw();
+  return null;
+}
+
+/** @param {{ challenge: string, enrolment: import("./types.js").MfaEnrolment | null }} step */
+function secondStepScreen(step) {
+  const onCancel = () => {
+    secondStep = null;
+    void draw();
+  };
+  /** @param {() => Promise<void>} attempt */
+  const trying = async (attempt) => {
+    try {
+      await attempt();
+    } catch (problem) {
+      return secondStepProblem(problem);
+    }
+    await signedInNow();
+    return null;
+  };
+  if (step.enrolment !== null) {
+    return signInScreens.setUpAuthenticator(step.enrolment, {
+      onCode: (code) =>
+        trying(async () => {
+          recoveryToShow = await confirmEnrolment(step.challenge, code);
+        }),
+      onCancel,
+    });
+  }
+  return signInScreens.secondFactor({
+    onCode: (code) => trying(() => proveSecondFactor(step.challenge, { code })),
+    onRecoveryCode: (code) => trying(() => proveSecondFactor(step.challenge, { recovery_code: code })),
+    onCancel,
+  });
+}
+
+/**
+ * What to tell the mentor when the second step fails; a challenge run out (or refused) starts the sign-in again.
+ * @param {unknown} problem
+ */
+function secondStepProblem(problem) {
+  if (problem instanceof Offline) {
+    return "You are offline. Try again when you have a connection.";
+  }
+  if (!(problem instanceof Refused)) {
+    throw problem;
+  }
+  if (problem.status === 429) {
+    return "Too many tries. Wait a few minutes and try again.";
+  }
+  if (problem.reason === "mfa_code_invalid") {
+    return "That code did not work. Check it and try again (a code works once, while the app shows it).";
+  }
+  secondStep = null;
+  notice = "The sign-in took too long or was refused. Sign in again.";
+  void draw();
   return null;
 }
 

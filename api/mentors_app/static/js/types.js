@@ -9,6 +9,8 @@
 /** @typedef {Schemas["Programme"]} Programme */
 /** @typedef {Schemas["Alert"]} Alert */
 /** @typedef {Schemas["TokenPair"]} TokenPair */
+/** @typedef {Schemas["MfaEnrolment"]} MfaEnrolment */
+/** @typedef {Schemas["EnrolledSignIn"]} EnrolledSignIn */
 /** @typedef {Schemas["SyncPage"]} SyncPage */
 /** @typedef {Schemas["Change"]} Change */
 /** @typedef {Schemas["Error"]} ApiError */
