@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.config import settings_from_environment
+
 # One request at a time per worker: a request holds one database connection from its pool for its whole life.
 worker_class = "sync"
 # The slowest request is far shorter; this leaves 5 s of Kubernetes' default 30 s for the master to exit.
@@ -24,7 +26,21 @@ graceful_timeout = 25
 timeout = 30
 # Never load the app in the master: each worker must open its own database connections after the fork.
 preload_app = False
-accesslog = "-"
+# No access log of gunicorn's: the app writes one line per request (api/request_log.py), with the route's template
+# in place of the path (a check-in link's path is its token) and the request's id.
+accesslog = None
+# Gunicorn's own lines (starting, booting workers, a worker timing out) in the app's format (REACHABLE_LOG_FORMAT),
+# on stdout beside the app's: api/logs.py renders them.
+_settings = settings_from_environment()
+logconfig_dict = {
+    "root": {"level": str(_settings["LOG_LEVEL"]).upper(), "handlers": ["stdout"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
+    },
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "reachable", "stream": "ext://sys.stdout"}},
+    "formatters": {"reachable": {"()": "api.logs.formatter", "log_format": str(_settings["LOG_FORMAT"])}},
+}
 # Gunicorn 25+ opens a control socket at ~/.gunicorn/gunicorn.ctl, one path for every server the user runs (two
 # would take each other's); nothing here uses it. Older versions ignore the setting.
 control_socket_disable = True

@@ -44,6 +44,7 @@ from api.privacy.views import blp as privacy_blp
 from api.programmes.views import blp as programmes_blp
 from api.referrals.views import blp as referrals_blp
 from api.request_input import refuse_unstorable_input
+from api.request_log import init_request_log
 from api.schedules.views import blp as schedules_blp
 from api.sessions.views import blp as sessions_blp
 from api.sms.views import blp as sms_blp
@@ -97,7 +98,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     init_database(app, Database(app.config["DATABASE_URL"]))
     app.extensions[AUTHENTICATE] = _authenticate
-    # First of all before-request hooks: no view, schema or rate limit reads text that cannot be stored.
+    # The request's id and access line (api/request_log.py): first, so every refusal after it carries the id.
+    init_request_log(app)
+    # Next of the before-request hooks: no view, schema or rate limit reads text that cannot be stored.
     app.before_request(refuse_unstorable_input)
 
     api = Api(app, spec_kwargs={"info": {"description": _read_description()}, "extra_plugins": [ContractPlugin(app)]})

@@ -49,8 +49,12 @@ class DefaultConfig:
     # Flask's own limit on request bodies (413 beyond it): nothing this API accepts comes near it (the largest,
     # an outcome-events CSV import, is capped at 512 KiB by its own view).
     MAX_CONTENT_LENGTH: int = 1 * 1024 * 1024
-    # Behind a reverse proxy, set to the number of proxies so client addresses and URLs are rebuilt correctly.
+    # Behind a reverse proxy, set to the number of proxies so client addresses and URLs are rebuilt correctly. Behind
+    # them, the request id is the proxy's X-Request-ID when it sends a sane one (api/request_log.py).
     PROXY_COUNT: int = 0
+    # Logs (web app and scheduler, on stdout): "console" lines for people, "json" lines for production; and the level.
+    LOG_FORMAT: str = "console"
+    LOG_LEVEL: str = "INFO"
 
     API_TITLE = "Reachable"
     API_VERSION = "0.1.0"

@@ -35,6 +35,7 @@ from api.errors import (
     PreconditionFailed,
 )
 from api.pagination import Page, Window
+from api.request_log import request_id
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ class ErrorSchema(ma.Schema):
     `places_taken` ...): each is listed, typed and optional, and the document still allows further properties.
     """
 
-    ENVELOPE = ("code", "status", "message", "reason")
+    ENVELOPE = ("code", "status", "message", "reason", "request_id")
 
     class Meta:
         unknown = ma.INCLUDE
@@ -131,6 +132,13 @@ class ErrorSchema(ma.Schema):
     message = ma.fields.String(required=True, metadata={"description": "What went wrong, for people"})
     reason = ma.fields.String(
         required=True, metadata={"description": "What went wrong, stable for programs to branch on"}
+    )
+    request_id = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "This request's id, as in its X-Request-ID header and the service's logs: quote it when "
+            "reporting a problem"
+        },
     )
     errors = ma.fields.Dict(metadata={"description": "Field-level problems: field name to messages"})
 
@@ -210,6 +218,7 @@ class Api(SmorestApi):
         if isinstance(error, MethodNotAllowed) and error.valid_methods:
             # RFC 9110 requires Allow on a 405; flask-smorest's handler drops werkzeug's own headers.
             headers = {**(headers or {}), "Allow": ", ".join(error.valid_methods)}
+        payload["request_id"] = request_id()
         return payload, code, headers
 
 
@@ -358,6 +367,7 @@ def handle_domain_error(error: DomainError) -> Any:
         "status": _status_name(status),
         "message": error.message,
         "reason": error.reason,
+        "request_id": request_id(),
     }
     if error.errors:
         payload["errors"] = error.errors
@@ -379,6 +389,7 @@ def handle_database_unavailable(error: OperationalError) -> Any:
         "status": _status_name(503),
         "message": "The service cannot reach its database just now. Nothing was saved; try again shortly.",
         "reason": "unavailable",
+        "request_id": request_id(),
     }
     g.retry_after_seconds = DATABASE_RETRY_AFTER_SECONDS
     return payload, 503, {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}

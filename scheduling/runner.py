@@ -25,6 +25,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from api.clock import Clock, SystemClock
 from api.config import DefaultConfig, check_secret_key, database_url_from_environment, settings_from_environment
 from api.db import Database
+from api.logs import configure_logging_from
 from api.outbox.rules import RecipientType
 from api.privacy.rules import InvalidRetention, RetentionPolicy, retention_policy
 from api.sms.dispatch import DispatchSettings
@@ -43,24 +44,27 @@ STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def run_job(job: Job, context: JobContext) -> None:
-    """Run one job; a failure is logged and the next run tries again (the scheduler itself keeps going)."""
+    """Run one job and write its one line (event job_run: the job, its outcome, what it changed, how long it took).
+    A failure is logged and the next run tries again (the scheduler itself keeps going)."""
     if context.stopping.is_set():
-        log.info("job %s not started: the scheduler is stopping", job.name)
+        log.info("job_run", extra={"job": job.name, "outcome": "not_started", "reason": "the scheduler is stopping"})
         return
     started = time.monotonic()
     try:
         count = job.run(context)
     except Exception:
-        log.exception("job %s failed", job.name)
+        log.exception("job_run", extra={"job": job.name, "outcome": "failed", "duration_ms": _since(started)})
         return
     # A run that changed nothing is routine (the urgent poll runs every 2 seconds): kept out of the INFO log.
     log.log(
         logging.INFO if count else logging.DEBUG,
-        "job %s done: %d changed in %.2fs",
-        job.name,
-        count,
-        time.monotonic() - started,
+        "job_run",
+        extra={"job": job.name, "outcome": "done", "changed": count, "duration_ms": _since(started)},
     )
+
+
+def _since(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
 
 
 def context_from_environment(database: Database, clock: Clock) -> JobContext:
@@ -158,9 +162,8 @@ def build_scheduler(context: JobContext) -> BackgroundScheduler:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # APScheduler logs every run at INFO; with a poll every 2 seconds that drowns what matters.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # REACHABLE_LOG_FORMAT and REACHABLE_LOG_LEVEL, as the web app reads them (api/logs.py).
+    configure_logging_from(settings_from_environment())
     database = Database(database_url_from_environment())
     run(database, context_from_environment(database, SystemClock()))
 

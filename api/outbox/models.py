@@ -60,6 +60,9 @@ class OutboundMessage(Base):
     # (a name corrected since), it cannot tell whether that send went, so it does not send again.
     body_digest: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[datetime | None]
+    # The id of the request that queued it (none if a scheduler job did): the dispatcher logs it with the send, so a
+    # request can be followed from its access line to its SMS (api/logs.py).
+    request_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from api.db import step
+from api.logs import current_request_id
 from api.outbox.models import MessageEvent, OutboundMessage
 from api.outbox.rules import MessagePurpose, MessageState, RecipientType
 
@@ -58,6 +59,7 @@ def queue_message(
         send_after=send_after,
         drop_after=drop_after,
         attempts=0,
+        request_id=current_request_id(),
         created_at=now,
         updated_at=now,
     )

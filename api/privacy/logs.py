@@ -1,8 +1,9 @@
 """No check-in link token in any log line.
 
 A child's check-in link is a path, /c/<token>, and whoever has the token can use the link until it is used up or
-expires. Access logs write every request's path: gunicorn's (the README runs it with --access-logfile -),
-Werkzeug's development server, and Flask's own "Exception on /c/... [POST]" when a page fails. This filter
+expires. Access logs write every request's path: gunicorn's (off in gunicorn.conf.py, where the app's own access
+line names the route's template instead: api/request_log.py), Werkzeug's development server, and Flask's own
+"Exception on /c/... [POST]" when a page fails. This filter
 rewrites the token in those records to "[token]" before any handler sees them. The token itself is never logged
 by our own code, nor are names, numbers or other tokens (tests/security/test_logs_and_headers.py).
 """

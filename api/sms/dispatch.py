@@ -39,6 +39,7 @@ from api.children.models import Child, PhoneNumber
 from api.children.queries import consents_in_force
 from api.children.rules import ContactChannel
 from api.db import step, use_case
+from api.logs import request_id_bound
 from api.outbox.models import OutboundMessage
 from api.outbox.rules import MessagePurpose, MessageState, RecipientType
 from api.outbox.service import move_message
@@ -81,6 +82,8 @@ class Prepared:
     message_id: uuid.UUID
     claim_id: uuid.UUID
     sms: OutgoingSms
+    # The request that queued it, if one did: the send's log line carries it.
+    request_id: str | None = None
 
 
 # --- Claiming ------------------------------------------------------------------------------------------------
@@ -274,7 +277,7 @@ def prepare(
     assert to is not None  # checked by _blocked_reason
     message.body_digest = body_digest(settings, to, body)
     sms = OutgoingSms(to=to, body=body, status_callback_url=settings.status_callback_url)
-    return Prepared(message_id, claim_id, sms)
+    return Prepared(message_id, claim_id, sms, request_id=message.request_id)
 
 
 @use_case
@@ -368,10 +371,29 @@ def _dispatch_batch(
                 prepared = prepare(db_session, message_id=message_id, claim_id=claim_id, settings=settings, now=clock())
             if prepared is None:
                 continue
-            result = settings.sender.send(prepared.sms)
-            with session_factory() as db_session:
-                state = record(db_session, prepared=prepared, result=result, now=clock())
+            # Every line the send causes (the provider's adapter's too) carries the request that queued it.
+            with request_id_bound(prepared.request_id):
+                result = settings.sender.send(prepared.sms)
+                with session_factory() as db_session:
+                    state = record(db_session, prepared=prepared, result=result, now=clock())
+                _log_send(prepared, result, state)
             sent += state is MessageState.SENT
         except Exception:  # the row stays claimed; its stale claim is reconciled, never resent blindly
             log.exception("dispatching message %s failed", message_id)
     return len(claimed), sent
+
+
+def _log_send(prepared: Prepared, result: SendResult, state: MessageState | None) -> None:
+    """One line per send: which message, what the provider said and where that left it. Never the number or the
+    text (the text of a check-in link holds its token)."""
+    log.info(
+        "sms_sent" if state is MessageState.SENT else "sms_not_sent",
+        extra={
+            "message_id": str(prepared.message_id),
+            "request_id": prepared.request_id,
+            "outcome": str(result.outcome),
+            # None: the claim was lost meanwhile (a reconciler took it over), so nothing was recorded.
+            "state": str(state) if state is not None else None,
+            "error_code": result.error_code,
+        },
+    )

@@ -6,6 +6,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
+from unittest.mock import ANY
 
 import pytest
 from sqlalchemy import func, select
@@ -34,11 +35,18 @@ from tests.conftest import DEFAULT_NOW
 NOW_JSON = "2026-11-23T14:00:00+00:00"
 CHILD_NOT_FOUND = {
     "code": 404,
+    "request_id": ANY,
     "status": "Not Found",
     "message": "No such child in your caseload.",
     "reason": "child_not_found",
 }
-FORBIDDEN = {"code": 403, "status": "Forbidden", "message": "Your role may not do this.", "reason": "forbidden"}
+FORBIDDEN = {
+    "code": 403,
+    "request_id": ANY,
+    "status": "Forbidden",
+    "message": "Your role may not do this.",
+    "reason": "forbidden",
+}
 
 
 def count_audit_events(db_session):
@@ -160,7 +168,7 @@ def test_another_mentors_child_and_a_child_that_does_not_exist_look_exactly_the_
     missing = client.get(f"/children/{uuid.uuid4()}", headers=headers)
 
     assert foreign.status_code == missing.status_code == 404
-    assert foreign.json == missing.json == CHILD_NOT_FOUND
+    assert foreign.json == CHILD_NOT_FOUND and missing.json == CHILD_NOT_FOUND
     assert foreign.headers.get("Content-Length") == missing.headers.get("Content-Length")
 
 

@@ -157,6 +157,7 @@ def test_a_landline_is_refused_with_the_error_under_the_numbers_position_in_the_
     assert response.status_code == 422
     assert response.json == {
         "code": 422,
+        "request_id": ANY,
         "status": "Unprocessable Entity",
         "message": LANDLINE_MESSAGE,
         "reason": "not_a_mobile_number",
@@ -182,6 +183,7 @@ def test_something_that_is_not_a_phone_number_is_refused_as_malformed(client, he
     assert response.status_code == 422
     assert response.json == {
         "code": 422,
+        "request_id": ANY,
         "status": "Unprocessable Entity",
         "message": "This is not a phone number.",
         "reason": "malformed_phone_number",
@@ -220,6 +222,7 @@ def test_a_district_outside_the_programme_is_refused(client, headers):
     assert response.status_code == 422
     assert response.json == {
         "code": 422,
+        "request_id": ANY,
         "status": "Unprocessable Entity",
         "message": "Choose one of the programme's districts.",
         "reason": "unknown_district",
@@ -233,6 +236,7 @@ def test_a_date_of_birth_in_the_future_is_refused(client, headers):
     assert response.status_code == 422
     assert response.json == {
         "code": 422,
+        "request_id": ANY,
         "status": "Unprocessable Entity",
         "message": "A date of birth cannot be in the future.",
         "reason": "implausible_date_of_birth",
@@ -276,6 +280,7 @@ def test_an_unknown_field_is_refused(client, headers):
     assert response.status_code == 422
     assert response.json == {
         "code": 422,
+        "request_id": ANY,
         "status": "Unprocessable Entity",
         "message": "Some fields are missing or not valid.",
         "reason": "invalid_request",
@@ -357,6 +362,7 @@ def test_a_coordinator_cannot_record_a_child_in_another_programme(client, db_ses
     assert response.status_code == 403
     assert response.json == {
         "code": 403,
+        "request_id": ANY,
         "status": "Forbidden",
         "message": "You can only add children to your own programme.",
         "reason": "programme_not_yours",
@@ -374,6 +380,7 @@ def test_mentors_and_commissioners_cannot_record_children(client, db_session, pr
     assert response.status_code == 403
     assert response.json == {
         "code": 403,
+        "request_id": ANY,
         "status": "Forbidden",
         "message": "Your role may not do this.",
         "reason": "forbidden",
@@ -508,6 +515,7 @@ def test_a_number_already_recorded_for_the_child_is_refused_in_any_format(client
     assert response.status_code == 422
     assert response.json == {
         "code": 422,
+        "request_id": ANY,
         "status": "Unprocessable Entity",
         "message": "This number is already recorded for this child.",
         "reason": "phone_number_already_recorded",
@@ -534,6 +542,7 @@ def test_adding_a_landline_is_refused(client, db_session, headers, child):
     assert response.status_code == 422
     assert response.json == {
         "code": 422,
+        "request_id": ANY,
         "status": "Unprocessable Entity",
         "message": LANDLINE_MESSAGE,
         "reason": "not_a_mobile_number",
@@ -580,6 +589,7 @@ def test_a_number_cannot_be_removed_twice(client, db_session, headers, child):
     assert response.status_code == 404
     assert response.json == {
         "code": 404,
+        "request_id": ANY,
         "status": "Not Found",
         "message": "No such phone number for this child.",
         "reason": "phone_number_not_found",
@@ -636,6 +646,7 @@ def test_consent_to_sms_a_child_is_refused_without_a_number_of_the_childs_own(
     message = "Record a phone number this channel can reach before recording consent to use it."
     assert response.json == {
         "code": 422,
+        "request_id": ANY,
         "status": "Unprocessable Entity",
         "message": message,
         "reason": "consent_channel_without_number",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from api.accounts import auth_sessions
 from api.actors import Role
@@ -14,7 +15,7 @@ from tests.builders import PASSWORD, auth_headers, make_user
 from tests.conftest import DEFAULT_NOW
 from tests.conftest import test_config as app_config  # renamed so pytest does not collect it as a test
 
-ENVELOPE_KEYS = {"code", "status", "message", "reason"}
+ENVELOPE_KEYS = {"code", "status", "message", "reason", "request_id"}
 
 
 def assert_envelope(response, status, reason):
@@ -23,6 +24,8 @@ def assert_envelope(response, status, reason):
     body = response.json
     assert ENVELOPE_KEYS <= set(body) <= ENVELOPE_KEYS | {"errors"}
     assert body["code"] == status
+    # The request's id, as its header says and its log lines carry it (api/request_log.py).
+    assert body["request_id"] == response.headers["X-Request-ID"] and len(body["request_id"]) == 32
     assert body["reason"] == reason
     assert isinstance(body["status"], str) and body["status"]
     assert isinstance(body["message"], str) and body["message"]
@@ -197,6 +200,59 @@ def test_an_unexpected_error_is_a_500_in_the_envelope_that_leaks_nothing(throwaw
     body = assert_envelope(response, 500, "internal_error")
     assert body["message"] == "Something went wrong on our side. It has been logged."
     assert "secret" not in response.get_data(as_text=True)
+
+
+def refuse_a_refresh_until_limited(client):
+    response = None
+    for _ in range(200):  # REFRESH_LIMIT_PER_ADDRESS: 60 a minute
+        response = client.post("/auth/refresh", json={"refresh_token": "not-a-token"})
+        if response.status_code == 429:
+            break
+    return response
+
+
+# A JSON body over MAX_CONTENT_LENGTH (1 MiB).
+TOO_LARGE = b"[" + b"0," * 600_000 + b"0]"
+ERRORS_OF_EVERY_KIND = {
+    "bad JSON (400)": (lambda client: client.post("/auth/sign-in", data="{", content_type="application/json"), 400),
+    "no token (401)": (lambda client: client.get("/auth/me"), 401),
+    "no route (404)": (lambda client: client.get("/nowhere/at/all"), 404),
+    "wrong method (405)": (lambda client: client.put("/healthz"), 405),
+    "too large (413)": (
+        lambda client: client.post("/auth/sign-in", data=TOO_LARGE, content_type="application/json"),
+        413,
+    ),
+    "invalid fields (422)": (lambda client: client.post("/auth/sign-in", json={}), 422),
+    "rate limited by the limiter (429)": (refuse_a_refresh_until_limited, 429),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ERRORS_OF_EVERY_KIND))
+def test_every_kind_of_error_names_the_request_id_its_header_carries(client, db_session, kind):
+    make_request, status = ERRORS_OF_EVERY_KIND[kind]
+
+    response = make_request(client)
+
+    assert response.status_code == status
+    assert response.json["request_id"] == response.headers["X-Request-ID"]
+    assert response.json["code"] == status
+
+
+@pytest.mark.parametrize(
+    ("failure", "status"), [(RuntimeError("unexpected"), 500), (OperationalError("SELECT 1", {}, Exception()), 503)]
+)
+def test_an_unexpected_error_and_a_database_outage_name_the_request_id_too(throwaway_app, failure, status):
+    app = throwaway_app(TESTING=False)
+
+    def fail():
+        raise failure
+
+    app.add_url_rule("/fail", "fail", fail)
+
+    response = app.test_client().get("/fail")
+
+    assert response.status_code == status
+    assert response.json["request_id"] == response.headers["X-Request-ID"]
 
 
 # --- security headers -----------------------------------------------------------------------------------

@@ -31,23 +31,32 @@ HOURS_72 = timedelta(hours=72)
 
 CHILD_NOT_FOUND = {
     "code": 404,
+    "request_id": ANY,
     "status": "Not Found",
     "message": "No such child in your caseload.",
     "reason": "child_not_found",
 }
 EPISODE_NOT_FOUND = {
     "code": 404,
+    "request_id": ANY,
     "status": "Not Found",
     "message": "No such missing episode in your caseload.",
     "reason": "missing_episode_not_found",
 }
 PROGRAMME_NOT_FOUND = {
     "code": 404,
+    "request_id": ANY,
     "status": "Not Found",
     "message": "No such programme.",
     "reason": "programme_not_found",
 }
-FORBIDDEN = {"code": 403, "status": "Forbidden", "message": "Your role may not do this.", "reason": "forbidden"}
+FORBIDDEN = {
+    "code": 403,
+    "request_id": ANY,
+    "status": "Forbidden",
+    "message": "Your role may not do this.",
+    "reason": "forbidden",
+}
 
 
 def iso(moment: datetime) -> str:
@@ -228,6 +237,7 @@ def test_an_episode_reported_in_the_future_is_refused(client, db_session, world,
     assert response.status_code == 422
     assert response.json == {
         "code": 422,
+        "request_id": ANY,
         "status": "Unprocessable Entity",
         "message": "Check when the child went missing and when they returned.",
         "reason": "implausible_episode_times",
@@ -583,6 +593,7 @@ def test_an_edit_based_on_a_stale_version_is_refused(client, db_session, world, 
     assert response.status_code == 412
     assert response.json == {
         "code": 412,
+        "request_id": ANY,
         "status": "Precondition Failed",
         "message": "This record changed since you read it: fetch it again and reapply your change.",
         "reason": "stale_version",
@@ -604,6 +615,7 @@ def test_an_edit_without_if_match_is_refused(client, db_session, world, headers_
     assert response.status_code == 428
     assert response.json == {
         "code": 428,
+        "request_id": ANY,
         "status": "Precondition Required",
         "message": "Send If-Match with the ETag you last read.",
         "reason": "if_match_required",
@@ -688,6 +700,7 @@ def test_a_conversation_cannot_be_recorded_before_the_child_is_back(client, db_s
     assert response.status_code == 409
     assert response.json == {
         "code": 409,
+        "request_id": ANY,
         "status": "Conflict",
         "message": "Record the child's return before their return conversation.",
         "reason": "child_not_returned",
@@ -790,6 +803,7 @@ def test_an_implausible_conversation_is_refused_by_field(client, db_session, wor
     assert response.status_code == 422
     assert response.json == {
         "code": 422,
+        "request_id": ANY,
         "status": "Unprocessable Entity",
         "message": "Check the return conversation's outcome and times.",
         "reason": "implausible_return_conversation",

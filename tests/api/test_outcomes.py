@@ -40,23 +40,32 @@ NOW_JSON = "2026-11-23T14:00:00+00:00"
 HEADER = "child_reference,event_type,occurred_on,source"
 CHILD_NOT_FOUND = {
     "code": 404,
+    "request_id": ANY,
     "status": "Not Found",
     "message": "No such child in your caseload.",
     "reason": "child_not_found",
 }
 EVENT_NOT_FOUND = {
     "code": 404,
+    "request_id": ANY,
     "status": "Not Found",
     "message": "No such outcome event in your caseload.",
     "reason": "outcome_event_not_found",
 }
 PROGRAMME_NOT_FOUND = {
     "code": 404,
+    "request_id": ANY,
     "status": "Not Found",
     "message": "No such programme.",
     "reason": "programme_not_found",
 }
-FORBIDDEN = {"code": 403, "status": "Forbidden", "message": "Your role may not do this.", "reason": "forbidden"}
+FORBIDDEN = {
+    "code": 403,
+    "request_id": ANY,
+    "status": "Forbidden",
+    "message": "Your role may not do this.",
+    "reason": "forbidden",
+}
 
 
 def count_rows(db_session, model, *where):
@@ -226,6 +235,7 @@ def test_an_implausible_date_is_refused(client, db_session, world, headers_for, 
     assert response.status_code == 422
     assert response.json == {
         "code": 422,
+        "request_id": ANY,
         "status": "Unprocessable Entity",
         "message": "Check the event's date.",
         "reason": "implausible_outcome_event",
@@ -638,6 +648,7 @@ def test_a_file_over_the_size_cap_is_refused(client, db_session, world, headers_
     assert response.status_code == 413
     assert response.json == {
         "code": 413,
+        "request_id": ANY,
         "status": "Request Entity Too Large",
         "message": "Import at most 512 KiB at a time; split the file.",
         "reason": "import_too_large",

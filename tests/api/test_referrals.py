@@ -121,6 +121,7 @@ def test_a_referral_dated_in_the_future_is_refused(client, db_session, headers, 
     assert response.status_code == 422
     assert response.json == {
         "code": 422,
+        "request_id": ANY,
         "status": "Unprocessable Entity",
         "message": "A referral cannot be dated in the future.",
         "reason": "referral_date_in_future",
@@ -138,6 +139,7 @@ def test_a_child_with_a_pending_referral_cannot_be_referred_again(client, db_ses
     assert response.status_code == 409
     assert response.json == {
         "code": 409,
+        "request_id": ANY,
         "status": "Conflict",
         "message": "This child already has a referral waiting for a decision.",
         "reason": "referral_already_pending",
@@ -154,6 +156,7 @@ def test_a_child_who_already_has_a_place_cannot_be_referred(client, db_session, 
     assert response.status_code == 409
     assert response.json == {
         "code": 409,
+        "request_id": ANY,
         "status": "Conflict",
         "message": "This child already has a place or is waiting for one; move them instead.",
         "reason": "child_already_enrolled",
@@ -189,6 +192,7 @@ def test_a_referral_to_another_programmes_cohort_is_refused_as_not_found(client,
     assert response.status_code == 404
     assert response.json == {
         "code": 404,
+        "request_id": ANY,
         "status": "Not Found",
         "message": "No such cohort.",
         "reason": "cohort_not_found",
@@ -212,6 +216,7 @@ def test_a_coordinator_cannot_refer_another_programmes_child(client, db_session,
     assert response.status_code == 404
     assert response.json == {
         "code": 404,
+        "request_id": ANY,
         "status": "Not Found",
         "message": "No such child in your caseload.",
         "reason": "child_not_found",
@@ -312,6 +317,7 @@ def test_a_referral_cannot_be_accepted_twice(client, db_session, headers, child,
     assert response.status_code == 409
     assert response.json == {
         "code": 409,
+        "request_id": ANY,
         "status": "Conflict",
         "message": "This referral has already been accepted or declined.",
         "reason": "referral_already_decided",
@@ -382,6 +388,7 @@ def test_another_programmes_referral_cannot_be_decided(client, db_session, heade
     assert response.status_code == 404
     assert response.json == {
         "code": 404,
+        "request_id": ANY,
         "status": "Not Found",
         "message": "No such referral.",
         "reason": "referral_not_found",
@@ -409,7 +416,7 @@ def test_another_programmes_referral_reads_as_not_found_like_an_unknown_one(clie
     unknown_response = client.get(f"/referrals/{uuid.uuid4()}", headers=headers)
 
     assert foreign_response.status_code == unknown_response.status_code == 404
-    assert foreign_response.json == unknown_response.json
+    assert foreign_response.json == {**unknown_response.json, "request_id": foreign_response.json["request_id"]}
     assert foreign_response.json["reason"] == "referral_not_found"
 
 

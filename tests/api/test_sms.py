@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from flask import Flask
@@ -234,6 +235,7 @@ def test_a_webhook_not_signed_by_twilio_for_this_url_and_form_is_refused_and_cha
     assert response.status_code == 403
     assert response.json == {
         "code": 403,
+        "request_id": ANY,
         "status": "Forbidden",
         "message": "The request is not signed by Twilio.",
         "reason": "invalid_webhook_signature",

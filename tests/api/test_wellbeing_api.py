@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from flask.testing import FlaskClient
@@ -57,7 +58,13 @@ NOT_A_WHOLE_NUMBER = ["The answer must be a whole number."]
 ZERO_TO_TEN = ["Please choose a number from 0 to 10."]
 MISSING = ["Please answer this question."]
 NO_GOAL_HERE = ["There is no active goal in this place."]
-FORBIDDEN = {"code": 403, "status": "Forbidden", "message": "Your role may not do this.", "reason": "forbidden"}
+FORBIDDEN = {
+    "code": 403,
+    "request_id": ANY,
+    "status": "Forbidden",
+    "message": "Your role may not do this.",
+    "reason": "forbidden",
+}
 
 
 def ons4(life: int = 7, worthwhile: int = 7, happy: int = 7, anxious: int = 3) -> dict[str, int]:
@@ -1584,7 +1591,7 @@ def test_someone_outside_the_childs_caseload_gets_the_same_404_as_for_a_record_t
     nonexistent = call(world, endpoint, {**records.ids, kind: str(uuid.uuid4())}, outsider)
 
     assert reason(response) == (404, NOT_FOUND_REASON[kind])
-    assert response.json == nonexistent.json
+    assert response.json == {**nonexistent.json, "request_id": response.json["request_id"]}
     assert stored_counts(world) == before
     assert world.count(AuditEvent, actor_user_id=outsider.id) == 0
 

@@ -188,7 +188,13 @@ def test_every_fact_a_refusal_sends_is_a_typed_property_of_the_error(repo_root):
                             sent.setdefault(keyword.arg, f"{source.relative_to(repo_root)}:{node.lineno}")
     assert len(sent) > 10
     assert {fact: where for fact, where in sent.items() if fact not in declared} == {}
-    assert set(document["components"]["schemas"]["Error"]["required"]) == {"code", "status", "message", "reason"}
+    assert set(document["components"]["schemas"]["Error"]["required"]) == {
+        "code",
+        "status",
+        "message",
+        "reason",
+        "request_id",
+    }
 
 
 def test_a_sync_change_is_a_union_discriminated_by_its_type():

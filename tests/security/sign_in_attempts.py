@@ -51,7 +51,7 @@ def assert_rate_limited(response: TestResponse) -> int:
     assert response.status_code == 429, response.get_data(as_text=True)[:300]
     body = response.json
     assert body is not None
-    assert set(body) == {"code", "status", "message", "reason"}
+    assert set(body) == {"code", "status", "message", "reason", "request_id"}
     assert (body["code"], body["status"], body["reason"]) == (429, "Too Many Requests", "rate_limited")
     seconds = response.headers["Retry-After"]
     assert seconds.isdigit() and int(seconds) >= 1

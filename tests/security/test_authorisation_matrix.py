@@ -43,6 +43,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from unittest.mock import ANY
 
 import jwt
 import pytest
@@ -67,7 +68,13 @@ PUBLIC = frozenset()
 # children allocated to them, a commissioner none); a programme-level one follows the caller's programme.
 CASELOAD, PROGRAMME, NOTHING = "caseload", "programme", "nothing"
 
-FORBIDDEN = {"code": 403, "status": "Forbidden", "message": "Your role may not do this.", "reason": "forbidden"}
+FORBIDDEN = {
+    "code": 403,
+    "request_id": ANY,
+    "status": "Forbidden",
+    "message": "Your role may not do this.",
+    "reason": "forbidden",
+}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 Refs = dict[str, str]

@@ -665,7 +665,7 @@ def test_the_documented_error_schema_requires_the_envelope_and_allows_a_refusals
     """A stale edit's 412 carries current_version beside the envelope; the document allows such facts."""
     error_schema = DOCUMENT["components"]["schemas"]["Error"]
     assert error_schema.get("additionalProperties", True) is not False
-    assert set(error_schema["required"]) == {"code", "status", "message", "reason"}
+    assert set(error_schema["required"]) == {"code", "status", "message", "reason", "request_id"}
 
 
 def test_every_dashboard_documents_its_csv_answer_beside_the_json():

@@ -1,10 +1,12 @@
 """Secrets and personal data stay out of logs and caches; tokens are stored only as hashes.
 
 - A whole journey through a real HTTP server (Werkzeug's, whose access log writes every request line), with
-  every logger at DEBUG: sign-in, refresh, a child with a demo-style name and an Ofcom drama number, referral,
+  every logger at DEBUG, and the process's logs configured as production writes them (JSON lines, api/logs.py):
+  sign-in, refresh, a child with a demo-style name and an Ofcom drama number, referral,
   allocation, session, a check-in link sent through the development SMS sender, the child's page opened and
-  answered, Twilio's webhooks, an admin's reads. No log line holds the child's name, their numbers in any
-  format, staff emails, passwords, access or refresh tokens, or the check-in token.
+  answered, Twilio's webhooks, an admin's reads. No log line, as a record or as the JSON line written for it,
+  holds the child's name, their numbers in any format, staff emails, passwords, access or refresh tokens, or the
+  check-in token; each request has one access line, naming its route's template.
 - Every route that serves HTML sends a Content-Security-Policy, nosniff, no referrer and no framing; pages with
   personal data are never cached; the API docs pages name no origin but this server's and run no inline
   script.
@@ -46,6 +48,7 @@ from notifications.dev_sender import RecordingSmsSender
 from tests.api.dashboard_page_sign_in import sign_in as page_sign_in
 from tests.builders import DISTRICTS, PASSWORD, make_cohort, make_user
 from tests.conftest import DEFAULT_NOW
+from tests.json_logs import JsonLines, json_logs
 
 FIRST_NAME, LAST_NAME = "Marlowe", "Quennell-Ashby"
 # Ofcom's drama range, written as a worker would type it.
@@ -105,6 +108,13 @@ def every_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     return caplog
 
 
+@pytest.fixture()
+def json_lines(every_log: pytest.LogCaptureFixture) -> Iterator[JsonLines]:
+    """The same records as every_log, as the production formatter writes them."""
+    with json_logs() as captured:
+        yield captured
+
+
 # The test's own HTTP client (requests, over urllib3) logs what it asks for: that is the child's phone, not us.
 CLIENT_SIDE = ("urllib3", "requests")
 
@@ -120,12 +130,19 @@ def everything_logged(caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(lines)
 
 
+def written_by_the_application(json_lines: JsonLines) -> str:
+    """Every JSON line but the test's own HTTP client's."""
+    return "\n".join(
+        line for line in json_lines.text().splitlines() if not json.loads(line)["logger"].startswith(CLIENT_SIDE)
+    )
+
+
 def signed(path: str, params: dict[str, str]) -> dict[str, str]:
     return {"X-Twilio-Signature": RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_BASE_URL + path, params)}
 
 
 def test_a_whole_journey_logs_no_name_number_password_or_token(
-    server, every_log, db_session: Session, session_factory, clock, tmp_path: Path
+    server, every_log, json_lines, db_session: Session, session_factory, clock, tmp_path: Path
 ):
     cohort = make_cohort(db_session, places=5)
     coordinator = make_user(db_session, Role.COORDINATOR, programme_id=cohort.programme_id)
@@ -247,6 +264,13 @@ def test_a_whole_journey_logs_no_name_number_password_or_token(
     assert '"POST /auth/sign-in HTTP/1.1" 200' in logged
     assert "/c/[token]" in logged
     assert sorted(secret for secret in secrets if secret and secret in logged) == []
+    # As written in production: JSON lines, one access line per request with the route's template, none of
+    # Werkzeug's own request lines (which carry the path), and none of the secrets.
+    written = written_by_the_application(json_lines)
+    routes = [line["route"] for line in json_lines.events("request")]
+    assert routes.count("/auth/sign-in") == 4 and routes.count("/c/<token>") == 3
+    assert not [line for line in json_lines.all() if line["logger"] == "werkzeug" and "HTTP/1.1" in line["event"]]
+    assert sorted(secret for secret in secrets if secret and secret in written) == []
 
 
 def server_secret(server: Server) -> str:
@@ -255,7 +279,7 @@ def server_secret(server: Server) -> str:
 
 
 def test_a_check_in_page_that_fails_unexpectedly_logs_the_failure_but_not_the_token(
-    app, server, every_log, monkeypatch
+    app, server, every_log, json_lines, monkeypatch
 ):
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
 
@@ -265,11 +289,16 @@ def test_a_check_in_page_that_fails_unexpectedly_logs_the_failure_but_not_the_to
     monkeypatch.setattr(checkin_page.link_check_ins, "open_link", broken)
     token = "Q" * 32
 
-    server.call("GET", f"/c/{token}", status=500)
+    response = server.call("GET", f"/c/{token}", status=500)
 
     logged = everything_logged(every_log)
     assert "Exception on /c/[token] [GET]" in logged and "the database went away" in logged
     assert token not in logged
+    # In JSON, the failure's line carries the request's id and its traceback, still without the token.
+    (failure,) = [line for line in json_lines.all() if line["event"] == "Exception on /c/[token] [GET]"]
+    assert failure["request_id"] == response.headers["X-Request-ID"]
+    assert "the database went away" in failure["exception"]
+    assert token not in written_by_the_application(json_lines)
 
 
 def test_gunicorns_access_log_line_for_a_link_is_written_without_its_token(app, every_log):
