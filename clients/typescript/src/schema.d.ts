@@ -2744,6 +2744,8 @@ export interface components {
             /** @description What went wrong, for people */
             message: string;
             reason: components["schemas"]["ErrorReason"];
+            /** @description This request's id, as in its X-Request-ID header and the service's logs: quote it when reporting a problem */
+            request_id: string;
             /** @description Field-level problems: field name to messages */
             errors?: {
                 [key: string]: unknown;

@@ -5,8 +5,8 @@ request_id with the send. Nullable: messages queued by the scheduler's jobs, and
 have none.
 
 Revision ID: d41c7a9e2b65
-Revises: 9c3d5e7f2a48
-Create Date: 2026-12-08 09:00:00.000000
+Revises: d7e3a1b5c902
+Create Date: 2026-12-06 14:30:00.000000
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "d41c7a9e2b65"
-down_revision: str | None = "9c3d5e7f2a48"
+down_revision: str | None = "d7e3a1b5c902"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
