@@ -177,8 +177,7 @@ def my_mfa_enrol() -> Any:
     """Set up an authenticator app of one's own accord (any role)
 
     As `POST /auth/mfa/enrolment`, for a signed-in user whose role does not require a second factor. Once
-    confirmed, every sign-in of theirs asks for a code. (The mentors' app cannot ask for one yet: a mentor who
-    enrols signs in through the API only.)
+    confirmed, every sign-in of theirs asks for a code (the mentors' app asks for it too).
     """
     return second_factor.enrol_signed_in(db_session(), actor=current_actor(), settings=_token_settings())
 

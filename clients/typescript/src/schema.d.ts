@@ -158,8 +158,7 @@ export interface paths {
         /**
          * Set up an authenticator app of one's own accord (any role)
          * @description As `POST /auth/mfa/enrolment`, for a signed-in user whose role does not require a second factor. Once
-         *     confirmed, every sign-in of theirs asks for a code. (The mentors' app cannot ask for one yet: a mentor who
-         *     enrols signs in through the API only.)
+         *     confirmed, every sign-in of theirs asks for a code (the mentors' app asks for it too).
          */
         post: operations["myMfaEnrol"];
         delete?: never;
