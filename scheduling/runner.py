@@ -34,6 +34,7 @@ from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from notifications.dev_sender import RecordingSmsSender
 from notifications.port import SmsSender
 from notifications.twilio_adapter import TwilioSender
+from scheduling import health
 from scheduling.jobs import JOBS, RECOVER_DEAD_CLAIMS, Job, JobContext
 from scheduling.lock import SchedulerLock
 
@@ -43,15 +44,26 @@ STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 def run_job(job: Job, context: JobContext) -> None:
-    """Run one job; a failure is logged and the next run tries again (the scheduler itself keeps going)."""
+    """Run one job; a failure is logged and the next run tries again (the scheduler itself keeps going). Each run's
+    start and end are recorded as the job's heartbeat (scheduling/health.py)."""
     if context.stopping.is_set():
         log.info("job %s not started: the scheduler is stopping", job.name)
         return
+    started_at = context.clock.now()
+    health.record_started(context.session_factory, job.name, started_at)
     started = time.monotonic()
+    error = None
     try:
         count = job.run(context)
-    except Exception:
+    except Exception as problem:
         log.exception("job %s failed", job.name)
+        error = type(problem).__name__  # the class only: a message can hold personal data
+    duration = time.monotonic() - started
+    health.record_finished(
+        context.session_factory, job.name, started_at=started_at, duration_ms=round(duration * 1000), error=error,
+        now=context.clock.now(),
+    )  # fmt: skip
+    if error is not None:
         return
     # A run that changed nothing is routine (the urgent poll runs every 2 seconds): kept out of the INFO log.
     log.log(
@@ -162,6 +174,7 @@ def main() -> None:
     # APScheduler logs every run at INFO; with a poll every 2 seconds that drowns what matters.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     database = Database(database_url_from_environment())
+    health.serve_metrics(settings_from_environment())
     run(database, context_from_environment(database, SystemClock()))
 
 
