@@ -1,12 +1,13 @@
 """When a scheduler job counts as late. Pure: no database, no framework.
 
-A job is late when it has not succeeded for more than twice its interval (LATE_AFTER_INTERVALS): one missed run
-is tolerated (a run skipped while the previous one was still going, a restart), two are not. A run still in
+A job is late when it has not succeeded for more than twice its interval (LATE_AFTER_INTERVALS), and never sooner
+than LATE_AFTER_AT_LEAST: one missed run is tolerated (a run skipped while the previous one was still going, a
+restart, a busy machine making APScheduler skip a 2-second poll), two are not. A run still in
 progress counts as on time for the job's longest_run_seconds after it started, so a long, healthy dispatch burst
 is not mistaken for a stuck scheduler; past that it is stuck, and the job is late again. A job that has never
 succeeded is late as well (never ran). The urgent dispatcher runs every 2 seconds and is idle nearly always, so a
-scheduler killed or frozen shows as late within seconds, far inside two of the regular dispatcher's 15-second
-intervals.
+scheduler killed or frozen shows as late within LATE_AFTER_AT_LEAST seconds, inside two of the regular
+dispatcher's 15-second intervals.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 LATE_AFTER_INTERVALS = 2
+LATE_AFTER_AT_LEAST = timedelta(seconds=10)
 
 
 class JobState(StrEnum):
@@ -41,8 +43,13 @@ class RunRecord:
     last_failed_at: datetime | None
 
 
+def late_after(job: JobTiming) -> timedelta:
+    """How long a job may go without a success before it is late."""
+    return max(timedelta(seconds=LATE_AFTER_INTERVALS * job.every_seconds), LATE_AFTER_AT_LEAST)
+
+
 def job_state(job: JobTiming, record: RunRecord | None, *, now: datetime) -> JobState:
-    allowed = timedelta(seconds=LATE_AFTER_INTERVALS * job.every_seconds)
+    allowed = late_after(job)
     succeeded = record.last_succeeded_at if record else None
     if succeeded is not None and now - succeeded <= allowed:
         return JobState.OK
