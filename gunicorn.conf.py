@@ -14,6 +14,7 @@ default: raise it to 30 or more). SIGINT and SIGQUIT are not graceful: workers s
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from api.config import settings_from_environment
@@ -51,3 +52,12 @@ def worker_exit(server: Any, worker: Any) -> None:
     database = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("reachable.db")
     if database is not None:
         database.dispose()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR set (several workers' metrics summed by any one: api/metrics), drop the exited
+    worker's live gauges (connections in use), so a dead worker's last values are not summed for ever."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

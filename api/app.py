@@ -37,6 +37,7 @@ from api.enrolments.views import blp as enrolments_blp
 from api.groups.views import blp as groups_blp
 from api.health.views import blp as health_blp
 from api.mentors_app.views import blp as mentors_app_blp
+from api.metrics.web import init_metrics
 from api.missing.views import blp as missing_blp
 from api.outcomes.views import blp as outcomes_blp
 from api.privacy.logs import redact_link_tokens_in_logs
@@ -97,6 +98,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SHIPPED_INSTRUMENTS, licensed_wording_file=Path(wording) if wording else None
     )
     init_database(app, Database(app.config["DATABASE_URL"]))
+    # Before every other request hook: requests are timed and counted whatever answers them (api/metrics).
+    init_metrics(app)
     app.extensions[AUTHENTICATE] = _authenticate
     # The request's id and access line (api/request_log.py): first, so every refusal after it carries the id.
     init_request_log(app)

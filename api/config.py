@@ -55,6 +55,12 @@ class DefaultConfig:
     # Logs (web app and scheduler, on stdout): "console" lines for people, "json" lines for production; and the level.
     LOG_FORMAT: str = "console"
     LOG_LEVEL: str = "INFO"
+    # GET /metrics (Prometheus) answers only `Authorization: Bearer <this>`; unset, it answers 404 (api/metrics).
+    METRICS_TOKEN: str = ""
+    # The scheduler's own metrics (SMS sends by outcome), served by the scheduler on this port when not 0. Bound to
+    # SCHEDULER_METRICS_ADDRESS, the loopback by default: the port has no token, so never expose it publicly.
+    SCHEDULER_METRICS_PORT: int = 0
+    SCHEDULER_METRICS_ADDRESS: str = "127.0.0.1"
 
     API_TITLE = "Reachable"
     API_VERSION = "0.1.0"

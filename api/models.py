@@ -10,6 +10,7 @@ from api.db import Base
 from api.duty.models import DutyShift
 from api.enrolments.models import Enrolment
 from api.groups.models import GroupSeries, SeriesMember
+from api.health.models import JobHeartbeat
 from api.idempotency.models import IdempotencyRecord
 from api.missing.models import MissingEpisode, ReturnConversation
 from api.outbox.models import OutboundMessage
@@ -50,6 +51,7 @@ __all__ = [
     "Goal",
     "GroupSeries",
     "IdempotencyRecord",
+    "JobHeartbeat",
     "LoneWorkingCheck",
     "MentoringSession",
     "MissingEpisode",

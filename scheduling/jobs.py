@@ -19,6 +19,7 @@ from api.alerts import service as alerts_service
 from api.clock import Clock
 from api.config import DefaultConfig
 from api.enrolments import service as enrolments_service
+from api.health.rules import JobTiming
 from api.privacy import service as privacy_service
 from api.privacy.rules import RetentionPolicy, retention_policy
 from api.reminders import service as reminders
@@ -50,12 +51,23 @@ class JobContext:
     stopping: threading.Event = field(default_factory=threading.Event)
 
 
+# How long one healthy run may take before a run still in progress counts as stuck (api/health/rules.py): the SMS
+# loops stop after a 50-second budget (api/sms/dispatch.py), and no other job comes near it.
+LONGEST_RUN_SECONDS = 120
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
+    # Also what the scheduler's health is judged by: a job is late after twice this without a success.
     every_seconds: int
     run: Callable[[JobContext], int]
     purpose: str
+    longest_run_seconds: int = LONGEST_RUN_SECONDS
+
+    @property
+    def timing(self) -> JobTiming:
+        return JobTiming(self.name, self.every_seconds, self.longest_run_seconds)
 
 
 def _in_own_db_session(service: Callable[..., int]) -> Callable[[JobContext], int]:
@@ -218,5 +230,10 @@ JOBS = [
         every_seconds=6 * 60 * 60,
         run=purge_expired_records,
         purpose="Delete records past their retention period (sign-ins, idempotency, link tokens, SMS, audit); audited.",
+        # A first purge of years of records may take a while; it runs every 6 hours.
+        longest_run_seconds=60 * 60,
     ),
 ]
+
+# What /readyz, /metrics and `python -m scheduling --check` judge the scheduler's health by.
+JOB_TIMINGS = [job.timing for job in JOBS]

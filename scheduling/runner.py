@@ -35,6 +35,7 @@ from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from notifications.dev_sender import RecordingSmsSender
 from notifications.port import SmsSender
 from notifications.twilio_adapter import TwilioSender
+from scheduling import health
 from scheduling.jobs import JOBS, RECOVER_DEAD_CLAIMS, Job, JobContext
 from scheduling.lock import SchedulerLock
 
@@ -45,15 +46,26 @@ STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 def run_job(job: Job, context: JobContext) -> None:
     """Run one job and write its one line (event job_run: the job, its outcome, what it changed, how long it took).
-    A failure is logged and the next run tries again (the scheduler itself keeps going)."""
+    A failure is logged and the next run tries again (the scheduler itself keeps going). Each run's start and end
+    are recorded as the job's heartbeat (scheduling/health.py)."""
     if context.stopping.is_set():
         log.info("job_run", extra={"job": job.name, "outcome": "not_started", "reason": "the scheduler is stopping"})
         return
+    started_at = context.clock.now()
+    health.record_started(context.session_factory, job.name, started_at)
     started = time.monotonic()
+    error = None
     try:
         count = job.run(context)
-    except Exception:
+    except Exception as problem:
         log.exception("job_run", extra={"job": job.name, "outcome": "failed", "duration_ms": _since(started)})
+        error = type(problem).__name__  # the class only: a message can hold personal data
+    duration = time.monotonic() - started
+    health.record_finished(
+        context.session_factory, job.name, started_at=started_at, duration_ms=round(duration * 1000), error=error,
+        now=context.clock.now(),
+    )  # fmt: skip
+    if error is not None:
         return
     # A run that changed nothing is routine (the urgent poll runs every 2 seconds): kept out of the INFO log.
     log.log(
@@ -165,6 +177,7 @@ def main() -> None:
     # REACHABLE_LOG_FORMAT and REACHABLE_LOG_LEVEL, as the web app reads them (api/logs.py).
     configure_logging_from(settings_from_environment())
     database = Database(database_url_from_environment())
+    health.serve_metrics(settings_from_environment())
     run(database, context_from_environment(database, SystemClock()))
 
 

@@ -6,7 +6,8 @@ from flask_smorest import Blueprint
 
 from api.health import service
 from api.health.schemas import HealthSchema, ReadinessSchema
-from api.web import database
+from api.web import clock, database, db_session
+from scheduling.jobs import JOB_TIMINGS
 
 blp = Blueprint("health", __name__, description="Liveness and readiness probes")
 
@@ -33,6 +34,12 @@ def readyz() -> Any:
     For a readiness probe: 200 with `ready: true` when the database answers and its schema is at the newest Alembic
     revision; otherwise 503 with the same body saying which is wrong (`database: unreachable`, or the revision the
     database is at against the newest). Send traffic only to instances that answer 200. No token needed.
+
+    `scheduler` reports the scheduler's jobs for a dashboard: each job's last success and whether it is late (no
+    success within twice its interval). It never makes this probe fail: a stuck scheduler is restarted through its
+    own probe (`python -m scheduling --check`), not by taking the web instances out of service.
     """
-    readiness = service.check_readiness(database().engine, database_url=database().url)
+    readiness = service.check_readiness(
+        database().engine, database_url=database().url, db_session=db_session(), jobs=JOB_TIMINGS, now=clock().now()
+    )
     return readiness, (200 if readiness.ready else 503)

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,6 +56,12 @@ from notifications import templates
 from notifications.port import Outcome, OutgoingSms, SendResult, SmsSender
 
 log = logging.getLogger(__name__)
+
+# Every send handed to the provider, by its outcome (notifications/port.py), or "error" when the sender raised.
+# Counted in the scheduler's process: see api/metrics for how a scrape reaches it.
+SENDS = Counter("reachable_sms_sends_total", "SMS handed to the provider, by outcome", ["outcome"])
+for _outcome in [*Outcome, "error"]:
+    SENDS.labels(outcome=str(_outcome))
 
 DISPATCH_BATCH = 50
 _CLAIMANTS: dict[int, uuid.UUID] = {}
@@ -373,7 +380,12 @@ def _dispatch_batch(
                 continue
             # Every line the send causes (the provider's adapter's too) carries the request that queued it.
             with request_id_bound(prepared.request_id):
-                result = settings.sender.send(prepared.sms)
+                try:
+                    result = settings.sender.send(prepared.sms)
+                except Exception:
+                    SENDS.labels(outcome="error").inc()
+                    raise
+                SENDS.labels(outcome=result.outcome.value).inc()
                 with session_factory() as db_session:
                     state = record(db_session, prepared=prepared, result=result, now=clock())
                 _log_send(prepared, result, state)

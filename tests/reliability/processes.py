@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,15 +108,17 @@ class Gunicorn:
 
 
 @contextmanager
-def gunicorn(database_url: str, *, workers: int) -> Iterator[Gunicorn]:
+def gunicorn(database_url: str, *, workers: int, environment: Mapping[str, str] | None = None) -> Iterator[Gunicorn]:
     """`gunicorn wsgi:app` as production runs it (the repository's gunicorn.conf.py, through the probe config)
-    on a free port, serving the database; yields once it answers. Killed afterwards if a test left it running."""
+    on a free port, serving the database, with any further environment variables; yields once it answers.
+    Killed afterwards if a test left it running."""
     port = free_port()
     environment = {
         **os.environ,
         "REACHABLE_DATABASE_URL": database_url,
         "REACHABLE_SECRET_KEY": SECRET_KEY,
         "PYTHONUNBUFFERED": "1",
+        **(environment or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(PROBE_CONFIG), "--bind", f"127.0.0.1:{port}",

@@ -66,6 +66,14 @@ def terminate(process: subprocess.Popen[str]) -> int:
     return process.wait(timeout=PATIENCE_SECONDS)
 
 
+def scheduler_check(env: dict[str, str]) -> int:
+    checked = subprocess.run(
+        [sys.executable, "-m", "scheduling", "--check"], cwd=REPO_ROOT, env=env, capture_output=True,
+        timeout=PATIENCE_SECONDS, check=False,
+    )  # fmt: skip
+    return checked.returncode
+
+
 def ready(url: str) -> bool:
     try:
         return requests.get(url, timeout=5).status_code == 200
@@ -94,6 +102,8 @@ def test_the_procfile_migrates_then_serves_and_schedules_and_stops_cleanly(datab
     try:
         wait_until(lambda: ready(f"http://127.0.0.1:{port}/readyz"), "the web server is ready")
         scheduler_output.wait_for("scheduler started with jobs")
+        # The scheduler's own probe: every job has run within its interval.
+        wait_until(lambda: scheduler_check(env) == 0, "python -m scheduling --check passes")
 
         assert terminate(scheduler) == 0, scheduler_output.text()
         scheduler_output.wait_for("stopped: every running job finished")

@@ -1589,6 +1589,7 @@ NOT_CHILD_LEVEL: dict[Op, str] = {
     # Machinery
     ("GET", "/healthz"): "health probe",
     ("GET", "/readyz"): "health probe",
+    ("GET", "/metrics"): "operational metrics: counts and times, no personal data",
     ("GET", "/openapi.json"): "API documentation",
     ("GET", "/docs"): "API documentation",
     ("GET", "/redoc"): "API documentation",

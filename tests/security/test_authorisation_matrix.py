@@ -768,6 +768,7 @@ NOT_IN_THE_DOCUMENT = {
     ("GET", "/app/manifest.webmanifest"): "the mentors' app's manifest (public)",
     ("GET", "/app/sw.js"): "the mentors' app's service worker (public code)",
     ("GET", "/app/static/<path:filename>"): "the mentors' app's static files (public code)",
+    ("GET", "/metrics"): "Prometheus' text format, behind a token of its own (tests/api/test_metrics.py)",
 }
 
 

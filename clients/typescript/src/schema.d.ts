@@ -37,6 +37,10 @@ export interface paths {
          * @description For a readiness probe: 200 with `ready: true` when the database answers and its schema is at the newest Alembic
          *     revision; otherwise 503 with the same body saying which is wrong (`database: unreachable`, or the revision the
          *     database is at against the newest). Send traffic only to instances that answer 200. No token needed.
+         *
+         *     `scheduler` reports the scheduler's jobs for a dashboard: each job's last success and whether it is late (no
+         *     success within twice its interval). It never makes this probe fail: a stuck scheduler is restarted through its
+         *     own probe (`python -m scheduling --check`), not by taking the web instances out of service.
          */
         get: operations["readyz"];
         put?: never;
@@ -2821,10 +2825,33 @@ export interface components {
         Health: {
             status: string;
         };
+        /** @enum {string} */
+        JobState: "ok" | "running" | "late" | "never_ran";
+        JobHealth: {
+            /** @description The job (scheduling/jobs.py) */
+            name: string;
+            /** @description How often it is meant to run */
+            every_seconds: number;
+            /** @description ok, running, late or never_ran */
+            state: components["schemas"]["JobState"];
+            /** @description No success within twice its interval, or never */
+            late: boolean;
+            /** Format: date-time */
+            last_succeeded_at: string | null;
+            /** Format: date-time */
+            last_failed_at: string | null;
+        };
+        SchedulerHealth: {
+            /** @description Every job ran within its expected interval */
+            healthy: boolean;
+            jobs: components["schemas"]["JobHealth"][];
+        };
         Readiness: {
             ready: boolean;
             database: string;
             migrations: string;
+            /** @description The scheduler's jobs, from their heartbeats: a detail for dashboards, never part of `ready` (null when the database cannot tell) */
+            scheduler: components["schemas"]["SchedulerHealth"] | null;
         };
         SignIn: {
             /** Format: email */
