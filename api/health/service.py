@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from collections.abc import Sequence
@@ -68,10 +69,10 @@ def check_readiness(
         return Readiness(False, database="ok", migrations=f"at {current or 'nothing'}, head is {head}")
     scheduler = None
     if db_session is not None and now is not None:
-        try:
+        # The database gone away since: readiness was decided above, and the detail is unknown. The request's session
+        # is rolled back and closed at its end (api/db.py), as every request's is.
+        with contextlib.suppress(SQLAlchemyError):
             scheduler = scheduler_health(db_session, jobs=jobs, now=now)
-        except SQLAlchemyError:  # the database went away since: readiness was decided above, the detail is unknown
-            db_session.rollback()
     return Readiness(True, database="ok", migrations="at head", scheduler=scheduler)
 
 

@@ -32,8 +32,7 @@ class DatabaseFigures(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
             families = [*self._outbox(), *self._alerts(), *self._scheduler()]
-        except SQLAlchemyError:
-            self.db_session.rollback()
+        except SQLAlchemyError:  # the session is rolled back and closed with the scrape's request (api/db.py)
             families = []
         up = GaugeMetricFamily("reachable_database_up", "1 when the database answered this scrape's queries")
         up.add_metric([], 1 if families else 0)
