@@ -33,6 +33,30 @@ from api.actors import Role
 MIN_PASSWORD_LENGTH = 12
 
 
+@dataclass(frozen=True)
+class HashCost:
+    """The cost of an argon2id hash: passes over memory (`time_cost`), memory in KiB, and lanes (`parallelism`)."""
+
+    time_cost: int
+    memory_kib: int
+    parallelism: int
+
+
+# The cost of every argon2id hash of a secret a person types: passwords (signing_in.py) and MFA recovery codes
+# (second_factor.py). OWASP's Password Storage Cheat Sheet lists five configurations of argon2id that it holds
+# equivalent (m=46 MiB t=1, 19 MiB t=2, 12 MiB t=3, 9 MiB t=4, 7 MiB t=5, all p=1), trading memory for passes; this
+# is the one its summary gives as the minimum to use: 19 MiB (19456 KiB), 2 passes, 1 lane. Its CPU is close to the
+# cheapest of the five (bench/sign_in.py prints each), while every guess still needs 19 MiB, which is what an
+# attacker's hardware finds dearest. One lane keeps a sign-in on one core, so a burst of sign-ins shares a small
+# host's cores instead of each asking for four; each sign-in in flight holds 19 MiB (8 at once, 2 gthread workers
+# x 4 threads, about 152 MiB). It replaced argon2-cffi's default, RFC 9106's low-memory profile (t=3, 64 MiB,
+# p=4), which cost about 9 times the CPU a verify (docs/decisions.md, "Password hashing cost").
+#
+# A stored hash of any other cost or variant (cheaper, or costlier like the old default) is replaced by one at
+# this cost on the next sign-in that proves the password (signing_in.py): the cost is chosen here, both ways.
+PASSWORD_HASH_COST = HashCost(time_cost=2, memory_kib=19 * 1024, parallelism=1)
+
+
 class SignInKind(StrEnum):
     """What a sign-in (an auth_session row) may be used for.
 

@@ -16,7 +16,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -24,9 +23,11 @@ from sqlalchemy.orm import Session
 from api.accounts import errors, totp
 from api.accounts.auth_sessions import TokenPair, TokenSettings, challenged_user, start_auth_session
 from api.accounts.models import AppUser, AuthSession, MfaRecoveryCode
+from api.accounts.rules import PASSWORD_HASH_COST
 from api.accounts.signing_in import (
     SignInGuards,
     accept_totp_code,
+    argon2id,
     open_second_step,
     second_step_failed,
     second_step_passed,
@@ -36,9 +37,9 @@ from api.audit import service as audit
 from api.db import step, transaction, use_case
 from api.errors import PermissionDenied
 
-# Recovery codes carry 60 bits, so a lighter argon2id than passwords' is plenty against a stolen table (OWASP's
-# minimum, m=19 MiB, t=2), and checking one against a user's ten stays quick.
-_recovery_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Recovery codes are hashed at passwords' cost (rules.PASSWORD_HASH_COST: OWASP's m=19 MiB, t=2, p=1). They carry
+# 60 bits, so that is plenty against a stolen table, and checking one against a user's ten stays quick enough.
+_recovery_hasher = argon2id(PASSWORD_HASH_COST)
 
 
 @dataclass(frozen=True)

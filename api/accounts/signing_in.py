@@ -30,13 +30,27 @@ from api.accounts.auth_sessions import (
     start_page_sign_in,
 )
 from api.accounts.models import AppUser, SignInSource
-from api.accounts.rules import LockoutPolicy, is_known_source, is_locked, lock_ends_at, locks_now
+from api.accounts.rules import (
+    PASSWORD_HASH_COST,
+    HashCost,
+    LockoutPolicy,
+    is_known_source,
+    is_locked,
+    lock_ends_at,
+    locks_now,
+)
 from api.actors import Actor, Role, client_network
 from api.audit import service as audit
 from api.db import new_id, step, transaction, use_case
 from api.errors import PermissionDenied
 
-_password_hasher = PasswordHasher()
+
+def argon2id(cost: HashCost) -> PasswordHasher:
+    """argon2-cffi's hasher for argon2id at this cost (its salt and hash lengths, 16 and 32 bytes, as they are)."""
+    return PasswordHasher(time_cost=cost.time_cost, memory_cost=cost.memory_kib, parallelism=cost.parallelism)
+
+
+_password_hasher = argon2id(PASSWORD_HASH_COST)
 
 
 @functools.cache
@@ -95,6 +109,9 @@ def sign_in(
         user = _check_password(
             db_session, email=email, password=password, secret_key=settings.secret_key, now=now, guards=guards
         )
+        if user is not None:
+            # The password is proven, and the answer says so (tokens, or the second step's challenge).
+            _upgrade_password_hash(user, password)
         if user is not None and settings.mfa.requires(user):
             challenge = errors.MfaRequired(
                 challenge_token=make_challenge(user=user, settings=settings, now=now),
@@ -140,6 +157,9 @@ def sign_in_to_page(
             user = None
         signed_in = None
         if user is not None:
+            # Only once the whole sign-in succeeds: a right password with a wrong code is refused as a wrong
+            # password is, and must not take longer by the time a new hash takes.
+            _upgrade_password_hash(user, password)
             _remember_sign_in(db_session, keys=keys, user_id=user.id, now=now)
             signed_in = start_page_sign_in(db_session, user=user, secret_key=secret_key, minutes=minutes, now=now)
     if signed_in is None:
@@ -265,10 +285,17 @@ def _check_password(
         return None
     if not user.is_active:
         return None
-    # The caller clears the address's count once the whole sign-in succeeds (_remember_sign_in).
+    # The caller clears the address's count once the whole sign-in succeeds (_remember_sign_in), and brings the
+    # hash to the current cost (_upgrade_password_hash).
+    return user
+
+
+def _upgrade_password_hash(user: AppUser, password: str) -> None:
+    """A proven password's hash made again at the current cost (rules.PASSWORD_HASH_COST) if it was made at any
+    other, cheaper or costlier, or as another variant (argon2-cffi's check_needs_rehash: any difference). The new
+    hash is written with the caller's transaction, so it lands with the sign-in or not at all."""
     if _password_hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    return user
 
 
 def _upsert_source(
