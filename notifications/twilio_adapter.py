@@ -142,6 +142,8 @@ class TwilioSender(SmsSender):
         self._sender: dict[str, str] = (
             {"from_": from_number} if from_number is not None else {"messaging_service_sid": str(messaging_service_sid)}
         )
+        # Whom Twilio's rate limit counts the sends against: the from number, or the Messaging Service.
+        self.identity = from_number if from_number is not None else str(messaging_service_sid)
         self._http = _HttpClient(timeout=timeout_seconds)
         self.client = Client(account_sid, auth_token, http_client=self._http)
         if api_base_url:
