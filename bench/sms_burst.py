@@ -57,9 +57,11 @@ from api.sms.pacing import SendPacer
 from api.sms.rules import SendRate
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from bench.sms_dispatch import (
+    AUTH_TOKEN,
     DEFAULT_POSTGRES_ADMIN_URL,
     DISPATCH_ACCOUNT_SID,
     MAX_MESSAGES,
+    MESSAGING_SERVICE_SID,
     PUBLIC_BASE_URL,
     STATUS_CALLBACK_URL,
     Arrival,
@@ -71,8 +73,8 @@ from bench.sms_dispatch import (
     pending,
     percentile,
     throwaway_database,
-    twilio_sender,
 )
+from notifications.twilio_adapter import TwilioSender
 from scheduling.jobs import JobContext
 from scheduling.runner import build_scheduler
 
@@ -206,7 +208,11 @@ def measure(
         print(f"FAILED: expected {count} queued messages, found {pending(session_factory)}")
         return 1
 
-    sender = twilio_sender(base_url, DISPATCH_ACCOUNT_SID)
+    # As the scheduler builds it (scheduling/runner.py): a kept-alive connection per sending thread and the urgent poll.
+    sender = TwilioSender(
+        DISPATCH_ACCOUNT_SID, AUTH_TOKEN, messaging_service_sid=MESSAGING_SERVICE_SID, api_base_url=base_url,
+        connections=arguments.send_threads + 1,
+    )  # fmt: skip
     context = JobContext(
         session_factory,
         SystemClock(),

@@ -94,8 +94,8 @@ def context_from_environment(database: Database, clock: Clock) -> JobContext:
     public_base_url_problem = links.public_base_url_problem(public_base_url)
     if public_base_url_problem:
         raise SystemExit(public_base_url_problem)
-    sender = build_sender(settings)
     rate, send_threads = sms_pacing(settings)
+    sender = build_sender(settings, send_threads=send_threads)
     dispatch = DispatchSettings(
         sender=sender,
         secret_key=secret_key,
@@ -154,7 +154,7 @@ def sms_pacing(settings: Mapping[str, Any]) -> tuple[SendRate, int]:
     return rate, threads
 
 
-def build_sender(settings: Mapping[str, Any]) -> TwilioSender | RecordingSmsSender:
+def build_sender(settings: Mapping[str, Any], *, send_threads: int = 1) -> TwilioSender | RecordingSmsSender:
     """Twilio when configured so, else the development sender, which only writes messages to a local file."""
     if settings["SMS_SENDER"] == "twilio":
         for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
@@ -166,6 +166,8 @@ def build_sender(settings: Mapping[str, Any]) -> TwilioSender | RecordingSmsSend
             from_number=str(settings.get("TWILIO_FROM_NUMBER") or "") or None,
             messaging_service_sid=str(settings.get("TWILIO_MESSAGING_SERVICE_SID") or "") or None,
             api_base_url=str(settings.get("TWILIO_API_BASE_URL") or "") or None,
+            # The sending threads and the urgent poll may each have a request with Twilio at once.
+            connections=send_threads + 1,
         )
     if settings["SMS_SENDER"] != "development":
         raise SystemExit("REACHABLE_SMS_SENDER must be 'development' or 'twilio'.")

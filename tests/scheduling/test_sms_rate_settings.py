@@ -60,3 +60,10 @@ def test_a_twilio_sender_is_known_by_its_number_or_its_messaging_service():
         assert by_number.identity == "+447700900123"
     with TwilioSender("AC" + "0" * 32, "token", messaging_service_sid="MG" + "1" * 32) as by_service:
         assert by_service.identity == "MG" + "1" * 32
+
+
+def test_a_twilio_sender_keeps_a_connection_for_each_send_that_may_be_in_flight():
+    # Beyond twilio's own pool (CPUs + 4), each send would open a new connection and discard it.
+    with TwilioSender("AC" + "0" * 32, "token", from_number="+447700900123", connections=17) as sender:
+        for url in ("https://api.twilio.com", "http://127.0.0.1:8080"):
+            assert sender._http.session.get_adapter(url)._pool_maxsize == 17
