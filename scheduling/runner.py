@@ -214,7 +214,10 @@ def build_scheduler(context: JobContext) -> BackgroundScheduler:
 def main() -> None:
     # REACHABLE_LOG_FORMAT and REACHABLE_LOG_LEVEL, as the web app reads them (api/logs.py).
     configure_logging_from(settings_from_environment())
-    database = Database(database_url_from_environment())
+    _, send_threads = sms_pacing(settings_from_environment())
+    # Each sending thread holds a connection while it checks or records a message, beside the other jobs' (the
+    # pool's default, 5 and 10 more on demand, is what the jobs needed before the sending threads).
+    database = Database(database_url_from_environment(), pool_size=5 + send_threads)
     health.serve_metrics(settings_from_environment())
     run(database, context_from_environment(database, SystemClock()))
 
