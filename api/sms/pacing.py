@@ -73,6 +73,6 @@ class SendPacer:
             return wait if wait > 0 else None
 
     def urgent_waiting(self, sender: str) -> int:
-        """How many urgent sends are waiting for `sender`'s next token (for tests and the bench)."""
+        """How many urgent sends are waiting for `sender`'s next token (tests watch it)."""
         with self._lock:
             return self._urgent_waiting[sender]
