@@ -91,6 +91,15 @@ class DefaultConfig:
     # Quiet hours per recipient type, local time: nothing is sent inside them ("" or null: none), e.g.
     # REACHABLE_SMS_QUIET_HOURS='{"child": "21:00-08:00", "carer": "21:00-08:00", "mentor": "22:00-07:00"}'.
     SMS_QUIET_HOURS: dict[str, str | None] = {"child": "21:00-08:00", "carer": "21:00-08:00", "mentor": "22:00-07:00"}
+    # What the SMS provider allows the sender (TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID): messages a second
+    # on average, and how many may go back to back after a quiet spell (a token bucket per sender, in the scheduler:
+    # api/sms/pacing.py). About 10 a second for a UK long code; a Messaging Service allows its numbers' rates added
+    # up (ask Twilio for your account's figure). A burst of due messages drains continuously at this rate.
+    SMS_RATE_PER_SECOND: float = 10
+    SMS_RATE_BURST: int = 10
+    # Sends the scheduler has with the provider at once: enough to reach the rate when a send takes longer than
+    # 1/rate (a Twilio request takes some 200 to 500 ms: at 10 a second, 4 threads reach it with room to spare).
+    SMS_SEND_THREADS: int = 4
     # Sent messages in a final state are deleted after this many days (their ledger with them).
     SMS_RETENTION_DAYS: int = 30
     # Days each kind of record is kept before the retention purge (api/privacy) deletes it; retention is

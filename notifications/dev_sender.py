@@ -29,6 +29,7 @@ class RecordingSmsSender(SmsSender):
 
     def __init__(self, path: Path, *, now: Callable[[], datetime] | None = None) -> None:
         self.path = Path(path)
+        self.identity = "development"  # no provider, so no rate to keep to: one name for the scheduler's pacing
         self._now = now or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
 

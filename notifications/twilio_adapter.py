@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
@@ -134,6 +135,7 @@ class TwilioSender(SmsSender):
         messaging_service_sid: str | None = None,
         api_base_url: str | None = None,
         timeout_seconds: float = 10,
+        connections: int | None = None,
     ) -> None:
         if (from_number is None) == (messaging_service_sid is None):
             raise ValueError("TwilioSender needs exactly one of from_number and messaging_service_sid")
@@ -142,7 +144,15 @@ class TwilioSender(SmsSender):
         self._sender: dict[str, str] = (
             {"from_": from_number} if from_number is not None else {"messaging_service_sid": str(messaging_service_sid)}
         )
+        # Whom Twilio's rate limit counts the sends against: the from number, or the Messaging Service.
+        self.identity = from_number if from_number is not None else str(messaging_service_sid)
         self._http = _HttpClient(timeout=timeout_seconds)
+        if connections is not None:
+            # One kept-alive connection per thread that sends at once (the scheduler's sending threads): twilio's own
+            # pool keeps min(32, CPUs + 4), and beyond it each send would open a connection and discard it.
+            # No retries (the adapter's default): a create is not idempotent, so an unanswered one is reconciled.
+            for scheme in ("https://", "http://"):
+                self._http.session.mount(scheme, HTTPAdapter(pool_maxsize=connections))
         self.client = Client(account_sid, auth_token, http_client=self._http)
         if api_base_url:
             # Stoplight Prism or a local fake, for tests; Twilio itself otherwise.

@@ -105,6 +105,8 @@ check_return_conversations = _in_own_db_session(watch_service.check_return_conve
 check_disengagement = _in_own_db_session(watch_service.check_disengagement)
 drop_late_messages = _in_own_db_session(sms_service.drop_late_messages)
 
+# The regular drain and the urgent poll share the dispatch settings, and so one SendPacer: the provider's rate per
+# sender holds for both together, urgent sends first (api/sms/pacing.py).
 dispatch_outbox = _sms_loop(sms_dispatch.dispatch_until_idle)
 # Only urgent messages (an urgent alert, a lone-working check), polled every few seconds so one leaves within seconds
 # of its commit, however long the regular dispatcher's interval.
@@ -169,11 +171,14 @@ JOBS = [
         run=queue_due_reminders,
         purpose="Queue SMS reminders for planned sessions starting within 48 hours (each exactly once).",
     ),
+    # Every 2 seconds, so a burst that falls due is taken up at once; a run drains while anything is due (up to its
+    # 50-second budget) at the provider's rate, and the next starts within 2 seconds of its end (issue 20).
     Job(
         name="dispatch_outbox",
-        every_seconds=15,
+        every_seconds=2,
         run=dispatch_outbox,
-        purpose="Send due SMS: claim, re-check consent and session, send outside any transaction, record.",
+        purpose="Send due SMS at the provider's rate: claim, re-check consent and session, send outside any "
+        "transaction, record.",
     ),
     Job(
         name="dispatch_urgent",

@@ -29,11 +29,11 @@ from api.logs import configure_logging_from
 from api.outbox.rules import RecipientType
 from api.privacy.rules import InvalidRetention, RetentionPolicy, retention_policy
 from api.sms.dispatch import DispatchSettings
-from api.sms.rules import QuietHours, parse_quiet_hours
+from api.sms.pacing import SendPacer
+from api.sms.rules import QuietHours, SendRate, parse_quiet_hours
 from api.wellbeing import links
 from api.wellbeing.instruments import SHIPPED_INSTRUMENTS, load_instruments
 from notifications.dev_sender import RecordingSmsSender
-from notifications.port import SmsSender
 from notifications.twilio_adapter import TwilioSender
 from scheduling import health
 from scheduling.jobs import JOBS, RECOVER_DEAD_CLAIMS, Job, JobContext
@@ -41,6 +41,8 @@ from scheduling.lock import SchedulerLock
 
 log = logging.getLogger("scheduling")
 LOCK_RETRY_SECONDS = 30
+# Each sending thread holds a database connection while it checks and records a message.
+MAX_SEND_THREADS = 32
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
@@ -92,12 +94,19 @@ def context_from_environment(database: Database, clock: Clock) -> JobContext:
     public_base_url_problem = links.public_base_url_problem(public_base_url)
     if public_base_url_problem:
         raise SystemExit(public_base_url_problem)
+    rate, send_threads = sms_pacing(settings)
+    sender = build_sender(settings, send_threads=send_threads)
     dispatch = DispatchSettings(
-        sender=build_sender(settings),
+        sender=sender,
         secret_key=secret_key,
         public_base_url=public_base_url,
         status_callback_url=f"{public_base_url}/webhooks/twilio/status" if settings["SMS_SENDER"] == "twilio" else None,
         quiet_hours=_quiet_hours(settings["SMS_QUIET_HOURS"]),
+        # One pacer for the process, shared by the regular drain and the urgent poll (scheduling/jobs.py); the
+        # scheduler lock means this is the only process dispatching.
+        pacer=SendPacer(rate),
+        sender_identity=sender.identity,
+        send_threads=send_threads,
     )
     return JobContext(
         database.session_factory,
@@ -130,7 +139,22 @@ def _quiet_hours(configured: Any) -> dict[RecipientType, QuietHours | None]:
         ) from problem
 
 
-def build_sender(settings: Mapping[str, Any]) -> SmsSender:
+def sms_pacing(settings: Mapping[str, Any]) -> tuple[SendRate, int]:
+    """The provider's rate per sender (SMS_RATE_PER_SECOND, SMS_RATE_BURST) and the sending threads."""
+    try:
+        rate = SendRate(float(settings["SMS_RATE_PER_SECOND"]), settings["SMS_RATE_BURST"])
+    except (TypeError, ValueError) as problem:
+        raise SystemExit(
+            f"REACHABLE_SMS_RATE_PER_SECOND must be a positive number and REACHABLE_SMS_RATE_BURST a whole number of "
+            f"at least 1 ({problem})."
+        ) from problem
+    threads = settings["SMS_SEND_THREADS"]
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_SEND_THREADS:
+        raise SystemExit(f"REACHABLE_SMS_SEND_THREADS must be a whole number from 1 to {MAX_SEND_THREADS}.")
+    return rate, threads
+
+
+def build_sender(settings: Mapping[str, Any], *, send_threads: int = 1) -> TwilioSender | RecordingSmsSender:
     """Twilio when configured so, else the development sender, which only writes messages to a local file."""
     if settings["SMS_SENDER"] == "twilio":
         for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
@@ -142,6 +166,8 @@ def build_sender(settings: Mapping[str, Any]) -> SmsSender:
             from_number=str(settings.get("TWILIO_FROM_NUMBER") or "") or None,
             messaging_service_sid=str(settings.get("TWILIO_MESSAGING_SERVICE_SID") or "") or None,
             api_base_url=str(settings.get("TWILIO_API_BASE_URL") or "") or None,
+            # The sending threads and the urgent poll may each have a request with Twilio at once.
+            connections=send_threads + 1,
         )
     if settings["SMS_SENDER"] != "development":
         raise SystemExit("REACHABLE_SMS_SENDER must be 'development' or 'twilio'.")
@@ -149,7 +175,19 @@ def build_sender(settings: Mapping[str, Any]) -> SmsSender:
     return RecordingSmsSender(Path(str(settings["DEV_SMS_FILE"])))
 
 
+class _SkippedWhileRunning(logging.Filter):
+    """APScheduler warns each time a job's interval comes round while its last run is still going. With one run at
+    a time by design (max_instances=1), that is routine for the SMS drain, which runs for as long as a burst lasts
+    while its 2-second interval ticks on: kept out of the WARNING log (the job's health says if a run is stuck)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in str(record.msg)
+
+
 def build_scheduler(context: JobContext) -> BackgroundScheduler:
+    apscheduler_log = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(existing, _SkippedWhileRunning) for existing in apscheduler_log.filters):
+        apscheduler_log.addFilter(_SkippedWhileRunning())
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
     for job in JOBS:
         scheduler.add_job(
@@ -176,7 +214,10 @@ def build_scheduler(context: JobContext) -> BackgroundScheduler:
 def main() -> None:
     # REACHABLE_LOG_FORMAT and REACHABLE_LOG_LEVEL, as the web app reads them (api/logs.py).
     configure_logging_from(settings_from_environment())
-    database = Database(database_url_from_environment())
+    _, send_threads = sms_pacing(settings_from_environment())
+    # Each sending thread holds a connection while it checks or records a message, beside the other jobs' (the
+    # pool's default, 5 and 10 more on demand, is what the jobs needed before the sending threads).
+    database = Database(database_url_from_environment(), pool_size=5 + send_threads)
     health.serve_metrics(settings_from_environment())
     run(database, context_from_environment(database, SystemClock()))
 

@@ -6,8 +6,7 @@ restart, a busy machine making APScheduler skip a 2-second poll), two are not. A
 progress counts as on time for the job's longest_run_seconds after it started, so a long, healthy dispatch burst
 is not mistaken for a stuck scheduler; past that it is stuck, and the job is late again. A job that has never
 succeeded is late as well (never ran). The urgent dispatcher runs every 2 seconds and is idle nearly always, so a
-scheduler killed or frozen shows as late within LATE_AFTER_AT_LEAST seconds, inside two of the regular
-dispatcher's 15-second intervals.
+scheduler killed or frozen shows as late within LATE_AFTER_AT_LEAST seconds.
 """
 
 from __future__ import annotations

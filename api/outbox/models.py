@@ -36,7 +36,8 @@ class OutboundMessage(Base):
     # The alert a message to a coordinator is about: it is dropped if the alert is acknowledged before it goes.
     alert_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"))
     # Urgent messages (an urgent alert, a lone-working check) are never held by quiet hours, are claimed first,
-    # and are looked for every few seconds (scheduling/jobs.py, dispatch_urgent) rather than every 15.
+    # have a poll of their own every 2 seconds (scheduling/jobs.py, dispatch_urgent), and take the provider's next
+    # token ahead of regular messages (api/sms/pacing.py).
     urgent: Mapped[bool] = mapped_column(default=False)
     state: Mapped[MessageState] = mapped_column(enum_column_type(MessageState, "message_state"))
     # Why it is in its state: "quiet hours", "too late: ...", "permanent error 21211" ...

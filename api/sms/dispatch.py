@@ -10,6 +10,11 @@ Dispatch, one message at a time after a batch claim (api/sms/rules.py has the ru
 3. send, outside any transaction.
 4. record: in its own transaction, write the outcome only if the claim is still ours (compare-and-set).
 
+Pacing (issue 20): before each send the dispatcher takes a token from its sender's bucket (api/sms/pacing.py), so
+the provider is never asked for more than the configured rate, urgent messages first. The regular drain
+(dispatch_until_idle) keeps a few sending threads busy, claiming a little ahead of the tokens: a burst of due
+messages leaves continuously at the rate, and no claim is held for more than a couple of seconds' worth of sends.
+
 A dispatcher that dies after 1 leaves a `sending` row; after 2 or 3, one that may or may not have gone out.
 Either way the row's claim goes stale, and reconcile (api/sms/reconcile.py) looks the message up at the provider
 before anything is sent again: found, it is marked sent; not found, it is queued again. An UNKNOWN outcome takes
@@ -21,11 +26,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import os
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,6 +56,7 @@ from api.programmes.models import Programme
 from api.sessions.models import LoneWorkingCheck, MentoringSession
 from api.sessions.rules import SessionStatus
 from api.sms import rules
+from api.sms.pacing import SendPacer
 from api.sms.provider_status import apply_early_reports, stop_sending_to_number
 from api.sms.rules import QuietHours, Verdict
 from api.wellbeing.links import link_path, link_token
@@ -64,6 +73,9 @@ for _outcome in [*Outcome, "error"]:
     SENDS.labels(outcome=str(_outcome))
 
 DISPATCH_BATCH = 50
+# With pacing, the regular drain claims about this many seconds of sends ahead (never more than DISPATCH_BATCH):
+# enough to keep its threads busy, short enough that a claim is sent soon after it is made.
+CLAIM_AHEAD_SECONDS = 2
 _CLAIMANTS: dict[int, uuid.UUID] = {}
 
 
@@ -82,6 +94,13 @@ class DispatchSettings:
     quiet_hours: Mapping[RecipientType, QuietHours | None] = field(
         default_factory=lambda: dict(rules.DEFAULT_QUIET_HOURS)
     )
+    # The provider's rate per sender (api/sms/pacing.py). The scheduler always sets one from configuration
+    # (scheduling/runner.py); None sends unpaced, for tests and tools that call the dispatcher directly.
+    pacer: SendPacer | None = None
+    # Whose rate the sends count against: the from number or Messaging Service SID (TwilioSender.identity).
+    sender_identity: str = "default"
+    # Threads the regular drain sends from at once: enough to reach the rate when a send takes longer than 1/rate.
+    send_threads: int = 1
 
 
 @dataclass(frozen=True)
@@ -91,6 +110,8 @@ class Prepared:
     sms: OutgoingSms
     # The request that queued it, if one did: the send's log line carries it.
     request_id: str | None = None
+    # An urgent message takes its sender's next token ahead of regular ones.
+    urgent: bool = False
 
 
 # --- Claiming ------------------------------------------------------------------------------------------------
@@ -284,7 +305,7 @@ def prepare(
     assert to is not None  # checked by _blocked_reason
     message.body_digest = body_digest(settings, to, body)
     sms = OutgoingSms(to=to, body=body, status_callback_url=settings.status_callback_url)
-    return Prepared(message_id, claim_id, sms, request_id=message.request_id)
+    return Prepared(message_id, claim_id, sms, request_id=message.request_id, urgent=message.urgent)
 
 
 @use_case
@@ -327,6 +348,15 @@ def record(db_session: Session, *, prepared: Prepared, result: SendResult, now: 
 # --- The dispatcher's loop -----------------------------------------------------------------------------------
 
 
+def claim_window(settings: DispatchSettings) -> int:
+    """How many messages the drain holds claimed at most: a batch unpaced; paced, CLAIM_AHEAD_SECONDS of sends at
+    the rate (at least one per sending thread, at most a batch)."""
+    if settings.pacer is None:
+        return DISPATCH_BATCH
+    ahead = math.ceil(settings.pacer.rate.per_second * CLAIM_AHEAD_SECONDS)
+    return max(1, settings.send_threads, min(DISPATCH_BATCH, ahead))
+
+
 def dispatch_until_idle(
     session_factory: sessionmaker[Session],
     *,
@@ -336,17 +366,34 @@ def dispatch_until_idle(
     stop_requested: Callable[[], bool] = lambda: False,
     urgent_only: bool = False,
 ) -> int:
-    """Dispatch batch after batch until nothing is due or the time budget is spent (a burst is not throttled to
-    one batch per scheduler tick). Once stop_requested() (the scheduler got SIGTERM), no further batch is
-    claimed: the batch in hand is always finished, so nothing is left claimed when the process exits."""
+    """Dispatch due messages until nothing is due or the time budget is spent: a burst drains continuously at the
+    pacer's rate, urgent messages claimed first (claim_due's order) and sent first (the pacer's priority).
+
+    Up to settings.send_threads messages are checked, sent and recorded at once (the urgent poll, `urgent_only`,
+    sends one at a time: there are few). The drain holds at most claim_window() claimed, and claims again once half
+    of them are done. Once stop_requested() (the scheduler got SIGTERM), or the budget is spent, it claims nothing
+    more: the messages in hand are always finished, so nothing is left claimed when the process exits."""
     started = clock()
+    window = claim_window(settings)
+    threads = 1 if urgent_only else max(1, settings.send_threads)
     sent = 0
-    while not stop_requested():
-        claimed, batch_sent = _dispatch_batch(session_factory, settings=settings, clock=clock, urgent_only=urgent_only)
-        sent += batch_sent
-        if not claimed or clock() - started >= budget:
-            break
-    return sent
+    in_hand: set[Future[bool]] = set()
+    more_due = True
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sms-send") as pool:
+        while True:
+            may_claim = more_due and not stop_requested() and clock() - started < budget
+            if may_claim and len(in_hand) <= window // 2:
+                limit = window - len(in_hand)
+                with session_factory() as db_session:
+                    claim_id, claimed = claim_due(db_session, now=clock(), limit=limit, urgent_only=urgent_only)
+                # Fewer than asked: nothing more is due now. Finish these; the next run looks again.
+                more_due = len(claimed) == limit
+                send = partial(_dispatch_one, session_factory, settings=settings, clock=clock, claim_id=claim_id)
+                in_hand.update(pool.submit(send, message_id=message_id) for message_id in claimed)
+            if not in_hand:
+                return sent
+            done, in_hand = wait(in_hand, return_when=FIRST_COMPLETED)
+            sent += sum(future.result() for future in done)
 
 
 def dispatch_due(
@@ -357,42 +404,49 @@ def dispatch_due(
     limit: int = DISPATCH_BATCH,
 ) -> int:
     """Claim, check, send and record due messages one by one; one bad message never stops the batch."""
-    return _dispatch_batch(session_factory, settings=settings, clock=clock, limit=limit)[1]
+    with session_factory() as db_session:
+        claim_id, claimed = claim_due(db_session, now=clock(), limit=limit)
+    return sum(
+        _dispatch_one(session_factory, settings=settings, clock=clock, message_id=message_id, claim_id=claim_id)
+        for message_id in claimed
+    )
 
 
-def _dispatch_batch(
+def _dispatch_one(
     session_factory: sessionmaker[Session],
     *,
     settings: DispatchSettings,
     clock: Callable[[], datetime],
-    limit: int = DISPATCH_BATCH,
-    urgent_only: bool = False,
-) -> tuple[int, int]:
-    """One batch: (how many were claimed, how many were sent). Each step is its own transaction (a use case)."""
-    with session_factory() as db_session:
-        claim_id, claimed = claim_due(db_session, now=clock(), limit=limit, urgent_only=urgent_only)
-    sent = 0
-    for message_id in claimed:
-        try:
+    message_id: uuid.UUID,
+    claim_id: uuid.UUID,
+) -> bool:
+    """Check, pace, send and record one claimed message; True when it was sent. Each step is its own transaction
+    (a use case). Never raises: a failure is logged and the row stays claimed, so its stale claim is reconciled,
+    never resent blindly."""
+    try:
+        with session_factory() as db_session:
+            prepared = prepare(db_session, message_id=message_id, claim_id=claim_id, settings=settings, now=clock())
+        if prepared is None:
+            return False
+        # The token is taken after the re-check, so a held or dropped message costs none; the wait between the two
+        # is about one token per sending thread.
+        if settings.pacer is not None:
+            settings.pacer.acquire(settings.sender_identity, urgent=prepared.urgent)
+        # Every line the send causes (the provider's adapter's too) carries the request that queued it.
+        with request_id_bound(prepared.request_id):
+            try:
+                result = settings.sender.send(prepared.sms)
+            except Exception:
+                SENDS.labels(outcome="error").inc()
+                raise
+            SENDS.labels(outcome=result.outcome.value).inc()
             with session_factory() as db_session:
-                prepared = prepare(db_session, message_id=message_id, claim_id=claim_id, settings=settings, now=clock())
-            if prepared is None:
-                continue
-            # Every line the send causes (the provider's adapter's too) carries the request that queued it.
-            with request_id_bound(prepared.request_id):
-                try:
-                    result = settings.sender.send(prepared.sms)
-                except Exception:
-                    SENDS.labels(outcome="error").inc()
-                    raise
-                SENDS.labels(outcome=result.outcome.value).inc()
-                with session_factory() as db_session:
-                    state = record(db_session, prepared=prepared, result=result, now=clock())
-                _log_send(prepared, result, state)
-            sent += state is MessageState.SENT
-        except Exception:  # the row stays claimed; its stale claim is reconciled, never resent blindly
-            log.exception("dispatching message %s failed", message_id)
-    return len(claimed), sent
+                state = record(db_session, prepared=prepared, result=result, now=clock())
+            _log_send(prepared, result, state)
+        return state is MessageState.SENT
+    except Exception:
+        log.exception("dispatching message %s failed", message_id)
+        return False
 
 
 def _log_send(prepared: Prepared, result: SendResult, state: MessageState | None) -> None:

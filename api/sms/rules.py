@@ -10,12 +10,16 @@ states are api/outbox/rules.py):
   never retried; attempts are capped and the last state is kept.
 - A reply whose first word is STOP (or UNSUBSCRIBE, CANCEL ...) withdraws SMS consent; only START or UNSTOP
   restores it.
+- Sends are paced per sender (a from number or a Messaging Service) by a token bucket: the provider allows a
+  sender so many messages a second (about 10 for a UK long code, more for a Messaging Service with several
+  numbers), and a burst of due messages is sent at that rate rather than refused with 429s (issue 20).
 """
 
 from __future__ import annotations
 
+import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -146,3 +150,54 @@ def reply_keyword(body: str) -> str | None:
     if keyword in HELP_WORDS:
         return "help"
     return None
+
+
+# --- Pacing sends per sender (issue 20) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendRate:
+    """What a provider allows one sender: `per_second` messages a second on average, and at most `burst` at once
+    (after a quiet spell the bucket is full, and that many may go back to back)."""
+
+    per_second: float
+    burst: int
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.per_second) and self.per_second > 0):
+            raise ValueError("the SMS rate must be a positive number of messages a second")
+        if isinstance(self.burst, bool) or not isinstance(self.burst, int) or self.burst < 1:
+            raise ValueError("the SMS burst must be a whole number of messages, at least 1")
+
+
+_TOKEN_ROUNDING = 1e-9
+
+
+@dataclass(frozen=True)
+class TokenBucket:
+    """A token bucket, as plain values: `tokens` were in the bucket at `at` (seconds on a monotonic clock, whose
+    reading the caller passes in: nothing here reads a clock or sleeps). Tokens flow in at the rate, up to the
+    burst; each send takes one. So over any span of t seconds at most burst + rate * t sends are let through."""
+
+    rate: SendRate
+    tokens: float
+    at: float
+
+    @classmethod
+    def full(cls, rate: SendRate, now: float) -> TokenBucket:
+        return cls(rate, float(rate.burst), now)
+
+    def refilled(self, now: float) -> TokenBucket:
+        """The bucket as it is at `now` (a clock that seems to go back adds nothing)."""
+        if now <= self.at:
+            return self
+        return replace(self, tokens=min(float(self.rate.burst), self.tokens + (now - self.at) * self.rate.per_second),
+                       at=now)  # fmt: skip
+
+    def take(self, now: float) -> tuple[TokenBucket, float]:
+        """Take one token at `now`: (the bucket after, 0.0) when there was one, else (the bucket unchanged but
+        refilled, the seconds until there will be one)."""
+        bucket = self.refilled(now)
+        if bucket.tokens >= 1 - _TOKEN_ROUNDING:  # a token that float arithmetic left a hair short is a token
+            return replace(bucket, tokens=max(0.0, bucket.tokens - 1)), 0.0
+        return bucket, (1 - bucket.tokens) / self.rate.per_second

@@ -131,5 +131,5 @@ def test_each_scheduler_job_last_success_and_whether_it_is_late(with_token, db_s
     assert figures[("reachable_scheduler_job_last_duration_seconds", job)] == 0.25
     assert figures[("reachable_scheduler_job_late", job)] == 0
     assert figures[("reachable_scheduler_job_late", (("job", "purge_expired_records"),))] == 1  # never ran
-    clock.advance(seconds=25)  # 35 s since its success: more than twice its 15 s
+    clock.advance(seconds=25)  # 35 s since its success: more than twice its interval
     assert scrape(with_token.test_client())[("reachable_scheduler_job_late", job)] == 1

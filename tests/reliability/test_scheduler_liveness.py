@@ -1,11 +1,11 @@
 """A real scheduler (`python -m scheduling`) killed or frozen is noticed by `python -m scheduling --check` within
-two dispatch intervals.
+half a minute.
 
 The scheduler writes each job's heartbeat as it runs (scheduling/health.py); the check fails once a job has gone
 twice its interval without a success, and at least 10 seconds (api/health/rules.py). The urgent dispatcher runs
 every 2 seconds, so a scheduler that stops (SIGKILL) or hangs (SIGSTOP: the process lives on, holding its lock,
-and does nothing) fails the check about 10 seconds later: the test allows two of the regular dispatcher's
-15-second intervals. Without the
+and does nothing) fails the check about 10 seconds later: the test allows 30 seconds (two of what was the
+regular dispatcher's interval). Without the
 heartbeats the check never passes at all; without the lateness rule it never fails.
 """
 
@@ -20,12 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from scheduling.jobs import JOBS
 from tests.conftest import SECRET_KEY
 from tests.reliability.processes import OutputLines, stop, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DISPATCH_INTERVAL = next(job.every_seconds for job in JOBS if job.name == "dispatch_outbox")
+# The check's own bound is about 10 s (LATE_AFTER_AT_LEAST); this allows the probes' start-up and a busy machine. (It
+# was two of the regular dispatcher's intervals when that was 15 s; the drain now runs every 2 s, issue 20.)
+NOTICED_WITHIN_SECONDS = 30
 
 
 def check(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -36,7 +37,7 @@ def check(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("stopping_signal", [signal.SIGKILL, signal.SIGSTOP], ids=["killed", "frozen"])
-def test_a_killed_or_frozen_scheduler_is_noticed_within_two_dispatch_intervals(
+def test_a_killed_or_frozen_scheduler_is_noticed_within_half_a_minute(
     committed_database_url, tmp_path, stopping_signal
 ):
     environment = {
@@ -70,6 +71,6 @@ def test_a_killed_or_frozen_scheduler_is_noticed_within_two_dispatch_intervals(
         stop(process)
         output.close()
 
-    assert noticed_after <= 2 * DISPATCH_INTERVAL, report
+    assert noticed_after <= NOTICED_WITHIN_SECONDS, report
     assert "dispatch_urgent: late" in report
     assert "scheduler: LATE" in report
