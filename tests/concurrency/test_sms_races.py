@@ -169,16 +169,23 @@ STEERED_MESSAGES = 10
 
 
 class TellingProvider:
-    """A FakeSmsSender that says when the first dispatcher has handed a message over."""
+    """A FakeSmsSender that says when the first dispatcher has handed a message over, and then holds the first
+    dispatcher until the second has written its claims: the first cannot record its first send before the second
+    claims (whichever thread the machine runs first), so the race plays out the same way every time."""
 
-    def __init__(self, fake: FakeSmsSender, first_has_sent: threading.Event) -> None:
+    def __init__(
+        self, fake: FakeSmsSender, first_has_sent: threading.Event, second_has_claimed: threading.Event
+    ) -> None:
         self.fake = fake
         self.first_has_sent = first_has_sent
+        self.second_has_claimed = second_has_claimed
 
     def send(self, sms: OutgoingSms) -> SendResult:
         result = self.fake.send(sms)
-        if threading.current_thread().name == "first":
+        if threading.current_thread().name == "first" and not self.first_has_sent.is_set():
             self.first_has_sent.set()
+            if not self.second_has_claimed.wait(PATIENCE_SECONDS):
+                raise RuntimeError("the second dispatcher never wrote its claims")
         return result
 
     def find_sent(self, *, to: str, body: str, since: datetime) -> ProviderMessage | None:
@@ -191,10 +198,12 @@ def steered_claim(
     compare_and_set: bool,
     both_have_read: threading.Barrier,
     first_has_sent: threading.Event,
+    second_has_claimed: threading.Event,
 ) -> Callable[..., tuple[uuid.UUID, list[uuid.UUID]]]:
-    """api/sms/dispatch.py::claim line for line, with the lock and the compare-and-set optional, and two pauses:
-    each dispatcher waits after reading its batch until the other has read too; the second then waits to write
-    its claim until the first has sent a message (or has finished, having found nothing to claim)."""
+    """api/sms/dispatch.py::claim line for line, with the lock and the compare-and-set optional, and pauses: each
+    dispatcher waits after reading its batch until the other has read too; the second then waits to write its
+    claim until the first has sent a message (or has finished, having found nothing to claim), and says when it
+    has written it (TellingProvider holds the first until then)."""
 
     def claim(
         db_session: Session, query: Any, *, claimable: Callable[[OutboundMessage], bool], now: datetime
@@ -215,6 +224,9 @@ def steered_claim(
             message.claimed_at = now
             outbox.move_message(db_session, message, MessageState.SENDING, f"claimed (was {message.state})", now)
             claimed.append(message_id)
+        if threading.current_thread().name == "second":
+            db_session.flush()  # the claims are written (their commit follows at once): the first may go on
+            second_has_claimed.set()
         return claim_id, claimed
 
     return claim
@@ -238,6 +250,7 @@ def test_two_dispatchers_reading_the_same_due_messages_send_each_once_with_eithe
     clock = FixedClock(DEFAULT_NOW)
     fake = FakeSmsSender(now=clock.now)
     both_have_read, first_has_sent = threading.Barrier(2, timeout=PATIENCE_SECONDS), threading.Event()
+    second_has_claimed = threading.Event()
     monkeypatch.setattr(
         sms_dispatch,
         "claim",
@@ -246,9 +259,10 @@ def test_two_dispatchers_reading_the_same_due_messages_send_each_once_with_eithe
             compare_and_set=compare_and_set,
             both_have_read=both_have_read,
             first_has_sent=first_has_sent,
+            second_has_claimed=second_has_claimed,
         ),
     )
-    provider = TellingProvider(fake, first_has_sent)
+    provider = TellingProvider(fake, first_has_sent, second_has_claimed)
 
     def dispatcher() -> int:
         try:
