@@ -556,15 +556,12 @@ def throwaway_database(postgres_admin_url: str, *, keep: bool) -> Iterator[str]:
         admin.dispose()
 
 
-def create_caseloads(
-    database: Database, *, mentors: int, children_per_mentor: int, first_number: int = 0
-) -> list[Mentor]:
+def create_caseloads(database: Database, *, mentors: int, children_per_mentor: int) -> list[Mentor]:
     """A programme, a cohort with a place for every child (one session a week each), a coordinator, and M mentors
-    each with N children allocated; every mentor and child with a drama-range mobile of their own (from the
-    range's `first_number`th)."""
+    each with N children allocated; every mentor and child with a drama-range mobile of their own."""
     now = datetime.now(UTC)
     tag = secrets.token_hex(3)
-    numbers = iter(f"{DRAMA_MOBILE_PREFIX}{n:03d}" for n in range(first_number, DRAMA_NUMBERS))
+    numbers = iter(f"{DRAMA_MOBILE_PREFIX}{n:03d}" for n in range(DRAMA_NUMBERS))
     with database.session() as db_session:
         programme = programmes_service.create_programme(
             db_session,
@@ -886,10 +883,8 @@ def profile_operations(database_url: str, mentor: Mentor, requests: int, secret_
         print(f"  CPU ({total / requests * 1000:.1f} ms per request, profiled) by package: {', '.join(shares)}")
 
 
-# The first syncs profiled in-process: a mentor with 8 children and one with 14, their numbers from the top of the
-# drama range (the load's come from the bottom).
+# The first syncs profiled in-process, in a database of their own (so the load's checks never count their rows).
 FIRST_SYNC_CASELOADS = (8, 14)
-FIRST_SYNC_NUMBERS = sum(children + 1 for children in FIRST_SYNC_CASELOADS)
 
 
 def settle(engine: Any, *, seconds: float = 120) -> None:
@@ -911,73 +906,70 @@ def settle(engine: Any, *, seconds: float = 120) -> None:
             time.sleep(0.1)
 
 
-def profile_first_sync(database_url: str, secret_key: str, *, numbers_free: int) -> None:
+def profile_first_sync(postgres_admin_url: str, secret_key: str) -> None:
     """A phone's first sync, in this process (Flask test client), for a mentor with 8 children and one with 14, each
     child with what a phone's first sync meets: a weekly pattern (a planned session every week of the enrolment's 26),
-    a check-in and a goal. Per page: the statements (the
-    same for both caseloads: api/sync/feed.py states the bound), bytes gzip'd and of JSON, and the wall time."""
+    a check-in and a goal. Per page: the statements (the same for both caseloads: api/sync/feed.py states the bound),
+    KB gzip'd and of JSON, and the wall time. In a new database, dropped at the end."""
+    print()
+    print("A phone's first sync, in this process:")
+    with throwaway_database(postgres_admin_url, keep=False) as database_url:
+        database = Database(database_url)
+        try:
+            # A programme each, so each caseload's mobiles come from the bottom of the range, as the load's do.
+            mentors = [create_caseloads(database, mentors=1, children_per_mentor=n)[0] for n in FIRST_SYNC_CASELOADS]
+        finally:
+            database.dispose()
+        first_syncs(database_url, secret_key, mentors)
+
+
+def first_syncs(database_url: str, secret_key: str, mentors: list[Mentor]) -> None:
     from api.app import create_app
 
-    if numbers_free < FIRST_SYNC_NUMBERS:
-        print(
-            f"\n(no first sync profiled: it needs {FIRST_SYNC_NUMBERS} more drama-range mobiles, {numbers_free} free)"
-        )
-        return
-    database = Database(database_url)
-    try:
-        mentors = [
-            create_caseloads(
-                database,
-                mentors=1,
-                children_per_mentor=children,
-                first_number=DRAMA_NUMBERS - sum(n + 1 for n in FIRST_SYNC_CASELOADS[: i + 1]),
-            )[0]
-            for i, children in enumerate(FIRST_SYNC_CASELOADS)
-        ]
-    finally:
-        database.dispose()
     app = create_app({"SECRET_KEY": secret_key, "DATABASE_URL": database_url, "RATELIMIT_ENABLED": False})
     counting = Counting(app.extensions["reachable.db"].engine)
     client = app.test_client()
-    print()
-    print("A phone's first sync, in this process (Flask test client), limit=200, Accept-Encoding: gzip:")
+    print("  limit=200, Accept-Encoding: gzip, Flask test client")
     print(f"  {'':<24}{'changes':>8}{'pages':>6}  per page: statements, KB gzip'd / KB of JSON, wall ms")
-    for mentor in mentors:
-        signed_in = client.post("/auth/sign-in", json={"email": mentor.email, "password": PASSWORD})
-        if signed_in.status_code != 200 or not signed_in.json:
-            raise SystemExit(f"profile: the mentor could not sign in: {signed_in.status_code}")
-        auth = {"Authorization": f"Bearer {signed_in.json['access_token']}"}
-        for place in mentor.children:
+    try:
+        for mentor in mentors:
+            signed_in = client.post("/auth/sign-in", json={"email": mentor.email, "password": PASSWORD})
+            if signed_in.status_code != 200 or not signed_in.json:
+                raise SystemExit(f"profile: the mentor could not sign in: {signed_in.status_code}")
+            auth = {"Authorization": f"Bearer {signed_in.json['access_token']}"}
             pattern = {"slots": [{"weekday": 3, "start": "16:00"}], "duration_minutes": 60, "location_category": "home"}
-            for path, body in (
-                (f"/enrolments/{place.enrolment_id}/patterns", pattern),
-                (f"/children/{place.child_id}/check-ins", {"instrument": "ons4", "answers": ONS4_ANSWERS}),
-                (f"/children/{place.child_id}/goals", {"description": "Back to football on Saturdays"}),
-            ):
-                answer = client.post(path, json=body, headers=auth)
-                if answer.status_code != 201:
-                    raise SystemExit(f"profile: POST {path} answered {answer.status_code}: {answer.json}")
-        settle(app.extensions["reachable.db"].engine)
-        cursor, pages, changes = None, [], 0
-        while True:
-            query = f"?limit=200&cursor={cursor}" if cursor else "?limit=200"
-            counting.reset()
-            started = time.perf_counter()
-            answer = client.get("/sync" + query, headers=auth | {"Accept-Encoding": "gzip"})
-            wall = time.perf_counter() - started
-            wire = answer.get_data()
-            content = gzip.decompress(wire) if answer.headers.get("Content-Encoding") == "gzip" else wire
-            if answer.status_code != 200:
-                raise SystemExit(f"profile: GET /sync answered {answer.status_code}: {content[:300]!r}")
-            page = json.loads(content)
-            kb = f"{len(wire) / 1024:.1f} / {len(content) / 1024:.1f}"
-            pages.append(f"{counting.statements}, {kb}, {wall * 1000:.0f}")
-            changes += len(page["changes"])
-            cursor = page["cursor"]
-            if not page["has_more"]:
-                break
-        label = f"{len(mentor.children)} children"
-        print(f"  {label:<24}{changes:>8}{len(pages):>6}  {'; '.join(pages)}")
+            for place in mentor.children:
+                for path, body in (
+                    (f"/enrolments/{place.enrolment_id}/patterns", pattern),
+                    (f"/children/{place.child_id}/check-ins", {"instrument": "ons4", "answers": ONS4_ANSWERS}),
+                    (f"/children/{place.child_id}/goals", {"description": "Back to football on Saturdays"}),
+                ):
+                    answer = client.post(path, json=body, headers=auth)
+                    if answer.status_code != 201:
+                        raise SystemExit(f"profile: POST {path} answered {answer.status_code}: {answer.json}")
+            settle(app.extensions["reachable.db"].engine)
+            cursor, pages, changes = None, [], 0
+            while True:
+                query = f"?limit=200&cursor={cursor}" if cursor else "?limit=200"
+                counting.reset()
+                started = time.perf_counter()
+                answer = client.get("/sync" + query, headers=auth | {"Accept-Encoding": "gzip"})
+                wall = time.perf_counter() - started
+                wire = answer.get_data()
+                content = gzip.decompress(wire) if answer.headers.get("Content-Encoding") == "gzip" else wire
+                if answer.status_code != 200:
+                    raise SystemExit(f"profile: GET /sync answered {answer.status_code}: {content[:300]!r}")
+                page = json.loads(content)
+                kb = f"{len(wire) / 1024:.1f} / {len(content) / 1024:.1f}"
+                pages.append(f"{counting.statements}, {kb}, {wall * 1000:.0f}")
+                changes += len(page["changes"])
+                cursor = page["cursor"]
+                if not page["has_more"]:
+                    break
+            label = f"{len(mentor.children)} children"
+            print(f"  {label:<24}{changes:>8}{len(pages):>6}  {'; '.join(pages)}")
+    finally:
+        app.extensions["reachable.db"].dispose()
 
 
 # --- Main -------------------------------------------------------------------------------------------------------
@@ -1145,9 +1137,7 @@ def report(
         print(everything.row("all"))
         print_syncs_on_the_wire(day)
         if arguments.profile:
-            # The load's mentors and the in-process one took numbers from the bottom of the range.
-            taken = (len(plan.mentors) + 1) * (arguments.children_per_mentor + 1)
-            profile_first_sync(url, secret_key, numbers_free=DRAMA_NUMBERS - taken)
+            profile_first_sync(arguments.postgres_admin_url, secret_key)
     print()
     print(
         f"API against floor: {arguments.rounds} round(s) x {arguments.seconds:g} s each side, alternating, "
