@@ -20,7 +20,10 @@ connection.
    does; each phone's first sync, with no cursor, brings everything and is reported apart), list the caseload, then
    for --sessions-per-day of their children: log a completed session (with the attendee, a phone-made id and an
    Idempotency-Key, as the mentor app sends it) and record a check-in in it; then sync again. Again with a new
-   sign-in until time is up.
+   sign-in until time is up. Every request asks for gzip (Accept-Encoding), as a phone does, and the syncs are also
+   reported per pass: pages, KB a page on the wire (gzip'd) and of JSON, the whole pass's p50/p95. With --profile, a
+   phone's first sync in-process, for a mentor with 8 children and one with 14 (each with a weekly pattern's
+   sessions, a check-in and a goal): statements, KB and wall time a page.
 2. API against floor, for "log a session" and "caseload list": a warm-up of each, then --rounds rounds, each
    measuring the API and then the floor (the order swaps each round) for --seconds each, same clients, same bodies.
 
@@ -38,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gzip
 import http.client
 import json
 import math
@@ -144,6 +148,10 @@ class Tally:
     errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     sessions_created: int = 0
     children_listed: int = 0  # children in the caseload answers that passed their checks
+    # Per operation, each answer's size: (bytes on the wire, bytes of JSON), gzip'd when the client asked for it.
+    sizes: dict[str, list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
+    # Per sync operation, each pass's pages and its time (s) from the first page's request to the last's answer.
+    passes: dict[str, list[tuple[int, float]]] = field(default_factory=lambda: defaultdict(list))
     wall: float = 0.0
     generator_cpu: float = 0.0  # the load generator's own CPU seconds over the phase, all its threads
 
@@ -160,6 +168,7 @@ class Client:
         self.tally, self.lock = tally, lock
         self.connection: http.client.HTTPConnection | None = None
         self.token: str | None = None
+        self.accepts_gzip = False  # as a phone: the API then gzips JSON answers (api/compression.py)
 
     def close(self) -> None:
         if self.connection is not None:
@@ -179,6 +188,8 @@ class Client:
     ) -> Any:
         """The parsed answer, or None after recording an error (a wrong status, a failed check, a broken link)."""
         sent = {"Accept": "application/json", **(headers or {})}
+        if self.accepts_gzip:
+            sent["Accept-Encoding"] = "gzip"
         if self.token:
             sent["Authorization"] = f"Bearer {self.token}"
         data = None
@@ -197,6 +208,9 @@ class Client:
             self._error(operation, f"{method} {path}: {error!r}")
             return None
         elapsed = time.perf_counter() - started
+        wire = len(raw)
+        if response.getheader("Content-Encoding") == "gzip":
+            raw = gzip.decompress(raw)
         if response.status != expect:
             self._error(operation, f"{method} {path}: {response.status} {raw[:300]!r}")
             return None
@@ -207,6 +221,7 @@ class Client:
             return None
         with self.lock:
             self.tally.latencies[operation].append(elapsed)
+            self.tally.sizes[operation].append((wire, len(raw)))
         return payload
 
     def _error(self, operation: str, message: str) -> None:
@@ -251,13 +266,17 @@ class MentorsPhone:
     def sync(self, client: Client) -> None:
         # A phone's first sync (no cursor yet) brings everything about each child; later ones what changed since.
         operation = SYNC if self.cursor else FIRST_SYNC
+        pages, started = 0, time.perf_counter()
         while True:
             query = f"?limit=200&cursor={self.cursor}" if self.cursor else "?limit=200"
             answer = client.request(operation, "GET", "/sync" + query, expect=200)
             if answer is None:
                 return
+            pages += 1
             self.cursor = answer["cursor"]
             if not answer["has_more"]:
+                with client.lock:
+                    client.tally.passes[operation].append((pages, time.perf_counter() - started))
                 return
 
     def list_caseload(self, client: Client, side: str) -> None:
@@ -354,6 +373,8 @@ def session_start(weeks_back: int) -> datetime:
 def mentors_day(phone: MentorsPhone, client: Client, deadline: float, sessions_per_day: int) -> None:
     def time_left() -> bool:
         return time.perf_counter() < deadline
+
+    client.accepts_gzip = True  # as a phone does (the compared operations stay as they were)
 
     while time_left():
         if not phone.sign_in(client):
@@ -668,6 +689,34 @@ def combine(tallies: Sequence[Tally], operation: str) -> Figures:
     return Figures(len(latencies), sum(tally.wall for tally in tallies), latencies, errors)
 
 
+def print_syncs_on_the_wire(tallies: Sequence[Tally]) -> None:
+    """Per kind of sync: passes, pages per pass, each page's bytes on the wire (gzip'd) and of JSON, each pass's time
+    (all its pages, back to back)."""
+    print()
+    print("Syncs in the mentor's day (the phones send Accept-Encoding: gzip; limit=200 changes a page):")
+    print(
+        f"  {'':<24}{'passes':>7}{'pages/pass':>12}{'KB/page, gzip':>15}{'KB/page, JSON':>15}{'pass p50 / p95 ms':>19}"
+    )
+    for operation in (FIRST_SYNC, SYNC):
+        sizes = [size for tally in tallies for size in tally.sizes.get(operation, [])]
+        passes = [one for tally in tallies for one in tally.passes.get(operation, [])]
+        if not sizes or not passes:
+            print(f"  {operation:<24}{'-':>7}")
+            continue
+        wire, body = [w for w, _ in sizes], [b for _, b in sizes]
+        pages = [n for n, _ in passes]
+        times = sorted(t for _, t in passes)
+
+        def kb(values: list[int]) -> str:
+            return f"{sum(values) / len(values) / 1024:.1f} ({max(values) / 1024:.1f})"
+
+        print(
+            f"  {operation:<24}{len(passes):>7}{f'{sum(pages) / len(pages):.1f} ({max(pages)})':>12}{kb(wire):>15}"
+            f"{kb(body):>15}{f'{percentile(times, 50) * 1000:.0f} / {percentile(times, 95) * 1000:.0f}':>19}"
+        )
+    print("  (KB/page: mean (largest); the latency rows above are per page, these pass times per whole sync)")
+
+
 # --- The profile ---------------------------------------------------------------------------------------------------
 
 
@@ -834,6 +883,95 @@ def profile_operations(database_url: str, mentor: Mentor, requests: int, secret_
         print(f"  CPU ({total / requests * 1000:.1f} ms per request, profiled) by package: {', '.join(shares)}")
 
 
+# The first syncs profiled in-process, in a database of their own (so the load's checks never count their rows).
+FIRST_SYNC_CASELOADS = (8, 14)
+
+
+def settle(engine: Any, *, seconds: float = 120) -> None:
+    """Wait until every transaction on the server older than the newest change has finished: the sync serves a change
+    only then (api/sync/rules.py), and anything else on the server (a test run, a dataset being made) may hold one."""
+    if engine.dialect.name != "postgresql":
+        return
+    deadline = time.monotonic() + seconds
+    with engine.connect() as connection:
+        while True:
+            newest = connection.scalar(text("SELECT max(txid) FROM change_event"))
+            horizon = connection.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
+            connection.rollback()
+            if newest is None or horizon > newest:
+                return
+            if time.monotonic() > deadline:
+                print(f"  (a transaction elsewhere on the server held sync back {seconds:g} s: pages may be short)")
+                return
+            time.sleep(0.1)
+
+
+def profile_first_sync(postgres_admin_url: str, secret_key: str) -> None:
+    """A phone's first sync, in this process (Flask test client), for a mentor with 8 children and one with 14, each
+    child with what a phone's first sync meets: a weekly pattern (a planned session every week of the enrolment's 26),
+    a check-in and a goal. Per page: the statements (the same for both caseloads: api/sync/feed.py states the bound),
+    KB gzip'd and of JSON, and the wall time. In a new database, dropped at the end."""
+    print()
+    print("A phone's first sync, in this process:")
+    with throwaway_database(postgres_admin_url, keep=False) as database_url:
+        database = Database(database_url)
+        try:
+            # A programme each, so each caseload's mobiles come from the bottom of the range, as the load's do.
+            mentors = [create_caseloads(database, mentors=1, children_per_mentor=n)[0] for n in FIRST_SYNC_CASELOADS]
+        finally:
+            database.dispose()
+        first_syncs(database_url, secret_key, mentors)
+
+
+def first_syncs(database_url: str, secret_key: str, mentors: list[Mentor]) -> None:
+    from api.app import create_app
+
+    app = create_app({"SECRET_KEY": secret_key, "DATABASE_URL": database_url, "RATELIMIT_ENABLED": False})
+    counting = Counting(app.extensions["reachable.db"].engine)
+    client = app.test_client()
+    print("  limit=200, Accept-Encoding: gzip, Flask test client")
+    print(f"  {'':<24}{'changes':>8}{'pages':>6}  per page: statements, KB gzip'd / KB of JSON, wall ms")
+    try:
+        for mentor in mentors:
+            signed_in = client.post("/auth/sign-in", json={"email": mentor.email, "password": PASSWORD})
+            if signed_in.status_code != 200 or not signed_in.json:
+                raise SystemExit(f"profile: the mentor could not sign in: {signed_in.status_code}")
+            auth = {"Authorization": f"Bearer {signed_in.json['access_token']}"}
+            pattern = {"slots": [{"weekday": 3, "start": "16:00"}], "duration_minutes": 60, "location_category": "home"}
+            for place in mentor.children:
+                for path, body in (
+                    (f"/enrolments/{place.enrolment_id}/patterns", pattern),
+                    (f"/children/{place.child_id}/check-ins", {"instrument": "ons4", "answers": ONS4_ANSWERS}),
+                    (f"/children/{place.child_id}/goals", {"description": "Back to football on Saturdays"}),
+                ):
+                    answer = client.post(path, json=body, headers=auth)
+                    if answer.status_code != 201:
+                        raise SystemExit(f"profile: POST {path} answered {answer.status_code}: {answer.json}")
+            settle(app.extensions["reachable.db"].engine)
+            cursor, pages, changes = None, [], 0
+            while True:
+                query = f"?limit=200&cursor={cursor}" if cursor else "?limit=200"
+                counting.reset()
+                started = time.perf_counter()
+                answer = client.get("/sync" + query, headers=auth | {"Accept-Encoding": "gzip"})
+                wall = time.perf_counter() - started
+                wire = answer.get_data()
+                content = gzip.decompress(wire) if answer.headers.get("Content-Encoding") == "gzip" else wire
+                if answer.status_code != 200:
+                    raise SystemExit(f"profile: GET /sync answered {answer.status_code}: {content[:300]!r}")
+                page = json.loads(content)
+                kb = f"{len(wire) / 1024:.1f} / {len(content) / 1024:.1f}"
+                pages.append(f"{counting.statements}, {kb}, {wall * 1000:.0f}")
+                changes += len(page["changes"])
+                cursor = page["cursor"]
+                if not page["has_more"]:
+                    break
+            label = f"{len(mentor.children)} children"
+            print(f"  {label:<24}{changes:>8}{len(pages):>6}  {'; '.join(pages)}")
+    finally:
+        app.extensions["reachable.db"].dispose()
+
+
 # --- Main -------------------------------------------------------------------------------------------------------
 
 
@@ -997,6 +1135,9 @@ def report(
             sum(len(values) for values in day[0].errors.values()),
         )
         print(everything.row("all"))
+        print_syncs_on_the_wire(day)
+        if arguments.profile:
+            profile_first_sync(arguments.postgres_admin_url, secret_key)
     print()
     print(
         f"API against floor: {arguments.rounds} round(s) x {arguments.seconds:g} s each side, alternating, "

@@ -169,15 +169,16 @@ def view_sessions(db_session: Session, sessions: Sequence[MentoringSession], *, 
     attendees = queries.attendees_of_sessions(db_session, session_ids=[session.id for session in sessions])
     checks = _lone_working_checks(db_session, [session.id for session in sessions])
     carers = _carers(db_session, [session.id for session in sessions])
-    # Held here: the identity map keeps only what something references, so get() per session would re-read.
-    programmes = {
-        programme_id: db_session.get_one(Programme, programme_id)
-        for programme_id in {session.programme_id for session in sessions}
-    }
+    # One statement however many programmes the sessions span (an admin's page may span several).
+    programme_ids = {session.programme_id for session in sessions}
+    time_zones: dict[uuid.UUID, str] = {}
+    if programme_ids:
+        query = select(Programme.id, Programme.time_zone).where(Programme.id.in_(programme_ids))
+        time_zones = {programme_id: time_zone for programme_id, time_zone in db_session.execute(query)}
     return [
         _view(
             session,
-            rules.local_timing(session.planned_start_at, programmes[session.programme_id].time_zone),
+            rules.local_timing(session.planned_start_at, time_zones[session.programme_id]),
             actor=actor,
             attendees=attendees.get(session.id, []),
             lone_working=checks.get(session.id),

@@ -6,9 +6,14 @@ record that no longer exists is a delete). When the caller gains a child the str
 of its sessions, patterns, alerts, missing episodes, check-ins and goals as items of their own (paged like any
 other); when they lose one, an access_revoked tells the phone to forget the child.
 
-One statement finds a page's items (the log read, the expansions of gained children and the first-mention rule
-all in SQL), so a page costs the same few statements however big the caller's caseload, plus a read or two per
-kind of record on the page and a few for each child record on it.
+What a page costs, whatever the caseload or the page's size: one statement finds its items (the log read, the
+expansions of gained children and the first-mention rule all in SQL), two more the horizon and the watermark
+(SQLite: BEGIN IMMEDIATE instead of the horizon); then the records' current state is read one kind at a time,
+never one record at a time: children 3 (their summaries, phone numbers and consents; 4 when one is waitlisted),
+sessions 5 (the sessions, attendees, lone-working checks, carers, the programmes' time zones), patterns 1, alerts
+1, missing episodes 1, check-ins 4, goals 2, group series 5; and one insert of the page's audit rows. At most 27
+statements, 28 with the request's authentication (tests/api/test_sync_first_page.py holds a 2-child and a
+14-child first page to that, and to the same count).
 """
 
 from __future__ import annotations
