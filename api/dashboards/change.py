@@ -76,27 +76,27 @@ def wellbeing_dashboard(
     shown = scope.disclosure
     # Per measure: how many children have a baseline, and the change of each that has a follow-up (their latest
     # score, if it is later than the baseline and completed in the period).
+    # (One row per child and measure: the period's start is worked out once, not per row.)
     with_baseline: Counter[tuple[str, str]] = Counter()
     changes_by_measure: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
+    starts_at = scope.starts_at
     for instrument_key, measure, baseline_at, baseline, latest_at, latest in queries.list_baselines_and_latest(
         db_session,
         ends_before=scope.ends_before,
         **narrowing(scope),  # type: ignore[arg-type]
     ):
         with_baseline[instrument_key, measure] += 1
-        if latest_at >= scope.starts_at and latest_at > baseline_at:
+        if latest_at >= starts_at and latest_at > baseline_at:
             changes_by_measure[instrument_key, measure].append(latest - baseline)
     rows = []
     for key in sorted(instruments):
         instrument = instruments[key]
+        threshold = instrument.meaningful_change.threshold
         for measure in _measures_compared(instrument):
             changes = changes_by_measure.get((key, measure), [])
+            lower_is_better = scoring.lower_is_better(instrument, measure)
             improved = sum(
-                scoring.classify_change(
-                    change,
-                    threshold=instrument.meaningful_change.threshold,
-                    lower_is_better=scoring.lower_is_better(instrument, measure),
-                )
+                scoring.classify_change(change, threshold=threshold, lower_is_better=lower_is_better)
                 is ChangeVerdict.MEANINGFUL_IMPROVEMENT
                 for change in changes
             )
