@@ -136,8 +136,10 @@ def outcomes_dashboard(
     scope = resolve_scope(
         db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now
     )
+    # The estimate uses the most recently published deflator series; named here once found, the estimate finds it
+    # in the session instead of asking again.
+    series = outcomes_queries.get_deflator_series(db_session, name=None)
     if price_year is None:
-        series = outcomes_queries.get_deflator_series(db_session, name=None)
         years = outcomes_queries.deflator_indices(db_session, series_name=series.name) if series else {}
         price_year = max(years) if years else "2024/25"
     estimate = outcomes_service.estimate_cost_benefit(
@@ -148,6 +150,7 @@ def outcomes_dashboard(
         price_year=price_year,
         suppression_threshold=suppression_threshold,
         now=now,
+        deflator_series=series.name if series else None,
     )
     # Only the cohort narrows the outcomes, so only it is echoed.
     return OutcomesDashboard(dataclasses.replace(scope.filters, district=None, since=None, until=None), estimate)
