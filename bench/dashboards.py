@@ -37,8 +37,8 @@ from sqlalchemy.engine import make_url
 # The code beside this file, not whichever checkout the virtualenv's editable install points at.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import api  # noqa: E402
-from api.app import create_app  # noqa: E402
+import api
+from api.app import create_app
 
 PASSWORD = "bench-password-not-a-secret"  # as in bench/national_dataset.py
 SECRET_KEY = "bench-secret-key-not-a-secret-0123456789abcdef"

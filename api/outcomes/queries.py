@@ -130,7 +130,7 @@ def list_event_dates(
     events: dict[uuid.UUID, list[tuple[OutcomeEventType, date]]] = {child_id: [] for child_id in child_ids}
     if not child_ids:
         return events
-    rows = db_session.connection().execute(
+    query = (
         select(OutcomeEvent.child_id, OutcomeEvent.event_type, OutcomeEvent.occurred_on)
         .join(Child, Child.id == OutcomeEvent.child_id)
         .where(
@@ -139,7 +139,8 @@ def list_event_dates(
             OutcomeEvent.occurred_on >= since,
             OutcomeEvent.occurred_on <= until,
         )
-    ).all()
+    )
+    rows = db_session.connection().execute(query).all()
     for child_id, event_type, occurred_on in rows:
         child_events = events.get(child_id)
         if child_events is not None:
