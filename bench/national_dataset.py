@@ -148,9 +148,10 @@ class Loader:
             places = max(1, round(s.children / p / COHORTS * 0.7))
             self.run(
                 f"""INSERT INTO cohort (id, programme_id, name, places, max_sessions_per_week, planned_weeks,
-                        created_at)
+                        created_at, kind)
                     SELECT {uid("cohort", f"g * {COHORTS} + c")}, {uid("programme", "g")},
-                        'Cohort ' || chr(65 + c), {places}, 2, 26, (SELECT now FROM bench_now) - interval '4 years'
+                        'Cohort ' || chr(65 + c), {places}, 2, 26, (SELECT now FROM bench_now) - interval '4 years',
+                        'one_to_one'
                     FROM generate_series(0, {p - 1}) g, generate_series(0, {COHORTS - 1}) c"""
             )
 
@@ -278,6 +279,10 @@ class Loader:
                      WHEN (i * 7) % 100 < 70 THEN 'completed' WHEN (i * 7) % 100 < 80 THEN 'did_not_attend'
                      WHEN (i * 7) % 100 < 88 THEN 'cancelled_by_child' WHEN (i * 7) % 100 < 95
                      THEN 'cancelled_by_mentor' ELSE 'rescheduled' END"""
+        # Each child's line at the session, mapped from the status as migration 8a4c2e6f1b37 maps existing rows.
+        attendance = f"""CASE WHEN {when} > (SELECT now FROM bench_now) THEN 'booked'
+                     WHEN (i * 7) % 100 < 70 THEN 'attended' WHEN (i * 7) % 100 < 80 THEN 'did_not_attend'
+                     WHEN (i * 7) % 100 < 88 THEN 'cancelled_by_child' ELSE 'cancelled_by_service' END"""
         began = time.perf_counter()
         for first in range(0, s.sessions, CHUNK):
             last = min(s.sessions, first + CHUNK) - 1
@@ -295,9 +300,10 @@ class Loader:
                 )
                 self.run(
                     f"""INSERT INTO session_attendee (id, session_id, enrolment_id, child_id, local_week, status,
-                            planned_start_at, starts_in_evening, starts_at_weekend)
+                            attendance, planned_start_at, starts_in_evening, starts_at_weekend)
                         SELECT {uid("session_attendee", "i")}, {uid("mentoring_session", "i")},
-                            {uid("enrolment", "b.n")}, {uid("child", "b.n")}, {week}, {status}, {when},
+                            {uid("enrolment", "b.n")}, {uid("child", "b.n")}, {week}, {status}, {attendance},
+                            {when},
                             (({when}) AT TIME ZONE 'Europe/London')::time >= '17:00',
                             extract(isodow FROM ({when}) AT TIME ZONE 'Europe/London') >= 6
                         FROM generate_series({first}, {last}) i JOIN bench_started b ON b.rn = i % {n_started}"""

@@ -76,27 +76,27 @@ def wellbeing_dashboard(
     shown = scope.disclosure
     # Per measure: how many children have a baseline, and the change of each that has a follow-up (their latest
     # score, if it is later than the baseline and completed in the period).
+    # (One row per child and measure: the period's start is worked out once, not per row.)
     with_baseline: Counter[tuple[str, str]] = Counter()
     changes_by_measure: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
+    starts_at = scope.starts_at
     for instrument_key, measure, baseline_at, baseline, latest_at, latest in queries.list_baselines_and_latest(
         db_session,
         ends_before=scope.ends_before,
         **narrowing(scope),  # type: ignore[arg-type]
     ):
         with_baseline[instrument_key, measure] += 1
-        if latest_at >= scope.starts_at and latest_at > baseline_at:
+        if latest_at >= starts_at and latest_at > baseline_at:
             changes_by_measure[instrument_key, measure].append(latest - baseline)
     rows = []
     for key in sorted(instruments):
         instrument = instruments[key]
+        threshold = instrument.meaningful_change.threshold
         for measure in _measures_compared(instrument):
             changes = changes_by_measure.get((key, measure), [])
+            lower_is_better = scoring.lower_is_better(instrument, measure)
             improved = sum(
-                scoring.classify_change(
-                    change,
-                    threshold=instrument.meaningful_change.threshold,
-                    lower_is_better=scoring.lower_is_better(instrument, measure),
-                )
+                scoring.classify_change(change, threshold=threshold, lower_is_better=lower_is_better)
                 is ChangeVerdict.MEANINGFUL_IMPROVEMENT
                 for change in changes
             )
@@ -136,8 +136,10 @@ def outcomes_dashboard(
     scope = resolve_scope(
         db_session, actor=actor, request=request, suppression_threshold=suppression_threshold, now=now
     )
+    # The estimate uses the most recently published deflator series; named here once found, the estimate finds it
+    # in the session instead of asking again.
+    series = outcomes_queries.get_deflator_series(db_session, name=None)
     if price_year is None:
-        series = outcomes_queries.get_deflator_series(db_session, name=None)
         years = outcomes_queries.deflator_indices(db_session, series_name=series.name) if series else {}
         price_year = max(years) if years else "2024/25"
     estimate = outcomes_service.estimate_cost_benefit(
@@ -148,6 +150,7 @@ def outcomes_dashboard(
         price_year=price_year,
         suppression_threshold=suppression_threshold,
         now=now,
+        deflator_series=series.name if series else None,
     )
     # Only the cohort narrows the outcomes, so only it is echoed.
     return OutcomesDashboard(dataclasses.replace(scope.filters, district=None, since=None, until=None), estimate)

@@ -154,12 +154,14 @@ def outcome_totals(children: Iterable[ChildOutcomes]) -> OutcomeTotals:
     during = dict.fromkeys(OutcomeEventType, 0)
     for child in children:
         count += 1
-        baseline_days += child.baseline.days
-        during_days += child.during.days
+        baseline, support = child.baseline, child.during
+        baseline_days += baseline.days
+        during_days += support.days
+        # `day in window`, spelt out: this loop sees every event of a programme's children.
         for event_type, occurred_on in child.events:
-            if occurred_on in child.baseline:
+            if baseline.starts_on <= occurred_on < baseline.ends_before:
                 before[event_type] += 1
-            elif occurred_on in child.during:
+            elif support.starts_on <= occurred_on < support.ends_before:
                 during[event_type] += 1
     years_before, years_during = child_years(baseline_days), child_years(during_days)
     by_type = []

@@ -140,6 +140,37 @@ def test_a_district_narrows_the_children_counted(client, world):
     assert a["occupied_place_days"] == sum(days_held(started, ended) for started, ended in medway)
 
 
+# Counts that add up over districts when each child is in one and each session has children of one district (the
+# world's group session has two of cohort A's Dartford children).
+ADDITIVE = {
+    "places": lambda body: [(c["occupied"], c["offered"], c["occupied_place_days"]) for c in body["cohorts"]],
+    "waitlist": lambda body: [
+        body[key] for key in ("waitlisted_now", "still_waiting_for_first_session", "first_sessions_in_period")
+    ],
+    "mentors": lambda body: [body["children_allocated"]],
+    "delivery": lambda body: [body[key] for key in ("planned", "delivered", "missed", "cancelled", "attendances")],
+}
+
+
+@pytest.mark.parametrize("dashboard", sorted(ADDITIVE))
+def test_each_district_counts_its_own_children_and_the_districts_add_up(client, world, dashboard):
+    # The dashboards join an enrolment to its child only to filter by district: with one, each district counts
+    # its own children once; without, every child counts once.
+    def figures(query):
+        return ADDITIVE[dashboard](get(client, world, world.coordinator, dashboard, query).json)
+
+    def flat(values):
+        return [figure for value in values for figure in (value if isinstance(value, tuple) else (value,))]
+
+    whole = flat(figures(PERIOD))
+    dartford, medway = (flat(figures(f"{PERIOD}&district={district}")) for district in ("Dartford", "Medway"))
+    assert any(whole)
+    assert [d + m for d, m in zip(dartford, medway, strict=True)] == whole
+    world.programme.districts = [*world.programme.districts, "Nowhere"]
+    world.db_session.commit()
+    assert not any(flat(figures(f"{PERIOD}&district=Nowhere")))
+
+
 def test_waitlist_waits_to_first_session(client, world):
     body = get(client, world, world.coordinator, "waitlist").json
     # First completed sessions in the period: a[1] 20 Feb, a[2] 5 Mar, a[5] 25 May, a[3] 20 Jun (a[0]'s was before).
