@@ -400,7 +400,9 @@ def create_session(
     )
     _raise_concern(db_session, actor=actor, session=session, log=log, child_ids=child_ids, now=now)
     record_written(db_session, session, child_ids, actor=actor, action="session.create", now=now, created=True)
-    return view_session(db_session, session, actor=actor, attendees=_attendees_at(places, session), timing=timing)
+    return view_session(
+        db_session, session, actor=actor, attendees=_attendees_at(places, session), timing=timing, created=True
+    )
 
 
 def _get_session_to_change(db_session: Session, *, actor: Actor, session_id: uuid.UUID) -> MentoringSession:
@@ -525,7 +527,7 @@ def reschedule_session(
     child_ids = [place.enrolment.child_id for place in places]
     record_written(db_session, old, child_ids, actor=actor, action="session.reschedule", now=now)
     record_written(db_session, new, child_ids, actor=actor, action="session.create", now=now, created=True)
-    return view_session(db_session, new, actor=actor, attendees=_attendees_at(places, new), timing=timing)
+    return view_session(db_session, new, actor=actor, attendees=_attendees_at(places, new), timing=timing, created=True)
 
 
 @use_case
