@@ -749,17 +749,20 @@ class InProcess:
     """The three apps in this process (Flask test clients, no HTTP server, one request at a time) for one mentor of
     their own: the statement check before the load, and --profile after it."""
 
-    def __init__(self, database_url: str, mentor: Mentor, secret_key: str) -> None:
+    def __init__(self, database_url: str, mentor: Mentor, secret_key: str, sides: Sequence[str] = SIDES) -> None:
         from floor_app import create_floor_app
         from same_work_floor import create_same_work_app
 
         from api.app import create_app
 
-        self.apps = {
-            API: create_app({"SECRET_KEY": secret_key, "DATABASE_URL": database_url, "RATELIMIT_ENABLED": False}),
-            SAME_WORK: create_same_work_app(database_url, secret_key),
-            FLOOR: create_floor_app(database_url),
+        makers: dict[str, Callable[[], Any]] = {
+            API: lambda: create_app(
+                {"SECRET_KEY": secret_key, "DATABASE_URL": database_url, "RATELIMIT_ENABLED": False}
+            ),
+            SAME_WORK: lambda: create_same_work_app(database_url, secret_key),
+            FLOOR: lambda: create_floor_app(database_url),
         }
+        self.apps = {side: makers[side]() for side in sides}
         self.counting = {side: Counting(same_work_check.engine_of(app)) for side, app in self.apps.items()}
         self.clients = {side: app.test_client() for side, app in self.apps.items()}
         self.mentor = mentor
@@ -801,6 +804,10 @@ class InProcess:
             problem = str(answer.status_code) if answer.status_code != 200 else phone.caseload_problem(answer.json)
         if problem:
             raise SystemExit(f"in-process: {operation} on the {side} went wrong: {problem}")
+
+    def close(self) -> None:
+        for app in self.apps.values():
+            same_work_check.engine_of(app).dispose()
 
     def profile(self, requests: int) -> None:
         """`requests` times each compared operation on each app: wall and CPU per request, statements, checkouts and
