@@ -79,7 +79,8 @@ OPEN_STATUSES = ("waitlisted", "offered", "active")
 HOLDS_A_PLACE = ("booked", "attended", "did_not_attend")
 STILL_ON = ("planned", "completed", "did_not_attend")
 CASEWORK = ("admin", "coordinator", "mentor")
-# As the API's default MFA_REQUIRED_ROLES: a sign-in without a second factor opens nothing for these roles.
+# As the API's default MFA_REQUIRED_ROLES: a sign-in without a second factor opens nothing for these roles (nor for
+# anyone who enrolled one).
 MFA_REQUIRED_ROLES = frozenset({"admin", "coordinator"})
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,100}$")
 EVENING_STARTS = time(17, 0)
@@ -199,13 +200,14 @@ def create_same_work_app(database_url: str, secret_key: str) -> Flask:
                 user.role,
                 user.programme_id,
                 user.is_active,
+                user.mfa_enrolled_at,
             )
             .join(t.app_user, user.id == t.auth_session.c.user_id)
             .where(t.auth_session.c.id == sign_in_id)
         ).first()
         if row is None or row.revoked_at is not None or not row.is_active or row.kind != "api":
             raise Refused(401, "access_token_invalid")
-        if row.second_factor_at is None and row.role in MFA_REQUIRED_ROLES:
+        if row.second_factor_at is None and (row.mfa_enrolled_at is not None or row.role in MFA_REQUIRED_ROLES):
             raise Refused(401, "mfa_sign_in_required")
         if row.role not in roles:
             raise Refused(403, "permission_denied")
