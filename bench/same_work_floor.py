@@ -60,6 +60,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     cast,
     create_engine,
     func,
@@ -173,6 +174,8 @@ def create_same_work_app(database_url: str, secret_key: str) -> Flask:
     with engine.connect() as connection:
         t = Tables.reflect(connection)
     engine.dispose()  # requests get connections of their own (the bench's --profile reads their backends' CPU)
+    # Every statement is built once, its values bound at each call, as a hand-written app at the limit would.
+    q = Statements.build(t)
 
     def authenticate(connection: Connection, roles: tuple[str, ...]) -> Caller:
         """As api/accounts/auth_sessions.authenticate: the token's signature and expiry, then its sign-in (one
@@ -190,21 +193,7 @@ def create_same_work_app(database_url: str, secret_key: str) -> Flask:
             raise Refused(401, "access_token_invalid") from None
         if claims["exp"] <= datetime.now(UTC).timestamp():
             raise Refused(401, "access_token_invalid")
-        user = t.app_user.c
-        row = connection.execute(
-            select(
-                t.auth_session.c.kind,
-                t.auth_session.c.revoked_at,
-                t.auth_session.c.second_factor_at,
-                user.id,
-                user.role,
-                user.programme_id,
-                user.is_active,
-                user.mfa_enrolled_at,
-            )
-            .join(t.app_user, user.id == t.auth_session.c.user_id)
-            .where(t.auth_session.c.id == sign_in_id)
-        ).first()
+        row = connection.execute(q.sign_in, {"sign_in_id": sign_in_id}).first()
         if row is None or row.revoked_at is not None or not row.is_active or row.kind != "api":
             raise Refused(401, "access_token_invalid")
         if row.second_factor_at is None and (row.mfa_enrolled_at is not None or row.role in MFA_REQUIRED_ROLES):
@@ -215,29 +204,7 @@ def create_same_work_app(database_url: str, secret_key: str) -> Flask:
 
     def lock_place(connection: Connection, caller: Caller, enrolment_id: uuid.UUID) -> Any:
         """As api/sessions/queries.lock_places: the enrolment locked, with what planning for it needs."""
-        e = t.enrolment.c
-        place = connection.execute(
-            select(
-                e.id,
-                e.child_id,
-                e.status,
-                e.started_at,
-                e.planned_end_on,
-                t.cohort.c.kind.label("cohort_kind"),
-                t.cohort.c.max_sessions_per_week,
-                t.programme.c.id.label("programme_id"),
-                t.programme.c.time_zone,
-                t.programme.c.session_activities,
-                t.child.c.reference,
-                t.allocation.c.mentor_id.label("key_worker_id"),
-            )
-            .join(t.cohort, t.cohort.c.id == e.cohort_id)
-            .join(t.programme, t.programme.c.id == t.cohort.c.programme_id)
-            .join(t.child, t.child.c.id == e.child_id)
-            .outerjoin(t.allocation, and_(t.allocation.c.enrolment_id == e.id, t.allocation.c.ended_at.is_(None)))
-            .where(e.id == enrolment_id)
-            .with_for_update(of=t.enrolment)
-        ).first()
+        place = connection.execute(q.lock_place, {"enrolment_id": enrolment_id}).first()
         may_plan = place is not None and (
             caller.role == "admin"
             or (caller.role == "coordinator" and place.programme_id == caller.programme_id)
@@ -266,16 +233,15 @@ def create_same_work_app(database_url: str, secret_key: str) -> Flask:
                 caller = authenticate(connection, CASEWORK)
                 record_id = None
                 if key is not None:
-                    claimed = _claim(connection, t, caller, key, now)
+                    claimed = _claim(connection, q, caller, key, now)
                     if isinstance(claimed, Response):
                         return claimed
                     record_id = claimed
-                status, answer, headers = _create_session(connection, t, caller, wanted, lock_place, now)
+                status, answer, headers = _create_session(connection, q, caller, wanted, lock_place, now)
                 if record_id is not None:
                     connection.execute(
-                        update(t.idempotency_record)
-                        .where(t.idempotency_record.c.id == record_id)
-                        .values(response_status=status, response_body=answer, completed_at=now)
+                        q.complete,
+                        {"record_id": record_id, "answer_status": status, "answer_body": answer, "answered_at": now},
                     )
             return _json(answer, status, headers)
         except Refused as refused:
@@ -293,14 +259,11 @@ def create_same_work_app(database_url: str, secret_key: str) -> Flask:
         try:
             with engine.begin() as connection:
                 caller = authenticate(connection, CASEWORK)
-                query = _caseload_query(t, caller)
-                total = connection.scalar(select(func.count()).select_from(query.subquery())) or 0
-                rows = [
-                    row._mapping
-                    for row in connection.execute(
-                        query.order_by(child.reference).offset((page - 1) * limit).limit(limit)
-                    )
-                ]
+                count, listing = q.caseload[caller.role]
+                values = {"user_id": caller.user_id, "programme_id": caller.programme_id}
+                total = connection.scalar(count, values) or 0
+                window = {"offset": (page - 1) * limit, "limit": limit}
+                rows = [row._mapping for row in connection.execute(listing, values | window)]
                 if rows:
                     # As the API audits every listing of children (child.list): the caller and each child listed.
                     audit = {
@@ -311,7 +274,7 @@ def create_same_work_app(database_url: str, secret_key: str) -> Flask:
                         "record_type": "child",
                     }
                     connection.execute(
-                        insert(t.audit_event),
+                        q.insert_audit,
                         [
                             audit | {"id": uuid.uuid4(), "record_id": row[child.id], "child_id": row[child.id]}
                             for row in rows
@@ -398,27 +361,18 @@ def _session_wanted(body: dict[str, Any]) -> SessionWanted:
     return wanted
 
 
-def _claim(connection: Connection, t: Tables, caller: Caller, key: str, now: datetime) -> uuid.UUID | Response:
+def _claim(connection: Connection, q: Statements, caller: Caller, key: str, now: datetime) -> uuid.UUID | Response:
     """As api/idempotency: claim the key (the answer is stored with the write), or replay the first answer."""
     if not KEY_PATTERN.match(key):
         raise Refused(422, "invalid_idempotency_key")
-    records = t.idempotency_record
     fingerprint = hashlib.sha256(
         request.method.encode() + b" " + request.path.encode() + b"\n" + request.get_data()
     ).hexdigest()
-    claimed = connection.scalar(
-        pg_insert(records)
-        .values(id=uuid.uuid4(), user_id=caller.user_id, key=key, request_fingerprint=fingerprint, created_at=now)
-        .on_conflict_do_nothing(index_elements=[records.c.user_id, records.c.key])
-        .returning(records.c.id)
-    )
+    row = {"id": uuid.uuid4(), "user_id": caller.user_id, "key": key, "request_fingerprint": fingerprint}
+    claimed = connection.scalar(q.claim, row | {"created_at": now})
     if claimed is not None:
         return uuid.UUID(str(claimed))
-    existing = connection.execute(
-        select(records.c.request_fingerprint, records.c.response_status, records.c.response_body).where(
-            records.c.user_id == caller.user_id, records.c.key == key
-        )
-    ).one()
+    existing = connection.execute(q.claimed, {"user_id": caller.user_id, "key": key}).one()
     if existing.request_fingerprint != fingerprint:
         raise Refused(422, "idempotency_key_reused")
     if existing.response_status is None:
@@ -428,19 +382,18 @@ def _claim(connection: Connection, t: Tables, caller: Caller, key: str, now: dat
 
 def _create_session(
     connection: Connection,
-    t: Tables,
+    q: Statements,
     caller: Caller,
     wanted: SessionWanted,
     lock_place: Callable[[Connection, Caller, uuid.UUID], Any],
     now: datetime,
 ) -> tuple[int, dict[str, Any], dict[str, str]]:
     """As api/sessions/service.create_session for one child: lock, check, count, write; the answer and its ETag."""
-    sessions, attendees = t.mentoring_session, t.session_attendee
     place = lock_place(connection, caller, wanted.enrolment_id)
     if place.cohort_kind == "group_only":
         raise Refused(422, "group_only_enrolment")
     # Under the place's lock, so a retry racing its first create finds it (409).
-    if connection.scalar(select(sessions.c.id).where(sessions.c.id == wanted.id)) is not None:
+    if connection.scalar(q.session_with_id, {"session_id": wanted.id}) is not None:
         raise Refused(409, "session_already_exists")
     unknown = set(wanted.activities or []) - set(place.session_activities or [])
     logs_delivery = any(v is not None for v in (wanted.actual_duration_minutes, wanted.activities, wanted.notes))
@@ -458,32 +411,17 @@ def _create_session(
     if mentor_id is None:
         raise Refused(422, "invalid_session")
     copy = connection.execute(
-        select(sessions.c.id)
-        .join(attendees, attendees.c.session_id == sessions.c.id)
-        .where(
-            attendees.c.child_id == place.child_id,
-            sessions.c.mentor_id == mentor_id,
-            sessions.c.planned_start_at == wanted.planned_start_at,
-            sessions.c.status.in_(STILL_ON),
-        )
-        .limit(1)
+        q.copy_of_session,
+        {"child_id": place.child_id, "mentor_id": mentor_id, "planned_start_at": wanted.planned_start_at},
     ).first()
     if copy is not None:
         raise Refused(409, "duplicate_session")
     year, week_number, weekday = local.isocalendar()
     week, is_evening, is_weekend = f"{year}-W{week_number:02d}", local.time() >= EVENING_STARTS, weekday >= 6
     # The child's week, counted from the register lines that hold a place, with any override for the place.
-    counted = select(func.count(), cast(null(), Integer)).where(
-        attendees.c.child_id == place.child_id,
-        attendees.c.local_week == week,
-        attendees.c.attendance.in_(HOLDS_A_PLACE),
-    )
-    overrides = t.weekly_cap_override.c
-    override = select(literal(0, Integer), overrides.max_sessions).where(
-        overrides.enrolment_id == place.id, overrides.local_week == week
-    )
     in_week, max_sessions = 0, place.max_sessions_per_week
-    for count, override_max in connection.execute(union_all(counted, override)):
+    week_values = {"child_id": place.child_id, "enrolment_id": place.id, "week": week}
+    for count, override_max in connection.execute(q.week, week_values):
         in_week += count
         max_sessions = override_max if override_max is not None else max_sessions
     if in_week + 1 > max_sessions:
@@ -508,9 +446,9 @@ def _create_session(
         "updated_at": now,
         "updated_by_user_id": caller.user_id,
     }
-    connection.execute(insert(sessions), session)
+    connection.execute(q.insert_session, session)
     connection.execute(
-        insert(attendees),
+        q.insert_attendee,
         {
             "id": uuid.uuid4(),
             "session_id": wanted.id,
@@ -525,7 +463,7 @@ def _create_session(
         },
     )
     connection.execute(
-        insert(t.change_event).values(txid=CURRENT_TXID),
+        q.insert_change,
         {
             "entity_type": "session",
             "entity_id": wanted.id,
@@ -536,7 +474,7 @@ def _create_session(
         },
     )
     connection.execute(
-        insert(t.audit_event),
+        q.insert_audit,
         {
             "id": uuid.uuid4(),
             "occurred_at": now,
@@ -580,9 +518,107 @@ def _create_session(
     return 201, answer, {"ETag": '"1"'}
 
 
-def _caseload_query(t: Tables, caller: Caller) -> Any:
+@dataclass(frozen=True)
+class Statements:
+    """Every statement the two endpoints run, built once from the reflected tables; values are bound at each call."""
+
+    sign_in: Any
+    claim: Any
+    claimed: Any
+    lock_place: Any
+    session_with_id: Any
+    copy_of_session: Any
+    week: Any
+    insert_session: Any
+    insert_attendee: Any
+    insert_change: Any
+    insert_audit: Any
+    complete: Any
+    caseload: dict[str, tuple[Any, Any]]  # by role: the count and the page
+
+    @classmethod
+    def build(cls, t: Tables) -> Statements:
+        user, sign_in, e = t.app_user.c, t.auth_session.c, t.enrolment.c
+        sessions, attendees, records = t.mentoring_session, t.session_attendee, t.idempotency_record
+        overrides = t.weekly_cap_override.c
+        return cls(
+            sign_in=select(
+                sign_in.kind,
+                sign_in.revoked_at,
+                sign_in.second_factor_at,
+                user.id,
+                user.role,
+                user.programme_id,
+                user.is_active,
+                user.mfa_enrolled_at,
+            )
+            .join(t.app_user, user.id == sign_in.user_id)
+            .where(sign_in.id == bindparam("sign_in_id")),
+            claim=pg_insert(records)
+            .on_conflict_do_nothing(index_elements=[records.c.user_id, records.c.key])
+            .returning(records.c.id),
+            claimed=select(records.c.request_fingerprint, records.c.response_status, records.c.response_body).where(
+                records.c.user_id == bindparam("user_id"), records.c.key == bindparam("key")
+            ),
+            # As api/sessions/queries.lock_places: the enrolment locked, with what planning for it needs.
+            lock_place=select(
+                e.id,
+                e.child_id,
+                e.status,
+                e.started_at,
+                e.planned_end_on,
+                t.cohort.c.kind.label("cohort_kind"),
+                t.cohort.c.max_sessions_per_week,
+                t.programme.c.id.label("programme_id"),
+                t.programme.c.time_zone,
+                t.programme.c.session_activities,
+                t.child.c.reference,
+                t.allocation.c.mentor_id.label("key_worker_id"),
+            )
+            .join(t.cohort, t.cohort.c.id == e.cohort_id)
+            .join(t.programme, t.programme.c.id == t.cohort.c.programme_id)
+            .join(t.child, t.child.c.id == e.child_id)
+            .outerjoin(t.allocation, and_(t.allocation.c.enrolment_id == e.id, t.allocation.c.ended_at.is_(None)))
+            .where(e.id == bindparam("enrolment_id"))
+            .with_for_update(of=t.enrolment),
+            session_with_id=select(sessions.c.id).where(sessions.c.id == bindparam("session_id")),
+            copy_of_session=select(sessions.c.id)
+            .join(attendees, attendees.c.session_id == sessions.c.id)
+            .where(
+                attendees.c.child_id == bindparam("child_id"),
+                sessions.c.mentor_id == bindparam("mentor_id"),
+                sessions.c.planned_start_at == bindparam("planned_start_at"),
+                sessions.c.status.in_(STILL_ON),
+            )
+            .limit(1),
+            week=union_all(
+                select(func.count(), cast(null(), Integer)).where(
+                    attendees.c.child_id == bindparam("child_id"),
+                    attendees.c.local_week == bindparam("week"),
+                    attendees.c.attendance.in_(HOLDS_A_PLACE),
+                ),
+                select(literal(0, Integer), overrides.max_sessions).where(
+                    overrides.enrolment_id == bindparam("enrolment_id"), overrides.local_week == bindparam("week")
+                ),
+            ),
+            insert_session=insert(sessions),
+            insert_attendee=insert(attendees),
+            insert_change=insert(t.change_event).values(txid=CURRENT_TXID),
+            insert_audit=insert(t.audit_event),
+            complete=update(records)
+            .where(records.c.id == bindparam("record_id"))
+            .values(
+                response_status=bindparam("answer_status"),
+                response_body=bindparam("answer_body"),
+                completed_at=bindparam("answered_at"),
+            ),
+            caseload={role: _caseload(t, role) for role in CASEWORK},
+        )
+
+
+def _caseload(t: Tables, role: str) -> tuple[Any, Any]:
     """As api/children/queries.list_children: each child the caller may see, with their open enrolment, its cohort's
-    name and their current key worker."""
+    name and their current key worker; counted, and a page of it."""
     child, enrolment = t.child.c, t.enrolment.c
     current = t.allocation
     query = (
@@ -593,21 +629,23 @@ def _caseload_query(t: Tables, caller: Caller) -> Any:
         .outerjoin(current, and_(current.c.enrolment_id == enrolment.id, current.c.ended_at.is_(None)))
         .outerjoin(t.app_user, t.app_user.c.id == current.c.mentor_id)
     )
-    if caller.role == "admin":
-        return query
-    if caller.role == "coordinator":
-        return query.where(child.programme_id == caller.programme_id)
-    allocation = t.allocation.alias("mentors_allocation")
-    allocated = (
-        select(t.enrolment.c.child_id)
-        .join(allocation, allocation.c.enrolment_id == t.enrolment.c.id)
-        .where(
-            allocation.c.mentor_id == caller.user_id,
-            allocation.c.ended_at.is_(None),
-            t.enrolment.c.status.in_(OPEN_STATUSES),
+    if role == "coordinator":
+        query = query.where(child.programme_id == bindparam("programme_id"))
+    elif role == "mentor":
+        allocation = t.allocation.alias("mentors_allocation")
+        allocated = (
+            select(t.enrolment.c.child_id)
+            .join(allocation, allocation.c.enrolment_id == t.enrolment.c.id)
+            .where(
+                allocation.c.mentor_id == bindparam("user_id"),
+                allocation.c.ended_at.is_(None),
+                t.enrolment.c.status.in_(OPEN_STATUSES),
+            )
         )
-    )
-    return query.where(child.id.in_(allocated))
+        query = query.where(child.id.in_(allocated))
+    count = select(func.count()).select_from(query.subquery())
+    page = query.order_by(child.reference).offset(bindparam("offset")).limit(bindparam("limit"))
+    return count, page
 
 
 # For gunicorn (`--chdir bench same_work_floor:app`); importing this module elsewhere builds nothing.
