@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     CompoundSelect,
     Integer,
@@ -60,7 +61,7 @@ def lock_places(db_session: Session, *, enrolment_ids: Collection[uuid.UUID]) ->
 # The statements every session write runs are built once, with their values bound at each call: building them anew
 # (columns compared, clauses coerced) cost more of a request's CPU than SQLAlchemy's cache of their compiled SQL saves.
 @functools.cache
-def _lock_places() -> Select[Any]:
+def _lock_places() -> Select[Enrolment, Cohort, Programme, uuid.UUID, str]:
     return (
         select(Enrolment, Cohort, Programme, Allocation.mentor_id, Child.reference)
         .join(Cohort, Cohort.id == Enrolment.cohort_id)
@@ -112,7 +113,7 @@ def week_loads(
 
 @functools.cache
 def _week_loads(excluding: bool) -> CompoundSelect[Any]:
-    weeks = bindparam("weeks", expanding=True)
+    weeks: BindParameter[str] = bindparam("weeks", expanding=True)
     counted = (
         select(SessionAttendee.local_week, func.count(), cast(null(), Integer))
         .where(
@@ -317,7 +318,7 @@ def copy_of_session(
 
 
 @functools.cache
-def _copy_of_session(excluding: bool) -> Select[Any]:
+def _copy_of_session(excluding: bool) -> Select[uuid.UUID, uuid.UUID]:
     query = (
         select(MentoringSession.id, SessionAttendee.child_id)
         .join(SessionAttendee, SessionAttendee.session_id == MentoringSession.id)

@@ -120,7 +120,7 @@ def _session_exists(db_session: Session, session_id: uuid.UUID) -> bool:
 
 
 @functools.cache
-def _session_with_id() -> Select[tuple[uuid.UUID]]:
+def _session_with_id() -> Select[uuid.UUID]:
     return select(MentoringSession.id).where(MentoringSession.id == bindparam("session_id"))
 
 
