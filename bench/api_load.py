@@ -1,14 +1,19 @@
-"""API load bench: the API under gunicorn and PostgreSQL through a mentor's day, beside a bare floor app (issue 7).
+"""API load bench: the API under gunicorn and PostgreSQL through a mentor's day, beside two floor apps (issues 7, 20).
 
     .venv/bin/python bench/api_load.py [--mentors 16] [--children-per-mentor 8] [--seconds 10] [--rounds 2]
 
 It makes a new PostgreSQL database (dropped at the end unless --keep-database), migrates it with Alembic and creates
 invented data through the services: one programme, a cohort, a coordinator, M mentors, each with N children
 allocated (active enrolments). Every mentor and child has a drama-range mobile of their own (+447700900000 to
-+447700900999, never shared), so M x (N + 1) is at most 1000.
++447700900999, never shared), so (M + 1) x (N + 1) is at most 1000 (one more mentor is used in this process).
 
-Two gunicorn servers are started with the same settings (gthread, --workers x --threads, on free local ports, no
-access log, not ./gunicorn.conf.py): the API (`wsgi:app`, rate limits off) and the floor (`bench/floor_app.py`:
+Before any load, the same-work floor's statements are checked against the API's (bench/same_work_check.py): one
+request of each compared operation on each, in this process; a mismatch exits 1.
+
+Three gunicorn servers are started with the same settings (gthread, --workers x --threads, on free local ports, no
+access log, not ./gunicorn.conf.py): the API (`wsgi:app`, rate limits off), the same-work floor
+(`bench/same_work_floor.py`: Flask + SQLAlchemy Core + psycopg running the statements the API must run for the same
+request, the target's measure) and the bare floor (`bench/floor_app.py`:
 bare Flask + SQLAlchemy Core doing the same inserts and reads with no validation, auth or rules; it reads the API's
 tables and writes copies of them, made with `LIKE ... INCLUDING ALL` and the same foreign keys, in the schema
 `floor` of the same database; it is handed what the API would have looked up or worked out). The load
@@ -21,13 +26,14 @@ connection.
    for --sessions-per-day of their children: log a completed session (with the attendee, a phone-made id and an
    Idempotency-Key, as the mentor app sends it) and record a check-in in it; then sync again. Again with a new
    sign-in until time is up.
-2. API against floor, for "log a session" and "caseload list": a warm-up of each, then --rounds rounds, each
-   measuring the API and then the floor (the order swaps each round) for --seconds each, same clients, same bodies.
+2. API against the floors, for "log a session" and "caseload list": a warm-up of each, then --rounds rounds, each
+   measuring the three sides one after the other (the order turns each round) for --seconds each, same clients.
 
 It prints, per operation: requests, throughput (req/s), p50/p90/p95/p99 latency (ms, nearest rank) and errors, and
-the ratio API / floor of throughput for the two compared operations (the target is 0.7). Every answer is checked:
+the ratios of throughput API / same-work floor (the target is 0.8) and API / bare floor (information) for the two
+compared operations. Every answer is checked:
 the status, a caseload's children against the allocations made, a logged session's id and attendee; afterwards
-the sessions and attendees stored on each side are counted against the 201s, and the floor's change events, audit
+the sessions and attendees stored on each side are counted against the 201s, and each floor's change events, audit
 rows and idempotency records against what it answered. It exits 1 on any error or wrong result, never on
 slowness. --profile N adds, for N in-process requests of each compared operation on each app (Flask test client,
 same database), wall and CPU per request, statements, pool checkouts and commits, and a cProfile of the API's: its
