@@ -51,6 +51,7 @@ SCHEMA = "floor"
 # The API's tables the two compared operations write; the floor writes its own copies of them.
 WRITTEN = ("mentoring_session", "session_attendee", "change_event", "audit_event", "idempotency_record")
 OPEN_STATUSES = ("waitlisted", "offered", "active")
+FIRST_LINE = {"planned": "booked", "completed": "attended", "did_not_attend": "did_not_attend"}
 
 # The API's foreign keys on the tables the floor writes, each with the table it references (`shown` is that table's
 # name as pg_get_constraintdef writes it: qualified only when the search path does not find it).
@@ -66,24 +67,25 @@ ORDER BY t.relname, c.conname
 """
 
 
-def create_floor_tables(connection: Connection) -> None:
-    """Schema `floor` with a copy of each table the API writes: the same columns, defaults, checks, indexes and keys
-    (`LIKE ... INCLUDING ALL`), and the same foreign keys (LIKE copies none). A key to a written table points at the
-    floor's copy (a floor attendee belongs to a floor session); any other key points at the API's table, as the API's
-    does, so each insert checks the same parent rows at the same cost.
+def create_floor_tables(connection: Connection, schema: str = SCHEMA) -> None:
+    """Schema `floor` (or `schema`: the same-work floor's is `same_work`) with a copy of each table the API writes:
+    the same columns, defaults, checks, indexes and keys (`LIKE ... INCLUDING ALL`), and the same foreign keys (LIKE
+    copies none). A key to a written table points at the schema's copy (a floor attendee belongs to a floor session);
+    any other key points at the API's table, as the API's does, so each insert checks the same parent rows at the
+    same cost.
 
     change_event's id keeps its copied default, nextval of the API's own sequence: the same cost as a sequence of
     its own, and the two apps never run at once."""
-    connection.exec_driver_sql(f"CREATE SCHEMA {SCHEMA}")
+    connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
     for table in WRITTEN:
-        connection.exec_driver_sql(f"CREATE TABLE {SCHEMA}.{table} (LIKE public.{table} INCLUDING ALL)")
+        connection.exec_driver_sql(f"CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)")
     foreign_keys = connection.exec_driver_sql(FOREIGN_KEYS, {"tables": list(WRITTEN)}).all()
     for key in foreign_keys:
         copied = key.referenced_schema == "public" and key.referenced in WRITTEN
-        target = f"{SCHEMA}.{key.referenced}" if copied else f"{key.referenced_schema}.{key.referenced}"
+        target = f"{schema}.{key.referenced}" if copied else f"{key.referenced_schema}.{key.referenced}"
         # The definition names the referenced table as `shown`, qualified or not by the search path.
         definition = key.definition.replace(f"REFERENCES {key.shown}(", f"REFERENCES {target}(", 1)
-        connection.exec_driver_sql(f'ALTER TABLE {SCHEMA}.{key.table_name} ADD CONSTRAINT "{key.name}" {definition}')
+        connection.exec_driver_sql(f'ALTER TABLE {schema}.{key.table_name} ADD CONSTRAINT "{key.name}" {definition}')
 
 
 @dataclass(frozen=True)
@@ -263,6 +265,8 @@ def create_floor_app(database_url: str) -> Flask:
                 "child_id": child_id,
                 "local_week": body["local_week"],
                 "status": body["status"],
+                # A one-to-one's line of the register follows its status, as the API's first line does.
+                "attendance": FIRST_LINE[body["status"]],
                 "planned_start_at": planned_start_at,
                 "starts_in_evening": body["starts_in_evening"],
                 "starts_at_weekend": body["starts_at_weekend"],

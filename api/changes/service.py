@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from api.changes.models import ChangeEvent
@@ -33,3 +36,34 @@ def record_change(
             occurred_at=now,
         )
     )
+
+
+CHANGES = cast(Table, ChangeEvent.__table__)
+
+
+@step
+def record_changes(
+    db_session: Session,
+    *,
+    entity_type: EntityType,
+    entity_id: uuid.UUID,
+    child_ids: Sequence[uuid.UUID],
+    op: ChangeOp = ChangeOp.UPSERT,
+    now: datetime,
+) -> None:
+    """One change to a record for each of its children, inserted at once by a Core statement: nothing reads them back
+    in the transaction, so the ORM's unit of work (objects tracked, flushed, ids returned) would only add work. For a
+    busy writer (logging a session); the rows are those record_change writes."""
+    rows = [
+        {
+            "entity_type": entity_type.value,
+            "entity_id": entity_id,
+            "child_id": child_id,
+            "mentor_id": None,
+            "op": op,
+            "occurred_at": now,
+        }
+        for child_id in child_ids
+    ]
+    if rows:
+        db_session.execute(insert(CHANGES), rows)

@@ -1,3 +1,5 @@
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
 from marshmallow import fields, post_load, validate
@@ -66,6 +68,41 @@ class ChildListItemSchema(Schema):
     cohort_name = fields.String(allow_none=True)
     enrolment = fields.Nested(ChildEnrolmentSchema, allow_none=True)
     key_worker = fields.Nested(KeyWorkerSchema, allow_none=True, attribute="mentor")
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def list_items(summaries: Sequence[Any]) -> list[dict[str, Any]]:
+    """ChildListItemSchema(many=True).dump(summaries), written out: the caseload list is among the busiest answers,
+    and marshmallow's field-by-field dump of a page cost about a tenth of its CPU. The schema stays the contract (the
+    OpenAPI document is made from it); tests/unit/test_child_list_items.py holds the two equal."""
+    items = []
+    for summary in summaries:
+        child, enrolment, mentor = summary.child, summary.enrolment, summary.mentor
+        items.append(
+            {
+                "id": str(child.id),
+                "reference": child.reference,
+                "first_name": child.first_name,
+                "last_name": child.last_name,
+                "district": child.district,
+                "cohort_name": summary.cohort_name,
+                "enrolment": None
+                if enrolment is None
+                else {
+                    "id": str(enrolment.id),
+                    "cohort_id": str(enrolment.cohort_id),
+                    "status": enrolment.status.value,
+                    "offer_expires_at": _iso(enrolment.offer_expires_at),
+                    "started_at": _iso(enrolment.started_at),
+                    "planned_end_on": _iso(enrolment.planned_end_on),
+                },
+                "key_worker": None if mentor is None else {"id": str(mentor.id), "display_name": mentor.display_name},
+            }
+        )
+    return items
 
 
 class ChildSchema(ChildListItemSchema):

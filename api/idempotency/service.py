@@ -9,6 +9,7 @@ refused (422). A failed request rolls back its key with everything else, so it c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import uuid
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, Update, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -47,13 +48,9 @@ def claim(
     id; or return the first request's answer to replay."""
     if not KEY_PATTERN.match(key):
         raise errors.InvalidIdempotencyKey()
-    # INSERT ... ON CONFLICT DO NOTHING: one statement, where catching the unique violation would need a savepoint.
-    dialect = postgresql if db_session.get_bind().dialect.name == "postgresql" else sqlite
     claimed = db_session.execute(
-        dialect.insert(RECORDS)
-        .values(id=new_id(), user_id=user_id, key=key, request_fingerprint=request_fingerprint, created_at=now)
-        .on_conflict_do_nothing(index_elements=[RECORDS.c.user_id, RECORDS.c.key])
-        .returning(RECORDS.c.id)
+        _claim(db_session.get_bind().dialect.name),
+        {"id": new_id(), "user_id": user_id, "key": key, "request_fingerprint": request_fingerprint, "created_at": now},
     ).scalar_one_or_none()
     if claimed is not None:
         return claimed
@@ -70,13 +67,36 @@ def claim(
     return Replay(existing.response_status, existing.response_body)
 
 
+# Every create with a key runs these two, so they are built once, their values bound at each call.
+@functools.cache
+def _claim(dialect_name: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING: one statement, where catching the unique violation would need a savepoint."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (
+        dialect.insert(RECORDS)
+        .on_conflict_do_nothing(index_elements=[RECORDS.c.user_id, RECORDS.c.key])
+        .returning(RECORDS.c.id)
+    )
+
+
+@functools.cache
+def _complete() -> Update:
+    return (
+        update(RECORDS)
+        .where(RECORDS.c.id == bindparam("record_id"))
+        .values(
+            response_status=bindparam("answer_status"),
+            response_body=bindparam("answer_body"),
+            completed_at=bindparam("answered_at"),
+        )
+    )
+
+
 @step
 def complete(db_session: Session, *, record_id: uuid.UUID, status: int, body: Any, now: datetime) -> None:
     """Store the answer, to commit with the write it answers for."""
     stored = db_session.execute(
-        update(RECORDS)
-        .where(RECORDS.c.id == record_id)
-        .values(response_status=status, response_body=body, completed_at=now)
+        _complete(), {"record_id": record_id, "answer_status": status, "answer_body": body, "answered_at": now}
     )
     if stored.rowcount != 1:  # type: ignore[attr-defined]
         # The view rolled back and carried on: its write must not commit without the key that guards it (raising

@@ -3,12 +3,28 @@ children at it, counted for the weekly cap."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, cast, func, literal, null, select, true, union_all
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    CompoundSelect,
+    Integer,
+    Select,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from api.actors import Actor, Role
@@ -38,18 +54,25 @@ class Place:
 def lock_places(db_session: Session, *, enrolment_ids: Collection[uuid.UUID]) -> list[Place]:
     """Lock the enrolments, in id order so group sessions cannot deadlock each other, and read with them their cohort,
     programme, current key worker and child's reference (the enrolments not found are absent)."""
-    rows = db_session.execute(
+    rows = db_session.execute(_lock_places(), {"enrolment_ids": list(enrolment_ids)}).all()
+    return [Place(*row) for row in rows]
+
+
+# The statements every session write runs are built once, with their values bound at each call: building them anew
+# (columns compared, clauses coerced) cost more of a request's CPU than SQLAlchemy's cache of their compiled SQL saves.
+@functools.cache
+def _lock_places() -> Select[Enrolment, Cohort, Programme, uuid.UUID, str]:
+    return (
         select(Enrolment, Cohort, Programme, Allocation.mentor_id, Child.reference)
         .join(Cohort, Cohort.id == Enrolment.cohort_id)
         .join(Programme, Programme.id == Cohort.programme_id)
         .join(Child, Child.id == Enrolment.child_id)
         .outerjoin(Allocation, (Allocation.enrolment_id == Enrolment.id) & Allocation.ended_at.is_(None))
-        .where(Enrolment.id.in_(enrolment_ids))
+        .where(Enrolment.id.in_(bindparam("enrolment_ids", expanding=True)))
         .order_by(Enrolment.id)
         .with_for_update(of=Enrolment)
         .execution_options(populate_existing=True)
-    ).all()
-    return [Place(*row) for row in rows]
+    )
 
 
 @dataclass(frozen=True)
@@ -77,21 +100,8 @@ def week_loads(
     loads = {week: WeekLoad(week, 0, None) for week in weeks}
     if not loads:
         return loads
-    counted = (
-        select(SessionAttendee.local_week, func.count(), cast(null(), Integer))
-        .where(
-            SessionAttendee.child_id == child_id,
-            SessionAttendee.local_week.in_(list(loads)),
-            SessionAttendee.attendance.in_(HOLDS_A_PLACE),
-        )
-        .group_by(SessionAttendee.local_week)
-    )
-    if excluding is not None:
-        counted = counted.where(SessionAttendee.session_id != excluding)
-    overrides = select(WeeklyCapOverride.local_week, literal(0, Integer), WeeklyCapOverride.max_sessions).where(
-        WeeklyCapOverride.enrolment_id == enrolment_id, WeeklyCapOverride.local_week.in_(list(loads))
-    )
-    for week, sessions_in_week, override in db_session.execute(union_all(counted, overrides)):
+    values = {"child_id": child_id, "enrolment_id": enrolment_id, "weeks": list(loads), "excluding": excluding}
+    for week, sessions_in_week, override in db_session.execute(_week_loads(excluding is not None), values):
         load = loads[week]
         loads[week] = WeekLoad(
             week,
@@ -99,6 +109,26 @@ def week_loads(
             override if override is not None else load.override,
         )
     return loads
+
+
+@functools.cache
+def _week_loads(excluding: bool) -> CompoundSelect[Any]:
+    weeks: BindParameter[str] = bindparam("weeks", expanding=True)
+    counted = (
+        select(SessionAttendee.local_week, func.count(), cast(null(), Integer))
+        .where(
+            SessionAttendee.child_id == bindparam("child_id"),
+            SessionAttendee.local_week.in_(weeks),
+            SessionAttendee.attendance.in_(HOLDS_A_PLACE),
+        )
+        .group_by(SessionAttendee.local_week)
+    )
+    if excluding:
+        counted = counted.where(SessionAttendee.session_id != bindparam("excluding"))
+    overrides = select(WeeklyCapOverride.local_week, literal(0, Integer), WeeklyCapOverride.max_sessions).where(
+        WeeklyCapOverride.enrolment_id == bindparam("enrolment_id"), WeeklyCapOverride.local_week.in_(weeks)
+    )
+    return union_all(counted, overrides)
 
 
 def cap_override(db_session: Session, *, enrolment_id: uuid.UUID, local_week: str) -> WeeklyCapOverride | None:
@@ -277,22 +307,33 @@ def copy_of_session(
     """(session id, child id) of a session that one of these children already has with this mentor at this start,
     if any. Cancelled and rescheduled-away sessions are not there any more, so they do not count (as for the cap).
     `excluding`: a session being moved, which may move to its own start."""
+    values = {
+        "child_ids": list(child_ids),
+        "mentor_id": mentor_id,
+        "planned_start_at": planned_start_at,
+        "excluding": excluding,
+    }
+    row = db_session.execute(_copy_of_session(excluding is not None), values).first()
+    return (row[0], row[1]) if row else None
+
+
+@functools.cache
+def _copy_of_session(excluding: bool) -> Select[uuid.UUID, uuid.UUID]:
     query = (
         select(MentoringSession.id, SessionAttendee.child_id)
         .join(SessionAttendee, SessionAttendee.session_id == MentoringSession.id)
         .where(
-            SessionAttendee.child_id.in_(child_ids),
-            MentoringSession.mentor_id == mentor_id,
-            MentoringSession.planned_start_at == planned_start_at,
+            SessionAttendee.child_id.in_(bindparam("child_ids", expanding=True)),
+            MentoringSession.mentor_id == bindparam("mentor_id"),
+            MentoringSession.planned_start_at == bindparam("planned_start_at"),
             MentoringSession.status.in_(STILL_ON),
         )
         .order_by(MentoringSession.created_at, MentoringSession.id)
         .limit(1)
     )
-    if excluding is not None:
-        query = query.where(MentoringSession.id != excluding)
-    row = db_session.execute(query).first()
-    return (row[0], row[1]) if row else None
+    if excluding:
+        query = query.where(MentoringSession.id != bindparam("excluding"))
+    return query
 
 
 def starts_with_mentor(

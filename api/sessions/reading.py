@@ -151,13 +151,17 @@ def view_session(
     actor: Actor,
     attendees: list[Attendee] | None = None,
     timing: LocalTiming | None = None,
+    created: bool = False,
 ) -> SessionView:
-    """The session as `actor` may see it. `attendees`, `timing`: when the caller has them already."""
+    """The session as `actor` may see it. `attendees`, `timing`: when the caller has them already. `created`: the
+    session was made in this transaction, so it has no lone-working check and no carers yet (nothing to read)."""
     if attendees is None:
         attendees = queries.attendees(db_session, session_id=session.id)
     if timing is None:
         programme = db_session.get_one(Programme, session.programme_id)
         timing = rules.local_timing(session.planned_start_at, programme.time_zone)
+    if created:
+        return _view(session, timing, actor=actor, attendees=attendees, lone_working=None, carers=[])
     checks = _lone_working_checks(db_session, [session.id])
     carers = _carers(db_session, [session.id]).get(session.id, [])
     return _view(session, timing, actor=actor, attendees=attendees, lone_working=checks.get(session.id), carers=carers)

@@ -14,11 +14,12 @@ reading.py, a week's cap override in cap_overrides.py, a child's delivery summar
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
@@ -27,7 +28,7 @@ from api.alerts import service as alerts
 from api.alerts.rules import AlertKind
 from api.audit import service as audit
 from api.changes.rules import EntityType
-from api.changes.service import record_change
+from api.changes.service import record_changes
 from api.db import step, use_case
 from api.enrolments.errors import EnrolmentNotFound
 from api.enrolments.models import Enrolment
@@ -113,6 +114,16 @@ def _refuse_outcome_before_start(*, status: SessionStatus, planned_start_at: dat
         raise errors.SessionNotStarted(problem, errors={"status": [problem]})
 
 
+def _session_exists(db_session: Session, session_id: uuid.UUID) -> bool:
+    """Whether a session has this id already (a phone's retry): its id only, no object to load."""
+    return db_session.scalar(_session_with_id(), {"session_id": session_id}) is not None
+
+
+@functools.cache
+def _session_with_id() -> Select[uuid.UUID]:
+    return select(MentoringSession.id).where(MentoringSession.id == bindparam("session_id"))
+
+
 def _session_mentor(
     db_session: Session, *, actor: Actor, mentor_id: uuid.UUID | None, places: list[Place]
 ) -> uuid.UUID:
@@ -138,9 +149,15 @@ def record_written(
     created: bool = False,
 ) -> None:
     """A session written: one change for the phones' sync and one audit row per child at it, and its reminders."""
-    for child_id in child_ids:
-        record_change(db_session, entity_type=EntityType.SESSION, entity_id=session.id, child_id=child_id, now=now)
-        audit.record(db_session, actor=actor, action=action, record=session, child_id=child_id, now=now)
+    record_changes(db_session, entity_type=EntityType.SESSION, entity_id=session.id, child_ids=child_ids, now=now)
+    audit.record_many(
+        db_session,
+        actor=actor,
+        action=action,
+        of=MentoringSession,
+        records=[(session.id, child_id) for child_id in child_ids],
+        now=now,
+    )
     # Its SMS reminders follow the session in the same transaction: queued, moved or cancelled with it, and only
     # for the children still expected (a cancelled line of the register is not reminded).
     expected = child_ids if created else queries.children_to_remind(db_session, session_id=session.id)
@@ -215,16 +232,26 @@ def add_session(
         updated_by_user_id=actor.user_id,
     )
     db_session.add(session)
+    # The session's row first: its attendees' rows point at it, and go in by a Core statement (nothing in this
+    # transaction changes them through the ORM; a later read of the register selects them).
     db_session.flush()
-    for place in places:
-        db_session.add(attendee_row(session, place.enrolment, timing))
+    rows = [attendee_values(session, place.enrolment, timing) | {"id": uuid.uuid4()} for place in places]
+    db_session.execute(insert(ATTENDEES), rows)
     return session
 
 
+ATTENDEES = cast(Table, SessionAttendee.__table__)
+
+
 def attendee_row(session: MentoringSession, enrolment: Enrolment, timing: LocalTiming) -> SessionAttendee:
+    """A child's attendance at a session, as an ORM object (a child booked onto a group session already planned)."""
+    return SessionAttendee(**attendee_values(session, enrolment, timing))
+
+
+def attendee_values(session: MentoringSession, enrolment: Enrolment, timing: LocalTiming) -> dict[str, Any]:
     """A child's attendance at a session, with the session's facts the dashboards count copied onto it (`timing`:
     the session's start in programme time)."""
-    return SessionAttendee(
+    return dict(
         session_id=session.id,
         enrolment_id=enrolment.id,
         child_id=enrolment.child_id,
@@ -373,7 +400,7 @@ def create_session(
     places = lock_places_to_plan(db_session, actor=actor, enrolment_ids=enrolment_ids)
     check_kind_fits_places(places, kind)
     # Checked under the enrolment lock, so a phone's retry racing its first create finds it committed (409).
-    if session_id is not None and db_session.get(MentoringSession, session_id) is not None:
+    if session_id is not None and _session_exists(db_session, session_id):
         raise errors.SessionAlreadyExists()
     programme = places[0].programme
     child_ids = [place.enrolment.child_id for place in places]
@@ -400,7 +427,9 @@ def create_session(
     )
     _raise_concern(db_session, actor=actor, session=session, log=log, child_ids=child_ids, now=now)
     record_written(db_session, session, child_ids, actor=actor, action="session.create", now=now, created=True)
-    return view_session(db_session, session, actor=actor, attendees=_attendees_at(places, session), timing=timing)
+    return view_session(
+        db_session, session, actor=actor, attendees=_attendees_at(places, session), timing=timing, created=True
+    )
 
 
 def _get_session_to_change(db_session: Session, *, actor: Actor, session_id: uuid.UUID) -> MentoringSession:
@@ -491,7 +520,7 @@ def reschedule_session(
     problem = rules.duration_problem(planned_start_at, planned_end_at)
     if problem:
         raise errors.InvalidSession(problem, errors={"planned_end_at": [problem]})
-    if new_session_id is not None and db_session.get(MentoringSession, new_session_id) is not None:
+    if new_session_id is not None and _session_exists(db_session, new_session_id):
         raise errors.SessionAlreadyExists()
     enrolment_ids = [attendee.enrolment_id for attendee in queries.attendees(db_session, session_id=old.id)]
     places = lock_places_to_plan(db_session, actor=actor, enrolment_ids=enrolment_ids)
@@ -525,7 +554,7 @@ def reschedule_session(
     child_ids = [place.enrolment.child_id for place in places]
     record_written(db_session, old, child_ids, actor=actor, action="session.reschedule", now=now)
     record_written(db_session, new, child_ids, actor=actor, action="session.create", now=now, created=True)
-    return view_session(db_session, new, actor=actor, attendees=_attendees_at(places, new), timing=timing)
+    return view_session(db_session, new, actor=actor, attendees=_attendees_at(places, new), timing=timing, created=True)
 
 
 @use_case

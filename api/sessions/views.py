@@ -29,7 +29,8 @@ blp = Blueprint("sessions", __name__, description="Planning and logging sessions
 @blp.route("/sessions", methods=["POST"])
 @requires(*CASEWORK)
 @idempotent
-@blp.arguments(SessionCreateSchema)
+# An instance, made once: given the class, webargs would build a schema on every request of this busy operation.
+@blp.arguments(SessionCreateSchema())
 @blp.response(201, SessionSchema)
 def create_session(body: dict[str, Any]) -> Any:
     """Plan a session, or log one that already happened (409 weekly_session_cap_reached past the cap)
