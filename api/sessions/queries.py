@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Integer, cast, func, literal, null, select, true, union_all
+from sqlalchemy import ColumnElement, Integer, cast, func, literal, null, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from api.actors import Actor, Role
@@ -18,7 +18,7 @@ from api.children.queries import visible_to
 from api.enrolments.models import Enrolment
 from api.pagination import Page, Window, page_of
 from api.programmes.models import Cohort, Programme
-from api.reminders.rules import REMINDER_HORIZON, SessionToRemind
+from api.reminders.rules import REMINDER_HORIZON, SessionToRemind, SweepWindow
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
 from api.sessions.register_rules import CANCELLED, HOLDS_A_PLACE, Attendance
 from api.sessions.rules import STILL_ON, SessionStatus
@@ -223,13 +223,27 @@ def lines_of_child(db_session: Session, *, child_id: uuid.UUID) -> list[tuple[Me
     return [(session, attendance) for session, attendance in rows]
 
 
-def sessions_to_remind(db_session: Session, *, now: datetime) -> list[SessionToRemind]:
-    """The planned sessions starting within the reminder horizon, for the scheduler's reminder sweep: two selects
-    however many sessions are due (the sessions, then all their children at once)."""
+def sessions_to_remind(
+    db_session: Session, *, now: datetime, window: SweepWindow | None = None
+) -> list[SessionToRemind]:
+    """The planned sessions a reminder sweep looks at, in two selects however many (the sessions, then all their
+    children at once): without a window, every one starting within the reminder horizon; with one, those entering
+    the horizon in (window.after, window.until] and those within it of the children, mentors and programmes the
+    window names."""
+    window = window or SweepWindow(after=now, until=now + REMINDER_HORIZON)
+    looked_at: list[ColumnElement[bool]] = [MentoringSession.planned_start_at > window.after]
+    if window.child_ids:
+        of_children = select(SessionAttendee.session_id).where(SessionAttendee.child_id.in_(window.child_ids))
+        looked_at.append(MentoringSession.id.in_(of_children))
+    if window.mentor_ids:
+        looked_at.append(MentoringSession.mentor_id.in_(window.mentor_ids))
+    if window.programme_ids:
+        looked_at.append(MentoringSession.programme_id.in_(window.programme_ids))
     due = (
         MentoringSession.status == SessionStatus.PLANNED,
         MentoringSession.planned_start_at > now,
-        MentoringSession.planned_start_at <= now + REMINDER_HORIZON,
+        MentoringSession.planned_start_at <= window.until,
+        or_(*looked_at),
     )
     sessions = db_session.scalars(select(MentoringSession).where(*due)).all()
     children: dict[uuid.UUID, tuple[uuid.UUID, ...]] = {}
