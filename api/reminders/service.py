@@ -148,6 +148,8 @@ class SweepStarted:
 
     window: SweepWindow
     recheck_ids: tuple[int, ...]
+    # The watermark's row, locked by begin_sweep until the transaction ends.
+    watermark: ReminderSweep
 
 
 @step
@@ -170,13 +172,13 @@ def begin_sweep(db_session: Session, *, now: datetime) -> SweepStarted:
         mentor_ids=frozenset(note.mentor_id for note in notes if note.mentor_id is not None),
         programme_ids=frozenset(note.programme_id for note in notes if note.programme_id is not None),
     )
-    return SweepStarted(window, tuple(note.id for note in notes))
+    return SweepStarted(window, tuple(note.id for note in notes), sweep)
 
 
 @step
 def finish_sweep(db_session: Session, *, started: SweepStarted, now: datetime) -> None:
     """Move the watermark to the end of the window and delete the notes read, with the reminders queued."""
-    sweep = db_session.get_one(ReminderSweep, 1)
+    sweep = started.watermark
     until = started.window.until
     sweep.covered_until = until if sweep.covered_until is None else max(sweep.covered_until, until)
     sweep.swept_at = now

@@ -246,6 +246,8 @@ def sessions_to_remind(
         or_(*looked_at),
     )
     sessions = db_session.scalars(select(MentoringSession).where(*due)).all()
+    if not sessions:
+        return []
     children: dict[uuid.UUID, tuple[uuid.UUID, ...]] = {}
     attendees = select(SessionAttendee.session_id, SessionAttendee.child_id).join(
         MentoringSession, MentoringSession.id == SessionAttendee.session_id
