@@ -233,9 +233,10 @@ def test_consent_granted_to_a_child_with_a_session_tomorrow_brings_the_reminders
 def test_consent_withdrawn_cancels_the_reminders_at_the_next_sweep(db_session, team, clock):
     session_id = plan(db_session, team, TOMORROW_10)
     counted_sweep(db_session, now=clock.now())
+    clock.advance(minutes=1)  # a later decision than the consent (the one in force is the latest)
     team.consent_to_sms(granted=False)
 
-    sweep = counted_sweep(db_session, now=clock.now() + timedelta(minutes=5))
+    sweep = counted_sweep(db_session, now=clock.now() + timedelta(minutes=4))
 
     assert sweep.examined == 1
     assert [m.state for m in reminders_of(db_session, session_id)] == [MessageState.CANCELLED] * 2
