@@ -405,7 +405,9 @@ def measure(database: Database, arguments: argparse.Namespace) -> int:
         db_session.commit()
     print()
     print(f"{arguments.sessions} sessions over 48 hours, {arguments.children} children, {arguments.mentors} mentors;")
-    print(f"{reminders} reminders queued in all; a sweep every {SWEEP_EVERY.seconds // 60} minutes of the bench's clock")
+    print(
+        f"{reminders} reminders queued in all; a sweep every {SWEEP_EVERY.seconds // 60} minutes of the bench's clock"
+    )
     problems = []
     if quiet.examined or again.examined:
         problems.append("a sweep with nothing changed examined sessions")

@@ -2,8 +2,8 @@
 
 Jobs receive a JobContext (a session factory, a clock, the secret key and the wellbeing instruments); each
 opens its own db_session and calls one domain service, which owns the transaction. Where that service sits below
-the domain whose records it needs (the reminder policy, below sessions), the job hands it what a query of that
-domain found. Nothing here imports Flask.
+the domain whose records it needs, the job hands it what a query of that domain found. Nothing here imports
+Flask.
 """
 
 from __future__ import annotations

@@ -69,7 +69,9 @@ class SweepWindow:
     programme_ids: frozenset[uuid.UUID] = frozenset()
 
     @classmethod
-    def from_watermark(cls, covered_until: datetime | None, *, now: datetime, **noted: frozenset[uuid.UUID]) -> SweepWindow:
+    def from_watermark(
+        cls, covered_until: datetime | None, *, now: datetime, **noted: frozenset[uuid.UUID]
+    ) -> SweepWindow:
         """The first sweep covers the whole horizon; a sweep after hours of downtime covers all the gap at once (the
         sessions that started meanwhile had their reminders queued when they entered the horizon); a watermark
         ahead of now's horizon (a clock set back) stays where it is."""

@@ -45,9 +45,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reminder_recheck")),
     )
-    op.create_index(
-        "ix_mentoring_session_planned_start_at", "mentoring_session", ["planned_start_at"], unique=False
-    )
+    op.create_index("ix_mentoring_session_planned_start_at", "mentoring_session", ["planned_start_at"], unique=False)
 
 
 def downgrade() -> None:

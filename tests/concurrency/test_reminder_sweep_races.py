@@ -33,9 +33,7 @@ def database(committed_database_url: str) -> Iterator[Database]:
     database.dispose()
 
 
-def test_two_sweeps_at_once_queue_each_reminder_once_and_the_second_finds_nothing_left(
-    committed_db_session, database
-):
+def test_two_sweeps_at_once_queue_each_reminder_once_and_the_second_finds_nothing_left(committed_db_session, database):
     team = Team(committed_db_session, places=5, with_child=True)
     team.consent_to_sms()
     # A sweep has run (the watermark's row exists: the sweeps below meet on its lock, not on writing it), then the

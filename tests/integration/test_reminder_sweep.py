@@ -193,9 +193,7 @@ def test_a_pattern_planning_a_session_tomorrow_reminds_it_at_once(db_session, te
         starts_on=date(2026, 11, 23),
         now=clock.now(),
     )
-    [tomorrow] = [
-        session for session in sessions_of_child(db_session, team) if session.planned_start_at == TOMORROW_10
-    ]
+    [tomorrow] = [session for session in sessions_of_child(db_session, team) if session.planned_start_at == TOMORROW_10]
 
     assert len(queued_reminders(db_session, tomorrow.id)) == 2
 
@@ -211,9 +209,7 @@ def sessions_of_child(db_session, team: Team):
 # --- Changes to who is reminded ------------------------------------------------------------------------------
 
 
-def test_consent_granted_to_a_child_with_a_session_tomorrow_brings_the_reminders_at_the_next_sweep(
-    db_session, clock
-):
+def test_consent_granted_to_a_child_with_a_session_tomorrow_brings_the_reminders_at_the_next_sweep(db_session, clock):
     team = Team(db_session, clock, places=5, with_child=True)  # no consent to SMS yet
     session_id = plan(db_session, team, TOMORROW_10)
     counted_sweep(db_session, now=clock.now())
@@ -392,7 +388,11 @@ def test_a_removed_number_loses_its_reminders_at_the_next_sweep(db_session, team
     counted_sweep(db_session, now=clock.now())
     number = db_session.scalars(select(PhoneNumber).where(PhoneNumber.child_id == team.child_id)).one()
     children_service.remove_phone_number(
-        db_session, actor=actor_for(team.coordinator), child_id=team.child_id, phone_number_id=number.id, now=clock.now()
+        db_session,
+        actor=actor_for(team.coordinator),
+        child_id=team.child_id,
+        phone_number_id=number.id,
+        now=clock.now(),
     )
 
     counted_sweep(db_session, now=clock.now() + timedelta(minutes=5))
