@@ -142,6 +142,11 @@ def queue_reminders(db_session: Session, *, sessions: Iterable[SessionToRemind],
     return sum(sync_session_reminders(db_session, session=session, now=now) for session in sessions)
 
 
+# The most notes of changes one sweep reads (the rest wait for the next): a burst of them (a consent import, a
+# scheduler down for a day) must not make one statement's list of ids too long for the database to take.
+NOTES_PER_SWEEP = 5000
+
+
 @dataclass(frozen=True)
 class SweepStarted:
     """A sweep under way: what it looks at, and the notes it read (deleted when it finishes)."""
@@ -164,6 +169,8 @@ def begin_sweep(db_session: Session, *, now: datetime) -> SweepStarted:
     ).one()
     notes = db_session.execute(
         select(ReminderRecheck.id, ReminderRecheck.child_id, ReminderRecheck.mentor_id, ReminderRecheck.programme_id)
+        .order_by(ReminderRecheck.id)
+        .limit(NOTES_PER_SWEEP)
     ).all()
     window = SweepWindow.from_watermark(
         sweep.covered_until,

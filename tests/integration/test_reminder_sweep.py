@@ -20,6 +20,7 @@ from api.children.models import PhoneNumber
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
 from api.outbox.rules import MessageState, RecipientType
 from api.programmes import service as programmes_service
+from api.reminders import service as reminders_service
 from api.reminders.models import ReminderSweep
 from api.reminders.rules import REMINDER_HORIZON
 from api.schedules import service as schedules_service
@@ -398,3 +399,25 @@ def test_a_removed_number_loses_its_reminders_at_the_next_sweep(db_session, team
     counted_sweep(db_session, now=clock.now() + timedelta(minutes=5))
 
     assert queued_reminders(db_session, session_id) == []
+
+
+def test_a_burst_of_notes_is_read_a_slice_at_a_time_and_none_is_lost(db_session, team, clock, monkeypatch):
+    monkeypatch.setattr(reminders_service, "NOTES_PER_SWEEP", 2)
+    others = [team.child() for _ in range(2)]
+    session_ids = [plan_for(db_session, team, place.id, TOMORROW_10) for place in others]
+    counted_sweep(db_session, now=clock.now())
+    for place in others:
+        team.consent_to_sms(place.child_id)  # a note each; a third below, the second child's new number
+    children_service.add_phone_number(
+        db_session,
+        actor=actor_for(team.coordinator),
+        child_id=others[1].child_id,
+        phone=NewPhoneNumber("+447700900996", PhoneOwner.CARER),
+        accept_drama_numbers=True,
+        now=clock.now(),
+    )
+
+    sweeps = [counted_sweep(db_session, now=clock.now() + timedelta(minutes=5 * (index + 1))) for index in range(3)]
+
+    assert [sweep.examined for sweep in sweeps] == [2, 1, 0]
+    assert [len(queued_reminders(db_session, session_id)) for session_id in session_ids] == [2, 2]
