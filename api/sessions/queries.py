@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Integer, cast, func, literal, null, or_, select, true, union_all
+from sqlalchemy import ColumnElement, Integer, Select, and_, cast, func, literal, null, select, true, union, union_all
 from sqlalchemy.orm import Session
 
 from api.actors import Actor, Role
@@ -231,20 +231,35 @@ def sessions_to_remind(
     the horizon in (window.after, window.until] and those within it of the children, mentors and programmes the
     window names."""
     window = window or SweepWindow(after=now, until=now + REMINDER_HORIZON)
-    looked_at: list[ColumnElement[bool]] = [MentoringSession.planned_start_at > window.after]
+    starts = MentoringSession.planned_start_at
+    # Each way in reads its own index (start time; a child's lines; a mentor's or a programme's sessions by start),
+    # so a sweep reads the rows of what entered or changed, not every session of the horizon.
+    ways_in: list[Select[uuid.UUID]] = []
     if window.child_ids:
-        of_children = select(SessionAttendee.session_id).where(SessionAttendee.child_id.in_(window.child_ids))
-        looked_at.append(MentoringSession.id.in_(of_children))
+        ways_in.append(
+            select(SessionAttendee.session_id).where(
+                SessionAttendee.child_id.in_(window.child_ids),
+                SessionAttendee.planned_start_at > now,
+                SessionAttendee.planned_start_at <= window.until,
+            )
+        )
     if window.mentor_ids:
-        looked_at.append(MentoringSession.mentor_id.in_(window.mentor_ids))
+        ways_in.append(
+            select(MentoringSession.id).where(
+                MentoringSession.mentor_id.in_(window.mentor_ids), starts > now, starts <= window.until
+            )
+        )
     if window.programme_ids:
-        looked_at.append(MentoringSession.programme_id.in_(window.programme_ids))
-    due = (
-        MentoringSession.status == SessionStatus.PLANNED,
-        MentoringSession.planned_start_at > now,
-        MentoringSession.planned_start_at <= window.until,
-        or_(*looked_at),
+        ways_in.append(
+            select(MentoringSession.id).where(
+                MentoringSession.programme_id.in_(window.programme_ids), starts > now, starts <= window.until
+            )
+        )
+    entering = and_(starts > window.after, starts <= window.until)
+    looked_at = (
+        MentoringSession.id.in_(union(select(MentoringSession.id).where(entering), *ways_in)) if ways_in else entering
     )
+    due = (MentoringSession.status == SessionStatus.PLANNED, starts > now, looked_at)
     sessions = db_session.scalars(select(MentoringSession).where(*due)).all()
     if not sessions:
         return []
