@@ -4,7 +4,7 @@ from api.accounts.models import AppUser, AuthSession, RefreshToken
 from api.alerts.models import Alert
 from api.audit.models import AuditEvent
 from api.caseloads.models import Allocation
-from api.changes.models import ChangeEvent
+from api.changes.models import ChangeEvent, ReminderRecheck
 from api.children.models import Child, ContactConsent, PhoneNumber
 from api.db import Base
 from api.duty.models import DutyShift
@@ -17,6 +17,7 @@ from api.outbox.models import OutboundMessage
 from api.outcomes.models import DeflatorIndex, DeflatorSeries, OutcomeEvent, OutcomeSetting, UnitCost
 from api.programmes.models import Cohort, Programme
 from api.referrals.models import Referral
+from api.reminders.models import ReminderSweep
 from api.schedules.models import SessionPattern
 from api.sessions.models import (
     LoneWorkingCheck,
@@ -62,6 +63,8 @@ __all__ = [
     "Programme",
     "Referral",
     "RefreshToken",
+    "ReminderRecheck",
+    "ReminderSweep",
     "ReturnConversation",
     "SeriesMember",
     "SessionAttendee",

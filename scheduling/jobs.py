@@ -2,8 +2,8 @@
 
 Jobs receive a JobContext (a session factory, a clock, the secret key and the wellbeing instruments); each
 opens its own db_session and calls one domain service, which owns the transaction. Where that service sits below
-the domain whose records it needs (the reminder policy, below sessions), the job hands it what a query of that
-domain found. Nothing here imports Flask.
+the domain whose records it needs, the job hands it what a query of that domain found. Nothing here imports
+Flask.
 """
 
 from __future__ import annotations
@@ -22,9 +22,7 @@ from api.enrolments import service as enrolments_service
 from api.health.rules import JobTiming
 from api.privacy import service as privacy_service
 from api.privacy.rules import RetentionPolicy, retention_policy
-from api.reminders import service as reminders
-from api.sessions import lone_working
-from api.sessions import queries as sessions_queries
+from api.sessions import lone_working, reminder_sweep
 from api.sms import dispatch as sms_dispatch
 from api.sms import reconcile as sms_reconcile
 from api.sms import service as sms_service
@@ -126,11 +124,8 @@ def invite_due_check_ins(context: JobContext) -> int:
 
 def queue_due_reminders(context: JobContext) -> int:
     with context.session_factory() as db_session:
-        now = context.clock.now()
-        # The sessions domain finds the sessions coming due; the reminder policy (below it) queues their SMS.
-        return reminders.queue_reminders(
-            db_session, sessions=sessions_queries.sessions_to_remind(db_session, now=now), now=now
-        )
+        # The sessions entering the horizon since the last run, and those of what changed since (issue 20).
+        return reminder_sweep.sweep_reminders(db_session, now=context.clock.now()).queued
 
 
 def purge_expired_records(context: JobContext) -> int:
@@ -169,7 +164,7 @@ JOBS = [
         name="queue_due_reminders",
         every_seconds=5 * 60,
         run=queue_due_reminders,
-        purpose="Queue SMS reminders for planned sessions starting within 48 hours (each exactly once).",
+        purpose="Queue SMS reminders for sessions entering the next 48 hours, and re-sync those of what changed.",
     ),
     # Every 2 seconds, so a burst that falls due is taken up at once; a run drains while anything is due (up to its
     # 50-second budget) at the provider's rate, and the next starts within 2 seconds of its end (issue 20).

@@ -16,6 +16,7 @@ from api.accounts.models import AppUser, AuthSession
 from api.accounts.rules import password_problem, programme_required
 from api.accounts.signing_in import hash_password
 from api.actors import Actor, Role
+from api.changes.service import note_reminder_recheck
 from api.db import use_case
 from api.errors import PermissionDenied
 from api.mobile_numbers import PHONE_NUMBER_ERRORS, MobileNumberProblem, normalise_mobile_number
@@ -98,6 +99,7 @@ def update_user(
     accept_drama_numbers: bool = False,
 ) -> AppUser:
     user = _get_manageable_user(db_session, actor=actor, user_id=user_id)
+    reminded_as = (user.mobile_e164, user.is_active)
     if "mobile_e164" in changes:
         user.mobile_e164 = _mobile(changes["mobile_e164"], accept_drama_numbers=accept_drama_numbers)
     if "max_caseload" in changes and user.role is not Role.MENTOR:
@@ -113,6 +115,9 @@ def update_user(
             .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
             .values(revoked_at=now, revoked_reason="user_deactivated")
         )
+    if user.role is Role.MENTOR and (user.mobile_e164, user.is_active) != reminded_as:
+        # A mentor's reminders of their coming sessions follow their mobile and whether they are active.
+        note_reminder_recheck(db_session, mentor_id=user.id, now=now)
     return user
 
 

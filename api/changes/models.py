@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, Index, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -54,3 +54,27 @@ class ChangeEvent(Base):
 Index("ix_change_event_txid_id", ChangeEvent.txid, ChangeEvent.id)
 Index("ix_change_event_child_id", ChangeEvent.child_id)
 Index("ix_change_event_mentor_id", ChangeEvent.mentor_id)
+
+
+class ReminderRecheck(Base):
+    """A note that who is reminded of some sessions may have changed: a child's consent or numbers, a mentor's mobile
+    or whether they are active, a programme's reminder times. Written in the transaction that made the change (the
+    domains that make them sit below the reminders, so they note it here, on the ground floor); the reminder sweep
+    re-syncs the affected sessions within its horizon and deletes the notes it read, in one transaction
+    (docs/decisions.md, "The reminder sweep follows what changed")."""
+
+    __tablename__ = "reminder_recheck"
+    __table_args__ = (
+        CheckConstraint(
+            "(CASE WHEN child_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN mentor_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN programme_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="names_one_thing",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
+    # Exactly one of the three: no foreign keys, so a note never holds up erasing what it names.
+    child_id: Mapped[uuid.UUID | None]
+    mentor_id: Mapped[uuid.UUID | None]
+    programme_id: Mapped[uuid.UUID | None]
+    noted_at: Mapped[datetime]

@@ -10,7 +10,7 @@ from typing import cast
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
-from api.changes.models import ChangeEvent
+from api.changes.models import ChangeEvent, ReminderRecheck
 from api.changes.rules import ChangeOp, EntityType
 from api.db import step
 
@@ -67,3 +67,19 @@ def record_changes(
     ]
     if rows:
         db_session.execute(insert(CHANGES), rows)
+
+
+@step
+def note_reminder_recheck(
+    db_session: Session,
+    *,
+    child_id: uuid.UUID | None = None,
+    mentor_id: uuid.UUID | None = None,
+    programme_id: uuid.UUID | None = None,
+    now: datetime,
+) -> None:
+    """Who is reminded of this child's, mentor's or programme's coming sessions may have changed: the next reminder
+    sweep re-syncs them (api/sessions/reminder_sweep.py). Name exactly one."""
+    if (child_id is not None) + (mentor_id is not None) + (programme_id is not None) != 1:
+        raise ValueError("a reminder recheck names exactly one child, mentor or programme")
+    db_session.add(ReminderRecheck(child_id=child_id, mentor_id=mentor_id, programme_id=programme_id, noted_at=now))

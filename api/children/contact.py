@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.audit import service as audit
 from api.changes.rules import EntityType
-from api.changes.service import record_change
+from api.changes.service import note_reminder_recheck, record_change
 from api.children.models import ContactConsent, PhoneNumber
 from api.children.queries import consents_in_force
 from api.children.rules import ConsentGivenBy, ContactChannel, PhoneOwner
@@ -59,10 +59,12 @@ def record_reply_consent(db_session: Session, *, number: PhoneNumber, granted: b
     )
     db_session.add(consent)
     db_session.flush()
-    # Consents are part of the child's record on the mentors' phones, as when staff record one.
+    # Consents are part of the child's record on the mentors' phones, as when staff record one, and decide who the
+    # next reminder sweep reminds (a START brings the child's reminders back).
     record_change(
         db_session, entity_type=EntityType.CHILD, entity_id=number.child_id, child_id=number.child_id, now=now
     )
+    note_reminder_recheck(db_session, child_id=number.child_id, now=now)
     # The row staff write when they record a consent, with no actor: a texted STOP or START (or the
     # provider's opt-out error) comes from no user.
     audit.record(

@@ -19,7 +19,7 @@ from api.accounts.models import AppUser
 from api.actors import Actor
 from api.audit import service as audit
 from api.changes.rules import EntityType
-from api.changes.service import record_change
+from api.changes.service import note_reminder_recheck, record_change
 from api.children import errors, queries, rules
 from api.children.models import Child, ContactConsent, PhoneNumber
 from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber
@@ -49,9 +49,13 @@ class ChildRecord:
     consents: Sequence[ContactConsent]
 
 
-def _child_record_changed(db_session: Session, child: Child, now: datetime) -> None:
-    """Every change to a child's record reaches the phones of the mentors who see the child."""
+def _child_record_changed(db_session: Session, child: Child, now: datetime, *, contact: bool = False) -> None:
+    """Every change to a child's record reaches the phones of the mentors who see the child; a change to how the
+    child may be texted (`contact`: a number or a consent) also to the next reminder sweep, which re-syncs the
+    reminders of the child's sessions within its horizon."""
     record_change(db_session, entity_type=EntityType.CHILD, entity_id=child.id, child_id=child.id, now=now)
+    if contact:
+        note_reminder_recheck(db_session, child_id=child.id, now=now)
 
 
 def child_record(db_session: Session, child: Child) -> ChildRecord:
@@ -265,7 +269,7 @@ def add_phone_number(
     )
     db_session.add(phone_number)
     db_session.flush()
-    _child_record_changed(db_session, child, now)
+    _child_record_changed(db_session, child, now, contact=True)
     audit.record(db_session, actor=actor, action="phone_number.create", record=phone_number, child_id=child.id, now=now)
     return phone_number
 
@@ -279,7 +283,7 @@ def remove_phone_number(
     if phone_number is None or phone_number.child_id != child.id or phone_number.removed_at is not None:
         raise errors.PhoneNumberNotFound()
     phone_number.removed_at = now
-    _child_record_changed(db_session, child, now)
+    _child_record_changed(db_session, child, now, contact=True)
     audit.record(db_session, actor=actor, action="phone_number.remove", record=phone_number, child_id=child.id, now=now)
 
 
@@ -314,7 +318,7 @@ def record_consent(
     )
     db_session.add(consent)
     db_session.flush()
-    _child_record_changed(db_session, child, now)
+    _child_record_changed(db_session, child, now, contact=True)
     audit.record(db_session, actor=actor, action="contact_consent.create", record=consent, child_id=child.id, now=now)
     return consent
 
@@ -345,12 +349,13 @@ def update_programme(
     *,
     programme_id: uuid.UUID,
     changes: dict[str, Any],
+    now: datetime,
     known_instruments: Collection[str] | None = None,
 ) -> Programme:
     """Change a programme's settings (api/programmes), refusing to remove a district a child is still recorded
     against: every child's district must stay one of its programme's."""
     programme = programmes_service.update_programme(
-        db_session, programme_id=programme_id, changes=changes, known_instruments=known_instruments
+        db_session, programme_id=programme_id, changes=changes, now=now, known_instruments=known_instruments
     )
     if "districts" in changes:
         in_use = queries.districts_in_use(db_session, programme_id=programme.id, outside=programme.districts)

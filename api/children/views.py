@@ -201,5 +201,6 @@ def update_programme(body: dict[str, Any], programme_id: uuid.UUID) -> Any:
         db_session(),
         programme_id=programme_id,
         changes=body,
+        now=clock().now(),
         known_instruments=current_app.extensions["reachable.instruments"],
     )

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.actors import Actor
+from api.changes.service import note_reminder_recheck
 from api.db import use_case
 from api.programmes import errors, queries, rules
 from api.programmes.models import Cohort, Programme
@@ -119,6 +120,7 @@ def update_programme(
     *,
     programme_id: uuid.UUID,
     changes: dict[str, Any],
+    now: datetime,
     known_instruments: Collection[str] | None = None,
 ) -> Programme:
     """Change a programme's settings. Districts still recorded on a child are refused by the use case the API
@@ -134,7 +136,11 @@ def update_programme(
         programme.name = name
     if "offer_lapse_hours" in changes:
         programme.offer_lapse_hours = changes["offer_lapse_hours"]
+    reminder_times = (programme.reminder_day_before_at, programme.reminder_hours_before)
     _set_check_in_routine(programme, changes, known_instruments)
+    if (programme.reminder_day_before_at, programme.reminder_hours_before) != reminder_times:
+        # The reminders of the programme's sessions within the horizon follow at the next reminder sweep.
+        note_reminder_recheck(db_session, programme_id=programme.id, now=now)
     if "session_activities" in changes:
         # Sessions already logged keep the activities they were logged with.
         programme.session_activities = _clean_list(changes["session_activities"])

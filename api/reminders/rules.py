@@ -22,6 +22,12 @@ from api.programmes.rules import DAY_BEFORE_AT, HOURS_BEFORE
 
 # Reminders are queued by the scheduler for sessions starting within this; sooner changes re-sync at once.
 REMINDER_HORIZON = timedelta(hours=48)
+# A change to a session re-syncs its reminders if it starts within the horizon and this margin. The sweep reads only
+# the sessions entering its horizon since its last run (by its own clock): a session written by a request whose clock
+# read the time a little before the sweep's, and committed after the sweep looked, starts beyond the request's
+# horizon but perhaps within the sweep's, and neither would remind it. The margin makes the request remind it: it
+# must outlast any transaction that writes a session (and any skew between the web's and the scheduler's clocks).
+WRITER_MARGIN = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,37 @@ class SessionToRemind:
 def starts_soon(planned_start_at: datetime, *, now: datetime) -> bool:
     """Close enough to be reminded now; a session already begun gets no new reminders."""
     return now < planned_start_at <= now + REMINDER_HORIZON
+
+
+def reminded_when_written(planned_start_at: datetime, *, now: datetime) -> bool:
+    """A session written now starting then has its reminders synced by the write itself (WRITER_MARGIN says why
+    beyond the horizon)."""
+    return now < planned_start_at <= now + REMINDER_HORIZON + WRITER_MARGIN
+
+
+@dataclass(frozen=True)
+class SweepWindow:
+    """What one reminder sweep looks at: the planned sessions starting in (after, until], which entered the horizon
+    since the last sweep, and those within the horizon of the children, mentors and programmes noted as changed.
+
+    From the last sweep's watermark (`covered_until`, None before the first sweep) and the time now."""
+
+    after: datetime
+    until: datetime
+    child_ids: frozenset[uuid.UUID] = frozenset()
+    mentor_ids: frozenset[uuid.UUID] = frozenset()
+    programme_ids: frozenset[uuid.UUID] = frozenset()
+
+    @classmethod
+    def from_watermark(
+        cls, covered_until: datetime | None, *, now: datetime, **noted: frozenset[uuid.UUID]
+    ) -> SweepWindow:
+        """The first sweep covers the whole horizon; a sweep after hours of downtime covers all the gap at once (the
+        sessions that started meanwhile had their reminders queued when they entered the horizon); a watermark
+        ahead of now's horizon (a clock set back) stays where it is."""
+        horizon = now + REMINDER_HORIZON
+        after = now if covered_until is None else min(max(covered_until, now), horizon)
+        return cls(after=after, until=horizon, **noted)
 
 
 @dataclass(frozen=True)

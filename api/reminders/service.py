@@ -1,22 +1,27 @@
 """Keeping a session's SMS reminders in the outbox queue in step with the session, in the caller's transaction.
 
 The sessions domain calls resync_if_reminded whenever it creates, edits, moves or cancels a session, in the same
-transaction as the change, so a reminder never outlives the time it was for; the scheduler calls queue_reminders
-for the planned sessions starting within REMINDER_HORIZON (api/reminders/rules.py). Either way the session comes
-as a SessionToRemind built by the sessions domain: this policy sits below sessions and never reads them itself.
+transaction as the change, so a reminder never outlives the time it was for. The scheduler's sweep
+(api/sessions/reminder_sweep.py) syncs the planned sessions entering REMINDER_HORIZON since its last run and those
+of the children, mentors and programmes noted as changed since (begin_sweep, finish_sweep: the watermark and the
+notes move in the transaction that queued the reminders). Either way the session comes as a SessionToRemind built
+by the sessions domain: this policy sits below sessions and never reads them itself.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from api.accounts.models import AppUser
+from api.changes.models import ReminderRecheck
 from api.children.models import PhoneNumber
 from api.children.queries import consents_in_force
 from api.children.rules import ContactChannel, PhoneOwner
@@ -26,7 +31,8 @@ from api.outbox.rules import MessagePurpose, MessageState, RecipientType
 from api.outbox.service import move_message, queue_message
 from api.programmes.models import Programme
 from api.reminders import rules
-from api.reminders.rules import SessionToRemind
+from api.reminders.models import ReminderSweep
+from api.reminders.rules import SessionToRemind, SweepWindow
 
 
 def _recipients(db_session: Session, child_id: uuid.UUID) -> list[tuple[RecipientType, PhoneNumber]]:
@@ -54,7 +60,7 @@ def resync_if_reminded(db_session: Session, *, session: SessionToRemind, now: da
     """After a session changed: re-sync its reminders if it is close enough to have any, or already has some
     (`created`: it was made in this transaction, so it has none yet)."""
     # A session already begun gets no new reminders; any still pending are cancelled below.
-    soon = rules.starts_soon(session.planned_start_at, now=now)
+    soon = rules.reminded_when_written(session.planned_start_at, now=now)
     if not soon and created:
         return
     db_session.flush()
@@ -134,3 +140,55 @@ def queue_reminders(db_session: Session, *, sessions: Iterable[SessionToRemind],
     The scheduler passes the sessions the sessions domain finds starting within REMINDER_HORIZON.
     """
     return sum(sync_session_reminders(db_session, session=session, now=now) for session in sessions)
+
+
+# The most notes of changes one sweep reads (the rest wait for the next): a burst of them (a consent import, a
+# scheduler down for a day) must not make one statement's list of ids too long for the database to take.
+NOTES_PER_SWEEP = 5000
+
+
+@dataclass(frozen=True)
+class SweepStarted:
+    """A sweep under way: what it looks at, and the notes it read (deleted when it finishes)."""
+
+    window: SweepWindow
+    recheck_ids: tuple[int, ...]
+    # The watermark's row, locked by begin_sweep until the transaction ends.
+    watermark: ReminderSweep
+
+
+@step
+def begin_sweep(db_session: Session, *, now: datetime) -> SweepStarted:
+    """Take the sweep's watermark row, locked until the sweep's transaction ends (a second sweep waits, then finds
+    the watermark moved and the notes gone), and read the notes of changes since the last sweep."""
+    insert = (postgresql if db_session.get_bind().dialect.name == "postgresql" else sqlite).insert
+    # The first sweep writes the row; two first sweeps at once meet on its primary key, and the second waits.
+    db_session.execute(insert(ReminderSweep).values(id=1).on_conflict_do_nothing(index_elements=["id"]))
+    sweep = db_session.scalars(
+        select(ReminderSweep).where(ReminderSweep.id == 1).with_for_update().execution_options(populate_existing=True)
+    ).one()
+    notes = db_session.execute(
+        select(ReminderRecheck.id, ReminderRecheck.child_id, ReminderRecheck.mentor_id, ReminderRecheck.programme_id)
+        .order_by(ReminderRecheck.id)
+        .limit(NOTES_PER_SWEEP)
+    ).all()
+    window = SweepWindow.from_watermark(
+        sweep.covered_until,
+        now=now,
+        child_ids=frozenset(note.child_id for note in notes if note.child_id is not None),
+        mentor_ids=frozenset(note.mentor_id for note in notes if note.mentor_id is not None),
+        programme_ids=frozenset(note.programme_id for note in notes if note.programme_id is not None),
+    )
+    return SweepStarted(window, tuple(note.id for note in notes), sweep)
+
+
+@step
+def finish_sweep(db_session: Session, *, started: SweepStarted, now: datetime) -> None:
+    """Move the watermark to the end of the window and delete the notes read, with the reminders queued."""
+    sweep = started.watermark
+    until = started.window.until
+    sweep.covered_until = until if sweep.covered_until is None else max(sweep.covered_until, until)
+    sweep.swept_at = now
+    for chunk in range(0, len(started.recheck_ids), 1000):
+        ids = started.recheck_ids[chunk : chunk + 1000]
+        db_session.execute(delete(ReminderRecheck).where(ReminderRecheck.id.in_(ids)))

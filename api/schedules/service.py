@@ -37,7 +37,7 @@ from api.sessions import rules as session_rules
 from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.queries import Place
 from api.sessions.rules import LocationCategory, SessionKind, SessionStatus
-from api.sessions.service import add_session, check_kind_fits_places, lock_places_to_plan
+from api.sessions.service import add_session, check_kind_fits_places, follow_with_reminders, lock_places_to_plan
 
 
 @dataclass(frozen=True)
@@ -300,6 +300,8 @@ def _generate(
         record_change(
             db_session, entity_type=EntityType.SESSION, entity_id=session.id, child_id=pattern.child_id, now=now
         )
+        # A session planned within the reminder horizon is reminded now: the sweep only looks at those entering it.
+        follow_with_reminders(db_session, session, [pattern.child_id], now=now, created=True)
         planned += 1
     return planned, sorted(skipped)
 

@@ -49,6 +49,9 @@ class MentoringSession(Base):
 
 Index("ix_mentoring_session_pattern_id", MentoringSession.pattern_id)
 Index("ix_mentoring_session_series_id", MentoringSession.series_id)
+# The reminder sweep reads the sessions entering its horizon by start time, whatever their programme (migration
+# 20261206_e8b2c4f6a1d3).
+Index("ix_mentoring_session_planned_start_at", MentoringSession.planned_start_at)
 Index("ix_mentoring_session_mentor_id_planned_start_at", MentoringSession.mentor_id, MentoringSession.planned_start_at)
 # The dashboards read one programme's sessions in a period, by status (migration 9b3e2c41d7a5).
 Index(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     CompoundSelect,
     Integer,
     Select,
+    and_,
     bindparam,
     cast,
     func,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     null,
     select,
     true,
+    union,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -34,7 +36,7 @@ from api.children.queries import visible_to
 from api.enrolments.models import Enrolment
 from api.pagination import Page, Window, page_of
 from api.programmes.models import Cohort, Programme
-from api.reminders.rules import REMINDER_HORIZON, SessionToRemind
+from api.reminders.rules import REMINDER_HORIZON, SessionToRemind, SweepWindow
 from api.sessions.models import MentoringSession, SessionAttendee, WeeklyCapOverride
 from api.sessions.register_rules import CANCELLED, HOLDS_A_PLACE, Attendance
 from api.sessions.rules import STILL_ON, SessionStatus
@@ -253,15 +255,46 @@ def lines_of_child(db_session: Session, *, child_id: uuid.UUID) -> list[tuple[Me
     return [(session, attendance) for session, attendance in rows]
 
 
-def sessions_to_remind(db_session: Session, *, now: datetime) -> list[SessionToRemind]:
-    """The planned sessions starting within the reminder horizon, for the scheduler's reminder sweep: two selects
-    however many sessions are due (the sessions, then all their children at once)."""
-    due = (
-        MentoringSession.status == SessionStatus.PLANNED,
-        MentoringSession.planned_start_at > now,
-        MentoringSession.planned_start_at <= now + REMINDER_HORIZON,
+def sessions_to_remind(
+    db_session: Session, *, now: datetime, window: SweepWindow | None = None
+) -> list[SessionToRemind]:
+    """The planned sessions a reminder sweep looks at, in two selects however many (the sessions, then all their
+    children at once): without a window, every one starting within the reminder horizon; with one, those entering
+    the horizon in (window.after, window.until] and those within it of the children, mentors and programmes the
+    window names."""
+    window = window or SweepWindow(after=now, until=now + REMINDER_HORIZON)
+    starts = MentoringSession.planned_start_at
+    # Each way in reads its own index (start time; a child's lines; a mentor's or a programme's sessions by start),
+    # so a sweep reads the rows of what entered or changed, not every session of the horizon.
+    ways_in: list[Select[uuid.UUID]] = []
+    if window.child_ids:
+        ways_in.append(
+            select(SessionAttendee.session_id).where(
+                SessionAttendee.child_id.in_(window.child_ids),
+                SessionAttendee.planned_start_at > now,
+                SessionAttendee.planned_start_at <= window.until,
+            )
+        )
+    if window.mentor_ids:
+        ways_in.append(
+            select(MentoringSession.id).where(
+                MentoringSession.mentor_id.in_(window.mentor_ids), starts > now, starts <= window.until
+            )
+        )
+    if window.programme_ids:
+        ways_in.append(
+            select(MentoringSession.id).where(
+                MentoringSession.programme_id.in_(window.programme_ids), starts > now, starts <= window.until
+            )
+        )
+    entering = and_(starts > window.after, starts <= window.until)
+    looked_at = (
+        MentoringSession.id.in_(union(select(MentoringSession.id).where(entering), *ways_in)) if ways_in else entering
     )
+    due = (MentoringSession.status == SessionStatus.PLANNED, starts > now, looked_at)
     sessions = db_session.scalars(select(MentoringSession).where(*due)).all()
+    if not sessions:
+        return []
     children: dict[uuid.UUID, tuple[uuid.UUID, ...]] = {}
     attendees = select(SessionAttendee.session_id, SessionAttendee.child_id).join(
         MentoringSession, MentoringSession.id == SessionAttendee.session_id

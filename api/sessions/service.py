@@ -158,8 +158,16 @@ def record_written(
         records=[(session.id, child_id) for child_id in child_ids],
         now=now,
     )
-    # Its SMS reminders follow the session in the same transaction: queued, moved or cancelled with it, and only
-    # for the children still expected (a cancelled line of the register is not reminded).
+    follow_with_reminders(db_session, session, child_ids, now=now, created=created)
+
+
+@step
+def follow_with_reminders(
+    db_session: Session, session: MentoringSession, child_ids: list[uuid.UUID], *, now: datetime, created: bool
+) -> None:
+    """A session's SMS reminders follow it in the same transaction: queued, moved or cancelled with it, and only for
+    the children still expected (a cancelled line of the register is not reminded). The reminder sweep relies on
+    it: it looks at a session once, when it enters the horizon (api/sessions/reminder_sweep.py)."""
     expected = child_ids if created else queries.children_to_remind(db_session, session_id=session.id)
     reminders.resync_if_reminded(db_session, session=queries.to_remind(session, expected), now=now, created=created)
 

@@ -22,8 +22,7 @@ from api.db import transaction
 from api.outbox.models import MessageEvent, OutboundMessage
 from api.outbox.rules import MessagePurpose, MessageState, RecipientType
 from api.outbox.service import queue_message
-from api.reminders import service as reminders_service
-from api.sessions import queries as sessions_queries
+from api.sessions import reminder_sweep
 from api.sms import dispatch as sms_dispatch
 from api.sms import queries as sms_queries
 from api.sms import reconcile as sms_reconcile
@@ -157,10 +156,9 @@ class Outbox:
         return sms_reconcile.reconcile(self.session_factory, settings=self.settings, clock=self.clock.now)
 
     def queue_due_reminders(self) -> int:
+        """The scheduler's reminder sweep (scheduling/jobs.py, queue_due_reminders): how many reminders it queued."""
         with self.session_factory() as db_session:
-            now = self.clock.now()
-            due = sessions_queries.sessions_to_remind(db_session, now=now)
-            return reminders_service.queue_reminders(db_session, sessions=due, now=now)
+            return reminder_sweep.sweep_reminders(db_session, now=self.clock.now()).queued
 
     def travel_to(self, moment: datetime) -> None:
         self.clock.at = moment

@@ -53,7 +53,11 @@ class Routine:
         if check_in_routine:
             # As an admin changes it (PATCH /programmes/{id}).
             programmes_service.update_programme(
-                db_session, programme_id=self.programme.id, changes=check_in_routine, known_instruments=INSTRUMENTS
+                db_session,
+                programme_id=self.programme.id,
+                changes=check_in_routine,
+                now=clock.now(),
+                known_instruments=INSTRUMENTS,
             )
         self.cohort: Cohort = make_cohort(db_session, programme=self.programme, places=5, planned_weeks=TEN_WEEKS)
         self.coordinator: AppUser = make_user(db_session, Role.COORDINATOR, programme=self.programme)
