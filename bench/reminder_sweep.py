@@ -31,31 +31,24 @@ import secrets
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, event, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api import migrate
 from api.accounts import service as accounts_service
 from api.actors import Actor, Role
 from api.children import service as children_service
-from api.children.rules import ConsentGivenBy, ContactChannel, NewPhoneNumber, PhoneOwner
+from api.children.rules import ConsentGivenBy, ContactChannel
 from api.db import Database, transaction
 from api.enrolments.models import Enrolment
-from api.enrolments.rules import Priority
 from api.outbox.models import OutboundMessage
-from api.programmes import service as programmes_service
-from api.referrals import service as referrals_service
-from api.referrals.rules import ReferralSource
 from api.reminders import service as reminders_service
 from api.reminders.rules import REMINDER_HORIZON
 from api.sessions import queries as sessions_queries
@@ -63,51 +56,16 @@ from api.sessions.models import MentoringSession, SessionAttendee
 from api.sessions.register_rules import Attendance
 from api.sessions.reminder_sweep import sweep_reminders
 from api.sessions.rules import LocationCategory, SessionKind, SessionStatus, local_timing
+from bench.sms_dispatch import (
+    DEFAULT_POSTGRES_ADMIN_URL,
+    DRAMA_MOBILE_PREFIX,
+    create_children,
+    progress,
+    throwaway_database,
+)
 
-DEFAULT_POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-DRAMA_MOBILE_PREFIX = "+447700900"  # Ofcom's drama range for mobiles: 07700 900000 to 900999
-FIRST_NAMES = ["Sam", "Ali", "Jordan", "Casey", "Riley", "Alex", "Morgan", "Taylor", "Jamie", "Charlie"]
 TIME_ZONE = "Europe/London"
 SWEEP_EVERY = timedelta(minutes=5)
-
-
-@contextmanager
-def throwaway_database(database_url: str | None, *, postgres_admin_url: str, keep: bool) -> Iterator[str]:
-    """An empty database migrated to head: a new PostgreSQL database (dropped afterwards unless kept), or the one
-    named, which must be empty (and is left in place)."""
-    if database_url is None:
-        name = f"bench_reminders_{secrets.token_hex(6)}"
-        admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            url = make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
-            print(f"database: new PostgreSQL database {name} ({'kept' if keep else 'dropped at the end'})")
-            try:
-                migrate.upgrade(url)
-                yield url
-            finally:
-                if not keep:
-                    with admin.connect() as connection:
-                        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        finally:
-            admin.dispose()
-        return
-    engine = create_engine(database_url)
-    try:
-        tables = inspect(engine).get_table_names()
-    finally:
-        engine.dispose()
-    if tables:
-        raise SystemExit(f"{make_url(database_url).render_as_string()} is not empty: give a new, empty database.")
-    print(f"database: {make_url(database_url).render_as_string()} (kept afterwards)")
-    migrate.upgrade(database_url)
-    yield database_url
-
-
-def progress(label: str, done: int, total: int, started: float) -> None:
-    if done == total or done % 100 == 0:
-        print(f"  {label}: {done}/{total} ({time.perf_counter() - started:.0f} s)", flush=True)
 
 
 @dataclass(frozen=True)
@@ -120,39 +78,12 @@ class World:
 
 
 def create_world(session_factory: sessionmaker[Session], *, children: int, mentors: int, now: datetime) -> World:
-    """A programme, a cohort with a place for each child, a coordinator, M mentors with work mobiles, and N children
-    with mobiles, consent to SMS and a place, through the services."""
+    """A programme, a cohort with a place for each child, a coordinator and N children with mobiles, consent to SMS
+    and a place (sms_dispatch.create_children, through the services), then M mentors with work mobiles."""
+    actor, child_ids = create_children(session_factory, count=children, now=now)
+    assert actor.programme_id is not None
     tag = secrets.token_hex(3)
     with session_factory() as db_session:
-        programme = programmes_service.create_programme(
-            db_session,
-            name=f"Bench programme {tag}",
-            time_zone=TIME_ZONE,
-            offer_lapse_hours=72,
-            districts=["Medway"],
-            session_activities=["Talking and listening"],
-            now=now,
-            check_in_instruments=["ons4"],
-        )
-        cohort = programmes_service.add_cohort(
-            db_session,
-            programme_id=programme.id,
-            name="Bench cohort",
-            places=children,
-            max_sessions_per_week=3,
-            planned_weeks=26,
-            now=now,
-        )
-        coordinator = accounts_service.create_user(
-            db_session,
-            email=f"bench-coordinator-{tag}@example.org",
-            display_name="Bench Coordinator",
-            role=Role.COORDINATOR,
-            password=secrets.token_urlsafe(24),
-            programme_id=programme.id,
-            max_caseload=None,
-            now=now,
-        )
         mentor_ids = [
             accounts_service.create_user(
                 db_session,
@@ -160,7 +91,7 @@ def create_world(session_factory: sessionmaker[Session], *, children: int, mento
                 display_name=f"Bench Mentor {index}",
                 role=Role.MENTOR,
                 password=secrets.token_urlsafe(24),
-                programme_id=programme.id,
+                programme_id=actor.programme_id,
                 max_caseload=10,
                 now=now,
                 # Mentors' mobiles from the top of the drama range, children's from the bottom: none shared.
@@ -169,53 +100,14 @@ def create_world(session_factory: sessionmaker[Session], *, children: int, mento
             ).id
             for index in range(mentors)
         ]
-    actor = Actor(user_id=coordinator.id, role=coordinator.role, programme_id=coordinator.programme_id)
-    places = []
-    started = time.perf_counter()
-    for index in range(children):
-        with session_factory() as db_session:
-            record = children_service.create_child(
-                db_session,
-                actor=actor,
-                programme_id=programme.id,
-                first_name=FIRST_NAMES[index % len(FIRST_NAMES)],
-                last_name=f"Bench{index:03d}",
-                date_of_birth=date(2012, 5, 17),
-                district="Medway",
-                school=None,
-                phone_numbers=[NewPhoneNumber(f"{DRAMA_MOBILE_PREFIX}{index:03d}", PhoneOwner.CHILD)],
-                accept_drama_numbers=True,
-                now=now,
+        enrolments = {
+            child_id: enrolment_id
+            for child_id, enrolment_id in db_session.execute(
+                select(Enrolment.child_id, Enrolment.id).where(Enrolment.child_id.in_(child_ids))
             )
-            child_id = record.child.id
-            children_service.record_consent(
-                db_session,
-                actor=actor,
-                child_id=child_id,
-                channel=ContactChannel.SMS_TO_CHILD,
-                granted=True,
-                given_by=ConsentGivenBy.CHILD,
-                now=now,
-            )
-            referral = referrals_service.create_referral(
-                db_session,
-                actor=actor,
-                child_id=child_id,
-                cohort_id=cohort.id,
-                source=ReferralSource.SCHOOL,
-                source_name="Bench school",
-                reason="Invented referral for the reminder sweep bench.",
-                priority=Priority.NORMAL,
-                referred_on=None,
-                now=now,
-            )
-            referrals_service.accept_referral(db_session, actor=actor, referral_id=referral.id, now=now)
-            enrolment_id = db_session.scalar(select(Enrolment.id).where(Enrolment.child_id == child_id))
-            db_session.commit()
-        assert enrolment_id is not None
-        places.append((child_id, enrolment_id))
-        progress("children (mobile, consent, place)", index + 1, children, started)
-    return World(actor, programme.id, places, mentor_ids)
+        }
+        db_session.commit()
+    return World(actor, actor.programme_id, [(child_id, enrolments[child_id]) for child_id in child_ids], mentor_ids)
 
 
 def write_sessions(session_factory: sessionmaker[Session], world: World, *, count: int, now: datetime) -> None:
@@ -361,13 +253,26 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     with throwaway_database(
-        arguments.database_url, postgres_admin_url=arguments.postgres_admin_url, keep=arguments.keep_database
+        arguments.database_url,
+        postgres_admin_url=arguments.postgres_admin_url,
+        keep=arguments.keep_database,
+        prefix="bench_reminders",
     ) as url:
         database = Database(url)
         try:
             return measure(database, arguments)
         finally:
             database.dispose()
+
+
+def refresh_statistics(database: Database) -> None:
+    """ANALYZE, as autovacuum would soon after tables grow in bulk. Without it the planner reads the outbox as it was
+    before the first sweep filled it (empty) and looks up a session's queued reminders by scanning every queued row's
+    index entry: each look-up then costs as much as the whole outbox, and the sweeps after the first are measured
+    against statistics no running server keeps for long."""
+    with database.engine.connect() as connection:
+        connection.execute(text("ANALYZE"))
+        connection.commit()
 
 
 def measure(database: Database, arguments: argparse.Namespace) -> int:
@@ -378,10 +283,12 @@ def measure(database: Database, arguments: argparse.Namespace) -> int:
     world = create_world(factory, children=arguments.children, mentors=arguments.mentors, now=now)
     write_sessions(factory, world, count=arguments.sessions, now=now)
     print(f"data made in {time.perf_counter() - started:.0f} s")
+    refresh_statistics(database)
     counter = StatementCounter(database.engine)
     print()
     print(f"{'sweep':<46} {'examined':>9} {'queued':>8} {'statements':>11} {'ms':>10}")
     results = [measured("first sweep (no watermark)", counter, incremental(factory, now))]
+    refresh_statistics(database)
     now += SWEEP_EVERY
     quiet = measured("nothing changed", counter, incremental(factory, now))
     results.append(quiet)

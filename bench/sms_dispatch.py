@@ -229,11 +229,13 @@ def twilio_sender(base_url: str, account_sid: str) -> TwilioSender:
 
 
 @contextmanager
-def throwaway_database(database_url: str | None, *, postgres_admin_url: str, keep: bool) -> Iterator[str]:
+def throwaway_database(
+    database_url: str | None, *, postgres_admin_url: str, keep: bool, prefix: str = "bench_sms"
+) -> Iterator[str]:
     """An empty database migrated to head: a new PostgreSQL database (dropped afterwards), or the one named, which
     must be empty (a SQLite file this run creates is deleted afterwards; any other database is left as it is)."""
     if database_url is None:
-        name = f"bench_sms_{secrets.token_hex(6)}"
+        name = f"{prefix}_{secrets.token_hex(6)}"
         admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
         try:
             with admin.connect() as connection:
