@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from api.accounts.models import AuthSession, SignInSource
 from api.alerts.models import Alert
 from api.audit.models import AuditEvent
-from api.changes.models import ChangeEvent
+from api.changes.models import ChangeEvent, ReminderRecheck
 from api.children.models import ContactConsent, PhoneNumber
 from api.groups.models import SeriesMember
 from api.idempotency.models import IdempotencyRecord
@@ -121,6 +121,12 @@ def message_events(db_session: Session, *, message_ids: Sequence[uuid.UUID]) -> 
 def change_events_of_child(db_session: Session, *, child_id: uuid.UUID) -> Sequence[ChangeEvent]:
     return db_session.scalars(
         select(ChangeEvent).where(ChangeEvent.child_id == child_id).order_by(ChangeEvent.id)
+    ).all()
+
+
+def reminder_rechecks_of_child(db_session: Session, *, child_id: uuid.UUID) -> Sequence[ReminderRecheck]:
+    return db_session.scalars(
+        select(ReminderRecheck).where(ReminderRecheck.child_id == child_id).order_by(ReminderRecheck.id)
     ).all()
 
 

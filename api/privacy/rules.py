@@ -91,5 +91,6 @@ SECTION_TABLES = {
     "sms_messages": "outbound_message",
     "sms_message_events": "outbound_message_event",
     "change_events": "change_event",
+    "reminder_rechecks": "reminder_recheck",
     "audit_events": "audit_event",
 }

@@ -35,6 +35,7 @@ SECTION_DESCRIPTIONS = {
     "sms_messages": "SMS about the child, to any of the numbers above (their text is never stored)",
     "sms_message_events": "Each SMS's history: queued, sent, delivered, failed",
     "change_events": "Changes to the child's records sent to their mentors' phones",
+    "reminder_rechecks": "Notes that the child's session reminders must be checked again (kept until the next sweep)",
     "audit_events": "Who read or changed the child's records, when and how",
 }
 
@@ -76,4 +77,5 @@ class SubjectAccessExportSchema(Schema):
     sms_messages = _section("sms_messages")
     sms_message_events = _section("sms_message_events")
     change_events = _section("change_events")
+    reminder_rechecks = _section("reminder_rechecks")
     audit_events = _section("audit_events")

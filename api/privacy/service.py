@@ -52,7 +52,7 @@ EVERYTHING = Window(offset=0, limit=1_000_000_000)
 PURGE_ACTION = "retention.purge"
 PURGE_RECORD_TYPE = "retention_run"
 EXPORT_ACTION = "child.subject_access_export"
-EXPORT_SCHEMA_VERSION = 2
+EXPORT_SCHEMA_VERSION = 3
 
 
 # --- Retention purge -----------------------------------------------------------------------------------------
@@ -272,6 +272,7 @@ def subject_access_export(db_session: Session, *, actor: Actor, child_id: uuid.U
         "sms_messages": _rows(messages),
         "sms_message_events": _rows(queries.message_events(db_session, message_ids=[m.id for m in messages])),
         "change_events": _rows(queries.change_events_of_child(db_session, child_id=child.id)),
+        "reminder_rechecks": _rows(queries.reminder_rechecks_of_child(db_session, child_id=child.id)),
         "audit_events": _rows(audit_events),
     }
     audit.record(

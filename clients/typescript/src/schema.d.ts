@@ -4841,6 +4841,10 @@ export interface components {
             change_events: {
                 [key: string]: unknown;
             }[];
+            /** @description Notes that the child's session reminders must be checked again (kept until the next sweep). Rows of table `reminder_recheck`. */
+            reminder_rechecks: {
+                [key: string]: unknown;
+            }[];
             /** @description Who read or changed the child's records, when and how. Rows of table `audit_event`. */
             audit_events: {
                 [key: string]: unknown;
