@@ -154,6 +154,36 @@ def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def caseload_items(t: Any, rows: Any) -> list[dict[str, Any]]:
+    """The caseload's page as the API answers it (ChildListItemSchema), from rows of the API's caseload query; both
+    floors answer with it."""
+    child, enrolment, key_worker = t.child.c, t.enrolment.c, t.app_user.c
+    return [
+        {
+            "id": str(row[child.id]),
+            "reference": row[child.reference],
+            "first_name": row[child.first_name],
+            "last_name": row[child.last_name],
+            "district": row[child.district],
+            "cohort_name": row[t.cohort.c.name],
+            "enrolment": None
+            if row[enrolment.id] is None
+            else {
+                "id": str(row[enrolment.id]),
+                "cohort_id": str(row[enrolment.cohort_id]),
+                "status": row[enrolment.status],
+                "offer_expires_at": _iso(row[enrolment.offer_expires_at]),
+                "started_at": _iso(row[enrolment.started_at]),
+                "planned_end_on": _iso(row[enrolment.planned_end_on]),
+            },
+            "key_worker": None
+            if row[key_worker.id] is None
+            else {"id": str(row[key_worker.id]), "display_name": row[key_worker.display_name]},
+        }
+        for row in rows
+    ]
+
+
 def _json(payload: object, status: int = 200) -> Response:
     return Response(json.dumps(payload), status=status, mimetype="application/json")
 
@@ -178,7 +208,7 @@ def create_floor_app(database_url: str) -> Flask:
         offset = (int(request.args.get("page", 1)) - 1) * limit
         query = _caseload_query(t, mentor_id)
         now = datetime.now(UTC)
-        child, enrolment, key_worker = t.child.c, t.enrolment.c, t.app_user.c
+        child = t.child.c
         with engine.begin() as connection:
             total = connection.scalar(select(func.count()).select_from(query.subquery()))
             rows = [
@@ -201,30 +231,7 @@ def create_floor_app(database_url: str) -> Flask:
                         for row in rows
                     ],
                 )
-        children = [
-            {
-                "id": str(row[child.id]),
-                "reference": row[child.reference],
-                "first_name": row[child.first_name],
-                "last_name": row[child.last_name],
-                "district": row[child.district],
-                "cohort_name": row[t.cohort.c.name],
-                "enrolment": None
-                if row[enrolment.id] is None
-                else {
-                    "id": str(row[enrolment.id]),
-                    "cohort_id": str(row[enrolment.cohort_id]),
-                    "status": row[enrolment.status],
-                    "offer_expires_at": _iso(row[enrolment.offer_expires_at]),
-                    "started_at": _iso(row[enrolment.started_at]),
-                    "planned_end_on": _iso(row[enrolment.planned_end_on]),
-                },
-                "key_worker": None
-                if row[key_worker.id] is None
-                else {"id": str(row[key_worker.id]), "display_name": row[key_worker.display_name]},
-            }
-            for row in rows
-        ]
+        children = caseload_items(t, rows)
         response = _json(children)
         response.headers["X-Total-Count"] = str(total)
         return response

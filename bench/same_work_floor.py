@@ -52,6 +52,7 @@ from zoneinfo import ZoneInfo
 
 import jwt
 from flask import Flask, Response, request
+from floor_app import caseload_items  # bench/ is on the path, as for every bench module
 from sqlalchemy import (
     BigInteger,
     Connection,
@@ -255,7 +256,7 @@ def create_same_work_app(database_url: str, secret_key: str) -> Flask:
         except ValueError:
             return _refusal(Refused(422, "invalid_request"))
         now = datetime.now(UTC)
-        child, enrolment, key_worker = t.child.c, t.enrolment.c, t.app_user.c
+        child = t.child.c
         try:
             with engine.begin() as connection:
                 caller = authenticate(connection, CASEWORK)
@@ -282,30 +283,7 @@ def create_same_work_app(database_url: str, secret_key: str) -> Flask:
                     )
         except Refused as refused:
             return _refusal(refused)
-        children = [
-            {
-                "id": str(row[child.id]),
-                "reference": row[child.reference],
-                "first_name": row[child.first_name],
-                "last_name": row[child.last_name],
-                "district": row[child.district],
-                "cohort_name": row[t.cohort.c.name],
-                "enrolment": None
-                if row[enrolment.id] is None
-                else {
-                    "id": str(row[enrolment.id]),
-                    "cohort_id": str(row[enrolment.cohort_id]),
-                    "status": row[enrolment.status],
-                    "offer_expires_at": _iso(row[enrolment.offer_expires_at]),
-                    "started_at": _iso(row[enrolment.started_at]),
-                    "planned_end_on": _iso(row[enrolment.planned_end_on]),
-                },
-                "key_worker": None
-                if row[key_worker.id] is None
-                else {"id": str(row[key_worker.id]), "display_name": row[key_worker.display_name]},
-            }
-            for row in rows
-        ]
+        children = caseload_items(t, rows)
         pages = max(1, -(-total // limit))
         pagination = {"total": total, "total_pages": pages, "first_page": 1, "last_page": pages, "page": page}
         if page > 1:
